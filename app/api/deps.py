@@ -1,0 +1,65 @@
+"""Dependencies shared by the JSON routes: the caller, the clock, paging."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.clock import Clock, get_clock
+from app.db import SessionDep
+from app.models import Account
+from app.schemas import ErrorOut
+from app.security import read_token
+from app.services.access import Actor, load_actor
+from app.services.errors import Unauthorized
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def current_actor(
+    session: SessionDep,
+    clock: ClockDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None:
+        raise Unauthorized("Log in first: send Authorization: Bearer <token>.")
+    claims = read_token(credentials.credentials, clock.now())
+    account = session.get(Account, claims[0]) if claims else None
+    if claims is None or account is None or \
+            claims[1] != int(account.password_changed_at.timestamp()):
+        raise Unauthorized("The token is invalid or expired; log in again.", "invalid_token")
+    return load_actor(session, account)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+class Paging:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> None:
+        self.limit = limit
+        self.offset = offset
+
+
+PagingDep = Annotated[Paging, Depends()]
+
+_MEANINGS = {
+    401: "No or bad credentials",
+    403: "Authenticated but not allowed",
+    404: "Unknown or outside the caller's scope",
+    409: "Refused by the workflow (a lock, a wrong state, a cap)",
+    422: "Invalid input",
+    429: "Too many attempts",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers a route can give."""
+    return {code: {"model": ErrorOut, "description": _MEANINGS[code]} for code in codes}

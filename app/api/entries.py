@@ -1,0 +1,70 @@
+"""Entries: report, record, approve, reject, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, status
+
+from app.api.deps import ClockDep, CurrentActor, PagingDep, errors
+from app.api.shape import entry_out
+from app.db import SessionDep
+from app.schemas import EntryCreate, EntryOut, Page, ReasonBody, Year
+from app.services import entries
+from app.services.entries import EntryFilter, NewEntry
+
+router = APIRouter(tags=["entries"])
+
+
+@router.post("/entries", status_code=status.HTTP_201_CREATED, response_model=EntryOut,
+             responses=errors(401, 403, 404, 409, 422))
+def create_entry(body: EntryCreate, session: SessionDep, actor: CurrentActor,
+                 clock: ClockDep) -> EntryOut:
+    """Self-report (pending) or record for a member (approved when by the committee)."""
+    new = NewEntry(**body.model_dump())
+    return entry_out(entries.create_entry(session, actor, new, clock.now(), clock.today()))
+
+
+@router.get("/entries", response_model=Page[EntryOut], responses=errors(401, 422))
+def list_entries(
+    session: SessionDep, actor: CurrentActor, paging: PagingDep,
+    member_id: int | None = None, org_id: int | None = None,
+    status: Literal["pending", "approved", "rejected", "revoked"] | None = None,
+    year: Annotated[Year | None, Query()] = None,
+    quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
+) -> Page[EntryOut]:
+    """Entries the caller may see, newest first."""
+    f = EntryFilter(member_id=member_id, org_id=org_id, status=status, year=year,
+                    quarter=quarter)
+    rows, total = entries.list_entries(session, actor, f, paging.limit, paging.offset)
+    return Page[EntryOut](items=[entry_out(e) for e in rows], total=total)
+
+
+@router.get("/entries/{entry_id}", response_model=EntryOut, responses=errors(401, 404, 422))
+def read_entry(entry_id: int, session: SessionDep, actor: CurrentActor) -> EntryOut:
+    """One entry."""
+    return entry_out(entries.get_entry(session, actor, entry_id)[0])
+
+
+@router.post("/entries/{entry_id}/approve", response_model=EntryOut,
+             responses=errors(401, 403, 404, 409, 422))
+def approve_entry(entry_id: int, session: SessionDep, actor: CurrentActor,
+                  clock: ClockDep) -> EntryOut:
+    """Approve a pending entry of another member."""
+    return entry_out(entries.approve_entry(session, actor, entry_id, clock.now()))
+
+
+@router.post("/entries/{entry_id}/reject", response_model=EntryOut,
+             responses=errors(401, 403, 404, 409, 422))
+def reject_entry(entry_id: int, body: ReasonBody, session: SessionDep, actor: CurrentActor,
+                 clock: ClockDep) -> EntryOut:
+    """Reject a pending entry of another member, saying why."""
+    return entry_out(entries.reject_entry(session, actor, entry_id, body.reason, clock.now()))
+
+
+@router.post("/entries/{entry_id}/revoke", response_model=EntryOut,
+             responses=errors(401, 403, 404, 409, 422))
+def revoke_entry(entry_id: int, body: ReasonBody, session: SessionDep, actor: CurrentActor,
+                 clock: ClockDep) -> EntryOut:
+    """Revoke an approved entry, saying why; it stays on record."""
+    return entry_out(entries.revoke_entry(session, actor, entry_id, body.reason, clock.now()))

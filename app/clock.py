@@ -1,0 +1,37 @@
+"""The one source of time, injectable so tests can stand in any quarter."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+# Branches live on Beijing time; "today" for a future-date check is theirs.
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+class Clock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def today(self) -> date:
+        return self.now().astimezone(CHINA).date()
+
+
+class FixedClock(Clock):
+    """A clock that stands still until told to move (tests, the demo)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at = self.at + timedelta(**delta)
+
+
+clock: Clock = Clock()
+
+
+def get_clock() -> Clock:
+    return clock

@@ -1,0 +1,241 @@
+"""SQLModel tables. Request and answer schemas live in app/schemas.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+# Stable constraint names, so Alembic can alter them on SQLite and PostgreSQL alike.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores UTC without a zone (SQLite has none) and always gives back aware UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _at(nullable: bool = False, index: bool = False) -> datetime:
+    column = sa.Column(UTCDateTime(), nullable=nullable, index=index)
+    return Field(default=None, sa_column=column)  # type: ignore[no-any-return]
+
+
+class Org(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    parent_id: int | None = Field(default=None, foreign_key="org.id", index=True)
+    kind: str = Field(max_length=20)
+    # Materialised path "/1/5/12/": a subtree is one indexed prefix match.
+    path: str = Field(default="", max_length=255, index=True)
+    created_at: datetime = _at()
+
+
+class Member(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=50)
+    org_id: int = Field(foreign_key="org.id", index=True)
+    category: str = Field(max_length=10)
+    joined_on: date
+    exempt: bool = False
+    exempt_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _at()
+
+
+class Account(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    password_hash: str = Field(max_length=255)
+    member_id: int | None = Field(default=None, foreign_key="member.id", unique=True)
+    is_admin: bool = False
+    password_changed_at: datetime = _at()
+    created_at: datetime = _at()
+
+
+class RoleGrant(SQLModel, table=True):
+    __tablename__ = "role_grant"
+    __table_args__ = (sa.UniqueConstraint("member_id", "org_id", "role"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    org_id: int = Field(foreign_key="org.id", index=True)
+    role: str = Field(default="committee", max_length=20)
+    created_at: datetime = _at()
+
+
+class RuleSetRow(SQLModel, table=True):
+    """The rating numbers of one year; its items are RuleItemRow."""
+
+    __tablename__ = "rule_set"
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    review_max: int = 5
+    review_default: int = 5
+    star_thresholds: str = Field(default="60,70,80,90,96", max_length=100)
+    unqualified_below: int = 60
+    basic_below: int = 70
+    basic_single_deduction: int = 10
+    excellent_min: int = 90
+    excellent_divisor: int = 3
+    created_at: datetime = _at()
+
+
+class RuleItemRow(SQLModel, table=True):
+    __tablename__ = "rule_item"
+    __table_args__ = (sa.UniqueConstraint("year", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(foreign_key="rule_set.year", index=True)
+    position: int = 0
+    code: str = Field(max_length=10)
+    kind: str = Field(max_length=20)
+    name: str = Field(max_length=100)
+    points: int | None = None
+    cap: int | None = None
+    min_points: int | None = None
+    max_points: int | None = None
+    categories: str = Field(default="active,mobile,retired,rural", max_length=100)
+
+
+class Entry(SQLModel, table=True):
+    """One scoring event. Never deleted: decisions are recorded on the row and in the audit log."""
+
+    __table_args__ = (
+        sa.Index("ix_entry_member_year", "member_id", "year", "status"),
+        sa.Index("ix_entry_status_year_quarter", "status", "year", "quarter"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    rule_code: str = Field(max_length=10)
+    kind: str = Field(max_length=20)
+    occurred_on: date
+    year: int
+    quarter: int
+    quantity: int = 1
+    # Signed: negative for deductions, 0 for a veto (api.md).
+    points: int
+    status: str = Field(default="pending", max_length=10)
+    note: str = Field(default="", max_length=1000)
+    evidence: str | None = Field(default=None, max_length=500)
+    created_by: int = Field(foreign_key="account.id")
+    created_at: datetime = _at()
+    decided_by: int | None = Field(default=None, foreign_key="account.id")
+    decided_at: datetime | None = _at(nullable=True)
+    reason: str | None = Field(default=None, max_length=1000)
+    revoked_by: int | None = Field(default=None, foreign_key="account.id")
+    revoked_at: datetime | None = _at(nullable=True)
+
+
+class Review(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("org_id", "year", "quarter"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="org.id", index=True)
+    year: int
+    quarter: int
+    status: str = Field(default="draft", max_length=10)
+    notice_until: datetime | None = _at(nullable=True)
+    created_by: int = Field(foreign_key="account.id")
+    created_at: datetime = _at()
+    published_by: int | None = Field(default=None, foreign_key="account.id")
+    published_at: datetime | None = _at(nullable=True)
+    finalized_by: int | None = Field(default=None, foreign_key="account.id")
+    finalized_at: datetime | None = _at(nullable=True)
+
+
+class ReviewScore(SQLModel, table=True):
+    __tablename__ = "review_score"
+    __table_args__ = (sa.UniqueConstraint("review_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    score: int | None = None
+    # Written at finalisation, so a later check can prove the quarter never moved.
+    final_ytd: int | None = None
+    final_delta: int | None = None
+
+
+class Objection(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    text: str = Field(max_length=2000)
+    status: str = Field(default="open", max_length=10)
+    response: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _at()
+    resolved_by: int | None = Field(default=None, foreign_key="account.id")
+    resolved_at: datetime | None = _at(nullable=True)
+
+
+class Rating(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("org_id", "year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="org.id", index=True)
+    year: int
+    status: str = Field(default="draft", max_length=10)
+    created_by: int = Field(foreign_key="account.id")
+    created_at: datetime = _at()
+    approved_by: int | None = Field(default=None, foreign_key="account.id")
+    approved_at: datetime | None = _at(nullable=True)
+
+
+class RatingItem(SQLModel, table=True):
+    __tablename__ = "rating_item"
+    __table_args__ = (sa.UniqueConstraint("rating_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rating_id: int = Field(foreign_key="rating.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    name: str = Field(max_length=50)
+    score: int
+    stars: int
+    vetoed: bool = False
+    exempt: bool = False
+    deducted: int = 0
+    largest_deduction: int = 0
+    proposed_grade: str = Field(max_length=20)
+    grade: str = Field(max_length=20)
+    reason: str | None = Field(default=None, max_length=1000)
+    changed_by: int | None = Field(default=None, foreign_key="account.id")
+    changed_at: datetime | None = _at(nullable=True)
+
+
+class AuditLog(SQLModel, table=True):
+    """Append-only: each row's hash covers the previous row's hash, so edits show."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_object", "object_type", "object_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _at(index=True)
+    actor_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    action: str = Field(max_length=50)
+    object_type: str = Field(max_length=20)
+    object_id: int | None = None
+    before: str | None = Field(default=None, sa_type=sa.Text)
+    after: str | None = Field(default=None, sa_type=sa.Text)
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Kept in the database so throttling holds across app processes."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (sa.Index("ix_login_attempt_username_at", "username", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    at: datetime = _at()
+    success: bool = False

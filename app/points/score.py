@@ -1,0 +1,147 @@
+"""Year-to-date score, quarter by quarter (scoring.md, The score)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from app.points.calendar import QUARTERS
+from app.points.rules import ADDING_KINDS, DEDUCTING_KINDS, Kind, RuleSet
+
+
+@dataclass(frozen=True)
+class ItemTotal:
+    """Approved entries of one rule item in one quarter, summed.
+
+    `points` is the magnitude (never negative); `largest` is the largest single
+    entry among them, which the grade rules look at for deductions.
+    """
+
+    code: str
+    quarter: int
+    points: int
+    count: int = 1
+    largest: int = 0
+
+
+@dataclass(frozen=True)
+class QuarterScore:
+    quarter: int
+    review_score: int | None
+    positive: int
+    review: int
+    bonus: int
+    deducted: int
+    ytd: int
+    delta: int
+    vetoed: bool
+
+
+@dataclass(frozen=True)
+class ItemCount:
+    """One item's year so far: raw points and what counts after its cap (signed)."""
+
+    code: str
+    kind: Kind
+    points: int
+    counted: int
+
+
+@dataclass(frozen=True)
+class YearScore:
+    quarters: tuple[QuarterScore, ...]
+    items: tuple[ItemCount, ...]
+    veto_quarter: int | None
+    deducted: int
+    largest_deduction: int
+
+    @property
+    def vetoed(self) -> bool:
+        return self.veto_quarter is not None
+
+    @property
+    def annual(self) -> int:
+        return self.quarters[-1].ytd
+
+    def quarter(self, quarter: int) -> QuarterScore:
+        return self.quarters[quarter - 1]
+
+
+def _capped(points: int, cap: int | None) -> int:
+    return points if cap is None else min(cap, points)
+
+
+def score_year(
+    rules: RuleSet, totals: Iterable[ItemTotal], reviews: Mapping[int, int | None]
+) -> YearScore:
+    """Score one member's year from approved item totals and recorded review scores."""
+    by_item: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    seen: set[str] = set()
+    veto_quarter: int | None = None
+    largest_deduction = 0
+    for total in totals:
+        item = rules.item(total.code)
+        if item is None:
+            raise ValueError(f"no rule item {total.code} in the {rules.year} rule set")
+        if total.quarter not in QUARTERS:
+            raise ValueError(f"quarter {total.quarter} is not 1 to 4")
+        seen.add(item.code)
+        if item.kind is Kind.veto:
+            if total.count > 0 and (veto_quarter is None or total.quarter < veto_quarter):
+                veto_quarter = total.quarter
+            continue
+        by_item[item.code][total.quarter] += total.points
+        if item.kind in DEDUCTING_KINDS:
+            largest_deduction = max(largest_deduction, total.largest)
+
+    quarters: list[QuarterScore] = []
+    previous_ytd = 0
+    review_sum = 0
+    running: dict[str, int] = defaultdict(int)
+    for q in QUARTERS:
+        positive = bonus = deducted = 0
+        for code, per_quarter in by_item.items():
+            running[code] += per_quarter[q]
+            item = rules.item(code)
+            assert item is not None
+            counted = _capped(running[code], item.cap)
+            if item.kind is Kind.positive:
+                positive += counted
+            elif item.kind is Kind.bonus:
+                bonus += counted
+            else:
+                deducted += counted
+        review_score = reviews.get(q)
+        review_sum += review_score or 0
+        vetoed = veto_quarter is not None and q >= veto_quarter
+        ytd = 0 if vetoed else max(0, positive + review_sum + bonus - deducted)
+        quarters.append(
+            QuarterScore(
+                quarter=q,
+                review_score=review_score,
+                positive=positive,
+                review=review_sum,
+                bonus=bonus,
+                deducted=deducted,
+                ytd=ytd,
+                delta=ytd - previous_ytd,
+                vetoed=vetoed,
+            )
+        )
+        previous_ytd = ytd
+
+    items = []
+    for item in rules.items:
+        if item.code not in seen:
+            continue
+        raw = running[item.code]
+        sign = 1 if item.kind in ADDING_KINDS else -1
+        items.append(ItemCount(item.code, item.kind, sign * raw, sign * _capped(raw, item.cap)))
+    return YearScore(
+        quarters=tuple(quarters),
+        items=tuple(items),
+        veto_quarter=veto_quarter,
+        deducted=sum(-i.counted for i in items if i.kind in DEDUCTING_KINDS),
+        largest_deduction=largest_deduction,
+    )

@@ -1,0 +1,293 @@
+"""Request bodies and answers of the JSON API (api.md). Table models are never bodies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.points import Category, Grade, Kind
+
+T = TypeVar("T")
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+OrgKind = Literal["committee", "general_branch", "branch"]
+Year = Annotated[int, Field(ge=2000, le=2100)]
+
+
+class Body(BaseModel):
+    """Request bodies refuse unknown fields, so a typo is an error and not silence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    code: str
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+
+
+class RoleOut(BaseModel):
+    org_id: int
+    role: Literal["committee", "member"]
+
+
+class MeOut(BaseModel):
+    username: str
+    member_id: int | None
+    is_admin: bool
+    roles: list[RoleOut]
+
+
+class OrgCreate(Body):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    parent_id: int | None = None
+    kind: OrgKind
+
+
+class OrgOut(BaseModel):
+    id: int
+    name: str
+    parent_id: int | None
+    kind: OrgKind
+
+
+class GrantCreate(Body):
+    member_id: int
+
+
+class GrantOut(BaseModel):
+    id: int
+    org_id: int
+    member_id: int
+    role: str
+
+
+class MemberCreate(Body):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+    org_id: int
+    category: Category
+    joined_on: date
+    username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{2,64}$")]
+    password: Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+class MemberUpdate(Body):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=50)] | None = None
+    category: Category | None = None
+    exempt: bool | None = None
+    exempt_reason: Annotated[str, StringConstraints(strip_whitespace=True,
+                                                    max_length=500)] | None = None
+
+
+class MemberOut(BaseModel):
+    id: int
+    name: str
+    org_id: int
+    category: Category
+    joined_on: date
+    exempt: bool
+    exempt_reason: str | None
+    username: str | None
+
+
+class QuarterOut(BaseModel):
+    quarter: int
+    review_score: int | None
+    delta: int
+    ytd: int
+    status: Literal["open", "draft", "published", "finalized"]
+
+
+class ItemScoreOut(BaseModel):
+    code: str
+    points: int
+    counted: int
+
+
+class ScoreOut(BaseModel):
+    member_id: int
+    year: int
+    score: int
+    stars: int
+    vetoed: bool
+    provisional: bool = Field(description="True until the annual rating is approved.")
+    grade: Grade | None = Field(description="The approved annual grade, once there is one.")
+    quarters: list[QuarterOut]
+    items: list[ItemScoreOut]
+
+
+class RuleItemOut(BaseModel):
+    code: str
+    kind: Kind
+    name: str
+    points: int | None
+    cap: int | None
+    categories: list[Category]
+    min_points: int | None
+    max_points: int | None
+
+
+class RulesOut(BaseModel):
+    year: int
+    frozen: bool
+    items: list[RuleItemOut]
+
+
+class RuleUpdate(Body):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=100)] | None = None
+    points: Annotated[int, Field(ge=1, le=100)] | None = None
+    cap: Annotated[int, Field(ge=0, le=1000)] | None = None
+    categories: Annotated[list[Category], Field(min_length=1)] | None = None
+
+
+class EntryCreate(Body):
+    member_id: int
+    rule_code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
+                                                min_length=1, max_length=10)]
+    occurred_on: date
+    quantity: Annotated[int, Field(ge=1, le=100)] | None = None
+    points: Annotated[int, Field(ge=0, le=100)] | None = None
+    note: Text = ""
+    evidence: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class EntryOut(BaseModel):
+    id: int
+    member_id: int
+    rule_code: str
+    kind: Kind
+    occurred_on: date
+    quantity: int
+    points: int
+    status: Literal["pending", "approved", "rejected", "revoked"]
+    note: str
+    evidence: str | None
+    created_by: int
+    created_at: datetime
+    decided_by: int | None
+    decided_at: datetime | None
+    reason: str | None
+    revoked_by: int | None
+    revoked_at: datetime | None
+
+
+class ReasonBody(Body):
+    reason: Reason
+
+
+class ReviewCreate(Body):
+    year: Year
+    quarter: Annotated[int, Field(ge=1, le=4)]
+
+
+class ReviewLineOut(BaseModel):
+    member_id: int
+    name: str
+    review_score: int | None
+    delta: int
+    ytd: int
+
+
+class ReviewOut(BaseModel):
+    id: int
+    org_id: int
+    year: int
+    quarter: int
+    status: Literal["draft", "published", "finalized"]
+    notice_until: datetime | None
+    published_at: datetime | None
+    finalized_at: datetime | None
+    pending_entries: int
+    open_objections: int
+    items: list[ReviewLineOut]
+
+
+class ReviewSummaryOut(BaseModel):
+    id: int
+    org_id: int
+    year: int
+    quarter: int
+    status: Literal["draft", "published", "finalized"]
+    notice_until: datetime | None
+
+
+class ScoresBody(Body):
+    scores: dict[int, int | None] = Field(
+        description='Review score per member id, e.g. {"12": 5}; null unsets it.')
+
+
+class PublishBody(Body):
+    notice_days: Annotated[int, Field(ge=0, le=60)] = 5
+
+
+class ObjectionCreate(Body):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=2000)]
+
+
+class ObjectionOut(BaseModel):
+    id: int
+    review_id: int
+    member_id: int
+    text: str
+    status: Literal["open", "resolved"]
+    response: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class ResolveBody(Body):
+    response: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=2000)]
+
+
+class RatingCreate(Body):
+    year: Year
+
+
+class RatingItemOut(BaseModel):
+    member_id: int
+    name: str
+    score: int
+    stars: int
+    vetoed: bool
+    exempt: bool
+    proposed_grade: Grade
+    grade: Grade
+    reason: str | None
+
+
+class RatingOut(BaseModel):
+    id: int
+    org_id: int
+    year: int
+    status: Literal["draft", "approved"]
+    rated: int = Field(description="n: members rated, exempt members left out.")
+    excellent_limit: int = Field(description="⌊n/3⌋: how many may be excellent.")
+    approved_at: datetime | None
+    items: list[RatingItemOut]
+
+
+class RatingSummaryOut(BaseModel):
+    id: int
+    org_id: int
+    year: int
+    status: Literal["draft", "approved"]
+
+
+class GradeChange(Body):
+    grade: Grade
+    reason: Reason

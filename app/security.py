@@ -1,0 +1,67 @@
+"""Password hashing (argon2 through passlib) and signed, expiring bearer tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import jwt
+from passlib.context import CryptContext
+
+from app.settings import get_settings
+
+_passwords = CryptContext(schemes=["argon2"], deprecated="auto")
+_ALGORITHM = "HS256"
+
+
+def use_cheap_hashing() -> None:
+    """Fast argon2 parameters, for the test suite only: real hashes take ~50 ms each."""
+    global _passwords
+    _passwords = CryptContext(schemes=["argon2"], argon2__memory_cost=1024,
+                              argon2__time_cost=1, argon2__parallelism=1)
+
+
+def hash_password(password: str) -> str:
+    return _passwords.hash(password)
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    try:
+        return _passwords.verify(password, hashed)
+    except (ValueError, TypeError):
+        return False
+
+
+# Verifying against this when the username is unknown keeps both paths equally slow.
+_DUMMY_HASH = hash_password("timing-equaliser")
+
+
+def burn_verify(password: str) -> None:
+    verify_password(password, _DUMMY_HASH)
+
+
+def issue_token(account_id: int, password_changed_at: datetime, now: datetime) -> str:
+    settings = get_settings()
+    claims = {
+        "sub": str(account_id),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=settings.token_ttl_minutes)).timestamp()),
+        # A password change makes older tokens useless.
+        "pwd": int(password_changed_at.timestamp()),
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=_ALGORITHM)
+
+
+def read_token(token: str, now: datetime) -> tuple[int, int] | None:
+    """The account id and password stamp of a valid token, or None."""
+    try:
+        claims = jwt.decode(
+            token,
+            get_settings().secret_key,
+            algorithms=[_ALGORITHM],
+            options={"require": ["sub", "exp", "pwd"], "verify_exp": False},
+        )
+        if int(claims["exp"]) <= now.timestamp():
+            return None
+        return int(claims["sub"]), int(claims["pwd"])
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+        return None

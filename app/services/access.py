@@ -1,0 +1,105 @@
+"""Who may see and do what: the one place roles and scopes are decided (api.md, Roles)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.models import Account, Member, Org, RoleGrant
+from app.services.errors import Forbidden, NotFound
+
+
+@dataclass(frozen=True)
+class Actor:
+    account_id: int
+    username: str
+    is_admin: bool = False
+    member_id: int | None = None
+    member_org_id: int | None = None
+    member_org_path: str | None = None
+    # Paths of the organisations the actor is a committee member of.
+    committee_paths: tuple[str, ...] = ()
+    committee_org_ids: tuple[int, ...] = ()
+
+    @property
+    def is_committee(self) -> bool:
+        return bool(self.committee_paths)
+
+    def manages(self, org: Org) -> bool:
+        """Admin, or committee on this organisation or one above it."""
+        return self.is_admin or any(org.path.startswith(p) for p in self.committee_paths)
+
+    def can_see_org(self, org: Org) -> bool:
+        if self.manages(org):
+            return True
+        # Own branch and the organisations above it, and those above a committee's.
+        own = [self.member_org_path] if self.member_org_path else []
+        return any(p.startswith(org.path) for p in (*own, *self.committee_paths))
+
+
+def load_actor(session: Session, account: Account) -> Actor:
+    assert account.id is not None
+    member = session.get(Member, account.member_id) if account.member_id else None
+    org = session.get(Org, member.org_id) if member else None
+    grants = session.exec(
+        select(Org.id, Org.path)
+        .join(RoleGrant, col(RoleGrant.org_id) == Org.id)
+        .where(RoleGrant.member_id == account.member_id, RoleGrant.role == "committee")
+        .order_by(col(Org.id))
+    ).all() if member else []
+    return Actor(
+        account_id=account.id,
+        username=account.username,
+        is_admin=account.is_admin,
+        member_id=member.id if member else None,
+        member_org_id=org.id if org else None,
+        member_org_path=org.path if org else None,
+        committee_paths=tuple(path for _, path in grants),
+        committee_org_ids=tuple(org_id for org_id, _ in grants if org_id is not None),
+    )
+
+
+def managed_org_filter(actor: Actor) -> sa.ColumnElement[bool]:
+    """A WHERE clause on Org selecting what the actor manages."""
+    if actor.is_admin:
+        return sa.true()
+    if not actor.committee_paths:
+        return sa.false()
+    return sa.or_(*(col(Org.path).startswith(p, autoescape=True) for p in actor.committee_paths))
+
+
+def get_org(session: Session, actor: Actor, org_id: int) -> Org:
+    org = session.get(Org, org_id)
+    if org is None or not actor.can_see_org(org):
+        raise NotFound(f"Organisation {org_id} does not exist or is outside your scope.")
+    return org
+
+
+def get_managed_org(session: Session, actor: Actor, org_id: int) -> Org:
+    org = get_org(session, actor, org_id)
+    require_manages(actor, org)
+    return org
+
+
+def require_manages(actor: Actor, org: Org) -> None:
+    if not actor.manages(org):
+        raise Forbidden(
+            f"Only the committee of {org.name} (or an administrator) may do this.",
+            "committee_only",
+        )
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only an administrator may do this.", "admin_only")
+
+
+def get_member(session: Session, actor: Actor, member_id: int) -> tuple[Member, Org]:
+    """A member the actor may see (themself, or in a managed subtree), with their branch."""
+    member = session.get(Member, member_id)
+    org = session.get(Org, member.org_id) if member else None
+    if member is None or org is None or not (actor.member_id == member.id or actor.manages(org)):
+        raise NotFound(f"Member {member_id} does not exist or is outside your scope.")
+    return member, org

@@ -1,0 +1,224 @@
+"""Entries: self-reports, records, approval, rejection, revocation (scoring.md, Workflow 1, 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from app.models import Entry, Member, Org, Review
+from app.points import SELF_REPORT_KINDS, Kind, RuleItem, quarter_of
+from app.services import audit
+from app.services.access import Actor, get_member, managed_org_filter, require_manages
+from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
+from app.services.rules import load_rule_set
+
+MAX_QUANTITY = 100
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    member_id: int
+    rule_code: str
+    occurred_on: date
+    quantity: int | None = None
+    points: int | None = None
+    note: str = ""
+    evidence: str | None = None
+
+
+def quarter_is_finalized(session: Session, org_id: int, year: int, quarter: int) -> bool:
+    return session.exec(
+        select(Review.id).where(
+            Review.org_id == org_id,
+            Review.year == year,
+            Review.quarter == quarter,
+            Review.status == "finalized",
+        )
+    ).first() is not None
+
+
+def refuse_if_locked(session: Session, org: Org, year: int, quarter: int) -> None:
+    if quarter_is_finalized(session, org.id or 0, year, quarter):
+        raise WorkflowConflict(
+            f"{year} Q{quarter} is finalized for {org.name}; nothing dated in it can change. "
+            "Record a correction in an open quarter, naming the original entry in its note.",
+            "quarter_locked",
+        )
+
+
+def _signed_points(item: RuleItem, new: NewEntry) -> tuple[int, int]:
+    """Quantity and signed points of a new entry, or Invalid saying what to send instead."""
+    if item.kind is Kind.veto:
+        if new.points is not None or (new.quantity or 1) != 1:
+            raise Invalid(f"{item.code} is a veto: send neither points nor a quantity.",
+                          "veto_has_no_points")
+        return 1, 0
+    if item.chosen_points:
+        low, high = item.min_points or 1, item.max_points or 1
+        if new.points is None:
+            raise Invalid(f"{item.code} needs points from {low} to {high}.", "points_required")
+        if not low <= new.points <= high:
+            raise Invalid(f"{item.code} points must be from {low} to {high}, not {new.points}.",
+                          "points_out_of_range")
+        if (new.quantity or 1) != 1:
+            raise Invalid(f"{item.code} takes points, not a quantity.", "quantity_not_allowed")
+        magnitude, quantity = new.points, 1
+    else:
+        if new.points is not None:
+            raise Invalid(f"{item.code} is worth {item.points} per unit; send a quantity, "
+                          "not points.", "points_not_allowed")
+        quantity = 1 if new.quantity is None else new.quantity
+        if not 1 <= quantity <= MAX_QUANTITY:
+            raise Invalid(f"quantity must be a whole number from 1 to {MAX_QUANTITY}.",
+                          "quantity_out_of_range")
+        magnitude = (item.points or 0) * quantity
+    sign = 1 if item.kind in SELF_REPORT_KINDS else -1
+    return quantity, sign * magnitude
+
+
+def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
+                 today: date) -> Entry:
+    member, org = get_member(session, actor, new.member_id)
+    if new.occurred_on > today:
+        raise Invalid(f"occurred_on {new.occurred_on} is in the future.", "future_date")
+    if new.occurred_on < member.joined_on:
+        raise Invalid(f"occurred_on {new.occurred_on} is before {member.name} joined "
+                      f"({member.joined_on}).", "before_joined")
+    rules = load_rule_set(session, new.occurred_on.year, now)
+    item = rules.item(new.rule_code)
+    if item is None:
+        raise Invalid(f"Unknown rule code {new.rule_code!r} for {rules.year}; "
+                      "see GET /api/v1/rules.", "unknown_rule")
+    by_committee = actor.manages(org)
+    if not by_committee and item.kind not in SELF_REPORT_KINDS:
+        raise Forbidden("Members may self-report only positive and bonus items.",
+                        "self_report_kind")
+    if not item.applies_to(member.category):
+        raise Invalid(f"{item.code} does not apply to members of category {member.category}.",
+                      "category_not_applicable")
+    quantity, points = _signed_points(item, new)
+    quarter = quarter_of(new.occurred_on)
+    refuse_if_locked(session, org, new.occurred_on.year, quarter)
+    # A committee member's entry about themself waits for another's approval.
+    approved = by_committee and actor.member_id != member.id
+    entry = Entry(
+        member_id=new.member_id,
+        rule_code=item.code,
+        kind=item.kind.value,
+        occurred_on=new.occurred_on,
+        year=new.occurred_on.year,
+        quarter=quarter,
+        quantity=quantity,
+        points=points,
+        status="approved" if approved else "pending",
+        note=new.note,
+        evidence=new.evidence,
+        created_by=actor.account_id,
+        created_at=now,
+        decided_by=actor.account_id if approved else None,
+        decided_at=now if approved else None,
+    )
+    session.add(entry)
+    session.flush()
+    audit.record(session, actor_id=actor.account_id, action="entry.create", object_type="entry",
+                 object_id=entry.id, at=now, after=audit.snapshot(entry))
+    return entry
+
+
+def get_entry(session: Session, actor: Actor, entry_id: int) -> tuple[Entry, Member, Org]:
+    entry = session.get(Entry, entry_id)
+    if entry is None:
+        raise NotFound(f"Entry {entry_id} does not exist or is outside your scope.")
+    try:
+        member, org = get_member(session, actor, entry.member_id)
+    except NotFound:
+        raise NotFound(f"Entry {entry_id} does not exist or is outside your scope.") from None
+    return entry, member, org
+
+
+def _decide(session: Session, actor: Actor, entry_id: int, *, to: str, from_: str,
+            reason: str | None, now: datetime) -> Entry:
+    entry, member, org = get_entry(session, actor, entry_id)
+    require_manages(actor, org)
+    if member.id == actor.member_id:
+        raise Forbidden("You cannot decide on an entry about yourself; another committee "
+                        "member must.", "own_entry")
+    if to != "approved" and not (reason or "").strip():
+        raise Invalid("A reason is required.", "reason_required")
+    if entry.status != from_:
+        raise WorkflowConflict(f"Entry {entry_id} is {entry.status}, not {from_}.",
+                               f"not_{from_}")
+    refuse_if_locked(session, org, entry.year, entry.quarter)
+    before = audit.snapshot(entry)
+    values: dict[str, object] = {"status": to}
+    if to == "revoked":
+        values |= {"revoked_by": actor.account_id, "revoked_at": now, "reason": reason}
+    else:
+        values |= {"decided_by": actor.account_id, "decided_at": now, "reason": reason}
+    # Conditional update: of two committee members deciding at once, exactly one wins.
+    result = session.execute(
+        sa.update(Entry).where(col(Entry.id) == entry_id, col(Entry.status) == from_)
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise WorkflowConflict(f"Entry {entry_id} was decided by someone else just now.",
+                               f"not_{from_}")
+    session.refresh(entry)
+    audit.record(session, actor_id=actor.account_id, action=f"entry.{to}", object_type="entry",
+                 object_id=entry.id, at=now, before=before, after=audit.snapshot(entry))
+    return entry
+
+
+def approve_entry(session: Session, actor: Actor, entry_id: int, now: datetime) -> Entry:
+    return _decide(session, actor, entry_id, to="approved", from_="pending", reason=None, now=now)
+
+
+def reject_entry(session: Session, actor: Actor, entry_id: int, reason: str,
+                 now: datetime) -> Entry:
+    return _decide(session, actor, entry_id, to="rejected", from_="pending",
+                   reason=reason.strip(), now=now)
+
+
+def revoke_entry(session: Session, actor: Actor, entry_id: int, reason: str,
+                 now: datetime) -> Entry:
+    return _decide(session, actor, entry_id, to="revoked", from_="approved",
+                   reason=reason.strip(), now=now)
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    member_id: int | None = None
+    org_id: int | None = None
+    status: str | None = None
+    year: int | None = None
+    quarter: int | None = None
+
+
+def list_entries(session: Session, actor: Actor, f: EntryFilter, limit: int,
+                 offset: int) -> tuple[list[Entry], int]:
+    query = (
+        select(Entry)
+        .join(Member, col(Member.id) == Entry.member_id)
+        .join(Org, col(Org.id) == Member.org_id)
+        .where(sa.or_(col(Entry.member_id) == actor.member_id, managed_org_filter(actor)))
+    )
+    if f.member_id is not None:
+        query = query.where(Entry.member_id == f.member_id)
+    if f.org_id is not None:
+        org = session.get(Org, f.org_id)
+        if org is None:
+            return [], 0
+        query = query.where(col(Org.path).startswith(org.path, autoescape=True))
+    for column, value in ((Entry.status, f.status), (Entry.year, f.year),
+                          (Entry.quarter, f.quarter)):
+        if value is not None:
+            query = query.where(column == value)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(
+        query.order_by(col(Entry.occurred_on).desc(), col(Entry.id).desc())
+        .limit(limit).offset(offset)
+    ).all()
+    return list(rows), total

@@ -1,0 +1,91 @@
+"""Organisations (a tree: 党委 → 总支 → 支部) and committee grants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from app.models import Member, Org, RoleGrant
+from app.services import audit
+from app.services.access import Actor, get_org, managed_org_filter, require_admin
+from app.services.errors import Invalid, NotFound, WorkflowConflict
+
+ORG_KINDS = ("committee", "general_branch", "branch")
+
+
+def create_org(session: Session, actor: Actor, name: str, parent_id: int | None, kind: str,
+               now: datetime) -> Org:
+    require_admin(actor)
+    parent = None
+    if parent_id is not None:
+        parent = session.get(Org, parent_id)
+        if parent is None:
+            raise Invalid(f"parent_id {parent_id} is not an organisation.", "unknown_parent")
+        if parent.kind == "branch":
+            raise Invalid(f"{parent.name} is a branch; branches have no organisations below "
+                          "them.", "parent_is_branch")
+    if not name.strip():
+        raise Invalid("name must not be empty.", "name_required")
+    org = Org(name=name.strip(), parent_id=parent_id, kind=kind, created_at=now)
+    session.add(org)
+    session.flush()
+    org.path = f"{parent.path if parent else '/'}{org.id}/"
+    session.add(org)
+    audit.record(session, actor_id=actor.account_id, action="org.create", object_type="org",
+                 object_id=org.id, at=now, after=audit.snapshot(org))
+    return org
+
+
+def _ancestor_ids(paths: list[str]) -> set[int]:
+    return {int(part) for path in paths for part in path.strip("/").split("/") if part}
+
+
+def list_orgs(session: Session, actor: Actor, limit: int, offset: int) -> tuple[list[Org], int]:
+    own = [p for p in (actor.member_org_path, *actor.committee_paths) if p]
+    query = select(Org).where(sa.or_(managed_org_filter(actor),
+                                     col(Org.id).in_(_ancestor_ids(own))))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(Org.path)).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def grant_committee(session: Session, actor: Actor, org_id: int, member_id: int,
+                    now: datetime) -> RoleGrant:
+    require_admin(actor)
+    org = get_org(session, actor, org_id)
+    if session.get(Member, member_id) is None:
+        raise Invalid(f"member_id {member_id} is not a member.", "unknown_member")
+    exists = session.exec(select(RoleGrant.id).where(
+        RoleGrant.org_id == org_id, RoleGrant.member_id == member_id,
+        RoleGrant.role == "committee")).first()
+    if exists is not None:
+        raise WorkflowConflict(f"Member {member_id} is already on the committee of {org.name}.",
+                               "grant_exists")
+    grant = RoleGrant(member_id=member_id, org_id=org_id, role="committee", created_at=now)
+    session.add(grant)
+    session.flush()
+    audit.record(session, actor_id=actor.account_id, action="committee.grant",
+                 object_type="role_grant", object_id=grant.id, at=now,
+                 after=audit.snapshot(grant))
+    return grant
+
+
+def revoke_committee(session: Session, actor: Actor, org_id: int, member_id: int,
+                     now: datetime) -> None:
+    require_admin(actor)
+    grant = session.exec(select(RoleGrant).where(
+        RoleGrant.org_id == org_id, RoleGrant.member_id == member_id,
+        RoleGrant.role == "committee")).first()
+    if grant is None:
+        raise NotFound(f"Member {member_id} is not on the committee of organisation {org_id}.")
+    audit.record(session, actor_id=actor.account_id, action="committee.revoke",
+                 object_type="role_grant", object_id=grant.id, at=now,
+                 before=audit.snapshot(grant))
+    session.delete(grant)
+
+
+def committee_of(session: Session, org_id: int) -> list[RoleGrant]:
+    return list(session.exec(select(RoleGrant).where(RoleGrant.org_id == org_id)
+                             .order_by(col(RoleGrant.member_id))).all())

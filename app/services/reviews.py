@@ -1,0 +1,325 @@
+"""Quarterly review: draft → published (公示) → finalized (scoring.md, Workflow 2 and 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from app.models import Entry, Member, Objection, Org, Review, ReviewScore
+from app.points import quarter_start
+from app.services import audit
+from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
+from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
+from app.services.rules import load_rule_set
+from app.services.scoring import recorded_review_scores, year_scores
+
+MAX_NOTICE_DAYS = 60
+
+
+@dataclass(frozen=True)
+class ReviewLine:
+    member_id: int
+    name: str
+    review_score: int | None
+    delta: int
+    ytd: int
+
+
+def _branch_members(session: Session, org_id: int) -> list[Member]:
+    return list(session.exec(
+        select(Member).where(Member.org_id == org_id).order_by(col(Member.id))
+    ).all())
+
+
+def _score_rows(session: Session, review_id: int) -> dict[int, ReviewScore]:
+    rows = session.exec(select(ReviewScore).where(ReviewScore.review_id == review_id)).all()
+    return {r.member_id: r for r in rows}
+
+
+def create_review(session: Session, actor: Actor, org_id: int, year: int, quarter: int,
+                  now: datetime, today: date) -> Review:
+    org = get_managed_org(session, actor, org_id)
+    if org.kind != "branch":
+        raise Invalid(f"{org.name} is not a branch; quarterly reviews are held by branches.",
+                      "not_a_branch")
+    load_rule_set(session, year, now)
+    if quarter_start(year, quarter) > today:
+        raise Invalid(f"{year} Q{quarter} has not started yet.", "quarter_not_started")
+    exists = session.exec(select(Review.id).where(
+        Review.org_id == org_id, Review.year == year, Review.quarter == quarter)).first()
+    if exists is not None:
+        raise WorkflowConflict(f"{org.name} already has a review for {year} Q{quarter} "
+                               f"(id {exists}).", "review_exists")
+    review = Review(org_id=org_id, year=year, quarter=quarter, created_by=actor.account_id,
+                    created_at=now)
+    session.add(review)
+    session.flush()
+    assert review.id is not None
+    for member in _branch_members(session, org_id):
+        session.add(ReviewScore(review_id=review.id, member_id=member.id or 0))
+    audit.record(session, actor_id=actor.account_id, action="review.create",
+                 object_type="review", object_id=review.id, at=now, after=audit.snapshot(review))
+    return review
+
+
+def get_review(session: Session, actor: Actor, review_id: int) -> tuple[Review, Org]:
+    """Committee: any state. Members of the branch: once published."""
+    review = session.get(Review, review_id)
+    org = session.get(Org, review.org_id) if review else None
+    if review is None or org is None or not (
+        actor.manages(org)
+        or (actor.member_org_id == org.id and review.status in ("published", "finalized"))
+    ):
+        raise NotFound(f"Review {review_id} does not exist or is outside your scope.")
+    return review, org
+
+
+def list_reviews(session: Session, actor: Actor, org_id: int | None, year: int | None,
+                 limit: int, offset: int) -> tuple[list[Review], int]:
+    own_published = sa.and_(
+        col(Review.org_id) == actor.member_org_id,
+        col(Review.status).in_(("published", "finalized")),
+    )
+    query = select(Review).join(Org, col(Org.id) == Review.org_id).where(
+        sa.or_(managed_org_filter(actor), own_published))
+    if org_id is not None:
+        query = query.where(Review.org_id == org_id)
+    if year is not None:
+        query = query.where(Review.year == year)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(Review.year).desc(), col(Review.quarter).desc(),
+                                       col(Review.org_id)).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def review_lines(session: Session, review: Review, now: datetime) -> list[ReviewLine]:
+    """The sheet: a draft shows ytd with its own draft scores, unset counting as the default."""
+    assert review.id is not None
+    rules = load_rule_set(session, review.year, now)
+    members = {m.id: m for m in _branch_members(session, review.org_id)}
+    rows = _score_rows(session, review.id)
+    for member_id in rows.keys() - members.keys():
+        moved = session.get(Member, member_id)
+        if moved is not None:
+            members[member_id] = moved
+    ids = sorted(m for m in members if m is not None)
+    reviews = recorded_review_scores(session, ids, review.year)
+    for member_id in ids:
+        row = rows.get(member_id)
+        score = row.score if row else None
+        if score is None and review.status == "draft":
+            score = rules.params.review_default
+        quarters = {q: s for q, s in reviews.get(member_id, {}).items() if q < review.quarter}
+        quarters[review.quarter] = score
+        reviews[member_id] = quarters
+    scores = year_scores(session, rules, ids, reviews)
+    lines = []
+    for member_id in ids:
+        quarter = scores[member_id].quarter(review.quarter)
+        row = rows.get(member_id)
+        lines.append(ReviewLine(member_id, members[member_id].name,
+                                row.score if row else None, quarter.delta, quarter.ytd))
+    return lines
+
+
+def set_scores(session: Session, actor: Actor, review_id: int, scores: dict[int, int | None],
+               now: datetime) -> Review:
+    review, org = get_review(session, actor, review_id)
+    require_manages(actor, org)
+    if review.status != "draft":
+        raise WorkflowConflict(f"Review {review_id} is {review.status}; scores change only in "
+                               "draft.", "review_not_draft")
+    rules = load_rule_set(session, review.year, now)
+    branch = {m.id for m in _branch_members(session, review.org_id)}
+    unknown = sorted(set(scores) - branch)
+    if unknown:
+        raise Invalid(f"Not members of {org.name}: {', '.join(map(str, unknown))}.",
+                      "unknown_member")
+    top = rules.params.review_max
+    bad = sorted(m for m, s in scores.items() if s is not None and not 0 <= s <= top)
+    if bad:
+        raise Invalid(f"Review scores are whole points from 0 to {top}; check members "
+                      f"{', '.join(map(str, bad))}.", "review_score_out_of_range")
+    rows = _score_rows(session, review_id)
+    before = {str(m): r.score for m, r in rows.items() if m in scores}
+    for member_id, score in scores.items():
+        row = rows.get(member_id) or ReviewScore(review_id=review_id, member_id=member_id)
+        row.score = score
+        session.add(row)
+    audit.record(session, actor_id=actor.account_id, action="review.scores",
+                 object_type="review", object_id=review_id, at=now, before=before,
+                 after={str(m): s for m, s in scores.items()})
+    return review
+
+
+def pending_entry_count(session: Session, review: Review) -> int:
+    return session.exec(
+        select(func.count()).select_from(Entry)
+        .join(Member, col(Member.id) == Entry.member_id)
+        .where(Member.org_id == review.org_id, Entry.year == review.year,
+               Entry.quarter == review.quarter, Entry.status == "pending")
+    ).one()
+
+
+def _transition(session: Session, review: Review, from_: str, values: dict[str, object]) -> None:
+    """Move the review on only if nobody else moved it first."""
+    result = session.execute(
+        sa.update(Review).where(col(Review.id) == review.id, col(Review.status) == from_)
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise WorkflowConflict("The review was changed by someone else just now; reload it.",
+                               "review_changed")
+    session.refresh(review)
+
+
+def _refuse_pending(session: Session, review: Review, doing: str) -> None:
+    pending = pending_entry_count(session, review)
+    if pending:
+        raise WorkflowConflict(
+            f"Cannot {doing}: {pending} entr{'y' if pending == 1 else 'ies'} of "
+            f"{review.year} Q{review.quarter} still pending; approve or reject them first.",
+            "pending_entries")
+
+
+def publish_review(session: Session, actor: Actor, review_id: int, notice_days: int,
+                   now: datetime) -> Review:
+    review, org = get_review(session, actor, review_id)
+    require_manages(actor, org)
+    if review.status != "draft":
+        raise WorkflowConflict(f"Review {review_id} is already {review.status}.",
+                               "review_not_draft")
+    if not 0 <= notice_days <= MAX_NOTICE_DAYS:
+        raise Invalid(f"notice_days must be from 0 to {MAX_NOTICE_DAYS}.", "notice_out_of_range")
+    _refuse_pending(session, review, "publish")
+    default = load_rule_set(session, review.year, now).params.review_default
+    rows = _score_rows(session, review_id)
+    for member in _branch_members(session, review.org_id):
+        row = rows.get(member.id or 0) or ReviewScore(review_id=review_id,
+                                                      member_id=member.id or 0)
+        if row.score is None:
+            row.score = default
+        session.add(row)
+    before = audit.snapshot(review)
+    _transition(session, review, "draft", {
+        "status": "published", "published_by": actor.account_id, "published_at": now,
+        "notice_until": now + timedelta(days=notice_days)})
+    audit.record(session, actor_id=actor.account_id, action="review.publish",
+                 object_type="review", object_id=review_id, at=now, before=before,
+                 after=audit.snapshot(review))
+    return review
+
+
+def reopen_review(session: Session, actor: Actor, review_id: int, now: datetime) -> Review:
+    """Back to draft from 公示, to correct scores after an objection."""
+    review, org = get_review(session, actor, review_id)
+    require_manages(actor, org)
+    if review.status != "published":
+        raise WorkflowConflict(f"Only a published review can be reopened; {review_id} is "
+                               f"{review.status}.", "review_not_published")
+    before = audit.snapshot(review)
+    _transition(session, review, "published", {"status": "draft", "notice_until": None})
+    audit.record(session, actor_id=actor.account_id, action="review.reopen",
+                 object_type="review", object_id=review_id, at=now, before=before,
+                 after=audit.snapshot(review))
+    return review
+
+
+def finalize_review(session: Session, actor: Actor, review_id: int, now: datetime) -> Review:
+    review, org = get_review(session, actor, review_id)
+    require_manages(actor, org)
+    if review.status != "published":
+        hint = "publish it first" if review.status == "draft" else "it is already finalized"
+        raise WorkflowConflict(f"Review {review_id} cannot be finalized: {hint}.",
+                               "review_not_published")
+    open_objections = session.exec(select(func.count()).select_from(Objection).where(
+        Objection.review_id == review_id, Objection.status == "open")).one()
+    if open_objections:
+        raise WorkflowConflict(f"{open_objections} objection(s) still open; respond to them "
+                               "first.", "objections_open")
+    if review.notice_until is not None and now < review.notice_until:
+        raise WorkflowConflict(f"The notice period (公示) runs until "
+                               f"{review.notice_until.isoformat()}.", "notice_running")
+    if review.quarter > 1:
+        previous = session.exec(select(Review.status).where(
+            Review.org_id == review.org_id, Review.year == review.year,
+            Review.quarter == review.quarter - 1)).first()
+        if previous != "finalized":
+            raise WorkflowConflict(f"Finalize {review.year} Q{review.quarter - 1} first.",
+                                   "previous_quarter_open")
+    _refuse_pending(session, review, "finalize")
+    lines = {line.member_id: line for line in review_lines(session, review, now)}
+    for member_id, row in _score_rows(session, review_id).items():
+        if member_id in lines:
+            row.final_ytd, row.final_delta = lines[member_id].ytd, lines[member_id].delta
+            session.add(row)
+    before = audit.snapshot(review)
+    _transition(session, review, "published", {
+        "status": "finalized", "finalized_by": actor.account_id, "finalized_at": now})
+    audit.record(session, actor_id=actor.account_id, action="review.finalize",
+                 object_type="review", object_id=review_id, at=now, before=before,
+                 after=audit.snapshot(review))
+    return review
+
+
+def raise_objection(session: Session, actor: Actor, review_id: int, text: str,
+                    now: datetime) -> Objection:
+    review, _org = get_review(session, actor, review_id)
+    if actor.member_id is None or actor.member_org_id != review.org_id:
+        raise Forbidden("Only members of the branch can object to its results.",
+                        "not_branch_member")
+    if review.status != "published":
+        raise WorkflowConflict("Objections can be raised only while the results are "
+                               f"published; this review is {review.status}.",
+                               "review_not_published")
+    if not text.strip():
+        raise Invalid("Say what is wrong in the objection text.", "text_required")
+    objection = Objection(review_id=review_id, member_id=actor.member_id, text=text.strip(),
+                          created_at=now)
+    session.add(objection)
+    session.flush()
+    audit.record(session, actor_id=actor.account_id, action="objection.create",
+                 object_type="objection", object_id=objection.id, at=now,
+                 after=audit.snapshot(objection))
+    return objection
+
+
+def list_objections(session: Session, actor: Actor, review_id: int) -> list[Objection]:
+    _review, org = get_review(session, actor, review_id)
+    query = select(Objection).where(Objection.review_id == review_id)
+    if not actor.manages(org):
+        query = query.where(Objection.member_id == actor.member_id)
+    return list(session.exec(query.order_by(col(Objection.id))).all())
+
+
+def resolve_objection(session: Session, actor: Actor, objection_id: int, response: str,
+                      now: datetime) -> Objection:
+    objection = session.get(Objection, objection_id)
+    if objection is None:
+        raise NotFound(f"Objection {objection_id} does not exist or is outside your scope.")
+    try:
+        review, org = get_review(session, actor, objection.review_id)
+    except NotFound:
+        raise NotFound(f"Objection {objection_id} does not exist or is outside your "
+                       "scope.") from None
+    if not actor.manages(org) and objection.member_id != actor.member_id:
+        raise NotFound(f"Objection {objection_id} does not exist or is outside your scope.")
+    require_manages(actor, org)
+    if objection.status != "open":
+        raise WorkflowConflict(f"Objection {objection_id} is already resolved.",
+                               "objection_resolved")
+    if review.status == "finalized":
+        raise WorkflowConflict("The review is finalized.", "quarter_locked")
+    if not response.strip():
+        raise Invalid("A response is required.", "response_required")
+    before = audit.snapshot(objection)
+    objection.status, objection.response = "resolved", response.strip()
+    objection.resolved_by, objection.resolved_at = actor.account_id, now
+    session.add(objection)
+    audit.record(session, actor_id=actor.account_id, action="objection.resolve",
+                 object_type="objection", object_id=objection.id, at=now, before=before,
+                 after=audit.snapshot(objection))
+    return objection

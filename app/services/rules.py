@@ -1,0 +1,150 @@
+"""The rule set of each year, kept as rows and handed to the engine as app.points.RuleSet."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.models import Review, RuleItemRow, RuleSetRow
+from app.points import Category, Kind, RatingParams, RuleItem, RuleSet, default_rule_set
+from app.services import audit
+from app.services.errors import Invalid, NotFound, WorkflowConflict
+
+
+def _to_item(row: RuleItemRow) -> RuleItem:
+    return RuleItem(
+        code=row.code,
+        kind=Kind(row.kind),
+        name=row.name,
+        points=row.points,
+        cap=row.cap,
+        min_points=row.min_points,
+        max_points=row.max_points,
+        categories=frozenset(Category(c) for c in row.categories.split(",") if c),
+    )
+
+
+def _to_params(row: RuleSetRow) -> RatingParams:
+    return RatingParams(
+        review_max=row.review_max,
+        review_default=row.review_default,
+        star_thresholds=tuple(int(t) for t in row.star_thresholds.split(",")),
+        unqualified_below=row.unqualified_below,
+        basic_below=row.basic_below,
+        basic_single_deduction=row.basic_single_deduction,
+        excellent_min=row.excellent_min,
+        excellent_divisor=row.excellent_divisor,
+    )
+
+
+def _seed_year(session: Session, year: int, now: datetime) -> RuleSetRow:
+    """A new year starts from the latest earlier year's rules, else from the defaults."""
+    earlier = session.exec(
+        select(RuleSetRow).where(RuleSetRow.year < year).order_by(col(RuleSetRow.year).desc())
+    ).first()
+    if earlier is not None:
+        source = load_rule_set(session, earlier.year, now)
+    else:
+        source = default_rule_set(year)
+    params = source.params
+    row = RuleSetRow(
+        year=year,
+        review_max=params.review_max,
+        review_default=params.review_default,
+        star_thresholds=",".join(str(t) for t in params.star_thresholds),
+        unqualified_below=params.unqualified_below,
+        basic_below=params.basic_below,
+        basic_single_deduction=params.basic_single_deduction,
+        excellent_min=params.excellent_min,
+        excellent_divisor=params.excellent_divisor,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    for position, item in enumerate(source.items):
+        session.add(
+            RuleItemRow(
+                year=year,
+                position=position,
+                code=item.code,
+                kind=item.kind.value,
+                name=item.name,
+                points=item.points,
+                cap=item.cap,
+                min_points=item.min_points,
+                max_points=item.max_points,
+                categories=",".join(sorted(c.value for c in item.categories)),
+            )
+        )
+    session.flush()
+    return row
+
+
+def check_year(year: int) -> None:
+    if not 2000 <= year <= 2100:
+        raise Invalid(f"Year {year} is out of range (2000 to 2100).", "year_out_of_range")
+
+
+def load_rule_set(session: Session, year: int, now: datetime) -> RuleSet:
+    check_year(year)
+    row = session.get(RuleSetRow, year) or _seed_year(session, year, now)
+    items = session.exec(
+        select(RuleItemRow).where(RuleItemRow.year == year).order_by(col(RuleItemRow.position))
+    ).all()
+    return RuleSet(year=year, items=tuple(_to_item(i) for i in items), params=_to_params(row))
+
+
+def year_is_frozen(session: Session, year: int) -> bool:
+    """Frozen once any quarter of the year is finalized anywhere (scoring.md, Workflow 5)."""
+    return session.exec(
+        select(Review.id).where(Review.year == year, Review.status == "finalized").limit(1)
+    ).first() is not None
+
+
+def update_rule_item(
+    session: Session, actor_id: int, year: int, code: str, changes: dict[str, Any], now: datetime
+) -> RuleItemRow:
+    load_rule_set(session, year, now)
+    row = session.exec(
+        select(RuleItemRow).where(RuleItemRow.year == year, RuleItemRow.code == code)
+    ).first()
+    if row is None:
+        raise NotFound(f"There is no rule item {code} in {year}.", "unknown_rule")
+    if year_is_frozen(session, year):
+        raise WorkflowConflict(
+            f"The {year} rule set is frozen: a quarter of {year} has been finalized.",
+            "rules_frozen",
+        )
+    kind = Kind(row.kind)
+    if "points" in changes:
+        points = changes["points"]
+        if kind is Kind.veto or row.points is None:
+            raise Invalid(
+                f"{code} has no fixed points (they are chosen per entry, or it is a veto).",
+                "points_not_fixed",
+            )
+        if points is None:
+            raise Invalid("points cannot be null for a fixed-point item.", "points_required")
+    if "cap" in changes and kind is Kind.veto and changes["cap"] is not None:
+        raise Invalid("A veto item has no cap.", "cap_not_allowed")
+    before = audit.snapshot(row)
+    for field in ("name", "points", "cap"):
+        if field in changes:
+            setattr(row, field, changes[field])
+    if "categories" in changes:
+        row.categories = ",".join(sorted(Category(c).value for c in changes["categories"]))
+    session.add(row)
+    audit.record(session, actor_id=actor_id, action="rule.update", object_type="rule_item",
+                 object_id=row.id, at=now, before=before, after=audit.snapshot(row))
+    return row
+
+
+def rule_rows(session: Session, year: int, now: datetime) -> list[RuleItemRow]:
+    load_rule_set(session, year, now)
+    return list(
+        session.exec(
+            select(RuleItemRow).where(RuleItemRow.year == year).order_by(col(RuleItemRow.position))
+        ).all()
+    )

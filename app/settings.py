@@ -1,0 +1,42 @@
+"""All configuration, from JIFEN_ environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_KEY = "development-only-key-do-not-use-in-production-000"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JIFEN_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///./jifen.db"
+    secret_key: str = ""
+    token_ttl_minutes: int = 12 * 60
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret(self) -> Settings:
+        if self.env == "development":
+            if not self.secret_key:
+                self.secret_key = DEVELOPMENT_KEY
+            return self
+        weak = len(self.secret_key) < 32 or self.secret_key == DEVELOPMENT_KEY
+        if weak or len(set(self.secret_key)) < 10:
+            raise ValueError(
+                "JIFEN_SECRET_KEY must be set to a random string of at least 32 characters "
+                "outside development, e.g. the output of\n"
+                "  python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

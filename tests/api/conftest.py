@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.clock import FixedClock
+from tests.api.support import World, build_world
+
+
+@pytest.fixture
+def world(client: TestClient, db: Session, clock: FixedClock) -> World:
+    return build_world(client, db, clock)

@@ -1,0 +1,108 @@
+"""A small world built through the real API: a 党委, two branches, committees, members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.clock import FixedClock
+from app.services.accounts import create_admin
+
+PASSWORD = "correct-horse-9"
+Headers = dict[str, str]
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> Headers:
+    answer = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def ok(answer: Any, status: int = 200) -> Any:
+    """The JSON of an answer that must have the given status."""
+    assert answer.status_code == status, f"{answer.status_code}: {answer.text}"
+    return answer.json()
+
+
+def refused(answer: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """An error answer in api.md's shape, with the given status (and code)."""
+    assert answer.status_code == status, f"{answer.status_code}: {answer.text}"
+    body: dict[str, Any] = answer.json()
+    assert body["detail"], body
+    assert isinstance(body["code"], str) and body["code"], body
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+@dataclass
+class World:
+    client: TestClient
+    clock: FixedClock
+    admin: Headers
+    party: int
+    branch_a: int
+    branch_b: int
+    members: dict[str, int] = field(default_factory=dict)
+    headers: dict[str, Headers] = field(default_factory=dict)
+
+    def as_(self, who: str) -> Headers:
+        if who == "admin":
+            return self.admin
+        if who not in self.headers:
+            self.headers[who] = login(self.client, who)
+        return self.headers[who]
+
+    def post(self, who: str, path: str, json: Any = None) -> Any:
+        return self.client.post(f"/api/v1{path}", json=json, headers=self.as_(who))
+
+    def get(self, who: str, path: str, **params: Any) -> Any:
+        return self.client.get(f"/api/v1{path}", params=params, headers=self.as_(who))
+
+    def put(self, who: str, path: str, json: Any = None, **params: Any) -> Any:
+        return self.client.put(f"/api/v1{path}", json=json, params=params,
+                               headers=self.as_(who))
+
+    def patch(self, who: str, path: str, json: Any = None) -> Any:
+        return self.client.patch(f"/api/v1{path}", json=json, headers=self.as_(who))
+
+    def add_member(self, username: str, branch: int, category: str = "active",
+                   joined_on: str = "2010-07-01", name: str | None = None) -> int:
+        body = {"name": name or username, "org_id": branch, "category": category,
+                "joined_on": joined_on, "username": username, "password": PASSWORD}
+        member_id: int = ok(self.post("admin", "/members", body), 201)["id"]
+        self.members[username] = member_id
+        return member_id
+
+    def entry(self, who: str, member: str, code: str, on: str, status: int = 201,
+              **extra: Any) -> Any:
+        body = {"member_id": self.members[member], "rule_code": code, "occurred_on": on,
+                **extra}
+        return ok(self.post(who, "/entries", body), status)
+
+
+def build_world(client: TestClient, db: Session, clock: FixedClock) -> World:
+    """党委 (committee) → 支部A, 支部B. Committees: sec_a and vice_a on A, sec_b on B,
+    party_sec on the 党委. Members: a1..a4 in A, b1 in B."""
+    create_admin(db, "admin", PASSWORD, clock.now())
+    db.commit()
+    admin = login(client, "admin")
+    world = World(client=client, clock=clock, admin=admin, party=0, branch_a=0, branch_b=0)
+    world.party = ok(world.post("admin", "/orgs", {"name": "某镇党委", "kind": "committee"}),
+                     201)["id"]
+    for attr, name in (("branch_a", "第一支部"), ("branch_b", "第二支部")):
+        body = {"name": name, "parent_id": world.party, "kind": "branch"}
+        setattr(world, attr, ok(world.post("admin", "/orgs", body), 201)["id"])
+    for username in ("sec_a", "vice_a", "a1", "a2", "a3", "a4"):
+        world.add_member(username, world.branch_a)
+    world.add_member("sec_b", world.branch_b)
+    world.add_member("b1", world.branch_b)
+    world.add_member("party_sec", world.branch_b)
+    for username, org in (("sec_a", world.branch_a), ("vice_a", world.branch_a),
+                          ("sec_b", world.branch_b), ("party_sec", world.party)):
+        ok(world.post("admin", f"/orgs/{org}/committee",
+                      {"member_id": world.members[username]}), 201)
+    return world

@@ -1,0 +1,82 @@
+"""Test database built by the migrations; each test runs in a transaction rolled back after it.
+
+JIFEN_TEST_DATABASE_URL picks the database (PostgreSQL in CI); unset, a SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app import security
+from app.clock import FixedClock, get_clock
+from app.db import get_session, make_engine
+from app.main import app
+from app.migrate import upgrade
+
+security.use_cheap_hashing()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("JIFEN_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: sa.Engine) -> Iterator[Session]:
+    """A session inside an outer transaction that is rolled back after the test."""
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint",
+                      expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Standing in early 2026: all of 2025 is in the past."""
+    return FixedClock(datetime(2026, 1, 10, 2, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def client(db: Session, clock: FixedClock) -> Iterator[TestClient]:
+    def session_override() -> Iterator[Session]:
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = session_override
+    app.dependency_overrides[get_clock] = lambda: clock
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+    app.dependency_overrides.clear()
