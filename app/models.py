@@ -35,7 +35,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 def _at(nullable: bool = False, index: bool = False) -> datetime:
-    column = sa.Column(UTCDateTime(), nullable=nullable, index=index)
+    column: sa.Column[datetime] = sa.Column(UTCDateTime(), nullable=nullable, index=index)
     return Field(default=None, sa_column=column)  # type: ignore[no-any-return]
 
 

@@ -21,12 +21,12 @@ def use_cheap_hashing() -> None:
 
 
 def hash_password(password: str) -> str:
-    return _passwords.hash(password)
+    return str(_passwords.hash(password))
 
 
 def verify_password(password: str, hashed: str) -> bool:
     try:
-        return _passwords.verify(password, hashed)
+        return bool(_passwords.verify(password, hashed))
     except (ValueError, TypeError):
         return False
 

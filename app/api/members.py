@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.api.deps import ClockDep, CurrentActor, PagingDep, errors
 from app.api.shape import member_out
@@ -86,7 +86,7 @@ def _quarter_states(session: Session, org_id: int, year: int) -> dict[int, str]:
 
 def _approved_grade(session: Session, org_id: int, year: int, member_id: int) -> Grade | None:
     grade = session.exec(
-        select(RatingItem.grade).join(Rating, Rating.id == RatingItem.rating_id)  # type: ignore[arg-type]
+        select(RatingItem.grade).join(Rating, col(Rating.id) == RatingItem.rating_id)
         .where(Rating.org_id == org_id, Rating.year == year, Rating.status == "approved",
                RatingItem.member_id == member_id)).first()
     return Grade(grade) if grade else None
@@ -104,7 +104,7 @@ def member_score(session: Session, actor: Actor, member_id: int, year: int,
         stars=stars(score.annual, score.vetoed, rules.params), vetoed=score.vetoed,
         provisional=grade is None, grade=grade,
         quarters=[QuarterOut(quarter=q.quarter, review_score=q.review_score, delta=q.delta,
-                             ytd=q.ytd, status=states.get(q.quarter, "open"))  # type: ignore[arg-type]
+                             ytd=q.ytd, status=states.get(q.quarter, "open"))
                   for q in score.quarters],
         items=[ItemScoreOut(code=i.code, points=i.points, counted=i.counted)
                for i in score.items],

@@ -44,7 +44,7 @@ def review_out(session: Session, review: Review, now: datetime, *, committee: bo
         Objection.review_id == review.id, Objection.status == "open")).one()
     return ReviewOut(
         id=review.id, org_id=review.org_id, year=review.year, quarter=review.quarter,
-        status=review.status,  # type: ignore[arg-type]
+        status=review.status,
         notice_until=review.notice_until, published_at=review.published_at,
         finalized_at=review.finalized_at,
         pending_entries=reviews.pending_entry_count(session, review) if committee else 0,
@@ -60,7 +60,7 @@ def rating_out(session: Session, rating: Rating, now: datetime) -> RatingOut:
     rated, limit = ratings.rating_limit(items, session, rating.year, now)
     return RatingOut(
         id=rating.id, org_id=rating.org_id, year=rating.year,
-        status=rating.status,  # type: ignore[arg-type]
+        status=rating.status,
         rated=rated, excellent_limit=limit, approved_at=rating.approved_at,
         items=[RatingItemOut.model_validate(i, from_attributes=True) for i in items],
     )

@@ -21,8 +21,8 @@ def item_totals(
     if not member_ids:
         return {}
     magnitude = sa.func.abs(col(Entry.points))
-    rows = session.exec(
-        select(
+    rows = session.execute(
+        sa.select(
             col(Entry.member_id),
             col(Entry.rule_code),
             col(Entry.quarter),
@@ -32,8 +32,8 @@ def item_totals(
         )
         .where(
             col(Entry.member_id).in_(member_ids),
-            Entry.year == year,
-            Entry.status == "approved",
+            col(Entry.year) == year,
+            col(Entry.status) == "approved",
         )
         .group_by(col(Entry.member_id), col(Entry.rule_code), col(Entry.quarter))
     ).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -47,14 +48,17 @@ class World:
     branch_a: int
     branch_b: int
     members: dict[str, int] = field(default_factory=dict)
-    headers: dict[str, Headers] = field(default_factory=dict)
+    headers: dict[str, tuple[Headers, datetime]] = field(default_factory=dict)
 
     def as_(self, who: str) -> Headers:
-        if who == "admin":
-            return self.admin
-        if who not in self.headers:
-            self.headers[who] = login(self.client, who)
-        return self.headers[who]
+        """A logged-in caller; logs in again when the clock has moved past the token's life."""
+        cached = self.headers.get(who)
+        if cached is None or self.clock.now() - cached[1] > timedelta(hours=6):
+            headers = login(self.client, who)
+            if who == "admin":
+                self.admin = headers
+            self.headers[who] = cached = (headers, self.clock.now())
+        return cached[0]
 
     def post(self, who: str, path: str, json: Any = None) -> Any:
         return self.client.post(f"/api/v1{path}", json=json, headers=self.as_(who))
@@ -91,6 +95,7 @@ def build_world(client: TestClient, db: Session, clock: FixedClock) -> World:
     db.commit()
     admin = login(client, "admin")
     world = World(client=client, clock=clock, admin=admin, party=0, branch_a=0, branch_b=0)
+    world.headers["admin"] = (admin, clock.now())
     world.party = ok(world.post("admin", "/orgs", {"name": "某镇党委", "kind": "committee"}),
                      201)["id"]
     for attr, name in (("branch_a", "第一支部"), ("branch_b", "第二支部")):
