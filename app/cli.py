@@ -22,6 +22,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     _migrate()
+    if args.demo and _load_demo(already_there_is_fine=True) != 0:
+        return 1
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
                 proxy_headers=True, forwarded_allow_ips="*")
     return 0
@@ -47,18 +49,32 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def _load_demo(already_there_is_fine: bool = False) -> int:
     from app.demo import load_demo
+    from app.services.errors import WorkflowConflict
 
-    _migrate()
     with Session(get_engine()) as session:
-        logins = load_demo(session, get_clock().now())
+        try:
+            logins = load_demo(session, get_clock().now())
+        except WorkflowConflict as refused:
+            if already_there_is_fine and refused.code == "demo_loaded":
+                print("The demo is already loaded; its logins were printed when it was.")
+                return 0
+            print(f"jifen demo: nothing loaded. {refused.detail}", file=sys.stderr)
+            print("To load it into a new database instead: "
+                  "JIFEN_DATABASE_URL=sqlite:///./demo.db jifen demo", file=sys.stderr)
+            return 1
         session.commit()
-    print("Demo data loaded. Log in with any of these (password for all: "
-          f"{logins.password}):")
+    print("Demo data loaded: a 党委 with three branches, last year rated, this year so far.")
+    print(f"Log in with any of these (password for all: {logins.password}):")
     for username, who in logins.accounts:
         print(f"  {username:<12} {who}")
     return 0
+
+
+def cmd_demo(_: argparse.Namespace) -> int:
+    _migrate()
+    return _load_demo()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true",
+                       help="load the demo data first, unless it is already there")
     serve.set_defaults(run=cmd_serve)
     commands.add_parser("migrate", help="upgrade the schema to the newest revision") \
         .set_defaults(run=cmd_migrate)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.models import Entry, Member, Objection, Org, Review, ReviewScore
-from app.points import quarter_start
+from app.points import quarter_end, quarter_start
 from app.services import audit
 from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
@@ -28,9 +28,12 @@ class ReviewLine:
     ytd: int
 
 
-def _branch_members(session: Session, org_id: int) -> list[Member]:
+def _branch_members(session: Session, review: Review) -> list[Member]:
+    """Members of the branch who had joined by the end of the review's quarter."""
     return list(session.exec(
-        select(Member).where(Member.org_id == org_id).order_by(col(Member.id))
+        select(Member).where(Member.org_id == review.org_id,
+                             Member.joined_on <= quarter_end(review.year, review.quarter))
+        .order_by(col(Member.id))
     ).all())
 
 
@@ -58,7 +61,7 @@ def create_review(session: Session, actor: Actor, org_id: int, year: int, quarte
     session.add(review)
     session.flush()
     assert review.id is not None
-    for member in _branch_members(session, org_id):
+    for member in _branch_members(session, review):
         session.add(ReviewScore(review_id=review.id, member_id=member.id or 0))
     audit.record(session, actor_id=actor.account_id, action="review.create",
                  object_type="review", object_id=review.id, at=now, after=audit.snapshot(review))
@@ -99,12 +102,14 @@ def review_lines(session: Session, review: Review, now: datetime) -> list[Review
     """The sheet: a draft shows ytd with its own draft scores, unset counting as the default."""
     assert review.id is not None
     rules = load_rule_set(session, review.year, now)
-    members = {m.id: m for m in _branch_members(session, review.org_id)}
     rows = _score_rows(session, review.id)
-    for member_id in rows.keys() - members.keys():
-        moved = session.get(Member, member_id)
-        if moved is not None:
-            members[member_id] = moved
+    # Once published, the sheet is the members it was published with.
+    members = {m.id: m for m in _branch_members(session, review)} \
+        if review.status == "draft" else {}
+    missing = rows.keys() - members.keys()
+    if missing:
+        members |= {m.id: m for m in session.exec(
+            select(Member).where(col(Member.id).in_(missing))).all()}
     ids = sorted(m for m in members if m is not None)
     reviews = recorded_review_scores(session, ids, review.year)
     for member_id in ids:
@@ -133,7 +138,7 @@ def set_scores(session: Session, actor: Actor, review_id: int, scores: dict[int,
         raise WorkflowConflict(f"Review {review_id} is {review.status}; scores change only in "
                                "draft.", "review_not_draft")
     rules = load_rule_set(session, review.year, now)
-    branch = {m.id for m in _branch_members(session, review.org_id)}
+    branch = {m.id for m in _branch_members(session, review)}
     unknown = sorted(set(scores) - branch)
     if unknown:
         raise Invalid(f"Not members of {org.name}: {', '.join(map(str, unknown))}.",
@@ -197,7 +202,7 @@ def publish_review(session: Session, actor: Actor, review_id: int, notice_days: 
     _refuse_pending(session, review, "publish")
     default = load_rule_set(session, review.year, now).params.review_default
     rows = _score_rows(session, review_id)
-    for member in _branch_members(session, review.org_id):
+    for member in _branch_members(session, review):
         row = rows.get(member.id or 0) or ReviewScore(review_id=review_id,
                                                       member_id=member.id or 0)
         if row.score is None:

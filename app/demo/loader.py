@@ -1,0 +1,139 @@
+"""load_demo: two years of a 党委 and its three branches, written through app.services.
+
+Everything goes through the service functions with the moment it happens, so every rule of
+scoring.md (dates, categories, caps, locks, the ⌊n/3⌋ cap) and the audit log apply.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from app.demo.cast import Cast, Person, build_cast, plan_people
+from app.demo.entries import EntryWriter
+from app.demo.reviews import Pace, ReviewWriter
+from app.demo.texts import (
+    EXEMPT_REASON,
+    REVOKE_REASON,
+    REVOKED_NOTE,
+    SCRIPTED,
+    WAITING,
+)
+from app.demo.timeline import Timeline, at, local_day
+from app.models import Org
+from app.points import QUARTERS, quarter_of, quarter_start
+from app.services import members
+from app.services.errors import WorkflowConflict
+
+DEMO_PASSWORD = "jifen-demo-2025"
+SEED = 2025
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    password: str
+    accounts: list[tuple[str, str]]  # (username, who it is)
+
+
+def _refuse_if_loaded(session: Session) -> None:
+    if members.username_taken(session, "admin"):
+        raise WorkflowConflict(
+            "The demo is already loaded in this database (the account 'admin' exists); "
+            "log in with the accounts it printed.", "demo_loaded")
+    if session.exec(select(Org.id)).first() is not None:
+        raise WorkflowConflict("This database already has organisations; the demo loads only "
+                               "into an empty database.", "database_not_empty")
+
+
+def _next_quarter_start(year: int, quarter: int) -> datetime:
+    """Midnight (Beijing) after the quarter ends."""
+    return at(date(year + 1, 1, 1) if quarter == 4 else quarter_start(year, quarter + 1), 0)
+
+
+def _one_offs(writer: EntryWriter, cast: Cast, prev: int) -> None:
+    """Bonuses, deductions, negative items, the veto and the revoked entry."""
+    for offset, tag, code, month, day, points, note in SCRIPTED:
+        person = cast.tagged(tag)
+        writer.record(person, code, date(prev + offset, month, day), note,
+                      by=cast.branches[person.branch].secretary, points=points)
+    community = cast.branches[2]
+    mistaken = writer.record(community.people[4], "P03", date(prev, 5, 6), REVOKED_NOTE,
+                             by=community.secretary)
+    if mistaken is not None:
+        writer.revoke(mistaken, community.deputy, at(date(prev, 5, 14), 16), REVOKE_REASON)
+
+
+def _approval_queue(writer: EntryWriter, cast: Cast, now: datetime) -> None:
+    """Self-reports of the last hours that no committee member has looked at yet."""
+    today = local_day(now)
+    opened = at(quarter_start(today.year, quarter_of(today)), 0)
+    reporters = [b.people[i] for i in (6, 9) for b in cast.branches][:len(WAITING)]
+    for i, (person, (code, quantity, note)) in enumerate(zip(reporters, WAITING, strict=True)):
+        created = max(now - timedelta(hours=5 * i + 1), opened)
+        day = max(local_day(created) - timedelta(days=i), local_day(opened))
+        writer.report(person, code, day, note, quantity=quantity, decide=False,
+                      created=created)
+
+
+def load_demo(session: Session, now: datetime) -> DemoLogins:
+    """Load the demo as of `now`: last year complete and rated, this year up to today.
+
+    Does not commit; the caller does. Refuses a database that already has the demo.
+    """
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    _refuse_if_loaded(session)
+    rng = random.Random(SEED)
+    today = local_day(now)
+    year, prev, current = today.year, today.year - 1, quarter_of(today)
+
+    cast = build_cast(session, plan_people(rng, prev), DEMO_PASSWORD, at(date(prev, 1, 2), 9))
+    timeline = Timeline(now)
+    writer = EntryWriter(session, cast, timeline, rng, opening=date(prev, 1, 3))
+    late, veto, exempt = cast.tagged("late"), cast.tagged("veto"), cast.tagged("exempt")
+    timeline.add(at(late.joined_on, 8, 30), lambda when: cast.enrol(late, DEMO_PASSWORD, when))
+    late.notes.append(f"joined {late.joined_on}")
+
+    for y in (prev, year):
+        for person in cast.people:
+            writer.year(person, y)
+    _one_offs(writer, cast, prev)
+    _approval_queue(writer, cast, now)
+    veto.notes.append(f"{prev} 一票否决 vetoed (V01 in Q3)")
+
+    def mark_exempt(when: datetime) -> None:
+        members.update_member(session, cast.actor(cast.branches[0].secretary), exempt.id,
+                              {"exempt": True, "exempt_reason": EXEMPT_REASON}, when)
+
+    timeline.add(at(date(prev, 11, 15), 10), mark_exempt)
+    exempt.notes.append(f"免评 exempt ({EXEMPT_REASON})")
+
+    results = ReviewWriter(session, cast, timeline, rng)
+    objector = cast.tagged("objector")
+    objector.notes.append(f"objected to the {prev} Q2 review")
+    # Last year's Q4 and the rating must be done by now, even on 2 January.
+    closing = Pace.fitting(_next_quarter_start(prev, 4), now)
+    for q in QUARTERS:
+        pace = closing if q == 4 else Pace(_next_quarter_start(prev, q))
+        for index in range(len(cast.branches)):
+            objecting = index == objector.branch and q == 2
+            forced: dict[Person, int] = {}
+            if objecting:
+                forced = {objector: 3}  # the score they will object to
+            elif index == veto.branch and q >= 3:
+                forced = {veto: 2 if q == 3 else 3}
+            results.quarter(index, prev, q, pace, overrides=forced, objection=objecting)
+    results.rating(0, prev, closing, approver=cast.tagged("party"))
+    results.rating(1, prev, closing, approver=None)
+    # This year: ended quarters go through the same steps (those still ahead of now wait).
+    for q in range(1, current):
+        for index in range(len(cast.branches)):
+            results.quarter(index, year, q, Pace(_next_quarter_start(year, q)))
+    results.draft(0, year, current,
+                  max(now - timedelta(hours=2), at(quarter_start(year, current), 0)))
+
+    timeline.play()
+    session.flush()
+    return DemoLogins(password=DEMO_PASSWORD, accounts=cast.logins())

@@ -1,0 +1,50 @@
+"""The jifen command on a database file of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app import db, settings
+from app.cli import main
+from app.models import Account, AuditLog
+from app.security import verify_password
+
+
+@pytest.fixture
+def own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("JIFEN_DATABASE_URL", url)
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    yield url
+    db.get_engine().dispose()
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+
+
+def test_migrate_then_create_admin(own_database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate"]) == 0
+    assert "up to date" in capsys.readouterr().out
+    assert main(["create-admin", "--username", "root", "--password", "long-enough-1"]) == 0
+    engine = sa.create_engine(own_database)
+    with Session(engine) as session:
+        account = session.exec(select(Account).where(Account.username == "root")).one()
+        assert account.is_admin and verify_password("long-enough-1", account.password_hash)
+        audit = session.exec(select(AuditLog.action)).all()
+    engine.dispose()
+    assert audit == ["account.create_admin"]
+
+
+def test_create_admin_refuses_a_taken_name_and_a_short_password(
+    own_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["create-admin", "--username", "root", "--password", "short"]) == 2
+    assert "8 characters" in capsys.readouterr().err
+    assert main(["create-admin", "--username", "root", "--password", "long-enough-1"]) == 0
+    assert main(["create-admin", "--username", "root", "--password", "long-enough-2"]) == 1
+    assert "taken" in capsys.readouterr().err
