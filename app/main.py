@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import api
+from app import api, web
 from app.services.errors import DomainError
+from app.settings import get_settings
+from app.web.errors import web_domain_error, web_error
+from app.web.i18n import DEFAULT_LANGUAGE, _, set_language
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 log = logging.getLogger("jifen")
 
@@ -29,26 +39,53 @@ def _error(status: int, detail: object, code: str, headers: dict[str, str] | Non
 
 def _where(loc: tuple[object, ...] | list[object]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
-    return ".".join(parts) or "request"
+    return ".".join(parts) or ("body" if "body" in loc else "request")
 
 
-async def on_domain_error(_: Request, exc: Exception) -> JSONResponse:
+def _is_page(request: Request) -> bool:
+    """Anything outside /api/ is a page for a person, not JSON for a program."""
+    return not request.url.path.startswith("/api/")
+
+
+async def on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    if _is_page(request):
+        return web_domain_error(request, exc)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     return _error(exc.status_code, exc.detail, exc.code, headers)
 
 
-async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+def _problem(error: dict[str, object]) -> str:
+    if error.get("type") == "json_invalid":
+        # FastAPI's loc here is ("body", <character position>), which reads as nonsense.
+        return "body: not valid JSON (send a JSON object with Content-Type: application/json)"
+    loc = error.get("loc")
+    where = _where(loc) if isinstance(loc, tuple | list) else "request"
+    return f"{where}: {error.get('msg', 'invalid')}"
+
+
+async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    problems = [f"{_where(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
+    if _is_page(request):
+        fields = sorted({_where(e.get("loc", ())) for e in exc.errors()})
+        return web_error(request, 422, _("填写的内容有误，请检查：") + "、".join(fields))
+    problems = [_problem(e) for e in exc.errors()]
     errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
               for e in exc.errors()]
     return _error(422, "; ".join(problems) or "Invalid input.", "validation_error",
                   errors=errors)
 
 
-async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if _is_page(request) and exc.status_code in (404, 405):
+        return web_error(request, exc.status_code, _("没有这个页面。"))
+    if exc.status_code == 400:
+        # The framework could not parse the body (bytes that are not UTF-8, a broken form):
+        # invalid input, which api.md answers with 422.
+        return _error(422, f"body: {exc.detail}; send UTF-8 JSON with Content-Type: "
+                      "application/json.", "validation_error",
+                      errors=[{"loc": ["body"], "msg": exc.detail, "type": "body_unreadable"}])
     return _error(exc.status_code, exc.detail, _STATUS_CODES.get(exc.status_code, "error"),
                   dict(exc.headers) if exc.headers else None)
 
@@ -60,10 +97,31 @@ async def on_integrity_error(_: Request, exc: Exception) -> JSONResponse:
                   "concurrent_change")
 
 
+async def on_unstorable_value(_: Request, exc: Exception) -> JSONResponse:
+    # A number too large for the database's integers (an id such as 10**20), or text it
+    # cannot store (PostgreSQL refuses NUL characters): the client's input, never a 500.
+    log.info("value the database cannot take: %s", exc)
+    return _error(422, "A value in the request is out of range or cannot be stored: check that "
+                  "ids and numbers are ordinary whole numbers and that text has no NUL "
+                  "characters.", "value_out_of_range")
+
+
 async def on_operational_error(_: Request, exc: Exception) -> JSONResponse:
     log.error("database unavailable: %s", exc)
     return _error(503, "The database is busy or unavailable; try again shortly.",
                   "database_unavailable", {"Retry-After": "5"})
+
+
+class LanguageMiddleware:
+    """Sets the page language from the session before anything renders (zh_CN by default)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            set_language((scope.get("session") or {}).get("lang", DEFAULT_LANGUAGE))
+        await self.app(scope, receive, send)
 
 
 def create_app() -> FastAPI:
@@ -74,19 +132,25 @@ def create_app() -> FastAPI:
         docs_url="/docs",
     )
     app.include_router(api.router)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(LanguageMiddleware)
+    settings = get_settings()
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
+                       session_cookie="jifen_session", max_age=settings.token_ttl_minutes * 60,
+                       same_site="lax", https_only=bool(settings.cookie_secure))
+    app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(IntegrityError, on_integrity_error)
     app.add_exception_handler(OperationalError, on_operational_error)
+    app.add_exception_handler(DataError, on_unstorable_value)
+    app.add_exception_handler(OverflowError, on_unstorable_value)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
-
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
 
     return app
 

@@ -20,9 +20,13 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = 12 * 60
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # Send the session cookie only over HTTPS (on by default in production).
+    cookie_secure: bool | None = None
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:
+        if self.cookie_secure is None:
+            self.cookie_secure = self.env == "production"
         if self.env == "development":
             if not self.secret_key:
                 self.secret_key = DEVELOPMENT_KEY

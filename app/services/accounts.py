@@ -20,8 +20,8 @@ def recent_failures(session: Session, username: str, now: datetime) -> int:
         LoginAttempt.at > now - window)).one()
 
 
-def login(session: Session, username: str, password: str, now: datetime) -> str | None:
-    """A bearer token, or None for bad credentials (the failure is recorded)."""
+def authenticate(session: Session, username: str, password: str, now: datetime) -> Account | None:
+    """The account for these credentials, or None (the failure is recorded and throttled)."""
     settings = get_settings()
     if recent_failures(session, username, now) >= settings.login_max_failures:
         raise TooManyAttempts(
@@ -32,7 +32,13 @@ def login(session: Session, username: str, password: str, now: datetime) -> str 
         burn_verify(password)
     ok = account is not None and verify_password(password, account.password_hash)
     session.add(LoginAttempt(username=username[:64], at=now, success=ok))
-    if not ok or account is None or account.id is None:
+    return account if ok else None
+
+
+def login(session: Session, username: str, password: str, now: datetime) -> str | None:
+    """A bearer token, or None for bad credentials."""
+    account = authenticate(session, username, password, now)
+    if account is None or account.id is None:
         return None
     return issue_token(account.id, account.password_changed_at, now)
 

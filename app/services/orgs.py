@@ -53,8 +53,8 @@ def list_orgs(session: Session, actor: Actor, limit: int, offset: int) -> tuple[
 
 def grant_committee(session: Session, actor: Actor, org_id: int, member_id: int,
                     now: datetime) -> RoleGrant:
+    org = get_org(session, actor, org_id)  # 404 outside the caller's scope, then 403
     require_admin(actor)
-    org = get_org(session, actor, org_id)
     if session.get(Member, member_id) is None:
         raise Invalid(f"member_id {member_id} is not a member.", "unknown_member")
     exists = session.exec(select(RoleGrant.id).where(
@@ -74,6 +74,7 @@ def grant_committee(session: Session, actor: Actor, org_id: int, member_id: int,
 
 def revoke_committee(session: Session, actor: Actor, org_id: int, member_id: int,
                      now: datetime) -> None:
+    get_org(session, actor, org_id)  # 404 outside the caller's scope, then 403
     require_admin(actor)
     grant = session.exec(select(RoleGrant).where(
         RoleGrant.org_id == org_id, RoleGrant.member_id == member_id,

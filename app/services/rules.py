@@ -117,6 +117,10 @@ def update_rule_item(
             f"The {year} rule set is frozen: a quarter of {year} has been finalized.",
             "rules_frozen",
         )
+    for field in ("name", "categories"):
+        if field in changes and changes[field] is None:
+            raise Invalid(f"{field} cannot be null; leave it out to keep it unchanged.",
+                          f"{field}_required")
     kind = Kind(row.kind)
     if "points" in changes:
         points = changes["points"]

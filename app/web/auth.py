@@ -1,0 +1,74 @@
+"""Logging in and out of the pages, and the language switch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from app.api.deps import ClockDep
+from app.db import SessionDep
+from app.services import accounts
+from app.web import i18n
+from app.web.deps import ensure_csrf_token
+from app.web.i18n import _
+from app.web.render import redirect, render
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths on this site: never an open redirect.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    ensure_csrf_token(request)
+    return render(request, "pages/login.html", {"next": _safe_next(next)})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    account = accounts.authenticate(session, username.strip(), password, clock.now())
+    if account is None:
+        context = {"next": _safe_next(next), "username": username,
+                   "error": _("用户名或密码不正确。")}
+        return render(request, "pages/login.html", context, status_code=401)
+    language = request.session.get("lang")
+    request.session.clear()
+    request.session.update({
+        "aid": account.id, "pwd": int(account.password_changed_at.timestamp()),
+        "at": int(clock.now().timestamp()), "lang": language or i18n.DEFAULT_LANGUAGE})
+    ensure_csrf_token(request)
+    return redirect(request, _safe_next(next))
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    language = request.session.get("lang")
+    request.session.clear()
+    if language:
+        request.session["lang"] = language
+    return redirect(request, "/login")
+
+
+@router.post("/language")
+def switch_language(
+    request: Request,
+    language: Annotated[str, Form(max_length=10)] = i18n.DEFAULT_LANGUAGE,
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    request.session["lang"] = language if language in i18n.LANGUAGES else \
+        i18n.DEFAULT_LANGUAGE
+    return redirect(request, _safe_next(next))

@@ -1,0 +1,49 @@
+"""Refusals on the pages: a clear message where the person is, never a blank swap."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.services.errors import DomainError
+from app.web.i18n import _
+from app.web.messages import message_for
+from app.web.render import flash, is_htmx, render
+
+TITLES = {401: "请先登录", 403: "没有权限", 404: "没有找到", 409: "暂时不能这样做",
+          413: "文件太大", 422: "填写有误", 429: "请稍后再试"}
+
+
+def _back(request: Request) -> str:
+    referer = request.headers.get("referer", "")
+    host = request.headers.get("host", "")
+    for scheme in ("http://", "https://"):
+        prefix = f"{scheme}{host}"
+        if host and referer.startswith(prefix + "/"):
+            return referer[len(prefix):]
+    return "/"
+
+
+def web_error(request: Request, status: int, message: str) -> Response:
+    if is_htmx(request):
+        request.state.flashes = [["error", message]]
+        response = render(request, "partials/flash.html", status_code=status)
+        response.headers["HX-Retarget"] = "#flash"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    if request.method not in ("GET", "HEAD"):
+        # A plain form post: back to the page it came from, with the message on it.
+        flash(request, message, "error")
+        return RedirectResponse(_back(request), status_code=303)
+    title = _(TITLES.get(status, "出错了"))
+    return render(request, "pages/error.html", {"title": title, "message": message},
+                  status_code=status)
+
+
+def web_domain_error(request: Request, error: DomainError) -> Response:
+    if error.code in ("login_required",):
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": "/login"})
+        target = request.url.path if request.method == "GET" else "/"
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+    return web_error(request, error.status_code, message_for(error))
