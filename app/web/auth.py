@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from app.api.deps import ClockDep
 from app.db import SessionDep
 from app.services import accounts
+from app.services.errors import TooManyAttempts
 from app.web import i18n
 from app.web.deps import ensure_csrf_token
 from app.web.i18n import _
@@ -40,10 +41,14 @@ def login(
     password: Annotated[str, Form(max_length=128)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
-    account = accounts.authenticate(session, username.strip(), password, clock.now())
+    context = {"next": _safe_next(next), "username": username}
+    try:
+        account = accounts.authenticate(session, username.strip(), password, clock.now())
+    except TooManyAttempts:
+        context["error"] = _("登录失败次数过多，请15分钟后再试。")
+        return render(request, "pages/login.html", context, status_code=429)
     if account is None:
-        context = {"next": _safe_next(next), "username": username,
-                   "error": _("用户名或密码不正确。")}
+        context["error"] = _("用户名或密码不正确。")
         return render(request, "pages/login.html", context, status_code=401)
     language = request.session.get("lang")
     request.session.clear()
