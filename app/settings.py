@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = 12 * 60
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # Evidence photos are kept on disk here (a volume in production).
+    upload_dir: str = "./uploads"
+    max_upload_mb: int = 8
     # Send the session cookie only over HTTPS (on by default in production).
     cookie_secure: bool | None = None
 

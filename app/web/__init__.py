@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter, Depends
 
-from app.web import auth, home
+from app.web import admin, auth, committee, home, member
 from app.web.deps import csrf_protect
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-for module in (auth, home):
+for module in (auth, home, member, committee, admin):
     router.include_router(module.router)

@@ -1,13 +1,12 @@
 """Bad input: the right status, an error a person can act on, never a 500, no partial write.
 
 Each table below is a list of cases with ids. A refused write must leave everything as it
-was, so after each one the test looks through the API (as the administrator) at everything
-a write could have touched: organisations, committees, members, entries, review sheets,
-objections, ratings and the rule set. Because refusals change nothing, the cases of one
-table share one world (as pytest subtests, each with its case id): a stray write by any
-case shows up at once, and the suite stays fast. Cases that need a world of their own are
-parametrized one by one.
-"""
+was: after each one the test looks through the API (as the administrator) at the members,
+entries and review sheets, and at the end of its table also at the organisations,
+committees, objections, ratings and the rule set. Because refusals change nothing, the
+cases of one table share one world (pytest subtests, each named by its case id): a stray
+write by any case shows at once, and the suite stays fast. Cases that need a world of
+their own are parametrized one by one."""
 
 from __future__ import annotations
 
@@ -366,7 +365,7 @@ def test_outsider_is_named_in_the_refusal(scene: Scene) -> None:
 
 # --- reasons and texts that must say something ---------------------------------------------
 
-BLANKS = [
+BLANKS: list[Case] = [
     pytest.param("", id="empty"),
     pytest.param("   ", id="spaces"),
     pytest.param("\t\n ", id="tabs-newlines"),
@@ -375,7 +374,7 @@ BLANKS = [
     pytest.param(MISSING, id="missing"),
 ]
 
-NEEDS_TEXT = [
+NEEDS_TEXT: list[Case] = [
     # (who, method, path, body, the field that needs text, code)
     pytest.param("sec_a", "POST", "/entries/{pending}/reject", {}, "reason", "validation_error",
                  id="rejection"),
@@ -413,7 +412,7 @@ def test_blank_grade_override_reason_is_refused(rated: Scene, subtests: Any) -> 
 
 # --- bodies that are not JSON objects; unknown fields ----------------------------------------
 
-ENDPOINTS = [
+ENDPOINTS: list[Case] = [
     # (who, method, path, a valid body, the status it gets)
     pytest.param("admin", "POST", "/orgs", {"name": "第三支部", "parent_id": "@party",
                                             "kind": "branch"}, 201, id="create-org"),
@@ -485,7 +484,7 @@ def test_body_must_be_a_json_object_without_unknown_fields(
     assert answer.status_code == status, answer.text
 
 
-WRONG_VALUES = [
+WRONG_VALUES: list[Case] = [
     # (who, method, path, body, what the detail must name)
     pytest.param("admin", "POST", "/orgs", {"name": "x", "parent_id": "@party",
                                             "kind": "district"}, "kind", id="org-kind"),
@@ -891,7 +890,7 @@ def _forged(world: World, **changes: Any) -> str:
                       get_settings().secret_key, algorithm="HS256")
 
 
-BAD_CREDENTIALS = [
+BAD_CREDENTIALS: list[Case] = [
     # (Authorization header, or a function of the world giving it; code)
     pytest.param(None, "not_authenticated", id="no-header"),
     pytest.param("", "not_authenticated", id="empty-header"),
@@ -1020,7 +1019,7 @@ def test_malformed_login_is_422(world: World, data: Any, json: Any) -> None:
 # --- lists, paging and years -----------------------------------------------------------------
 
 LISTS = ["/orgs", "/members", "/entries", "/reviews", "/ratings"]
-BAD_QUERIES = [
+BAD_QUERIES: list[Case] = [
     # (list, query parameters, what the detail must name)
     *[pytest.param(path, params, next(iter(params)), id=f"{path}?{name}")
       for path in LISTS for name, params in (
@@ -1055,7 +1054,7 @@ def test_paging_at_its_limits_is_fine(scene: Scene) -> None:
             assert len(page["items"]) <= params.get("limit", 50)
 
 
-YEAR_WRITES = [
+YEAR_WRITES: list[tuple[str, str, dict[str, Any], str]] = [
     ("PUT", "/rules/P01?year={year}", {"cap": 9}, "admin"),
     ("POST", "/orgs/{A}/reviews", {"year": "{year}", "quarter": 1}, "sec_a"),
     ("POST", "/orgs/{A}/ratings", {"year": "{year}"}, "sec_a"),
