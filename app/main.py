@@ -20,6 +20,7 @@ from app.services.errors import DomainError
 from app.settings import get_settings
 from app.web.errors import web_domain_error, web_error
 from app.web.i18n import DEFAULT_LANGUAGE, _, set_language
+from app.web.messages import MESSAGES
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -80,7 +81,7 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if _is_page(request) and exc.status_code in (404, 405):
         return web_error(request, exc.status_code, _("没有这个页面。"))
-    if exc.status_code == 400:
+    if exc.status_code == 400 and not _is_page(request):
         # The framework could not parse the body (bytes that are not UTF-8, a broken form):
         # invalid input, which api.md answers with 422.
         return _error(422, f"body: {exc.detail}; send UTF-8 JSON with Content-Type: "
@@ -90,14 +91,18 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
                   dict(exc.headers) if exc.headers else None)
 
 
-async def on_integrity_error(_: Request, exc: Exception) -> JSONResponse:
+async def on_integrity_error(request: Request, exc: Exception) -> Response:
+    if _is_page(request):
+        return web_error(request, 409, _(MESSAGES["concurrent_change"]))
     # Two requests raced for the same unique thing; the loser is told to look again.
     log.warning("integrity error: %s", exc)
     return _error(409, "Someone else changed this at the same moment; reload and try again.",
                   "concurrent_change")
 
 
-async def on_unstorable_value(_: Request, exc: Exception) -> JSONResponse:
+async def on_unstorable_value(request: Request, exc: Exception) -> Response:
+    if _is_page(request):
+        return web_error(request, 422, _(MESSAGES["value_out_of_range"]))
     # A number too large for the database's integers (an id such as 10**20), or text it
     # cannot store (PostgreSQL refuses NUL characters): the client's input, never a 500.
     log.info("value the database cannot take: %s", exc)
@@ -106,7 +111,9 @@ async def on_unstorable_value(_: Request, exc: Exception) -> JSONResponse:
                   "characters.", "value_out_of_range")
 
 
-async def on_operational_error(_: Request, exc: Exception) -> JSONResponse:
+async def on_operational_error(request: Request, exc: Exception) -> Response:
+    if _is_page(request):
+        return web_error(request, 503, _(MESSAGES["database_unavailable"]))
     log.error("database unavailable: %s", exc)
     return _error(503, "The database is busy or unavailable; try again shortly.",
                   "database_unavailable", {"Retry-After": "5"})

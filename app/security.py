@@ -15,7 +15,8 @@ _ALGORITHM = "HS256"
 
 def use_cheap_hashing() -> None:
     """Fast argon2 parameters, for the test suite only: real hashes take ~50 ms each."""
-    global _passwords
+    global _passwords, _dummy_hash
+    _dummy_hash = None
     _passwords = CryptContext(schemes=["argon2"], argon2__memory_cost=1024,
                               argon2__time_cost=1, argon2__parallelism=1)
 
@@ -31,12 +32,15 @@ def verify_password(password: str, hashed: str) -> bool:
         return False
 
 
-# Verifying against this when the username is unknown keeps both paths equally slow.
-_DUMMY_HASH = hash_password("timing-equaliser")
+_dummy_hash: str | None = None
 
 
 def burn_verify(password: str) -> None:
-    verify_password(password, _DUMMY_HASH)
+    """Verify against a throw-away hash, so an unknown username costs as much as a known one."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password("timing-equaliser")
+    verify_password(password, _dummy_hash)
 
 
 def issue_token(account_id: int, password_changed_at: datetime, now: datetime) -> str:
