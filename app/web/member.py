@@ -1,7 +1,94 @@
-"""The member pages."""
+"""The member pages: my score, my entries; self-report and results live beside this file."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.api.deps import ClockDep
+from app.api.members import member_score
+from app.db import SessionDep
+from app.points import quarter_start
+from app.services import member_view
+from app.services.rules import load_rule_set
+from app.services.scoring import member_year_score
+from app.web.deps import WebActor
+from app.web.member_chart import progress_chart
+from app.web.member_report import router as report_router
+from app.web.member_results import router as results_router
+from app.web.member_shared import entry_view, pick_year, quarter_name, signed
+from app.web.render import render
 
 router = APIRouter()
+
+
+@dataclass(frozen=True)
+class QuarterLine:
+    quarter: int
+    name: str
+    review_score: int | None
+    delta: str
+    ytd: int
+    # open, draft, published, finalized, or future (not begun yet)
+    status: str
+
+
+@router.get("/me")
+def my_score(request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
+             year: int | None = None) -> Response:
+    """My score of the year: big number, stars, the quarters and their picture."""
+    member, org = member_view.me(session, actor)
+    year = pick_year(year, clock)
+    today = clock.today()
+    score = member_score(session, actor, member.id or 0, year, clock)
+    rules = load_rule_set(session, year, clock.now())
+    params = rules.params
+    quarters = []
+    for q in score.quarters:
+        begun = quarter_start(year, q.quarter) <= today
+        quarters.append(QuarterLine(
+            quarter=q.quarter, name=quarter_name(q.quarter), review_score=q.review_score,
+            delta=signed(q.delta), ytd=q.ytd, status=q.status if begun else "future"))
+    chart = progress_chart(year, [
+        (q.quarter, q.name, q.ytd if q.status != "future" else None,
+         q.status in ("open", "draft")) for q in quarters],
+        params.star_thresholds[0] if params.star_thresholds else None)
+    rating = member_view.my_rating(session, member.id or 0, year)
+    # Exempt (免评) members are not rated: no stars, rather than a row of empty ones.
+    exempt = rating.item.exempt if rating else member.exempt
+    veto_quarter = member_year_score(session, rules, member.id or 0).veto_quarter \
+        if score.vetoed else None
+    # In the new year, last year's approved grade is news worth a line on this page.
+    last_rating = member_view.my_rating(session, member.id or 0, year - 1) \
+        if year == today.year else None
+    context = {
+        "year": year, "this_year": today.year, "member": member, "org": org,
+        "score": score, "quarters": quarters, "chart": chart, "rating": rating,
+        "last_rating": last_rating,
+        "exempt": exempt, "veto_quarter": veto_quarter,
+        "max_stars": len(params.star_thresholds),
+        "pending": member_view.pending_count(session, member.id or 0, year),
+    }
+    return render(request, "pages/member/score.html", context,
+                  partial="partials/member/score.html")
+
+
+@router.get("/me/entries")
+def my_entries(request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
+               year: int | None = None) -> Response:
+    """Everything recorded about me in the year, with its state and the committee's reason."""
+    member, _org = member_view.me(session, actor)
+    year = pick_year(year, clock)
+    rules = load_rule_set(session, year, clock.now())
+    entries = [entry_view(e, rules) for e in member_view.my_entries(session, member.id or 0,
+                                                                    year)]
+    context = {"year": year, "this_year": clock.today().year, "entries": entries,
+               "pending": sum(1 for e in entries if e.status == "pending")}
+    return render(request, "pages/member/entries.html", context,
+                  partial="partials/member/entries.html")
+
+
+router.include_router(report_router)
+router.include_router(results_router)

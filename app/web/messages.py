@@ -55,9 +55,10 @@ MESSAGES: dict[str, str] = {
     "database_unavailable": "系统繁忙，请稍后再试。",
     "csrf_failed": "页面已过期，请刷新后重试。",
     "validation_error": "填写的内容有误，请检查后重试。",
-    "photo_unreadable": "这个文件不是照片，请选择 JPG、PNG、WebP 或 HEIC 格式的照片。",
+    "photo_unreadable": "这个文件不是照片，请选择手机拍摄的照片（JPG、PNG、WebP 等格式）。",
     "photo_too_large": "照片太大了，请换一张照片，或用手机重新拍一张。",
     # The administrator's pages (admin_*.py).
+    "staff_only": "只有管理员或支委可以打开此页面。",
     "name_required": "请填写名称。",
     "member_name_required": "请填写姓名。",
     "name_too_long": "名称太长了，请缩短。",

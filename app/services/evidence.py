@@ -1,0 +1,184 @@
+"""Evidence photos: checked by content, re-encoded small, kept on disk, served back safely.
+
+A photo is accepted only if Pillow decodes it as one of PHOTO_FORMATS; it is then turned
+upright (EXIF orientation), re-encoded as JPEG at most LONG_SIDE pixels on the long side
+with no EXIF (no GPS, no camera data), and stored as evidence/YYYY/MM/<uuid4>.jpg under
+the upload directory, with a small thumbnail beside it. Only paths of that exact shape are
+ever read back, so no entry can point the server at another file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+import warnings
+from dataclasses import dataclass
+from datetime import date
+from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app.services.errors import DomainError, Invalid
+
+try:  # HEIC/HEIF (iPhone photos) when the pillow-heif plugin is installed.
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - depends on the installation
+    pass
+
+Image.init()
+# What a phone camera or gallery sends; Pillow opens nothing else (no EPS, PSD, TIFF...).
+# JPEG includes MPO, the multi-picture JPEG some phone cameras write.
+PHOTO_FORMATS = tuple(f for f in ("JPEG", "PNG", "WEBP", "HEIF", "AVIF") if f in Image.OPEN)
+LONG_SIDE = 1600
+THUMB_SIDE = 240
+JPEG_QUALITY = 82
+THUMB_QUALITY = 70
+# A 108-megapixel phone camera exists; a JPEG decodes at 1/8 size, the others in full,
+# so they get a lower ceiling. Anything bigger is a decompression bomb, not a photo.
+MAX_PIXELS = {"JPEG": 120_000_000, "MPO": 120_000_000}
+MAX_PIXELS_OTHER = 50_000_000
+MIB = 1024 * 1024
+
+_STORED = re.compile(r"evidence/\d{4}/\d{2}/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
+                     r"[89ab][0-9a-f]{3}-[0-9a-f]{12}\.jpg")
+
+
+class PhotoTooLarge(DomainError):
+    status_code = 413
+    default_code = "photo_too_large"
+
+
+class PhotoUnreadable(Invalid):
+    default_code = "photo_unreadable"
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A checked photo, re-encoded, not yet on disk."""
+
+    jpeg: bytes
+    thumbnail: bytes
+    width: int
+    height: int
+
+
+def _size_of(source: BinaryIO) -> int:
+    source.seek(0, os.SEEK_END)
+    size = source.tell()
+    source.seek(0)
+    return size
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """RGB on white: transparency and palettes would turn black in a JPEG."""
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, "white")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _jpeg(image: Image.Image, quality: int) -> bytes:
+    out = BytesIO()
+    # No exif= argument: nothing of the camera's metadata (GPS included) is written.
+    image.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
+    return out.getvalue()
+
+
+def prepare_photo(source: BinaryIO, max_bytes: int) -> Photo:
+    """Check an upload by its content and re-encode it; PhotoUnreadable or PhotoTooLarge."""
+    if _size_of(source) > max_bytes:
+        raise PhotoTooLarge(f"The photo is larger than {max_bytes // MIB} MB.")
+    refused = PhotoUnreadable("The file is not a photo (JPEG, PNG, WebP or HEIC).")
+    try:
+        with warnings.catch_warnings():
+            # Our own ceiling below decides; Pillow's warning would only clutter the log.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(source, formats=PHOTO_FORMATS) as probe:
+                width, height = probe.size
+                kind = probe.format or ""
+                probe.verify()
+            if width * height > MAX_PIXELS.get(kind, MAX_PIXELS_OTHER):
+                raise PhotoTooLarge("The photo has too many pixels.")
+            source.seek(0)
+            with Image.open(source, formats=PHOTO_FORMATS) as image:
+                scale = LONG_SIDE / max(width, height)
+                if scale < 1:
+                    # JPEG decodes straight at 1/2, 1/4 or 1/8 size: far less memory.
+                    image.draft("RGB", (int(width * scale) + 1, int(height * scale) + 1))
+                upright = ImageOps.exif_transpose(image)
+                photo = _flatten(upright)
+                photo.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS)
+                thumb = photo.copy()
+                thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+                return Photo(jpeg=_jpeg(photo, JPEG_QUALITY), thumbnail=_jpeg(thumb, THUMB_QUALITY),
+                             width=photo.width, height=photo.height)
+    except PhotoTooLarge:
+        raise
+    except Image.DecompressionBombError:
+        raise PhotoTooLarge("The photo has too many pixels.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError,
+            EOFError, MemoryError):
+        raise refused from None
+
+
+def new_photo_path(today: date) -> str:
+    """Where a new photo will be stored, relative to the upload directory."""
+    return f"evidence/{today.year:04d}/{today.month:02d}/{uuid.uuid4()}.jpg"
+
+
+def _thumb_name(path: Path) -> Path:
+    return path.with_name(path.stem + ".thumb.jpg")
+
+
+def _write(path: Path, data: bytes) -> None:
+    """All or nothing: a half-written file never carries the final name."""
+    partial = path.with_name(path.name + ".part")
+    with partial.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, path)
+
+
+def stored_file(upload_dir: Path, relative: str | None, *, thumbnail: bool = False) -> Path | None:
+    """The file of a path this module wrote, if it is there; None for anything else."""
+    if not relative or not _STORED.fullmatch(relative):
+        return None
+    root = upload_dir.resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        return None
+    if thumbnail and _thumb_name(path).is_file():
+        return _thumb_name(path)
+    return path if path.is_file() else None
+
+
+def save_photo(upload_dir: Path, relative: str, photo: Photo) -> None:
+    """Write the photo and its thumbnail at a path from new_photo_path."""
+    if not _STORED.fullmatch(relative):
+        raise ValueError(f"not an evidence path: {relative!r}")
+    path = upload_dir.resolve() / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _write(path, photo.jpeg)
+        _write(_thumb_name(path), photo.thumbnail)
+    except BaseException:
+        delete_photo(upload_dir, relative)
+        raise
+
+
+def delete_photo(upload_dir: Path, relative: str) -> None:
+    """Remove a photo whose entry was never stored (a failed request), thumbnail included."""
+    if not _STORED.fullmatch(relative):
+        return
+    path = upload_dir.resolve() / relative
+    for leftover in (path, _thumb_name(path), path.with_name(path.name + ".part"),
+                     _thumb_name(path).with_name(_thumb_name(path).name + ".part")):
+        leftover.unlink(missing_ok=True)

@@ -1,0 +1,115 @@
+"""What a member reads about themself on the phone pages: reads only, nothing is written.
+
+Access stays in app.services.access and the workflow services; these functions narrow
+their answers to the member's own branch and own lines, even when the member is also on
+a committee (the member pages never show a draft or another member's objection).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, func, select
+
+from app.models import Entry, Member, Objection, Org, Rating, RatingItem, Review
+from app.points import SELF_REPORT_KINDS, RuleItem, RuleSet
+from app.services.access import Actor, get_member
+from app.services.errors import NotFound
+from app.services.reviews import get_review
+
+PUBLIC_REVIEW_STATES = ("published", "finalized")
+
+
+@dataclass(frozen=True)
+class MyRating:
+    """My line of my branch's approved annual rating."""
+
+    rating: Rating
+    item: RatingItem
+
+    @property
+    def changed(self) -> bool:
+        """The committee changed the proposed grade (its reason is then shown)."""
+        return self.item.grade != self.item.proposed_grade
+
+
+def me(session: Session, actor: Actor) -> tuple[Member, Org]:
+    """The member behind the login, with their branch; NotFound for an admin-only account."""
+    if actor.member_id is None:
+        raise NotFound("This account is not a member; it has no score pages.")
+    return get_member(session, actor, actor.member_id)
+
+
+def reportable_items(rules: RuleSet, category: str) -> list[RuleItem]:
+    """Items a member may self-report: positive and bonus ones that apply to their category."""
+    return [i for i in rules.items
+            if i.kind in SELF_REPORT_KINDS and i.applies_to(category)]
+
+
+def my_rating(session: Session, member_id: int, year: int) -> MyRating | None:
+    """My line of an approved rating of the year, if there is one."""
+    row = session.exec(
+        select(Rating, RatingItem).join(RatingItem, col(RatingItem.rating_id) == Rating.id)
+        .where(Rating.year == year, Rating.status == "approved",
+               RatingItem.member_id == member_id)
+    ).first()
+    return MyRating(rating=row[0], item=row[1]) if row else None
+
+
+def pending_count(session: Session, member_id: int, year: int) -> int:
+    """My self-reports of the year still waiting for the committee."""
+    return session.exec(
+        select(func.count()).select_from(Entry).where(
+            Entry.member_id == member_id, Entry.year == year, Entry.status == "pending")
+    ).one()
+
+
+def my_entries(session: Session, member_id: int, year: int) -> list[Entry]:
+    """All my entries of the year, whatever their state, newest first."""
+    return list(session.exec(
+        select(Entry).where(Entry.member_id == member_id, Entry.year == year)
+        .order_by(col(Entry.occurred_on).desc(), col(Entry.id).desc())
+    ).all())
+
+
+def branch_results(session: Session, actor: Actor) -> list[Review]:
+    """Published and finalized reviews of my branch (公示), newest first."""
+    if actor.member_org_id is None:
+        return []
+    return list(session.exec(
+        select(Review).where(Review.org_id == actor.member_org_id,
+                             col(Review.status).in_(PUBLIC_REVIEW_STATES))
+        .order_by(col(Review.year).desc(), col(Review.quarter).desc())
+    ).all())
+
+
+def my_open_objections(session: Session, member_id: int,
+                       review_ids: list[int]) -> dict[int, int]:
+    """How many of my objections are still unanswered, per review."""
+    if not review_ids:
+        return {}
+    rows = session.exec(
+        select(Objection.review_id, func.count()).where(
+            Objection.member_id == member_id, Objection.status == "open",
+            col(Objection.review_id).in_(review_ids))
+        .group_by(col(Objection.review_id))
+    ).all()
+    return {review_id: count for review_id, count in rows}
+
+
+def branch_review(session: Session, actor: Actor, review_id: int) -> Review:
+    """A published or finalized review of my own branch; NotFound for anything else."""
+    review, _org = get_review(session, actor, review_id)
+    if review.org_id != actor.member_org_id or review.status not in PUBLIC_REVIEW_STATES:
+        raise NotFound(f"Review {review_id} does not exist or is outside your scope.")
+    return review
+
+
+def my_objections(session: Session, actor: Actor, review_id: int) -> list[Objection]:
+    """My own objections to a review, oldest first (never another member's)."""
+    branch_review(session, actor, review_id)
+    return list(session.exec(
+        select(Objection).where(Objection.review_id == review_id,
+                                Objection.member_id == actor.member_id)
+        .order_by(col(Objection.id))
+    ).all())

@@ -1,0 +1,266 @@
+"""Self-report (申报) with an optional photo, and serving evidence photos back."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, Response
+from fastapi.routing import APIRoute
+from starlette.datastructures import UploadFile as StarletteUpload
+from starlette.exceptions import HTTPException
+from starlette.types import Message, Receive
+
+from app.api.deps import ClockDep
+from app.clock import Clock
+from app.db import SessionDep
+from app.points import SELF_REPORT_KINDS
+from app.services import entries, member_view
+from app.services.access import Actor
+from app.services.entries import NewEntry
+from app.services.errors import DomainError, Forbidden, Invalid, NotFound
+from app.services.evidence import MIB, new_photo_path, prepare_photo, save_photo, stored_file
+from app.services.rules import load_rule_set
+from app.services.scoring import member_year_score
+from app.settings import get_settings
+from app.web.deps import WebActor
+from app.web.i18n import _
+from app.web.member_shared import RuleChoice, rule_choice
+from app.web.messages import message_for
+from app.web.render import flash, is_htmx, redirect, render
+
+# Room for the form's text fields and the multipart framing around the photo.
+FORM_SLACK = 256 * 1024
+# A refused body is still read (and dropped) up to this much, so the browser gets to show
+# the answer instead of a reset connection; beyond it the connection is simply cut.
+DRAIN_LIMIT = 64 * MIB
+_DATE = re.compile(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*")
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised while reading the body; an HTTPException, so FastAPI lets it through as is."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+def _upload_limit() -> int:
+    return get_settings().max_upload_mb * MIB
+
+
+def _too_large_message() -> str:
+    return _("照片太大了（不能超过{n}MB）。请换一张照片，或用手机重新拍一张。").format(
+        n=get_settings().max_upload_mb)
+
+
+async def _drain(receive: Receive, read: int) -> None:
+    while read <= DRAIN_LIMIT:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        read += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+def _refuse_upload(request: Request) -> Response:
+    """413 without having stored the body: the message where the person is."""
+    message = _too_large_message()
+    response = render(request, "pages/member/too_large.html", {"message": message},
+                      partial="partials/member/form_error.html", status_code=413)
+    if is_htmx(request):
+        response.headers["HX-Retarget"] = "#report-error"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+class UploadRoute(APIRoute):
+    """Reads an upload only up to the limit: a huge body is refused, never spooled to disk."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def limited(request: Request) -> Response:
+            limit = _upload_limit() + FORM_SLACK
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                if int(declared) <= DRAIN_LIMIT:
+                    await _drain(request.receive, 0)
+                return _refuse_upload(request)
+            received = 0
+            finished = False  # the client has sent its last byte: nothing left to drain
+            upstream = request.receive
+
+            async def counted() -> Message:
+                nonlocal received, finished
+                message = await upstream()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    finished = not message.get("more_body", False)
+                    if received > limit:
+                        raise _BodyTooLarge()
+                return message
+
+            try:
+                return await handler(Request(request.scope, counted))
+            except _BodyTooLarge:
+                if not finished:
+                    await _drain(upstream, received)
+                return _refuse_upload(request)
+
+        return limited
+
+
+router = APIRouter(route_class=UploadRoute)
+
+
+@dataclass(frozen=True)
+class ReportForm:
+    """What the person typed, given back to them when something must be corrected."""
+
+    rule_code: str = ""
+    occurred_on: str = ""
+    quantity: str = "1"
+    points: str = ""
+    note: str = ""
+
+
+def _choices(session: SessionDep, actor: Actor, clock: Clock) -> list[RuleChoice]:
+    member, _org = member_view.me(session, actor)
+    rules = load_rule_set(session, clock.today().year, clock.now())
+    counted = {i.code: i.counted for i in member_year_score(session, rules, member.id or 0).items}
+    return [rule_choice(i, counted.get(i.code, 0))
+            for i in member_view.reportable_items(rules, member.category)]
+
+
+def _form_page(request: Request, session: SessionDep, actor: Actor, clock: Clock,
+               form: ReportForm, error: str | None = None, status_code: int = 200) -> Response:
+    context = {"choices": _choices(session, actor, clock), "form": form,
+               "today": clock.today().isoformat(), "error": error,
+               "max_mb": get_settings().max_upload_mb, "message": error}
+    response = render(request, "pages/member/report.html", context,
+                      partial="partials/member/form_error.html" if error else None,
+                      status_code=status_code)
+    if error and is_htmx(request):
+        # The form stays as typed (photo included); the message appears by its button.
+        response.headers["HX-Retarget"] = "#report-error"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+@router.get("/me/report")
+def report_form(request: Request, session: SessionDep, actor: WebActor,
+                clock: ClockDep) -> Response:
+    """The self-report form: what I did, when, how much, and a photo if I have one."""
+    return _form_page(request, session, actor, clock,
+                      ReportForm(occurred_on=clock.today().isoformat()))
+
+
+def _parse_day(text: str) -> date:
+    match = _DATE.fullmatch(text)
+    try:
+        if match:
+            return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        pass
+    raise Invalid(f"Not a date: {text!r}.", "date_invalid")
+
+
+def _parse_number(text: str, default: int | None) -> int | None:
+    text = text.strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise Invalid(f"Not a whole number: {text!r}.", "number_invalid") from None
+
+
+_FORM_MESSAGES = {
+    "rule_required": "请先选择要申报的项目。",
+    "date_invalid": "请填写正确的日期，例如 2026-01-05。",
+    "number_invalid": "次数和分值请填写整数，例如 1、2、3。",
+}
+
+
+def _message(error: DomainError) -> str:
+    text = _FORM_MESSAGES.get(error.code)
+    return _(text) if text else message_for(error)
+
+
+def _new_entry(session: SessionDep, actor: Actor, clock: Clock, form: ReportForm) -> NewEntry:
+    """The entry the form asks for; refusals the form can see before the service does."""
+    if not form.rule_code:
+        raise Invalid("Pick an item.", "rule_required")
+    day = _parse_day(form.occurred_on)
+    item = load_rule_set(session, day.year, clock.now()).item(form.rule_code) \
+        if 2000 <= day.year <= clock.today().year else None
+    if item is not None and item.kind not in SELF_REPORT_KINDS:
+        # Even a committee member reports only these about themself on this page.
+        raise Forbidden("Members may self-report only positive and bonus items.",
+                        "self_report_kind")
+    chosen = item is not None and item.chosen_points
+    return NewEntry(
+        member_id=actor.member_id or 0, rule_code=form.rule_code, occurred_on=day,
+        quantity=None if chosen else _parse_number(form.quantity, 1),
+        points=_parse_number(form.points, None) if chosen else None,
+        note=form.note)
+
+
+@router.post("/me/report")
+def report(
+    request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
+    rule_code: Annotated[str, Form(max_length=10)] = "",
+    occurred_on: Annotated[str, Form(max_length=30)] = "",
+    quantity: Annotated[str, Form(max_length=10)] = "",
+    points: Annotated[str, Form(max_length=10)] = "",
+    note: Annotated[str, Form(max_length=1000)] = "",
+    photo: Annotated[list[UploadFile | str] | None, File()] = None,
+) -> Response:
+    """Create a pending entry about me; the photo is stored only if the entry is."""
+    member_view.me(session, actor)
+    form = ReportForm(rule_code=rule_code.strip(), occurred_on=occurred_on.strip(),
+                      quantity=quantity.strip(), points=points.strip(), note=note.strip())
+    # Two inputs (camera, album) share the name; an empty one arrives as "". (Starlette's
+    # UploadFile: FastAPI's is a subclass the parsed form does not use.)
+    upload = next((p for p in photo or [] if isinstance(p, StarletteUpload) and p.filename),
+                  None)
+    upload_dir = Path(get_settings().upload_dir)
+    try:
+        new = _new_entry(session, actor, clock, form)
+        prepared = prepare_photo(upload.file, _upload_limit()) if upload else None
+        evidence = new_photo_path(clock.today()) if prepared else None
+        entries.create_entry(session, actor, replace(new, evidence=evidence), clock.now(),
+                             clock.today())
+    except DomainError as error:
+        message = _too_large_message() if error.status_code == 413 else _message(error)
+        if upload is not None and not is_htmx(request) and error.code != "photo_unreadable" \
+                and error.status_code != 413:
+            message += _("（照片需要重新选择）")
+        return _form_page(request, session, actor, clock, form, message, error.status_code)
+    if prepared is not None and evidence is not None:
+        # After the entry passed every check; a failure here rolls the entry back.
+        save_photo(upload_dir, evidence, prepared)
+    flash(request, _("已提交，等待支委审核"))
+    return redirect(request, "/me/entries")
+
+
+@router.get("/evidence/{entry_id}")
+def evidence_photo(entry_id: int, session: SessionDep, actor: WebActor,
+                   size: Literal["full", "thumb"] = "full") -> Response:
+    """The photo of an entry, to whoever may see the entry."""
+    entry, _member, _org = entries.get_entry(session, actor, entry_id)
+    path = stored_file(Path(get_settings().upload_dir), entry.evidence,
+                       thumbnail=size == "thumb")
+    if path is None:
+        raise NotFound(f"Entry {entry_id} has no photo.")
+    return FileResponse(path, media_type="image/jpeg", headers={
+        "Cache-Control": "private, max-age=86400",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": "inline",
+    })

@@ -1,0 +1,139 @@
+"""The quarterly results of my branch (公示), and my objections (异议) to my own line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from app.api.deps import ClockDep
+from app.clock import Clock
+from app.db import SessionDep
+from app.models import Objection, Review
+from app.services import member_view, reviews
+from app.services.access import Actor
+from app.services.errors import DomainError
+from app.web.deps import WebActor
+from app.web.i18n import _
+from app.web.member_shared import moment_text, quarter_name, signed
+from app.web.messages import message_for
+from app.web.render import flash, is_htmx, redirect, render
+
+router = APIRouter()
+
+
+@dataclass(frozen=True)
+class ResultSummary:
+    id: int
+    title: str
+    status: str
+    notice: str
+    open_objections: int
+
+
+@dataclass(frozen=True)
+class SheetLine:
+    member_id: int
+    name: str
+    review_score: int | None
+    delta: str
+    ytd: int
+    mine: bool
+
+
+@dataclass(frozen=True)
+class ObjectionView:
+    id: int
+    text: str
+    status: str
+    raised: str
+    response: str | None
+    answered: str | None
+
+
+def _title(review: Review) -> str:
+    return _("{year}年{quarter}").format(year=review.year, quarter=quarter_name(review.quarter))
+
+
+def _notice(review: Review, now: datetime) -> str:
+    """Where the review stands in time, in one line."""
+    if review.status == "finalized" and review.finalized_at is not None:
+        return _("定稿时间：{at}").format(at=moment_text(review.finalized_at))
+    if review.notice_until is not None and now < review.notice_until:
+        return _("公示期至 {at}").format(at=moment_text(review.notice_until))
+    return _("公示期已结束，等待定稿")
+
+
+def _objection_view(objection: Objection) -> ObjectionView:
+    return ObjectionView(
+        id=objection.id or 0, text=objection.text, status=objection.status,
+        raised=moment_text(objection.created_at), response=objection.response,
+        answered=moment_text(objection.resolved_at) if objection.resolved_at else None)
+
+
+@router.get("/me/results")
+def results(request: Request, session: SessionDep, actor: WebActor,
+            clock: ClockDep) -> Response:
+    """Published and finalized reviews of my branch, newest first."""
+    member, org = member_view.me(session, actor)
+    rows = member_view.branch_results(session, actor)
+    waiting = member_view.my_open_objections(session, member.id or 0,
+                                             [r.id for r in rows if r.id is not None])
+    summaries = [ResultSummary(id=r.id or 0, title=_title(r), status=r.status,
+                               notice=_notice(r, clock.now()),
+                               open_objections=waiting.get(r.id or 0, 0)) for r in rows]
+    return render(request, "pages/member/results.html", {"org": org, "results": summaries})
+
+
+def _sheet_context(session: SessionDep, actor: Actor, clock: Clock,
+                   review_id: int) -> dict[str, Any]:
+    review = member_view.branch_review(session, actor, review_id)
+    lines = [SheetLine(member_id=x.member_id, name=x.name, review_score=x.review_score,
+                       delta=signed(x.delta), ytd=x.ytd, mine=x.member_id == actor.member_id)
+             for x in reviews.review_lines(session, review, clock.now())]
+    mine = next((line for line in lines if line.mine), None)
+    objections = [_objection_view(o) for o in member_view.my_objections(session, actor,
+                                                                        review_id)]
+    return {"review": review, "title": _title(review), "notice": _notice(review, clock.now()),
+            "lines": lines, "mine": mine, "objections": objections,
+            "can_object": review.status == "published" and mine is not None,
+            "text": "", "error": None, "done": False}
+
+
+@router.get("/me/results/{review_id}")
+def result_sheet(review_id: int, request: Request, session: SessionDep, actor: WebActor,
+                 clock: ClockDep) -> Response:
+    """The sheet: every member's review score, change and running total; my line marked."""
+    member_view.me(session, actor)
+    context = _sheet_context(session, actor, clock, review_id)
+    return render(request, "pages/member/sheet.html", context,
+                  partial="partials/member/objections.html")
+
+
+@router.post("/me/results/{review_id}/objections")
+def object_to_result(
+    review_id: int, request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
+    text: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Raise an objection to my own line while the results are published."""
+    member_view.me(session, actor)
+    member_view.branch_review(session, actor, review_id)
+    try:
+        reviews.raise_objection(session, actor, review_id, text, clock.now())
+    except DomainError as error:
+        context = _sheet_context(session, actor, clock, review_id)
+        context |= {"text": text, "error": message_for(error)}
+        return render(request, "pages/member/sheet.html", context,
+                      partial="partials/member/objections.html",
+                      status_code=error.status_code)
+    message = _("异议已提交，等待支委答复。")
+    if not is_htmx(request):
+        flash(request, message)
+        return redirect(request, f"/me/results/{review_id}")
+    # HTMX: the section comes back with my objections, the new one included, and an empty form.
+    context = _sheet_context(session, actor, clock, review_id) | {"done": message}
+    return render(request, "pages/member/sheet.html", context,
+                  partial="partials/member/objections.html", status_code=201)
