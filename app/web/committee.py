@@ -1,7 +1,30 @@
-"""The committee pages."""
+"""The committee pages: the home of a 支委 or 支部书记, and the routers of their work."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.api.deps import ClockDep
+from app.db import SessionDep
+from app.services import worklist
+from app.web import committee_entries, committee_ratings, committee_record, committee_reviews
+from app.web.committee_common import CommitteeActor, page
 
 router = APIRouter()
+
+
+@router.get("/committee")
+def committee_home(request: Request, session: SessionDep, actor: CommitteeActor,
+                   clock: ClockDep, year: int | None = None) -> Response:
+    """Every branch in my scope: what waits, the year's reviews, the rating."""
+    today = clock.today()
+    year = year if year is not None and 2000 <= year <= today.year else today.year
+    work = worklist.branch_worklist(session, actor, year, today)
+    return page(request, "pages/committee/home.html", {
+        "work": work, "year": year, "this_year": today.year,
+        "pending_total": sum(b.pending for b in work)})
+
+
+for module in (committee_entries, committee_record, committee_reviews, committee_ratings):
+    router.include_router(module.router)

@@ -1,0 +1,79 @@
+"""What the committee pages share: who may open them, Beijing times, where to go back to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData
+
+from app.clock import CHINA
+from app.services.access import Actor
+from app.services.errors import Forbidden
+from app.web.deps import WebActor
+from app.web.render import render
+
+QUARTER_NAMES = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
+STYLES = "/static/parts/committee.css"
+
+
+def committee_actor(actor: WebActor) -> Actor:
+    """A committee member (of any organisation) or an administrator."""
+    if not (actor.is_committee or actor.is_admin):
+        raise Forbidden("Only committee members may open the committee pages.",
+                        "committee_only")
+    return actor
+
+
+CommitteeActor = Annotated[Actor, Depends(committee_actor)]
+
+
+async def form_data(request: Request) -> FormData:
+    """The posted form, for fields whose names carry data (score_<member id>)."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(form_data)]
+
+
+def beijing(moment: datetime | None) -> str:
+    """A stored UTC moment as Beijing wall-clock time, the way branches read it."""
+    if moment is None:
+        return ""
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only paths on this site, never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return fallback
+
+
+def signed(points: int) -> str:
+    return f"+{points}" if points > 0 else (f"−{-points}" if points < 0 else "0")
+
+
+def page(request: Request, template: str, context: dict[str, Any], *,
+         partial: str | None = None, status_code: int = 200,
+         trigger: str | None = None) -> HTMLResponse:
+    """render() with what every committee template uses."""
+    base: dict[str, Any] = {"bj": beijing, "signed": signed, "here": here(request),
+                            "quarter_names": QUARTER_NAMES, "styles": STYLES}
+    return render(request, template, base | context, partial=partial,
+                  status_code=status_code, trigger=trigger)
+
+
+def parse_int(value: str | None) -> int | None:
+    """A whole number typed into a form, or None when blank or not a number."""
+    text = (value or "").strip()
+    if not text or not text.lstrip("-").isdigit() or len(text) > 9:
+        return None
+    return int(text)

@@ -1,0 +1,123 @@
+"""Annual rating 评星定级: create, the sheet, grade changes with reasons, approval."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.api.deps import ClockDep
+from app.db import SessionDep
+from app.models import Org, Rating, RatingItem
+from app.points import Grade
+from app.services import ratings
+from app.services.access import Actor, require_manages
+from app.services.errors import DomainError, Invalid
+from app.web.committee_common import CommitteeActor, page
+from app.web.i18n import _
+from app.web.messages import message_for
+from app.web.render import flash, is_htmx, redirect
+
+router = APIRouter()
+
+RATING_CHANGED = "ratingChanged"
+GRADE_CHOICES = (Grade.excellent, Grade.qualified, Grade.basically_qualified, Grade.unqualified)
+Text = Annotated[str, Form(max_length=1000)]
+
+
+def _rating(session: Session, actor: Actor, rating_id: int) -> tuple[Rating, Org]:
+    rating, org = ratings.get_rating(session, actor, rating_id)
+    require_manages(actor, org)
+    return rating, org
+
+
+def _cap_context(session: Session, rating: Rating, now: datetime) -> dict[str, Any]:
+    """The excellent cap: ⌊n/3⌋ of the non-exempt members rated."""
+    items = ratings.rating_items(session, rating.id or 0)
+    rated, limit = ratings.rating_limit(items, session, rating.year, now)
+    excellent = sum(1 for i in items if i.grade == Grade.excellent.value)
+    return {"rating": rating, "items": items, "rated": rated, "limit": limit,
+            "excellent": excellent, "grade_choices": [g.value for g in GRADE_CHOICES]}
+
+
+def _url(rating: Rating) -> str:
+    return f"/committee/ratings/{rating.id}"
+
+
+@router.post("/committee/ratings")
+def create_rating(request: Request, session: SessionDep, actor: CommitteeActor,
+                  clock: ClockDep, org_id: Annotated[int, Form()],
+                  year: Annotated[int, Form()]) -> Response:
+    """Create the year's rating with the proposed grades (all four quarters finalized)."""
+    rating = ratings.create_rating(session, actor, org_id, year, clock.now())
+    flash(request, _("已生成{year}年度评星定级，请核对拟定等次后审定。").format(year=year))
+    return redirect(request, _url(rating))
+
+
+@router.get("/committee/ratings/{rating_id}")
+def rating_sheet(rating_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
+                 clock: ClockDep) -> Response:
+    rating, org = _rating(session, actor, rating_id)
+    return page(request, "pages/committee/rating.html",
+                _cap_context(session, rating, clock.now()) | {"org": org})
+
+
+@router.get("/committee/ratings/{rating_id}/cap")
+def rating_cap(rating_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
+               clock: ClockDep) -> Response:
+    """The “优秀 x / 上限 y” line; it refreshes itself after a grade change."""
+    rating, org = _rating(session, actor, rating_id)
+    return page(request, "pages/committee/rating.html",
+                _cap_context(session, rating, clock.now()) | {"org": org},
+                partial="partials/committee/rating_cap.html")
+
+
+def _line(request: Request, session: Session, rating: Rating, member_id: int, now: datetime,
+          **extra: Any) -> Response:
+    context = _cap_context(session, rating, now)
+    item: RatingItem = next(i for i in context["items"] if i.member_id == member_id)
+    status_code = extra.pop("status_code", 200)
+    trigger = extra.pop("trigger", None)
+    return page(request, "partials/committee/rating_line.html",
+                context | {"item": item, "clear_flash": True} | extra,
+                status_code=status_code, trigger=trigger)
+
+
+@router.post("/committee/ratings/{rating_id}/items/{member_id}")
+def change_grade(rating_id: int, member_id: int, request: Request, session: SessionDep,
+                 actor: CommitteeActor, clock: ClockDep, grade: Text = "",
+                 reason: Text = "") -> Response:
+    """Change one proposed grade with a reason; a refusal is shown on that line."""
+    now = clock.now()
+    try:
+        with session.begin_nested():
+            try:
+                chosen = Grade(grade)
+            except ValueError:
+                raise Invalid(f"Unknown grade {grade!r}.", "invalid_grade") from None
+            rating = ratings.override_grade(session, actor, rating_id, member_id, chosen,
+                                            reason, now)
+    except DomainError as error:
+        if not is_htmx(request):
+            raise
+        rating, _org = _rating(session, actor, rating_id)
+        if not any(i.member_id == member_id for i in ratings.rating_items(session, rating_id)):
+            raise
+        return _line(request, session, rating, member_id, now, error=message_for(error),
+                     typed={"grade": grade, "reason": reason}, status_code=error.status_code)
+    if is_htmx(request):
+        return _line(request, session, rating, member_id, now, saved=True,
+                     trigger=RATING_CHANGED)
+    flash(request, _("等次已调整。"))
+    return redirect(request, f"{_url(rating)}#rating-{member_id}")
+
+
+@router.post("/committee/ratings/{rating_id}/approve")
+def approve(rating_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
+            clock: ClockDep) -> Response:
+    rating = ratings.approve_rating(session, actor, rating_id, clock.now())
+    flash(request, _("已审定，评星定级结果为最终结果。"))
+    return redirect(request, _url(rating))

@@ -1,0 +1,126 @@
+"""Recording an entry for a member (any kind of item); it starts approved."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.api.deps import ClockDep
+from app.db import SessionDep
+from app.points import Kind, RuleItem
+from app.services import entries, worklist
+from app.services.access import Actor
+from app.services.entries import NewEntry
+from app.services.errors import DomainError
+from app.services.rules import load_rule_set
+from app.web.committee_common import CommitteeActor, page, parse_int
+from app.web.i18n import _
+from app.web.messages import message_for
+from app.web.render import flash, redirect
+
+router = APIRouter()
+
+KIND_ORDER = (Kind.positive, Kind.negative, Kind.bonus, Kind.deduction, Kind.veto)
+Field = Annotated[str, Form(max_length=2000)]
+
+
+def _item_label(item: RuleItem) -> str:
+    if item.kind is Kind.veto:
+        return f"{item.code} {item.name}"
+    if item.chosen_points:
+        span = _("{low}–{high}分").format(low=item.min_points, high=item.max_points)
+    else:
+        span = _("每次{points}分").format(points=item.points)
+    cap = _("，全年上限{cap}分").format(cap=item.cap) if item.cap else ""
+    return f"{item.code} {item.name}（{span}{cap}）"
+
+
+def _form_context(session: Session, actor: Actor, values: dict[str, str], today: date,
+                  now: datetime) -> dict[str, Any]:
+    """The picker: members of my branches, and the year's items grouped by kind."""
+    typed = values.get("occurred_on", "")
+    year = today.year
+    if len(typed) == 10 and typed[:4].isdigit() and 2000 <= int(typed[:4]) <= today.year:
+        year = int(typed[:4])
+    rules = load_rule_set(session, year, now)
+    groups = [(kind.value, [(i, _item_label(i)) for i in rules.items if i.kind is kind])
+              for kind in KIND_ORDER]
+    return {"members": worklist.scope_members(session, actor), "groups": groups,
+            "values": values, "today": today.isoformat(), "rules_year": year}
+
+
+@router.get("/committee/record")
+def record_page(request: Request, session: SessionDep, actor: CommitteeActor, clock: ClockDep,
+                member_id: str = "", rule_code: str = "", occurred_on: str = "") -> Response:
+    values = {"member_id": member_id, "rule_code": rule_code,
+              "occurred_on": occurred_on or clock.today().isoformat(), "quantity": "1"}
+    return page(request, "pages/committee/record.html",
+                _form_context(session, actor, values, clock.today(), clock.now()))
+
+
+class _Typo(Exception):
+    """Something typed that cannot be sent to the service as it is."""
+
+
+def _new_entry(session: Session, values: dict[str, str], now: datetime) -> NewEntry:
+    member_id = parse_int(values["member_id"])
+    if member_id is None:
+        raise _Typo(_("请选择党员。"))
+    if not values["rule_code"]:
+        raise _Typo(_("请选择积分项目。"))
+    try:
+        occurred_on = date.fromisoformat(values["occurred_on"])
+    except ValueError:
+        raise _Typo(_("请填写正确的日期，例如 2025-11-14。")) from None
+    if len(values["note"]) > 1000:
+        raise _Typo(_("说明不能超过1000字。"))
+    item = None
+    if 2000 <= occurred_on.year <= 2100:
+        item = load_rule_set(session, occurred_on.year, now).item(values["rule_code"])
+    quantity = points = None
+    # Only the field the item takes is sent, so a leftover in the other one does no harm.
+    if item is not None and item.chosen_points:
+        points = parse_int(values["points"])
+        if points is None:
+            raise _Typo(_("该项目须填写分值（{low}–{high}分）。").format(
+                low=item.min_points, high=item.max_points))
+    elif item is not None and item.kind is not Kind.veto:
+        quantity = parse_int(values["quantity"] or "1")
+        if quantity is None:
+            raise _Typo(_("次数须为1到100之间的整数。"))
+    return NewEntry(member_id=member_id, rule_code=values["rule_code"], occurred_on=occurred_on,
+                    quantity=quantity, points=points, note=values["note"].strip())
+
+
+@router.post("/committee/record")
+def record_entry(request: Request, session: SessionDep, actor: CommitteeActor, clock: ClockDep,
+                 member_id: Field = "", rule_code: Field = "", occurred_on: Field = "",
+                 quantity: Field = "", points: Field = "", note: Field = "") -> Response:
+    """Record it; on a refusal the form comes back as typed, with the reason."""
+    values = {"member_id": member_id.strip(), "rule_code": rule_code.strip(),
+              "occurred_on": occurred_on.strip(), "quantity": quantity.strip(),
+              "points": points.strip(), "note": note}
+    try:
+        new = _new_entry(session, values, clock.now())
+        with session.begin_nested():
+            entry = entries.create_entry(session, actor, new, clock.now(), clock.today())
+    except (_Typo, DomainError) as error:
+        status = error.status_code if isinstance(error, DomainError) else 422
+        message = message_for(error) if isinstance(error, DomainError) else str(error)
+        context = _form_context(session, actor, values, clock.today(), clock.now())
+        return page(request, "pages/committee/record.html", context | {"error": message},
+                    status_code=status)
+    row = worklist.entry_views(session, [entry], clock.now())[0]
+    what = f"{row.member_name} {entry.rule_code} {row.item_name}"
+    if entry.status == "approved":
+        flash(request, _("已记录：{what}").format(what=what))
+    else:
+        flash(request, _("已提交：{what}。关于您本人的记录需其他支委审核。").format(what=what),
+              "warn")
+    again = urlencode({"member_id": entry.member_id, "occurred_on": entry.occurred_on})
+    return redirect(request, f"/committee/record?{again}", trigger="scoresChanged")

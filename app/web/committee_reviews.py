@@ -1,0 +1,155 @@
+"""Quarterly review: create, the sheet with review scores, publish, reopen, finalize, objections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.api.deps import ClockDep
+from app.db import SessionDep
+from app.models import Org, Review
+from app.services import reviews, worklist
+from app.services.access import Actor, require_manages
+from app.services.errors import Invalid
+from app.services.rules import load_rule_set
+from app.web.committee_common import (
+    QUARTER_NAMES,
+    CommitteeActor,
+    FormDep,
+    beijing,
+    page,
+    parse_int,
+)
+from app.web.i18n import _
+from app.web.render import flash, is_htmx, redirect
+
+router = APIRouter()
+
+REVIEW_CHANGED = "reviewChanged"
+Number = Annotated[str, Form(max_length=20)]
+
+
+def _review(session: Session, actor: Actor, review_id: int) -> tuple[Review, Org]:
+    review, org = reviews.get_review(session, actor, review_id)
+    require_manages(actor, org)
+    return review, org
+
+
+def _sheet_context(session: Session, review: Review, org: Org, now: datetime) -> dict[str, Any]:
+    params = load_rule_set(session, review.year, now).params
+    return {"review": review, "org": org,
+            "blockers": worklist.review_blockers(session, review, now),
+            "review_max": params.review_max, "review_default": params.review_default,
+            "title": f"{org.name} {review.year}年{QUARTER_NAMES[review.quarter]}评议"}
+
+
+def _url(review: Review) -> str:
+    return f"/committee/reviews/{review.id}"
+
+
+@router.post("/committee/reviews")
+def create_review(request: Request, session: SessionDep, actor: CommitteeActor,
+                  clock: ClockDep, org_id: Annotated[int, Form()],
+                  year: Annotated[int, Form()], quarter: Annotated[int, Form(ge=1, le=4)]
+                  ) -> Response:
+    """Open the quarter's review in draft and go to its sheet."""
+    review = reviews.create_review(session, actor, org_id, year, quarter, clock.now(),
+                                   clock.today())
+    flash(request, _("已创建{year}年{quarter}评议。").format(
+        year=year, quarter=QUARTER_NAMES[quarter]))
+    return redirect(request, _url(review))
+
+
+@router.get("/committee/reviews/{review_id}")
+def review_sheet(review_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
+                 clock: ClockDep) -> Response:
+    """One line per member: review score, change and running total; what blocks the next step."""
+    review, org = _review(session, actor, review_id)
+    objections = reviews.list_objections(session, actor, review_id)
+    return page(request, "pages/committee/review.html", _sheet_context(
+        session, review, org, clock.now()) | {
+        "lines": reviews.review_lines(session, review, clock.now()),
+        "objections": objections, "names": worklist.objection_names(session, objections)})
+
+
+@router.get("/committee/reviews/{review_id}/actions")
+def review_actions(review_id: int, request: Request, session: SessionDep,
+                   actor: CommitteeActor, clock: ClockDep) -> Response:
+    """The publish / finalize panel, refreshed when an objection is answered."""
+    if not is_htmx(request):
+        return review_sheet(review_id, request, session, actor, clock)
+    review, org = _review(session, actor, review_id)
+    return page(request, "partials/committee/review_actions.html",
+                _sheet_context(session, review, org, clock.now()))
+
+
+@router.post("/committee/reviews/{review_id}/scores")
+def set_scores(review_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
+               clock: ClockDep, form: FormDep) -> Response:
+    """One score from the sheet's select (HTMX: the line comes back), or all of them."""
+    scores: dict[int, int | None] = {}
+    for key, value in form.multi_items():
+        if not key.startswith("score_") or not isinstance(value, str):
+            continue
+        member_id = parse_int(key.removeprefix("score_"))
+        score = parse_int(value)
+        if member_id is None or (value.strip() and score is None):
+            raise Invalid(f"{key}={value!r} is not a whole number.", "review_score_out_of_range")
+        scores[member_id] = score
+    review = reviews.set_scores(session, actor, review_id, scores, clock.now())
+    if is_htmx(request) and len(scores) == 1:
+        member_id = next(iter(scores))
+        _review_row, org = _review(session, actor, review_id)
+        line = next(x for x in reviews.review_lines(session, review, clock.now())
+                    if x.member_id == member_id)
+        return page(request, "partials/committee/review_line.html", _sheet_context(
+            session, review, org, clock.now()) | {"line": line, "saved": True})
+    flash(request, _("评议分已保存。"))
+    return redirect(request, _url(review))
+
+
+@router.post("/committee/reviews/{review_id}/publish")
+def publish(review_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
+            clock: ClockDep, notice_days: Number = "5") -> Response:
+    days = parse_int(notice_days)
+    if days is None:
+        raise Invalid("notice_days must be a whole number.", "notice_out_of_range")
+    review = reviews.publish_review(session, actor, review_id, days, clock.now())
+    flash(request, _("已发布公示，公示期至 {until}。").format(until=beijing(review.notice_until)))
+    return redirect(request, _url(review))
+
+
+@router.post("/committee/reviews/{review_id}/reopen")
+def reopen(review_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
+           clock: ClockDep) -> Response:
+    review = reviews.reopen_review(session, actor, review_id, clock.now())
+    flash(request, _("已退回草稿。修改评议分后请重新发布公示。"))
+    return redirect(request, _url(review))
+
+
+@router.post("/committee/reviews/{review_id}/finalize")
+def finalize(review_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
+             clock: ClockDep) -> Response:
+    review = reviews.finalize_review(session, actor, review_id, clock.now())
+    flash(request, _("已定稿，本季度已锁定。"))
+    return redirect(request, _url(review))
+
+
+@router.post("/committee/objections/{objection_id}/resolve")
+def resolve_objection(objection_id: int, request: Request, session: SessionDep,
+                      actor: CommitteeActor, clock: ClockDep,
+                      response: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Answer an objection (异议); HTMX gets the answered objection back."""
+    objection = reviews.resolve_objection(session, actor, objection_id, response, clock.now())
+    review, _org = _review(session, actor, objection.review_id)
+    if is_htmx(request):
+        return page(request, "partials/committee/objection.html", {
+            "o": objection, "review": review,
+            "names": worklist.objection_names(session, [objection]), "clear_flash": True},
+            trigger=REVIEW_CHANGED)
+    flash(request, _("已答复异议。"))
+    return redirect(request, f"{_url(review)}#objections")
