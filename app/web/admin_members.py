@@ -1,0 +1,211 @@
+"""Members of a branch: create, edit inline (name, category), mark exempt (免评) or clear it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from app.api.deps import ClockDep
+from app.db import SessionDep
+from app.models import Member, Org
+from app.points import Category
+from app.services import directory, members
+from app.services.access import Actor, get_managed_org, get_member, require_manages
+from app.services.errors import DomainError, Invalid
+from app.web.admin_common import (
+    PASSWORD_MIN,
+    USERNAME,
+    attempt,
+    parse_category,
+    parse_date,
+    parse_int,
+    parse_name,
+    require_staff,
+)
+from app.web.deps import WebActor
+from app.web.i18n import _
+from app.web.messages import message_for
+from app.web.render import flash, is_htmx, redirect, render
+
+router = APIRouter()
+
+Text = Annotated[str, Form(max_length=1000)]
+# What a row shows besides its data: "edit" or "exempt" mode, a refusal, a confirmation,
+# and the values typed into its form.
+RowState = dict[str, Any]
+
+
+def _page_url(org_id: int, member_id: int | None = None) -> str:
+    """The branch's page; after a change, scrolled to the member's row, which is marked."""
+    if member_id is None:
+        return f"/admin/members?org_id={org_id}"
+    return f"/admin/members?org_id={org_id}&saved={member_id}#member-{member_id}"
+
+
+def _blank_form(org: Org | None) -> dict[str, str]:
+    return {"name": "", "org_id": str(org.id) if org else "", "category": Category.active.value,
+            "joined_on": "", "username": ""}
+
+
+def _members_page(request: Request, session: Session, actor: Actor, org_id: int | None, *,
+                  rows: dict[int, RowState] | None = None, form: dict[str, str] | None = None,
+                  form_error: str | None = None, status_code: int = 200) -> Response:
+    require_staff(actor)
+    org = get_managed_org(session, actor, org_id) if org_id is not None else None
+    branches = directory.managed_branches(session, actor)
+    is_branch = org is not None and org.kind == "branch"
+    lines = directory.branch_members(session, actor, org_id) if is_branch and org_id else []
+    context = {
+        "org": org, "is_branch": is_branch, "branches": branches,
+        "branches_below": directory.managed_branches(session, actor, under=org)
+        if org is not None and not is_branch else branches,
+        "lines": lines, "rows": rows or {},
+        "member_form": form or _blank_form(org), "member_error": form_error,
+    }
+    return render(request, "pages/admin/members.html", context, status_code=status_code)
+
+
+@router.get("/admin/members")
+def members_page(request: Request, session: SessionDep, actor: WebActor,
+                 org_id: int | None = None, edit: int | None = None,
+                 saved: int | None = None) -> Response:
+    """Members of a branch; `edit` opens one row for editing and `saved` marks the row just
+    changed (the pages without JavaScript)."""
+    rows: dict[int, RowState] = {}
+    if saved is not None:
+        rows[saved] = {"saved": True}
+    if edit is not None:
+        rows[edit] = {"mode": "edit"}
+    return _members_page(request, session, actor, org_id, rows=rows)
+
+
+@router.post("/admin/members")
+def create_member(request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
+                  name: Text = "", org_id: Text = "", category: Text = "",
+                  joined_on: Text = "", username: Text = "", password: Text = "",
+                  page_org: int | None = None) -> Response:
+    require_staff(actor)
+    form = {"name": name, "org_id": org_id, "category": category, "joined_on": joined_on,
+            "username": username}
+
+    def create() -> tuple[Member, str]:
+        login = username.strip()
+        if not USERNAME.fullmatch(login):
+            raise Invalid("username: 2 to 64 letters, digits or _ . @ -.", "username_invalid")
+        if not PASSWORD_MIN <= len(password) <= 128:
+            raise Invalid(f"password: at least {PASSWORD_MIN} characters.", "password_too_short")
+        new = members.NewMember(
+            name=parse_name(name, 50, "member_name_required"),
+            org_id=parse_int(org_id, "branch_required", 1, 2**31 - 1),
+            category=parse_category(category),
+            joined_on=parse_date(joined_on, "joined_on_invalid"),
+            username=login, password=password)
+        member, _account = members.create_member(session, actor, new, clock.now(), clock.today())
+        return member, login
+
+    result = attempt(session, create)
+    if isinstance(result, DomainError):
+        message = message_for(result)
+        if is_htmx(request):
+            context = {"member_form": form, "member_error": message,
+                       "branches": directory.managed_branches(session, actor)}
+            return render(request, "partials/admin/member_form.html", context,
+                          status_code=result.status_code)
+        return _members_page(request, session, actor, page_org, form=form, form_error=message,
+                             status_code=result.status_code)
+    member, login = result
+    flash(request, _("已添加党员{name}，登录用户名 {username}。").format(name=member.name,
+                                                                 username=login))
+    return redirect(request, _page_url(member.org_id, member.id))
+
+
+def _managed_member(session: Session, actor: Actor, member_id: int) -> tuple[Member, Org]:
+    require_staff(actor)
+    member, org = get_member(session, actor, member_id)
+    require_manages(actor, org)
+    return member, org
+
+
+def _row(request: Request, session: Session, actor: Actor, member: Member, org: Org,
+         state: RowState, status_code: int = 200) -> Response:
+    """The member's row for HTMX; without it, the whole page with the row in that state."""
+    assert member.id is not None
+    if not is_htmx(request):
+        return _members_page(request, session, actor, org.id, rows={member.id: state},
+                             status_code=status_code)
+    context = {"line": directory.member_line(session, member), "state": state}
+    return render(request, "partials/admin/member_row.html", context, status_code=status_code)
+
+
+@router.get("/admin/members/{member_id}/edit")
+def edit_row(request: Request, member_id: int, session: SessionDep,
+             actor: WebActor) -> Response:
+    member, org = _managed_member(session, actor, member_id)
+    if not is_htmx(request):
+        return RedirectResponse(f"/admin/members?org_id={org.id}&edit={member_id}"
+                                f"#member-{member_id}", status_code=303)
+    return _row(request, session, actor, member, org, {"mode": "edit"})
+
+
+@router.get("/admin/members/{member_id}/row")
+def view_row(request: Request, member_id: int, session: SessionDep,
+             actor: WebActor) -> Response:
+    member, org = _managed_member(session, actor, member_id)
+    if not is_htmx(request):
+        return RedirectResponse(_page_url(org.id or 0, member_id), status_code=303)
+    return _row(request, session, actor, member, org, {})
+
+
+def _change(request: Request, session: Session, actor: Actor, member_id: int,
+            changes: dict[str, Any] | DomainError, clock: ClockDep, failed: RowState,
+            done: str) -> Response:
+    member, org = _managed_member(session, actor, member_id)
+
+    def change() -> Member:
+        if isinstance(changes, DomainError):
+            raise changes
+        return members.update_member(session, actor, member_id, changes, clock.now())
+
+    result = attempt(session, change)
+    if isinstance(result, DomainError):
+        state = {**failed, "error": message_for(result)}
+        return _row(request, session, actor, member, org, state, result.status_code)
+    if is_htmx(request):
+        return _row(request, session, actor, result, org, {"notice": done})
+    flash(request, done)
+    return redirect(request, _page_url(org.id or 0, member_id))
+
+
+@router.post("/admin/members/{member_id}")
+def update_member(request: Request, member_id: int, session: SessionDep, actor: WebActor,
+                  clock: ClockDep, name: Text = "", category: Text = "") -> Response:
+    changes: dict[str, Any] | DomainError
+    try:
+        changes = {"name": parse_name(name, 50, "member_name_required"),
+                   "category": parse_category(category)}
+    except DomainError as error:
+        changes = error
+    failed = {"mode": "edit", "form": {"name": name, "category": category}}
+    return _change(request, session, actor, member_id, changes, clock, failed, _("已保存。"))
+
+
+@router.post("/admin/members/{member_id}/exempt")
+def mark_exempt(request: Request, member_id: int, session: SessionDep, actor: WebActor,
+                clock: ClockDep, exempt_reason: Text = "") -> Response:
+    reason = exempt_reason.strip()
+    changes: dict[str, Any] | DomainError = {"exempt": True, "exempt_reason": reason}
+    if len(reason) > 500:
+        changes = Invalid("exempt_reason is longer than 500 characters.", "reason_too_long")
+    failed = {"mode": "exempt", "form": {"exempt_reason": exempt_reason}}
+    return _change(request, session, actor, member_id, changes, clock, failed,
+                   _("已标注免评。"))
+
+
+@router.post("/admin/members/{member_id}/unexempt")
+def clear_exempt(request: Request, member_id: int, session: SessionDep, actor: WebActor,
+                 clock: ClockDep) -> Response:
+    return _change(request, session, actor, member_id, {"exempt": False}, clock, {},
+                   _("已取消免评。"))
