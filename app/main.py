@@ -69,7 +69,7 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if _is_page(request):
         fields = sorted({_where(e.get("loc", ())) for e in exc.errors()})
-        return web_error(request, 422, _("填写的内容有误，请检查：") + "、".join(fields))
+        return web_error(request, 422, _("填写的内容有误，请检查：") + _("、").join(fields))
     problems = [_problem(e) for e in exc.errors()]
     errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
               for e in exc.errors()]

@@ -12,10 +12,11 @@ from sqlmodel import Session
 from app.points import Category
 from app.services.access import Actor
 from app.services.errors import DomainError, Forbidden, Invalid
+from app.web.i18n import N_
 
 T = TypeVar("T")
 
-ORG_KIND_LABELS = {"committee": "党委", "general_branch": "党总支", "branch": "党支部"}
+ORG_KIND_LABELS = {"committee": N_("党委"), "general_branch": N_("党总支"), "branch": N_("党支部")}
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 PASSWORD_MIN = 8
 

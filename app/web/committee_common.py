@@ -13,9 +13,11 @@ from app.clock import CHINA
 from app.services.access import Actor
 from app.services.errors import Forbidden
 from app.web.deps import WebActor
+from app.web.i18n import N_
 from app.web.render import render
 
-QUARTER_NAMES = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
+# Chinese msgids: shown through _().
+QUARTER_NAMES = {1: N_("第一季度"), 2: N_("第二季度"), 3: N_("第三季度"), 4: N_("第四季度")}
 STYLES = "/static/parts/committee.css"
 
 

@@ -19,7 +19,7 @@ from app.services.access import Actor, get_managed_org, get_member, require_mana
 from app.services.entries import EntryFilter
 from app.services.errors import DomainError
 from app.web.committee_common import CommitteeActor, page, safe_next
-from app.web.i18n import _
+from app.web.i18n import _, rule_item_name
 from app.web.messages import message_for
 from app.web.render import flash, is_htmx, redirect
 
@@ -112,7 +112,9 @@ def _decide(request: Request, session: Session, actor: Actor, entry_id: int, now
         return _row(request, session, actor, entry, now, view=view, next_=back,
                     trigger=SCORES_CHANGED)
     row = worklist.entry_views(session, [entry], now)[0]
-    flash(request, f"{done}：{row.member_name} {row.entry.rule_code} {row.item_name}")
+    flash(request, _("{done}：{member} {code} {item}").format(
+        done=done, member=row.member_name, code=row.entry.rule_code,
+        item=rule_item_name(row.item_name)))
     return redirect(request, back, trigger=SCORES_CHANGED)
 
 
@@ -175,7 +177,7 @@ def bulk_approve(
     if approved:
         flash(request, _("已通过 {n} 条记录。").format(n=len(approved)))
     for who, message in refused:
-        flash(request, f"{who}：{message}", "error")
+        flash(request, _("{who}：{message}").format(who=who, message=message), "error")
     return redirect(request, back, trigger=trigger)
 
 
@@ -186,7 +188,7 @@ def _describe(session: Session, actor: Actor, entry_id: int, now: datetime) -> s
     except DomainError:
         return _("记录 {id}").format(id=entry_id)
     row = worklist.entry_views(session, [entry], now)[0]
-    return f"{row.member_name} {row.entry.rule_code} {row.item_name}"
+    return f"{row.member_name} {row.entry.rule_code} {rule_item_name(row.item_name)}"
 
 
 @router.get("/committee/members")

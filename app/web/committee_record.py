@@ -19,7 +19,7 @@ from app.services.entries import NewEntry
 from app.services.errors import DomainError
 from app.services.rules import load_rule_set
 from app.web.committee_common import CommitteeActor, page, parse_int
-from app.web.i18n import _
+from app.web.i18n import _, ngettext, rule_item_name
 from app.web.messages import message_for
 from app.web.render import flash, redirect
 
@@ -30,14 +30,17 @@ Field = Annotated[str, Form(max_length=2000)]
 
 
 def _item_label(item: RuleItem) -> str:
+    name = rule_item_name(item.name)
     if item.kind is Kind.veto:
-        return f"{item.code} {item.name}"
+        return f"{item.code} {name}"
     if item.chosen_points:
         span = _("{low}–{high}分").format(low=item.min_points, high=item.max_points)
     else:
-        span = _("每次{points}分").format(points=item.points)
+        points = item.points or 0
+        span = ngettext("每次{points}分", "每次{points}分", points).format(points=points)
     cap = _("，全年上限{cap}分").format(cap=item.cap) if item.cap else ""
-    return f"{item.code} {item.name}（{span}{cap}）"
+    return _("{code} {name}（{span}{cap}）").format(code=item.code, name=name, span=span,
+                                                    cap=cap)
 
 
 def _form_context(session: Session, actor: Actor, values: dict[str, str], today: date,
@@ -116,7 +119,7 @@ def record_entry(request: Request, session: SessionDep, actor: CommitteeActor, c
         return page(request, "pages/committee/record.html", context | {"error": message},
                     status_code=status)
     row = worklist.entry_views(session, [entry], clock.now())[0]
-    what = f"{row.member_name} {entry.rule_code} {row.item_name}"
+    what = f"{row.member_name} {entry.rule_code} {rule_item_name(row.item_name)}"
     if entry.status == "approved":
         flash(request, _("已记录：{what}").format(what=what))
     else:

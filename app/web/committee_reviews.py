@@ -44,7 +44,8 @@ def _sheet_context(session: Session, review: Review, org: Org, now: datetime) ->
     return {"review": review, "org": org,
             "blockers": worklist.review_blockers(session, review, now),
             "review_max": params.review_max, "review_default": params.review_default,
-            "title": f"{org.name} {review.year}年{QUARTER_NAMES[review.quarter]}评议"}
+            "title": _("{org} {year}年{quarter}评议").format(
+                org=org.name, year=review.year, quarter=_(QUARTER_NAMES[review.quarter]))}
 
 
 def _url(review: Review) -> str:
@@ -60,7 +61,7 @@ def create_review(request: Request, session: SessionDep, actor: CommitteeActor,
     review = reviews.create_review(session, actor, org_id, year, quarter, clock.now(),
                                    clock.today())
     flash(request, _("已创建{year}年{quarter}评议。").format(
-        year=year, quarter=QUARTER_NAMES[quarter]))
+        year=year, quarter=_(QUARTER_NAMES[quarter])))
     return redirect(request, _url(review))
 
 

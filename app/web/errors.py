@@ -6,12 +6,13 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.services.errors import DomainError
-from app.web.i18n import _
+from app.web.i18n import N_, _
 from app.web.messages import message_for
 from app.web.render import flash, is_htmx, render
 
-TITLES = {401: "请先登录", 403: "没有权限", 404: "没有找到", 409: "暂时不能这样做",
-          413: "文件太大", 422: "填写有误", 429: "请稍后再试"}
+TITLES = {401: N_("请先登录"), 403: N_("没有权限"), 404: N_("没有找到"),
+          409: N_("暂时不能这样做"), 413: N_("文件太大"), 422: N_("填写有误"),
+          429: N_("请稍后再试")}
 
 
 def _back(request: Request) -> str:

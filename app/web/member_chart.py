@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.web.i18n import _
+from app.web.i18n import _, ngettext
 
 # viewBox units; the SVG scales to the phone's width (about 1 unit = 1 CSS pixel at 360 px).
 WIDTH, HEIGHT = 320, 210
@@ -63,12 +63,12 @@ def progress_chart(year: int, points: list[tuple[int, str, int | None, bool]],
         height = (value or 0) * scale
         bars.append(Bar(quarter=quarter, label=label, value=value, x=centre - BAR / 2,
                         y=BOTTOM - height, height=height, text_x=centre, current=current))
-        parts.append(_("{q}{n}分").format(q=label, n=value) if value is not None
-                     else _("{q}未开始").format(q=label))
+        parts.append(ngettext("{q}{n}分", "{q}{n}分", value).format(q=label, n=value)
+                     if value is not None else _("{q}未开始").format(q=label))
     line = None
     if reference is not None and reference <= top:
         line = ReferenceLine(value=reference, y=BOTTOM - reference * scale,
-                             label=_("{n}分").format(n=reference))
-    description = _("{year}年累计得分：").format(year=year) + "，".join(parts)
+                             label=ngettext("{n}分", "{n}分", reference).format(n=reference))
+    description = _("{year}年累计得分：").format(year=year) + _("，").join(parts)
     return Chart(width=WIDTH, height=HEIGHT, plot_width=PLOT, bar_width=BAR, bars=tuple(bars),
                  baseline=BOTTOM, line=line, description=description)

@@ -29,7 +29,7 @@ from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score
 from app.settings import get_settings
 from app.web.deps import WebActor
-from app.web.i18n import _
+from app.web.i18n import N_, _
 from app.web.member_shared import RuleChoice, rule_choice
 from app.web.messages import message_for
 from app.web.render import flash, is_htmx, redirect, render
@@ -182,9 +182,9 @@ def _parse_number(text: str, default: int | None) -> int | None:
 
 
 _FORM_MESSAGES = {
-    "rule_required": "请先选择要申报的项目。",
-    "date_invalid": "请填写正确的日期，例如 2026-01-05。",
-    "number_invalid": "次数和分值请填写整数，例如 1、2、3。",
+    "rule_required": N_("请先选择要申报的项目。"),
+    "date_invalid": N_("请填写正确的日期，例如 2026-01-05。"),
+    "number_invalid": N_("次数和分值请填写整数，例如 1、2、3。"),
 }
 
 

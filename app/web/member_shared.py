@@ -10,11 +10,13 @@ from app.clock import CHINA, Clock
 from app.models import Entry
 from app.points import Kind, RuleItem, RuleSet
 from app.services.errors import NotFound
-from app.web.i18n import _
+from app.web.i18n import N_, _, ngettext, rule_item_name
 
-QUARTER_NAMES = {1: "一季度", 2: "二季度", 3: "三季度", 4: "四季度"}
+QUARTER_NAMES = {1: N_("一季度"), 2: N_("二季度"), 3: N_("三季度"), 4: N_("四季度")}
 # "参加志愿服务(每小时)": the unit is in the name; it is said once, next to the points.
 _HOURLY = re.compile(r"\s*[(（]每小时[)）]\s*$")
+# The same unit in the shown (perhaps translated) name.
+_HOURLY_SHOWN = re.compile(r"\s*[(（](?:每小时|per hour)[)）]\s*$", re.IGNORECASE)
 
 
 def pick_year(year: int | None, clock: Clock) -> int:
@@ -63,7 +65,7 @@ class RuleChoice:
 
     @property
     def label(self) -> str:
-        return f"{self.name}（{self.per_unit}）"
+        return _("{name}（{per_unit}）").format(name=self.name, per_unit=self.per_unit)
 
     @property
     def capped(self) -> bool:
@@ -71,7 +73,12 @@ class RuleChoice:
 
 
 def rule_name(item: RuleItem) -> str:
-    return _HOURLY.sub("", item.name)
+    return _HOURLY_SHOWN.sub("", rule_item_name(item.name))
+
+
+def points_text(points: int) -> str:
+    """+2分, −3分, 0分: a signed number of points."""
+    return ngettext("{points}分", "{points}分", abs(points)).format(points=signed(points))
 
 
 def rule_choice(item: RuleItem, counted: int = 0) -> RuleChoice:
@@ -82,7 +89,8 @@ def rule_choice(item: RuleItem, counted: int = 0) -> RuleChoice:
         per_unit = _("{low}–{high}分").format(low=low, high=high)
     else:
         low = high = item.points or 0
-        per_unit = _("每{unit}{points}分").format(unit=unit, points=item.points)
+        per_unit = (ngettext("每小时{points}分", "每小时{points}分", low) if hourly
+                    else ngettext("每次{points}分", "每次{points}分", low)).format(points=low)
     return RuleChoice(code=item.code, name=rule_name(item), per_unit=per_unit, unit=unit,
                       chosen_points=item.chosen_points, min_points=low, max_points=high,
                       cap=item.cap, counted=counted)
@@ -110,9 +118,10 @@ def entry_view(entry: Entry, rules: RuleSet) -> EntryView:
     amount = ""
     if item is not None and not item.chosen_points and item.kind is not Kind.veto \
             and entry.quantity > 1:
-        amount = _("{n}{unit}").format(n=entry.quantity, unit=rule_choice(item).unit)
+        amount = (ngettext("{n}小时", "{n}小时", entry.quantity) if _HOURLY.search(item.name)
+                  else ngettext("{n}次", "{n}次", entry.quantity)).format(n=entry.quantity)
     reason = entry.reason if entry.status in ("rejected", "revoked") else None
     return EntryView(id=entry.id or 0, name=name, kind=entry.kind,
-                     points=signed(entry.points), amount=amount,
+                     points=points_text(entry.points), amount=amount,
                      day=day_text(entry.occurred_on), note=entry.note, status=entry.status,
                      reason=reason, has_photo=bool(entry.evidence))

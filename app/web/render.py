@@ -12,16 +12,23 @@ from fastapi.templating import Jinja2Templates
 
 from app.points import GRADE_LABELS, Grade
 from app.web import i18n
+from app.web.i18n import N_
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 
-KIND_LABELS = {"positive": "正向得分", "negative": "反向扣分", "bonus": "现实表现加分",
-               "deduction": "现实表现扣分", "veto": "一票否决"}
-STATUS_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "未通过",
-                 "revoked": "已撤销", "draft": "草稿", "published": "公示中",
-                 "finalized": "已定稿", "open": "进行中", "resolved": "已答复",
-                 "approved_rating": "已审定"}
-CATEGORY_LABELS = {"active": "在职", "mobile": "流动", "retired": "离退休", "rural": "农村无职"}
+# Chinese msgids: templates show them through _() (e.g. `_(status_labels[x])`).
+KIND_LABELS = {"positive": N_("正向得分"), "negative": N_("反向扣分"),
+               "bonus": N_("现实表现加分"), "deduction": N_("现实表现扣分"),
+               "veto": N_("一票否决")}
+STATUS_LABELS = {"pending": N_("待审核"), "approved": N_("已通过"), "rejected": N_("未通过"),
+                 "revoked": N_("已撤销"), "draft": N_("草稿"), "published": N_("公示中"),
+                 "finalized": N_("已定稿"), "open": N_("进行中"), "resolved": N_("已答复"),
+                 "approved_rating": N_("已审定")}
+CATEGORY_LABELS = {"active": N_("在职"), "mobile": N_("流动"), "retired": N_("离退休"),
+                   "rural": N_("农村无职")}
+# app.points.GRADE_LABELS (the engine knows no gettext), marked here for extraction; a test
+# keeps the two the same.
+GRADE_MSGIDS = (N_("优秀"), N_("合格"), N_("基本合格"), N_("不合格"), N_("免评"))
 
 
 def _take_flashes(request: Request) -> list[list[str]]:
@@ -54,6 +61,7 @@ templates = Jinja2Templates(env=_env, context_processors=[_context])
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True)
 templates.env.globals["Grade"] = Grade
+templates.env.globals["rule_item_name"] = i18n.rule_item_name
 
 
 def is_htmx(request: Request) -> bool:
