@@ -7,13 +7,16 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from app import api, web
 from app.services.errors import DomainError
@@ -131,22 +134,66 @@ class LanguageMiddleware:
         await self.app(scope, receive, send)
 
 
+# No inline scripts or styles anywhere in the pages; Swagger UI's page needs its own.
+_CSP = ("default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+_DOCS_CSP = ("default-src 'self'; img-src 'self' data:; script-src 'self' 'unsafe-inline'; "
+             "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+
+
+class SecurityHeadersMiddleware:
+    """CSP, no framing, no sniffing, no referrer leaks: on every answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = _DOCS_CSP if scope["path"] == "/docs" else _CSP
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", csp)
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                headers.setdefault("Permissions-Policy", "camera=(self), geolocation=()")
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="Jifen 积分",
         summary="双十规范积分 and 评星定级 for Party branches",
         version="0.1.0",
-        docs_url="/docs",
+        docs_url=None,
     )
     app.include_router(api.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Swagger UI served from the swagger-ui-bundle package: /docs works with no CDN.
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="Jifen 积分 API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/static/icon.svg")
+
     app.add_middleware(LanguageMiddleware)
     settings = get_settings()
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="jifen_session", max_age=settings.token_ttl_minutes * 60,
                        same_site="lax", https_only=bool(settings.cookie_secure))
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
