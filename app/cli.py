@@ -1,9 +1,11 @@
-"""The `jifen` command: serve, migrate, create-admin, demo."""
+"""The `jifen` command: serve, migrate, create-admin, demo, backup, restore, check."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
+from pathlib import Path
 
 from sqlmodel import Session
 
@@ -77,6 +79,82 @@ def cmd_demo(_: argparse.Namespace) -> int:
     return _load_demo()
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from app.backup import BackupError, backup, human_size
+
+    settings = get_settings()
+    uploads = None if args.no_uploads else Path(settings.upload_dir)
+    output = Path(args.output) if args.output else None
+    if output and args.output.endswith("/"):  # a folder, made if need be
+        output.mkdir(parents=True, exist_ok=True)
+    try:
+        report = backup(settings.database_url, output=output, upload_dir=uploads,
+                        now=datetime.now().astimezone())
+    except BackupError as error:
+        print(f"jifen backup: {error}", file=sys.stderr)
+        return 1
+    db = report.database
+    print(f"Database ({report.backend}) backed up to {db.path} ({human_size(db.size)}).")
+    if report.counts is not None:
+        print(f"  integrity_check ok; schema {report.revision}; "
+              f"{report.counts.get('member', 0)} members, {report.counts.get('entry', 0)} "
+              "entries.")
+    if report.uploads:
+        print(f"Evidence photos ({uploads}) archived to {report.uploads.path} "
+              f"({human_size(report.uploads.size)}).")
+    elif uploads is not None:
+        print(f"No evidence photos folder at {uploads}; nothing else to archive.")
+    print(f"Done in {report.seconds:.1f} s.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from app.backup import BackupError, TargetNotEmpty, restore
+
+    settings = get_settings()
+    try:
+        report = restore(settings.database_url, args.path, uploads=args.uploads,
+                         upload_dir=None if args.no_uploads else Path(settings.upload_dir),
+                         overwrite=args.yes)
+    except TargetNotEmpty as refused:
+        print(f"jifen restore: nothing restored. {refused}", file=sys.stderr)
+        return 1
+    except BackupError as error:
+        print(f"jifen restore: {error}", file=sys.stderr)
+        return 1
+    counts = report.counts
+    print(f"Restored {args.path} into the {report.backend} database; schema {report.revision}.")
+    print(f"  {counts.get('org', 0)} organisations, {counts.get('member', 0)} members, "
+          f"{counts.get('account', 0)} accounts, {counts.get('entry', 0)} entries, "
+          f"{counts.get('review', 0)} reviews, {counts.get('audit_log', 0)} audit records.")
+    if report.uploads:
+        files = "1 file" if report.upload_files == 1 else f"{report.upload_files} files"
+        print(f"Evidence photos: {files} from {report.uploads} into {settings.upload_dir}.")
+    print(f"Done in {report.seconds:.1f} s.")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.services.integrity import check_database, format_report
+
+    try:
+        report = check_database(get_engine(), get_clock().now())
+    except SQLAlchemyError as error:
+        print(f"jifen check: cannot read the database ({type(error).__name__}: "
+              f"{str(error).splitlines()[0]}). Is the schema up to date? Try: jifen migrate",
+              file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jifen", description="Jifen 积分: points and ratings "
                                      "for Party branches.")
@@ -96,6 +174,26 @@ def main(argv: list[str] | None = None) -> int:
     admin.set_defaults(run=cmd_create_admin)
     commands.add_parser("demo", help="load a realistic demo (a 党委, three branches, two "
                         "years)").set_defaults(run=cmd_demo)
+    backup = commands.add_parser("backup", help="back up the database and the evidence photos")
+    backup.add_argument("--output", help="file or folder (default: "
+                        "./jifen-backup-YYYYmmdd-HHMMSS.db, .dump on PostgreSQL)")
+    backup.add_argument("--no-uploads", action="store_true",
+                        help="leave out the evidence photos folder")
+    backup.set_defaults(run=cmd_backup)
+    restore = commands.add_parser("restore", help="replace the database with a backup, "
+                                  "then upgrade its schema")
+    restore.add_argument("path", type=Path, help="a file written by jifen backup")
+    restore.add_argument("--uploads", type=Path, help="the photos archive (default: "
+                         "PATH's -uploads.tar.gz beside it, if there)")
+    restore.add_argument("--no-uploads", action="store_true",
+                         help="leave the evidence photos folder alone")
+    restore.add_argument("--yes", action="store_true",
+                         help="overwrite a database that is not empty")
+    restore.set_defaults(run=cmd_restore)
+    check = commands.add_parser("check", help="verify the audit chain and the data's "
+                                "invariants; exit 1 listing the problems if any")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.set_defaults(run=cmd_check)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))

@@ -291,3 +291,18 @@ class RatingSummaryOut(BaseModel):
 class GradeChange(Body):
     grade: Grade
     reason: Reason
+
+
+class AuditOut(BaseModel):
+    """One row of the append-only, hash-chained audit log."""
+
+    id: int
+    at: datetime
+    actor_id: int | None = Field(description="The account that made the change; null for "
+                                 "the system (create-admin, a year's rule set seeded).")
+    actor: str | None = Field(description="That account's username.")
+    action: str = Field(description='What was done, e.g. "entry.approved", "review.finalize".')
+    object_type: str
+    object_id: int | None
+    before: dict[str, object] | None = Field(description="The object before the change.")
+    after: dict[str, object] | None = Field(description="The object after the change.")

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
 
-from app.models import AuditLog
+from app.models import Account, AuditLog
+from app.services.access import Actor, require_admin
+
+# pg_advisory_xact_lock key that serialises appends to the chain on PostgreSQL
+# (the ASCII of "jifenaud" as a signed 64-bit integer; any constant would do).
+AUDIT_LOCK_KEY = int.from_bytes(b"jifenaud", "big")
 
 
 def snapshot(row: Any) -> dict[str, Any]:
@@ -30,6 +37,43 @@ def chain_hash(prev_hash: str, at: datetime, actor_id: int | None, action: str,
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def _hold_chain_lock(session: Session) -> None:
+    """Make this transaction the only one appending to the chain until it ends.
+
+    Without this, two transactions could both read the same last hash and both chain
+    to it: a fork that `jifen check` would report as tampering.
+
+    PostgreSQL (READ COMMITTED, the default the app uses): a transaction-scoped advisory
+    lock. A second appender waits here until the first commits or rolls back; its next
+    statement then sees the committed row, because READ COMMITTED takes a fresh snapshot
+    per statement (under REPEATABLE READ it would not: writers must keep the default).
+    The lock is re-entrant within a transaction and released at its end. Audit rows get
+    their ids while the lock is held, so the id order is the chain order.
+
+    SQLite: the database allows one writer at a time, and a transaction becomes the
+    writer at its first write, holding that until it ends. The session is flushed first
+    (so the pending rows are written, which takes the lock in almost every call); then
+    a write that changes nothing takes the lock in the remaining cases (e.g. an audit
+    row recorded before anything else changed). Either the lock is granted (after
+    waiting busy_timeout for another writer to finish), and SQLite grants it only to a
+    transaction whose snapshot is the newest one, so the last hash read next is the
+    true last hash; or it is refused ("database is locked", SQLITE_BUSY/BUSY_SNAPSHOT)
+    when this transaction read an older snapshot before another writer committed, and
+    the transaction fails (a 503 answer, try again) instead of forking the chain.
+    """
+    session.flush()
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+    elif dialect == "sqlite":
+        session.execute(sa.text("UPDATE audit_log SET hash = hash WHERE 0 = 1"))
+
+
+def last_hash(session: Session) -> str:
+    last = session.exec(select(AuditLog.hash).order_by(col(AuditLog.id).desc()).limit(1)).first()
+    return last or ""
+
+
 def record(
     session: Session,
     *,
@@ -41,9 +85,12 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditLog:
-    session.flush()
-    last = session.exec(select(AuditLog.hash).order_by(col(AuditLog.id).desc()).limit(1)).first()
-    prev_hash = last or ""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given to audit.record")
+    # The hash covers `at` as it is read back (UTC), so it recomputes from the stored row.
+    at = at.astimezone(UTC)
+    _hold_chain_lock(session)
+    prev_hash = last_hash(session)
     before_json = json.dumps(before, ensure_ascii=False, sort_keys=True) if before else None
     after_json = json.dumps(after, ensure_ascii=False, sort_keys=True) if after else None
     row = AuditLog(
@@ -60,3 +107,42 @@ def record(
     )
     session.add(row)
     return row
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor_id: int | None = None
+    # Exact, or a prefix when it ends with "." ("entry." is every entry action).
+    action: str | None = None
+    object_type: str | None = None
+    object_id: int | None = None
+    since: datetime | None = None  # at >= since
+    until: datetime | None = None  # at < until
+
+
+def list_audit(session: Session, actor: Actor, f: AuditFilter, limit: int,
+               offset: int) -> tuple[list[tuple[AuditLog, str | None]], int]:
+    """Audit rows with the actor's username, newest (last appended) first; administrators."""
+    require_admin(actor)
+    where: list[sa.ColumnElement[bool]] = []
+    if f.actor_id is not None:
+        where.append(col(AuditLog.actor_id) == f.actor_id)
+    if f.action:
+        where.append(col(AuditLog.action).startswith(f.action, autoescape=True)
+                     if f.action.endswith(".") else col(AuditLog.action) == f.action)
+    if f.object_type is not None:
+        where.append(col(AuditLog.object_type) == f.object_type)
+    if f.object_id is not None:
+        where.append(col(AuditLog.object_id) == f.object_id)
+    if f.since is not None:
+        where.append(col(AuditLog.at) >= f.since)
+    if f.until is not None:
+        where.append(col(AuditLog.at) < f.until)
+    total = session.exec(select(func.count()).select_from(AuditLog).where(*where)).one()
+    rows = session.exec(
+        select(AuditLog, Account.username)
+        .outerjoin(Account, col(Account.id) == AuditLog.actor_id)
+        .where(*where)
+        .order_by(col(AuditLog.id).desc()).limit(limit).offset(offset)
+    ).all()
+    return [(row, username) for row, username in rows], total

@@ -212,9 +212,10 @@ def publish_review(session: Session, actor: Actor, review_id: int, notice_days: 
     _transition(session, review, "draft", {
         "status": "published", "published_by": actor.account_id, "published_at": now,
         "notice_until": now + timedelta(days=notice_days)})
+    published = {str(m): r.score for m, r in sorted(_score_rows(session, review_id).items())}
     audit.record(session, actor_id=actor.account_id, action="review.publish",
                  object_type="review", object_id=review_id, at=now, before=before,
-                 after=audit.snapshot(review))
+                 after=audit.snapshot(review) | {"scores": published})
     return review
 
 
@@ -257,16 +258,19 @@ def finalize_review(session: Session, actor: Actor, review_id: int, now: datetim
                                    "previous_quarter_open")
     _refuse_pending(session, review, "finalize")
     lines = {line.member_id: line for line in review_lines(session, review, now)}
-    for member_id, row in _score_rows(session, review_id).items():
+    final: dict[str, dict[str, int | None]] = {}
+    for member_id, row in sorted(_score_rows(session, review_id).items()):
         if member_id in lines:
             row.final_ytd, row.final_delta = lines[member_id].ytd, lines[member_id].delta
             session.add(row)
+        final[str(member_id)] = {"score": row.score, "ytd": row.final_ytd,
+                                 "delta": row.final_delta}
     before = audit.snapshot(review)
     _transition(session, review, "published", {
         "status": "finalized", "finalized_by": actor.account_id, "finalized_at": now})
     audit.record(session, actor_id=actor.account_id, action="review.finalize",
                  object_type="review", object_id=review_id, at=now, before=before,
-                 after=audit.snapshot(review))
+                 after=audit.snapshot(review) | {"final": final})
     return review
 
 

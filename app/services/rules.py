@@ -79,6 +79,14 @@ def _seed_year(session: Session, year: int, now: datetime) -> RuleSetRow:
             )
         )
     session.flush()
+    # The system's doing (the first use of the year), so the log shows where a year's
+    # rules came from before any administrator changed them.
+    audit.record(session, actor_id=None, action="rules.create", object_type="rule_set",
+                 object_id=year, at=now, after=audit.snapshot(row) | {
+                     "copied_from": earlier.year if earlier is not None else None,
+                     "items": [audit.snapshot(i) for i in session.exec(
+                         select(RuleItemRow).where(RuleItemRow.year == year)
+                         .order_by(col(RuleItemRow.position))).all()]})
     return row
 
 
