@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from app.models import Entry, Member, Org, Review
 from app.points import SELF_REPORT_KINDS, Kind, RuleItem, quarter_of
 from app.services import audit
 from app.services.access import Actor, get_member, managed_org_filter, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
+from app.services.paging import page
 from app.services.rules import load_rule_set
 
 MAX_QUANTITY = 100
@@ -216,9 +217,5 @@ def list_entries(session: Session, actor: Actor, f: EntryFilter, limit: int,
                           (Entry.quarter, f.quarter)):
         if value is not None:
             query = query.where(column == value)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(col(Entry.occurred_on).desc(), col(Entry.id).desc())
-        .limit(limit).offset(offset)
-    ).all()
-    return list(rows), total
+    return page(session, query, col(Entry.occurred_on).desc(), col(Entry.id).desc(),
+                limit=limit, offset=offset)

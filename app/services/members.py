@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from app.models import Account, Member, Org
 from app.security import hash_password
@@ -19,6 +19,7 @@ from app.services.access import (
     require_manages,
 )
 from app.services.errors import Invalid, WorkflowConflict
+from app.services.paging import page
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,7 @@ def list_members(session: Session, actor: Actor, org_id: int | None, limit: int,
         if org is None:
             return [], 0
         query = query.where(col(Org.path).startswith(org.path, autoescape=True))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(Member.id)).limit(limit).offset(offset)).all()
-    return list(rows), total
+    return page(session, query, col(Member.id), limit=limit, offset=offset)
 
 
 def usernames(session: Session, member_ids: list[int]) -> dict[int, str]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from app.models import Member, Org, RoleGrant
 from app.services import audit
 from app.services.access import Actor, get_org, managed_org_filter, require_admin
 from app.services.errors import Invalid, NotFound, WorkflowConflict
+from app.services.paging import page
 
 ORG_KINDS = ("committee", "general_branch", "branch")
 
@@ -46,9 +47,7 @@ def list_orgs(session: Session, actor: Actor, limit: int, offset: int) -> tuple[
     own = [p for p in (actor.member_org_path, *actor.committee_paths) if p]
     query = select(Org).where(sa.or_(managed_org_filter(actor),
                                      col(Org.id).in_(_ancestor_ids(own))))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(Org.path)).limit(limit).offset(offset)).all()
-    return list(rows), total
+    return page(session, query, col(Org.path), limit=limit, offset=offset)
 
 
 def grant_committee(session: Session, actor: Actor, org_id: int, member_id: int,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from app.models import Member, Org, Rating, RatingItem, Review
 from app.points import (
@@ -20,6 +20,7 @@ from app.points import (
 from app.services import audit
 from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
 from app.services.errors import Invalid, NotFound, WorkflowConflict
+from app.services.paging import page
 from app.services.rules import load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
 
@@ -106,10 +107,8 @@ def list_ratings(session: Session, actor: Actor, org_id: int | None, year: int |
         query = query.where(Rating.org_id == org_id)
     if year is not None:
         query = query.where(Rating.year == year)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(Rating.year).desc(), col(Rating.org_id))
-                        .limit(limit).offset(offset)).all()
-    return list(rows), total
+    return page(session, query, col(Rating.year).desc(), col(Rating.org_id), limit=limit,
+                offset=offset)
 
 
 def _draft_rating(session: Session, actor: Actor, rating_id: int) -> Rating:

@@ -13,6 +13,7 @@ from app.points import quarter_end, quarter_start
 from app.services import audit
 from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
+from app.services.paging import page
 from app.services.rules import load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
 
@@ -92,10 +93,8 @@ def list_reviews(session: Session, actor: Actor, org_id: int | None, year: int |
         query = query.where(Review.org_id == org_id)
     if year is not None:
         query = query.where(Review.year == year)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(Review.year).desc(), col(Review.quarter).desc(),
-                                       col(Review.org_id)).limit(limit).offset(offset)).all()
-    return list(rows), total
+    return page(session, query, col(Review.year).desc(), col(Review.quarter).desc(),
+                col(Review.org_id), limit=limit, offset=offset)
 
 
 def review_lines(session: Session, review: Review, now: datetime) -> list[ReviewLine]:
