@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from app.clock import get_clock
-from app.db import get_engine
+from app.db import get_engine, get_read_engine
 from app.migrate import upgrade
 from app.services.errors import DomainError
 from app.settings import get_settings
@@ -142,7 +142,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from app.services.integrity import check_database, format_report
 
     try:
-        report = check_database(get_engine(), get_clock().now())
+        report = check_database(get_read_engine(), get_clock().now())
     except SQLAlchemyError as error:
         print(f"jifen check: cannot read the database ({type(error).__name__}: "
               f"{str(error).splitlines()[0]}). Is the schema up to date? Try: jifen migrate",

@@ -7,10 +7,14 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlmodel import Session
 
 from app.settings import get_settings
+
+# Execution option marking a connection that only reads (see _sqlite_begin).
+READ_ONLY = "jifen_read_only"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -32,7 +36,12 @@ def make_engine(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _sqlite_begin(connection: sa.Connection) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # A writer takes SQLite's one write lock when it begins (IMMEDIATE), so writers
+            # queue on busy_timeout instead of failing when a read-then-write transaction
+            # finds its snapshot stale (SQLITE_BUSY_SNAPSHOT). Readers (GET pages) stay
+            # DEFERRED and run beside the writer, on the WAL.
+            read_only = connection.get_execution_options().get(READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -43,9 +52,26 @@ def get_engine() -> sa.Engine:
     return make_engine(get_settings().database_url)
 
 
-def get_session() -> Iterator[Session]:
-    """One session per request; committed when the handler returns, rolled back if it raised."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+def get_read_engine() -> sa.Engine:
+    """The same engine and pool, for requests that only read (SQLite: deferred BEGIN)."""
+    return _read_only(get_engine())
+
+
+@lru_cache(maxsize=4)
+def _read_only(engine: sa.Engine) -> sa.Engine:
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; committed when the handler returns, rolled back if it raised.
+
+    Unsafe methods (POST, PUT, ...) are writers: on SQLite they begin IMMEDIATE, so two
+    committee members approving at once queue for the lock; the second then sees the
+    first's decision and is refused (409), never a 503. On PostgreSQL the services lock the
+    branch row first (app/services/locking.py).
+    """
+    engine = get_read_engine() if request.method in SAFE_METHODS else get_engine()
+    with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -13,6 +13,7 @@ from app.points import SELF_REPORT_KINDS, Kind, RuleItem, quarter_of
 from app.services import audit
 from app.services.access import Actor, get_member, managed_org_filter, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
+from app.services.locking import lock_branch
 from app.services.paging import page
 from app.services.rules import load_rule_set
 
@@ -83,6 +84,7 @@ def _signed_points(item: RuleItem, new: NewEntry) -> tuple[int, int]:
 def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
                  today: date) -> Entry:
     member, org = get_member(session, actor, new.member_id)
+    lock_branch(session, org.id or 0)
     if new.occurred_on > today:
         raise Invalid(f"occurred_on {new.occurred_on} is in the future.", "future_date")
     if new.occurred_on < member.joined_on:
@@ -144,6 +146,7 @@ def _decide(session: Session, actor: Actor, entry_id: int, *, to: str, from_: st
             reason: str | None, now: datetime) -> Entry:
     entry, member, org = get_entry(session, actor, entry_id)
     require_manages(actor, org)
+    lock_branch(session, org.id or 0, entry)
     if member.id == actor.member_id:
         raise Forbidden("You cannot decide on an entry about yourself; another committee "
                         "member must.", "own_entry")

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -275,44 +275,105 @@ def check_finalized_totals(session: Session, report: Report, names: _Names,
 # --- (c) nothing changed in a finalized quarter after its finalisation ------------------
 
 
+# A request stamps its changes with the moment it began, then may wait for the branch's lock
+# (app/services/locking.py) while a finalisation that began a moment later commits first; so
+# stamps alone can invert by the length of a lock wait. The audit log's order is the order
+# in which changes took effect, and is checked exactly. A stamp later than the finalisation
+# by more than CLOCK_SLACK cannot come from a lock wait: it was edited behind the app's back.
+CLOCK_SLACK = timedelta(minutes=2)
+
+
+def _late_in_audit_order(base: Any, object_type: str, object_id: Any,
+                         lock_type: str, lock_action: str, lock_id: Any) -> sa.Select[Any]:
+    """``base`` (rows of some object) with the audit rows about each object that were
+    written after the ``lock_action`` row of its parent: the object's id, the late row's
+    action and id (change_row), and the parent's row id (lock_row)."""
+    lock: Any = sa.orm.aliased(AuditLog)
+    change: Any = sa.orm.aliased(AuditLog)
+    query: sa.Select[Any] = (
+        base.add_columns(object_id.label("id"), change.action, change.id.label("change_row"),
+                         lock.id.label("lock_row"))
+        .join(lock, sa.and_(lock.object_type == lock_type, lock.object_id == lock_id,
+                            lock.action == lock_action))
+        .join(change, sa.and_(change.object_type == object_type,
+                              change.object_id == object_id, change.id > lock.id))
+        .order_by(object_id, change.id))
+    return query
+
+
 def check_late_changes(session: Session, report: Report, names: _Names) -> None:
-    finalized_at = col(Review.finalized_at)
-    rows = session.execute(
+    in_finalized_quarter = sa.and_(col(Review.org_id) == col(Member.org_id),
+                                   col(Review.year) == col(Entry.year),
+                                   col(Review.quarter) == col(Entry.quarter),
+                                   col(Review.status) == "finalized")
+    late: dict[int, list[str]] = defaultdict(list)
+    about: dict[int, str] = {}
+    ordered = session.execute(_late_in_audit_order(
+        sa.select(col(Entry.member_id), col(Entry.year), col(Entry.quarter),
+                  col(Review.org_id))
+        .join(Member, col(Member.id) == col(Entry.member_id)).join(Review, in_finalized_quarter),
+        "entry", col(Entry.id), "review", "review.finalize", col(Review.id))).all()
+    for row in ordered:
+        about[row.id] = f"{names.member(row.member_id)}, {row.year} Q{row.quarter}"
+        late[row.id].append(f"took effect as {row.action} after {names.org(row.org_id)} "
+                            f"finalized that quarter (audit row {row.change_row} follows the "
+                            f"finalisation's row {row.lock_row})")
+    stamped = session.execute(
         sa.select(col(Entry.id), col(Entry.member_id), col(Entry.year), col(Entry.quarter),
                   col(Entry.created_at), col(Entry.decided_at), col(Entry.revoked_at),
-                  col(Review.org_id), finalized_at)
+                  col(Review.org_id), col(Review.finalized_at))
         .join(Member, col(Member.id) == col(Entry.member_id))
-        .join(Review, sa.and_(col(Review.org_id) == col(Member.org_id),
-                              col(Review.year) == col(Entry.year),
-                              col(Review.quarter) == col(Entry.quarter),
-                              col(Review.status) == "finalized"))
-        .where(sa.or_(col(Entry.created_at) > finalized_at,
-                      col(Entry.decided_at) > finalized_at,
-                      col(Entry.revoked_at) > finalized_at))
+        .join(Review, in_finalized_quarter)
+        .where(sa.or_(col(Entry.created_at) > col(Review.finalized_at),
+                      col(Entry.decided_at) > col(Review.finalized_at),
+                      col(Entry.revoked_at) > col(Review.finalized_at)))
         .order_by(col(Entry.id))
     ).all()
-    for row in rows:
+    for row in stamped:
         done = [f"{what} {_iso(moment)}" for what, moment in (
             ("created", row.created_at), ("decided", row.decided_at),
-            ("revoked", row.revoked_at)) if moment is not None and moment > row.finalized_at]
-        report.add("late_change", "entry", row.id,
-                   f"entry {row.id} ({names.member(row.member_id)}, {row.year} "
-                   f"Q{row.quarter}) was {' and '.join(done)}, after {names.org(row.org_id)} "
-                   f"finalized that quarter at {_iso(row.finalized_at)}.")
-    late_objections = session.execute(
+            ("revoked", row.revoked_at))
+            if moment is not None and moment > row.finalized_at + CLOCK_SLACK]
+        if done:
+            about[row.id] = f"{names.member(row.member_id)}, {row.year} Q{row.quarter}"
+            late[row.id].append(f"was {' and '.join(done)}, after {names.org(row.org_id)} "
+                                f"finalized that quarter at {_iso(row.finalized_at)}")
+    for entry_id in sorted(late):
+        report.add("late_change", "entry", entry_id,
+                   f"entry {entry_id} ({about[entry_id]}) {'; '.join(late[entry_id])}.")
+
+    objections = session.execute(_late_in_audit_order(
+        sa.select(col(Objection.review_id)), "objection", col(Objection.id), "review",
+        "review.finalize", col(Objection.review_id))).all()
+    for row in objections:
+        report.add("late_change", "objection", row.id,
+                   f"objection {row.id} to review {row.review_id}: {row.action} (audit row "
+                   f"{row.change_row}) after the review was finalized (row {row.lock_row}).")
+    stamped_objections = session.execute(
         sa.select(col(Objection.id), col(Objection.review_id), col(Objection.created_at),
-                  col(Objection.resolved_at), finalized_at)
+                  col(Objection.resolved_at), col(Review.finalized_at))
         .join(Review, col(Review.id) == col(Objection.review_id))
         .where(col(Review.status) == "finalized",
-               sa.or_(col(Objection.created_at) > finalized_at,
-                      col(Objection.resolved_at) > finalized_at))
+               sa.or_(col(Objection.created_at) > col(Review.finalized_at),
+                      col(Objection.resolved_at) > col(Review.finalized_at)))
         .order_by(col(Objection.id))
     ).all()
-    for row in late_objections:
-        report.add("late_change", "objection", row.id,
-                   f"objection {row.id} to review {row.review_id} was raised or answered "
-                   f"after the review was finalized at {_iso(row.finalized_at)}.")
-    late_grades = session.execute(
+    for row in stamped_objections:
+        if any(m is not None and m > row.finalized_at + CLOCK_SLACK
+               for m in (row.created_at, row.resolved_at)):
+            report.add("late_change", "objection", row.id,
+                       f"objection {row.id} to review {row.review_id} was raised or answered "
+                       f"after the review was finalized at {_iso(row.finalized_at)}.")
+
+    grades = session.execute(_late_in_audit_order(
+        sa.select(col(RatingItem.rating_id), col(RatingItem.member_id)), "rating_item",
+        col(RatingItem.id), "rating", "rating.approve", col(RatingItem.rating_id))).all()
+    for row in grades:
+        report.add("late_change", "rating", row.rating_id,
+                   f"rating {row.rating_id}: the grade of {names.member(row.member_id)} was "
+                   f"changed (audit row {row.change_row}) after the rating was approved "
+                   f"(row {row.lock_row}).")
+    stamped_grades = session.execute(
         sa.select(col(RatingItem.rating_id), col(RatingItem.member_id),
                   col(RatingItem.changed_at), col(Rating.approved_at))
         .join(Rating, col(Rating.id) == col(RatingItem.rating_id))
@@ -320,11 +381,12 @@ def check_late_changes(session: Session, report: Report, names: _Names) -> None:
                col(RatingItem.changed_at) > col(Rating.approved_at))
         .order_by(col(RatingItem.id))
     ).all()
-    for row in late_grades:
-        report.add("late_change", "rating", row.rating_id,
-                   f"rating {row.rating_id}: the grade of {names.member(row.member_id)} was "
-                   f"changed at {_iso(row.changed_at)}, after the rating was approved at "
-                   f"{_iso(row.approved_at)}.")
+    for row in stamped_grades:
+        if row.changed_at > row.approved_at + CLOCK_SLACK:
+            report.add("late_change", "rating", row.rating_id,
+                       f"rating {row.rating_id}: the grade of {names.member(row.member_id)} "
+                       f"was changed at {_iso(row.changed_at)}, after the rating was approved "
+                       f"at {_iso(row.approved_at)}.")
 
 
 # --- (d) each entry is well formed ---------------------------------------------------------

@@ -20,6 +20,7 @@ from app.points import (
 from app.services import audit
 from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
 from app.services.errors import Invalid, NotFound, WorkflowConflict
+from app.services.locking import lock_branch
 from app.services.paging import page
 from app.services.rules import load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
@@ -31,6 +32,7 @@ def create_rating(session: Session, actor: Actor, org_id: int, year: int,
     if org.kind != "branch":
         raise Invalid(f"{org.name} is not a branch; annual ratings are made by branches.",
                       "not_a_branch")
+    lock_branch(session, org_id)
     rules = load_rule_set(session, year, now)
     exists = session.exec(select(Rating.id).where(Rating.org_id == org_id,
                                                   Rating.year == year)).first()
@@ -114,6 +116,7 @@ def list_ratings(session: Session, actor: Actor, org_id: int | None, year: int |
 def _draft_rating(session: Session, actor: Actor, rating_id: int) -> Rating:
     rating, org = get_rating(session, actor, rating_id)
     require_manages(actor, org)
+    lock_branch(session, org.id or 0, rating)
     if rating.status != "draft":
         raise WorkflowConflict(f"Rating {rating_id} is approved and final.", "rating_final")
     return rating

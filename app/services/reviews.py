@@ -13,6 +13,7 @@ from app.points import quarter_end, quarter_start
 from app.services import audit
 from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
+from app.services.locking import lock_branch
 from app.services.paging import page
 from app.services.rules import load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
@@ -49,6 +50,7 @@ def create_review(session: Session, actor: Actor, org_id: int, year: int, quarte
     if org.kind != "branch":
         raise Invalid(f"{org.name} is not a branch; quarterly reviews are held by branches.",
                       "not_a_branch")
+    lock_branch(session, org_id)
     load_rule_set(session, year, now)
     if quarter_start(year, quarter) > today:
         raise Invalid(f"{year} Q{quarter} has not started yet.", "quarter_not_started")
@@ -133,6 +135,7 @@ def set_scores(session: Session, actor: Actor, review_id: int, scores: dict[int,
                now: datetime) -> Review:
     review, org = get_review(session, actor, review_id)
     require_manages(actor, org)
+    lock_branch(session, org.id or 0, review)
     if review.status != "draft":
         raise WorkflowConflict(f"Review {review_id} is {review.status}; scores change only in "
                                "draft.", "review_not_draft")
@@ -193,6 +196,7 @@ def publish_review(session: Session, actor: Actor, review_id: int, notice_days: 
                    now: datetime) -> Review:
     review, org = get_review(session, actor, review_id)
     require_manages(actor, org)
+    lock_branch(session, org.id or 0, review)
     if review.status != "draft":
         raise WorkflowConflict(f"Review {review_id} is already {review.status}.",
                                "review_not_draft")
@@ -222,6 +226,7 @@ def reopen_review(session: Session, actor: Actor, review_id: int, now: datetime)
     """Back to draft from 公示, to correct scores after an objection."""
     review, org = get_review(session, actor, review_id)
     require_manages(actor, org)
+    lock_branch(session, org.id or 0, review)
     if review.status != "published":
         raise WorkflowConflict(f"Only a published review can be reopened; {review_id} is "
                                f"{review.status}.", "review_not_published")
@@ -236,6 +241,7 @@ def reopen_review(session: Session, actor: Actor, review_id: int, now: datetime)
 def finalize_review(session: Session, actor: Actor, review_id: int, now: datetime) -> Review:
     review, org = get_review(session, actor, review_id)
     require_manages(actor, org)
+    lock_branch(session, org.id or 0, review)
     if review.status != "published":
         hint = "publish it first" if review.status == "draft" else "it is already finalized"
         raise WorkflowConflict(f"Review {review_id} cannot be finalized: {hint}.",
@@ -279,6 +285,7 @@ def raise_objection(session: Session, actor: Actor, review_id: int, text: str,
     if actor.member_id is None or actor.member_org_id != review.org_id:
         raise Forbidden("Only members of the branch can object to its results.",
                         "not_branch_member")
+    lock_branch(session, review.org_id, review)
     if review.status != "published":
         raise WorkflowConflict("Objections can be raised only while the results are "
                                f"published; this review is {review.status}.",
@@ -316,6 +323,7 @@ def resolve_objection(session: Session, actor: Actor, objection_id: int, respons
     if not actor.manages(org) and objection.member_id != actor.member_id:
         raise NotFound(f"Objection {objection_id} does not exist or is outside your scope.")
     require_manages(actor, org)
+    lock_branch(session, org.id or 0, review, objection)
     if objection.status != "open":
         raise WorkflowConflict(f"Objection {objection_id} is already resolved.",
                                "objection_resolved")

@@ -315,3 +315,41 @@ def test_the_command_says_when_it_cannot_read_the_database(
 ) -> None:
     assert main(["check"]) == 2  # nothing migrated: no tables
     assert "jifen migrate" in capsys.readouterr().err
+
+
+def _record_behind_the_lock(year: Year, action: str, object_id: int, at: datetime) -> None:
+    """An audit row written now, as a code path that skipped the branch lock would."""
+    admin = year.db.exec(select(Account.id).where(Account.username == "admin")).one()
+    audit.record(year.db, actor_id=admin, action=action, object_type="entry",
+                 object_id=object_id, at=at, after={"id": object_id})
+
+
+def test_a_decision_that_took_effect_after_finalisation_is_found_by_audit_order(
+        year: Year) -> None:
+    """Stamped a second before the finalisation (as a request that began earlier), but its
+    audit row follows the finalisation's: it took effect in a locked quarter."""
+    finalized_at = datetime.fromisoformat(year.reviews[1]["finalized_at"])
+    pending = year.sql("SELECT id FROM entry WHERE rule_code = 'P02'").scalar_one()
+    year.db.execute(sa.update(Entry).where(col(Entry.id) == pending)
+                    .values(decided_at=finalized_at - timedelta(seconds=1)))
+    _record_behind_the_lock(year, "entry.approved", pending, finalized_at)
+    [problem] = only(year.check(), "late_change")
+    finalize_row = year.audit_id("review.finalize", year.reviews[1]["id"])
+    change_row = finalize_row + 1 + year.sql(
+        "SELECT count(*) FROM audit_log WHERE id > :f AND NOT (action = 'entry.approved' "
+        "AND object_id = :e)", f=finalize_row, e=pending).scalar_one()
+    assert problem.object_id == pending
+    assert problem.message == (
+        f"entry {pending} (member {year.world.members['a2']} (a2), 2025 Q1) took effect as "
+        f"entry.approved after 第一支部 finalized that quarter (audit row {change_row} "
+        f"follows the finalisation's row {finalize_row}).")
+
+
+def test_stamps_inverted_by_a_lock_wait_are_not_a_problem(year: Year) -> None:
+    """A request that began a moment after the finalize but took effect before it (it won
+    the branch lock): its stamp is later, its audit row earlier. That is consistent."""
+    finalized_at = datetime.fromisoformat(year.reviews[1]["finalized_at"])
+    year.db.execute(sa.update(Entry).where(col(Entry.id) == year.target)
+                    .values(created_at=finalized_at + timedelta(seconds=5),
+                            decided_at=finalized_at + timedelta(seconds=5)))
+    assert not [p for p in year.check().problems if p.check == "late_change"]

@@ -1,0 +1,33 @@
+"""The one lock a branch's workflow takes, so its checks and its writes are one step.
+
+A change to a branch's records (an entry created or decided, a review moved on or scored,
+a rating created, overridden or approved) first checks the state (is the quarter finalized?
+are entries pending?) and then writes. Two such changes must not interleave between the
+check and the write: a finalize that saw no pending entry must not be followed by an
+entry landing in the quarter it just locked.
+
+- PostgreSQL: the branch's ``org`` row is locked (SELECT ... FOR UPDATE) before any check.
+  Changes to one branch queue; branches do not wait for each other. Under READ COMMITTED
+  every statement after the lock sees what the previous holder committed.
+- SQLite: writers begin IMMEDIATE (app/db.py), so the whole transaction already holds
+  the database's one write lock; FOR UPDATE is not emitted there.
+
+Take it right after the scope check and before anything else is read or written, so the
+order is always branch lock, then the audit chain lock (app/services/audit.py): no
+deadlock between two writers.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from app.models import Org
+
+
+def lock_branch(session: Session, org_id: int, *refresh: object) -> None:
+    """Hold the branch's lock until the transaction ends; reload ``refresh`` objects."""
+    session.execute(sa.select(col(Org.id)).where(col(Org.id) == org_id).with_for_update())
+    for obj in refresh:
+        # Loaded before the lock, possibly before another writer committed.
+        session.refresh(obj)

@@ -1,0 +1,182 @@
+"""Starting, killing and talking to a real Jifen server (see conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlmodel import Session
+
+from app.db import make_engine
+from app.services.accounts import create_admin
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct-horse-9"
+LAST_YEAR = date.today().year - 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    database_url: str
+    upload_dir: str
+    workers: int = 2
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.port = free_port()
+        self.log = Path(self.upload_dir).parent / f"server-{self.port}.log"
+        env = {**os.environ, "JIFEN_DATABASE_URL": self.database_url,
+               "JIFEN_UPLOAD_DIR": self.upload_dir, "JIFEN_ENV": "development"}
+        with self.log.open("ab") as log:
+            # Its own process group, so kill() reaches the workers too (kill -9 of all).
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--workers", str(self.workers),
+                 "--log-level", "warning"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """kill -9 of the server and every worker, as a crash or the OOM killer would."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=30)
+        self.process = None
+
+    def log_text(self) -> str:
+        return self.log.read_text() if self.log and self.log.exists() else ""
+
+
+@dataclass
+class Api:
+    """Calls to a live server as named users (tokens cached)."""
+
+    server: LiveServer
+    client: httpx.Client = field(init=False)
+    tokens: dict[str, str] = field(default_factory=dict)
+    members: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        self.client = httpx.Client(base_url=f"{self.server.url}/api/v1", timeout=60,
+                                   limits=limits)
+
+    def headers(self, who: str) -> dict[str, str]:
+        with self._lock:
+            token = self.tokens.get(who)
+        if token is None:
+            answer = self.client.post("/auth/token",
+                                      data={"username": who, "password": PASSWORD})
+            assert answer.status_code == 200, answer.text
+            token = answer.json()["access_token"]
+            with self._lock:
+                self.tokens[who] = token
+        return {"Authorization": f"Bearer {token}"}
+
+    def call(self, who: str, method: str, path: str, json: Any = None,
+             **params: Any) -> httpx.Response:
+        return self.client.request(method, path, json=json, params=params or None,
+                                   headers=self.headers(who))
+
+    def ok(self, who: str, method: str, path: str, json: Any = None,
+           status: int = 200, **params: Any) -> Any:
+        answer = self.call(who, method, path, json, **params)
+        assert answer.status_code == status, f"{method} {path}: {answer.status_code} " \
+                                             f"{answer.text}"
+        return answer.json() if answer.content else None
+
+    def entry(self, who: str, member: str, code: str, on: str, status: int = 201,
+              **extra: Any) -> Any:
+        body = {"member_id": self.members[member], "rule_code": code, "occurred_on": on,
+                **extra}
+        return self.ok(who, "POST", "/entries", body, status=status)
+
+
+COMMITTEE_A = ("sec_a", "vice_a", "zw_a1", "zw_a2")
+
+
+def build_world(server: LiveServer) -> Api:
+    """党委 → 支部A (committee: sec_a, vice_a, zw_a1, zw_a2; members a1..a4) and 支部B
+    (sec_b, b1), through the live server's API; the administrator is made directly."""
+    engine = make_engine(server.database_url)
+    with Session(engine) as session:
+        create_admin(session, "admin", PASSWORD, datetime.now(UTC))
+        session.commit()
+    engine.dispose()
+    api = Api(server)
+    party = api.ok("admin", "POST", "/orgs", {"name": "某镇党委", "kind": "committee"},
+                   status=201)["id"]
+    branches = {}
+    for key, name in (("a", "第一支部"), ("b", "第二支部")):
+        branches[key] = api.ok("admin", "POST", "/orgs",
+                               {"name": name, "parent_id": party, "kind": "branch"},
+                               status=201)["id"]
+    people = [(u, "a") for u in (*COMMITTEE_A, "a1", "a2", "a3", "a4")]
+    people += [("sec_b", "b"), ("b1", "b")]
+    for username, branch in people:
+        body = {"name": username, "org_id": branches[branch], "category": "active",
+                "joined_on": "2010-07-01", "username": username, "password": PASSWORD}
+        api.members[username] = api.ok("admin", "POST", "/members", body, status=201)["id"]
+    for username in COMMITTEE_A:
+        api.ok("admin", "POST", f"/orgs/{branches['a']}/committee",
+               {"member_id": api.members[username]}, status=201)
+    api.ok("admin", "POST", f"/orgs/{branches['b']}/committee",
+           {"member_id": api.members["sec_b"]}, status=201)
+    api.members["branch_a"], api.members["branch_b"] = branches["a"], branches["b"]
+    # Log everyone in up front: argon2 is deliberately slow, and not what is measured.
+    for username, _ in people:
+        api.headers(username)
+    api.headers("admin")
+    return api
+
+
+def at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    """Run the calls in parallel threads released together by a barrier."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], httpx.Response]) -> httpx.Response:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
