@@ -39,15 +39,28 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from app.services.accounts import create_admin
+    from app.services.passwords import check_policy
 
-    if len(args.password) < 8:
-        print("The password needs at least 8 characters.", file=sys.stderr)
+    try:
+        check_policy(args.password, args.username)
+    except DomainError as refused:
+        print(f"jifen create-admin: {refused.detail}", file=sys.stderr)
         return 2
     _migrate()
     with Session(get_engine()) as session:
         create_admin(session, args.username, args.password, get_clock().now())
         session.commit()
     print(f"Administrator {args.username} created.")
+    return 0
+
+
+def cmd_set_password(args: argparse.Namespace) -> int:
+    from app.services.passwords import set_password
+
+    with Session(get_engine()) as session:
+        set_password(session, args.username, args.password, get_clock().now())
+        session.commit()
+    print(f"New password set for {args.username}; their sessions and tokens are logged out.")
     return 0
 
 
@@ -172,6 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--username", required=True)
     admin.add_argument("--password", required=True)
     admin.set_defaults(run=cmd_create_admin)
+    reset = commands.add_parser("set-password", help="set an account's password (an "
+                                "administrator locked out); logs out its sessions")
+    reset.add_argument("--username", required=True)
+    reset.add_argument("--password", required=True)
+    reset.set_defaults(run=cmd_set_password)
     commands.add_parser("demo", help="load a realistic demo (a 党委, three branches, two "
                         "years)").set_defaults(run=cmd_demo)
     backup = commands.add_parser("backup", help="back up the database and the evidence photos")

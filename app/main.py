@@ -19,10 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from app import api, web
+from app.limits import BodyLimitMiddleware, BodyTooLarge
 from app.services.errors import DomainError
 from app.settings import get_settings
 from app.web.errors import web_domain_error, web_error
 from app.web.i18n import DEFAULT_LANGUAGE, _, set_language
+from app.web.member_report import UPLOAD_PATH, refuse_upload
 from app.web.messages import MESSAGES
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -114,6 +116,15 @@ async def on_unstorable_value(request: Request, exc: Exception) -> Response:
                   "characters.", "value_out_of_range")
 
 
+async def on_body_too_large(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyTooLarge)
+    if not _is_page(request):
+        return _error(413, exc.detail, "body_too_large")
+    if request.url.path == UPLOAD_PATH:
+        return refuse_upload(request)
+    return web_error(request, 413, _(MESSAGES["body_too_large"]))
+
+
 async def on_operational_error(request: Request, exc: Exception) -> Response:
     if _is_page(request):
         return web_error(request, 503, _(MESSAGES["database_unavailable"]))
@@ -187,6 +198,9 @@ def create_app() -> FastAPI:
             swagger_css_url="/docs-assets/swagger-ui.css",
             swagger_favicon_url="/static/icon.svg")
 
+    # Innermost, so a refused page has its session (flash, CSRF) and language.
+    app.add_middleware(BodyLimitMiddleware, refuse=on_body_too_large,
+                       upload_paths={UPLOAD_PATH})
     app.add_middleware(LanguageMiddleware)
     settings = get_settings()
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
@@ -197,6 +211,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(BodyTooLarge, on_body_too_large)
     app.add_exception_handler(IntegrityError, on_integrity_error)
     app.add_exception_handler(OperationalError, on_operational_error)
     app.add_exception_handler(DataError, on_unstorable_value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from uuid import uuid4
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -94,6 +95,9 @@ class RuleSetRow(SQLModel, table=True):
     excellent_min: int = 90
     excellent_divisor: int = 3
     created_at: datetime = _at()
+    # A new random value whenever the year's rules change (never reused, even by a
+    # rolled-back change), so each process may keep the rules it loaded until it moves.
+    revision: str = Field(default_factory=lambda: uuid4().hex, max_length=32)
 
 
 class RuleItemRow(SQLModel, table=True):

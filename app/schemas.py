@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 from app.points import Category, Grade, Kind
 
@@ -14,12 +14,20 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 OrgKind = Literal["committee", "general_branch", "branch"]
 Year = Annotated[int, Field(ge=2000, le=2100)]
+# An id in a path, query or body: the databases' integer range, so an id beyond it is
+# refused (422) on SQLite and PostgreSQL alike instead of 404 on one and 422 on the other.
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+# Text in JSON that a body field reads as a date, an enum member or an integer map key.
+FromText = Strict(False)
 
 
 class Body(BaseModel):
-    """Request bodies refuse unknown fields, so a typo is an error and not silence."""
+    """Request bodies refuse unknown fields, so a typo is an error and not silence, and take
+    JSON's own types as the OpenAPI states them: true is no id 1 and "5" no number 5."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ErrorOut(BaseModel):
@@ -51,7 +59,7 @@ class MeOut(BaseModel):
 
 class OrgCreate(Body):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    parent_id: int | None = None
+    parent_id: Id | None = None
     kind: OrgKind
 
 
@@ -63,7 +71,7 @@ class OrgOut(BaseModel):
 
 
 class GrantCreate(Body):
-    member_id: int
+    member_id: Id
 
 
 class GrantOut(BaseModel):
@@ -75,9 +83,9 @@ class GrantOut(BaseModel):
 
 class MemberCreate(Body):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-    org_id: int
-    category: Category
-    joined_on: date
+    org_id: Id
+    category: Annotated[Category, FromText]
+    joined_on: Annotated[date, FromText]
     username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{2,64}$")]
     password: Annotated[str, StringConstraints(min_length=8, max_length=128)]
 
@@ -85,7 +93,7 @@ class MemberCreate(Body):
 class MemberUpdate(Body):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=50)] | None = None
-    category: Category | None = None
+    category: Annotated[Category, FromText] | None = None
     exempt: bool | None = None
     exempt_reason: Annotated[str, StringConstraints(strip_whitespace=True,
                                                     max_length=500)] | None = None
@@ -150,14 +158,14 @@ class RuleUpdate(Body):
                                            max_length=100)] | None = None
     points: Annotated[int, Field(ge=1, le=100)] | None = None
     cap: Annotated[int, Field(ge=0, le=1000)] | None = None
-    categories: Annotated[list[Category], Field(min_length=1)] | None = None
+    categories: Annotated[list[Annotated[Category, FromText]], Field(min_length=1)] | None = None
 
 
 class EntryCreate(Body):
-    member_id: int
+    member_id: Id
     rule_code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
                                                 min_length=1, max_length=10)]
-    occurred_on: date
+    occurred_on: Annotated[date, FromText]
     quantity: Annotated[int, Field(ge=1, le=100)] | None = None
     points: Annotated[int, Field(ge=0, le=100)] | None = None
     note: Text = ""
@@ -225,7 +233,7 @@ class ReviewSummaryOut(BaseModel):
 
 
 class ScoresBody(Body):
-    scores: dict[int, int | None] = Field(
+    scores: dict[Annotated[Id, FromText], int | None] = Field(
         description='Review score per member id, e.g. {"12": 5}; null unsets it.')
 
 
@@ -289,7 +297,7 @@ class RatingSummaryOut(BaseModel):
 
 
 class GradeChange(Body):
-    grade: Grade
+    grade: Annotated[Grade, FromText]
     reason: Reason
 
 
@@ -306,3 +314,26 @@ class AuditOut(BaseModel):
     object_id: int | None
     before: dict[str, object] | None = Field(description="The object before the change.")
     after: dict[str, object] | None = Field(description="The object after the change.")
+
+
+# Passwords: the policy (8 to 128 characters, not the username, not one character
+# repeated) is checked by app.services.passwords, so a weak one gets a code of its own.
+PasswordText = Annotated[str, StringConstraints(max_length=1024)]
+
+
+class PasswordChange(Body):
+    current_password: PasswordText
+    new_password: PasswordText
+
+
+class PasswordResetBody(Body):
+    password: PasswordText | None = Field(
+        default=None, description="The new password; leave it out to have one generated.")
+
+
+class PasswordResetOut(BaseModel):
+    member_id: int
+    username: str
+    password: str | None = Field(
+        description="The generated password (8 digits), shown only in this answer; null "
+                    "when the request gave the password.")

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # Evidence photos are kept on disk here (a volume in production).
     upload_dir: str = "./uploads"
     max_upload_mb: int = 8
+    # Largest request body other than a photo upload (JSON, forms): 413 above.
+    max_body_kb: int = 1024
     # Send the session cookie only over HTTPS (on by default in production).
     cookie_secure: bool | None = None
 

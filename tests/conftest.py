@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -44,9 +45,9 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def db(engine: sa.Engine) -> Iterator[Session]:
-    """A session inside an outer transaction that is rolled back after the test."""
+@contextmanager
+def rolled_back_session(engine: sa.Engine) -> Iterator[Session]:
+    """A session inside an outer transaction that is rolled back at the end."""
     connection = engine.connect()
     outer = connection.begin()
     session = Session(bind=connection, join_transaction_mode="create_savepoint",
@@ -60,13 +61,22 @@ def db(engine: sa.Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
+def db(engine: sa.Engine) -> Iterator[Session]:
+    """A session inside an outer transaction that is rolled back after the test."""
+    with rolled_back_session(engine) as session:
+        yield session
+
+
+@pytest.fixture
 def clock() -> FixedClock:
     """Standing in early 2026: all of 2025 is in the past."""
     return FixedClock(datetime(2026, 1, 10, 2, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def client(db: Session, clock: FixedClock) -> Iterator[TestClient]:
+@contextmanager
+def serving(db: Session, clock: FixedClock) -> Iterator[TestClient]:
+    """A client of the app using this session (its commits are savepoints) and clock."""
+
     def session_override() -> Iterator[Session]:
         try:
             yield db
@@ -80,3 +90,9 @@ def client(db: Session, clock: FixedClock) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
     app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def client(db: Session, clock: FixedClock) -> Iterator[TestClient]:
+    with serving(db, clock) as test_client:
+        yield test_client

@@ -1,9 +1,22 @@
 """The JSON API, /api/v1 (api.md)."""
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
-from app.api import audit, auth, entries, members, orgs, ratings, reviews, rules
+from app.api import audit, auth, entries, members, orgs, passwords, ratings, reviews, rules
+from app.api.deps import errors
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, orgs, members, rules, entries, reviews, ratings, audit):
+
+
+def _document_body_limit(module_router: APIRouter) -> None:
+    """Every route that takes a body may answer 413 (app.limits); said before inclusion,
+    which builds the routes' answer schemas."""
+    for route in module_router.routes:
+        if isinstance(route, APIRoute) and route.body_field is not None:
+            route.responses = {**route.responses, **errors(413)}
+
+
+for module in (auth, passwords, orgs, members, rules, entries, reviews, ratings, audit):
+    _document_body_limit(module.router)
     router.include_router(module.router)

@@ -7,15 +7,29 @@ from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator
 
 from app.api.deps import CurrentActor, PagingDep, errors
 from app.db import SessionDep
 from app.models import AuditLog
-from app.schemas import AuditOut, Page
+from app.schemas import AuditOut, Id, Page
 from app.services import audit
 
 router = APIRouter(tags=["audit"])
+
+
+def _not_a_number(value: object) -> object:
+    """Pydantic reads "0.5" as a Unix time; the OpenAPI promises ISO 8601 only."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("give an ISO 8601 time with a zone, e.g. 2026-01-10T08:00:00+08:00")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
 
 
 def _parsed(text: str | None) -> dict[str, object] | None:
@@ -39,15 +53,15 @@ def audit_out(row: AuditLog, username: str | None) -> AuditOut:
 @router.get("/audit", response_model=Page[AuditOut], responses=errors(401, 403, 422))
 def list_audit(
     session: SessionDep, actor: CurrentActor, paging: PagingDep,
-    actor_id: int | None = None,
+    actor_id: Id | None = None,
     action: Annotated[str | None, Query(
         max_length=50, description='Exact ("entry.approved"), or a prefix ending in a dot '
         '("entry." for every entry action).')] = None,
     object_type: Annotated[str | None, Query(max_length=20)] = None,
-    object_id: int | None = None,
-    since: Annotated[AwareDatetime | None, Query(
+    object_id: Id | None = None,
+    since: Annotated[Moment | None, Query(
         description="Only rows at or after this time (ISO 8601 with a zone).")] = None,
-    until: Annotated[AwareDatetime | None, Query(
+    until: Annotated[Moment | None, Query(
         description="Only rows before this time (ISO 8601 with a zone).")] = None,
 ) -> Page[AuditOut]:
     """Every change, newest first, with who made it and the object before and after

@@ -9,10 +9,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.clock import Clock, get_clock
 from app.db import SessionDep
-from app.models import Account
 from app.schemas import ErrorOut
 from app.security import read_token
-from app.services.access import Actor, load_actor
+from app.services.access import Actor, get_account, load_actor
 from app.services.errors import Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
@@ -28,7 +27,7 @@ def current_actor(
     if credentials is None:
         raise Unauthorized("Log in first: send Authorization: Bearer <token>.")
     claims = read_token(credentials.credentials, clock.now())
-    account = session.get(Account, claims[0]) if claims else None
+    account = get_account(session, claims[0]) if claims else None
     if claims is None or account is None or \
             claims[1] != int(account.password_changed_at.timestamp()):
         raise Unauthorized("The token is invalid or expired; log in again.", "invalid_token")
@@ -42,7 +41,8 @@ class Paging:
     def __init__(
         self,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        # Beyond 2**31 - 1 nothing is there, and PostgreSQL's OFFSET would refuse 2**63.
+        offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     ) -> None:
         self.limit = limit
         self.offset = offset
@@ -55,6 +55,7 @@ _MEANINGS = {
     403: "Authenticated but not allowed",
     404: "Unknown or outside the caller's scope",
     409: "Refused by the workflow (a lock, a wrong state, a cap)",
+    413: "The request body is too large (code body_too_large)",
     422: "Invalid input",
     429: "Too many attempts",
 }

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from app.api.deps import ClockDep, CurrentActor, PagingDep, errors
 from app.api.shape import entry_out
 from app.db import SessionDep
-from app.schemas import EntryCreate, EntryOut, Page, ReasonBody, Year
+from app.schemas import EntryCreate, EntryOut, Id, Page, ReasonBody, Year
 from app.services import entries
 from app.services.entries import EntryFilter, NewEntry
 
@@ -28,7 +28,7 @@ def create_entry(body: EntryCreate, session: SessionDep, actor: CurrentActor,
 @router.get("/entries", response_model=Page[EntryOut], responses=errors(401, 422))
 def list_entries(
     session: SessionDep, actor: CurrentActor, paging: PagingDep,
-    member_id: int | None = None, org_id: int | None = None,
+    member_id: Id | None = None, org_id: Id | None = None,
     status: Literal["pending", "approved", "rejected", "revoked"] | None = None,
     year: Annotated[Year | None, Query()] = None,
     quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
@@ -41,14 +41,14 @@ def list_entries(
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut, responses=errors(401, 404, 422))
-def read_entry(entry_id: int, session: SessionDep, actor: CurrentActor) -> EntryOut:
+def read_entry(entry_id: Id, session: SessionDep, actor: CurrentActor) -> EntryOut:
     """One entry."""
     return entry_out(entries.get_entry(session, actor, entry_id)[0])
 
 
 @router.post("/entries/{entry_id}/approve", response_model=EntryOut,
              responses=errors(401, 403, 404, 409, 422))
-def approve_entry(entry_id: int, session: SessionDep, actor: CurrentActor,
+def approve_entry(entry_id: Id, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> EntryOut:
     """Approve a pending entry of another member."""
     return entry_out(entries.approve_entry(session, actor, entry_id, clock.now()))
@@ -56,7 +56,7 @@ def approve_entry(entry_id: int, session: SessionDep, actor: CurrentActor,
 
 @router.post("/entries/{entry_id}/reject", response_model=EntryOut,
              responses=errors(401, 403, 404, 409, 422))
-def reject_entry(entry_id: int, body: ReasonBody, session: SessionDep, actor: CurrentActor,
+def reject_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
     """Reject a pending entry of another member, saying why."""
     return entry_out(entries.reject_entry(session, actor, entry_id, body.reason, clock.now()))
@@ -64,7 +64,7 @@ def reject_entry(entry_id: int, body: ReasonBody, session: SessionDep, actor: Cu
 
 @router.post("/entries/{entry_id}/revoke", response_model=EntryOut,
              responses=errors(401, 403, 404, 409, 422))
-def revoke_entry(entry_id: int, body: ReasonBody, session: SessionDep, actor: CurrentActor,
+def revoke_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
     """Revoke an approved entry, saying why; it stays on record."""
     return entry_out(entries.revoke_entry(session, actor, entry_id, body.reason, clock.now()))

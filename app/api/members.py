@@ -13,6 +13,7 @@ from app.db import SessionDep
 from app.models import Rating, RatingItem, Review
 from app.points import Grade, stars
 from app.schemas import (
+    Id,
     ItemScoreOut,
     MemberCreate,
     MemberOut,
@@ -48,7 +49,7 @@ def create_member(body: MemberCreate, session: SessionDep, actor: CurrentActor,
 
 @router.get("/members", response_model=Page[MemberOut], responses=errors(401, 422))
 def list_members(session: SessionDep, actor: CurrentActor, paging: PagingDep,
-                 org_id: int | None = None) -> Page[MemberOut]:
+                 org_id: Id | None = None) -> Page[MemberOut]:
     """Members the caller may see, optionally of one organisation's subtree."""
     rows, total = members.list_members(session, actor, org_id, paging.limit, paging.offset)
     names = members.usernames(session, [m.id for m in rows if m.id is not None])
@@ -57,7 +58,7 @@ def list_members(session: SessionDep, actor: CurrentActor, paging: PagingDep,
 
 
 @router.get("/members/{member_id}", response_model=MemberOut, responses=errors(401, 404, 422))
-def read_member(member_id: int, session: SessionDep, actor: CurrentActor) -> MemberOut:
+def read_member(member_id: Id, session: SessionDep, actor: CurrentActor) -> MemberOut:
     """One member."""
     member, _ = get_member(session, actor, member_id)
     return member_out(member, _username(session, member_id))
@@ -65,7 +66,7 @@ def read_member(member_id: int, session: SessionDep, actor: CurrentActor) -> Mem
 
 @router.patch("/members/{member_id}", response_model=MemberOut,
               responses=errors(401, 403, 404, 422))
-def update_member(member_id: int, body: MemberUpdate, session: SessionDep, actor: CurrentActor,
+def update_member(member_id: Id, body: MemberUpdate, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> MemberOut:
     """Change name, category or exemption (免评 needs a reason)."""
     changes = body.model_dump(exclude_unset=True)
@@ -113,7 +114,7 @@ def member_score(session: Session, actor: Actor, member_id: int, year: int,
 
 @router.get("/members/{member_id}/score", response_model=ScoreOut,
             responses=errors(401, 404, 422))
-def read_score(member_id: int, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def read_score(member_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                year: Annotated[Year | None, Query()] = None) -> ScoreOut:
     """The member's score of a year (this year by default): provisional until rated."""
     return member_score(session, actor, member_id, year or clock.today().year, clock)

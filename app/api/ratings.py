@@ -9,7 +9,15 @@ from fastapi import APIRouter, Query, status
 from app.api.deps import ClockDep, CurrentActor, PagingDep, errors
 from app.api.shape import rating_out
 from app.db import SessionDep
-from app.schemas import GradeChange, Page, RatingCreate, RatingOut, RatingSummaryOut, Year
+from app.schemas import (
+    GradeChange,
+    Id,
+    Page,
+    RatingCreate,
+    RatingOut,
+    RatingSummaryOut,
+    Year,
+)
 from app.services import ratings
 
 router = APIRouter(tags=["ratings"])
@@ -17,7 +25,7 @@ router = APIRouter(tags=["ratings"])
 
 @router.post("/orgs/{org_id}/ratings", status_code=status.HTTP_201_CREATED,
              response_model=RatingOut, responses=errors(401, 403, 404, 409, 422))
-def create_rating(org_id: int, body: RatingCreate, session: SessionDep, actor: CurrentActor,
+def create_rating(org_id: Id, body: RatingCreate, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> RatingOut:
     """Create the year's rating with proposed grades, once all four quarters are finalized."""
     rating = ratings.create_rating(session, actor, org_id, body.year, clock.now())
@@ -26,7 +34,7 @@ def create_rating(org_id: int, body: RatingCreate, session: SessionDep, actor: C
 
 @router.get("/ratings", response_model=Page[RatingSummaryOut], responses=errors(401, 422))
 def list_ratings(session: SessionDep, actor: CurrentActor, paging: PagingDep,
-                 org_id: int | None = None,
+                 org_id: Id | None = None,
                  year: Annotated[Year | None, Query()] = None) -> Page[RatingSummaryOut]:
     """Ratings the caller may see (members: approved ones of their branch)."""
     rows, total = ratings.list_ratings(session, actor, org_id, year, paging.limit,
@@ -37,7 +45,7 @@ def list_ratings(session: SessionDep, actor: CurrentActor, paging: PagingDep,
 
 
 @router.get("/ratings/{rating_id}", response_model=RatingOut, responses=errors(401, 404, 422))
-def read_rating(rating_id: int, session: SessionDep, actor: CurrentActor,
+def read_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
                 clock: ClockDep) -> RatingOut:
     """One rating with every member's score, stars and grade."""
     rating, _ = ratings.get_rating(session, actor, rating_id)
@@ -46,7 +54,7 @@ def read_rating(rating_id: int, session: SessionDep, actor: CurrentActor,
 
 @router.patch("/ratings/{rating_id}/items/{member_id}", response_model=RatingOut,
               responses=errors(401, 403, 404, 409, 422))
-def change_grade(rating_id: int, member_id: int, body: GradeChange, session: SessionDep,
+def change_grade(rating_id: Id, member_id: Id, body: GradeChange, session: SessionDep,
                  actor: CurrentActor, clock: ClockDep) -> RatingOut:
     """Change a proposed grade, with a reason, while in draft."""
     rating = ratings.override_grade(session, actor, rating_id, member_id, body.grade,
@@ -56,7 +64,7 @@ def change_grade(rating_id: int, member_id: int, body: GradeChange, session: Ses
 
 @router.post("/ratings/{rating_id}/approve", response_model=RatingOut,
              responses=errors(401, 403, 404, 409, 422))
-def approve_rating(rating_id: int, session: SessionDep, actor: CurrentActor,
+def approve_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
                    clock: ClockDep) -> RatingOut:
     """Approve the rating; it is final."""
     rating = ratings.approve_rating(session, actor, rating_id, clock.now())

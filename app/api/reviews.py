@@ -11,6 +11,7 @@ from app.api.shape import objection_out, review_out
 from app.db import SessionDep
 from app.models import Review
 from app.schemas import (
+    Id,
     ObjectionCreate,
     ObjectionOut,
     Page,
@@ -35,7 +36,7 @@ def _out(session: SessionDep, actor: Actor, review: Review, clock: ClockDep) -> 
 
 @router.post("/orgs/{org_id}/reviews", status_code=status.HTTP_201_CREATED,
              response_model=ReviewOut, responses=errors(401, 403, 404, 409, 422))
-def create_review(org_id: int, body: ReviewCreate, session: SessionDep, actor: CurrentActor,
+def create_review(org_id: Id, body: ReviewCreate, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> ReviewOut:
     """Open the quarterly review of a branch, in draft."""
     review = reviews.create_review(session, actor, org_id, body.year, body.quarter,
@@ -45,7 +46,7 @@ def create_review(org_id: int, body: ReviewCreate, session: SessionDep, actor: C
 
 @router.get("/reviews", response_model=Page[ReviewSummaryOut], responses=errors(401, 422))
 def list_reviews(session: SessionDep, actor: CurrentActor, paging: PagingDep,
-                 org_id: int | None = None,
+                 org_id: Id | None = None,
                  year: Annotated[Year | None, Query()] = None) -> Page[ReviewSummaryOut]:
     """Reviews the caller may see (members: published or finalized ones of their branch)."""
     rows, total = reviews.list_reviews(session, actor, org_id, year, paging.limit,
@@ -56,7 +57,7 @@ def list_reviews(session: SessionDep, actor: CurrentActor, paging: PagingDep,
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewOut, responses=errors(401, 404, 422))
-def read_review(review_id: int, session: SessionDep, actor: CurrentActor,
+def read_review(review_id: Id, session: SessionDep, actor: CurrentActor,
                 clock: ClockDep) -> ReviewOut:
     """The review sheet: every member's review score, change and running total."""
     review, _ = reviews.get_review(session, actor, review_id)
@@ -65,7 +66,7 @@ def read_review(review_id: int, session: SessionDep, actor: CurrentActor,
 
 @router.put("/reviews/{review_id}/scores", response_model=ReviewOut,
             responses=errors(401, 403, 404, 409, 422))
-def set_scores(review_id: int, body: ScoresBody, session: SessionDep, actor: CurrentActor,
+def set_scores(review_id: Id, body: ScoresBody, session: SessionDep, actor: CurrentActor,
                clock: ClockDep) -> ReviewOut:
     """Set review scores (0 to 5) while in draft."""
     review = reviews.set_scores(session, actor, review_id, body.scores, clock.now())
@@ -74,7 +75,7 @@ def set_scores(review_id: int, body: ScoresBody, session: SessionDep, actor: Cur
 
 @router.post("/reviews/{review_id}/publish", response_model=ReviewOut,
              responses=errors(401, 403, 404, 409, 422))
-def publish_review(review_id: int, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def publish_review(review_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                    body: Annotated[PublishBody | None, Body()] = None) -> ReviewOut:
     """Publish the results (公示); unset scores become the default; the notice period starts."""
     notice_days = (body or PublishBody()).notice_days
@@ -84,7 +85,7 @@ def publish_review(review_id: int, session: SessionDep, actor: CurrentActor, clo
 
 @router.post("/reviews/{review_id}/reopen", response_model=ReviewOut,
              responses=errors(401, 403, 404, 409, 422))
-def reopen_review(review_id: int, session: SessionDep, actor: CurrentActor,
+def reopen_review(review_id: Id, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> ReviewOut:
     """Take a published review back to draft, to correct scores after an objection."""
     review = reviews.reopen_review(session, actor, review_id, clock.now())
@@ -93,7 +94,7 @@ def reopen_review(review_id: int, session: SessionDep, actor: CurrentActor,
 
 @router.post("/reviews/{review_id}/finalize", response_model=ReviewOut,
              responses=errors(401, 403, 404, 409, 422))
-def finalize_review(review_id: int, session: SessionDep, actor: CurrentActor,
+def finalize_review(review_id: Id, session: SessionDep, actor: CurrentActor,
                     clock: ClockDep) -> ReviewOut:
     """Finalize: the quarter is locked for the branch from now on."""
     review = reviews.finalize_review(session, actor, review_id, clock.now())
@@ -102,7 +103,7 @@ def finalize_review(review_id: int, session: SessionDep, actor: CurrentActor,
 
 @router.post("/reviews/{review_id}/objections", status_code=status.HTTP_201_CREATED,
              response_model=ObjectionOut, responses=errors(401, 403, 404, 409, 422))
-def raise_objection(review_id: int, body: ObjectionCreate, session: SessionDep,
+def raise_objection(review_id: Id, body: ObjectionCreate, session: SessionDep,
                     actor: CurrentActor, clock: ClockDep) -> ObjectionOut:
     """Object to the published results (异议), as a member of the branch."""
     return objection_out(reviews.raise_objection(session, actor, review_id, body.text,
@@ -111,7 +112,7 @@ def raise_objection(review_id: int, body: ObjectionCreate, session: SessionDep,
 
 @router.get("/reviews/{review_id}/objections", response_model=list[ObjectionOut],
             responses=errors(401, 404, 422))
-def list_objections(review_id: int, session: SessionDep,
+def list_objections(review_id: Id, session: SessionDep,
                     actor: CurrentActor) -> list[ObjectionOut]:
     """Objections: all for the committee, one's own for a member."""
     return [objection_out(o) for o in reviews.list_objections(session, actor, review_id)]
@@ -119,7 +120,7 @@ def list_objections(review_id: int, session: SessionDep,
 
 @router.post("/objections/{objection_id}/resolve", response_model=ObjectionOut,
              responses=errors(401, 403, 404, 409, 422))
-def resolve_objection(objection_id: int, body: ResolveBody, session: SessionDep,
+def resolve_objection(objection_id: Id, body: ResolveBody, session: SessionDep,
                       actor: CurrentActor, clock: ClockDep) -> ObjectionOut:
     """Answer an objection; it is then resolved."""
     return objection_out(reviews.resolve_objection(session, actor, objection_id,

@@ -70,9 +70,14 @@ class RuleSet:
     year: int
     items: tuple[RuleItem, ...]
     params: RatingParams = field(default_factory=RatingParams)
+    # Looked up once per entry row when a year is scored: a dict, not a scan.
+    _by_code: dict[str, RuleItem] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_code", {i.code: i for i in self.items})
 
     def item(self, code: str) -> RuleItem | None:
-        return next((i for i in self.items if i.code == code), None)
+        return self._by_code.get(code)
 
 
 def _fixed(code: str, kind: Kind, name: str, points: int, cap: int | None = None) -> RuleItem:

@@ -39,6 +39,23 @@ class Actor:
         return any(p.startswith(org.path) for p in (*own, *self.committee_paths))
 
 
+def get_account(session: Session, account_id: int) -> Account | None:
+    """The account, with its member and branch loaded by the same query (for load_actor)."""
+    row = session.execute(
+        select(Account, Member, Org)
+        .outerjoin(Member, col(Member.id) == Account.member_id)
+        .outerjoin(Org, col(Org.id) == Member.org_id)
+        .where(Account.id == account_id)
+    ).first()
+    if row is None:
+        return None
+    account, member, org = row
+    # Held for the session, so load_actor and get_member(the actor) find them in the
+    # identity map (which keeps objects only while something refers to them).
+    session.info.setdefault("jifen_pinned", []).extend(o for o in (member, org) if o)
+    return account  # type: ignore[no-any-return]
+
+
 def load_actor(session: Session, account: Account) -> Actor:
     assert account.id is not None
     member = session.get(Member, account.member_id) if account.member_id else None
@@ -49,6 +66,7 @@ def load_actor(session: Session, account: Account) -> Actor:
         .where(RoleGrant.member_id == account.member_id, RoleGrant.role == "committee")
         .order_by(col(Org.id))
     ).all() if member else []
+    session.info.setdefault("jifen_pinned", []).extend(o for o in (member, org) if o)
     return Actor(
         account_id=account.id,
         username=account.username,

@@ -10,24 +10,39 @@ from app.models import Account, LoginAttempt
 from app.security import burn_verify, hash_password, issue_token, verify_password
 from app.services import audit
 from app.services.errors import TooManyAttempts, WorkflowConflict
+from app.services.locking import lock_username
 from app.settings import get_settings
 
 
-def recent_failures(session: Session, username: str, now: datetime) -> int:
+def recent_failures(session: Session, username: str, now: datetime,
+                    since: datetime | None = None) -> int:
+    """Failed logins within the window (and, when given, from `since` on)."""
     window = timedelta(minutes=get_settings().login_window_minutes)
-    return session.exec(select(func.count()).select_from(LoginAttempt).where(
+    query = select(func.count()).select_from(LoginAttempt).where(
         LoginAttempt.username == username, LoginAttempt.success == False,  # noqa: E712
-        LoginAttempt.at > now - window)).one()
+        LoginAttempt.at > now - window)
+    if since is not None:
+        query = query.where(LoginAttempt.at >= since)
+    return session.exec(query).one()
+
+
+def check_throttle(session: Session, username: str, now: datetime,
+                   password_changed_at: datetime | None) -> None:
+    """TooManyAttempts after too many failures; a new password (a reset) starts afresh,
+    so a member locked out by forgetting it can log in as soon as it is reset."""
+    settings = get_settings()
+    lock_username(session, username)
+    if recent_failures(session, username, now, password_changed_at) >= \
+            settings.login_max_failures:
+        raise TooManyAttempts(
+            f"Too many failed logins for this username; try again in "
+            f"{settings.login_window_minutes} minutes.")
 
 
 def authenticate(session: Session, username: str, password: str, now: datetime) -> Account | None:
     """The account for these credentials, or None (the failure is recorded and throttled)."""
-    settings = get_settings()
-    if recent_failures(session, username, now) >= settings.login_max_failures:
-        raise TooManyAttempts(
-            f"Too many failed logins for this username; try again in "
-            f"{settings.login_window_minutes} minutes.")
     account = session.exec(select(Account).where(Account.username == username)).first()
+    check_throttle(session, username, now, account.password_changed_at if account else None)
     if account is None:
         burn_verify(password)
     ok = account is not None and verify_password(password, account.password_hash)

@@ -12,7 +12,10 @@ entry landing in the quarter it just locked.
 - SQLite: writers begin IMMEDIATE (app/db.py), so the whole transaction already holds
   the database's one write lock; FOR UPDATE is not emitted there.
 
-Take it right after the scope check and before anything else is read or written, so the
+Logins take a lock per username (``lock_username``) so that a burst of parallel guesses
+is counted one by one: the throttle's "5 failures" holds even against 20 at once.
+
+Take the branch lock right after the scope check and before anything else is read or written, so the
 order is always branch lock, then the audit chain lock (app/services/audit.py): no
 deadlock between two writers.
 """
@@ -31,3 +34,19 @@ def lock_branch(session: Session, org_id: int, *refresh: object) -> None:
     for obj in refresh:
         # Loaded before the lock, possibly before another writer committed.
         session.refresh(obj)
+
+
+# Namespace of the per-username lock (two-key advisory locks: apart from the audit chain's).
+LOGIN_LOCK_SPACE = 0x4A46  # "JF"
+
+
+def lock_username(session: Session, username: str) -> None:
+    """Attempts to log in as one username, one at a time, until the transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock on a hash of the username (no row need
+    exist). SQLite: the IMMEDIATE transaction of the POST already holds the write lock.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            LOGIN_LOCK_SPACE, sa.func.hashtext(username))))

@@ -20,6 +20,7 @@ from app.services.access import (
 )
 from app.services.errors import Invalid, WorkflowConflict
 from app.services.paging import page
+from app.services.passwords import check_policy
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def create_member(session: Session, actor: Actor, new: NewMember, now: datetime,
     if username_taken(session, new.username):
         raise WorkflowConflict(f"The username {new.username!r} is taken; choose another.",
                                "username_taken")
+    check_policy(new.password, new.username)
     member = Member(name=new.name.strip(), org_id=new.org_id, category=new.category,
                     joined_on=new.joined_on, created_at=now)
     session.add(member)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.models import Review, RuleItemRow, RuleSetRow
@@ -95,13 +97,42 @@ def check_year(year: int) -> None:
         raise Invalid(f"Year {year} is out of range (2000 to 2100).", "year_out_of_range")
 
 
+# session.info key of the rule sets already loaded in the session's transaction.
+_MEMO = "jifen_rule_sets"
+# This process's rule sets by year, with the revision they were loaded at: reused while
+# the year's rule_set row still has that revision (one primary-key read per request).
+_LOADED: dict[int, tuple[str, RuleSet]] = {}
+
+
 def load_rule_set(session: Session, year: int, now: datetime) -> RuleSet:
+    """The year's rules (seeded on first use), loaded once per transaction."""
     check_year(year)
+    memo: dict[int, RuleSet] = session.info.setdefault(_MEMO, {})
+    if year in memo:
+        return memo[year]
     row = session.get(RuleSetRow, year) or _seed_year(session, year, now)
+    cached = _LOADED.get(year)
+    if cached is not None and cached[0] == row.revision:
+        memo[year] = cached[1]
+        return cached[1]
     items = session.exec(
         select(RuleItemRow).where(RuleItemRow.year == year).order_by(col(RuleItemRow.position))
     ).all()
-    return RuleSet(year=year, items=tuple(_to_item(i) for i in items), params=_to_params(row))
+    memo[year] = RuleSet(year=year, items=tuple(_to_item(i) for i in items),
+                         params=_to_params(row))
+    _LOADED[year] = (row.revision, memo[year])
+    return memo[year]
+
+
+def forget_rule_sets(session: Session) -> None:
+    """Drop what load_rule_set remembers: the rules changed, or the transaction ended."""
+    session.info.pop(_MEMO, None)
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_rollback")
+def _transaction_ended(session: Session) -> None:
+    forget_rule_sets(session)
 
 
 def year_is_frozen(session: Session, year: int) -> bool:
@@ -148,6 +179,11 @@ def update_rule_item(
     if "categories" in changes:
         row.categories = ",".join(sorted(Category(c).value for c in changes["categories"]))
     session.add(row)
+    rule_set = session.get(RuleSetRow, year)
+    assert rule_set is not None
+    rule_set.revision = uuid4().hex
+    session.add(rule_set)
+    forget_rule_sets(session)
     audit.record(session, actor_id=actor_id, action="rule.update", object_type="rule_item",
                  object_id=row.id, at=now, before=before, after=audit.snapshot(row))
     return row

@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter, Depends
 
-from app.web import admin, auth, committee, home, member
+from app.web import admin, auth, committee, home, member, passwords
 from app.web.deps import csrf_protect
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-for module in (auth, home, member, committee, admin):
+for module in (auth, home, member, passwords, committee, admin):
     router.include_router(module.router)

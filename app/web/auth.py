@@ -20,8 +20,8 @@ router = APIRouter()
 
 
 def _safe_next(target: str | None) -> str:
-    # Only paths on this site: never an open redirect.
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Only paths on this site: never an open redirect ("/\x" is "//x" to a browser).
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return "/"
 

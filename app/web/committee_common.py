@@ -53,8 +53,8 @@ def here(request: Request) -> str:
 
 
 def safe_next(target: str | None, fallback: str) -> str:
-    """Only paths on this site, never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only paths on this site, never an open redirect ("/\\x" is "//x" to a browser)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return fallback
 

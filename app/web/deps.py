@@ -10,8 +10,7 @@ from fastapi import Depends, Request
 
 from app.api.deps import ClockDep
 from app.db import SessionDep
-from app.models import Account
-from app.services.access import Actor, load_actor
+from app.services.access import Actor, get_account, load_actor
 from app.services.errors import DomainError, Forbidden
 from app.settings import get_settings
 
@@ -45,7 +44,7 @@ async def csrf_protect(request: Request) -> None:
 
 def web_actor(request: Request, session: SessionDep, clock: ClockDep) -> Actor:
     account_id = request.session.get("aid")
-    account = session.get(Account, account_id) if isinstance(account_id, int) else None
+    account = get_account(session, account_id) if isinstance(account_id, int) else None
     if account is None or request.session.get("pwd") != int(
             account.password_changed_at.timestamp()):
         request.session.pop("aid", None)

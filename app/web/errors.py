@@ -21,7 +21,9 @@ def _back(request: Request) -> str:
     for scheme in ("http://", "https://"):
         prefix = f"{scheme}{host}"
         if host and referer.startswith(prefix + "/"):
-            return referer[len(prefix):]
+            path = referer[len(prefix):]
+            # "//x" and "/\x" would lead off the site (a page at http://host//x exists: 404).
+            return "/" if path.startswith(("//", "/\\")) else path
     return "/"
 
 

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, Response
-from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile as StarletteUpload
-from starlette.exceptions import HTTPException
-from starlette.types import Message, Receive
 
 from app.api.deps import ClockDep
 from app.clock import Clock
@@ -34,19 +30,9 @@ from app.web.member_shared import RuleChoice, rule_choice
 from app.web.messages import message_for
 from app.web.render import flash, is_htmx, redirect, render
 
-# Room for the form's text fields and the multipart framing around the photo.
-FORM_SLACK = 256 * 1024
-# A refused body is still read (and dropped) up to this much, so the browser gets to show
-# the answer instead of a reset connection; beyond it the connection is simply cut.
-DRAIN_LIMIT = 64 * MIB
+# The page that takes a photo: app.limits allows it a photo-sized body (main.py).
+UPLOAD_PATH = "/me/report"
 _DATE = re.compile(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*")
-
-
-class _BodyTooLarge(HTTPException):
-    """Raised while reading the body; an HTTPException, so FastAPI lets it through as is."""
-
-    def __init__(self) -> None:
-        super().__init__(status_code=413)
 
 
 def _upload_limit() -> int:
@@ -58,18 +44,9 @@ def _too_large_message() -> str:
         n=get_settings().max_upload_mb)
 
 
-async def _drain(receive: Receive, read: int) -> None:
-    while read <= DRAIN_LIMIT:
-        message = await receive()
-        if message["type"] != "http.request":
-            return
-        read += len(message.get("body", b""))
-        if not message.get("more_body", False):
-            return
-
-
-def _refuse_upload(request: Request) -> Response:
-    """413 without having stored the body: the message where the person is."""
+def refuse_upload(request: Request) -> Response:
+    """413 without having stored the body (app.limits refused it): the message where the
+    person is."""
     message = _too_large_message()
     response = render(request, "pages/member/too_large.html", {"message": message},
                       partial="partials/member/form_error.html", status_code=413)
@@ -79,44 +56,7 @@ def _refuse_upload(request: Request) -> Response:
     return response
 
 
-class UploadRoute(APIRoute):
-    """Reads an upload only up to the limit: a huge body is refused, never spooled to disk."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def limited(request: Request) -> Response:
-            limit = _upload_limit() + FORM_SLACK
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                if int(declared) <= DRAIN_LIMIT:
-                    await _drain(request.receive, 0)
-                return _refuse_upload(request)
-            received = 0
-            finished = False  # the client has sent its last byte: nothing left to drain
-            upstream = request.receive
-
-            async def counted() -> Message:
-                nonlocal received, finished
-                message = await upstream()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    finished = not message.get("more_body", False)
-                    if received > limit:
-                        raise _BodyTooLarge()
-                return message
-
-            try:
-                return await handler(Request(request.scope, counted))
-            except _BodyTooLarge:
-                if not finished:
-                    await _drain(upstream, received)
-                return _refuse_upload(request)
-
-        return limited
-
-
-router = APIRouter(route_class=UploadRoute)
+router = APIRouter()
 
 
 @dataclass(frozen=True)
@@ -153,7 +93,7 @@ def _form_page(request: Request, session: SessionDep, actor: Actor, clock: Clock
     return response
 
 
-@router.get("/me/report")
+@router.get(UPLOAD_PATH)
 def report_form(request: Request, session: SessionDep, actor: WebActor,
                 clock: ClockDep) -> Response:
     """The self-report form: what I did, when, how much, and a photo if I have one."""
@@ -212,7 +152,7 @@ def _new_entry(session: SessionDep, actor: Actor, clock: Clock, form: ReportForm
         note=form.note)
 
 
-@router.post("/me/report")
+@router.post(UPLOAD_PATH)
 def report(
     request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
     rule_code: Annotated[str, Form(max_length=10)] = "",

@@ -54,6 +54,7 @@ MESSAGES: dict[str, str] = {
     "concurrent_change": N_("其他人刚刚修改了同一内容，请刷新后重试。"),
     "value_out_of_range": N_("填写的数字或文字超出了允许的范围。"),
     "database_unavailable": N_("系统繁忙，请稍后再试。"),
+    "body_too_large": N_("提交的内容太多了，请删减后重试。"),
     "csrf_failed": N_("页面已过期，请刷新后重试。"),
     "validation_error": N_("填写的内容有误，请检查后重试。"),
     "photo_unreadable": N_("这个文件不是照片，请选择手机拍摄的照片（JPG、PNG、WebP 等格式）。"),
@@ -74,7 +75,7 @@ MESSAGES: dict[str, str] = {
     "joined_on_invalid": N_("请填写入党（转入）日期，格式如 2010-07-01。"),
     "date_invalid": N_("日期格式不对，格式如 2010-07-01。"),
     "username_invalid": N_("用户名须为2到64位字母、数字或 _ . @ -。"),
-    "password_too_short": N_("初始密码至少8位（最多128位）。"),
+    "password_too_short": N_("密码至少8位（最多128位）。"),
     "reason_too_long": N_("原因太长了，请不超过500字。"),
     "year_out_of_range": N_("年度须在2000到2100之间。"),
     "points_not_fixed": N_("该项目没有固定分值（每次由支委选定，或为一票否决），"
@@ -90,6 +91,16 @@ MESSAGES: dict[str, str] = {
     "quantity_not_allowed": N_("该项目填写分值，不填次数。"),
     "points_not_allowed": N_("该项目按次数计分，不填分值。"),
     "invalid_grade": N_("请选择等次。"),
+    # Passwords (passwords.py).
+    "wrong_password": N_("当前密码不正确。"),
+    "password_too_long": N_("密码最多128位。"),
+    "password_is_username": N_("密码不能与用户名相同。"),
+    "password_too_simple": N_("密码不能全是同一个字符。"),
+    "password_unchanged": N_("新密码不能与当前密码相同。"),
+    "password_mismatch": N_("两次输入的新密码不一样，请重新输入。"),
+    "own_account": N_("不能在这里重置自己的密码，请用“修改密码”。"),
+    "committee_member_account": N_("这名党员是支委，密码须由上级党组织的支委或管理员重置。"),
+    "no_account": N_("这名党员还没有登录账号。"),
 }
 
 

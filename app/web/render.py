@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from fastapi import Request
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.points import GRADE_LABELS, Grade
+from app.settings import get_settings
 from app.web import i18n
 from app.web.i18n import N_
 
@@ -55,8 +57,10 @@ def _context(request: Request) -> dict[str, Any]:
     }
 
 
+# In production the templates are those of the installed release: no stat() per render.
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-                          extensions=["jinja2.ext.i18n"], autoescape=True)
+                          extensions=["jinja2.ext.i18n"], autoescape=True,
+                          auto_reload=get_settings().env == "development")
 templates = Jinja2Templates(env=_env, context_processors=[_context])
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True)
@@ -91,7 +95,10 @@ def flash(request: Request, message: str, kind: str = "ok") -> None:
 def redirect(request: Request, url: str, *, trigger: str | None = None) -> Response:
     """After a successful form post: 303 for browsers, HX-Redirect for HTMX."""
     if is_htmx(request):
-        response: Response = Response(status_code=204, headers={"HX-Redirect": url})
+        # Quoted as RedirectResponse quotes Location: a header is Latin-1 (no 500 for
+        # "/中文"), and htmx hands it to location.href, which reads "/\x" as "//x".
+        response: Response = Response(status_code=204, headers={
+            "HX-Redirect": quote(url, safe=":/%#?=@[]!$&'()*+,;")})
     else:
         response = RedirectResponse(url, status_code=303)
     if trigger:

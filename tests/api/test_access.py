@@ -111,6 +111,11 @@ MATRIX = [
     Endpoint("update-member", "PATCH", "/members/{a1}",
              (401, 403, 404, 404, 200, 200, 200), {"name": "张三"},
              codes={"a1": "committee_only"}),
+    Endpoint("reset-password", "POST", "/members/{a1}/password-reset",
+             (401, 403, 404, 404, 200, 200, 200), codes={"a1": "committee_only"}),
+    Endpoint("change-own-password", "POST", "/auth/password",
+             (401, 200, 200, 200, 200, 200, 200),
+             {"current_password": PASSWORD, "new_password": "plum-blossom-77"}),
     Endpoint("read-score", "GET", "/members/{a1}/score?year=2025",
              (401, 200, 404, 404, 200, 200, 200)),
     Endpoint("update-rule", "PUT", "/rules/P01?year=2025",
@@ -217,7 +222,8 @@ def test_matrix_covers_every_caller_kind() -> None:
         assert row["party_sec"] == row["sec_a"] or e.name == "raise-objection", e.name
         # The other branch's committee sees A no better than a member of the other branch.
         if e.name != "read-parent-committee":
-            assert row["sec_b"] == row["b1"] == 404 or e.name in ("create-org", "update-rule")
+            assert row["sec_b"] == row["b1"] == 404 or e.name in (
+                "create-org", "update-rule", "change-own-password")
 
 
 # --- a member can never read another member's unpublished data --------------------------------
@@ -382,6 +388,7 @@ def test_entry_status_depends_on_who_records_it(world: World) -> None:
 # Routes that api.md or scoring.md say can be refused by the workflow (409).
 CONFLICTS = {
     ("post", "/api/v1/orgs/{org_id}/committee"), ("post", "/api/v1/members"),
+    ("post", "/api/v1/members/{member_id}/password-reset"),
     ("put", "/api/v1/rules/{code}"), ("post", "/api/v1/entries"),
     ("post", "/api/v1/entries/{entry_id}/approve"), ("post", "/api/v1/entries/{entry_id}/reject"),
     ("post", "/api/v1/entries/{entry_id}/revoke"), ("post", "/api/v1/orgs/{org_id}/reviews"),

@@ -48,3 +48,21 @@ def test_create_admin_refuses_a_taken_name_and_a_short_password(
     assert main(["create-admin", "--username", "root", "--password", "long-enough-1"]) == 0
     assert main(["create-admin", "--username", "root", "--password", "long-enough-2"]) == 1
     assert "taken" in capsys.readouterr().err
+
+
+def test_set_password_lets_a_locked_out_administrator_back_in(
+    own_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["create-admin", "--username", "root", "--password", "long-enough-1"]) == 0
+    assert main(["set-password", "--username", "root", "--password", "aaaaaaaa"]) == 1
+    assert "one character repeated" in capsys.readouterr().err
+    assert main(["set-password", "--username", "nobody", "--password", "another-one-2"]) == 1
+    assert "no account 'nobody'" in capsys.readouterr().err
+    assert main(["set-password", "--username", "root", "--password", "another-one-2"]) == 0
+    engine = sa.create_engine(own_database)
+    with Session(engine) as session:
+        account = session.exec(select(Account).where(Account.username == "root")).one()
+        assert verify_password("another-one-2", account.password_hash)
+        audit = session.exec(select(AuditLog.action, AuditLog.after)).all()
+    engine.dispose()
+    assert audit[-1] == ("account.password_set", '{"password": "set"}')

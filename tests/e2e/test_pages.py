@@ -74,6 +74,7 @@ SPOTS = [
     Spot("results sheet with objection", "dangyuan01",
          lambda d: f"/me/results/{d.object_to_q1()}", "05-results-sheet-objection.png",
          member=True),
+    Spot("change password", "dangyuan01", lambda d: "/password", member=True),
     Spot("committee home", "shuji1", lambda d: "/committee", "06-committee-home.png"),
     Spot("pending entries", "shuji1", lambda d: "/committee/entries",
          "07-committee-pending.png"),
@@ -89,6 +90,8 @@ SPOTS = [
     Spot("admin members", "admin", lambda d: f"/admin/members?org_id={d.orgs[BRANCH]}",
          "11-admin-members.png"),
     Spot("admin rules", "admin", lambda d: "/admin/rules", "12-admin-rules.png"),
+    Spot("password reset", "admin", lambda d: "/members/{}/password-reset".format(
+        d.api.get("admin", "/members", limit=1)["items"][0]["id"])),
 ]
 MEMBER_SPOTS = [s for s in SPOTS if s.member]
 

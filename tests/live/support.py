@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -75,10 +76,8 @@ class LiveServer:
         """kill -9 of the server and every worker, as a crash or the OOM killer would."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):  # already gone
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=30)
         self.process = None
 

@@ -18,7 +18,15 @@ import pytest
 
 from app.db import make_engine
 from app.services.integrity import check_database
-from tests.live.support import COMMITTEE_A, LAST_YEAR, Api, LiveServer, at_once, build_world
+from tests.live.support import (
+    COMMITTEE_A,
+    LAST_YEAR,
+    PASSWORD,
+    Api,
+    LiveServer,
+    at_once,
+    build_world,
+)
 
 DECIDERS = (*COMMITTEE_A, "admin")
 
@@ -98,14 +106,13 @@ def test_entries_recorded_while_finalizing_land_before_the_lock_or_are_refused(
         api.ok("sec_a", "POST", f"/reviews/{review['id']}/publish", {"notice_days": 0})
         recorders = cycle(COMMITTEE_A)
         records = [
-            lambda who=next(recorders), m=members[i % 4], d=1 + i % 28: api.call(
-                who, "POST", "/entries",
-                {"member_id": api.members[m], "rule_code": "P07",
-                 "occurred_on": f"{LAST_YEAR}-{month:02d}-{d:02d}"})
+            lambda who=next(recorders), m=members[i % 4], on=f"{LAST_YEAR}-{month:02d}-"
+            f"{1 + i % 28:02d}": api.call(who, "POST", "/entries", {
+                "member_id": api.members[m], "rule_code": "P07", "occurred_on": on})
             for i in range(40)
         ]
-        finalizes = [lambda who=who: api.call(who, "POST", f"/reviews/{review['id']}/finalize")
-                     for who in COMMITTEE_A]
+        finalizes = [lambda who=who, path=f"/reviews/{review['id']}/finalize": api.call(
+            who, "POST", path) for who in COMMITTEE_A]
         # Finalizes in the middle of the burst, so some records land on each side.
         answers = at_once(records[:20] + finalizes + records[20:])
         finals, recorded = answers[20:24], answers[:20] + answers[24:]
@@ -157,3 +164,17 @@ def test_publish_lands_only_when_no_entry_is_pending(api: Api, live_server: Live
     assert all(r["id"] < publish_row for r in log
                if r["action"] == "entry.approved" and r["object_id"] in ids)
     assert_consistent(live_server)
+
+
+def test_login_throttling_holds_against_a_parallel_burst_across_processes(
+        live_server: LiveServer) -> None:
+    """20 wrong passwords for one username at once, spread over both worker processes:
+    at most 5 are checked (401), the rest are refused (429); then so is the right one."""
+    api = build_world(live_server)
+    form = {"username": "a1", "password": "wrong-password-1"}
+    answers = at_once([lambda: api.client.post("/auth/token", data=form) for _ in range(20)])
+    outcome = codes(answers)
+    assert outcome == Counter({(401, "bad_credentials"): 5, (429, "too_many_attempts"): 15}), \
+        outcome
+    right = api.client.post("/auth/token", data={"username": "a1", "password": PASSWORD})
+    assert right.status_code == 429, right.text

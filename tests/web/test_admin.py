@@ -175,7 +175,7 @@ def test_a_taken_username_reshows_the_form_and_writes_nothing(world: World,
     assert htmx.status_code == 409 and 'id="member-form"' in htmx.text
     assert "<html" not in htmx.text and "用户名已被使用" in htmx.text
     for bad, message in ((new_member(world, username="x y"), "用户名须为"),
-                         (new_member(world, password="short"), "初始密码至少8位"),
+                         (new_member(world, password="short"), "密码至少8位"),
                          (new_member(world, joined_on="2026-02-01"), "日期不能晚于今天"),
                          (new_member(world, joined_on=""), "入党（转入）日期"),
                          (new_member(world, org_id=str(world.party)), "只有党支部"),

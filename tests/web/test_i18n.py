@@ -135,7 +135,7 @@ def ascii_world(client: TestClient, db: Session, clock: FixedClock) -> Ascii:
 
 def member_pages(w: Ascii) -> list[str]:
     return ["/me", "/me?year=2025", "/me/entries", "/me/entries?year=2025", "/me/report",
-            "/me/results", f"/me/results/{w.review_q4}"]
+            "/me/results", f"/me/results/{w.review_q4}", "/password"]
 
 
 def committee_pages(w: Ascii) -> list[str]:
@@ -150,7 +150,8 @@ def committee_pages(w: Ascii) -> list[str]:
 def admin_pages(w: Ascii) -> list[str]:
     return ["/admin", f"/admin?grant_org={w.branch}&q=li", f"/admin/members?org_id={w.branch}",
             f"/admin/members?org_id={w.branch}&edit={w.world.members['bob']}",
-            "/admin/members", "/admin/rules", "/admin/rules?year=2025"]
+            "/admin/members", "/admin/rules", "/admin/rules?year=2025",
+            f"/members/{w.world.members['bob']}/password-reset"]
 
 
 def switch(client: TestClient, token: str, language: str) -> None:

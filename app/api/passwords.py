@@ -1,0 +1,51 @@
+"""Passwords: change your own, or reset a member's (committee, administrators)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from app.api.deps import ClockDep, CurrentActor, errors
+from app.db import SessionDep
+from app.schemas import Id, PasswordChange, PasswordResetBody, PasswordResetOut, TokenOut
+from app.security import issue_token
+from app.services import passwords
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/auth/password", response_model=TokenOut, responses=errors(401, 403, 422, 429))
+def change_password(body: PasswordChange, session: SessionDep, actor: CurrentActor,
+                    clock: ClockDep) -> TokenOut | JSONResponse:
+    """Change your own password; every earlier token stops working, the answer is a new one.
+
+    A wrong current password is 403 `wrong_password` and counts as a failed login (429
+    after too many); a weak new one is 422 (`password_too_short`, `password_too_long`,
+    `password_is_username`, `password_too_simple`, `password_unchanged`).
+    """
+    now = clock.now()
+    account = passwords.change_own_password(session, actor, body.current_password,
+                                            body.new_password, now)
+    if account is None or account.id is None:
+        # Answered, not raised, so the failed attempt is committed and counts.
+        return JSONResponse({"detail": "The current password is wrong.",
+                             "code": "wrong_password"}, status_code=403)
+    return TokenOut(access_token=issue_token(account.id, account.password_changed_at, now))
+
+
+@router.post("/members/{member_id}/password-reset", response_model=PasswordResetOut,
+             responses=errors(401, 403, 404, 409, 422))
+def reset_password(member_id: Id, session: SessionDep, actor: CurrentActor,
+                   clock: ClockDep, response: Response,
+                   body: PasswordResetBody | None = None) -> PasswordResetOut:
+    """Set a member's password (given, or 8 generated digits); their tokens stop working.
+
+    Administrators; a committee for the members it manages, but not for committee members
+    of its own level (403 `committee_member_account`: a higher committee or an
+    administrator does it) nor for its own account (403 `own_account`).
+    """
+    reset = passwords.reset_password(session, actor, member_id,
+                                     body.password if body else None, clock.now())
+    response.headers["Cache-Control"] = "no-store"
+    return PasswordResetOut(member_id=reset.member_id, username=reset.account.username,
+                            password=reset.generated)

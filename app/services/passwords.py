@@ -1,0 +1,155 @@
+"""Changing one's own password, and a committee or administrator resetting a member's.
+
+Either way the account's password stamp moves on, so every token and page session
+issued before it is refused (app/api/deps.py, app/web/deps.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from app.models import Account, LoginAttempt, Member, Org, RoleGrant
+from app.security import hash_password, verify_password
+from app.services import audit
+from app.services.access import Actor, get_member, require_manages
+from app.services.accounts import check_throttle
+from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+# Digits only: read out over the phone and typed on a phone keypad by elderly members.
+GENERATED_DIGITS = 8
+
+
+def check_policy(password: str, username: str) -> None:
+    """8 to 128 characters, not the username, not one character repeated."""
+    if len(password) < MIN_LENGTH:
+        raise Invalid(f"The password needs at least {MIN_LENGTH} characters.",
+                      "password_too_short")
+    if len(password) > MAX_LENGTH:
+        raise Invalid(f"The password may have at most {MAX_LENGTH} characters.",
+                      "password_too_long")
+    if password.casefold() == username.casefold():
+        raise Invalid("The password must not be the username.", "password_is_username")
+    if len(set(password)) == 1:
+        raise Invalid("The password must not be one character repeated.",
+                      "password_too_simple")
+
+
+def generate_password(username: str) -> str:
+    while True:
+        password = "".join(secrets.choice("0123456789") for _ in range(GENERATED_DIGITS))
+        try:
+            check_policy(password, username)
+        except Invalid:
+            continue
+        return password
+
+
+def _set_password(account: Account, password: str, now: datetime) -> None:
+    # Tokens carry the stamp in whole seconds, so it must move on by at least one second.
+    floor = account.password_changed_at.replace(microsecond=0) + timedelta(seconds=1)
+    account.password_hash = hash_password(password)
+    account.password_changed_at = max(now, floor)
+
+
+def change_own_password(session: Session, actor: Actor, current: str, new: str,
+                        now: datetime) -> Account | None:
+    """The account with its new password; None when `current` is wrong.
+
+    A wrong current password is a failed login attempt for the account's username (the
+    caller answers rather than raises, so the attempt is committed and counts).
+    """
+    account = session.get(Account, actor.account_id)
+    if account is None:
+        raise NotFound("The account no longer exists.")
+    check_throttle(session, account.username, now, account.password_changed_at)
+    if not verify_password(current, account.password_hash):
+        session.add(LoginAttempt(username=account.username, at=now, success=False))
+        return None
+    check_policy(new, account.username)
+    if new == current:
+        raise Invalid("The new password is the same as the current one.", "password_unchanged")
+    _set_password(account, new, now)
+    session.add(account)
+    audit.record(session, actor_id=actor.account_id, action="account.password_change",
+                 object_type="account", object_id=account.id, at=now,
+                 after={"password": "changed"})
+    return account
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    account: Account
+    member_id: int
+    # The generated password, shown once; None when the person resetting gave one.
+    generated: str | None
+
+
+def _outranked_by(actor: Actor, org_path: str) -> bool:
+    """The actor is on the committee of an organisation strictly above this one."""
+    return any(org_path.startswith(p) and org_path != p for p in actor.committee_paths)
+
+
+def resettable_account(session: Session, actor: Actor, member_id: int) -> tuple[Member, Account]:
+    """The member and the account whose password the actor may reset, or the refusal.
+
+    Administrators reset anyone's; a committee resets those of the members it manages,
+    except administrators and committee members of its own level (a committee member's
+    is reset from above, so nobody takes over a colleague's approvals).
+    """
+    member, org = get_member(session, actor, member_id)
+    require_manages(actor, org)
+    if actor.member_id == member_id:
+        raise Forbidden("Change your own password with POST /api/v1/auth/password.",
+                        "own_account")
+    account = session.exec(select(Account).where(Account.member_id == member_id)).first()
+    if account is None:
+        raise WorkflowConflict(f"Member {member_id} has no login account.", "no_account")
+    if not actor.is_admin:
+        if account.is_admin:
+            raise Forbidden("Only an administrator may reset an administrator's password.",
+                            "admin_only")
+        grant_paths = session.exec(
+            select(Org.path).join(RoleGrant, col(RoleGrant.org_id) == Org.id)
+            .where(RoleGrant.member_id == member_id)).all()
+        if not all(_outranked_by(actor, path) for path in grant_paths):
+            raise Forbidden("This member is on a committee; a higher committee or an "
+                            "administrator resets their password.", "committee_member_account")
+    return member, account
+
+
+def reset_password(session: Session, actor: Actor, member_id: int, password: str | None,
+                   now: datetime) -> PasswordReset:
+    """A new password for a member's account: given, or generated (digits)."""
+    _member, account = resettable_account(session, actor, member_id)
+    generated: str | None
+    if password is None:
+        generated = new = generate_password(account.username)
+    else:
+        check_policy(password, account.username)
+        generated, new = None, password
+    _set_password(account, new, now)
+    session.add(account)
+    audit.record(session, actor_id=actor.account_id, action="account.password_reset",
+                 object_type="account", object_id=account.id, at=now,
+                 after={"member_id": member_id, "password": "reset",
+                        "generated": generated is not None})
+    return PasswordReset(account=account, member_id=member_id, generated=generated)
+
+
+def set_password(session: Session, username: str, password: str, now: datetime) -> Account:
+    """`jifen set-password`: the operator's way in when an administrator is locked out."""
+    account = session.exec(select(Account).where(Account.username == username)).first()
+    if account is None:
+        raise NotFound(f"There is no account {username!r}.")
+    check_policy(password, account.username)
+    _set_password(account, password, now)
+    session.add(account)
+    audit.record(session, actor_id=None, action="account.password_set", object_type="account",
+                 object_id=account.id, at=now, after={"password": "set"})
+    return account

@@ -1,0 +1,93 @@
+"""修改密码 for everyone logged in, and 重置密码 of a member by a committee or an administrator."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from app.api.deps import ClockDep
+from app.db import SessionDep
+from app.services import passwords
+from app.services.errors import DomainError, Invalid
+from app.web.admin_common import require_staff
+from app.web.committee_common import safe_next
+from app.web.deps import WebActor
+from app.web.i18n import _
+from app.web.messages import message_for
+from app.web.render import flash, redirect, render
+
+router = APIRouter()
+
+Secret = Annotated[str, Form(max_length=1024)]
+PAGE = "pages/password.html"
+RESET_PAGE = "pages/password_reset.html"
+
+
+@router.get("/password")
+def password_page(request: Request, actor: WebActor) -> Response:
+    """Change my password: the current one, and the new one twice."""
+    return render(request, PAGE, {"min_length": passwords.MIN_LENGTH})
+
+
+@router.post("/password")
+def change_password(request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
+                    current_password: Secret = "", new_password: Secret = "",
+                    new_password_again: Secret = "") -> Response:
+    context: dict[str, object] = {"min_length": passwords.MIN_LENGTH}
+    try:
+        if new_password != new_password_again:
+            raise Invalid("The new password was typed differently twice.", "password_mismatch")
+        account = passwords.change_own_password(session, actor, current_password, new_password,
+                                                clock.now())
+    except DomainError as error:
+        context["error"] = message_for(error)
+        return render(request, PAGE, context, status_code=error.status_code)
+    if account is None:
+        # Rendered, not raised, so the failed attempt is committed and counts.
+        context["error"] = message_for(Invalid("", "wrong_password"))
+        return render(request, PAGE, context, status_code=403)
+    # This session stays logged in; every other one (and every API token) is now refused.
+    request.session["pwd"] = int(account.password_changed_at.timestamp())
+    flash(request, _("密码已修改。其他手机或电脑上的登录已退出，请用新密码重新登录。"))
+    return redirect(request, "/")
+
+
+def _back(member_id: int, next: str | None) -> str:
+    return safe_next(next, f"/committee/members/{member_id}")
+
+
+@router.get("/members/{member_id}/password-reset")
+def reset_page(member_id: int, request: Request, session: SessionDep, actor: WebActor,
+               next: str | None = None) -> Response:
+    """Ask before resetting; a refusal (not allowed for this member) shows here, not after."""
+    require_staff(actor)
+    member, account = passwords.resettable_account(session, actor, member_id)
+    return render(request, RESET_PAGE, {"member": member, "username": account.username,
+                                        "back": _back(member_id, next),
+                                        "min_length": passwords.MIN_LENGTH,
+                                        "digits": passwords.GENERATED_DIGITS})
+
+
+@router.post("/members/{member_id}/password-reset")
+def reset_password(member_id: int, request: Request, session: SessionDep, actor: WebActor,
+                   clock: ClockDep, password: Secret = "",
+                   next: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """The new password, shown on this answer only (never kept in the session cookie)."""
+    require_staff(actor)
+    member, account = passwords.resettable_account(session, actor, member_id)
+    context: dict[str, object] = {"member": member, "username": account.username,
+                                  "back": _back(member_id, next),
+                                  "min_length": passwords.MIN_LENGTH,
+                                  "digits": passwords.GENERATED_DIGITS}
+    try:
+        reset = passwords.reset_password(session, actor, member_id, password or None,
+                                         clock.now())
+    except DomainError as error:
+        context["error"] = message_for(error)
+        return render(request, RESET_PAGE, context, status_code=error.status_code)
+    context |= {"done": True, "generated": reset.generated}
+    response = render(request, RESET_PAGE, context)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,109 @@
+"""Cost against size: draw the saved benchmark results to docs/performance.png.
+
+    python bench/plot.py [bench/results/*.json ...] [--output docs/performance.png]
+
+Reads result files written by `bench/run.py --save` (the run's keys plus "meta": database,
+machine, ...), or plain `--json` outputs. One panel per cost, members on a log axis, one
+line per database (and worker count when it is not 1). Needs matplotlib (the `bench` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (key, title, unit, target: (value, "max" | "min") or None)
+PANELS: tuple[tuple[str, str, str, tuple[float, str] | None], ...] = (
+    ("rating_vs_sql", "annual ratings ÷ SQL floor", "×", (2, "max")),
+    ("rating_s", "annual ratings of every branch", "s", None),
+    ("page_p99_ms", "member page p99, 32 connections", "ms", (50, "max")),
+    ("page_vs_floor", "member page req/s ÷ /healthz req/s", "×", (0.4, "min")),
+    ("api_p99_ms", "score API p99, 32 connections", "ms", None),
+    ("finalize_ms", "finalize one 60-member branch's quarter", "ms", (200, "max")),
+    ("server_rss_mb", "server memory at the end (RSS)", "MiB", (200, "max")),
+    ("page_rps", "member page throughput", "req/s", None),
+)
+
+
+def load(paths: list[Path]) -> list[dict[str, Any]]:
+    runs = []
+    for path in paths:
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            print(f"skipping {path}: {error}", file=sys.stderr)
+            continue
+        if "members" in result:
+            result.setdefault("meta", {})
+            runs.append(result)
+    return runs
+
+
+def series_name(run: dict[str, Any]) -> str:
+    meta = run["meta"]
+    name = str(meta.get("database", "?"))
+    if meta.get("workers", 1) != 1:
+        name += f", {meta['workers']} workers"
+    return name
+
+
+def draw(runs: list[dict[str, Any]], output: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for run in sorted(runs, key=lambda r: str(r["meta"].get("at", ""))):
+        series[series_name(run)][int(run["members"])] = run  # the latest run of each size
+    columns = 2
+    rows = (len(PANELS) + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(11, 3.2 * rows), squeeze=False)
+    for (key, title, unit, target), axis in zip(PANELS, axes.flat, strict=False):
+        for name, by_size in sorted(series.items()):
+            sizes = sorted(s for s, r in by_size.items() if key in r)
+            if sizes:
+                axis.plot(sizes, [by_size[s][key] for s in sizes], marker="o", label=name)
+        if target is not None:
+            value, kind = target
+            axis.axhline(value, color="grey", linestyle="--", linewidth=1)
+            axis.annotate(f"target {'≤' if kind == 'max' else '≥'} {value:g}",
+                          (0.01, value), xycoords=("axes fraction", "data"), fontsize=8,
+                          color="grey", va="bottom")
+        axis.set_xscale("log")
+        axis.set_title(title, fontsize=10)
+        axis.set_ylabel(unit)
+        axis.set_xlabel("members")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=8)
+    for axis in list(axes.flat)[len(PANELS):]:
+        axis.set_visible(False)
+    machines = {f"{r['meta'].get('machine', {}).get('cpus', '?')} cores" for r in runs}
+    figure.suptitle(f"Jifen benchmark ({', '.join(sorted(machines))}; bench/run.py)")
+    figure.tight_layout()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(output, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", nargs="*", type=Path,
+                        help="result files (default bench/results/*.json)")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.png")
+    args = parser.parse_args(argv)
+    paths = args.results or sorted((ROOT / "bench" / "results").glob("*.json"))
+    runs = load(paths)
+    if not runs:
+        raise SystemExit("no results to plot (run: python bench/run.py ... --save)")
+    draw(runs, args.output)
+    print(f"wrote {args.output} from {len(runs)} run(s)")
+
+
+if __name__ == "__main__":
+    main()

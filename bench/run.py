@@ -1,0 +1,332 @@
+"""Jifen's benchmark: build a data set, then measure the rating, the pages and the API.
+
+    python bench/run.py --members 100000 [--database-url URL] [--json]
+    python bench/run.py --quick            # 10,000 members, under two minutes on 2 cores
+
+Each run builds a fresh data set (bench/generate.py) unless --reuse finds one of the same
+size in the database, which it then resets (the ratings and the finalization a run makes
+are undone) so that the run measures the same work again. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: python bench/run.py
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from sqlmodel import Session, col, select  # noqa: E402
+
+from app.db import make_engine  # noqa: E402
+from app.models import Account, Org  # noqa: E402
+from app.services import ratings  # noqa: E402
+from app.services.access import load_actor  # noqa: E402
+from bench import partition  # noqa: E402
+from bench.dataset import DataSet, load_meta  # noqa: E402
+from bench.generate import TARGET_SIZE, generate  # noqa: E402
+from bench.load import LoadResult, Request, run_load  # noqa: E402
+from bench.server import Server, api_token, page_login  # noqa: E402
+
+KEYS = ("members", "entries", "rating_s", "sql_floor_s", "rating_vs_sql", "page_rps",
+        "page_p99_ms", "floor_rps", "page_vs_floor", "api_p99_ms", "finalize_ms",
+        "server_rss_mb")
+QUICK_MEMBERS = 10_000
+FLOOR_SQL = ("SELECT member_id, rule_code, sum(points) FROM entry "
+             "WHERE year = :year AND status = 'approved' GROUP BY member_id, rule_code")
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- the data set -------------------------------------------------------------------------
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database)
+
+
+def _wipe(url: str) -> None:
+    """Empty a database that holds a benchmark data set (never anything else)."""
+    path = _sqlite_path(url)
+    if path is not None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+def reset(url: str, data: DataSet) -> None:
+    """Undo what a run did, so the next measures the same work: ratings, the finalization."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        params = {"year": data.year, "review": data.target_review, "audit": data.audit_max_id}
+        for statement in (
+            "DELETE FROM rating_item WHERE rating_id IN (SELECT id FROM rating WHERE year = :year)",
+            "DELETE FROM rating WHERE year = :year",
+            "UPDATE review SET status = 'published', finalized_by = NULL, finalized_at = NULL "
+            "WHERE id = :review",
+            "UPDATE review_score SET final_ytd = NULL, final_delta = NULL "
+            "WHERE review_id = :review",
+            "DELETE FROM audit_log WHERE id > :audit",
+            "DELETE FROM login_attempt",
+        ):
+            connection.execute(sa.text(statement), params)
+    engine.dispose()
+
+
+def prepare(url: str, members: int, *, reuse: bool, seed: int,
+            partition_entries: bool = False) -> tuple[DataSet, bool]:
+    """The data set to measure: (data, whether it was generated now)."""
+    path = _sqlite_path(url)
+    existing: DataSet | None = None
+    if path is None or path.exists():
+        engine = make_engine(url)
+        existing = load_meta(engine)
+        same_layout = partition.is_partitioned(engine) == partition_entries
+        has_rows = False
+        if existing is None and sa.inspect(engine).has_table("org"):
+            with engine.connect() as connection:
+                has_rows = connection.execute(sa.text("SELECT 1 FROM org LIMIT 1")).first() \
+                    is not None
+        engine.dispose()
+        if has_rows:
+            raise SystemExit(f"{sa.make_url(url).render_as_string()} holds data that is not a "
+                             "benchmark data set; give an empty database")
+    if existing is not None and reuse and existing.members == members and same_layout:
+        say(f"reusing the data set of {members} members ({existing.entries} entries); "
+            "resetting its ratings and the Q4 finalization")
+        reset(url, existing)
+        return existing, False
+    if existing is not None or (path is not None and path.exists()):
+        _wipe(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    say(f"generating {members} members")
+    data = generate(url, members, seed=seed, progress=say,
+                    partition_entries=partition_entries)
+    say(f"generated {data.entries} entries ({sum(data.rows.values())} rows) in "
+        f"{data.seconds['total']:.1f}s: {data.rates()}")
+    return data, True
+
+
+# --- the server: pages, API, finalize, memory ----------------------------------------------
+
+
+def _load(server: Server, requests: list[Request], warmup: int, concurrency: int,
+          client: str, what: str, extra: dict[str, float]) -> LoadResult:
+    if warmup:
+        run_load(server.url, requests[:warmup], concurrency, client)
+    cpu = server.cpu_seconds()
+    result = run_load(server.url, requests, concurrency, client)
+    # Server CPU per request: unlike req/s, hardly moved by other work on the machine.
+    cpu_ms = (server.cpu_seconds() - cpu) * 1000 / result.requests
+    if result.failures:
+        raise SystemExit(f"{what}: {sum(result.failures.values())} requests failed "
+                         f"{result.failures}; see {server.log}")
+    say(f"{what}: {result.rps:.0f} req/s, p50 {result.percentile(50):.1f} ms, "
+        f"p99 {result.percentile(99):.1f} ms, server CPU {cpu_ms:.2f} ms/request, "
+        f"{result.body_bytes // result.requests} B/answer")
+    extra[f"{what.split()[0]}_cpu_ms"] = round(cpu_ms, 3)
+    return result
+
+
+def measure_server(url: str, data: DataSet, args: argparse.Namespace,
+                   extra: dict[str, float]) -> dict[str, float]:
+    server = Server(url, workers=args.workers, workdir=args.workdir)
+    server.start()
+    try:
+        say(f"server on {server.url}, {args.workers} worker(s); logging in "
+            f"{len(data.sample)} members")
+        cookies = [page_login(server.url, u, data.password) for u in data.sample]
+        admin = api_token(server.url, data.admin, data.password)
+        secretary = api_token(server.url, data.target_secretary, data.password)
+        n = args.requests
+        pages = [Request(f"/me?year={data.year}",
+                         (("Cookie", f"jifen_session={cookies[i % len(cookies)]}"),))
+                 for i in range(n)]
+        rng = random.Random(data.seed)
+        bearer = (("Authorization", f"Bearer {admin}"),)
+        api = [Request(f"/api/v1/members/{rng.randint(1, data.members)}/score?year={data.year}",
+                       bearer) for _ in range(max(1, n // 2))]
+        floor = [Request("/healthz")] * n
+        warmup = min(200, n // 10)
+        page = _load(server, pages, warmup, args.concurrency, args.client,
+                     "page /me", extra)
+        flo = _load(server, floor, warmup, args.concurrency, args.client, "floor /healthz",
+                    extra)
+        api_result = _load(server, api, warmup // 2, args.concurrency, args.client,
+                           "api /api/v1/members/{id}/score", extra)
+        with httpx.Client(base_url=server.url, timeout=120,
+                          headers={"Authorization": f"Bearer {secretary}"}) as client:
+            client.get("/api/v1/me").raise_for_status()  # the connection is open already
+            started = time.perf_counter()
+            answer = client.post(f"/api/v1/reviews/{data.target_review}/finalize")
+            finalize_ms = (time.perf_counter() - started) * 1000
+        if answer.status_code != 200 or answer.json().get("status") != "finalized":
+            raise SystemExit(f"finalize: {answer.status_code} {answer.text[:300]}")
+        say(f"finalize of a {min(TARGET_SIZE, data.members)}-member branch's Q4: "
+            f"{finalize_ms:.1f} ms")
+        rss = server.rss_mb()
+    finally:
+        server.stop()
+    return {
+        "page_rps": round(page.rps, 1),
+        "page_p99_ms": round(page.percentile(99), 1),
+        "floor_rps": round(flo.rps, 1),
+        "page_vs_floor": round(page.rps / flo.rps, 3),
+        "api_p99_ms": round(api_result.percentile(99), 1),
+        "finalize_ms": round(finalize_ms, 1),
+        "server_rss_mb": rss,
+    }
+
+
+# --- the annual ratings against the SQL floor ------------------------------------------------
+
+
+def sql_floor(engine: sa.Engine, year: int) -> float:
+    started = time.perf_counter()
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(FLOOR_SQL), {"year": year}).fetchall()
+    elapsed = time.perf_counter() - started
+    assert rows
+    return elapsed
+
+
+def measure_ratings(url: str, data: DataSet, extra: dict[str, float]) -> dict[str, float]:
+    engine = make_engine(url)
+    sql_floor(engine, data.year)  # warm the caches for both, untimed
+    with Session(engine) as session:
+        account = session.exec(select(Account).where(Account.username == data.admin)).one()
+        actor = load_actor(session, account)
+        branches = list(session.exec(select(Org.id).where(Org.kind == "branch")
+                                     .order_by(col(Org.id))).all())
+    now = datetime.now(UTC)
+    cpu = time.process_time()
+    started = time.perf_counter()
+    for org_id in branches:
+        with Session(engine, expire_on_commit=False) as session:
+            ratings.create_rating(session, actor, org_id or 0, data.year, now)
+            session.commit()
+    rating_s = time.perf_counter() - started
+    extra["rating_cpu_s"] = round(time.process_time() - cpu, 3)
+    floors, floor_cpu = [], []
+    for _ in range(3):
+        cpu = time.process_time()
+        floors.append(sql_floor(engine, data.year))
+        floor_cpu.append(time.process_time() - cpu)
+    floor_s = min(floors)
+    extra["sql_floor_cpu_s"] = round(min(floor_cpu), 4)
+    engine.dispose()
+    say(f"ratings of {len(branches)} branches: {rating_s:.2f}s (this process's CPU "
+        f"{extra['rating_cpu_s']:.2f}s); SQL floor {floor_s:.3f}s (min of "
+        f"{', '.join(f'{f:.3f}' for f in floors)})")
+    return {"rating_s": round(rating_s, 3), "sql_floor_s": round(floor_s, 4),
+            "rating_vs_sql": round(rating_s / floor_s, 2)}
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        commit = ""
+    return {"cpus": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "load_avg": [round(x, 2) for x in
+                                                              os.getloadavg()],
+            "commit": commit}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    size = parser.add_mutually_exclusive_group(required=True)
+    size.add_argument("--members", type=int, help="members in the data set")
+    size.add_argument("--quick", action="store_true", help=f"{QUICK_MEMBERS:,} members")
+    parser.add_argument("--database-url", help="an empty database, or one holding a data set "
+                        "made by this tool (default: SQLite file bench/data/bench-N.db)")
+    parser.add_argument("--reuse", action="store_true", help="reuse a data set of the same "
+                        "size found in the database (reset), instead of building a fresh one")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--save", nargs="?", const="", default=None, metavar="PATH",
+                        help="also write the results with metadata to PATH "
+                        "(default bench/results/<date>-<database>-<members>.json)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--requests", type=int, default=2000, help="page and floor requests "
+                        "(the API gets half as many)")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="load generator (see bench/load.py)")
+    parser.add_argument("--partition-entries", action="store_true", help="PostgreSQL: "
+                        "partition the entry table by year before loading (bench/partition.py)")
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "data",
+                        help="for the SQLite file, the server's log and uploads")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse(argv)
+    members = QUICK_MEMBERS if args.quick else args.members
+    if members < 1:
+        raise SystemExit("--members must be at least 1")
+    url = args.database_url or f"sqlite:///{args.workdir / f'bench-{members}.db'}"
+    if args.partition_entries and sa.make_url(url).get_backend_name() != "postgresql":
+        raise SystemExit("--partition-entries needs a PostgreSQL --database-url")
+    started = time.perf_counter()
+    data, generated = prepare(url, members, reuse=args.reuse, seed=args.seed,
+                              partition_entries=args.partition_entries)
+    results: dict[str, Any] = {"members": data.members, "entries": data.entries}
+    extra: dict[str, float] = {}
+    results |= measure_server(url, data, args, extra)
+    results |= measure_ratings(url, data, extra)
+    results = {key: results[key] for key in KEYS}
+    say(f"done in {time.perf_counter() - started:.0f}s")
+    if args.save is not None:
+        dialect = sa.make_url(url).get_backend_name()
+        layout = "-partitioned" if args.partition_entries else ""
+        path = Path(args.save) if args.save else ROOT / "bench" / "results" / \
+            f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{dialect}-{members}{layout}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"database": dialect, "workers": args.workers, "requests": args.requests,
+                "concurrency": args.concurrency, "client": args.client,
+                "generated": generated, "generation_s": data.seconds,
+                "generation_rates": data.rates(), "rows": data.rows, "cpu": extra,
+                "entry_partitions": partition.partition_names(url)
+                if args.partition_entries else None,
+                "at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
+        path.write_text(json.dumps(results | {"meta": meta}, indent=2) + "\n")
+        say(f"saved {path}")
+    if args.json:
+        print(json.dumps(results))
+    else:
+        width = max(len(k) for k in KEYS)
+        for key in KEYS:
+            print(f"{key:<{width}}  {results[key]}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""rule set revision: changes whenever a year's rules change, so processes can cache them
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-26 14:47:36.115973
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Existing years get "initial"; every later change writes a new random revision.
+    with op.batch_alter_table("rule_set", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("revision", sqlmodel.sql.sqltypes.AutoString(length=32),
+                                      nullable=False, server_default="initial"))
+    with op.batch_alter_table("rule_set", schema=None) as batch_op:
+        batch_op.alter_column("revision", server_default=None)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("rule_set", schema=None) as batch_op:
+        batch_op.drop_column("revision")

@@ -1,0 +1,133 @@
+"""The benchmark harness (bench/) at a small size: its JSON, the data it builds, the ratings.
+
+Runs the generator and the runner end to end (a real uvicorn server included) on a fresh
+database: a SQLite file, or a new database on the PostgreSQL server of
+JIFEN_TEST_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel, col, func, select
+
+from app.db import make_engine
+from app.models import Account, AuditLog, Entry, Rating, RatingItem, Review
+from app.services import integrity
+from app.services.access import load_actor
+from app.services.ratings import approve_rating
+from bench import run
+from bench.dataset import load_meta
+
+MEMBERS = 200
+
+
+@pytest.fixture
+def bench_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database (no schema: the generator runs the migrations), dropped after."""
+    base = os.environ.get("JIFEN_TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path}/bench.db"
+        return
+    name = f"jifen_bench_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _dangling_references(session: Session) -> list[str]:
+    dangling = []
+    for table in SQLModel.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            parent = fk.column.table.alias()
+            count = session.execute(
+                sa.select(func.count()).select_from(table.outerjoin(
+                    parent, fk.parent == parent.c[fk.column.name]))
+                .where(fk.parent.is_not(None), parent.c[fk.column.name].is_(None))).scalar()
+            if count:
+                dangling.append(f"{fk.parent}: {count}")
+    return dangling
+
+
+def _run(url: str, workdir: Path, *extra: str, members: int = MEMBERS,
+         requests: int = 150) -> dict[str, float]:
+    return run.main(["--members", str(members), "--database-url", url, "--json",
+                     "--requests", str(requests), "--workdir", str(workdir), *extra])
+
+
+def test_run_prints_the_keys_and_builds_a_year_the_engine_agrees_with(
+        bench_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = _run(bench_url, tmp_path)
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == results
+    assert list(printed) == list(run.KEYS)
+    assert all(isinstance(v, int | float) and v > 0 for v in printed.values()), printed
+    assert printed["members"] == MEMBERS
+    assert 0.85 * 40 * MEMBERS <= printed["entries"] <= 1.15 * 40 * MEMBERS
+
+    engine = make_engine(bench_url)
+    data = load_meta(engine)
+    assert data is not None
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Entry)).one() == data.entries
+        kinds = set(session.exec(select(Entry.kind).distinct()).all())
+        assert {"positive", "negative", "bonus", "deduction"} <= kinds
+        # The runner finalized the first branch's Q4 over HTTP; every quarter is final now.
+        assert set(session.exec(select(Review.status).distinct()).all()) == {"finalized"}
+        ratings = session.exec(select(Rating)).all()
+        assert len(ratings) == data.branches
+        items = session.exec(select(RatingItem)).all()
+        assert len(items) == MEMBERS
+        assert len({i.proposed_grade for i in items}) >= 3  # a spread, not one grade
+        # Approved, the ratings face `jifen check`: the bulk quarters' stored totals, the
+        # entries and the ratings must all be what the engine computes from the rows.
+        admin = session.exec(select(Account).where(Account.username == data.admin)).one()
+        actor = load_actor(session, admin)
+        for rating in ratings:
+            approve_rating(session, actor, rating.id or 0, now)
+        session.commit()
+        report = integrity.Report()
+        names = integrity._Names(session)
+        integrity.check_finalized_totals(session, report, names, now)
+        integrity.check_entries(session, report)
+        integrity.check_ratings(session, report, names, now)
+        assert report.ok, [p.message for p in report.problems[:10]]
+        assert report.checked["approved ratings"] == data.branches
+        # The bulk load ran with foreign key checks off; every reference must still hold.
+        assert _dangling_references(session) == []
+        # The audit chain holds what went through the services, and stays whole.
+        chain = integrity.Report()
+        integrity.check_audit_chain(session, chain)
+        assert chain.ok, chain.problems[:3]
+        assert session.exec(select(func.count()).select_from(AuditLog).where(
+            col(AuditLog.action) == "rating.create")).one() == data.branches
+    engine.dispose()
+
+
+def test_reuse_resets_the_data_set_and_measures_again(
+        bench_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = _run(bench_url, tmp_path, members=60, requests=40)
+    engine = make_engine(bench_url)
+    data = load_meta(engine)
+    second = _run(bench_url, tmp_path, "--reuse", members=60, requests=40)
+    capsys.readouterr()
+    assert second["entries"] == first["entries"]
+    assert load_meta(engine) == data  # the same data set, not a new one
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(RatingItem)).one() == 60
+        assert session.exec(select(func.count()).select_from(Rating)).one() == 1
+    engine.dispose()
