@@ -127,7 +127,7 @@ async def _run_raw(base_url: str, requests: Sequence[Request], concurrency: int)
 
 async def _run_httpx(base_url: str, requests: Sequence[Request],
                      concurrency: int) -> LoadResult:
-    import httpx
+    import httpx2 as httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []

@@ -48,6 +48,8 @@ def load(paths: list[Path]) -> list[dict[str, Any]]:
 def series_name(run: dict[str, Any]) -> str:
     meta = run["meta"]
     name = str(meta.get("database", "?"))
+    if meta.get("entry_partitions"):
+        name += ", entry partitioned by year"
     if meta.get("workers", 1) != 1:
         name += f", {meta['workers']} workers"
     return name

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: python bench/run.py
     sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
+import httpx2 as httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 from sqlmodel import Session
 
 from app.db import make_engine

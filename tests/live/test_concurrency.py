@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from itertools import cycle
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from app.db import make_engine

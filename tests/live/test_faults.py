@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
-import httpx
+import httpx2 as httpx
 import sqlalchemy as sa
 
 from app.db import make_engine
