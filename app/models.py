@@ -97,7 +97,8 @@ class RuleSetRow(SQLModel, table=True):
     created_at: datetime = _at()
     # A new random value whenever the year's rules change (never reused, even by a
     # rolled-back change), so each process may keep the rules it loaded until it moves.
-    revision: str = Field(default_factory=lambda: uuid4().hex, max_length=32)
+    revision: str = Field(default_factory=lambda: uuid4().hex, max_length=32,
+                          sa_column_kwargs={"server_default": "initial"})
 
 
 class RuleItemRow(SQLModel, table=True):

@@ -63,13 +63,17 @@ def create_rating(session: Session, actor: Actor, org_id: int, year: int,
     session.add(rating)
     session.flush()
     assert rating.id is not None
-    for member, c in zip(members, candidates, strict=True):
-        grade = proposed[c.member_id].value
-        session.add(RatingItem(
-            rating_id=rating.id, member_id=c.member_id, name=member.name, score=c.score,
-            stars=stars(c.score, c.vetoed, rules.params), vetoed=c.vetoed, exempt=c.exempt,
-            deducted=c.deducted, largest_deduction=c.largest_deduction,
-            proposed_grade=grade, grade=grade))
+    # One multi-row INSERT (no ORM objects): a branch has up to ~60 lines.
+    lines = [
+        {"rating_id": rating.id, "member_id": c.member_id, "name": member.name,
+         "score": c.score, "stars": stars(c.score, c.vetoed, rules.params),
+         "vetoed": c.vetoed, "exempt": c.exempt, "deducted": c.deducted,
+         "largest_deduction": c.largest_deduction,
+         "proposed_grade": proposed[c.member_id].value, "grade": proposed[c.member_id].value}
+        for member, c in zip(members, candidates, strict=True)
+    ]
+    if lines:
+        session.execute(sa.insert(RatingItem), lines)
     audit.record(session, actor_id=actor.account_id, action="rating.create",
                  object_type="rating", object_id=rating.id, at=now,
                  after=audit.snapshot(rating))

@@ -163,10 +163,12 @@ def set_scores(session: Session, actor: Actor, review_id: int, scores: dict[int,
 
 
 def pending_entry_count(session: Session, review: Review) -> int:
+    # By the branch's members, so the (member_id, year, status) index is used: the cost
+    # follows the branch's size, not the number of pending entries in the whole database.
+    members = select(col(Member.id)).where(Member.org_id == review.org_id)
     return session.exec(
         select(func.count()).select_from(Entry)
-        .join(Member, col(Member.id) == Entry.member_id)
-        .where(Member.org_id == review.org_id, Entry.year == review.year,
+        .where(col(Entry.member_id).in_(members), Entry.year == review.year,
                Entry.quarter == review.quarter, Entry.status == "pending")
     ).one()
 

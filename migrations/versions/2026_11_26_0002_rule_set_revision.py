@@ -18,12 +18,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Existing years get "initial"; every later change writes a new random revision.
-    with op.batch_alter_table("rule_set", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("revision", sqlmodel.sql.sqltypes.AutoString(length=32),
-                                      nullable=False, server_default="initial"))
-    with op.batch_alter_table("rule_set", schema=None) as batch_op:
-        batch_op.alter_column("revision", server_default=None)
+    # A plain ADD COLUMN (no batch copy of the table: on SQLite that would drop and rebuild
+    # rule_set under rule_item's foreign key). Existing years get "initial"; every later
+    # change writes a new random revision.
+    op.add_column("rule_set", sa.Column("revision", sqlmodel.sql.sqltypes.AutoString(length=32),
+                                        nullable=False, server_default="initial"))
 
 
 def downgrade() -> None:
