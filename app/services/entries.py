@@ -164,7 +164,9 @@ def _decide(session: Session, actor: Actor, entry_id: int, *, to: str, from_: st
         values |= {"decided_by": actor.account_id, "decided_at": now, "reason": reason}
     # Conditional update: of two committee members deciding at once, exactly one wins.
     result = session.execute(
-        sa.update(Entry).where(col(Entry.id) == entry_id, col(Entry.status) == from_)
+        # year too: with entry partitioned by year (docs/scaling.md) it touches one partition
+        sa.update(Entry).where(col(Entry.id) == entry_id, col(Entry.year) == entry.year,
+                               col(Entry.status) == from_)
         .values(**values).execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]

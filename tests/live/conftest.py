@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -46,7 +47,7 @@ def live_database(tmp_path: os.PathLike[str]) -> Iterator[str]:
 
 @pytest.fixture
 def live_server(live_database: str, tmp_path: os.PathLike[str]) -> Iterator[LiveServer]:
-    server = LiveServer(live_database, upload_dir=f"{tmp_path}/uploads")
+    server = LiveServer(live_database, workdir=Path(tmp_path))
     server.start()
     try:
         yield server

@@ -5,16 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -22,55 +17,18 @@ from sqlmodel import Session
 
 from app.db import make_engine
 from app.services.accounts import create_admin
+from bench.server import Server
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-9"
 LAST_YEAR = date.today().year - 1
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
-class LiveServer:
-    database_url: str
-    upload_dir: str
+class LiveServer(Server):
+    """The benchmark's server (bench/server.py) with two worker processes, so requests run
+    in parallel in several processes as behind a load balancer; ended by kill -9."""
+
     workers: int = 2
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-    log: Path | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.port = free_port()
-        self.log = Path(self.upload_dir).parent / f"server-{self.port}.log"
-        env = {**os.environ, "JIFEN_DATABASE_URL": self.database_url,
-               "JIFEN_UPLOAD_DIR": self.upload_dir, "JIFEN_ENV": "development"}
-        with self.log.open("ab") as log:
-            # Its own process group, so kill() reaches the workers too (kill -9 of all).
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--workers", str(self.workers),
-                 "--log-level", "warning"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
 
     def kill(self) -> None:
         """kill -9 of the server and every worker, as a crash or the OOM killer would."""
@@ -80,9 +38,6 @@ class LiveServer:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
         self.process = None
-
-    def log_text(self) -> str:
-        return self.log.read_text() if self.log and self.log.exists() else ""
 
 
 @dataclass
