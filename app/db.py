@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -62,6 +63,18 @@ def _read_only(engine: sa.Engine) -> sa.Engine:
     return engine.execution_options(**{READ_ONLY: True})
 
 
+@contextmanager
+def transaction(engine: sa.Engine) -> Iterator[Session]:
+    """A session committed when the block ends, rolled back if it raised."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; committed when the handler returns, rolled back if it raised.
 
@@ -71,13 +84,8 @@ def get_session(request: Request) -> Iterator[Session]:
     branch row first (app/services/locking.py).
     """
     engine = get_read_engine() if request.method in SAFE_METHODS else get_engine()
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with transaction(engine) as session:
+        yield session
 
 
 # scope="function": the commit happens before the answer is sent, so a failed

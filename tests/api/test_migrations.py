@@ -3,8 +3,6 @@ PostgreSQL (a fresh database on JIFEN_TEST_DATABASE_URL's server)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,31 +11,20 @@ import sqlalchemy as sa
 
 from app.db import make_engine
 from app.migrate import upgrade
+from tests.databases import empty_database
 
 
 @pytest.fixture
-def empty_database(tmp_path: Path) -> Iterator[str]:
-    base = os.environ.get("JIFEN_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path}/upgrade.db"
-        return
-    name = f"jifen_upgrade_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+def fresh_database(tmp_path: Path) -> Iterator[str]:
+    with empty_database(tmp_path, "jifen_upgrade") as url:
+        yield url
 
 
-def test_0002_upgrades_a_database_with_rules_and_entries(empty_database: str) -> None:
+def test_0002_upgrades_a_database_with_rules_and_entries(fresh_database: str) -> None:
     """0002 adds rule_set.revision under rule_item's foreign key (a batch rebuild of the
     table failed here on SQLite once it held rows)."""
-    upgrade(empty_database, "0001")
-    engine = make_engine(empty_database)
+    upgrade(fresh_database, "0001")
+    engine = make_engine(fresh_database)
     with engine.begin() as connection:
         connection.execute(sa.text(
             "INSERT INTO rule_set (year, review_max, review_default, star_thresholds, "
@@ -48,7 +35,7 @@ def test_0002_upgrades_a_database_with_rules_and_entries(empty_database: str) ->
             "INSERT INTO rule_item (year, position, code, kind, name, points, cap, "
             "categories) VALUES (2025, 1, 'P01', 'positive', '参加集中学习', 2, 8, "
             "'active,mobile,retired,rural')"))
-    upgrade(empty_database)
+    upgrade(fresh_database)
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT year, revision FROM rule_set")).all() == [
             (2025, "initial")]

@@ -8,8 +8,6 @@ JIFEN_TEST_DATABASE_URL.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ from app.services.access import load_actor
 from app.services.ratings import approve_rating
 from bench import run
 from bench.dataset import load_meta
+from tests.databases import empty_database
 
 MEMBERS = 200
 
@@ -32,20 +31,8 @@ MEMBERS = 200
 @pytest.fixture
 def bench_url(tmp_path: Path) -> Iterator[str]:
     """An empty database (no schema: the generator runs the migrations), dropped after."""
-    base = os.environ.get("JIFEN_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path}/bench.db"
-        return
-    name = f"jifen_bench_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with empty_database(tmp_path, "jifen_bench") as url:
+        yield url
 
 
 def _dangling_references(session: Session) -> list[str]:

@@ -17,7 +17,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,13 +28,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.clock import FixedClock, get_clock
-from app.db import get_session, make_engine
+from app.db import get_session, make_engine, transaction
 from app.main import app
 from app.migrate import upgrade
 from app.services import integrity
 from bench import partition
 from bench.generate import generate
 from tests.api.support import World, build_world, ok
+from tests.databases import new_databases
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_URL = os.environ.get("JIFEN_TEST_DATABASE_URL", "")
@@ -53,36 +53,16 @@ REVIEW_SCORES = {"a1": 5, "a2": 4, "a3": 5, "sec_a": 5, "vice_a": 3}
 @pytest.fixture
 def new_database() -> Iterator[Callable[[], str]]:
     """Makes empty databases on the test server; drops them all afterwards."""
-    admin = make_engine(BASE_URL).execution_options(isolation_level="AUTOCOMMIT")
-    made: list[str] = []
-
-    def make() -> str:
-        name = f"jifen_part_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        made.append(name)
-        return sa.make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
-
-    try:
-        yield make
-    finally:
-        with admin.connect() as connection:
-            for name in made:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with new_databases(BASE_URL) as make:
+        yield lambda: make("jifen_part")
 
 
 def _serve(engine: sa.Engine, clock: FixedClock) -> TestClient:
     """The app on this engine: a session per request committed as get_session does."""
 
     def session_override() -> Iterator[Session]:
-        with Session(engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        with transaction(engine) as session:
+            yield session
 
     app.dependency_overrides[get_session] = session_override
     app.dependency_overrides[get_clock] = lambda: clock

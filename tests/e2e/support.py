@@ -30,7 +30,7 @@ from playwright.sync_api import (
 from sqlmodel import Session
 
 from app.clock import FixedClock
-from app.db import make_engine
+from app.db import make_engine, transaction
 
 PASSWORD = "correct-horse-9"
 # 10:00 in Beijing on 10 January 2026: the whole of 2025 is in the past.
@@ -62,13 +62,8 @@ class Stage:
     def session(self) -> Iterator[Session]:
         """The request's session, committed or rolled back like app.db.get_session."""
         assert self.engine is not None, "no database on the stage"
-        with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        with transaction(self.engine) as session:
+            yield session
 
     def current_clock(self) -> FixedClock:
         """The get_clock override: the clock of the moment (a test may swap or move it)."""

@@ -10,39 +10,22 @@ in the previous year, all of whose quarters are over.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from app.db import make_engine
 from app.migrate import upgrade
+from tests.databases import empty_database
 from tests.live.support import LiveServer
 
 
 @pytest.fixture
 def live_database(tmp_path: os.PathLike[str]) -> Iterator[str]:
     """URL of an empty database at the head revision, dropped after the test."""
-    base = os.environ.get("JIFEN_TEST_DATABASE_URL")
-    if not base:
-        url = f"sqlite:///{tmp_path}/live.db"
+    with empty_database(Path(tmp_path), "jifen_live") as url:
         upgrade(url)
         yield url
-        return
-    name = f"jifen_live_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture
