@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app.clock import get_clock
+from app.clock import current_clock
 from app.db import get_engine, get_read_engine
 from app.migrate import upgrade
 from app.services.errors import DomainError
@@ -48,7 +48,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
         return 2
     _migrate()
     with Session(get_engine()) as session:
-        create_admin(session, args.username, args.password, get_clock().now())
+        create_admin(session, args.username, args.password, current_clock().now())
         session.commit()
     print(f"Administrator {args.username} created.")
     return 0
@@ -58,7 +58,7 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     from app.services.passwords import set_password
 
     with Session(get_engine()) as session:
-        set_password(session, args.username, args.password, get_clock().now())
+        set_password(session, args.username, args.password, current_clock().now())
         session.commit()
     print(f"New password set for {args.username}; their sessions and tokens are logged out.")
     return 0
@@ -70,7 +70,7 @@ def _load_demo(already_there_is_fine: bool = False) -> int:
 
     with Session(get_engine()) as session:
         try:
-            logins = load_demo(session, get_clock().now())
+            logins = load_demo(session, current_clock().now())
         except WorkflowConflict as refused:
             if already_there_is_fine and refused.code == "demo_loaded":
                 print("The demo is already loaded; its logins were printed when it was.")
@@ -155,7 +155,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from app.services.integrity import check_database, format_report
 
     try:
-        report = check_database(get_read_engine(), get_clock().now())
+        report = check_database(get_read_engine(), current_clock().now())
     except SQLAlchemyError as error:
         print(f"jifen check: cannot read the database ({type(error).__name__}: "
               f"{str(error).splitlines()[0]}). Is the schema up to date? Try: jifen migrate",

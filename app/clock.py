@@ -33,5 +33,11 @@ class FixedClock(Clock):
 clock: Clock = Clock()
 
 
-def get_clock() -> Clock:
+async def get_clock() -> Clock:
+    """The request's clock. Async: a sync dependency costs a worker-thread hop per request."""
+    return clock
+
+
+def current_clock() -> Clock:
+    """The clock outside a request (the command line)."""
     return clock

@@ -9,6 +9,7 @@ and refused the moment it passes the limit, so nothing is parsed, spooled or wri
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Collection
 
 from starlette.exceptions import HTTPException
@@ -121,3 +122,32 @@ class BodyLimitMiddleware:
             await send(message)
 
         await self.app(scope, body.receive, send_after_draining)
+
+
+class RequestSlots:
+    """At most `slots` requests in the app at once per process; the rest wait their turn.
+
+    `slots` is the database pool's size plus overflow. A request takes a pooled connection
+    in one worker-thread hop (its caller's identity) and gives it back in a later one (the
+    commit); in between it waits for a thread again. Were more requests inside than
+    connections, every thread could be held by a request waiting for a connection while
+    every connection is held by a request waiting for a thread: a stall until the pool's
+    timeout. With no more requests inside than connections, a request that wants a
+    connection always gets one. Static files and /healthz need no connection and skip it.
+    """
+
+    SKIP = ("/static/", "/docs-assets/", "/healthz")
+
+    def __init__(self, app: ASGIApp, slots: int) -> None:
+        self.app = app
+        self.slots = slots
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.SKIP):
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:  # made in the server's event loop
+            self._semaphore = asyncio.Semaphore(self.slots)
+        async with self._semaphore:
+            await self.app(scope, receive, send)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -19,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from app import api, web
-from app.limits import BodyLimitMiddleware, BodyTooLarge
+from app.limits import BodyLimitMiddleware, BodyTooLarge, RequestSlots
 from app.services.errors import DomainError
 from app.settings import get_settings
 from app.web.errors import web_domain_error, web_error
@@ -177,8 +180,17 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, with_headers)
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Threads for the blocking work of requests (sync endpoints and dependencies).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = \
+        get_settings().worker_threads
+    yield
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,
         title="Jifen 积分",
         summary="双十规范积分 and 评星定级 for Party branches",
         version="0.1.0",
@@ -208,6 +220,8 @@ def create_app() -> FastAPI:
                        same_site="lax", https_only=bool(settings.cookie_secure))
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(SecurityHeadersMiddleware)
+    # Outermost: a request waits for its slot before anything else is done for it.
+    app.add_middleware(RequestSlots, slots=settings.db_pool_size + settings.db_max_overflow)
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -35,15 +35,21 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# Ids are BIGINT on PostgreSQL: at national scale entry.id and audit_log.id pass 2**31 within
+# a year (docs/scaling.md). SQLite keeps INTEGER, already 64-bit there: only a column declared
+# exactly INTEGER PRIMARY KEY is the rowid alias that numbers new rows (BIGINT would not).
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 def _at(nullable: bool = False, index: bool = False) -> datetime:
     column: sa.Column[datetime] = sa.Column(UTCDateTime(), nullable=nullable, index=index)
     return Field(default=None, sa_column=column)  # type: ignore[no-any-return]
 
 
 class Org(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     name: str = Field(max_length=100)
-    parent_id: int | None = Field(default=None, foreign_key="org.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="org.id", index=True, sa_type=BigId)
     kind: str = Field(max_length=20)
     # Materialised path "/1/5/12/": a subtree is one indexed prefix match.
     path: str = Field(default="", max_length=255, index=True)
@@ -51,9 +57,9 @@ class Org(SQLModel, table=True):
 
 
 class Member(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     name: str = Field(max_length=50)
-    org_id: int = Field(foreign_key="org.id", index=True)
+    org_id: int = Field(foreign_key="org.id", index=True, sa_type=BigId)
     category: str = Field(max_length=10)
     joined_on: date
     exempt: bool = False
@@ -62,10 +68,10 @@ class Member(SQLModel, table=True):
 
 
 class Account(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     username: str = Field(max_length=64, unique=True)
     password_hash: str = Field(max_length=255)
-    member_id: int | None = Field(default=None, foreign_key="member.id", unique=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id", unique=True, sa_type=BigId)
     is_admin: bool = False
     password_changed_at: datetime = _at()
     created_at: datetime = _at()
@@ -74,9 +80,9 @@ class Account(SQLModel, table=True):
 class RoleGrant(SQLModel, table=True):
     __tablename__ = "role_grant"
     __table_args__ = (sa.UniqueConstraint("member_id", "org_id", "role"),)
-    id: int | None = Field(default=None, primary_key=True)
-    member_id: int = Field(foreign_key="member.id", index=True)
-    org_id: int = Field(foreign_key="org.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    member_id: int = Field(foreign_key="member.id", index=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="org.id", index=True, sa_type=BigId)
     role: str = Field(default="committee", max_length=20)
     created_at: datetime = _at()
 
@@ -104,7 +110,7 @@ class RuleSetRow(SQLModel, table=True):
 class RuleItemRow(SQLModel, table=True):
     __tablename__ = "rule_item"
     __table_args__ = (sa.UniqueConstraint("year", "code"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     year: int = Field(foreign_key="rule_set.year", index=True)
     position: int = 0
     code: str = Field(max_length=10)
@@ -124,8 +130,8 @@ class Entry(SQLModel, table=True):
         sa.Index("ix_entry_member_year", "member_id", "year", "status"),
         sa.Index("ix_entry_status_year_quarter", "status", "year", "quarter"),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    member_id: int = Field(foreign_key="member.id")
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    member_id: int = Field(foreign_key="member.id", sa_type=BigId)
     rule_code: str = Field(max_length=10)
     kind: str = Field(max_length=20)
     occurred_on: date
@@ -137,37 +143,37 @@ class Entry(SQLModel, table=True):
     status: str = Field(default="pending", max_length=10)
     note: str = Field(default="", max_length=1000)
     evidence: str | None = Field(default=None, max_length=500)
-    created_by: int = Field(foreign_key="account.id")
+    created_by: int = Field(foreign_key="account.id", sa_type=BigId)
     created_at: datetime = _at()
-    decided_by: int | None = Field(default=None, foreign_key="account.id")
+    decided_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     decided_at: datetime | None = _at(nullable=True)
     reason: str | None = Field(default=None, max_length=1000)
-    revoked_by: int | None = Field(default=None, foreign_key="account.id")
+    revoked_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     revoked_at: datetime | None = _at(nullable=True)
 
 
 class Review(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("org_id", "year", "quarter"),)
-    id: int | None = Field(default=None, primary_key=True)
-    org_id: int = Field(foreign_key="org.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="org.id", index=True, sa_type=BigId)
     year: int
     quarter: int
     status: str = Field(default="draft", max_length=10)
     notice_until: datetime | None = _at(nullable=True)
-    created_by: int = Field(foreign_key="account.id")
+    created_by: int = Field(foreign_key="account.id", sa_type=BigId)
     created_at: datetime = _at()
-    published_by: int | None = Field(default=None, foreign_key="account.id")
+    published_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     published_at: datetime | None = _at(nullable=True)
-    finalized_by: int | None = Field(default=None, foreign_key="account.id")
+    finalized_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     finalized_at: datetime | None = _at(nullable=True)
 
 
 class ReviewScore(SQLModel, table=True):
     __tablename__ = "review_score"
     __table_args__ = (sa.UniqueConstraint("review_id", "member_id"),)
-    id: int | None = Field(default=None, primary_key=True)
-    review_id: int = Field(foreign_key="review.id", index=True)
-    member_id: int = Field(foreign_key="member.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    review_id: int = Field(foreign_key="review.id", index=True, sa_type=BigId)
+    member_id: int = Field(foreign_key="member.id", index=True, sa_type=BigId)
     score: int | None = None
     # Written at finalisation, so a later check can prove the quarter never moved.
     final_ytd: int | None = None
@@ -175,35 +181,35 @@ class ReviewScore(SQLModel, table=True):
 
 
 class Objection(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    review_id: int = Field(foreign_key="review.id", index=True)
-    member_id: int = Field(foreign_key="member.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    review_id: int = Field(foreign_key="review.id", index=True, sa_type=BigId)
+    member_id: int = Field(foreign_key="member.id", index=True, sa_type=BigId)
     text: str = Field(max_length=2000)
     status: str = Field(default="open", max_length=10)
     response: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _at()
-    resolved_by: int | None = Field(default=None, foreign_key="account.id")
+    resolved_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     resolved_at: datetime | None = _at(nullable=True)
 
 
 class Rating(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("org_id", "year"),)
-    id: int | None = Field(default=None, primary_key=True)
-    org_id: int = Field(foreign_key="org.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="org.id", index=True, sa_type=BigId)
     year: int
     status: str = Field(default="draft", max_length=10)
-    created_by: int = Field(foreign_key="account.id")
+    created_by: int = Field(foreign_key="account.id", sa_type=BigId)
     created_at: datetime = _at()
-    approved_by: int | None = Field(default=None, foreign_key="account.id")
+    approved_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     approved_at: datetime | None = _at(nullable=True)
 
 
 class RatingItem(SQLModel, table=True):
     __tablename__ = "rating_item"
     __table_args__ = (sa.UniqueConstraint("rating_id", "member_id"),)
-    id: int | None = Field(default=None, primary_key=True)
-    rating_id: int = Field(foreign_key="rating.id", index=True)
-    member_id: int = Field(foreign_key="member.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    rating_id: int = Field(foreign_key="rating.id", index=True, sa_type=BigId)
+    member_id: int = Field(foreign_key="member.id", index=True, sa_type=BigId)
     name: str = Field(max_length=50)
     score: int
     stars: int
@@ -214,7 +220,7 @@ class RatingItem(SQLModel, table=True):
     proposed_grade: str = Field(max_length=20)
     grade: str = Field(max_length=20)
     reason: str | None = Field(default=None, max_length=1000)
-    changed_by: int | None = Field(default=None, foreign_key="account.id")
+    changed_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     changed_at: datetime | None = _at(nullable=True)
 
 
@@ -223,12 +229,13 @@ class AuditLog(SQLModel, table=True):
 
     __tablename__ = "audit_log"
     __table_args__ = (sa.Index("ix_audit_log_object", "object_type", "object_id"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     at: datetime = _at(index=True)
-    actor_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="account.id", index=True, sa_type=BigId)
     action: str = Field(max_length=50)
     object_type: str = Field(max_length=20)
-    object_id: int | None = None
+    # The id of any row (entry, review...), so as wide as theirs.
+    object_id: int | None = Field(default=None, sa_type=BigId)
     before: str | None = Field(default=None, sa_type=sa.Text)
     after: str | None = Field(default=None, sa_type=sa.Text)
     prev_hash: str = Field(default="", max_length=64)
@@ -240,7 +247,7 @@ class LoginAttempt(SQLModel, table=True):
 
     __tablename__ = "login_attempt"
     __table_args__ = (sa.Index("ix_login_attempt_username_at", "username", "at"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     username: str = Field(max_length=64)
     at: datetime = _at()
     success: bool = False

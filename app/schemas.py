@@ -14,9 +14,12 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 OrgKind = Literal["committee", "general_branch", "branch"]
 Year = Annotated[int, Field(ge=2000, le=2100)]
-# An id in a path, query or body: the databases' integer range, so an id beyond it is
-# refused (422) on SQLite and PostgreSQL alike instead of 404 on one and 422 on the other.
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+# The largest id anyone may send: JavaScript's Number.MAX_SAFE_INTEGER, so the mini-program
+# and browsers read every id exactly. The BIGINT ids (app.models.BigId) hold far more.
+MAX_ID = 2**53 - 1
+# An id in a path, query or body: 1..MAX_ID, so an id beyond it is refused (422) on SQLite
+# and PostgreSQL alike instead of 404 on one and 422 on the other.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 # Text in JSON that a body field reads as a date, an enum member or an integer map key.
@@ -337,3 +340,22 @@ class PasswordResetOut(BaseModel):
     password: str | None = Field(
         description="The generated password (8 digits), shown only in this answer; null "
                     "when the request gave the password.")
+
+
+class RatingMadeOut(BaseModel):
+    id: int
+    org_id: int
+
+
+class RatingSkippedOut(BaseModel):
+    org_id: int
+    name: str
+    code: str = Field(description="rating_exists or quarters_not_finalized")
+    detail: str
+
+
+class RatingBatchOut(BaseModel):
+    """What one call made: a draft rating per ready branch, and the branches left out."""
+
+    created: list[RatingMadeOut]
+    skipped: list[RatingSkippedOut]

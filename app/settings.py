@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_KEY = "development-only-key-do-not-use-in-production-000"
@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     max_body_kb: int = 1024
     # Send the session cookie only over HTTPS (on by default in production).
     cookie_secure: bool | None = None
+    # Database connections each server process keeps (pool) and may open beyond it
+    # (overflow). Their sum is also how many requests a process serves at once; more wait
+    # their turn (see app/limits.py RequestSlots: no request can then wait for a thread
+    # while holding a connection another needs).
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=10, ge=0, le=500)
+    # Threads per process running the blocking work of requests (AnyIO's default is 40).
+    worker_threads: int = Field(default=20, ge=1, le=500)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

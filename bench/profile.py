@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -73,18 +74,18 @@ def profile_ratings(url: str, year: int, admin: str, target_review: int, out: Pa
         # Every quarter must be finalized: the run does the first branch's Q4 over HTTP.
         reviews.finalize_review(session, actor, target_review, datetime.now(UTC))
         session.commit()
-        branches = list(session.exec(select(Org.id).where(Org.kind == "branch")
-                                     .order_by(col(Org.id))).all())
+        root = session.exec(select(Org.id).where(col(Org.parent_id).is_(None))
+                            .order_by(col(Org.id))).first()
     log = StatementLog(engine)
     now = datetime.now(UTC)
     profiler = Profiler(interval=0.0005)
     started = time.perf_counter()
     profiler.start()
-    for org_id in branches:
-        with Session(engine, expire_on_commit=False) as session:
-            ratings.create_rating(session, actor, org_id or 0, year, now)
-            session.commit()
+    with Session(engine, expire_on_commit=False) as session:
+        batch = ratings.create_ratings(session, actor, root or 0, year, now)
+        session.commit()
     profiler.stop()
+    branches = batch.created
     elapsed = time.perf_counter() - started
     engine.dispose()
     text = profiler.output_text(unicode=True, color=False, show_all=False)
@@ -138,6 +139,9 @@ def profile_requests(url: str, data: DataSet, out: Path, requests: int) -> str:
     from pyinstrument import Profiler
 
     os.environ["JIFEN_DATABASE_URL"] = url
+    # As the benchmark's server runs: production settings, plain http.
+    os.environ.update(JIFEN_ENV="production", JIFEN_COOKIE_SECURE="false",
+                      JIFEN_SECRET_KEY=secrets.token_urlsafe(48))
     from app.db import get_engine
     from app.main import app
     from app.settings import get_settings

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2 as httpx
@@ -32,6 +33,10 @@ class Server:
     workdir: Path = ROOT / "bench" / "data"
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    # More JIFEN_ settings for the server (e.g. a small pool, in a test).
+    env: dict[str, str] = field(default_factory=dict)
+    # Kept across restarts, so tokens and session cookies stay valid.
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
 
     @property
     def url(self) -> str:
@@ -44,8 +49,11 @@ class Server:
     def start(self) -> None:
         self.port = free_port()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "JIFEN_DATABASE_URL": self.database_url, "JIFEN_ENV": "development",
-               "JIFEN_UPLOAD_DIR": str(self.workdir / "uploads")}
+        # Production settings (no template reloading); plain http on localhost, so the
+        # session cookie is not marked Secure.
+        env = {**os.environ, "JIFEN_DATABASE_URL": self.database_url, "JIFEN_ENV": "production",
+               "JIFEN_SECRET_KEY": self.secret_key, "JIFEN_COOKIE_SECURE": "false",
+               "JIFEN_UPLOAD_DIR": str(self.workdir / "uploads"), **self.env}
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",

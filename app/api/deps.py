@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
@@ -37,18 +38,22 @@ def current_actor(
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
+@dataclass(frozen=True)
 class Paging:
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        # Beyond 2**31 - 1 nothing is there, and PostgreSQL's OFFSET would refuse 2**63.
-        offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-    ) -> None:
-        self.limit = limit
-        self.offset = offset
+    limit: int
+    offset: int
 
 
-PagingDep = Annotated[Paging, Depends()]
+async def paging(
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    # Beyond 2**31 - 1 nothing is there, and PostgreSQL's OFFSET would refuse 2**63.
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> Paging:
+    return Paging(limit, offset)
+
+
+# Dependencies that do no I/O are async: a sync one costs a worker-thread hop per request.
+PagingDep = Annotated[Paging, Depends(paging)]
 
 _MEANINGS = {
     401: "No or bad credentials",

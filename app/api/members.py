@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Query, status
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app.api.deps import ClockDep, CurrentActor, PagingDep, errors
 from app.api.shape import member_out
-from app.db import SessionDep
+from app.db import SessionDep, core
 from app.models import Rating, RatingItem, Review
 from app.points import Grade, stars
 from app.schemas import (
@@ -79,17 +80,23 @@ def update_member(member_id: Id, body: MemberUpdate, session: SessionDep, actor:
     return member_out(member, _username(session, member_id))
 
 
+_QUARTER_STATES = sa.select(col(Review.quarter), col(Review.status)).where(
+    col(Review.org_id) == sa.bindparam("org"), col(Review.year) == sa.bindparam("year"))
+_APPROVED_GRADE = (
+    sa.select(col(RatingItem.grade)).join(Rating, col(Rating.id) == RatingItem.rating_id)
+    .where(col(Rating.org_id) == sa.bindparam("org"), col(Rating.year) == sa.bindparam("year"),
+           col(Rating.status) == "approved", col(RatingItem.member_id) == sa.bindparam("member"))
+)
+
+
 def _quarter_states(session: Session, org_id: int, year: int) -> dict[int, str]:
-    rows = session.exec(select(Review.quarter, Review.status).where(
-        Review.org_id == org_id, Review.year == year)).all()
-    return dict(rows)
+    rows = core(session, _QUARTER_STATES, {"org": org_id, "year": year}).all()
+    return {quarter: status for quarter, status in rows}
 
 
 def _approved_grade(session: Session, org_id: int, year: int, member_id: int) -> Grade | None:
-    grade = session.exec(
-        select(RatingItem.grade).join(Rating, col(Rating.id) == RatingItem.rating_id)
-        .where(Rating.org_id == org_id, Rating.year == year, Rating.status == "approved",
-               RatingItem.member_id == member_id)).first()
+    grade = core(session, _APPROVED_GRADE, {
+        "org": org_id, "year": year, "member": member_id}).scalar()
     return Grade(grade) if grade else None
 
 

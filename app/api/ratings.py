@@ -13,6 +13,7 @@ from app.schemas import (
     GradeChange,
     Id,
     Page,
+    RatingBatchOut,
     RatingCreate,
     RatingOut,
     RatingSummaryOut,
@@ -30,6 +31,23 @@ def create_rating(org_id: Id, body: RatingCreate, session: SessionDep, actor: Cu
     """Create the year's rating with proposed grades, once all four quarters are finalized."""
     rating = ratings.create_rating(session, actor, org_id, body.year, clock.now())
     return rating_out(session, rating, clock.now())
+
+
+@router.post("/orgs/{org_id}/ratings/batch", response_model=RatingBatchOut,
+             responses=errors(401, 403, 404, 422))
+def create_ratings(org_id: Id, body: RatingCreate, session: SessionDep, actor: CurrentActor,
+                   clock: ClockDep) -> RatingBatchOut:
+    """Draft ratings for every ready branch under an organisation (a town, a city).
+
+    Branches already rated or with a quarter not finalized are listed in `skipped` with
+    the code a single create would answer; each branch's committee then reviews, changes
+    and approves its own rating as usual.
+    """
+    batch = ratings.create_ratings(session, actor, org_id, body.year, clock.now())
+    return RatingBatchOut.model_validate({
+        "created": [{"id": rating_id, "org_id": branch_id}
+                    for rating_id, branch_id in batch.created],
+        "skipped": [vars(s) for s in batch.skipped]})
 
 
 @router.get("/ratings", response_model=Page[RatingSummaryOut], responses=errors(401, 422))

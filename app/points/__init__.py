@@ -24,7 +24,15 @@ from app.points.rules import (
     default_rule_items,
     default_rule_set,
 )
-from app.points.score import ItemCount, ItemTotal, QuarterScore, YearScore, score_year
+from app.points.score import (
+    AnnualScore,
+    ItemCount,
+    ItemTotal,
+    QuarterScore,
+    YearScore,
+    score_annual,
+    score_year,
+)
 
 __all__ = [
     "ADDING_KINDS",
@@ -33,6 +41,7 @@ __all__ = [
     "GRADE_LABELS",
     "QUARTERS",
     "SELF_REPORT_KINDS",
+    "AnnualScore",
     "Candidate",
     "Category",
     "Grade",
@@ -53,6 +62,7 @@ __all__ = [
     "quarter_end",
     "quarter_of",
     "quarter_start",
+    "score_annual",
     "score_year",
     "stars",
 ]

@@ -145,3 +145,58 @@ def score_year(
         deducted=sum(-i.counted for i in items if i.kind in DEDUCTING_KINDS),
         largest_deduction=largest_deduction,
     )
+
+
+@dataclass(frozen=True)
+class AnnualScore:
+    """What the annual rating needs of one member's year; equal to `score_year`'s Q4."""
+
+    annual: int
+    vetoed: bool
+    deducted: int
+    largest_deduction: int
+
+
+# Where an item's capped points go in score_annual: positive, bonus, deducted; or a veto.
+_POSITIVE, _BONUS, _DEDUCTED, _VETO = range(4)
+_SLOTS = {Kind.positive: _POSITIVE, Kind.bonus: _BONUS, Kind.negative: _DEDUCTED,
+          Kind.deduction: _DEDUCTED, Kind.veto: _VETO}
+
+
+def _annual_table(rules: RuleSet) -> dict[str, tuple[int, int | None]]:
+    """code → (slot, cap), built once per rule set: the loop below runs per member and item."""
+    table: dict[str, tuple[int, int | None]] | None = getattr(rules, "_annual", None)
+    if table is None:
+        table = {i.code: (_SLOTS[i.kind], i.cap) for i in rules.items}
+        object.__setattr__(rules, "_annual", table)
+    return table
+
+
+def score_annual(
+    rules: RuleSet, totals: Iterable[tuple[str, int, int, int]], review_sum: int
+) -> AnnualScore:
+    """Score a whole year from per-item year totals `(code, points, count, largest)`.
+
+    A cap bounds an item's running total, so at the year's end it bounds the year's sum:
+    the quarters need not be kept apart, and SQL can sum over the year (one row per member
+    and item). `review_sum` is the sum of the year's recorded review scores. Equal to
+    `score_year`'s fourth quarter (tests/unit/test_annual.py checks it on random years).
+    """
+    table = _annual_table(rules)
+    sums = [0, 0, 0]
+    vetoed = False
+    largest_deduction = 0
+    for code, points, count, largest in totals:
+        try:
+            slot, cap = table[code]
+        except KeyError:
+            raise ValueError(f"no rule item {code} in the {rules.year} rule set") from None
+        if slot == _VETO:
+            vetoed = vetoed or count > 0
+            continue
+        sums[slot] += points if cap is None or points < cap else cap
+        if slot == _DEDUCTED and largest > largest_deduction:
+            largest_deduction = largest
+    positive, bonus, deducted = sums
+    annual = 0 if vetoed else max(0, positive + review_sum + bonus - deducted)
+    return AnnualScore(annual, vetoed, deducted, largest_deduction)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.db import core
 from app.models import Account, Member, Org, RoleGrant
 from app.services.errors import Forbidden, NotFound
 
@@ -39,14 +40,18 @@ class Actor:
         return any(p.startswith(org.path) for p in (*own, *self.committee_paths))
 
 
+# Built once: every request runs it.
+_ACCOUNT = (
+    select(Account, Member, Org)
+    .outerjoin(Member, col(Member.id) == Account.member_id)
+    .outerjoin(Org, col(Org.id) == Member.org_id)
+    .where(col(Account.id) == sa.bindparam("account"))
+)
+
+
 def get_account(session: Session, account_id: int) -> Account | None:
     """The account, with its member and branch loaded by the same query (for load_actor)."""
-    row = session.execute(
-        select(Account, Member, Org)
-        .outerjoin(Member, col(Member.id) == Account.member_id)
-        .outerjoin(Org, col(Org.id) == Member.org_id)
-        .where(Account.id == account_id)
-    ).first()
+    row = session.execute(_ACCOUNT, {"account": account_id}).first()
     if row is None:
         return None
     account, member, org = row
@@ -56,16 +61,21 @@ def get_account(session: Session, account_id: int) -> Account | None:
     return account  # type: ignore[no-any-return]
 
 
+# Built once (every request runs it).
+_GRANTS = (
+    sa.select(col(Org.id), col(Org.path)).join(RoleGrant, col(RoleGrant.org_id) == Org.id)
+    .where(col(RoleGrant.member_id) == sa.bindparam("member"),
+           col(RoleGrant.role) == "committee")
+    .order_by(col(Org.id))
+)
+
+
 def load_actor(session: Session, account: Account) -> Actor:
     assert account.id is not None
     member = session.get(Member, account.member_id) if account.member_id else None
     org = session.get(Org, member.org_id) if member else None
-    grants = session.exec(
-        select(Org.id, Org.path)
-        .join(RoleGrant, col(RoleGrant.org_id) == Org.id)
-        .where(RoleGrant.member_id == account.member_id, RoleGrant.role == "committee")
-        .order_by(col(Org.id))
-    ).all() if member else []
+    grants = core(session, _GRANTS, {"member": member.id}).all() \
+        if member else []
     session.info.setdefault("jifen_pinned", []).extend(o for o in (member, org) if o)
     return Actor(
         account_id=account.id,

@@ -22,6 +22,8 @@ deadlock between two writers.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
@@ -50,3 +52,9 @@ def lock_username(session: Session, username: str) -> None:
     if bind.dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(
             LOGIN_LOCK_SPACE, sa.func.hashtext(username))))
+
+
+def lock_branches(session: Session, branch_ids: sa.Select[Any]) -> None:
+    """`lock_branch` for many branches at once, in id order (two batches cannot deadlock)."""
+    session.execute(sa.select(col(Org.id)).where(col(Org.id).in_(branch_ids))
+                    .order_by(col(Org.id)).with_for_update())

@@ -8,9 +8,12 @@ a committee (the member pages never show a draft or another member's objection).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from app.db import core
 from app.models import Entry, Member, Objection, Org, Rating, RatingItem, Review
 from app.points import SELF_REPORT_KINDS, RuleItem, RuleSet
 from app.services.access import Actor, get_member
@@ -24,13 +27,13 @@ PUBLIC_REVIEW_STATES = ("published", "finalized")
 class MyRating:
     """My line of my branch's approved annual rating."""
 
-    rating: Rating
-    item: RatingItem
+    year: int
+    item: sa.Row[Any]  # score, stars, grade, proposed_grade, reason, exempt
 
     @property
     def changed(self) -> bool:
         """The committee changed the proposed grade (its reason is then shown)."""
-        return self.item.grade != self.item.proposed_grade
+        return bool(self.item.grade != self.item.proposed_grade)
 
 
 def me(session: Session, actor: Actor) -> tuple[Member, Org]:
@@ -46,22 +49,33 @@ def reportable_items(rules: RuleSet, category: str) -> list[RuleItem]:
             if i.kind in SELF_REPORT_KINDS and i.applies_to(category)]
 
 
-def my_rating(session: Session, member_id: int, year: int) -> MyRating | None:
-    """My line of an approved rating of the year, if there is one."""
-    row = session.exec(
-        select(Rating, RatingItem).join(RatingItem, col(RatingItem.rating_id) == Rating.id)
-        .where(Rating.year == year, Rating.status == "approved",
-               RatingItem.member_id == member_id)
-    ).first()
-    return MyRating(rating=row[0], item=row[1]) if row else None
+_MY_RATINGS = (
+    sa.select(col(Rating.year), col(RatingItem.score), col(RatingItem.stars),
+              col(RatingItem.grade), col(RatingItem.proposed_grade), col(RatingItem.reason),
+              col(RatingItem.exempt))
+    .join(RatingItem, col(RatingItem.rating_id) == Rating.id)
+    .where(col(Rating.year).in_(sa.bindparam("years", expanding=True)),
+           col(Rating.status) == "approved", col(RatingItem.member_id) == sa.bindparam("member"))
+)
+
+
+def my_ratings(session: Session, member_id: int, *years: int) -> dict[int, MyRating]:
+    """My lines of approved ratings of these years, by year (one query for all of them)."""
+    rows = core(session, _MY_RATINGS, {"years": list(years),
+                                                      "member": member_id}).all()
+    return {row.year: MyRating(year=row.year, item=row) for row in rows}
+
+
+_PENDING = sa.select(func.count()).select_from(Entry).where(
+    col(Entry.member_id) == sa.bindparam("member"), col(Entry.year) == sa.bindparam("year"),
+    col(Entry.status) == "pending")
 
 
 def pending_count(session: Session, member_id: int, year: int) -> int:
     """My self-reports of the year still waiting for the committee."""
-    return session.exec(
-        select(func.count()).select_from(Entry).where(
-            Entry.member_id == member_id, Entry.year == year, Entry.status == "pending")
-    ).one()
+    count: int = core(session, _PENDING, {"member": member_id,
+                                                         "year": year}).scalar_one()
+    return count
 
 
 def my_entries(session: Session, member_id: int, year: int) -> list[Entry]:

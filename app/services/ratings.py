@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -12,72 +14,156 @@ from app.points import (
     Candidate,
     Grade,
     OverrideRefused,
+    RuleSet,
     check_override,
     excellent_limit,
     propose_grades,
+    score_annual,
     stars,
 )
 from app.services import audit
 from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
 from app.services.errors import Invalid, NotFound, WorkflowConflict
-from app.services.locking import lock_branch
+from app.services.locking import lock_branch, lock_branches
 from app.services.paging import page
 from app.services.rules import load_rule_set
-from app.services.scoring import recorded_review_scores, year_scores
+from app.services.scoring import annual_item_totals, finalized_review_sums
+
+# Branches rated per round of statements when a town or city rates all its branches: a
+# few thousand members' rows in memory at a time, whatever the size of the whole.
+BRANCHES_PER_ROUND = 200
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A branch a batch did not rate, and why (the code a single create would refuse with)."""
+
+    org_id: int
+    name: str
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class RatingBatch:
+    created: list[tuple[int, int]]  # (rating id, branch id)
+    skipped: list[Skipped]
 
 
 def create_rating(session: Session, actor: Actor, org_id: int, year: int,
                   now: datetime) -> Rating:
+    """One branch's draft rating with proposed grades (all four quarters finalized)."""
     org = get_managed_org(session, actor, org_id)
     if org.kind != "branch":
         raise Invalid(f"{org.name} is not a branch; annual ratings are made by branches.",
                       "not_a_branch")
-    lock_branch(session, org_id)
-    rules = load_rule_set(session, year, now)
-    exists = session.exec(select(Rating.id).where(Rating.org_id == org_id,
-                                                  Rating.year == year)).first()
-    if exists is not None:
-        raise WorkflowConflict(f"{org.name} already has a {year} rating (id {exists}).",
-                               "rating_exists")
-    finalized = set(session.exec(select(Review.quarter).where(
-        Review.org_id == org_id, Review.year == year, Review.status == "finalized")).all())
-    missing = [q for q in (1, 2, 3, 4) if q not in finalized]
-    if missing:
-        raise WorkflowConflict(
-            f"All four quarters must be finalized first; not yet: "
-            f"{', '.join(f'Q{q}' for q in missing)}.", "quarters_not_finalized")
-    members = list(session.exec(select(Member).where(Member.org_id == org_id)
-                                .order_by(col(Member.id))).all())
-    ids = [m.id for m in members if m.id is not None]
-    scores = year_scores(session, rules, ids, recorded_review_scores(
-        session, ids, year, ("finalized",)))
-    candidates = [
-        Candidate(member_id=m.id or 0, score=scores[m.id or 0].annual,
-                  vetoed=scores[m.id or 0].vetoed, exempt=m.exempt,
-                  deducted=scores[m.id or 0].deducted,
-                  largest_deduction=scores[m.id or 0].largest_deduction)
-        for m in members
-    ]
-    proposed = propose_grades(candidates, rules.params)
-    rating = Rating(org_id=org_id, year=year, created_by=actor.account_id, created_at=now)
-    session.add(rating)
-    session.flush()
-    assert rating.id is not None
-    # One multi-row INSERT (no ORM objects): a branch has up to ~60 lines.
-    lines = [
-        {"rating_id": rating.id, "member_id": c.member_id, "name": member.name,
-         "score": c.score, "stars": stars(c.score, c.vetoed, rules.params),
-         "vetoed": c.vetoed, "exempt": c.exempt, "deducted": c.deducted,
-         "largest_deduction": c.largest_deduction,
-         "proposed_grade": proposed[c.member_id].value, "grade": proposed[c.member_id].value}
-        for member, c in zip(members, candidates, strict=True)
-    ]
-    if lines:
-        session.execute(sa.insert(RatingItem), lines)
-    audit.record(session, actor_id=actor.account_id, action="rating.create",
-                 object_type="rating", object_id=rating.id, at=now,
-                 after=audit.snapshot(rating))
+    batch = _rate(session, actor, org, year, now)
+    if batch.skipped:
+        raise WorkflowConflict(batch.skipped[0].detail, batch.skipped[0].code)
+    rating = session.get(Rating, batch.created[0][0])
+    assert rating is not None
     return rating
+
+
+def create_ratings(session: Session, actor: Actor, org_id: int, year: int,
+                   now: datetime) -> RatingBatch:
+    """Draft ratings for every branch in `org_id` (itself, if a branch) that is ready.
+
+    Branches already rated, or with a quarter not yet finalized, are listed as skipped.
+    The ratings are exactly those `create_rating` makes one at a time; each branch's
+    committee then reviews, changes and approves its own.
+    """
+    return _rate(session, actor, get_managed_org(session, actor, org_id), year, now)
+
+
+def _rate(session: Session, actor: Actor, org: Org, year: int, now: datetime) -> RatingBatch:
+    branch_ids = sa.select(col(Org.id)).where(
+        col(Org.kind) == "branch", col(Org.path).startswith(org.path, autoescape=True))
+    lock_branches(session, branch_ids)
+    rules = load_rule_set(session, year, now)
+    existing = dict(session.execute(sa.select(col(Rating.org_id), col(Rating.id)).where(
+        col(Rating.year) == year, col(Rating.org_id).in_(branch_ids))).all())
+    finalized: dict[int, set[int]] = defaultdict(set)
+    for branch_id, quarter in session.execute(sa.select(col(Review.org_id), col(Review.quarter))
+                                              .where(col(Review.year) == year,
+                                                     col(Review.status) == "finalized",
+                                                     col(Review.org_id).in_(branch_ids))):
+        finalized[branch_id].add(quarter)
+    ready: list[int] = []
+    skipped: list[Skipped] = []
+    branches = session.execute(sa.select(col(Org.id), col(Org.name)).where(
+        col(Org.id).in_(branch_ids)).order_by(col(Org.id))).all()
+    for branch_id, name in branches:
+        missing = [q for q in (1, 2, 3, 4) if q not in finalized[branch_id]]
+        if branch_id in existing:
+            skipped.append(Skipped(branch_id, name, "rating_exists",
+                                   f"{name} already has a {year} rating "
+                                   f"(id {existing[branch_id]})."))
+        elif missing:
+            skipped.append(Skipped(
+                branch_id, name, "quarters_not_finalized",
+                "All four quarters must be finalized first; not yet: "
+                f"{', '.join(f'Q{q}' for q in missing)}."))
+        else:
+            ready.append(branch_id)
+    created: list[tuple[int, int]] = []
+    for start in range(0, len(ready), BRANCHES_PER_ROUND):
+        created += _rate_round(session, actor, rules, ready[start:start + BRANCHES_PER_ROUND],
+                               year, now)
+    return RatingBatch(created, skipped)
+
+
+def _rate_round(session: Session, actor: Actor, rules: RuleSet, branch_ids: list[int],
+                year: int, now: datetime) -> list[tuple[int, int]]:
+    """Score the members of some branches with two aggregates, then insert their ratings."""
+    members = sa.select(col(Member.id)).where(col(Member.org_id).in_(branch_ids))
+    totals = annual_item_totals(session, members, year)
+    reviews = finalized_review_sums(session, members, year)
+    by_branch: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
+    connection = session.connection()  # Core: tuples in, executemany out
+    for member_id, org_id, name, exempt in connection.execute(
+            sa.select(col(Member.id), col(Member.org_id), col(Member.name), col(Member.exempt))
+            .where(col(Member.org_id).in_(branch_ids)).order_by(col(Member.id))):
+        by_branch[org_id].append((member_id or 0, name, exempt))
+    params = rules.params
+    connection.execute(sa.insert(Rating.__table__), [  # type: ignore[attr-defined]
+        {"org_id": b, "year": year, "status": "draft", "created_by": actor.account_id,
+         "created_at": now} for b in branch_ids])
+    # One rating per branch and year (a unique key): read the new ids back in one query.
+    rows = connection.execute(sa.select(col(Rating.id), col(Rating.org_id)).where(
+        col(Rating.year) == year, col(Rating.org_id).in_(branch_ids))
+        .order_by(col(Rating.org_id))).all()
+    lines: list[dict[str, object]] = []
+    events: list[audit.Event] = []
+    # What audit.snapshot(rating) gives, made once: only the ids differ between branches.
+    after = audit.snapshot(Rating(id=0, org_id=0, year=year, created_by=actor.account_id,
+                                  created_at=now))
+    for rating_id, branch_id in rows:
+        candidates = []
+        names = {}
+        for member_id, name, exempt in by_branch[branch_id]:
+            year_score = score_annual(rules, totals.get(member_id, ()), reviews.get(member_id, 0))
+            names[member_id] = name
+            candidates.append(Candidate(
+                member_id=member_id, score=year_score.annual, vetoed=year_score.vetoed,
+                exempt=exempt, deducted=year_score.deducted,
+                largest_deduction=year_score.largest_deduction))
+        proposed = propose_grades(candidates, params)
+        lines += [
+            {"rating_id": rating_id, "member_id": c.member_id, "name": names[c.member_id],
+             "score": c.score, "stars": stars(c.score, c.vetoed, params), "vetoed": c.vetoed,
+             "exempt": c.exempt, "deducted": c.deducted,
+             "largest_deduction": c.largest_deduction,
+             "proposed_grade": proposed[c.member_id].value,
+             "grade": proposed[c.member_id].value}
+            for c in candidates
+        ]
+        events.append(audit.Event(actor.account_id, "rating.create", "rating", rating_id, now,
+                                  after=after | {"id": rating_id, "org_id": branch_id}))
+    if lines:
+        connection.execute(sa.insert(RatingItem.__table__), lines)  # type: ignore[attr-defined]
+    audit.record_many(session, events)
+    return rows  # type: ignore[return-value]
 
 
 def get_rating(session: Session, actor: Actor, rating_id: int) -> tuple[Rating, Org]:

@@ -9,6 +9,7 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.db import core
 from app.models import Review, RuleItemRow, RuleSetRow
 from app.points import Category, Kind, RatingParams, RuleItem, RuleSet, default_rule_set
 from app.services import audit
@@ -102,6 +103,8 @@ _MEMO = "jifen_rule_sets"
 # This process's rule sets by year, with the revision they were loaded at: reused while
 # the year's rule_set row still has that revision (one primary-key read per request).
 _LOADED: dict[int, tuple[str, RuleSet]] = {}
+_REVISION = sa.select(col(RuleSetRow.revision)).where(
+    col(RuleSetRow.year) == sa.bindparam("year"))
 
 
 def load_rule_set(session: Session, year: int, now: datetime) -> RuleSet:
@@ -110,11 +113,11 @@ def load_rule_set(session: Session, year: int, now: datetime) -> RuleSet:
     memo: dict[int, RuleSet] = session.info.setdefault(_MEMO, {})
     if year in memo:
         return memo[year]
-    row = session.get(RuleSetRow, year) or _seed_year(session, year, now)
     cached = _LOADED.get(year)
-    if cached is not None and cached[0] == row.revision:
+    if cached is not None and cached[0] == core(session, _REVISION, {"year": year}).scalar():
         memo[year] = cached[1]
         return cached[1]
+    row = session.get(RuleSetRow, year) or _seed_year(session, year, now)
     items = session.exec(
         select(RuleItemRow).where(RuleItemRow.year == year).order_by(col(RuleItemRow.position))
     ).all()

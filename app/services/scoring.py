@@ -4,14 +4,35 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
+from app.db import core
 from app.models import Entry, Review, ReviewScore
 from app.points import ItemTotal, RuleSet, YearScore, score_year
 
 COUNTED_REVIEW_STATES = ("published", "finalized")
+
+
+# The statements of a member's score, built once: a request then only binds and runs them
+# (building a SELECT costs about as much as running it on an indexed table).
+_MAGNITUDE = sa.func.abs(col(Entry.points))
+_ITEM_TOTALS = (
+    sa.select(col(Entry.member_id), col(Entry.rule_code), col(Entry.quarter),
+              sa.func.sum(_MAGNITUDE), sa.func.count(), sa.func.max(_MAGNITUDE))
+    .where(col(Entry.member_id).in_(sa.bindparam("members", expanding=True)),
+           col(Entry.year) == sa.bindparam("year"), col(Entry.status) == "approved")
+    .group_by(col(Entry.member_id), col(Entry.rule_code), col(Entry.quarter))
+)
+_REVIEW_SCORES = (
+    sa.select(col(ReviewScore.member_id), col(Review.quarter), col(ReviewScore.score))
+    .join(Review, col(Review.id) == ReviewScore.review_id)
+    .where(col(ReviewScore.member_id).in_(sa.bindparam("members", expanding=True)),
+           col(Review.year) == sa.bindparam("year"),
+           col(Review.status).in_(sa.bindparam("states", expanding=True)))
+)
 
 
 def item_totals(
@@ -20,23 +41,8 @@ def item_totals(
     """Approved entries summed per member, item and quarter: the work SQL must do anyway."""
     if not member_ids:
         return {}
-    magnitude = sa.func.abs(col(Entry.points))
-    rows = session.execute(
-        sa.select(
-            col(Entry.member_id),
-            col(Entry.rule_code),
-            col(Entry.quarter),
-            sa.func.sum(magnitude),
-            sa.func.count(),
-            sa.func.max(magnitude),
-        )
-        .where(
-            col(Entry.member_id).in_(member_ids),
-            col(Entry.year) == year,
-            col(Entry.status) == "approved",
-        )
-        .group_by(col(Entry.member_id), col(Entry.rule_code), col(Entry.quarter))
-    ).all()
+    rows = core(session, _ITEM_TOTALS, {"members": list(member_ids),
+                                                       "year": year}).all()
     totals: dict[int, list[ItemTotal]] = defaultdict(list)
     for member_id, code, quarter, points, count, largest in rows:
         totals[member_id].append(ItemTotal(code, quarter, int(points), int(count), int(largest)))
@@ -52,15 +58,8 @@ def recorded_review_scores(
     """Review scores per member and quarter from reviews in the given states."""
     if not member_ids:
         return {}
-    rows = session.exec(
-        select(col(ReviewScore.member_id), col(Review.quarter), col(ReviewScore.score))
-        .join(Review, col(Review.id) == ReviewScore.review_id)
-        .where(
-            col(ReviewScore.member_id).in_(member_ids),
-            Review.year == year,
-            col(Review.status).in_(tuple(states)),
-        )
-    ).all()
+    rows = core(session, _REVIEW_SCORES, {
+        "members": list(member_ids), "year": year, "states": list(states)}).all()
     scores: dict[int, dict[int, int | None]] = defaultdict(dict)
     for member_id, quarter, score in rows:
         scores[member_id][quarter] = score
@@ -83,3 +82,40 @@ def member_year_score(session: Session, rules: RuleSet, member_id: int) -> YearS
     """The provisional score: approved entries and published or finalized review scores."""
     reviews = recorded_review_scores(session, [member_id], rules.year)
     return year_scores(session, rules, [member_id], reviews)[member_id]
+
+
+def annual_item_totals(
+    session: Session, members: sa.Select[Any], year: int
+) -> dict[int, list[tuple[str, int, int, int]]]:
+    """Approved entries of the year summed per member and item, for `score_annual`.
+
+    `members` selects member ids (a subquery, so a town of 50,000 members is not 50,000
+    bound parameters). One row per member and item: the floor any rating must pay.
+    """
+    magnitude = sa.func.abs(col(Entry.points))
+    query = (
+        sa.select(col(Entry.member_id), col(Entry.rule_code), sa.func.sum(magnitude),
+                  sa.func.count(), sa.func.max(magnitude))
+        .where(col(Entry.member_id).in_(members), col(Entry.year) == year,
+               col(Entry.status) == "approved")
+        .group_by(col(Entry.member_id), col(Entry.rule_code))
+    )
+    # Core, not the ORM: plain tuples. One fetch for all (a round of branches fits in memory).
+    rows = core(session, query).fetchall()
+    totals: dict[int, list[tuple[str, int, int, int]]] = defaultdict(list)
+    for member_id, code, points, count, largest in rows:
+        totals[member_id].append((code, points, count, largest))
+    return totals
+
+
+def finalized_review_sums(session: Session, members: sa.Select[Any], year: int) -> dict[int, int]:
+    """Each member's review scores of the year's finalized quarters, summed."""
+    query = (
+        sa.select(col(ReviewScore.member_id), sa.func.sum(col(ReviewScore.score)))
+        .join(Review, col(Review.id) == ReviewScore.review_id)
+        .where(col(ReviewScore.member_id).in_(members), col(Review.year) == year,
+               col(Review.status) == "finalized")
+        .group_by(col(ReviewScore.member_id))
+    )
+    rows = core(session, query).fetchall()
+    return {member_id: int(total or 0) for member_id, total in rows}

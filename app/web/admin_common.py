@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlmodel import Session
 
 from app.points import Category
+from app.schemas import MAX_ID
 from app.services.access import Actor
 from app.services.errors import DomainError, Forbidden, Invalid
 from app.web.i18n import N_
@@ -19,6 +20,9 @@ T = TypeVar("T")
 ORG_KIND_LABELS = {"committee": N_("党委"), "general_branch": N_("党总支"), "branch": N_("党支部")}
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 PASSWORD_MIN = 8
+# A whole number typed into a form: no more digits than MAX_ID has, so every id fits and a
+# long run of digits is refused before it is converted.
+WHOLE_NUMBER = re.compile(rf"-?\d{{1,{len(str(MAX_ID))}}}")
 
 
 def require_staff(actor: Actor) -> None:
@@ -40,14 +44,14 @@ def attempt(session: Session, action: Callable[[], T]) -> T | DomainError:
 
 def parse_int(value: str | None, code: str, low: int, high: int) -> int:
     text = (value or "").strip()
-    if not re.fullmatch(r"-?\d{1,9}", text) or not low <= int(text) <= high:
+    if not WHOLE_NUMBER.fullmatch(text) or not low <= int(text) <= high:
         raise Invalid(f"Expected a whole number from {low} to {high}, got {text!r}.", code)
     return int(text)
 
 
 def parse_optional_id(value: str | None) -> int | None:
     text = (value or "").strip()
-    return parse_int(text, "unknown_org", 1, 2**31 - 1) if text else None
+    return parse_int(text, "unknown_org", 1, MAX_ID) if text else None
 
 
 def parse_date(value: str | None, code: str = "date_invalid") -> date:

@@ -12,6 +12,7 @@ from app.api.deps import ClockDep
 from app.db import SessionDep
 from app.models import Member, Org
 from app.points import Category
+from app.schemas import MAX_ID
 from app.services import directory, members
 from app.services.access import Actor, get_managed_org, get_member, require_manages
 from app.services.errors import DomainError, Invalid
@@ -99,7 +100,7 @@ def create_member(request: Request, session: SessionDep, actor: WebActor, clock:
             raise Invalid(f"password: at least {PASSWORD_MIN} characters.", "password_too_short")
         new = members.NewMember(
             name=parse_name(name, 50, "member_name_required"),
-            org_id=parse_int(org_id, "branch_required", 1, 2**31 - 1),
+            org_id=parse_int(org_id, "branch_required", 1, MAX_ID),
             category=parse_category(category),
             joined_on=parse_date(joined_on, "joined_on_invalid"),
             username=login, password=password)

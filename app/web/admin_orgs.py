@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.api.deps import ClockDep
 from app.db import SessionDep
 from app.models import Org
+from app.schemas import MAX_ID
 from app.services import directory, orgs
 from app.services.access import Actor, get_managed_org, require_admin
 from app.services.directory import OrgNode
@@ -141,7 +142,7 @@ def grant_committee(request: Request, org_id: int, session: SessionDep, actor: W
     require_admin(actor)
 
     def grant() -> int:
-        chosen = parse_int(member_id, "unknown_member", 1, 2**31 - 1)
+        chosen = parse_int(member_id, "unknown_member", 1, MAX_ID)
         orgs.grant_committee(session, actor, org_id, chosen, clock.now())
         return chosen
 

@@ -21,7 +21,7 @@ QUARTER_NAMES = {1: N_("第一季度"), 2: N_("第二季度"), 3: N_("第三季�
 STYLES = "/static/parts/committee.css"
 
 
-def committee_actor(actor: WebActor) -> Actor:
+async def committee_actor(actor: WebActor) -> Actor:
     """A committee member (of any organisation) or an administrator."""
     if not (actor.is_committee or actor.is_admin):
         raise Forbidden("Only committee members may open the committee pages.",

@@ -55,14 +55,15 @@ def my_score(request: Request, session: SessionDep, actor: WebActor, clock: Cloc
         (q.quarter, q.name, q.ytd if q.status != "future" else None,
          q.status in ("open", "draft")) for q in quarters],
         params.star_thresholds[0] if params.star_thresholds else None)
-    rating = member_view.my_rating(session, member.id or 0, year)
+    # This year's rating and, in the new year, last year's: one query.
+    ratings = member_view.my_ratings(session, member.id or 0, year, year - 1)
+    rating = ratings.get(year)
     # Exempt (免评) members are not rated: no stars, rather than a row of empty ones.
     exempt = rating.item.exempt if rating else member.exempt
     veto_quarter = member_year_score(session, rules, member.id or 0).veto_quarter \
         if score.vetoed else None
     # In the new year, last year's approved grade is news worth a line on this page.
-    last_rating = member_view.my_rating(session, member.id or 0, year - 1) \
-        if year == today.year else None
+    last_rating = ratings.get(year - 1) if year == today.year else None
     context = {
         "year": year, "this_year": today.year, "member": member, "org": org,
         "score": score, "quarters": quarters, "chart": chart, "rating": rating,

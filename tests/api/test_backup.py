@@ -163,7 +163,7 @@ def test_sqlite_round_trip_restores_every_score(
     assert main(["restore", str(copy), "--yes"]) == 0
     took_restore = time.perf_counter() - started
     out = capsys.readouterr().out
-    assert f"{before.counts['entry']} entries" in out and "schema 0002" in out
+    assert f"{before.counts['entry']} entries" in out and "schema 0003" in out
     assert "1 file from" in out
     after = snapshot(url)
     assert after.scores == before.scores
@@ -354,7 +354,7 @@ def test_postgresql_round_trip_restores_every_score(
         started = time.perf_counter()
         assert main(["restore", str(dump), "--yes"]) == 0
         took_restore = time.perf_counter() - started
-        assert "schema 0002" in capsys.readouterr().out
+        assert "schema 0003" in capsys.readouterr().out
         assert snapshot(url) == before
         assert (uploads / "2026" / "photo.jpg").read_bytes() == PHOTO
         restored = [c for c, _ in calls if Path(c[0]).name == "pg_restore" and "--list" not in c]

@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 import pytest
 
+from app.schemas import MAX_ID
 from app.settings import get_settings
 from tests.api.support import PASSWORD, World, login, ok, refused
 
@@ -622,7 +623,8 @@ def test_unknown_ids_are_404(scene: Scene, subtests: Any) -> None:
 
 
 NOT_IDS = ["abc", "1.5", "1e3", "%20", "0x10", "一"]
-HUGE_IDS = [2**31, 2**63, 10**20, -(2**63) - 1]
+HUGE_IDS = [MAX_ID + 1, 2**63, 10**20, -(2**63) - 1]  # beyond any id (app.schemas.MAX_ID)
+BIG_IDS = [2**31, MAX_ID]  # ids INTEGER could not hold, in range: nobody has them yet
 
 
 def test_ids_that_are_not_whole_numbers_are_422(scene: Scene, subtests: Any) -> None:
@@ -635,15 +637,18 @@ def test_ids_that_are_not_whole_numbers_are_422(scene: Scene, subtests: Any) -> 
                 assert "_id" in answer["detail"]
         for big in HUGE_IDS:
             with subtests.test(path.format(big)):
-                # Too large for the database's integers: unknown (404) or refused (422).
-                answer = scene.send("admin", "GET", path.format(big))
-                assert answer.status_code in (404, 422), answer.text
-                refused_well(answer, answer.status_code)
+                # Beyond MAX_ID: refused the same on every database, naming the parameter.
+                answer = refused_well(scene.send("admin", "GET", path.format(big)), 422,
+                                      "validation_error")
+                assert "_id" in answer["detail"]
+        for big in BIG_IDS:
+            with subtests.test(path.format(big)):
+                refused_well(scene.send("admin", "GET", path.format(big)), 404, "not_found")
 
 
 def test_huge_ids_in_bodies_and_queries_are_no_500(scene: Scene, subtests: Any) -> None:
     before = state(scene.world)
-    for big in HUGE_IDS:
+    for big in BIG_IDS + HUGE_IDS:
         for method, path, body in (
             ("POST", "/entries", BASE_ENTRY | {"member_id": big}),
             ("POST", "/members", {"name": "x", "org_id": big, "category": "active",
@@ -1073,7 +1078,7 @@ def test_years_out_of_range_are_422_for_writes(scene: Scene, subtests: Any) -> N
 
 # --- nothing a client sends is a 500 ---------------------------------------------------------
 
-GARBAGE: list[Any] = [None, "", "\u3000", -1, 0, 1.5, 2**31, 2**63, "x" * 5000, [], {}, True,
+GARBAGE: list[Any] = [None, "", "\u3000", -1, 0, 1.5, 2**31, 2**53, 2**63, "x" * 5000, [], {}, True,
                       "a\x00b", "2025-02-30", "2026-01-11", "' OR 1=1 --", "🙂"]
 
 
@@ -1111,7 +1116,8 @@ def test_no_path_or_query_value_causes_a_500(scene: Scene, tag: str) -> None:
     for method, path, query in OPERATIONS[tag]:
         for who in ("admin", "a1", None):
             headers = {} if who is None else dict(scene.world.as_(who))
-            for value in ("999999", "-1", "abc", str(2**31), str(2**63), "%00", "null"):
+            for value in ("999999", "-1", "abc", str(2**31), str(2**53), str(2**63), "%00",
+                          "null"):
                 url = re.sub(r"\{[a-z_]+\}", value, path)
                 for body in ([MISSING] if method == "GET" else [{}, "x"]):
                     kwargs: dict[str, Any] = {"params": dict.fromkeys(query, value)}

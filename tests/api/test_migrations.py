@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlmodel import SQLModel
 
+import app.models  # noqa: F401  (registers the tables)
 from app.db import make_engine
-from app.migrate import upgrade
+from app.migrate import alembic_config, upgrade
 from tests.databases import empty_database
 
 
@@ -40,4 +46,128 @@ def test_0002_upgrades_a_database_with_rules_and_entries(fresh_database: str) ->
         assert connection.execute(sa.text("SELECT year, revision FROM rule_set")).all() == [
             (2025, "initial")]
         assert connection.execute(sa.text("SELECT count(*) FROM rule_item")).scalar() == 1
+    engine.dispose()
+
+
+def test_the_models_match_the_migrated_schema(fresh_database: str) -> None:
+    """`alembic check` in a test: autogenerate (types compared) finds nothing to do."""
+    upgrade(fresh_database)
+    engine = make_engine(fresh_database)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+    engine.dispose()
+
+
+LAST_INT4 = 2**31 - 1
+
+
+def _is_id(column: str) -> bool:
+    """What 0003 widens: the ids and the columns holding one (rule_set.year is a year)."""
+    return column == "id" or column.endswith(("_id", "_by"))
+
+
+def _column_types(connection: sa.Connection) -> dict[tuple[str, str], str]:
+    """(table, column) -> declared type, for every table."""
+    inspector = sa.inspect(connection)
+    return {(table, column["name"]): str(column["type"]).upper()
+            for table in inspector.get_table_names() if table != "alembic_version"
+            for column in inspector.get_columns(table)}
+
+
+def _rows(connection: sa.Connection) -> dict[str, list[Any]]:
+    return {table: [tuple(r) for r in connection.execute(sa.text(
+        f"SELECT * FROM {table} ORDER BY id"))] for table in (
+        "org", "member", "account", "entry", "audit_log")}
+
+
+def test_0003_upgrades_a_database_with_ids_to_bigint(fresh_database: str) -> None:
+    """0003 keeps every row; on PostgreSQL the ids and their sequences then pass 2**31 - 1,
+    on SQLite (INTEGER is 64-bit already) it changes nothing."""
+    upgrade(fresh_database, "0002")
+    engine = make_engine(fresh_database)
+    postgresql = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO org (id, name, parent_id, kind, path, created_at) VALUES "
+            "(1, '某镇党委', NULL, 'committee', '/1/', '2025-01-01 00:00:00'), "
+            "(2, '第一支部', 1, 'branch', '/1/2/', '2025-01-01 00:00:00')"))
+        connection.execute(sa.text(
+            "INSERT INTO member (id, name, org_id, category, joined_on, exempt, created_at) "
+            "VALUES (1, '张三', 2, 'active', '2020-07-01', false, '2025-01-01 00:00:00')"))
+        connection.execute(sa.text(
+            "INSERT INTO account (id, username, password_hash, member_id, is_admin, "
+            "password_changed_at, created_at) VALUES (1, 'zhangsan', 'x', 1, false, "
+            "'2025-01-01 00:00:00', '2025-01-01 00:00:00')"))
+        # The last id INTEGER holds, and (PostgreSQL) its sequence spent up to there.
+        for entry_id in (1, LAST_INT4):
+            connection.execute(sa.text(
+                "INSERT INTO entry (id, member_id, rule_code, kind, occurred_on, year, "
+                "quarter, quantity, points, status, note, created_by, created_at) VALUES "
+                "(:id, 1, 'P01', 'positive', '2025-08-06', 2025, 3, 1, 2, 'approved', '', 1, "
+                "'2025-08-06 00:00:00')"), {"id": entry_id})
+        connection.execute(sa.text(
+            "INSERT INTO audit_log (id, at, actor_id, action, object_type, object_id, "
+            "prev_hash, hash) VALUES (1, '2025-08-06 00:00:00', 1, 'entry.created', 'entry', "
+            ":id, '', 'h')"), {"id": LAST_INT4})
+        if postgresql:
+            connection.execute(sa.text("SELECT setval('entry_id_seq', :id)"), {"id": LAST_INT4})
+        before = _rows(connection)
+    with engine.connect() as connection:
+        types_before = _column_types(connection)
+
+    upgrade(fresh_database, "0003")
+    with engine.begin() as connection:
+        assert _rows(connection) == before
+        types = _column_types(connection)
+        # The next entry is past INTEGER's range: numbered by the sequence on PostgreSQL, by
+        # the rowid (the largest + 1) on SQLite.
+        connection.execute(sa.text(
+            "INSERT INTO entry (member_id, rule_code, kind, occurred_on, year, quarter, "
+            "quantity, points, status, note, created_by, created_at) VALUES (1, 'P01', "
+            "'positive', '2025-08-07', 2025, 3, 1, 2, 'pending', '', 1, "
+            "'2025-08-07 00:00:00')"))
+        assert connection.execute(sa.text("SELECT max(id) FROM entry")).scalar() == 2**31
+        if postgresql:
+            sequences: dict[str, str] = dict(connection.execute(sa.text(
+                "SELECT sequencename, data_type::text FROM pg_sequences")).all())
+    if postgresql:
+        assert types == {c: "BIGINT" if _is_id(c[1]) else t for c, t in types_before.items()}
+        assert sum(_is_id(c) for _t, c in types) == 39
+        assert len(sequences) == 13 and set(sequences.values()) == {"bigint"}, sequences
+    else:
+        assert types == types_before  # not rebuilt: the ids stay INTEGER PRIMARY KEY
+    engine.dispose()
+
+
+def test_0003_downgrades_to_integer_ids(fresh_database: str) -> None:
+    """Back to INTEGER ids and sequences on PostgreSQL, rows kept; nothing to undo on SQLite."""
+    upgrade(fresh_database)
+    engine = make_engine(fresh_database)
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO org (name, parent_id, kind, path, created_at) VALUES "
+            "('某镇党委', NULL, 'committee', '/1/', '2025-01-01 00:00:00')"))
+        before = connection.execute(sa.text("SELECT * FROM org")).all()
+    if engine.dialect.name == "postgresql":
+        # An id past INTEGER's range stops the downgrade, which then changes nothing.
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO org (id, name, kind, path, created_at) VALUES "
+                "(:id, '大', 'committee', '/', '2025-01-01 00:00:00')"), {"id": 2**31})
+        with pytest.raises(sa.exc.DataError, match="out of range"):
+            command.downgrade(alembic_config(fresh_database), "0002")
+        with engine.begin() as connection:
+            assert connection.execute(sa.text("SELECT version_num FROM alembic_version")
+                                      ).scalar() == "0003"
+            connection.execute(sa.text("DELETE FROM org WHERE id = :id"), {"id": 2**31})
+    command.downgrade(alembic_config(fresh_database), "0002")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT * FROM org")).all() == before
+        types = _column_types(connection)
+        assert {t for (_table, c), t in types.items() if _is_id(c)} == {"INTEGER"}
+        if engine.dialect.name == "postgresql":
+            assert connection.execute(sa.text(
+                "SELECT DISTINCT data_type::text FROM pg_sequences")).scalars().all() == [
+                "integer"]
     engine.dispose()

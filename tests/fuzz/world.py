@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, func, select
 
 from app.clock import FixedClock
 from app.models import Account
+from app.schemas import MAX_ID
 from tests.api.support import Headers, World, build_world, ok
 
 # Who calls: nobody, a plain member of branch A, a committee member of branch A, a committee
@@ -115,7 +116,7 @@ ID_KINDS = {
 def _aimed(ids: list[int], value: Any) -> Any:
     """Three positive ids in four become a real one (chosen by the value, so the run stays
     deterministic); zero, negatives, huge numbers and non-numbers stay as generated."""
-    if type(value) is int and 1 <= value < 2**31 and value % 4:
+    if type(value) is int and 1 <= value <= MAX_ID and value % 4:
         return ids[value % len(ids)]
     return value
 
