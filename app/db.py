@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlmodel import Session
@@ -77,17 +79,38 @@ def transaction(engine: sa.Engine) -> Iterator[Session]:
             raise
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; committed when the handler returns, rolled back if it raised.
 
     Unsafe methods (POST, PUT, ...) are writers: on SQLite they begin IMMEDIATE, so two
     committee members approving at once queue for the lock; the second then sees the
     first's decision and is refused (409), never a 503. On PostgreSQL the services lock the
     branch row first (app/services/locking.py).
+
+    Async: making the session does no I/O (it connects at its first query, in the thread
+    of whatever runs it), so only the commit and the close cost a worker-thread hop. They
+    are shielded: a client that goes away cannot leave the connection checked out.
     """
     engine = get_read_engine() if request.method in SAFE_METHODS else get_engine()
-    with transaction(engine) as session:
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_end, session, False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(_end, session, True)
+
+
+def _end(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
 
 
 # scope="function": the commit happens before the answer is sent, so a failed
