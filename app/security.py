@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import jwt
@@ -21,13 +22,21 @@ def use_cheap_hashing() -> None:
                               argon2__time_cost=1, argon2__parallelism=1)
 
 
+# argon2 takes 64 MiB and a core for each hash it computes: a burst of logins on every
+# worker thread at once would need a gigabyte and gain nothing on a few cores. At most
+# JIFEN_HASH_CONCURRENCY at a time per process; the others wait their turn.
+_hashing = threading.BoundedSemaphore(get_settings().hash_concurrency)
+
+
 def hash_password(password: str) -> str:
-    return str(_passwords.hash(password))
+    with _hashing:
+        return str(_passwords.hash(password))
 
 
 def verify_password(password: str, hashed: str) -> bool:
     try:
-        return bool(_passwords.verify(password, hashed))
+        with _hashing:
+            return bool(_passwords.verify(password, hashed))
     except (ValueError, TypeError):
         return False
 

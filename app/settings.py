@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = 12 * 60
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # Login attempts are kept this long (the throttle needs only the window).
+    login_history_days: int = Field(default=90, ge=1, le=3650)
     # Evidence photos are kept on disk here (a volume in production).
     upload_dir: str = "./uploads"
     max_upload_mb: int = 8
@@ -35,6 +37,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=500)
     # Threads per process running the blocking work of requests (AnyIO's default is 40).
     worker_threads: int = Field(default=20, ge=1, le=500)
+    # Password hashes (argon2: 64 MiB and ~0.2 s of a core each) computed at once per process.
+    hash_concurrency: int = Field(default=2, ge=1, le=64)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

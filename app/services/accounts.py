@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, func, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
 
 from app.models import Account, LoginAttempt
 from app.security import burn_verify, hash_password, issue_token, verify_password
@@ -47,6 +48,11 @@ def authenticate(session: Session, username: str, password: str, now: datetime) 
         burn_verify(password)
     ok = account is not None and verify_password(password, account.password_hash)
     session.add(LoginAttempt(username=username[:64], at=now, success=ok))
+    # This username's attempts past the retention go as it logs in again (an index range
+    # under the username lock already held): the table stays a few rows per user.
+    cutoff = now - timedelta(days=get_settings().login_history_days)
+    session.execute(sa.delete(LoginAttempt).where(
+        col(LoginAttempt.username) == username[:64], col(LoginAttempt.at) < cutoff))
     return account if ok else None
 
 

@@ -16,7 +16,9 @@ from typing import Any
 
 import jwt
 import pytest
+from sqlmodel import Session, select
 
+from app.models import LoginAttempt
 from app.schemas import MAX_ID
 from app.settings import get_settings
 from tests.api.support import PASSWORD, World, login, ok, refused
@@ -1007,6 +1009,24 @@ def test_unknown_usernames_are_throttled_the_same_way(world: World) -> None:
         refused_well(_login(world, "nobody", "whatever"), 401, "bad_credentials")
     refused_well(_login(world, "nobody", "whatever"), 429, "too_many_attempts")
     ok(_login(world, "a1", PASSWORD))
+
+
+def test_login_attempts_past_the_retention_go_when_the_username_logs_in(
+        world: World, db: Session) -> None:
+    def attempts(username: str) -> int:
+        return len(db.exec(select(LoginAttempt).where(LoginAttempt.username == username)).all())
+
+    for _ in range(3):
+        refused_well(_login(world, "a1", "wrong-password"), 401, "bad_credentials")
+        refused_well(_login(world, "a2", "wrong-password"), 401, "bad_credentials")
+    world.clock.advance(days=89)
+    ok(_login(world, "a1", PASSWORD))
+    assert (attempts("a1"), attempts("a2")) == (4, 3)  # 89 days: kept
+    world.clock.advance(days=2)
+    ok(_login(world, "a1", PASSWORD))
+    # 91 days: a1's three failures are gone (its logins of 2 days ago and now stay);
+    # a2 has not logged in since, so its rows wait for its next login.
+    assert (attempts("a1"), attempts("a2")) == (2, 3)
 
 
 @pytest.mark.parametrize(("data", "json"), [

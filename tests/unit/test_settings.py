@@ -29,3 +29,13 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
     settings = Settings()
     assert (settings.database_url, settings.token_ttl_minutes) == (
         "sqlite:////tmp/elsewhere.db", 30)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"db_pool_size": 0}, {"db_max_overflow": -1}, {"worker_threads": 0},
+     {"hash_concurrency": 0}, {"db_pool_size": 501}],
+)
+def test_pool_threads_and_hashing_are_bounded(bad: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        Settings(env="development", **bad)  # type: ignore[arg-type]
