@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from sqlmodel import SQLModel
@@ -20,6 +21,38 @@ target_metadata = SQLModel.metadata
 
 def _url() -> str:
     return str(config.attributes.get("url") or get_settings().database_url)
+
+
+def _partitions(connection: Any) -> frozenset[str]:
+    """PostgreSQL tables that are partitions of another (entry_y2025 of a partitioned entry)."""
+    if connection.dialect.name != "postgresql":
+        return frozenset()
+    rows = connection.exec_driver_sql(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relispartition AND n.nspname = current_schema()")
+    return frozenset(name for (name,) in rows)
+
+
+def _include(connection: Any) -> Any:
+    """Compare the models with everything but year partitions (docs/scaling.md, section 2)
+    and the benchmark's description of its data set (bench_meta)."""
+    partitions: list[frozenset[str]] = []  # looked up at the first comparison, not before:
+    # a query here would open the connection's transaction ahead of Alembic's own.
+
+    def skipped(name: str | None) -> bool:
+        if not partitions:
+            partitions.append(_partitions(connection))
+        return name in partitions[0] or name == "bench_meta"
+
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
+                       compare_to: Any) -> bool:
+        if type_ == "table" and reflected and compare_to is None:
+            return not skipped(name)
+        if type_ == "index" and reflected and compare_to is None:
+            return not skipped(getattr(obj.table, "name", None))
+        return True
+
+    return include_object
 
 
 def run_migrations_offline() -> None:
@@ -42,7 +75,8 @@ def run_migrations_online() -> None:
 
 def _run(connection: object) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True,
+                      include_object=_include(connection))
     with context.begin_transaction():
         context.run_migrations()
 
