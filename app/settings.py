@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=500)
     db_max_overflow: int = Field(default=10, ge=0, le=500)
     # Threads per process running the blocking work of requests (AnyIO's default is 40).
-    worker_threads: int = Field(default=20, ge=1, le=500)
+    # Few: the work holds Python's GIL, and 32 connections to the member page on 2 cores
+    # gave 15-20 % more pages per second with 4 or 8 threads than with 20 (docs/performance.md).
+    worker_threads: int = Field(default=8, ge=1, le=500)
     # Password hashes (argon2: 64 MiB and ~0.2 s of a core each) computed at once per process.
     hash_concurrency: int = Field(default=2, ge=1, le=64)
 
