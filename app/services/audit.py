@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from app.db import bulk_insert
 from app.models import Account, AuditLog
 from app.services.access import Actor, require_admin
 
@@ -118,7 +119,7 @@ def record_many(session: Session, events: list[Event]) -> None:
         rows.append(row)
         prev_hash = row["hash"]
     # Rows are numbered in the order given, so the id order stays the chain order.
-    session.execute(sa.insert(AuditLog), rows)
+    bulk_insert(session, AuditLog.__table__, rows)  # type: ignore[attr-defined]
 
 
 def _chained(prev_hash: str, actor_id: int | None, action: str, object_type: str,

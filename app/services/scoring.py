@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from app.db import core
-from app.models import Entry, Review, ReviewScore
+from app.models import Entry, Member, Review, ReviewScore
 from app.points import ItemTotal, RuleSet, YearScore, score_year
 
 COUNTED_REVIEW_STATES = ("published", "finalized")
@@ -84,38 +86,56 @@ def member_year_score(session: Session, rules: RuleSet, member_id: int) -> YearS
     return year_scores(session, rules, [member_id], reviews)[member_id]
 
 
-def annual_item_totals(
-    session: Session, members: sa.Select[Any], year: int
-) -> dict[int, list[tuple[str, int, int, int]]]:
-    """Approved entries of the year summed per member and item, for `score_annual`.
+# Rows fetched at a time from the streamed aggregates below (a server-side cursor on
+# PostgreSQL): memory holds one branch's rows, whatever the size of the organisation.
+STREAM_ROWS = 10_000
+ItemYear = tuple[str, int, int, int]  # (code, points, count, largest): score_annual's input
 
-    `members` selects member ids (a subquery, so a town of 50,000 members is not 50,000
-    bound parameters). One row per member and item: the floor any rating must pay.
+
+def annual_totals_by_branch(
+    session: Session, branches: sa.Select[Any], year: int
+) -> Iterator[tuple[int, dict[int, list[ItemYear]]]]:
+    """Approved entries of the year summed per member and item, branch by branch in id order.
+
+    One pass over the year's entries joined to their members (the work SQL must do
+    anyway: the same scan and aggregate as `SELECT member_id, rule_code, sum(points) ...
+    GROUP BY member_id, rule_code`), streamed. `branches` selects branch ids.
     """
     magnitude = sa.func.abs(col(Entry.points))
+    # Grouped by member and item only (a member has one branch: min() just carries it),
+    # then ordered: PostgreSQL hashes the groups and sorts the few instead of the many.
+    branch = sa.func.min(col(Member.org_id))
     query = (
-        sa.select(col(Entry.member_id), col(Entry.rule_code), sa.func.sum(magnitude),
-                  sa.func.count(), sa.func.max(magnitude))
-        .where(col(Entry.member_id).in_(members), col(Entry.year) == year,
+        sa.select(branch, col(Entry.member_id), col(Entry.rule_code),
+                  sa.func.sum(magnitude), sa.func.count(), sa.func.max(magnitude))
+        .join(Member, col(Member.id) == Entry.member_id)
+        .where(col(Member.org_id).in_(branches), col(Entry.year) == year,
                col(Entry.status) == "approved")
         .group_by(col(Entry.member_id), col(Entry.rule_code))
+        .order_by(branch)
+        .execution_options(stream_results=True, yield_per=STREAM_ROWS)
     )
-    # Core, not the ORM: plain tuples. One fetch for all (a round of branches fits in memory).
-    rows = core(session, query).fetchall()
-    totals: dict[int, list[tuple[str, int, int, int]]] = defaultdict(list)
-    for member_id, code, points, count, largest in rows:
-        totals[member_id].append((code, points, count, largest))
-    return totals
+    for branch_id, rows in groupby(core(session, query), key=itemgetter(0)):
+        totals: dict[int, list[ItemYear]] = defaultdict(list)
+        for _, member_id, code, points, count, largest in rows:
+            totals[member_id].append((code, points, count, largest))
+        yield branch_id, totals
 
 
-def finalized_review_sums(session: Session, members: sa.Select[Any], year: int) -> dict[int, int]:
-    """Each member's review scores of the year's finalized quarters, summed."""
+def finalized_review_sums_by_branch(
+    session: Session, branches: sa.Select[Any], year: int
+) -> Iterator[tuple[int, dict[int, int]]]:
+    """Each member's review scores of the year's finalized quarters, summed; by branch."""
     query = (
-        sa.select(col(ReviewScore.member_id), sa.func.sum(col(ReviewScore.score)))
+        sa.select(sa.func.min(col(Member.org_id)), col(ReviewScore.member_id),
+                  sa.func.sum(col(ReviewScore.score)))
         .join(Review, col(Review.id) == ReviewScore.review_id)
-        .where(col(ReviewScore.member_id).in_(members), col(Review.year) == year,
+        .join(Member, col(Member.id) == ReviewScore.member_id)
+        .where(col(Member.org_id).in_(branches), col(Review.year) == year,
                col(Review.status) == "finalized")
         .group_by(col(ReviewScore.member_id))
+        .order_by(sa.func.min(col(Member.org_id)))
+        .execution_options(stream_results=True, yield_per=STREAM_ROWS)
     )
-    rows = core(session, query).fetchall()
-    return {member_id: int(total or 0) for member_id, total in rows}
+    for branch_id, rows in groupby(core(session, query), key=itemgetter(0)):
+        yield branch_id, {member_id: int(total or 0) for _, member_id, total in rows}
