@@ -93,16 +93,40 @@ def draw(runs: list[dict[str, Any]], output: Path) -> None:
     figure.savefig(output, dpi=110)
 
 
+TABLE_KEYS = ("entries", "rating_s", "sql_floor_s", "rating_vs_sql", "page_rps", "page_p99_ms",
+              "floor_rps", "page_vs_floor", "api_p99_ms", "finalize_ms", "server_rss_mb")
+
+
+def table(runs: list[dict[str, Any]]) -> str:
+    """The latest run of each database and size as a Markdown table (docs/performance.md)."""
+    latest: dict[tuple[str, int], dict[str, Any]] = {}
+    for run in sorted(runs, key=lambda r: str(r["meta"].get("at", ""))):
+        latest[(series_name(run), int(run["members"]))] = run
+    head = ["database", "members", *TABLE_KEYS, "page CPU ms", "API CPU ms"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (name, members), run in sorted(latest.items()):
+        cpu = run["meta"].get("cpu", {})
+        cells = [name, f"{members:,}", *(f"{run[k]:,}" for k in TABLE_KEYS),
+                 str(cpu.get("page_cpu_ms", "")), str(cpu.get("api_cpu_ms", ""))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", nargs="*", type=Path,
                         help="result files (default bench/results/*.json)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.png")
+    parser.add_argument("--table", action="store_true",
+                        help="print the latest runs as a Markdown table instead of drawing")
     args = parser.parse_args(argv)
     paths = args.results or sorted((ROOT / "bench" / "results").glob("*.json"))
     runs = load(paths)
     if not runs:
         raise SystemExit("no results to plot (run: python bench/run.py ... --save)")
+    if args.table:
+        print(table(runs))
+        return
     draw(runs, args.output)
     print(f"wrote {args.output} from {len(runs)} run(s)")
 

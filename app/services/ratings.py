@@ -38,9 +38,9 @@ from app.services.scoring import (
     finalized_review_sums_by_branch,
 )
 
-# Branches whose ratings are written together when a town or city rates all its branches:
-# a few thousand lines in memory at a time, whatever the size of the whole.
-BRANCHES_PER_ROUND = 200
+# Rating lines written together when a town or city rates all its branches: a few thousand
+# lines in memory at a time, whatever the size of the whole.
+LINES_PER_WRITE = 5000
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,11 @@ def _rate(session: Session, actor: Actor, org: Org, year: int, now: datetime) ->
         col(Org.kind) == "branch", col(Org.path).startswith(org.path, autoescape=True))
     lock_branches(session, branch_ids)
     if session.get_bind().dialect.name == "postgresql":
-        # Compiling the year's aggregate to machine code took longer than it saves
-        # (0.35 s of 4.7 s at 100,000 members): off for this transaction only.
+        # For this transaction only. The streams below are read whole through server-side
+        # cursors, which PostgreSQL otherwise plans for a quick first 10 % (index walks
+        # per member: minutes at 1,000,000 members instead of one scan). Compiling the
+        # aggregate to machine code took longer than it saved (0.35 s of 4.7 s at 100,000).
+        session.execute(sa.text("SET LOCAL cursor_tuple_fraction = 1.0"))
         session.execute(sa.text("SET LOCAL jit = off"))
     rules = load_rule_set(session, year, now)
     existing = dict(session.execute(sa.select(col(Rating.org_id), col(Rating.id)).where(
@@ -149,7 +152,8 @@ def _rate_ready(session: Session, actor: Actor, rules: RuleSet, branch_ids: sa.S
                 ready: set[int], year: int, now: datetime) -> list[tuple[int, int]]:
     """Rate the ready branches among `branch_ids`: one streamed pass over the year's
     entries, its review scores and the members, all in branch order, merged branch by
-    branch; ratings written BRANCHES_PER_ROUND branches at a time."""
+    branch; the lines written LINES_PER_WRITE at a time."""
+    rating_ids = _insert_ratings(session, actor, branch_ids, ready, year, now)
     members = core(session, sa.select(col(Member.org_id), col(Member.id), col(Member.name),
                                       col(Member.exempt))
                    .where(col(Member.org_id).in_(branch_ids))
@@ -157,26 +161,44 @@ def _rate_ready(session: Session, actor: Actor, rules: RuleSet, branch_ids: sa.S
                    .execution_options(stream_results=True, yield_per=STREAM_ROWS))
     totals = _Stream(annual_totals_by_branch(session, branch_ids, year), {})
     reviews = _Stream(finalized_review_sums_by_branch(session, branch_ids, year), {})
-    created: list[tuple[int, int]] = []
-    batch: dict[int, list[dict[str, object]]] = {}
+    lines: list[dict[str, object]] = []
     for branch_id, rows in groupby(members, key=itemgetter(0)):
         branch_totals, branch_reviews = totals.take(branch_id), reviews.take(branch_id)
         if branch_id not in ready:
             continue
-        batch[branch_id] = _lines(rules, rows, branch_totals, branch_reviews)
-        if len(batch) == BRANCHES_PER_ROUND:
-            created += _write(session, actor, batch, year, now)
-            batch = {}
-    # A ready branch without members gets its (empty) rating too.
-    batch |= {b: [] for b in ready - {b for _, b in created} - batch.keys()}
-    if batch:
-        created += _write(session, actor, batch, year, now)
-    return sorted(created, key=itemgetter(1))
+        lines += _lines(rules, rows, branch_totals, branch_reviews, rating_ids[branch_id])
+        if len(lines) >= LINES_PER_WRITE:
+            bulk_insert(session, RatingItem.__table__, lines)  # type: ignore[attr-defined]
+            lines = []
+    bulk_insert(session, RatingItem.__table__, lines)  # type: ignore[attr-defined]
+    return sorted(((rating_ids[b], b) for b in ready), key=itemgetter(1))
+
+
+def _insert_ratings(session: Session, actor: Actor, branch_ids: sa.Select[Any],
+                    ready: set[int], year: int, now: datetime) -> dict[int, int]:
+    """Every ready branch's rating row and its audit row, before any line: the lines'
+    foreign key checks then find a table of its final size (PostgreSQL plans them once per
+    connection; planned against a handful of rows they scan the table for every line)."""
+    bulk_insert(session, Rating.__table__, [  # type: ignore[attr-defined]
+        {"org_id": b, "year": year, "status": "draft", "created_by": actor.account_id,
+         "created_at": now} for b in sorted(ready)])
+    # One rating per branch and year (a unique key): the new ids in one query.
+    rating_ids = {branch_id: rating_id for branch_id, rating_id in core(session, sa.select(
+        col(Rating.org_id), col(Rating.id)).where(
+        col(Rating.year) == year, col(Rating.org_id).in_(branch_ids))) if branch_id in ready}
+    # What audit.snapshot(rating) gives, made once: only the ids differ between branches.
+    after = audit.snapshot(Rating(id=0, org_id=0, year=year, created_by=actor.account_id,
+                                  created_at=now))
+    audit.record_many(session, [
+        audit.Event(actor.account_id, "rating.create", "rating", rating_ids[b], now,
+                    after=after | {"id": rating_ids[b], "org_id": b})
+        for b in sorted(ready)])
+    return rating_ids
 
 
 def _lines(rules: RuleSet, members: Iterable[Any], totals: dict[int, list[Any]],
-           reviews: dict[int, int]) -> list[dict[str, object]]:
-    """One branch's rating lines (without the rating's id): scores, stars, proposed grades."""
+           reviews: dict[int, int], rating_id: int) -> list[dict[str, object]]:
+    """One branch's rating lines: scores, stars, proposed grades."""
     params = rules.params
     candidates, names = [], {}
     for _, member_id, name, exempt in members:
@@ -188,37 +210,13 @@ def _lines(rules: RuleSet, members: Iterable[Any], totals: dict[int, list[Any]],
             largest_deduction=year_score.largest_deduction))
     proposed = propose_grades(candidates, params)
     return [
-        {"member_id": c.member_id, "name": names[c.member_id], "score": c.score,
+        {"rating_id": rating_id, "member_id": c.member_id, "name": names[c.member_id],
+         "score": c.score,
          "stars": stars(c.score, c.vetoed, params), "vetoed": c.vetoed, "exempt": c.exempt,
          "deducted": c.deducted, "largest_deduction": c.largest_deduction,
          "proposed_grade": proposed[c.member_id].value, "grade": proposed[c.member_id].value}
         for c in candidates
     ]
-
-
-def _write(session: Session, actor: Actor, batch: dict[int, list[dict[str, object]]],
-           year: int, now: datetime) -> list[tuple[int, int]]:
-    """Insert the ratings of some branches, their lines and their audit rows, in bulk."""
-    connection = session.connection()
-    connection.execute(sa.insert(Rating.__table__), [  # type: ignore[attr-defined]
-        {"org_id": b, "year": year, "status": "draft", "created_by": actor.account_id,
-         "created_at": now} for b in batch])
-    # One rating per branch and year (a unique key): read the new ids back in one query.
-    rows = [(rating_id or 0, branch_id) for rating_id, branch_id in connection.execute(
-        sa.select(col(Rating.id), col(Rating.org_id)).where(
-            col(Rating.year) == year, col(Rating.org_id).in_(list(batch)))
-        .order_by(col(Rating.org_id)))]
-    bulk_insert(session, RatingItem.__table__, [  # type: ignore[attr-defined]
-        line | {"rating_id": rating_id} for rating_id, branch_id in rows
-        for line in batch[branch_id]])
-    # What audit.snapshot(rating) gives, made once: only the ids differ between branches.
-    after = audit.snapshot(Rating(id=0, org_id=0, year=year, created_by=actor.account_id,
-                                  created_at=now))
-    audit.record_many(session, [
-        audit.Event(actor.account_id, "rating.create", "rating", rating_id, now,
-                    after=after | {"id": rating_id, "org_id": branch_id})
-        for rating_id, branch_id in rows])
-    return rows
 
 
 def get_rating(session: Session, actor: Actor, rating_id: int) -> tuple[Rating, Org]:

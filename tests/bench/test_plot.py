@@ -1,0 +1,47 @@
+"""bench/plot.py: the saved results become a table for docs/performance.md and a PNG."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import plot
+from bench.run import KEYS
+
+
+def _run(database: str, members: int, at: str, page_rps: float) -> dict[str, Any]:
+    values = dict.fromkeys(KEYS, 1.5) | {"members": members, "entries": 40 * members,
+                                         "page_rps": page_rps}
+    return values | {"meta": {"database": database, "at": at, "machine": {"cpus": 2},
+                              "cpu": {"page_cpu_ms": 6.5, "api_cpu_ms": 5.25}}}
+
+
+def test_the_table_shows_the_latest_run_of_each_database_and_size(tmp_path: Path) -> None:
+    files = []
+    for i, run in enumerate([_run("sqlite", 10_000, "2026-11-26T10:00", 100.0),
+                             _run("sqlite", 10_000, "2026-11-26T11:00", 150.0),
+                             _run("postgresql", 1_000_000, "2026-11-26T10:30", 90.0)]):
+        path = tmp_path / f"{i}.json"
+        path.write_text(json.dumps(run))
+        files.append(path)
+    (tmp_path / "broken.json").write_text("{")
+    runs = plot.load([*files, tmp_path / "broken.json"])
+    lines = plot.table(runs).splitlines()
+    assert lines[0].startswith("| database | members | entries | rating_s |")
+    assert lines[2:] == [
+        "| postgresql | 1,000,000 | 40,000,000 | 1.5 | 1.5 | 1.5 | 90.0 | 1.5 | 1.5 | 1.5 "
+        "| 1.5 | 1.5 | 1.5 | 6.5 | 5.25 |",
+        "| sqlite | 10,000 | 400,000 | 1.5 | 1.5 | 1.5 | 150.0 | 1.5 | 1.5 | 1.5 | 1.5 "
+        "| 1.5 | 1.5 | 6.5 | 5.25 |",
+    ]
+
+
+def test_the_plot_is_a_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")  # the bench extra: pip install -e '.[bench]'
+    png = tmp_path / "plot.png"
+    plot.draw([_run("sqlite", 10_000, "2026-11-26T10:00", 100.0),
+               _run("sqlite", 100_000, "2026-11-26T10:00", 90.0)], png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
