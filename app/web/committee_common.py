@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
 from app.clock import CHINA
+from app.schemas import MAX_ID
 from app.services.access import Actor
 from app.services.errors import Forbidden
 from app.web.deps import WebActor
@@ -77,5 +78,13 @@ def parse_int(value: str | None) -> int | None:
     """A whole number typed into a form, or None when blank or not a number."""
     text = (value or "").strip()
     if not text or not text.lstrip("-").isdigit() or len(text) > 9:
+        return None
+    return int(text)
+
+
+def parse_id(value: str | None) -> int | None:
+    """An id sent by a form (1 to MAX_ID), or None when blank or not one."""
+    text = (value or "").strip()
+    if not text.isdigit() or len(text) > len(str(MAX_ID)) or not 1 <= int(text) <= MAX_ID:
         return None
     return int(text)

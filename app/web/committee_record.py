@@ -18,7 +18,7 @@ from app.services.access import Actor
 from app.services.entries import NewEntry
 from app.services.errors import DomainError
 from app.services.rules import load_rule_set
-from app.web.committee_common import CommitteeActor, page, parse_int
+from app.web.committee_common import CommitteeActor, page, parse_id, parse_int
 from app.web.i18n import _, ngettext, rule_item_name
 from app.web.messages import message_for
 from app.web.render import flash, redirect
@@ -71,7 +71,7 @@ class _Typo(Exception):
 
 
 def _new_entry(session: Session, values: dict[str, str], now: datetime) -> NewEntry:
-    member_id = parse_int(values["member_id"])
+    member_id = parse_id(values["member_id"])
     if member_id is None:
         raise _Typo(_("请选择党员。"))
     if not values["rule_code"]:

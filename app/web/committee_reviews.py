@@ -22,6 +22,7 @@ from app.web.committee_common import (
     FormDep,
     beijing,
     page,
+    parse_id,
     parse_int,
 )
 from app.web.i18n import _
@@ -96,7 +97,7 @@ def set_scores(review_id: int, request: Request, session: SessionDep, actor: Com
     for key, value in form.multi_items():
         if not key.startswith("score_") or not isinstance(value, str):
             continue
-        member_id = parse_int(key.removeprefix("score_"))
+        member_id = parse_id(key.removeprefix("score_"))
         score = parse_int(value)
         if member_id is None or (value.strip() and score is None):
             raise Invalid(f"{key}={value!r} is not a whole number.", "review_score_out_of_range")
