@@ -127,13 +127,16 @@ class BodyLimitMiddleware:
 class RequestSlots:
     """At most `slots` requests in the app at once per process; the rest wait their turn.
 
-    `slots` is the database pool's size plus overflow. A request takes a pooled connection
-    in one worker-thread hop (its caller's identity) and gives it back in a later one (the
-    commit); in between it waits for a thread again. Were more requests inside than
-    connections, every thread could be held by a request waiting for a connection while
-    every connection is held by a request waiting for a thread: a stall until the pool's
-    timeout. With no more requests inside than connections, a request that wants a
-    connection always gets one. Static files and /healthz need no connection and skip it.
+    `slots` is the smaller of the database pool (size plus overflow) and the worker
+    threads. A request takes things in one worker-thread hop and gives them back in a later
+    one: a pooled connection (taken when it first asks who is calling, given back at the
+    commit), SQLite's write lock (BEGIN IMMEDIATE), PostgreSQL row locks. In between it
+    waits for a thread again. Were more requests inside than connections, or than threads,
+    every thread could be held by a request waiting for a connection or a lock that a
+    request waiting for a thread holds: a stall until the pool's or the lock's timeout
+    (seen: 40 requests, a pool of 1 and one thread; 20 simultaneous approvals on SQLite
+    with 8 threads, 12 answered 503 after 30 s). With no more requests inside than
+    either, the holder always gets a thread. Static files and /healthz skip it.
     """
 
     SKIP = ("/static/", "/docs-assets/", "/healthz")

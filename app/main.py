@@ -221,7 +221,8 @@ def create_app() -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(SecurityHeadersMiddleware)
     # Outermost: a request waits for its slot before anything else is done for it.
-    app.add_middleware(RequestSlots, slots=settings.db_pool_size + settings.db_max_overflow)
+    app.add_middleware(RequestSlots, slots=min(settings.db_pool_size + settings.db_max_overflow,
+                                               settings.worker_threads))
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

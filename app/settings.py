@@ -30,9 +30,9 @@ class Settings(BaseSettings):
     # Send the session cookie only over HTTPS (on by default in production).
     cookie_secure: bool | None = None
     # Database connections each server process keeps (pool) and may open beyond it
-    # (overflow). Their sum is also how many requests a process serves at once; more wait
-    # their turn (see app/limits.py RequestSlots: no request can then wait for a thread
-    # while holding a connection another needs).
+    # (overflow). A process serves at most min(pool + overflow, worker_threads) requests at
+    # once; more wait their turn (app/limits.py RequestSlots: no request then waits for a
+    # thread while holding a connection or a lock another needs).
     db_pool_size: int = Field(default=10, ge=1, le=500)
     db_max_overflow: int = Field(default=10, ge=0, le=500)
     # Threads per process running the blocking work of requests (AnyIO's default is 40).
