@@ -29,6 +29,7 @@ from app.web.errors import web_domain_error, web_error
 from app.web.i18n import DEFAULT_LANGUAGE, _, set_language
 from app.web.member_report import UPLOAD_PATH, refuse_upload
 from app.web.messages import MESSAGES
+from app.web.page_cache import PageCache
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -185,6 +186,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # Threads for the blocking work of requests (sync endpoints and dependencies).
     anyio.to_thread.current_default_thread_limiter().total_tokens = \
         get_settings().worker_threads
+    _app.state.page_cache = PageCache(get_settings().page_cache_size)
     yield
 
 

@@ -54,6 +54,11 @@ class Org(SQLModel, table=True):
     # Materialised path "/1/5/12/": a subtree is one indexed prefix match.
     path: str = Field(default="", max_length=255, index=True)
     created_at: datetime = _at()
+    # A new random value whenever the branch's records change (app/services/locking.py):
+    # entries, reviews, objections, ratings, its members and their committee roles. Never
+    # reused, so a page kept under one value is that state's page (app/web/page_cache.py).
+    revision: str = Field(default_factory=lambda: uuid4().hex, max_length=32,
+                          sa_column_kwargs={"server_default": "initial"})
 
 
 class Member(SQLModel, table=True):

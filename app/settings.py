@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=8, ge=1, le=500)
     # Password hashes (argon2: 64 MiB and ~0.2 s of a core each) computed at once per process.
     hash_concurrency: int = Field(default=2, ge=1, le=64)
+    # Member score pages each process keeps (about 3 KB each, compressed), answered again
+    # while nothing on them changes (app/web/page_cache.py); 0 keeps none.
+    page_cache_size: int = Field(default=5000, ge=0, le=1_000_000)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -31,6 +31,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
 from app.db import make_engine  # noqa: E402
+from app.migrate import upgrade  # noqa: E402
 from app.models import Account, Org  # noqa: E402
 from app.services import ratings  # noqa: E402
 from app.services.access import load_actor  # noqa: E402
@@ -116,6 +117,7 @@ def prepare(url: str, members: int, *, reuse: bool, seed: int,
     if existing is not None and reuse and existing.members == members and same_layout:
         say(f"reusing the data set of {members} members ({existing.entries} entries); "
             "resetting its ratings and the Q4 finalization")
+        upgrade(url)  # a data set made before the newest migration gets it first
         reset(url, existing)
         return existing, False
     if existing is not None or (path is not None and path.exists()):
@@ -147,7 +149,10 @@ def _load(server: Server, requests: list[Request], warmup: int, concurrency: int
     say(f"{what}: {result.rps:.0f} req/s, p50 {result.percentile(50):.1f} ms, "
         f"p99 {result.percentile(99):.1f} ms, server CPU {cpu_ms:.2f} ms/request, "
         f"{result.body_bytes // result.requests} B/answer")
-    extra[f"{what.split()[0]}_cpu_ms"] = round(cpu_ms, 3)
+    name = what.split()[0]
+    extra[f"{name}_cpu_ms"] = round(cpu_ms, 3)
+    extra[f"{name}_p99_ms"] = round(result.percentile(99), 1)
+    extra[f"{name}_rps"] = round(result.rps, 1)
     return result
 
 
@@ -190,6 +195,16 @@ def measure_server(url: str, data: DataSet, args: argparse.Namespace,
         rss = server.rss_mb()
     finally:
         server.stop()
+    # The same pages with none kept (JIFEN_PAGE_CACHE_SIZE=0): what each costs when it is
+    # made afresh, as the first look after a change is. Same secret: the logins still hold.
+    cold = Server(url, workers=args.workers, workdir=args.workdir, secret_key=server.secret_key,
+                  env={"JIFEN_PAGE_CACHE_SIZE": "0"})
+    cold.start()
+    try:
+        _load(cold, pages, warmup, args.concurrency, args.client, "uncached /me (none kept)",
+              extra)
+    finally:
+        cold.stop()
     return {
         "page_rps": round(page.rps, 1),
         "page_p99_ms": round(page.percentile(99), 1),

@@ -23,6 +23,7 @@ deadlock between two writers.
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -31,8 +32,14 @@ from app.models import Org
 
 
 def lock_branch(session: Session, org_id: int, *refresh: object) -> None:
-    """Hold the branch's lock until the transaction ends; reload ``refresh`` objects."""
-    session.execute(sa.select(col(Org.id)).where(col(Org.id) == org_id).with_for_update())
+    """Hold the branch's lock until the transaction ends; reload ``refresh`` objects.
+
+    The lock is an UPDATE giving the branch a new revision: the row is locked as by
+    SELECT ... FOR UPDATE (on PostgreSQL FOR NO KEY UPDATE, which still lets rows that
+    refer to the branch be inserted), and every page kept under the old revision is stale
+    from the commit on (app/web/page_cache.py). Rolled back, nothing changed.
+    """
+    session.execute(_TOUCH.where(col(Org.id) == org_id), {"revision": uuid4().hex})
     for obj in refresh:
         # Loaded before the lock, possibly before another writer committed.
         session.refresh(obj)
@@ -55,6 +62,13 @@ def lock_username(session: Session, username: str) -> None:
 
 
 def lock_branches(session: Session, branch_ids: sa.Select[Any]) -> None:
-    """`lock_branch` for many branches at once, in id order (two batches cannot deadlock)."""
+    """`lock_branch` for many branches at once, in id order (two batches cannot deadlock:
+    an UPDATE locks its rows in no set order, so they are locked by the SELECT first)."""
     session.execute(sa.select(col(Org.id)).where(col(Org.id).in_(branch_ids))
                     .order_by(col(Org.id)).with_for_update())
+    session.execute(_TOUCH.where(col(Org.id).in_(branch_ids)), {"revision": uuid4().hex})
+
+
+# Core, not ORM: no identity-map bookkeeping for a column nothing in the request reads.
+_TOUCH = sa.update(Org.__table__).values(  # type: ignore[attr-defined]
+    revision=sa.bindparam("revision"))

@@ -19,6 +19,7 @@ from app.services.access import (
     require_manages,
 )
 from app.services.errors import Invalid, WorkflowConflict
+from app.services.locking import lock_branch
 from app.services.paging import page
 from app.services.passwords import check_policy
 
@@ -52,6 +53,7 @@ def create_member(session: Session, actor: Actor, new: NewMember, now: datetime,
         raise WorkflowConflict(f"The username {new.username!r} is taken; choose another.",
                                "username_taken")
     check_policy(new.password, new.username)
+    lock_branch(session, org.id or 0)
     member = Member(name=new.name.strip(), org_id=new.org_id, category=new.category,
                     joined_on=new.joined_on, created_at=now)
     session.add(member)
@@ -70,6 +72,7 @@ def update_member(session: Session, actor: Actor, member_id: int, changes: dict[
                   now: datetime) -> Member:
     member, org = get_member(session, actor, member_id)
     require_manages(actor, org)
+    lock_branch(session, org.id or 0, member)
     before = audit.snapshot(member)
     if "name" in changes:
         name = str(changes["name"] or "").strip()

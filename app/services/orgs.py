@@ -11,6 +11,7 @@ from app.models import Member, Org, RoleGrant
 from app.services import audit
 from app.services.access import Actor, get_org, managed_org_filter, require_admin
 from app.services.errors import Invalid, NotFound, WorkflowConflict
+from app.services.locking import lock_branch
 from app.services.paging import page
 
 ORG_KINDS = ("committee", "general_branch", "branch")
@@ -54,8 +55,10 @@ def grant_committee(session: Session, actor: Actor, org_id: int, member_id: int,
                     now: datetime) -> RoleGrant:
     org = get_org(session, actor, org_id)  # 404 outside the caller's scope, then 403
     require_admin(actor)
-    if session.get(Member, member_id) is None:
+    member = session.get(Member, member_id)
+    if member is None:
         raise Invalid(f"member_id {member_id} is not a member.", "unknown_member")
+    lock_branch(session, member.org_id)  # the member's pages show the committee's links
     exists = session.exec(select(RoleGrant.id).where(
         RoleGrant.org_id == org_id, RoleGrant.member_id == member_id,
         RoleGrant.role == "committee")).first()
@@ -80,6 +83,9 @@ def revoke_committee(session: Session, actor: Actor, org_id: int, member_id: int
         RoleGrant.role == "committee")).first()
     if grant is None:
         raise NotFound(f"Member {member_id} is not on the committee of organisation {org_id}.")
+    member = session.get(Member, member_id)
+    if member is not None:
+        lock_branch(session, member.org_id)
     audit.record(session, actor_id=actor.account_id, action="committee.revoke",
                  object_type="role_grant", object_id=grant.id, at=now,
                  before=audit.snapshot(grant))

@@ -14,7 +14,8 @@ from app.points import quarter_start
 from app.services import member_view
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score
-from app.web.deps import WebActor
+from app.web import page_cache
+from app.web.deps import WebActor, web_actor
 from app.web.member_chart import progress_chart
 from app.web.member_report import router as report_router
 from app.web.member_results import router as results_router
@@ -36,9 +37,17 @@ class QuarterLine:
 
 
 @router.get("/me")
-def my_score(request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
+def my_score(request: Request, session: SessionDep, clock: ClockDep,
              year: int | None = None) -> Response:
-    """My score of the year: big number, stars, the quarters and their picture."""
+    """My score of the year: big number, stars, the quarters and their picture.
+
+    Kept while nothing on it changes (app/web/page_cache.py): one statement answers again.
+    """
+    if year is None or 2000 <= year <= clock.today().year:
+        kept = page_cache.lookup(request, session, clock, "me", year or clock.today().year)
+        if kept is not None:
+            return kept
+    actor = web_actor(request, session, clock)
     member, org = member_view.me(session, actor)
     year = pick_year(year, clock)
     today = clock.today()
@@ -72,8 +81,8 @@ def my_score(request: Request, session: SessionDep, actor: WebActor, clock: Cloc
         "max_stars": len(params.star_thresholds),
         "pending": member_view.pending_count(session, member.id or 0, year),
     }
-    return render(request, "pages/member/score.html", context,
-                  partial="partials/member/score.html")
+    return page_cache.keep(request, render(request, "pages/member/score.html", context,
+                                           partial="partials/member/score.html"))
 
 
 @router.get("/me/entries")

@@ -140,15 +140,20 @@ def test_0003_upgrades_a_database_with_ids_to_bigint(fresh_database: str) -> Non
     engine.dispose()
 
 
-def test_0003_downgrades_to_integer_ids(fresh_database: str) -> None:
-    """Back to INTEGER ids and sequences on PostgreSQL, rows kept; nothing to undo on SQLite."""
-    upgrade(fresh_database)
-    engine = make_engine(fresh_database)
+def _town_at_0003(url: str) -> tuple[sa.Engine, list[Any]]:
+    """The schema of 0003 holding one organisation: the engine and the org rows."""
+    upgrade(url, "0003")
+    engine = make_engine(url)
     with engine.begin() as connection:
         connection.execute(sa.text(
             "INSERT INTO org (name, parent_id, kind, path, created_at) VALUES "
             "('某镇党委', NULL, 'committee', '/1/', '2025-01-01 00:00:00')"))
-        before = connection.execute(sa.text("SELECT * FROM org")).all()
+        return engine, list(connection.execute(sa.text("SELECT * FROM org")).all())
+
+
+def test_0003_downgrades_to_integer_ids(fresh_database: str) -> None:
+    """Back to INTEGER ids and sequences on PostgreSQL, rows kept; nothing to undo on SQLite."""
+    engine, before = _town_at_0003(fresh_database)
     if engine.dialect.name == "postgresql":
         # An id past INTEGER's range stops the downgrade, which then changes nothing.
         with engine.begin() as connection:
@@ -170,4 +175,18 @@ def test_0003_downgrades_to_integer_ids(fresh_database: str) -> None:
             assert connection.execute(sa.text(
                 "SELECT DISTINCT data_type::text FROM pg_sequences")).scalars().all() == [
                 "integer"]
+    engine.dispose()
+
+
+def test_0004_gives_every_branch_a_revision(fresh_database: str) -> None:
+    """Existing organisations get "initial"; the downgrade keeps the rows and drops the
+    column."""
+    engine, before = _town_at_0003(fresh_database)
+    upgrade(fresh_database, "0004")
+    with engine.begin() as connection:
+        assert connection.execute(sa.text("SELECT id, revision FROM org")).all() == [
+            (before[0][0], "initial")]
+    command.downgrade(alembic_config(fresh_database), "0003")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT * FROM org")).all() == before
     engine.dispose()
