@@ -134,9 +134,16 @@ class Entry(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_entry_member_year", "member_id", "year", "status"),
         sa.Index("ix_entry_status_year_quarter", "status", "year", "quarter"),
+        # Everything the annual rating reads, in the order it reads it: a branch's approved
+        # entries of a year, by member and item, without touching the table (migration 0005).
+        sa.Index("ix_entry_year_status_org", "year", "status", "org_id", "member_id",
+                 "rule_code", "points"),
     )
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     member_id: int = Field(foreign_key="member.id", sa_type=BigId)
+    # The member's branch. Members do not move between branches (nothing in Jifen moves
+    # them), so it never changes; `jifen check` verifies it.
+    org_id: int = Field(foreign_key="org.id", sa_type=BigId)
     rule_code: str = Field(max_length=10)
     kind: str = Field(max_length=20)
     occurred_on: date

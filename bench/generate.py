@@ -152,6 +152,7 @@ def _days(year: int, rng: random.Random) -> list[_Day]:
 @dataclass
 class _Member:
     id: int
+    org_id: int
     account: int
     recorder: int  # the account that records for and decides about this member
     joined: date
@@ -159,7 +160,7 @@ class _Member:
     category: str
 
 
-ENTRY_COLUMNS = ("member_id", "rule_code", "kind", "occurred_on", "year", "quarter",
+ENTRY_COLUMNS = ("member_id", "org_id", "rule_code", "kind", "occurred_on", "year", "quarter",
                  "quantity", "points", "status", "note", "created_by", "created_at",
                  "decided_by", "decided_at")
 
@@ -237,7 +238,7 @@ class _EntryMaker:
             else:
                 note, created_by, decided = COMMITTEE_NOTES[int(rng.random() * 3)], \
                     m.recorder, created
-            out.append((m.id, code, self.shape[code][0], day.text, year, day.quarter,
+            out.append((m.id, m.org_id, code, self.shape[code][0], day.text, year, day.quarter,
                         quantity, points, "approved", note, created_by, created, m.recorder,
                         decided))
             key = (code, day.quarter)
@@ -378,7 +379,7 @@ def generate(url: str, members: int, *, seed: int = 2025, year: int | None = Non
                 username = f"m{member_id}"
                 account_rows.append((account_id, username, member_hash, member_id, False,
                                      created, created))
-                branch.append(_Member(member_id, account_id,
+                branch.append(_Member(member_id, org_id, account_id,
                                       deputy if account_id == secretary else secretary,
                                       joined, exempt, category))
                 if member_id % sample_every == 0 and len(sample) < sample_size:

@@ -97,17 +97,25 @@ TABLE_KEYS = ("entries", "rating_s", "sql_floor_s", "rating_vs_sql", "page_rps",
               "floor_rps", "page_vs_floor", "api_p99_ms", "finalize_ms", "server_rss_mb")
 
 
+# From the run's meta "loads" (each load's server CPU per request, p99 and req/s; "cpu" in
+# runs saved before it was renamed).
+LOAD_COLUMNS = (("floor_p99_ms", "floor p99 ms"), ("page_cpu_ms", "page CPU ms"),
+                ("uncached_rps", "page req/s, none kept"),
+                ("uncached_p99_ms", "page p99 ms, none kept"),
+                ("uncached_cpu_ms", "page CPU ms, none kept"), ("api_cpu_ms", "API CPU ms"))
+
+
 def table(runs: list[dict[str, Any]]) -> str:
     """The latest run of each database and size as a Markdown table (docs/performance.md)."""
     latest: dict[tuple[str, int], dict[str, Any]] = {}
     for run in sorted(runs, key=lambda r: str(r["meta"].get("at", ""))):
         latest[(series_name(run), int(run["members"]))] = run
-    head = ["database", "members", *TABLE_KEYS, "page CPU ms", "API CPU ms"]
+    head = ["database", "members", *TABLE_KEYS, *(title for _, title in LOAD_COLUMNS)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (name, members), run in sorted(latest.items()):
-        cpu = run["meta"].get("cpu", {})
+        loads = run["meta"].get("loads", run["meta"].get("cpu", {}))
         cells = [name, f"{members:,}", *(f"{run[k]:,}" for k in TABLE_KEYS),
-                 str(cpu.get("page_cpu_ms", "")), str(cpu.get("api_cpu_ms", ""))]
+                 *(f"{loads[k]:,}" if k in loads else "" for k, _ in LOAD_COLUMNS)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

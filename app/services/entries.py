@@ -109,6 +109,7 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
     approved = by_committee and actor.member_id != member.id
     entry = Entry(
         member_id=new.member_id,
+        org_id=member.org_id,
         rule_code=item.code,
         kind=item.kind.value,
         occurred_on=new.occurred_on,

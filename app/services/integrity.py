@@ -16,7 +16,8 @@
   decided or revoked after the finalisation, no objection to it was raised or answered
   after it, and no grade of an approved rating was changed after the approval.
 - entry: year and quarter match occurred_on, the kind is the rule item's kind of that
-  year, points have the kind's sign, the status is one of the four and its fields agree.
+  year, points have the kind's sign, the status is one of the four and its fields agree,
+  and its branch is its member's (the annual rating reads entries by branch).
 - rating: every approved rating's items match score, stars, vetoed, deductions and the
   proposed grade recomputed from the finalized data, and its grades obey the rules.
 """
@@ -412,13 +413,15 @@ def _status_fields_ok(status: str, decided: bool, revoked: bool, reason: bool) -
 def check_entries(session: Session, report: Report) -> None:
     kinds = {(y, c): k for y, c, k in session.exec(
         select(RuleItemRow.year, RuleItemRow.code, RuleItemRow.kind)).all()}
-    columns = (col(Entry.id), col(Entry.rule_code), col(Entry.kind), col(Entry.occurred_on),
-               col(Entry.year), col(Entry.quarter), col(Entry.quantity), col(Entry.points),
-               col(Entry.status), col(Entry.decided_at), col(Entry.revoked_at),
-               col(Entry.reason))
+    columns: tuple[Any, ...] = (
+        col(Entry.id), col(Entry.rule_code), col(Entry.kind), col(Entry.occurred_on),
+        col(Entry.year), col(Entry.quarter), col(Entry.quantity), col(Entry.points),
+        col(Entry.status), col(Entry.decided_at), col(Entry.revoked_at), col(Entry.reason),
+        col(Entry.org_id), col(Member.org_id).label("member_org"))
     count, after_id = 0, -1
     while True:
-        rows = session.execute(sa.select(*columns).where(col(Entry.id) > after_id)
+        rows = session.execute(sa.select(*columns).join(Member, col(Member.id) == Entry.member_id)
+                               .where(col(Entry.id) > after_id)
                                .order_by(col(Entry.id)).limit(BATCH)).all()
         for e in rows:
             count += 1
@@ -444,6 +447,9 @@ def check_entries(session: Session, report: Report) -> None:
             elif not _status_fields_ok(e.status, e.decided_at is not None,
                                        e.revoked_at is not None, bool(e.reason)):
                 wrong.append(f"it is {e.status} but its decision fields say otherwise")
+            if e.org_id != e.member_org:
+                wrong.append(f"it is filed under organisation {e.org_id} but its member is in "
+                             f"{e.member_org}")
             if wrong:
                 report.add("entry", "entry", e.id, f"entry {e.id}: {'; '.join(wrong)}.")
         if len(rows) < BATCH:

@@ -74,11 +74,6 @@ def create_rating(session: Session, actor: Actor, org_id: int, year: int,
     return rating
 
 
-# PostgreSQL's work_mem for a batch of ratings (one transaction; the server's own default
-# stays for everything else).
-RATING_WORK_MEM = "256MB"
-
-
 def create_ratings(session: Session, actor: Actor, org_id: int, year: int,
                    now: datetime) -> RatingBatch:
     """Draft ratings for every branch in `org_id` (itself, if a branch) that is ready.
@@ -101,9 +96,6 @@ def _rate(session: Session, actor: Actor, org: Org, year: int, now: datetime) ->
         # aggregate to machine code took longer than it saved (0.35 s of 4.7 s at 100,000).
         session.execute(sa.text("SET LOCAL cursor_tuple_fraction = 1.0"))
         session.execute(sa.text("SET LOCAL jit = off"))
-        # The year's sums per member and item hashed in memory, not in batches on disk
-        # (at 100,000 members 1.2 million groups, ~200 MB; 64 MB took 0.6 s longer).
-        session.execute(sa.text(f"SET LOCAL work_mem = '{RATING_WORK_MEM}'"))
     rules = load_rule_set(session, year, now)
     existing = dict(session.execute(sa.select(col(Rating.org_id), col(Rating.id)).where(
         col(Rating.year) == year, col(Rating.org_id).in_(branch_ids))).all())

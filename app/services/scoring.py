@@ -97,28 +97,23 @@ def annual_totals_by_branch(
 ) -> Iterator[tuple[int, dict[int, list[ItemYear]]]]:
     """Approved entries of the year summed per member and item, branch by branch in id order.
 
-    One pass over the year's entries of those members (the work SQL must do anyway: the
-    same scan and aggregate as `SELECT member_id, rule_code, sum(points) ... GROUP BY
+    One pass over the year's approved entries of those branches (the floor's own work: the
+    same rows summed as by `SELECT member_id, rule_code, sum(points) ... GROUP BY
     member_id, rule_code`), streamed. `branches` selects branch ids.
+
+    The index `ix_entry_year_status_org` holds every column read, in the order wanted:
+    the database walks it branch by branch and sums as it goes (no table reads, no hash
+    of all the groups, no sort), so the first branch's rows arrive at once and the engine
+    works while the database reads on.
     """
     magnitude = sa.func.abs(col(Entry.points))
-    # Summed first, then joined to the members for their branch and sorted by it: the join
-    # and the sort see one row per member and item (about a third of the entries), and
-    # the sums are the floor's own aggregate. On PostgreSQL that is 1.7 s less than
-    # joining every entry first, at 100,000 members; on SQLite a little less too.
-    sums = (
-        sa.select(col(Entry.member_id), col(Entry.rule_code), sa.func.sum(magnitude),
-                  sa.func.count(), sa.func.max(magnitude))
-        .where(col(Entry.year) == year, col(Entry.status) == "approved",
-               col(Entry.member_id).in_(
-                   sa.select(col(Member.id)).where(col(Member.org_id).in_(branches))))
-        .group_by(col(Entry.member_id), col(Entry.rule_code))
-        .subquery()
-    )
     query = (
-        sa.select(col(Member.org_id), *sums.c)
-        .join(Member, col(Member.id) == sums.c.member_id)
-        .order_by(col(Member.org_id))
+        sa.select(col(Entry.org_id), col(Entry.member_id), col(Entry.rule_code),
+                  sa.func.sum(magnitude), sa.func.count(), sa.func.max(magnitude))
+        .where(col(Entry.year) == year, col(Entry.status) == "approved",
+               col(Entry.org_id).in_(branches))
+        .group_by(col(Entry.org_id), col(Entry.member_id), col(Entry.rule_code))
+        .order_by(col(Entry.org_id))
         .execution_options(stream_results=True, yield_per=STREAM_ROWS)
     )
     for branch_id, rows in groupby(core(session, query), key=itemgetter(0)):

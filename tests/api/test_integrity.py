@@ -205,7 +205,8 @@ def test_an_entry_slipped_into_a_finalized_quarter_is_found(year: Year) -> None:
     now = year.world.clock.now()
     admin = year.db.exec(select(Account.id).where(Account.username == "admin")).one()
     year.db.execute(sa.insert(Entry).values(
-        member_id=year.world.members["a1"], rule_code="B01", kind="bonus",
+        member_id=year.world.members["a1"], org_id=year.world.branch_a, rule_code="B01",
+        kind="bonus",
         occurred_on=date(2025, 5, 1), year=2025, quarter=2, quantity=1, points=5,
         status="approved", note="", created_by=admin, created_at=now, decided_by=admin,
         decided_at=now))
@@ -223,6 +224,9 @@ def test_malformed_entries_are_found(year: Year) -> None:
     b01 = year.sql("SELECT id FROM entry WHERE rule_code = 'B01'").scalar_one()
     year.sql("UPDATE entry SET status = 'deleted', kind = 'negative', points = -3 "
              "WHERE id = :id", id=b01)
+    # Filed under the other branch: that branch's rating would count it.
+    p02 = year.sql("SELECT id FROM entry WHERE rule_code = 'P02'").scalar_one()
+    year.sql("UPDATE entry SET org_id = :b WHERE id = :id", b=year.world.branch_b, id=p02)
     found = {p.object_id: p.message for p in year.check().problems if p.check == "entry"}
     assert found == {
         year.target: f"entry {year.target}: it is filed under 2025 Q3 but occurred on "
@@ -230,6 +234,8 @@ def test_malformed_entries_are_found(year: Year) -> None:
         n01: f"entry {n01}: a negative entry cannot carry 2 points.",
         b01: f"entry {b01}: its kind is negative but B01 is bonus in 2025; status 'deleted' "
              "is not one of pending, approved, rejected, revoked.",
+        p02: f"entry {p02}: it is filed under organisation {year.world.branch_b} but its "
+             f"member is in {year.world.branch_a}.",
     }
 
 

@@ -190,3 +190,43 @@ def test_0004_gives_every_branch_a_revision(fresh_database: str) -> None:
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT * FROM org")).all() == before
     engine.dispose()
+
+
+def test_0005_files_each_entry_under_its_members_branch(fresh_database: str) -> None:
+    """Entries get their member's branch, which is then required and indexed for the
+    rating; the downgrade gives back the rows as they were."""
+    upgrade(fresh_database, "0004")
+    engine = make_engine(fresh_database)
+    with engine.begin() as connection:
+        for statement in (
+            "INSERT INTO org (id, name, kind, path, created_at) VALUES "
+            "(1, '某镇党委', 'committee', '/1/', '2025-01-01 00:00:00'), "
+            "(2, '第一支部', 'branch', '/1/2/', '2025-01-01 00:00:00'), "
+            "(3, '第二支部', 'branch', '/1/3/', '2025-01-01 00:00:00')",
+            "INSERT INTO member (id, name, org_id, category, joined_on, exempt, created_at) "
+            "VALUES (1, '张三', 2, 'active', '2020-07-01', false, '2025-01-01 00:00:00'), "
+            "(2, '李四', 3, 'active', '2020-07-01', false, '2025-01-01 00:00:00')",
+            "INSERT INTO account (id, username, password_hash, member_id, is_admin, "
+            "password_changed_at, created_at) VALUES (1, 'zhangsan', 'x', 1, false, "
+            "'2025-01-01 00:00:00', '2025-01-01 00:00:00')",
+            "INSERT INTO entry (id, member_id, rule_code, kind, occurred_on, year, quarter, "
+            "quantity, points, status, note, created_by, created_at) VALUES "
+            "(1, 1, 'P01', 'positive', '2025-08-06', 2025, 3, 1, 2, 'approved', '', 1, "
+            "'2025-08-06 00:00:00'), (2, 2, 'N01', 'negative', '2025-08-07', 2025, 3, 1, -2, "
+            "'approved', '', 1, '2025-08-07 00:00:00')",
+        ):
+            connection.execute(sa.text(statement))
+        before = connection.execute(sa.text("SELECT * FROM entry ORDER BY id")).all()
+    upgrade(fresh_database, "0005")
+    with engine.begin() as connection:
+        assert connection.execute(sa.text("SELECT id, org_id FROM entry ORDER BY id")).all() \
+            == [(1, 2), (2, 3)]
+        # Required.
+        with pytest.raises(sa.exc.IntegrityError), connection.begin_nested():
+            connection.execute(sa.text("UPDATE entry SET org_id = NULL WHERE id = 1"))
+    assert "ix_entry_year_status_org" in {
+        i["name"] for i in sa.inspect(engine).get_indexes("entry")}
+    command.downgrade(alembic_config(fresh_database), "0004")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT * FROM entry ORDER BY id")).all() == before
+    engine.dispose()
