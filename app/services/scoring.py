@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from app.db import core
-from app.models import Entry, Member, Review, ReviewScore
+from app.models import Entry, Member, Org, Review, ReviewScore
 from app.points import ItemTotal, RuleSet, YearScore, score_year
 
 COUNTED_REVIEW_STATES = ("published", "finalized")
@@ -104,18 +104,29 @@ def annual_totals_by_branch(
     The index `ix_entry_year_status_org` holds every column read, in the order wanted:
     the database walks it branch by branch and sums as it goes (no table reads, no hash
     of all the groups, no sort), so the first branch's rows arrive at once and the engine
-    works while the database reads on.
+    works while the database reads on. On PostgreSQL that is spelt out, one branch at a
+    time (LATERAL): left to the planner, a low guess of the number of groups makes it hash
+    them all and sort (at 10,000 members 0.38 s before the first row, against 0.13 s for
+    the whole stream branch by branch).
     """
     magnitude = sa.func.abs(col(Entry.points))
-    query = (
-        sa.select(col(Entry.org_id), col(Entry.member_id), col(Entry.rule_code),
-                  sa.func.sum(magnitude), sa.func.count(), sa.func.max(magnitude))
-        .where(col(Entry.year) == year, col(Entry.status) == "approved",
-               col(Entry.org_id).in_(branches))
-        .group_by(col(Entry.org_id), col(Entry.member_id), col(Entry.rule_code))
-        .order_by(col(Entry.org_id))
-        .execution_options(stream_results=True, yield_per=STREAM_ROWS)
-    )
+    sums = (col(Entry.member_id), col(Entry.rule_code), sa.func.sum(magnitude),
+            sa.func.count(), sa.func.max(magnitude))
+    approved = (col(Entry.year) == year, col(Entry.status) == "approved")
+    query: sa.Select[*tuple[Any, ...]]  # six columns either way
+    if session.get_bind().dialect.name == "postgresql":
+        branch = Org.__table__.alias("branch")  # type: ignore[attr-defined]
+        per_branch = (sa.select(*sums).where(*approved, col(Entry.org_id) == branch.c.id)
+                      .group_by(col(Entry.member_id), col(Entry.rule_code)).lateral("sums"))
+        query = (sa.select(branch.c.id, *per_branch.c)
+                 .select_from(branch.join(per_branch, sa.true()))
+                 .where(branch.c.id.in_(branches)).order_by(branch.c.id))
+    else:
+        query = (sa.select(col(Entry.org_id), *sums)
+                 .where(*approved, col(Entry.org_id).in_(branches))
+                 .group_by(col(Entry.org_id), col(Entry.member_id), col(Entry.rule_code))
+                 .order_by(col(Entry.org_id)))
+    query = query.execution_options(stream_results=True, yield_per=STREAM_ROWS)
     for branch_id, rows in groupby(core(session, query), key=itemgetter(0)):
         totals: dict[int, list[ItemYear]] = defaultdict(list)
         for _, member_id, code, points, count, largest in rows:
