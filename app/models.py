@@ -182,9 +182,10 @@ class Review(SQLModel, table=True):
 
 class ReviewScore(SQLModel, table=True):
     __tablename__ = "review_score"
+    # The unique key's index serves lookups by review_id too (migration 0006).
     __table_args__ = (sa.UniqueConstraint("review_id", "member_id"),)
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    review_id: int = Field(foreign_key="review.id", index=True, sa_type=BigId)
+    review_id: int = Field(foreign_key="review.id", sa_type=BigId)
     member_id: int = Field(foreign_key="member.id", index=True, sa_type=BigId)
     score: int | None = None
     # Written at finalisation, so a later check can prove the quarter never moved.
@@ -218,9 +219,10 @@ class Rating(SQLModel, table=True):
 
 class RatingItem(SQLModel, table=True):
     __tablename__ = "rating_item"
+    # The unique key's index serves lookups by rating_id too (migration 0006).
     __table_args__ = (sa.UniqueConstraint("rating_id", "member_id"),)
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    rating_id: int = Field(foreign_key="rating.id", index=True, sa_type=BigId)
+    rating_id: int = Field(foreign_key="rating.id", sa_type=BigId)
     member_id: int = Field(foreign_key="member.id", index=True, sa_type=BigId)
     name: str = Field(max_length=50)
     score: int

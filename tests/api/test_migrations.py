@@ -230,3 +230,25 @@ def test_0005_files_each_entry_under_its_members_branch(fresh_database: str) -> 
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT * FROM entry ORDER BY id")).all() == before
     engine.dispose()
+
+
+def test_0006_drops_the_indexes_the_unique_keys_already_give(fresh_database: str) -> None:
+    upgrade(fresh_database, "0005")
+    engine = make_engine(fresh_database)
+
+    def index_names(table: str) -> set[str]:
+        inspector = sa.inspect(engine)
+        return {i["name"] or "" for i in inspector.get_indexes(table)} | {
+            u["name"] or "" for u in inspector.get_unique_constraints(table)}
+
+    assert "ix_rating_item_rating_id" in index_names("rating_item")
+    upgrade(fresh_database, "0006")
+    assert "ix_rating_item_rating_id" not in index_names("rating_item")
+    assert "ix_review_score_review_id" not in index_names("review_score")
+    # What serves a lookup by rating or review now: the unique key, led by that column.
+    assert "uq_rating_item_rating_id_member_id" in index_names("rating_item")
+    assert "uq_review_score_review_id_member_id" in index_names("review_score")
+    command.downgrade(alembic_config(fresh_database), "0005")
+    assert {"ix_rating_item_rating_id"} <= index_names("rating_item")
+    assert {"ix_review_score_review_id"} <= index_names("review_score")
+    engine.dispose()
