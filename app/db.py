@@ -99,6 +99,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(_end, session, False)
         raise
+    if not session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        # Nothing begun, or already ended by the endpoint in its own thread (a kept page,
+        # app/web/page_cache.py): closing does no I/O, so no hop to a thread for it.
+        session.close()
+        return
     with anyio.CancelScope(shield=True):
         await anyio.to_thread.run_sync(_end, session, True)
 

@@ -134,7 +134,12 @@ def lookup(request: Request, session: Session, clock: Clock, page_name: str,
         page_name, year, account_id, is_admin, member_id, org_id, revision, rules,
         data.get("csrf"), i18n.current_language(), is_htmx(request), clock.today())
     page = cache.get(key)
-    return None if page is None else _answer(request, page)
+    if page is None:
+        return None
+    # Done with the database: end the (read-only) transaction here, in this thread, so
+    # the connection goes back to the pool now and the request needs no further hop.
+    session.commit()
+    return _answer(request, page)
 
 
 def keep(request: Request, response: Response) -> Response:

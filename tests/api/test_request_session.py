@@ -59,3 +59,33 @@ def test_committed_on_return_rolled_back_on_raise_and_connection_returned(
         assert client.get("/count").json() == 2
         assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     assert orgs(engine) == ["first", "second"]
+
+
+def test_a_session_ended_early_or_never_used_is_closed_without_losing_anything(
+        engine: sa.Engine) -> None:
+    """An endpoint may end its transaction itself (a kept page does, in its own thread);
+    one may never touch the database. Both give the connection back, and a change left
+    pending after an early commit is still committed."""
+    web = FastAPI()
+
+    @web.post("/early/{name}")
+    def early(name: str, session: SessionDep) -> dict[str, str]:
+        session.add(Org(name=name, kind="committee", path="/", created_at=datetime.now(UTC)))
+        session.commit()
+        if name.endswith("-and-more"):  # a second change after the early commit
+            session.add(Org(name=f"{name}-2", kind="committee", path="/",
+                            created_at=datetime.now(UTC)))
+        return {"added": name}
+
+    @web.get("/untouched")
+    def untouched(session: SessionDep) -> str:
+        return "no query"
+
+    with TestClient(web) as client:
+        assert client.post("/early/kept").status_code == 200
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert client.post("/early/x-and-more").status_code == 200
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert client.get("/untouched").json() == "no query"
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert orgs(engine) == ["kept", "x-and-more", "x-and-more-2"]
