@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from sqlmodel import Session
 from app.clock import current_clock
 from app.db import get_engine, get_read_engine
 from app.migrate import upgrade
+from app.ops import configure_logging
 from app.services.errors import DomainError
 from app.settings import get_settings
 
@@ -26,8 +29,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _migrate()
     if args.demo and _load_demo(already_there_is_fine=True) != 0:
         return 1
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker counts its requests in a file there; /metrics, answered by any one
+        # of them, sums them all (app/ops.py). Set before the workers start.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="jifen-metrics-")
+    # log_config=None: the app writes the log lines (app/ops.py), here for uvicorn's
+    # start-up and in each worker from its start.
+    configure_logging()
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
-                proxy_headers=True, forwarded_allow_ips="*")
+                proxy_headers=True, forwarded_allow_ips="*", log_config=None)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,7 +23,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
-from app import api, web
+from app import api, ops, web
+from app.api.deps import ClockDep
+from app.db import SessionDep
 from app.limits import BodyLimitMiddleware, BodyTooLarge, RequestSlots
 from app.services.errors import DomainError
 from app.settings import get_settings
@@ -29,7 +33,7 @@ from app.web.errors import web_domain_error, web_error
 from app.web.i18n import DEFAULT_LANGUAGE, _, set_language
 from app.web.member_report import UPLOAD_PATH, refuse_upload
 from app.web.messages import MESSAGES
-from app.web.page_cache import PageCache
+from app.web.page_cache import PageCache, page_cache
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -187,6 +191,8 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = \
         get_settings().worker_threads
     _app.state.page_cache = PageCache(get_settings().page_cache_size)
+    _app.state.database_counts = ops.DatabaseCounts()
+    ops.configure_logging()
     yield
 
 
@@ -222,9 +228,11 @@ def create_app() -> FastAPI:
                        same_site="lax", https_only=bool(settings.cookie_secure))
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(SecurityHeadersMiddleware)
-    # Outermost: a request waits for its slot before anything else is done for it.
+    # A request waits for its slot before anything else is done for it.
     app.add_middleware(RequestSlots, slots=min(settings.db_pool_size + settings.db_max_overflow,
                                                settings.worker_threads))
+    # Outermost: the request id, the access line and the metrics count the wait too.
+    app.add_middleware(ops.RequestContext)
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
@@ -236,7 +244,29 @@ def create_app() -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(session: SessionDep) -> JSONResponse:
+        """Readiness: the database answers and its schema is this release's; else 503."""
+        ready, detail = ops.readiness(session)
+        return JSONResponse({"status": "ready" if ready else "not_ready", "detail": detail},
+                            status_code=200 if ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(request: Request, session: SessionDep, clock: ClockDep) -> Response:
+        """Prometheus metrics (app/ops.py); with JIFEN_METRICS_TOKEN, for its bearer only."""
+        token = get_settings().metrics_token
+        if token and not hmac.compare_digest(
+                request.headers.get("authorization", ""), f"Bearer {token}"):
+            return _error(401, "Metrics need the bearer token (JIFEN_METRICS_TOKEN).",
+                          "not_authenticated", headers={"WWW-Authenticate": "Bearer"})
+        state = request.app.state
+        counts: ops.DatabaseCounts = state.database_counts
+        counts.refresh(session, clock.today().year)
+        return Response(ops.exposition(counts, ops.PageCacheStats(page_cache(request))),
+                        media_type=CONTENT_TYPE_LATEST)
 
     return app
 

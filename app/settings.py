@@ -44,11 +44,21 @@ class Settings(BaseSettings):
     # Member score pages each process keeps (about 3 KB each, compressed), answered again
     # while nothing on them changes (app/web/page_cache.py); 0 keeps none.
     page_cache_size: int = Field(default=5000, ge=0, le=1_000_000)
+    # Log lines on stderr: one JSON object per line (default in production) or text.
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # /metrics counts this year's entries and reviews at most this often per process.
+    metrics_db_seconds: int = Field(default=30, ge=0, le=86_400)
+    # If set, /metrics answers only "Authorization: Bearer <this>" (else anyone who can
+    # reach it: keep it on the internal network).
+    metrics_token: str = ""
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:
         if self.cookie_secure is None:
             self.cookie_secure = self.env == "production"
+        if self.log_format is None:
+            self.log_format = "json" if self.env == "production" else "text"
         if self.env == "development":
             if not self.secret_key:
                 self.secret_key = DEVELOPMENT_KEY

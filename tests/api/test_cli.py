@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,3 +67,29 @@ def test_set_password_lets_a_locked_out_administrator_back_in(
         audit = session.exec(select(AuditLog.action, AuditLog.after)).all()
     engine.dispose()
     assert audit[-1] == ("account.password_set", '{"password": "set"}')
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_serve_migrates_then_runs_uvicorn_with_the_apps_logging(
+    own_database: str, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Several workers count their requests in files that /metrics sums (app/ops.py)."""
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
+    # Empty counts as unset; monkeypatch puts back what was there after the test.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    assert main(["serve", "--workers", str(workers)]) == 0
+    [call] = calls
+    assert call["app"] == "app.main:app" and call["workers"] == workers
+    assert call["log_config"] is None  # the app's log lines, not uvicorn's
+    engine = sa.create_engine(own_database)
+    with engine.connect() as connection:  # migrated before serving
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if workers == 1:
+        assert not shared
+    else:
+        assert shared and Path(shared).is_dir()
