@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         meta = {"database": dialect, "workers": args.workers, "requests": args.requests,
                 "concurrency": args.concurrency, "client": args.client,
                 "generated": generated, "generation_s": data.seconds,
-                "generation_rates": data.rates(), "rows": data.rows, "cpu": extra,
+                "generation_rates": data.rates(), "rows": data.rows, "loads": extra,
                 "entry_partitions": partition.partition_names(url)
                 if args.partition_entries else None,
                 "at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
