@@ -71,7 +71,15 @@ def draw(runs: list[dict[str, Any]], output: Path) -> None:
         for name, by_size in sorted(series.items()):
             sizes = sorted(s for s, r in by_size.items() if key in r)
             if sizes:
-                axis.plot(sizes, [by_size[s][key] for s in sizes], marker="o", label=name)
+                line, = axis.plot(sizes, [by_size[s][key] for s in sizes], marker="o",
+                                  label=name)
+            if key == "page_p99_ms":  # what a constant answer gets under the same load
+                floor = {s: _loads(r).get("floor_p99_ms") for s, r in by_size.items()}
+                known = sorted(s for s, v in floor.items() if v is not None)
+                if known:
+                    axis.plot(known, [floor[s] for s in known], linestyle=":", marker=".",
+                              color=line.get_color() if sizes else None,
+                              label=f"{name}: /healthz p99")
         if target is not None:
             value, kind = target
             axis.axhline(value, color="grey", linestyle="--", linewidth=1)
@@ -105,6 +113,11 @@ LOAD_COLUMNS = (("floor_p99_ms", "floor p99 ms"), ("page_cpu_ms", "page CPU ms")
                 ("uncached_cpu_ms", "page CPU ms, none kept"), ("api_cpu_ms", "API CPU ms"))
 
 
+def _loads(run: dict[str, Any]) -> dict[str, Any]:
+    loads: dict[str, Any] = run["meta"].get("loads", run["meta"].get("cpu", {}))
+    return loads
+
+
 def table(runs: list[dict[str, Any]]) -> str:
     """The latest run of each database and size as a Markdown table (docs/performance.md)."""
     latest: dict[tuple[str, int], dict[str, Any]] = {}
@@ -113,7 +126,7 @@ def table(runs: list[dict[str, Any]]) -> str:
     head = ["database", "members", *TABLE_KEYS, *(title for _, title in LOAD_COLUMNS)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (name, members), run in sorted(latest.items()):
-        loads = run["meta"].get("loads", run["meta"].get("cpu", {}))
+        loads = _loads(run)
         cells = [name, f"{members:,}", *(f"{run[k]:,}" for k in TABLE_KEYS),
                  *(f"{loads[k]:,}" if k in loads else "" for k, _ in LOAD_COLUMNS)]
         lines.append("| " + " | ".join(cells) + " |")
