@@ -6,11 +6,16 @@ are entries pending?) and then writes. Two such changes must not interleave betw
 check and the write: a finalize that saw no pending entry must not be followed by an
 entry landing in the quarter it just locked.
 
-- PostgreSQL: the branch's ``org`` row is locked (SELECT ... FOR UPDATE) before any check.
-  Changes to one branch queue; branches do not wait for each other. Under READ COMMITTED
-  every statement after the lock sees what the previous holder committed.
+- PostgreSQL: the branch's ``org`` row is locked, by the UPDATE that gives it a new
+  revision, before any check. Changes to one branch queue; branches do not wait for each
+  other. Under READ COMMITTED every statement after the lock sees what the previous
+  holder committed.
 - SQLite: writers begin IMMEDIATE (app/db.py), so the whole transaction already holds
-  the database's one write lock; FOR UPDATE is not emitted there.
+  the database's one write lock; the UPDATE only changes the revision there.
+
+The revision is what the member's kept score pages are keyed on (app/web/page_cache.py):
+so every change to what a member of the branch sees (also the branch's members and their
+committee grants, app/services/members.py and orgs.py) takes this lock.
 
 Logins take a lock per username (``lock_username``) so that a burst of parallel guesses
 is counted one by one: the throttle's "5 failures" holds even against 20 at once.
