@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from app.api.deps import ClockDep
+from app.clock import Clock
 from app.db import SessionDep
 from app.services.access import Actor, get_account, load_actor
 from app.services.errors import DomainError, Forbidden
@@ -42,15 +44,25 @@ async def csrf_protect(request: Request) -> None:
         raise Forbidden("The form has expired; reload the page and try again.", "csrf_failed")
 
 
+def password_unchanged(data: dict[str, Any], changed_at: datetime) -> bool:
+    """The session was opened after the account's last password change."""
+    return bool(data.get("pwd") == int(changed_at.timestamp()))
+
+
+def session_expired(data: dict[str, Any], clock: Clock) -> bool:
+    started = data.get("at", 0)
+    return not isinstance(started, int) or \
+        clock.now().timestamp() - started > get_settings().token_ttl_minutes * 60
+
+
 def web_actor(request: Request, session: SessionDep, clock: ClockDep) -> Actor:
     account_id = request.session.get("aid")
     account = get_account(session, account_id) if isinstance(account_id, int) else None
-    if account is None or request.session.get("pwd") != int(
-            account.password_changed_at.timestamp()):
+    if account is None or not password_unchanged(request.session,
+                                                 account.password_changed_at):
         request.session.pop("aid", None)
         raise LoginRequired("Log in first.")
-    started = request.session.get("at", 0)
-    if clock.now().timestamp() - started > get_settings().token_ttl_minutes * 60:
+    if session_expired(request.session, clock):
         request.session.pop("aid", None)
         raise LoginRequired("The session has expired; log in again.")
     actor = load_actor(session, account)

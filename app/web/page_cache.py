@@ -39,6 +39,7 @@ from app.db import core
 from app.models import Account, Member, Org, RuleSetRow
 from app.settings import get_settings
 from app.web import i18n
+from app.web.deps import password_unchanged, session_expired
 from app.web.render import is_htmx
 
 MEDIA_TYPE = "text/html; charset=utf-8"
@@ -120,15 +121,14 @@ def lookup(request: Request, session: Session, clock: Clock, page_name: str,
     if cache.size <= 0:
         return None
     data = request.session
-    account_id, started = data.get("aid"), data.get("at", 0)
-    if (not isinstance(account_id, int) or "flash" in data or not isinstance(started, int)
-            or clock.now().timestamp() - started > get_settings().token_ttl_minutes * 60):
+    account_id = data.get("aid")
+    if not isinstance(account_id, int) or "flash" in data or session_expired(data, clock):
         return None  # not logged in, expired, or a message to show: the long way
     row = core(session, _KEY, {"account": account_id, "year": year}).first()
     if row is None:
         return None
     changed_at, is_admin, member_id, org_id, revision, rules = row
-    if data.get("pwd") != int(changed_at.timestamp()):
+    if not password_unchanged(data, changed_at):
         return None
     request.state.page_key = key = (
         page_name, year, account_id, is_admin, member_id, org_id, revision, rules,
