@@ -60,7 +60,7 @@ def _xlsx_value(value: Cell) -> Cell:
 def write_xlsx(*sheets: Sheet, notes: Sequence[tuple[str, str]] = ()) -> bytes:
     """One workbook: each sheet with a bold, frozen heading row; `notes` as a last sheet."""
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book.remove(book.active)
     bold = Font(bold=True)
     for sheet in sheets:
         ws = book.create_sheet(sheet.title[:31])
@@ -159,7 +159,7 @@ def _raw_rows(data: bytes, filename: str) -> list[list[str]]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), dialect)]
 
 
