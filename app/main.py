@@ -25,10 +25,14 @@ from swagger_ui_bundle import swagger_ui_path
 
 from app import api, ops, web
 from app.api.deps import ClockDep
+from app.api.entry_import import IMPORT_PATH as API_ENTRY_IMPORT_PATH
+from app.api.member_import import IMPORT_PATH as API_IMPORT_PATH
 from app.db import SessionDep
 from app.limits import BodyLimitMiddleware, BodyTooLarge, RequestSlots
 from app.services.errors import DomainError
 from app.settings import get_settings
+from app.web.committee_import import UPLOAD_PATHS as IMPORT_PATHS
+from app.web.committee_import_entries import PAGE_PATH as ENTRY_IMPORT_PAGE
 from app.web.errors import web_domain_error, web_error
 from app.web.i18n import DEFAULT_LANGUAGE, _, set_language
 from app.web.member_report import UPLOAD_PATH, refuse_upload
@@ -220,7 +224,8 @@ def create_app() -> FastAPI:
 
     # Innermost, so a refused page has its session (flash, CSRF) and language.
     app.add_middleware(BodyLimitMiddleware, refuse=on_body_too_large,
-                       upload_paths={UPLOAD_PATH})
+                       upload_paths={UPLOAD_PATH, API_IMPORT_PATH, API_ENTRY_IMPORT_PATH,
+                                     ENTRY_IMPORT_PAGE, *IMPORT_PATHS})
     app.add_middleware(LanguageMiddleware)
     settings = get_settings()
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,

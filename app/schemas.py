@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 from app.points import Category, Grade, Kind
+from app.services.member_import import USERNAME_PATTERN
+from app.services.sheets import RowProblem
 
 T = TypeVar("T")
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
@@ -36,6 +39,32 @@ class Body(BaseModel):
 class ErrorOut(BaseModel):
     detail: str
     code: str
+
+
+class RowProblemOut(BaseModel):
+    """One problem of an imported table: `column` is the column's key (null: the whole row or
+    file), `heading` its Chinese heading, `value` the cell as typed."""
+
+    row: int
+    column: str | None
+    heading: str
+    code: str
+    message: str
+    value: str
+
+
+class ImportRefusedOut(ErrorOut):
+    """422 for an imported table with problems (code import_invalid): nothing was written;
+    `errors` lists every problem. Other 422s (a bad form field) have no `errors`."""
+
+    errors: list[RowProblemOut] = []
+
+
+def problems_out(problems: Iterable[RowProblem],
+                 headings: Mapping[str, str]) -> list[RowProblemOut]:
+    """The problems as the API answers them, each with its column's Chinese heading."""
+    return [RowProblemOut(row=p.row, column=p.column, heading=headings.get(p.column or "", ""),
+                          code=p.code, message=p.message, value=p.value) for p in problems]
 
 
 class Page(BaseModel, Generic[T]):
@@ -89,7 +118,7 @@ class MemberCreate(Body):
     org_id: Id
     category: Annotated[Category, FromText]
     joined_on: Annotated[date, FromText]
-    username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{2,64}$")]
+    username: Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
     password: Annotated[str, StringConstraints(min_length=8, max_length=128)]
 
 

@@ -51,7 +51,7 @@ def refuse_if_locked(session: Session, org: Org, year: int, quarter: int) -> Non
         )
 
 
-def _signed_points(item: RuleItem, new: NewEntry) -> tuple[int, int]:
+def signed_points(item: RuleItem, new: NewEntry) -> tuple[int, int]:
     """Quantity and signed points of a new entry, or Invalid saying what to send instead."""
     if item.kind is Kind.veto:
         if new.points is not None or (new.quantity or 1) != 1:
@@ -102,7 +102,7 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
     if not item.applies_to(member.category):
         raise Invalid(f"{item.code} does not apply to members of category {member.category}.",
                       "category_not_applicable")
-    quantity, points = _signed_points(item, new)
+    quantity, points = signed_points(item, new)
     quarter = quarter_of(new.occurred_on)
     refuse_if_locked(session, org, new.occurred_on.year, quarter)
     # A committee member's entry about themself waits for another's approval.

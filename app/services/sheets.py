@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from decimal import Decimal
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
 
 from app.services.errors import Invalid
 
@@ -27,6 +29,25 @@ Cell = str | int | Decimal | float | bool | date | datetime | None
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 MAX_ROWS = 20_000
+# An .xlsx is a zip: a few KB can expand to gigabytes. Refused before openpyxl opens it.
+MAX_UNZIPPED = 50 * 1024 * 1024
+
+
+# How spreadsheets in China write a day: 2025-03-14, 2025/3/14, 2025.3.14, 2025年3月14日,
+# possibly with a time after it (an Excel date-time).
+_DAY = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+                  r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+def parse_day(text: str) -> date | None:
+    """The day a cell names, None if it names none."""
+    match = _DAY.fullmatch(text.strip())
+    if match is None:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -42,6 +63,30 @@ class Column:
 class Row:
     number: int         # the row's number in the file, the heading row being 1
     values: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One problem of an imported file, named by row and column for the person to fix it."""
+
+    row: int            # the row's number in the file (the heading row is 1)
+    column: str | None  # the column's key; None for the whole row or file
+    code: str           # the stable code of app/web/messages.py
+    message: str        # English, for programs; pages show a Chinese text by code
+    value: str = ""     # the cell as typed (never a password)
+    params: tuple[tuple[str, object], ...] = ()  # details for the Chinese text
+
+
+class ImportRefused(Invalid):
+    """The file has problems: nothing was written. `errors` lists every one."""
+
+    def __init__(self, errors: Sequence[RowProblem]) -> None:
+        rows = sorted({e.row for e in errors})
+        super().__init__(f"The file has {len(errors)} problem(s) in row(s) "
+                         f"{', '.join(map(str, rows[:20]))}{' …' if len(rows) > 20 else ''}; "
+                         "nothing was imported. Fix them and send the file again.",
+                         "import_invalid")
+        self.errors = list(errors)
 
 
 @dataclass(frozen=True)
@@ -72,6 +117,9 @@ def write_xlsx(*sheets: Sheet, notes: Sequence[tuple[str, str]] = ()) -> bytes:
             ws.column_dimensions[get_column_letter(i)].width = column.width
         for row in sheet.rows:
             ws.append([_xlsx_value(v) for v in row])
+            for cell in ws[ws.max_row]:
+                if cell.data_type == "f":  # text is never a formula: a name "=HYPERLINK(…)"
+                    cell.data_type = "s"
         for i, _ in enumerate(sheet.columns, start=1):
             for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
                 if isinstance(cell.value, datetime):
@@ -134,14 +182,24 @@ def _text(value: object) -> str:
 def _raw_rows(data: bytes, filename: str) -> list[list[str]]:
     name = filename.lower()
     if name.endswith(".xlsx") or data[:4] == b"PK\x03\x04":
+        # A broken workbook fails while its rows are read too (bad XML, a shared string
+        # that is not there, a date that is not one): all of it is "not readable", not a 500.
         try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                unzipped = sum(info.file_size for info in archive.infolist())
+            if unzipped > MAX_UNZIPPED:
+                raise Invalid(f"{filename}: the workbook expands to more than "
+                              f"{MAX_UNZIPPED // (1024 * 1024)} MB", "bad_file")
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            try:
+                ws = book.worksheets[0]
+                rows = [[_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+            finally:
+                book.close()
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError, IndexError,
+                TypeError, AttributeError, InvalidFileException) as exc:
             raise Invalid(f"{filename}: not a readable .xlsx file ({exc.__class__.__name__})",
                           "bad_file") from exc
-        ws = book.worksheets[0]
-        rows = [[_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-        book.close()
         return rows
     if name.endswith(".xls"):
         raise Invalid(f"{filename}: old .xls files cannot be read; save it as .xlsx or CSV",
@@ -160,7 +218,10 @@ def _raw_rows(data: bytes, filename: str) -> list[list[str]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), dialect)]
+    try:
+        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error as exc:  # a cell over csv's field limit (128 KB), a broken quote
+        raise Invalid(f"{filename}: not a readable CSV file ({exc})", "bad_file") from exc
 
 
 def read_rows(data: bytes, filename: str, columns: Sequence[Column]) -> list[Row]:
@@ -180,10 +241,11 @@ def read_rows(data: bytes, filename: str, columns: Sequence[Column]) -> list[Row
         known[column.heading] = column.key
     header = [known.get(h.strip().rstrip("*").strip()) or known.get(h.strip().lower())
               for h in raw[0]]
-    missing = [c.heading for c in columns if c.required and c.key not in header]
+    missing = [c for c in columns if c.required and c.key not in header]
     if missing:
-        raise Invalid(f"{filename}: row 1 has no column {'、'.join(missing)}; "
-                      "use the template's heading row", "bad_file")
+        raise ImportRefused([RowProblem(1, c.key, "column_missing",
+                                        f"{filename}: row 1 has no column {c.heading}; use "
+                                        "the template's heading row") for c in missing])
     rows = []
     for number, cells in enumerate(raw[1:], start=2):
         if not any(cells):

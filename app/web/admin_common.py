@@ -13,12 +13,12 @@ from app.points import Category
 from app.schemas import MAX_ID
 from app.services.access import Actor
 from app.services.errors import DomainError, Forbidden, Invalid
+from app.services.member_import import USERNAME as USERNAME
 from app.web.i18n import N_
 
 T = TypeVar("T")
 
 ORG_KIND_LABELS = {"committee": N_("党委"), "general_branch": N_("党总支"), "branch": N_("党支部")}
-USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 PASSWORD_MIN = 8
 # A whole number typed into a form: no more digits than MAX_ID has, so every id fits and a
 # long run of digits is refused before it is converted.

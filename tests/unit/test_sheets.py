@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -12,7 +13,9 @@ from openpyxl import load_workbook
 from app.services.errors import Invalid
 from app.services.sheets import (
     MAX_ROWS,
+    MAX_UNZIPPED,
     Column,
+    ImportRefused,
     Sheet,
     read_rows,
     write_csv,
@@ -80,7 +83,6 @@ def test_gb18030_csv_and_semicolons_are_read() -> None:
 @pytest.mark.parametrize(("data", "name", "says"), [
     (b"", "a.csv", "empty"),
     (b"\n\n", "a.csv", "empty"),
-    ("分值\n1\n".encode(), "a.csv", "row 1 has no column 姓名"),
     (b"PK\x03\x04 not really a zip", "a.xlsx", "not a readable .xlsx"),
     (b"anything", "old.xls", "old .xls"),
     (b"\xff\xfe\x00\x00\x81", "a.csv", "not a text CSV"),
@@ -96,3 +98,30 @@ def test_too_many_rows_are_refused() -> None:
     text = "姓名\n" + "x\n" * (MAX_ROWS + 1)
     with pytest.raises(Invalid, match="split the file"):
         read_rows(text.encode(), "a.csv", COLUMNS)
+
+
+def test_a_workbook_that_would_expand_beyond_the_limit_is_refused_unopened() -> None:
+    # A few hundred KB of zip holding one part of zeros just over MAX_UNZIPPED: refused from
+    # the zip's directory, before openpyxl inflates anything.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (MAX_UNZIPPED + 1))
+    data = out.getvalue()
+    assert len(data) < MAX_UNZIPPED // 100
+    with pytest.raises(Invalid) as refused:
+        read_rows(data, "bomb.xlsx", COLUMNS)
+    assert refused.value.code == "bad_file"
+    assert "expands to more than 50 MB" in refused.value.detail
+    # An ordinary workbook still reads.
+    real = write_xlsx(Sheet("党员", COLUMNS, ROWS))
+    assert [r.values["name"] for r in read_rows(real, "ok.xlsx", COLUMNS)] == ["张三", "李四"]
+
+
+def test_a_missing_heading_is_a_problem_of_its_column() -> None:
+    columns = [*COLUMNS, Column("code", "规则编号", required=True)]
+    with pytest.raises(ImportRefused) as refused:
+        read_rows("分值\n1\n".encode(), "a.csv", columns)
+    assert [(p.row, p.column, p.code) for p in refused.value.errors] == [
+        (1, "name", "column_missing"), (1, "code", "column_missing")]
+    assert "no column 姓名" in refused.value.errors[0].message
+    assert refused.value.code == "import_invalid"

@@ -1,0 +1,142 @@
+"""Entries in bulk: the import template, a sheet's import (or its preview), a member's export."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from app.api.deps import ClockDep, CurrentActor, errors
+from app.db import SessionDep
+from app.schemas import Id, ImportRefusedOut, RowProblemOut, Year, problems_out
+from app.services import entry_export, entry_import
+from app.services.access import Actor
+from app.services.entry_import import HEADINGS, ImportPlan
+from app.services.rules import load_rule_set
+from app.services.sheets import CSV_TYPE, XLSX_TYPE, ImportRefused, write_csv, write_xlsx
+
+IMPORT_PATH = "/api/v1/entries/import"  # a multipart post here may be as large as a photo
+
+router = APIRouter(tags=["entries"])
+
+
+class EntryImportRowOut(BaseModel):
+    row: int
+    member_id: int | None
+    name: str
+    branch: str
+    occurred_on: date | None
+    rule_code: str
+    item_name: str
+    kind: str
+    quantity: int | None
+    points: int | None
+    signed_points: int | None
+    note: str
+    starts_as: Literal["approved", "pending", "skipped"]
+
+
+class EntryImportOut(BaseModel):
+    year: int
+    dry_run: bool
+    created: int
+    entry_ids: list[int]
+    rows: list[EntryImportRowOut]
+    errors: list[RowProblemOut]
+    warnings: list[RowProblemOut]
+
+
+def attachment(filename: str, ascii_name: str) -> str:
+    """Content-Disposition naming the file in Chinese, with a plain fallback (RFC 6266)."""
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def _out(plan: ImportPlan, dry_run: bool, entry_ids: list[int]) -> dict[str, Any]:
+    out = EntryImportOut(year=plan.year, dry_run=dry_run, created=len(entry_ids),
+                         entry_ids=entry_ids,
+                         rows=[EntryImportRowOut(**r.as_dict()) for r in plan.rows],
+                         errors=problems_out(plan.errors, HEADINGS),
+                         warnings=problems_out(plan.warnings, HEADINGS))
+    return out.model_dump(mode="json")
+
+
+@router.get("/entries/import/template.xlsx", response_class=Response,
+            responses={200: {"content": {XLSX_TYPE: {}}}, **errors(401, 403, 422)})
+def import_template(session: SessionDep, actor: CurrentActor, clock: ClockDep,
+                    year: Annotated[Year | None, Query()] = None) -> Response:
+    """The sheet to fill in, with the year's rule items and notes on every column."""
+    entry_import.require_importer(actor)
+    year = year or clock.today().year
+    body = entry_export.template(load_rule_set(session, year, clock.now()))
+    return Response(body, media_type=XLSX_TYPE, headers={"Content-Disposition": attachment(
+        f"积分记录导入模板-{year}.xlsx", f"entries-import-template-{year}.xlsx")})
+
+
+@router.post("/entries/import", status_code=status.HTTP_201_CREATED, response_model=EntryImportOut,
+             responses={200: {"model": EntryImportOut, "description": "The preview (dry_run)"},
+                        422: {"model": ImportRefusedOut,
+                              "description": "The file has errors; nothing was written"},
+                        **errors(401, 403, 413)})
+def import_entries(
+    response: Response, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+    file: Annotated[UploadFile, File(description=".xlsx or CSV in the template's columns")],
+    dry_run: Annotated[bool, Form()] = False,
+    year: Annotated[Year | None, Form(description="The year imported; default this year")]
+    = None,
+    dry_run_query: Annotated[bool, Query(alias="dry_run")] = False,
+) -> Any:
+    """Import a sheet of entries: all rows, or (on any error, 422 listing all) none.
+
+    With dry_run: only the preview (200), rows and errors, nothing written. Entries start
+    approved, except those about the caller themself (pending, like a hand-recorded one).
+    """
+    data = file.file.read()
+    name = file.filename or "file"
+    year = year or clock.today().year
+    if dry_run or dry_run_query:
+        try:
+            plan = entry_import.plan_import(session, actor, data, name, year, clock.now(),
+                                            clock.today())
+        except ImportRefused as error:  # no sheet at all: the preview is that one problem
+            plan = entry_import.ImportPlan(year=year, rows=[], errors=error.errors,
+                                           warnings=[])
+        response.status_code = status.HTTP_200_OK
+        return _out(plan, True, [])
+    try:
+        plan, created = entry_import.commit_import(session, actor, data, name, year, clock.now(),
+                                             clock.today())
+    except ImportRefused as error:
+        # Nothing was written (the service's savepoint was rolled back).
+        body = ImportRefusedOut(detail=error.detail, code=error.code,
+                                errors=problems_out(error.errors, HEADINGS))
+        return JSONResponse(body.model_dump(mode="json"), status_code=422)
+    return _out(plan, False, [e.id or 0 for e in created])
+
+
+@router.get("/members/{member_id}/entries/export", response_class=Response,
+            responses={200: {"content": {XLSX_TYPE: {}, "text/csv": {}}},
+                       **errors(401, 404, 422)})
+def export_member_entries(member_id: Id, session: SessionDep, actor: CurrentActor,
+                          clock: ClockDep, year: Annotated[Year | None, Query()] = None,
+                          format: Literal["xlsx", "csv"] = "xlsx") -> Response:
+    """A member's entries of a year, in the import's columns plus status, points, dates."""
+    year = year or clock.today().year
+    return export_response(session, actor, member_id, year, format, clock.now())
+
+
+def export_response(session: Session, actor: Actor, member_id: int, year: int,
+                    format: str, now: datetime) -> Response:
+    """The export as a download (shared with the page door)."""
+    member, sheet = entry_export.export_member_year(session, actor, member_id, year, now)
+    if format == "csv":
+        body, media = write_csv(sheet), CSV_TYPE
+    else:
+        body, media = write_xlsx(sheet), XLSX_TYPE
+    filename = f"{member.name}-{year}年积分记录.{format}"
+    return Response(body, media_type=media, headers={"Content-Disposition": attachment(
+        filename, f"entries-{member.id}-{year}.{format}"), "Cache-Control": "no-store"})

@@ -1,0 +1,121 @@
+"""Members in and out as a table: the template, the import (preview or all-or-nothing), the
+export in the template's columns."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from app.api.deps import ClockDep, CurrentActor, errors
+from app.db import SessionDep
+from app.schemas import Id, ImportRefusedOut, RowProblemOut, problems_out
+from app.services import member_import
+from app.services.member_import import HEADINGS, Preview
+from app.services.sheets import CSV_TYPE, XLSX_TYPE, ImportRefused
+
+router = APIRouter(tags=["members"])
+
+IMPORT_PATH = "/api/v1/members/import"  # a multipart post here may be as large as a photo
+
+
+class PreviewRowOut(BaseModel):
+    row: int
+    values: dict[str, str]  # as read, keyed by column; the password never echoed
+    password_given: bool
+    ok: bool
+
+
+class PreviewOut(BaseModel):
+    ok: bool
+    total: int
+    valid: int
+    rows: list[PreviewRowOut]
+    errors: list[RowProblemOut]
+
+
+class CreatedOut(BaseModel):
+    row: int
+    member_id: int
+    name: str
+    org_id: int
+    username: str
+    password: str | None  # generated, shown this once; null when the file gave it
+
+
+class ImportOut(BaseModel):
+    created: int
+    members: list[CreatedOut]
+
+
+def _preview_out(preview: Preview) -> PreviewOut:
+    bad = {e.row for e in preview.errors}
+    return PreviewOut(
+        ok=preview.ok, total=len(preview.lines), valid=len(preview.rows),
+        rows=[PreviewRowOut(row=line.number,
+                            values={k: v for k, v in line.values.items() if k != "password"},
+                            password_given=bool(line.values.get("password")),
+                            ok=line.number not in bad) for line in preview.lines],
+        errors=problems_out(preview.errors, HEADINGS))
+
+
+def _attachment(data: bytes, media_type: str, filename: str) -> Response:
+    return Response(data, media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store"})
+
+
+@router.get("/members/import/template.xlsx", response_class=Response,
+            responses={200: {"content": {XLSX_TYPE: {}}}, **errors(401)})
+def import_template(_actor: CurrentActor) -> Response:
+    """The import template: the heading row and a sheet 说明 explaining every column."""
+    return _attachment(member_import.template(), XLSX_TYPE, "members-template.xlsx")
+
+
+@router.post("/members/import", status_code=status.HTTP_201_CREATED,
+             response_model=ImportOut | PreviewOut,
+             responses={200: {"model": PreviewOut, "description": "The preview (dry_run)"},
+                        422: {"model": ImportRefusedOut,
+                              "description": "The file has problems; nothing was written"},
+                        **errors(401, 403)})
+def import_members(session: SessionDep, actor: CurrentActor, clock: ClockDep,
+                   file: Annotated[UploadFile, File(description=".xlsx or CSV (UTF-8 or "
+                                                    "GB18030) in the template's columns")],
+                   dry_run: Annotated[bool, Form()] = False) -> Response:
+    """Import members from a table: `dry_run` checks every row and writes nothing (200 with
+    every row and problem); otherwise all rows are created or, if any row has a problem,
+    none (422 listing them all). Passwords left blank are generated and returned once."""
+    data = file.file.read()
+    name = file.filename or "upload"
+    if dry_run:
+        preview = member_import.preview_file(session, actor, data, name, clock.today())
+        return JSONResponse(_preview_out(preview).model_dump(mode="json"))
+    try:
+        created = member_import.import_file(session, actor, data, name, clock.now(),
+                                            clock.today())
+    except ImportRefused as refused:
+        session.rollback()
+        problems = ImportRefusedOut(detail=refused.detail, code=refused.code,
+                                    errors=problems_out(refused.errors, HEADINGS))
+        return JSONResponse(problems.model_dump(mode="json"), status_code=422)
+    body = ImportOut(created=len(created), members=[
+        CreatedOut(row=c.row, member_id=c.member_id, name=c.name, org_id=c.org_id,
+                   username=c.username, password=c.password) for c in created])
+    # Generated passwords are in it: no cache keeps a copy.
+    return JSONResponse(body.model_dump(mode="json"), status_code=201,
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.get("/members/export", response_class=Response,
+            responses={200: {"content": {XLSX_TYPE: {}, CSV_TYPE: {}}},
+                       **errors(401, 403, 404, 422)})
+def export_members(session: SessionDep, actor: CurrentActor,
+                   format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
+                   org_id: Id | None = None) -> Response:
+    """Members of the branches the caller manages (optionally below one organisation), in
+    the import template's columns without passwords: export → import round-trips."""
+    data = member_import.export_members(session, actor, org_id, format)
+    media = CSV_TYPE if format == "csv" else XLSX_TYPE
+    return _attachment(data, media, f"members.{format}")

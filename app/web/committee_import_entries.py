@@ -1,0 +1,188 @@
+"""A recorder's sheet of entries on the committee's pages; a member's year as a download.
+
+Upload → preview (every error by row and column, in Chinese; nothing written) → confirm.
+The confirm needs no second upload: the preview page carries the rows it read, signed for
+the account and the year (app/web/imports.py). The confirm checks every row again under the
+branches' locks before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.api.deps import ClockDep
+from app.api.entry_import import attachment, export_response
+from app.db import SessionDep
+from app.schemas import Id
+from app.services import entry_export, entry_import
+from app.services.access import Actor
+from app.services.entry_import import HEADINGS, ImportPlan
+from app.services.errors import DomainError, NotFound
+from app.services.rules import load_rule_set
+from app.services.sheets import XLSX_TYPE, ImportRefused, Row, RowProblem
+from app.web.committee_common import CommitteeActor, page
+from app.web.deps import WebActor
+from app.web.i18n import _
+from app.web.imports import PAYLOAD_MAX, carry, row_message, uncarry
+from app.web.messages import MESSAGES, message_for
+from app.web.render import flash, redirect
+
+router = APIRouter()
+
+PAGE_PATH = "/committee/import/entries"
+CONFIRM_PATH = "/committee/import/entries/confirm"
+# The carried rows: like the year field, a plain form field of the confirm.
+Field = Annotated[str, Form(max_length=PAYLOAD_MAX)]
+
+
+def _purpose(year: int) -> str:
+    return f"entry-import|{year}"
+
+
+def _digits(text: str) -> bool:
+    """0-9 only: str.isdigit() also takes '²', which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
+# --- the pages ---------------------------------------------------------------------------
+
+def _years(today_year: int) -> list[int]:
+    return [today_year, today_year - 1]
+
+
+def _page(request: Request, actor: Actor, year: int, this_year: int,
+          context: dict[str, Any], status_code: int = 200) -> Response:
+    base = {"year": year, "years": _years(this_year), "plan": None, "error": None,
+            "row_message": row_message, "headings": HEADINGS,
+            "columns": entry_export.IMPORT_COLUMNS, "status_column": entry_export.STATUS_COLUMN}
+    response = page(request, "pages/committee/import_entries.html", base | context,
+                    status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _preview(request: Request, actor: Actor, plan: ImportPlan, this_year: int,
+             carried: dict[str, str] | None, status_code: int = 200) -> Response:
+    by_row: dict[int, list[RowProblem]] = {}
+    for error in plan.errors:
+        by_row.setdefault(error.row, []).append(error)
+    bad = {(e.row, e.column) for e in plan.errors}
+    counts = {s: sum(1 for r in plan.rows if r.starts_as == s)
+              for s in ("approved", "pending", "skipped")}
+    return _page(request, actor, plan.year, this_year, {
+        "plan": plan, "by_row": sorted(by_row.items()), "bad": bad, "counts": counts,
+        "warnings": plan.warnings, "carried": carried if not plan.errors else None,
+        "bad_rows": len(by_row)}, status_code)
+
+
+def _pick_year(text: str, this_year: int) -> int:
+    return int(text) if _digits(text) and int(text) in _years(this_year) else this_year
+
+
+@router.get(PAGE_PATH)
+def import_page(request: Request, actor: CommitteeActor, clock: ClockDep,
+                year: str = "") -> Response:
+    """Download the template, upload a filled-in sheet."""
+    this_year = clock.today().year
+    return _page(request, actor, _pick_year(year, this_year), this_year, {})
+
+
+@router.get(PAGE_PATH + "/template.xlsx")
+def template(session: SessionDep, actor: CommitteeActor, clock: ClockDep,
+             year: str = "") -> Response:
+    year_ = _pick_year(year, clock.today().year)
+    body = entry_export.template(load_rule_set(session, year_, clock.now()))
+    return Response(body, media_type=XLSX_TYPE, headers={
+        "Content-Disposition": attachment(f"积分记录导入模板-{year_}.xlsx",
+                                          f"entries-import-template-{year_}.xlsx")})
+
+
+@router.post(PAGE_PATH)
+def preview_upload(request: Request, session: SessionDep, actor: CommitteeActor,
+                   clock: ClockDep, file: Annotated[UploadFile | None, File()] = None,
+                   year: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """Check the sheet and show every row and error; nothing is written."""
+    this_year = clock.today().year
+    year_ = _pick_year(year, this_year)
+    data = file.file.read() if file is not None else b""
+    filename = (file.filename or "file")[-200:] if file is not None else ""
+    if not data:
+        return _page(request, actor, year_, this_year,
+                     {"error": _("请选择要导入的文件。")}, 422)
+    try:
+        rows = entry_import.read_sheet(data, filename)
+        plan = entry_import.plan_rows(session, actor, rows, year_, clock.now(), clock.today())
+    except ImportRefused as refused:  # no sheet at all: problems of the whole file
+        empty = entry_import.ImportPlan(year=year_, rows=[], errors=refused.errors,
+                                        warnings=[])
+        return _preview(request, actor, empty, this_year, None, 422)
+    except DomainError as error:
+        return _page(request, actor, year_, this_year, {"error": message_for(error)},
+                     error.status_code)
+    carried = carry(actor, _purpose(year_), rows, clock.now().timestamp()) | {"year": str(year_)}
+    if len(carried["payload"]) > PAYLOAD_MAX:
+        return _page(request, actor, year_, this_year,
+                     {"error": _(MESSAGES["import_too_large"])}, 413)
+    return _preview(request, actor, plan, this_year, carried,
+                    422 if plan.errors else 200)
+
+
+@router.post(CONFIRM_PATH)
+def confirm_import(request: Request, session: SessionDep, actor: CommitteeActor,
+                   clock: ClockDep, payload: Field = "", year: Field = "",
+                   token: Field = "") -> Response:
+    """Import the previewed rows: every one, or (if anything changed meanwhile) none."""
+    this_year = clock.today().year
+    year_ = int(year) if _digits(year) and len(year) == 4 else 0
+    rows: list[Row] | None = None
+    if year_:
+        rows = uncarry(actor, _purpose(year_), payload, token, clock.now().timestamp())
+    if rows is None:
+        return _page(request, actor, _pick_year(year, this_year), this_year,
+                     {"error": _(MESSAGES["import_expired"])}, 422)
+    try:
+        plan, created = entry_import.commit_rows(session, actor, rows, year_, clock.now(),
+                                                 clock.today())
+    except ImportRefused as rejected:
+        # Nothing was written; show why, as the preview would now.
+        plan = entry_import.plan_rows(session, actor, rows, year_, clock.now(), clock.today())
+        plan = replace(plan, errors=plan.errors or rejected.errors)
+        return _preview(request, actor, plan, this_year, None, 422)
+    except DomainError as error:
+        return _page(request, actor, year_, this_year, {"error": message_for(error)},
+                     error.status_code)
+    pending = sum(1 for e in created if e.status == "pending")
+    text = _("已导入{n}条积分记录。").format(n=len(created))
+    if pending:
+        text += _("其中{n}条关于您本人，需其他支委审核。").format(n=pending)
+    flash(request, text)
+    return redirect(request, "/committee", trigger="scoresChanged")
+
+
+def _export(session: Session, actor: Actor, member_id: int, year: str, fmt: str,
+            clock: ClockDep) -> Response:
+    this_year = clock.today().year
+    year_ = int(year) if _digits(year) and 2000 <= int(year) <= this_year else this_year
+    return export_response(session, actor, member_id, year_, fmt, clock.now())
+
+
+@router.get("/me/entries/export")
+def my_export(session: SessionDep, actor: WebActor, clock: ClockDep, year: str = "",
+              format: Literal["xlsx", "csv"] = "xlsx") -> Response:
+    """My entries of a year as a spreadsheet (the import's columns, and what became of them)."""
+    if actor.member_id is None:
+        raise NotFound("Only members have entries to export.")
+    return _export(session, actor, actor.member_id, year, format, clock)
+
+
+@router.get("/committee/members/{member_id}/entries/export")
+def member_export(session: SessionDep, actor: CommitteeActor, clock: ClockDep,
+                  member_id: Id, year: str = "",
+                  format: Literal["xlsx", "csv"] = "xlsx") -> Response:
+    """A member's entries of a year, for their committee (NotFound outside its scope)."""
+    return _export(session, actor, member_id, year, format, clock)
