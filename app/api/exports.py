@@ -1,0 +1,86 @@
+"""Downloads as .xlsx or CSV: a review sheet (公示), a rating, an organisation's summary."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from app.api.deps import ClockDep, CurrentActor, errors
+from app.db import SessionDep
+from app.schemas import Id, Year
+from app.services import exports
+from app.services.sheets import CSV_TYPE, XLSX_TYPE, write_csv, write_xlsx
+
+router = APIRouter(tags=["exports"])
+
+Format = Literal["xlsx", "csv"]
+FormatQuery = Annotated[Format, Query(description="xlsx (default) or csv (UTF-8 with BOM)")]
+SummarySheet = Literal["branches", "members"]
+
+_FILE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The file, as an attachment",
+          "content": {XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                      CSV_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
+}
+
+
+def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {**_FILE, **errors(*codes)}
+
+
+def disposition(name: str, ascii_name: str, extension: str) -> str:
+    """An attachment named in Chinese (RFC 6266 filename*), with an ASCII name for old
+    clients."""
+    return (f'attachment; filename="{ascii_name}.{extension}"; '
+            f"filename*=UTF-8''{quote(f'{name}.{extension}', safe='')}")
+
+
+def file_response(export: exports.Export, format: Format, sheet: int | None = None) -> Response:
+    """The export as a download: every sheet in the .xlsx (or only `sheet`), one in the CSV."""
+    if format == "csv":
+        body, media = write_csv(export.sheets[sheet or 0]), CSV_TYPE
+    else:
+        chosen = export.sheets if sheet is None else (export.sheets[sheet],)
+        body, media = write_xlsx(*chosen), XLSX_TYPE
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": disposition(export.name, export.ascii_name, format),
+        "Cache-Control": "private, no-store"})
+
+
+@router.get("/reviews/{review_id}/export", response_class=Response,
+            responses=_responses(401, 404, 422))
+def export_review(review_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+                  format: FormatQuery = "xlsx") -> Response:
+    """The review sheet (公示表): each member's review score, change, running total,
+    objections and the review's state. Whoever may read the review may export it."""
+    return file_response(exports.review_export(session, actor, review_id, clock.now()), format)
+
+
+@router.get("/ratings/{rating_id}/export", response_class=Response,
+            responses=_responses(401, 404, 422))
+def export_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
+                  format: FormatQuery = "xlsx") -> Response:
+    """The annual rating: each member's score, stars, proposed and final grade, the reason
+    of a change, and the rating's state. Whoever may read the rating may export it."""
+    return file_response(exports.rating_export(session, actor, rating_id), format)
+
+
+@router.get("/orgs/{org_id}/summary/export", response_class=Response,
+            responses=_responses(401, 403, 404, 422))
+def export_summary(org_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+                   year: Annotated[Year | None, Query(description="default: this year")] = None,
+                   format: FormatQuery = "xlsx",
+                   sheet: Annotated[SummarySheet | None, Query(
+                       description="only this sheet; CSV has one, `branches` by default")]
+                   = None) -> Response:
+    """The year in an organisation, for the level above: one row per branch the caller
+    manages in it (members, entries by state, the quarters' reviews, the rating, members
+    per grade and per stars), and a second sheet with every member's annual score, stars
+    and grade (the rating's where there is one, else the provisional score)."""
+    export = exports.summary_export(session, actor, org_id, year or clock.today().year,
+                                    clock.now())
+    return file_response(export, format, None if sheet is None else
+                         ("branches", "members").index(sheet))
