@@ -16,6 +16,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1
 
+# pango and a Chinese font for the PDF notices (WeasyPrint); nothing else from apt.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 jifen \
     && useradd --system --uid 10001 --gid jifen --no-create-home \
         --home-dir /srv/jifen --shell /usr/sbin/nologin jifen

@@ -1,0 +1,47 @@
+"""The printed notices (公示) as PDF, for programs: the same A4 document as the pages'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from app.api.deps import ClockDep, CurrentActor, errors
+from app.db import SessionDep
+from app.schemas import ErrorOut, Id
+from app.services import ratings, reviews
+from app.web.print_notice import PDF_TYPE, Notice, notice_pdf, rating_notice, review_notice
+
+router = APIRouter(tags=["printing"])
+
+_PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {PDF_TYPE: {}}, "description": "An A4 PDF of the notice"},
+    503: {"model": ErrorOut,
+          "description": "PDF output unavailable on this server (code pdf_unavailable)"},
+    **errors(401, 404, 422)}
+
+
+@router.get("/reviews/{review_id}/notice.pdf", response_class=Response, responses=_PDF)
+async def review_notice_pdf(review_id: Id, session: SessionDep, actor: CurrentActor,
+                            clock: ClockDep) -> Response:
+    """The quarter's 公示 as an A4 PDF (members: published or finalized reviews of their
+    branch; a committee's draft prints marked as a draft)."""
+
+    def build() -> Notice:
+        review, org = reviews.get_review(session, actor, review_id)
+        return review_notice(session, review, org, clock.now())
+
+    return await notice_pdf(session, build)
+
+
+@router.get("/ratings/{rating_id}/notice.pdf", response_class=Response, responses=_PDF)
+async def rating_notice_pdf(rating_id: Id, session: SessionDep, actor: CurrentActor,
+                            clock: ClockDep) -> Response:
+    """The year's 评星定级 result as an A4 PDF (members: approved ratings of their branch)."""
+
+    def build() -> Notice:
+        rating, org = ratings.get_rating(session, actor, rating_id)
+        return rating_notice(session, rating, org, clock.now())
+
+    return await notice_pdf(session, build)
