@@ -178,6 +178,37 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    from app.services.rules_file import RulesFileInvalid, export_rule_set, import_rule_set
+
+    now = current_clock().now()
+    with Session(get_engine()) as session:
+        if args.action == "export":
+            sys.stdout.write(export_rule_set(session, args.year, now))
+            session.commit()  # a year used for the first time keeps the rules it was given
+            return 0
+        try:
+            data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+        except OSError as error:
+            print(f"jifen rules import: cannot read {args.file}: {error.strerror}",
+                  file=sys.stderr)
+            return 2
+        try:
+            result = import_rule_set(session, None, args.year, data, now, dry_run=args.dry_run)
+        except RulesFileInvalid as refused:
+            print(f"jifen rules import: nothing imported; {len(refused.problems)} problem(s):",
+                  file=sys.stderr)
+            for problem in refused.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        session.commit()
+    done = "checked, not imported" if args.dry_run else "imported"
+    print(f"Rules for {args.year} {done}: {len(result.rules.items)} items; added "
+          f"{', '.join(result.added) or 'none'}; removed {', '.join(result.removed) or 'none'}; "
+          f"changed {', '.join(result.changed) or 'none'}.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jifen", description="Jifen 积分: points and ratings "
                                      "for Party branches.")
@@ -222,6 +253,17 @@ def main(argv: list[str] | None = None) -> int:
                                 "invariants; exit 1 listing the problems if any")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(run=cmd_check)
+    rules = commands.add_parser("rules", help="export a year's rule set as YAML, or import "
+                                "one (docs/rules/shuangshi-2026.yaml is the default)")
+    rules_actions = rules.add_subparsers(dest="action", required=True)
+    rules_export = rules_actions.add_parser("export", help="write the year's rules to stdout")
+    rules_export.add_argument("year", type=int)
+    rules_import = rules_actions.add_parser("import", help="replace the year's rules with a "
+                                            "file's (refused for a frozen year)")
+    rules_import.add_argument("year", type=int)
+    rules_import.add_argument("file", help="a rule file, or - for stdin")
+    rules_import.add_argument("--dry-run", action="store_true", help="only check the file")
+    rules.set_defaults(run=cmd_rules)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -145,6 +147,90 @@ def year_is_frozen(session: Session, year: int) -> bool:
     ).first() is not None
 
 
+# One problem with a rule set: the field (as a path inside it), a stable code, English text.
+RuleProblem = tuple[str, str, str]
+CODE_PATTERN = re.compile(r"[A-Z][A-Z0-9]{0,9}")
+MAX_POINTS, MAX_CAP, MAX_SCORE = 100, 1000, 1000
+
+
+def rule_item_problems(item: RuleItem) -> list[RuleProblem]:
+    """What is wrong with one item (scoring.md, Rule items): the one check an edit and an
+    import both go through."""
+    problems: list[RuleProblem] = []
+    if not CODE_PATTERN.fullmatch(item.code):
+        problems.append(("code", "code_invalid", "must be 1 to 10 capital letters and digits, "
+                         "starting with a letter (like P01)"))
+    if not item.name.strip() or len(item.name) > 100:
+        problems.append(("name", "name_required", "must be 1 to 100 characters"))
+    if not item.categories:
+        problems.append(("categories", "categories_required", "must name at least one category"))
+    fields = {"points": item.points, "min_points": item.min_points,
+              "max_points": item.max_points}
+    if item.kind is Kind.veto:
+        problems += [(f, "veto_points", "a veto item has no points (it takes the whole score)")
+                     for f, v in fields.items() if v is not None]
+        if item.cap is not None:
+            problems.append(("cap", "cap_not_allowed", "a veto item has no cap"))
+        return problems
+    problems += [(f, "points_invalid", f"must be a whole number from 1 to {MAX_POINTS} (the "
+                  "kind decides whether the points add or deduct)")
+                 for f, v in fields.items() if v is not None and not 1 <= v <= MAX_POINTS]
+    ranged = item.min_points is not None or item.max_points is not None
+    if item.points is not None and ranged:
+        problems.append(("points", "points_and_range", "give either points, or min_points and "
+                         "max_points for points chosen per entry, not both"))
+    elif item.points is None and (item.min_points is None or item.max_points is None):
+        problems.append(("points", "points_required", "give points, or min_points and "
+                         "max_points for points chosen per entry"))
+    elif ranged and item.min_points is not None and item.max_points is not None \
+            and item.min_points > item.max_points:
+        problems.append(("max_points", "range_reversed", "must not be below min_points"))
+    if item.cap is not None and not 0 <= item.cap <= MAX_CAP:
+        problems.append(("cap", "cap_invalid", f"must be a whole number from 0 to {MAX_CAP}, "
+                         "or null for no cap"))
+    return problems
+
+
+def rating_params_problems(params: RatingParams) -> list[RuleProblem]:
+    """What is wrong with a year's rating numbers (scoring.md, Stars and Grades)."""
+    problems: list[RuleProblem] = []
+    if not 1 <= params.review_max <= MAX_POINTS:
+        problems.append(("review_max", "review_max_invalid", f"must be 1 to {MAX_POINTS}"))
+    elif not 0 <= params.review_default <= params.review_max:
+        problems.append(("review_default", "review_default_invalid",
+                         "must be from 0 to review_max"))
+    stars = params.star_thresholds
+    if len(stars) != 5:
+        problems.append(("star_thresholds", "star_thresholds_count",
+                         "must list 5 scores, the least for 1, 2, 3, 4 and 5 stars"))
+    elif any(not 0 < t <= MAX_SCORE for t in stars) or list(stars) != sorted(set(stars)):
+        problems.append(("star_thresholds", "star_thresholds_order",
+                         f"must rise strictly, each from 1 to {MAX_SCORE}"))
+    ladder = (("unqualified_below", params.unqualified_below),
+              ("basic_below", params.basic_below), ("excellent_min", params.excellent_min))
+    for field, value in ladder:
+        if not 0 <= value <= MAX_SCORE:
+            problems.append((field, "score_invalid", f"must be from 0 to {MAX_SCORE}"))
+    if all(0 <= v <= MAX_SCORE for _, v in ladder) and \
+            not params.unqualified_below <= params.basic_below <= params.excellent_min:
+        problems.append(("basic_below", "grade_order", "must lie between unqualified_below and "
+                         "excellent_min"))
+    if not 1 <= params.basic_single_deduction <= MAX_SCORE:
+        problems.append(("basic_single_deduction", "score_invalid",
+                         f"must be from 1 to {MAX_SCORE}"))
+    if not 1 <= params.excellent_divisor <= MAX_POINTS:
+        problems.append(("excellent_divisor", "excellent_divisor_invalid",
+                         f"must be from 1 to {MAX_POINTS}"))
+    return problems
+
+
+def bump_revision(session: Session, rule_set: RuleSetRow) -> None:
+    """The year's rules changed: a new revision (kept rule sets and member pages move on)."""
+    rule_set.revision = uuid4().hex
+    session.add(rule_set)
+    forget_rule_sets(session)
+
+
 def update_rule_item(
     session: Session, actor_id: int, year: int, code: str, changes: dict[str, Any], now: datetime
 ) -> RuleItemRow:
@@ -175,6 +261,13 @@ def update_rule_item(
             raise Invalid("points cannot be null for a fixed-point item.", "points_required")
     if "cap" in changes and kind is Kind.veto and changes["cap"] is not None:
         raise Invalid("A veto item has no cap.", "cap_not_allowed")
+    candidate = replace(_to_item(row), **{f: changes[f] for f in ("name", "points", "cap")
+                                          if f in changes})
+    if "categories" in changes:
+        candidate = replace(candidate, categories=frozenset(
+            Category(c) for c in changes["categories"]))
+    for field, problem, text in rule_item_problems(candidate):
+        raise Invalid(f"{field}: {text}.", problem)
     before = audit.snapshot(row)
     for field in ("name", "points", "cap"):
         if field in changes:
@@ -184,9 +277,7 @@ def update_rule_item(
     session.add(row)
     rule_set = session.get(RuleSetRow, year)
     assert rule_set is not None
-    rule_set.revision = uuid4().hex
-    session.add(rule_set)
-    forget_rule_sets(session)
+    bump_revision(session, rule_set)
     audit.record(session, actor_id=actor_id, action="rule.update", object_type="rule_item",
                  object_id=row.id, at=now, before=before, after=audit.snapshot(row))
     return row

@@ -1,0 +1,152 @@
+"""A year's rule set as a YAML file: export, and import (or only check) into a year."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from app.api.deps import ClockDep, CurrentActor, errors
+from app.api.rules import _rules_out
+from app.db import SessionDep
+from app.points import RuleSet
+from app.schemas import ErrorOut, RuleItemOut, RulesOut, Year
+from app.services import rules_file
+from app.services.access import require_admin
+from app.services.errors import Invalid
+
+router = APIRouter(tags=["rules"])
+
+YAML_TYPE = "text/yaml; charset=utf-8"
+YearPath = Annotated[Year, Path()]
+
+
+class RuleParamsOut(BaseModel):
+    review_max: int
+    review_default: int
+    star_thresholds: list[int]
+    unqualified_below: int
+    basic_below: int
+    basic_single_deduction: int
+    excellent_min: int
+    excellent_divisor: int
+
+
+class RulesImportOut(RulesOut):
+    params: RuleParamsOut
+    dry_run: bool
+    # The year had no rule set before (answered 201).
+    created: bool
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    params_changed: bool
+
+
+class RulesFileProblemOut(BaseModel):
+    """Shaped like a request validation error's; `path` names the field in the file."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    path: str | None = None
+
+
+class RulesFileErrorOut(ErrorOut):
+    """422 for a bad file: every problem, each in `errors`."""
+
+    errors: list[RulesFileProblemOut]
+
+
+async def rules_upload(request: Request) -> bytes:
+    """The file: a multipart upload's `file` field, or else the raw body."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if upload is None:
+            raise Invalid("Send the rule file as the multipart field `file`, or as the raw "
+                          "body (Content-Type: application/yaml).", "rules_file_missing")
+        if isinstance(upload, str):
+            return upload.encode()
+        return await upload.read(rules_file.MAX_FILE_BYTES + 1)
+    return await request.body()
+
+
+def _loc(path: str) -> list[str | int]:
+    """items[3].points → ["body", "items", 3, "points"]."""
+    return ["body", *(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path))]
+
+
+_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/yaml": {"schema": {"type": "string"}},
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"}}}},
+}}}
+
+
+@router.get("/rules/{year}/export.yaml", response_class=Response,
+            responses={200: {"content": {"text/yaml": {}},
+                             "description": "The rule file (jifen-rules/1)"},
+                       **errors(401, 404, 422)})
+def export_rules(year: YearPath, session: SessionDep, actor: CurrentActor,
+                 clock: ClockDep) -> Response:
+    """The year's rule set as a YAML rule file, to import into another year or deployment."""
+    text = rules_file.export_rule_set(session, year, clock.now())
+    return Response(text, media_type=YAML_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="jifen-rules-{year}.yaml"'})
+
+
+def _import_out(session: SessionDep, result: rules_file.ImportResult,
+                clock: ClockDep) -> RulesImportOut:
+    rules: RuleSet = result.rules
+    if result.dry_run:
+        base = RulesOut(year=rules.year, frozen=False, items=[
+            RuleItemOut(code=i.code, kind=i.kind, name=i.name, points=i.points, cap=i.cap,
+                        min_points=i.min_points, max_points=i.max_points,
+                        categories=sorted(i.categories))
+            for i in rules.items])
+    else:
+        base = _rules_out(session, rules.year, clock)
+    params = rules.params
+    return RulesImportOut(
+        **base.model_dump(), dry_run=result.dry_run, created=result.created,
+        added=list(result.added), removed=list(result.removed), changed=list(result.changed),
+        params_changed=result.params_changed,
+        params=RuleParamsOut(
+            review_max=params.review_max, review_default=params.review_default,
+            star_thresholds=list(params.star_thresholds),
+            unqualified_below=params.unqualified_below, basic_below=params.basic_below,
+            basic_single_deduction=params.basic_single_deduction,
+            excellent_min=params.excellent_min, excellent_divisor=params.excellent_divisor))
+
+
+@router.post("/rules/{year}/import", response_model=RulesImportOut, openapi_extra=_BODY,
+             responses={201: {"model": RulesImportOut,
+                              "description": "The year's rule set, created by the import"},
+                        **errors(401, 403, 404, 409, 413),
+                        422: {"model": RulesFileErrorOut,
+                              "description": "Invalid input; a bad file (code "
+                                             "rules_file_invalid) lists every problem in "
+                                             "`errors`: [{loc, msg, type, path}], path as in "
+                                             "items[3].points"}})
+def import_rules(year: YearPath, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+                 data: Annotated[bytes, Depends(rules_upload)],
+                 dry_run: Annotated[bool, Query()] = False) -> Response:
+    """Replace the year's rule set with a rule file's (or only check it, `dry_run`);
+    refused once the year is frozen, or when it drops or re-kinds a code entries use."""
+    require_admin(actor)
+    try:
+        result = rules_file.import_rule_set(session, actor.account_id, year, data,
+                                            clock.now(), dry_run=dry_run)
+    except rules_file.RulesFileInvalid as refused:
+        body = RulesFileErrorOut(detail=refused.detail, code=refused.code, errors=[
+            RulesFileProblemOut(loc=_loc(p.path), msg=p.message, type=p.code, path=p.path)
+            for p in refused.problems])
+        return JSONResponse(body.model_dump(), status_code=422)
+    out = _import_out(session, result, clock)
+    return JSONResponse(out.model_dump(mode="json"),
+                        status_code=201 if result.created and not dry_run else 200)
