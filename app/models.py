@@ -80,6 +80,8 @@ class Account(SQLModel, table=True):
     is_admin: bool = False
     password_changed_at: datetime = _at()
     created_at: datetime = _at()
+    # The member has seen their notices up to here (app/services/notices.py); None: none yet.
+    notices_seen_at: datetime | None = _at(nullable=True)
 
 
 class RoleGrant(SQLModel, table=True):

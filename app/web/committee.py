@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app.api.deps import ClockDep
 from app.db import SessionDep
-from app.services import worklist
+from app.services import notices, worklist
 from app.web import committee_entries, committee_ratings, committee_record, committee_reviews
 from app.web.committee_common import CommitteeActor, page
 
@@ -23,7 +23,8 @@ def committee_home(request: Request, session: SessionDep, actor: CommitteeActor,
     work = worklist.branch_worklist(session, actor, year, today)
     return page(request, "pages/committee/home.html", {
         "work": work, "year": year, "this_year": today.year,
-        "pending_total": sum(b.pending for b in work)})
+        "pending_total": sum(b.pending for b in work),
+        "waiting": notices.committee_waiting(session, actor, clock.now())})
 
 
 for module in (committee_entries, committee_record, committee_reviews, committee_ratings):

@@ -11,7 +11,7 @@ from app.api.deps import ClockDep
 from app.api.members import member_score
 from app.db import SessionDep
 from app.points import quarter_start
-from app.services import member_view
+from app.services import member_view, notices
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score
 from app.web import page_cache
@@ -20,6 +20,7 @@ from app.web.member_chart import progress_chart
 from app.web.member_report import router as report_router
 from app.web.member_results import router as results_router
 from app.web.member_shared import entry_view, pick_year, quarter_name, signed
+from app.web.notices import home_notices
 from app.web.render import render
 
 router = APIRouter()
@@ -81,6 +82,10 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
         "max_stars": len(params.star_thresholds),
         "pending": member_view.pending_count(session, member.id or 0, year),
     }
+    # 消息: what happened to me lately (keyed in the page cache by "seen up to").
+    found = notices.member_notices(session, actor, clock.now())
+    context |= {"notices": home_notices(found), "unseen_notices": found.unseen_count,
+                "notices_up_to": found.newest_at.isoformat() if found.newest_at else ""}
     return page_cache.keep(request, render(request, "pages/member/score.html", context,
                                            partial="partials/member/score.html"))
 

@@ -6,8 +6,9 @@ at once). A page is kept per login session under a key read by one indexed state
 - the branch's revision, which every change to the branch's records replaces
   (app/services/locking.py: entries, reviews, objections, ratings, its members and their
   committee roles), and the year's rule-set revision;
-- the account (password change, admin), the session (its CSRF token is in the page), the
-  language, HTMX or not, the year asked for and today's date (a quarter begins on a date).
+- the account (password change, admin, notices seen up to), the session (its CSRF token
+  is in the page), the language, HTMX or not, the year asked for and today's date (a
+  quarter begins on a date).
 
 Revisions are random and never reused, so a kept page is the page of that state: no
 process has to tell another that something changed, and a server restarted, or a database
@@ -103,7 +104,7 @@ def page_cache(request: Request) -> PageCache:
 # Built once: every kept page is found by it.
 _KEY = (
     sa.select(col(Account.password_changed_at), col(Account.is_admin), col(Member.id),
-              col(Org.id), col(Org.revision),
+              col(Org.id), col(Org.revision), col(Account.notices_seen_at),
               sa.select(col(RuleSetRow.revision))
               .where(col(RuleSetRow.year) == sa.bindparam("year")).scalar_subquery())
     .select_from(Account)
@@ -127,11 +128,11 @@ def lookup(request: Request, session: Session, clock: Clock, page_name: str,
     row = core(session, _KEY, {"account": account_id, "year": year}).first()
     if row is None:
         return None
-    changed_at, is_admin, member_id, org_id, revision, rules = row
+    changed_at, is_admin, member_id, org_id, revision, notices_seen, rules = row
     if not password_unchanged(data, changed_at):
         return None
     request.state.page_key = key = (
-        page_name, year, account_id, is_admin, member_id, org_id, revision, rules,
+        page_name, year, account_id, is_admin, member_id, org_id, revision, notices_seen, rules,
         data.get("csrf"), i18n.current_language(), is_htmx(request), clock.today())
     page = cache.get(key)
     if page is None:

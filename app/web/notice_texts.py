@@ -1,0 +1,101 @@
+"""A member's notices as people read them: one plain sentence each, in the request's language.
+
+Used by the pages (app/web/notices.py, the 消息 block of /me) and by the JSON API's `text`
+(app/api/notices.py), so both say the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.clock import CHINA
+from app.services import notices as service
+from app.services.notices import Notice
+from app.web.i18n import _, ngettext
+from app.web.member_shared import day_text, quarter_name, rule_name
+
+
+@dataclass(frozen=True)
+class NoticeLine:
+    """One notice as shown: the sentence, when, where to look, and the link's words."""
+
+    key: str
+    kind: str
+    text: str
+    when: str
+    link: str
+    link_text: str
+    unseen: bool
+    good: bool | None  # True: points added; False: refused, deducted or revoked; None: news
+
+
+def _points(points: int, kind: str) -> str:
+    if kind == "veto":
+        return _("记为一票否决")
+    if points >= 0:
+        return ngettext("加{n}分", "加{n}分", points).format(n=points)
+    return ngettext("扣{n}分", "扣{n}分", -points).format(n=-points)
+
+
+def short_moment(moment: datetime) -> str:
+    """3月5日 14:30, on the branch's (Beijing) clock."""
+    local = moment.astimezone(CHINA)
+    return _("{m}月{d}日 {hm}").format(m=local.month, d=local.day, hm=local.strftime("%H:%M"))
+
+
+def _review_title(year: int, quarter: int) -> str:
+    return _("{year}年{quarter}").format(year=year, quarter=quarter_name(quarter))
+
+
+def notice_text(notice: Notice) -> str:
+    """The sentence, e.g. 您3月5日报的「参加主题党日」已通过，加2分."""
+    entry, review = notice.entry, notice.review
+    if entry is not None:
+        item = rule_name(notice.item) if notice.item else entry.rule_code
+        day = day_text(entry.occurred_on)
+        if notice.kind == service.ENTRY_APPROVED:
+            return _("您{day}报的「{item}」已通过，{points}").format(
+                day=day, item=item, points=_points(entry.points, entry.kind))
+        if notice.kind == service.ENTRY_REJECTED:
+            return _("您{day}报的「{item}」没有通过，原因：{reason}").format(
+                day=day, item=item, reason=entry.reason or "")
+        if notice.kind == service.ENTRY_RECORDED:
+            return _("支委给您记了{day}的「{item}」，{points}").format(
+                day=day, item=item, points=_points(entry.points, entry.kind))
+        return _("您{day}的「{item}」已被撤销，原因：{reason}").format(
+            day=day, item=item, reason=entry.reason or "")
+    if review is not None and notice.objection is not None:
+        return _("您对{title}评议结果的异议，支委已答复：{response}").format(
+            title=_review_title(review.year, review.quarter),
+            response=notice.objection.response or "")
+    if review is not None:
+        title = _review_title(review.year, review.quarter)
+        if review.notice_until is None or review.status == "finalized":
+            return _("{title}评议结果已公示").format(title=title)
+        return _("{title}评议结果已公示，公示期到{until}，有异议请在此前提出").format(
+            title=title, until=short_moment(review.notice_until))
+    return ""
+
+
+def _link_text(notice: Notice) -> str:
+    if notice.kind == service.REVIEW_PUBLISHED and notice.review is not None \
+            and notice.review.status == "published":
+        return _("看结果、提异议")
+    if notice.kind in (service.REVIEW_PUBLISHED, service.OBJECTION_ANSWERED):
+        return _("看结果")
+    return _("看记录")
+
+
+def _good(notice: Notice) -> bool | None:
+    if notice.kind in (service.ENTRY_REJECTED, service.ENTRY_REVOKED):
+        return False
+    if notice.entry is not None:
+        return notice.entry.points > 0
+    return None
+
+
+def notice_line(notice: Notice) -> NoticeLine:
+    return NoticeLine(key=notice.key, kind=notice.kind, text=notice_text(notice),
+                      when=short_moment(notice.at), link=notice.link,
+                      link_text=_link_text(notice), unseen=notice.unseen, good=_good(notice))
