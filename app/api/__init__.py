@@ -3,7 +3,23 @@
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from app.api import audit, auth, entries, members, orgs, passwords, ratings, reviews, rules
+from app.api import (
+    audit,
+    auth,
+    entries,
+    entry_import,
+    exports,
+    member_import,
+    members,
+    notices,
+    orgs,
+    passwords,
+    printing,
+    ratings,
+    reviews,
+    rules,
+    rules_file,
+)
 from app.api.deps import errors
 
 router = APIRouter(prefix="/api/v1")
@@ -17,6 +33,8 @@ def _document_body_limit(module_router: APIRouter) -> None:
             route.responses = {**route.responses, **errors(413)}
 
 
-for module in (auth, passwords, orgs, members, rules, entries, reviews, ratings, audit):
+for module in (auth, passwords, orgs, member_import, members, rules, rules_file, entries, reviews,
+               ratings, audit, entry_import,
+               exports, notices, printing):
     _document_body_limit(module.router)
     router.include_router(module.router)

@@ -27,6 +27,9 @@ MESSAGES: dict[str, str] = {
     "exempt_member": N_("该党员本年度免评，不参加定级。"),
     "exempt_not_marked": N_("免评须先在党员信息中标注并写明原因。"),
     "rules_frozen": N_("该年度已有季度定稿，积分规则已锁定。"),
+    "rules_file_invalid": N_("规则文件有误，没有导入。请按下面的提示修改后再上传："),
+    "rules_file_too_large": N_("规则文件太大（最多 256 KB），请上传导出的规则文件。"),
+    "rules_file_missing": N_("请先选择要上传的规则文件。"),
     "own_entry": N_("不能审核或撤销关于自己的记录，请由其他支委处理。"),
     "self_report_kind": N_("党员只能申报正向得分和加分项目。"),
     "not_pending": N_("该记录已经处理过了。"),
@@ -101,6 +104,38 @@ MESSAGES: dict[str, str] = {
     "own_account": N_("不能在这里重置自己的密码，请用“修改密码”。"),
     "committee_member_account": N_("这名党员是支委，密码须由上级党组织的支委或管理员重置。"),
     "no_account": N_("这名党员还没有登录账号。"),
+    # Importing members from a table (committee_import.py).
+    "bad_file": N_("无法读取这个文件。请上传用模板填写的 Excel（.xlsx）或 CSV 文件；"
+                   "旧的 .xls 文件请先另存为 .xlsx。"),
+    "import_empty": N_("表格里没有党员，请从第二行起每行填写一名党员。"),
+    "column_missing": N_("第一行缺少这一列，请使用导入模板的标题行。"),
+    "too_many_rows": N_("一次最多导入300名党员，请分成几个文件。"),
+    "branch_unknown": N_("没有这个支部，或不在您负责的范围内。请填写系统中的支部名称。"),
+    "branch_ambiguous": N_("有几个支部同名，请改填支部编号。"),
+    "category_unknown": N_("类别须填写：在职、流动、离退休或农村无职。"),
+    "username_duplicate": N_("表中另一行用了同一个用户名，每人的用户名须不同。"),
+    "import_invalid": N_("文件中有错误，一名党员也没有导入。请改正后重新上传。"),
+    "import_expired": N_("检查结果已过期或被改动，请重新上传文件。"),
+    "bad_time": N_("页面已过期，请刷新后再点“知道了”。"),
+    # Printed notices (printing.py).
+    "pdf_unavailable": N_("本服务器暂时不能生成PDF，请打开打印页面，用浏览器打印。"),
+    # Importing entries from a sheet (committee_import_entries.py).
+    "empty_import": N_("表格里没有记录，请从第二行起每行填写一条积分记录。"),
+    "import_too_large": N_("文件太大了，请分成几个文件分别导入。"),
+    "member_not_found": N_("没有找到这名党员，或不在您负责的支部。"),
+    "member_ambiguous": N_("有几名党员同名，请填写用户名或支部。"),
+    "member_required": N_("请填写用户名或姓名。"),
+    "name_mismatch": N_("用户名与姓名不是同一个人。"),
+    "branch_mismatch": N_("这名党员不在所填的支部。"),
+    "date_required": N_("请填写日期。"),
+    "date_outside_year": N_("日期不在导入的年度内。"),
+    "rule_required": N_("请填写规则编号，如 P01。"),
+    "quantity_invalid": N_("数量须为1到100之间的整数。"),
+    "points_not_number": N_("分值须为整数。"),
+    "note_too_long": N_("说明不能超过1000字。"),
+    "status_invalid": N_("状态只能是待审核、已通过、未通过、已撤销，或空着。"),
+    "duplicate_entry": N_("这位党员已有一条相同的记录，是否重复导入？"),
+    "duplicate_row": N_("表中另有一行与此行完全相同。"),
 }
 
 
