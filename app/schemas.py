@@ -53,11 +53,20 @@ class RowProblemOut(BaseModel):
     value: str
 
 
+class FieldProblemOut(BaseModel):
+    """One problem of a request's fields, as every 422 for a bad field lists it."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
 class ImportRefusedOut(ErrorOut):
     """422 for an imported table with problems (code import_invalid): nothing was written;
-    `errors` lists every problem. Other 422s (a bad form field) have no `errors`."""
+    `errors` lists every problem of the table. A bad form field (code invalid) lists its
+    field problems instead."""
 
-    errors: list[RowProblemOut] = []
+    errors: list[RowProblemOut | FieldProblemOut] = []
 
 
 def problems_out(problems: Iterable[RowProblem],

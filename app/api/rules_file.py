@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.api.deps import ClockDep, CurrentActor, errors
 from app.api.rules import _rules_out
@@ -56,9 +56,9 @@ class RulesFileProblemOut(BaseModel):
 
 
 class RulesFileErrorOut(ErrorOut):
-    """422 for a bad file: every problem, each in `errors`."""
+    """422 for a bad file: every problem, each in `errors` (none when no file was sent)."""
 
-    errors: list[RulesFileProblemOut]
+    errors: list[RulesFileProblemOut] = Field(default_factory=list)
 
 
 async def rules_upload(request: Request) -> bytes:
