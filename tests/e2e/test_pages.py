@@ -53,14 +53,41 @@ class Spot:
     where: Callable[[Demo], str]
     shot: str | None = None
     member: bool = False  # the member's phone pages: the quality bars apply
+    then: Callable[[Page], None] | None = None  # what the person does there first
 
     def open(self, phones: Phones, demo: Demo) -> Page:
         path = self.where(demo)
         page = phones.login(self.who) if self.who else phones.open()
         page.goto(path)
         expect(page.locator("main")).to_be_visible()
+        if self.then:
+            self.then(page)
         settled(page)
         return page
+
+
+def upload(name: str, table: str, heading: str) -> Callable[[Page], None]:
+    """Uploads TABLE (a CSV) through the import page's form; waits for the preview HEADING."""
+    def then(page: Page) -> None:
+        page.get_by_label("选择填好的文件（Excel .xlsx 或 CSV）").set_input_files(
+            {"name": name, "mimeType": "text/csv", "buffer": table.encode("utf-8")})
+        page.get_by_role("button", name="上传并检查").click()
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        expect(page.locator("#import-errors > li").first).to_be_visible()
+    return then
+
+
+# Three rows of members, two of them wrong: an unknown branch and category, a date that is
+# no date, a username the demo already has, a password too short.
+BAD_MEMBERS = ("姓名,所属支部,类别,入党日期,用户名,初始密码\n"
+               f"孙丽华,{BRANCH},在职,2016-06-30,sunlihua,\n"
+               ",西村党支部,外星,2010-02-30,dangyuan02,\n"
+               f"钱永军,{BRANCH},离退休,1979-07-01,qianyongjun,123\n")
+# Entries: one good, an unknown rule, an unknown person in a month that is not one.
+BAD_ENTRIES = ("用户名,姓名,支部,日期,规则编号,数量,分值,说明\n"
+               "dangyuan03,,,2026-04-02,P01,2,,四月集中学习\n"
+               "dangyuan03,,,2026-04-03,X99,,,\n"
+               "nobody,,,2026-13-01,B01,,9,\n")
 
 
 SPOTS = [
@@ -92,6 +119,25 @@ SPOTS = [
     Spot("admin rules", "admin", lambda d: "/admin/rules", "12-admin-rules.png"),
     Spot("password reset", "admin", lambda d: "/members/{}/password-reset".format(
         d.api.get("admin", "/members", limit=1)["items"][0]["id"])),
+    Spot("members import", "shuji1", lambda d: "/committee/import"),
+    Spot("members import with errors", "shuji1", lambda d: "/committee/import",
+         "13-committee-import-errors.png",
+         then=upload("名单.csv", BAD_MEMBERS, "文件有问题，未导入")),
+    Spot("entries import", "shuji1", lambda d: "/committee/import/entries"),
+    Spot("entries import with errors", "shuji1", lambda d: "/committee/import/entries",
+         "14-committee-import-entries-errors.png",
+         then=upload("四月.csv", BAD_ENTRIES, "文件有错误，未导入")),
+    Spot("notices", "dangyuan01", lambda d: "/me/notices", "15-member-notices.png",
+         member=True),
+    Spot("review notice print", "shuji1",
+         lambda d: f"/committee/reviews/{d.review(BRANCH, 2026, 1)}/print"),
+    Spot("draft rating print", "shuji2",
+         lambda d: f"/committee/ratings/{d.rating(VILLAGE, 2025)}/print"),
+    Spot("rating notice print", "shuji1",
+         lambda d: f"/committee/ratings/{d.rating(BRANCH, 2025)}/print"),
+    Spot("member notice print", "dangyuan01",
+         lambda d: f"/me/results/{d.review(BRANCH, 2026, 1)}/print", "16-print-notice.png",
+         member=True),
 ]
 MEMBER_SPOTS = [s for s in SPOTS if s.member]
 
