@@ -13,7 +13,7 @@ HEAD = "姓名,所属支部,类别,入党日期,用户名,初始密码\n"
 
 
 def test_import_shows_problems_then_imports_and_lists_passwords(
-        world: World, phones: Phones, tmp_path: Path, shots: Path) -> None:
+        world: World, phones: Phones, tmp_path: Path) -> None:
     bad = tmp_path / "名单.csv"
     bad.write_bytes((HEAD + "张三,第一支部,在职,2012-03-05,zhangsan,\n"
                      ",第二支部,外星,2010-02-30,a1,\n"
@@ -31,7 +31,7 @@ def test_import_shows_problems_then_imports_and_lists_passwords(
     expect(row3.locator("mark")).to_have_count(5)
     expect(page.locator("#row-4")).to_contain_text("初始密码：密码至少8位")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=str(shots / "committee-import-errors.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "committee-import-errors.png"), full_page=True)
 
     good = tmp_path / "名单2.csv"
     good.write_bytes((HEAD + "张三,第一支部,在职,2012-03-05,zhangsan,\n"
@@ -43,7 +43,7 @@ def test_import_shows_problems_then_imports_and_lists_passwords(
     expect(page.get_by_role("heading", name="导入完成")).to_be_visible()
     expect(page.locator("#flash")).to_contain_text("已导入2名党员。")
     expect(page.locator("#import-result strong.cm-code")).to_have_text(re.compile(r"^\d{8}$"))
-    page.screenshot(path=str(shots / "committee-import-done.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "committee-import-done.png"), full_page=True)
     names = {m["username"] for m in world.api.get("admin", "/members",
                                                   org_id=world.branch_a)["items"]}
     assert {"zhangsan", "lisi"} <= names
@@ -53,7 +53,7 @@ ENTRY_HEAD = "用户名,姓名,支部,日期,规则编号,数量,分值,说明\n
 
 
 def test_entries_import_shows_errors_then_imports(
-        world: World, phones: Phones, tmp_path: Path, shots: Path) -> None:
+        world: World, phones: Phones, tmp_path: Path) -> None:
     bad = tmp_path / "三月.csv"
     bad.write_bytes((ENTRY_HEAD + "a1,,,2025-03-14,P01,2,,三月学习\n"
                      "a1,,,2025-03-15,X99,,,\n"
@@ -62,7 +62,7 @@ def test_entries_import_shows_errors_then_imports(
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/committee")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=str(shots / "committee-home-import-links.png"))
+    page.screenshot(path=str(tmp_path / "committee-home-import-links.png"))
     page.get_by_role("link", name="批量导入积分").click()
     expect(page.get_by_role("link", name="下载导入模板（Excel）")).to_be_visible()
     page.get_by_label("年度").select_option("2025")
@@ -73,7 +73,7 @@ def test_entries_import_shows_errors_then_imports(
     expect(page.locator("#row-4")).to_contain_text("“用户名”列（nobody）")
     expect(page.get_by_role("button", name=re.compile("确认导入"))).to_have_count(0)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=str(shots / "committee-import-entries-errors.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "committee-import-entries-errors.png"), full_page=True)
 
     good = tmp_path / "三月2.csv"
     good.write_bytes((ENTRY_HEAD + "a1,,,2025-03-14,P01,2,,三月学习\n").encode("utf-8"))
