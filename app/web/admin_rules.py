@@ -205,8 +205,8 @@ def import_file(request: Request, session: SessionDep, actor: WebActor, clock: C
                            upload={"error": message_for(result), "dry_run": checking})
     none = _("无")
     summary = _("新增：{added}；删除：{removed}；修改：{changed}。").format(
-        added="、".join(result.added) or none, removed="、".join(result.removed) or none,
-        changed="、".join(result.changed) or none)
+        added=_("、").join(result.added) or none, removed=_("、").join(result.removed) or none,
+        changed=_("、").join(result.changed) or none)
     if checking:
         notice = _("文件检查无误，共{n}条，尚未导入。").format(n=len(result.rules.items))
         return _rules_page(request, session, actor, the_year, clock, upload={

@@ -135,7 +135,7 @@ def ascii_world(client: TestClient, db: Session, clock: FixedClock) -> Ascii:
 
 def member_pages(w: Ascii) -> list[str]:
     return ["/me", "/me?year=2025", "/me/entries", "/me/entries?year=2025", "/me/report",
-            "/me/results", f"/me/results/{w.review_q4}", "/password"]
+            "/me/results", f"/me/results/{w.review_q4}", "/password", "/me/notices"]
 
 
 def committee_pages(w: Ascii) -> list[str]:
@@ -144,7 +144,8 @@ def committee_pages(w: Ascii) -> list[str]:
             "/committee/entries?year=2026&quarter=1", "/committee/record",
             "/committee/members", f"/committee/members/{alice}?year=2025",
             f"/committee/reviews/{w.review_q4}", f"/committee/reviews/{w.review_2026}",
-            f"/committee/ratings/{w.rating}", "/committee/reviews/999999"]
+            f"/committee/ratings/{w.rating}", "/committee/reviews/999999",
+            "/committee/import", "/committee/import/entries"]
 
 
 def admin_pages(w: Ascii) -> list[str]:
@@ -159,12 +160,13 @@ def switch(client: TestClient, token: str, language: str) -> None:
     assert answer.status_code == 303
 
 
-def assert_english(client: TestClient, path: str) -> str:
+def assert_english(client: TestClient, path: str, switch: bool = True) -> str:
     page = client.get(path)
     assert page.status_code in (200, 404), (path, page.status_code)
     assert '<html lang="en">' in page.text, path
     parts = visible(page.text)
-    assert parts.count("中文") == 1, path  # the language switch, always in its own language
+    # The language switch, always in its own language; a print page has none.
+    assert parts.count("中文") == (1 if switch else 0), path
     left = [p for p in parts if p != "中文" and CJK.search(p)]
     assert not left, f"{path}: not translated: {left}"
     return " ".join(parts)
@@ -303,3 +305,23 @@ def test_chinese_is_the_default(ascii_world: Ascii, client: TestClient) -> None:
     web_login(client, "alice")
     page = " ".join(visible(client.get("/me").text))
     assert "我的积分" in page and "申报积分" in page and "English" in page
+
+
+def test_print_pages_in_english(ascii_world: Ascii, client: TestClient) -> None:
+    ok(ascii_world.world.post("sam", f"/ratings/{ascii_world.rating}/approve"))
+    w = ascii_world
+    texts = {}
+    for who, paths in (("alice", [f"/me/results/{w.review_q4}/print"]),
+                       ("sam", [f"/committee/reviews/{w.review_q4}/print",
+                                f"/committee/ratings/{w.rating}/print"])):
+        token = web_login(client, who)
+        switch(client, token, "en")
+        texts.update({path: assert_english(client, path, switch=False) for path in paths})
+        client.cookies.clear()
+    review = texts[f"/committee/reviews/{w.review_q4}/print"]
+    assert "Members’ points, Q4 2025: public notice" in review
+    assert "Notice period: 2026-01-10 10:00 to 2026-01-15 10:00" in review
+    assert texts[f"/me/results/{w.review_q4}/print"] == review
+    rating = texts[f"/committee/ratings/{w.rating}/print"]
+    assert "Annual rating 2025: public notice of the results" in rating
+    assert "Alice Wong 43 0 stars" in rating and "Basically qualified" in rating
