@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import jwt
@@ -31,6 +33,14 @@ _hashing = threading.BoundedSemaphore(get_settings().hash_concurrency)
 def hash_password(password: str) -> str:
     with _hashing:
         return str(_passwords.hash(password))
+
+
+def hash_passwords(passwords: Sequence[str]) -> list[str]:
+    """Many hashes, JIFEN_HASH_CONCURRENCY at a time (argon2 leaves the GIL while it works)."""
+    if len(passwords) < 2:
+        return [hash_password(p) for p in passwords]
+    with ThreadPoolExecutor(max_workers=get_settings().hash_concurrency) as pool:
+        return list(pool.map(hash_password, passwords))
 
 
 def verify_password(password: str, hashed: str) -> bool:

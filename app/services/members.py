@@ -40,7 +40,9 @@ def username_taken(session: Session, username: str) -> bool:
 
 
 def create_member(session: Session, actor: Actor, new: NewMember, now: datetime,
-                  today: date) -> tuple[Member, Account]:
+                  today: date, password_hash: str | None = None) -> tuple[Member, Account]:
+    """A member and their account; `password_hash` is new.password's hash when the caller
+    computed it beforehand (an import hashes outside its transaction)."""
     org = get_managed_org(session, actor, new.org_id)
     if org.kind != "branch":
         raise Invalid(f"{org.name} is not a branch; members belong to a branch.",
@@ -58,7 +60,8 @@ def create_member(session: Session, actor: Actor, new: NewMember, now: datetime,
                     joined_on=new.joined_on, created_at=now)
     session.add(member)
     session.flush()
-    account = Account(username=new.username, password_hash=hash_password(new.password),
+    account = Account(username=new.username,
+                      password_hash=password_hash or hash_password(new.password),
                       member_id=member.id, password_changed_at=now, created_at=now)
     session.add(account)
     session.flush()

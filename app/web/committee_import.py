@@ -109,10 +109,14 @@ def confirm(request: Request, session: SessionDep, actor: CommitteeActor, clock:
     if lines is None:
         return _page(request, session, actor, {"refusal": _(MESSAGES["import_expired"])}, 422)
 
-    def run() -> list[member_import.Created]:
-        return member_import.import_rows(session, actor, lines, now, clock.today())
-
-    result = attempt(session, run)
+    try:
+        # Outside attempt's savepoint: it ends the read transaction before hashing.
+        passwords = member_import.prepare_passwords(session, actor, lines, clock.today())
+    except DomainError as refused:
+        result: list[member_import.Created] | DomainError = refused
+    else:
+        result = attempt(session, lambda: member_import.import_rows(
+            session, actor, lines, now, clock.today(), passwords))
     if isinstance(result, ImportRefused):
         checked = Preview(lines=lines, errors=result.errors)
         return _preview_page(request, session, actor, checked, now.timestamp(), 422)

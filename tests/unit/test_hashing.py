@@ -40,3 +40,13 @@ def test_a_burst_of_logins_hashes_at_most_the_limit_at_once(
                                 range(12)))
     assert results == [i % 2 == 0 for i in range(12)]
     assert context.most == limit
+
+
+def test_many_hashes_keep_their_order_and_verify() -> None:
+    passwords = [f"password-{i}" for i in range(5)]
+    hashes = security.hash_passwords(passwords)
+    assert len(set(hashes)) == 5
+    for password, hashed in zip(passwords, hashes, strict=True):
+        assert security.verify_password(password, hashed)
+        assert not security.verify_password(password + "x", hashed)
+    assert security.hash_passwords([]) == []
