@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import JSONResponse
@@ -12,6 +11,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from app.api.deps import ClockDep, CurrentActor, errors
+from app.api.shape import content_disposition
 from app.db import SessionDep
 from app.schemas import Id, ImportRefusedOut, RowProblemOut, Year, problems_out
 from app.services import entry_export, entry_import
@@ -51,11 +51,6 @@ class EntryImportOut(BaseModel):
     warnings: list[RowProblemOut]
 
 
-def attachment(filename: str, ascii_name: str) -> str:
-    """Content-Disposition naming the file in Chinese, with a plain fallback (RFC 6266)."""
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-
-
 def _out(plan: ImportPlan, dry_run: bool, entry_ids: list[int]) -> dict[str, Any]:
     out = EntryImportOut(year=plan.year, dry_run=dry_run, created=len(entry_ids),
                          entry_ids=entry_ids,
@@ -73,7 +68,7 @@ def import_template(session: SessionDep, actor: CurrentActor, clock: ClockDep,
     entry_import.require_importer(actor)
     year = year or clock.today().year
     body = entry_export.template(load_rule_set(session, year, clock.now()))
-    return Response(body, media_type=XLSX_TYPE, headers={"Content-Disposition": attachment(
+    return Response(body, media_type=XLSX_TYPE, headers={"Content-Disposition": content_disposition(
         f"积分记录导入模板-{year}.xlsx", f"entries-import-template-{year}.xlsx")})
 
 
@@ -138,5 +133,5 @@ def export_response(session: Session, actor: Actor, member_id: int, year: int,
     else:
         body, media = write_xlsx(sheet), XLSX_TYPE
     filename = f"{member.name}-{year}年积分记录.{format}"
-    return Response(body, media_type=media, headers={"Content-Disposition": attachment(
+    return Response(body, media_type=media, headers={"Content-Disposition": content_disposition(
         filename, f"entries-{member.id}-{year}.{format}"), "Cache-Control": "no-store"})

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import ClockDep, CurrentActor, errors
+from app.api.shape import content_disposition
 from app.db import SessionDep
 from app.schemas import Id, Year
 from app.services import exports
@@ -31,13 +31,6 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {**_FILE, **errors(*codes)}
 
 
-def disposition(name: str, ascii_name: str, extension: str) -> str:
-    """An attachment named in Chinese (RFC 6266 filename*), with an ASCII name for old
-    clients."""
-    return (f'attachment; filename="{ascii_name}.{extension}"; '
-            f"filename*=UTF-8''{quote(f'{name}.{extension}', safe='')}")
-
-
 def file_response(export: exports.Export, format: Format, sheet: int | None = None) -> Response:
     """The export as a download: every sheet in the .xlsx (or only `sheet`), one in the CSV."""
     if format == "csv":
@@ -46,7 +39,8 @@ def file_response(export: exports.Export, format: Format, sheet: int | None = No
         chosen = export.sheets if sheet is None else (export.sheets[sheet],)
         body, media = write_xlsx(*chosen), XLSX_TYPE
     return Response(body, media_type=media, headers={
-        "Content-Disposition": disposition(export.name, export.ascii_name, format),
+        "Content-Disposition": content_disposition(f"{export.name}.{format}",
+                                                   f"{export.ascii_name}.{format}"),
         "Cache-Control": "private, no-store"})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
 from sqlmodel import Session, col, func, select
 
@@ -69,3 +70,10 @@ def rating_out(session: Session, rating: Rating, now: datetime) -> RatingOut:
 def member_ids_in(session: Session, org_id: int) -> list[int]:
     return [m for m in session.exec(select(Member.id).where(Member.org_id == org_id)
                                     .order_by(col(Member.id))).all() if m is not None]
+
+
+def content_disposition(filename: str, ascii_name: str, inline: bool = False) -> str:
+    """A download's name (RFC 6266): `filename*` in UTF-8 for the Chinese, `filename` in
+    plain ASCII for old clients."""
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -16,7 +16,8 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.api.deps import ClockDep
-from app.api.entry_import import attachment, export_response
+from app.api.entry_import import export_response
+from app.api.shape import content_disposition
 from app.db import SessionDep
 from app.schemas import Id
 from app.services import entry_export, entry_import
@@ -98,7 +99,7 @@ def template(session: SessionDep, actor: CommitteeActor, clock: ClockDep,
     year_ = _pick_year(year, clock.today().year)
     body = entry_export.template(load_rule_set(session, year_, clock.now()))
     return Response(body, media_type=XLSX_TYPE, headers={
-        "Content-Disposition": attachment(f"积分记录导入模板-{year_}.xlsx",
+        "Content-Disposition": content_disposition(f"积分记录导入模板-{year_}.xlsx",
                                           f"entries-import-template-{year_}.xlsx")})
 
 

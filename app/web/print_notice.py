@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import anyio
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from app.api.shape import content_disposition
 from app.clock import CHINA
 from app.models import Org, Rating, Review
 from app.points import GRADE_LABELS, Grade
@@ -181,10 +182,9 @@ def html_to_pdf(html: str) -> bytes:
 async def pdf_response(html: str, filename: str) -> Response:
     """The PDF, made in a worker thread (one at a time), shown inline with its file name."""
     pdf = await anyio.to_thread.run_sync(html_to_pdf, html, limiter=_pdf_limiter)
-    ascii_name = "notice.pdf"
-    disposition = f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     return Response(pdf, media_type=PDF_TYPE, headers={
-        "Content-Disposition": disposition, "Cache-Control": "private, no-store"})
+        "Content-Disposition": content_disposition(filename, "notice.pdf", inline=True),
+        "Cache-Control": "private, no-store"})
 
 
 async def notice_pdf(session: Session, build: Callable[[], Notice]) -> Response:
