@@ -25,7 +25,7 @@ from app.points import RuleItem
 from app.services.access import Actor
 from app.services.errors import Invalid
 from app.services.rules import load_rule_set
-from app.services.worklist import managed_branches, pending_count
+from app.services.worklist import BranchWork
 
 # How far back notices go: a quarter and a bit, so the last 公示 is always there.
 NOTICE_DAYS = 90
@@ -202,10 +202,11 @@ def _first_and_count(session: Session,
     return len(ids), (ids[0] if ids else None)
 
 
-def committee_waiting(session: Session, actor: Actor, now: datetime) -> Waiting:
+def committee_waiting(session: Session, work: list[BranchWork], now: datetime) -> Waiting:
     """Entries to decide, objections to answer, reviews to publish or finalize, ratings to
-    approve, in every branch the actor manages (all years: old work still waits)."""
-    branch_ids = [b.id for b in managed_branches(session, actor) if b.id is not None]
+    approve (all years: old work still waits), in the branches of the committee's worklist
+    (worklist.branch_worklist, which has counted the entries the actor may decide)."""
+    branch_ids = [b.org.id for b in work if b.org.id is not None]
     if not branch_ids:
         return Waiting(0, 0, 0, 0, 0)
     in_scope = col(Review.org_id).in_(branch_ids)
@@ -226,7 +227,7 @@ def committee_waiting(session: Session, actor: Actor, now: datetime) -> Waiting:
         col(Rating.org_id).in_(branch_ids), col(Rating.status) == "draft")
         .order_by(col(Rating.year), col(Rating.id)))
     return Waiting(
-        entries=pending_count(session, actor, branch_ids), objections=objections,
+        entries=sum(b.pending for b in work), objections=objections,
         to_publish=to_publish, to_finalize=to_finalize, ratings=ratings,
         objection_review_id=objection_review, publish_review_id=publish_id,
         finalize_review_id=finalize_id, rating_id=rating_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -171,11 +170,6 @@ def unfinalized_quarters(session: Session, org_id: int, year: int) -> list[int]:
     finalized = set(session.exec(select(Review.quarter).where(
         Review.org_id == org_id, Review.year == year, Review.status == "finalized")).all())
     return [q for q in QUARTERS if q not in finalized]
-
-
-def pending_count(session: Session, actor: Actor, org_ids: Iterable[int]) -> int:
-    """Pending entries of these branches that the actor may decide."""
-    return sum(_pending_by_org(session, actor, list(org_ids), own=False).values())
 
 
 def entry_views(session: Session, rows: list[Entry], now: datetime) -> list[EntryView]:
