@@ -44,6 +44,34 @@ def _to_params(row: RuleSetRow) -> RatingParams:
     )
 
 
+def write_params(row: RuleSetRow, params: RatingParams) -> None:
+    """The rating parameters onto the year's row (what _to_params reads back)."""
+    row.review_max = params.review_max
+    row.review_default = params.review_default
+    row.star_thresholds = ",".join(str(t) for t in params.star_thresholds)
+    row.unqualified_below = params.unqualified_below
+    row.basic_below = params.basic_below
+    row.basic_single_deduction = params.basic_single_deduction
+    row.excellent_min = params.excellent_min
+    row.excellent_divisor = params.excellent_divisor
+
+
+def item_row(year: int, item: RuleItem, position: int,
+             row: RuleItemRow | None = None) -> RuleItemRow:
+    """An item onto its row (a new one unless given), at its place in the list: what
+    _to_item reads back."""
+    if row is None:
+        row = RuleItemRow(year=year, code=item.code, kind=item.kind.value, name=item.name)
+    row.position = position
+    row.code = item.code
+    row.kind = item.kind.value
+    row.name = item.name
+    row.points, row.cap = item.points, item.cap
+    row.min_points, row.max_points = item.min_points, item.max_points
+    row.categories = ",".join(sorted(c.value for c in item.categories))
+    return row
+
+
 def _seed_year(session: Session, year: int, now: datetime) -> RuleSetRow:
     """A new year starts from the latest earlier year's rules, else from the defaults."""
     earlier = session.exec(
@@ -53,46 +81,26 @@ def _seed_year(session: Session, year: int, now: datetime) -> RuleSetRow:
         source = load_rule_set(session, earlier.year, now)
     else:
         source = default_rule_set(year)
-    params = source.params
-    row = RuleSetRow(
-        year=year,
-        review_max=params.review_max,
-        review_default=params.review_default,
-        star_thresholds=",".join(str(t) for t in params.star_thresholds),
-        unqualified_below=params.unqualified_below,
-        basic_below=params.basic_below,
-        basic_single_deduction=params.basic_single_deduction,
-        excellent_min=params.excellent_min,
-        excellent_divisor=params.excellent_divisor,
-        created_at=now,
-    )
+    row = RuleSetRow(year=year, created_at=now)
+    write_params(row, source.params)
     session.add(row)
     session.flush()
     for position, item in enumerate(source.items):
-        session.add(
-            RuleItemRow(
-                year=year,
-                position=position,
-                code=item.code,
-                kind=item.kind.value,
-                name=item.name,
-                points=item.points,
-                cap=item.cap,
-                min_points=item.min_points,
-                max_points=item.max_points,
-                categories=",".join(sorted(c.value for c in item.categories)),
-            )
-        )
+        session.add(item_row(year, item, position))
     session.flush()
     # The system's doing (the first use of the year), so the log shows where a year's
     # rules came from before any administrator changed them.
     audit.record(session, actor_id=None, action="rules.create", object_type="rule_set",
-                 object_id=year, at=now, after=audit.snapshot(row) | {
-                     "copied_from": earlier.year if earlier is not None else None,
-                     "items": [audit.snapshot(i) for i in session.exec(
-                         select(RuleItemRow).where(RuleItemRow.year == year)
-                         .order_by(col(RuleItemRow.position))).all()]})
+                 object_id=year, at=now, after=rule_set_snapshot(session, row) | {
+                     "copied_from": earlier.year if earlier is not None else None})
     return row
+
+
+def rule_set_snapshot(session: Session, row: RuleSetRow) -> dict[str, Any]:
+    """The year's parameters and its items in order, for the audit log."""
+    items = session.exec(select(RuleItemRow).where(RuleItemRow.year == row.year)
+                         .order_by(col(RuleItemRow.position))).all()
+    return audit.snapshot(row) | {"items": [audit.snapshot(i) for i in items]}
 
 
 def check_year(year: int) -> None:

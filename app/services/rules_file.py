@@ -33,9 +33,12 @@ from app.services.errors import DomainError, Invalid, WorkflowConflict
 from app.services.rules import (
     bump_revision,
     check_year,
+    item_row,
     load_rule_set,
     rating_params_problems,
     rule_item_problems,
+    rule_set_snapshot,
+    write_params,
     year_is_frozen,
 )
 
@@ -379,12 +382,6 @@ def _in_use_problems(session: Session, year: int,
     return problems
 
 
-def _snapshot(session: Session, row: RuleSetRow) -> dict[str, Any]:
-    items = session.exec(select(RuleItemRow).where(RuleItemRow.year == row.year)
-                         .order_by(col(RuleItemRow.position))).all()
-    return audit.snapshot(row) | {"items": [audit.snapshot(i) for i in items]}
-
-
 def import_rule_set(session: Session, actor_id: int | None, year: int, data: bytes | str,
                     now: datetime, *, dry_run: bool = False) -> ImportResult:
     """Replace the year's rule set with a file's, or refuse and write nothing."""
@@ -414,31 +411,19 @@ def import_rule_set(session: Session, actor_id: int | None, year: int, data: byt
 
 def _write(session: Session, actor_id: int | None, year: int, rules: RuleSet,
            row: RuleSetRow | None, now: datetime) -> None:
-    before = _snapshot(session, row) if row is not None else None
+    before = rule_set_snapshot(session, row) if row is not None else None
     if row is None:
         row = RuleSetRow(year=year, created_at=now)
-    params = rules.params
-    for name in PARAM_FIELDS:
-        value = getattr(params, name)
-        setattr(row, name, ",".join(str(t) for t in value) if name == "star_thresholds"
-                else value)
+    write_params(row, rules.params)
     session.add(row)
     session.flush()
     existing = {r.code: r for r in session.exec(
         select(RuleItemRow).where(RuleItemRow.year == year)).all()}
     for position, item in enumerate(rules.items):
-        item_row = existing.pop(item.code, None) or RuleItemRow(
-            year=year, code=item.code, kind=item.kind.value, name=item.name)
-        item_row.position = position
-        item_row.kind = item.kind.value
-        item_row.name = item.name
-        item_row.points, item_row.cap = item.points, item.cap
-        item_row.min_points, item_row.max_points = item.min_points, item.max_points
-        item_row.categories = ",".join(sorted(c.value for c in item.categories))
-        session.add(item_row)
+        session.add(item_row(year, item, position, existing.pop(item.code, None)))
     for gone in existing.values():  # unused codes only (checked above)
         session.delete(gone)
     bump_revision(session, row)
     session.flush()
     audit.record(session, actor_id=actor_id, action="rules.import", object_type="rule_set",
-                 object_id=year, at=now, before=before, after=_snapshot(session, row))
+                 object_id=year, at=now, before=before, after=rule_set_snapshot(session, row))
