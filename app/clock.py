@@ -9,6 +9,12 @@ from zoneinfo import ZoneInfo
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
+def beijing_wall(moment: datetime | None) -> datetime | None:
+    """A stored UTC moment as Beijing wall-clock time without a zone (a spreadsheet's cell,
+    which has none), the way the pages show it."""
+    return moment.astimezone(CHINA).replace(tzinfo=None) if moment else None
+
+
 class Clock:
     def now(self) -> datetime:
         return datetime.now(UTC)

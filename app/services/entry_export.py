@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from app.clock import CHINA
+from app.clock import beijing_wall
 from app.models import Account, Entry, Member
 from app.points import Kind, RuleSet
 from app.services.access import Actor, get_member
@@ -43,10 +43,6 @@ KIND_TEXT = {"positive": "正向得分", "negative": "反向扣分", "bonus": "�
 STATUS_TEXT = {"pending": "待审核", "approved": "已通过", "rejected": "未通过", "revoked": "已撤销"}
 
 
-def _beijing(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(CHINA).replace(tzinfo=None) if moment else None
-
-
 def export_member_year(session: Session, actor: Actor, member_id: int, year: int,
                        now: datetime) -> tuple[Member, Sheet]:
     """A member's entries of the year in the import's columns plus what became of them."""
@@ -65,8 +61,8 @@ def export_member_year(session: Session, actor: Actor, member_id: int, year: int
         rows.append((username, member.name, org.name, e.occurred_on, e.rule_code,
                      e.quantity if fixed else None, abs(e.points) if chosen else None, e.note,
                      item.name if item else "", KIND_TEXT.get(e.kind, e.kind), e.points,
-                     STATUS_TEXT.get(e.status, e.status), _beijing(e.created_at),
-                     _beijing(e.decided_at), e.reason or "", _beijing(e.revoked_at), e.id))
+                     STATUS_TEXT.get(e.status, e.status), beijing_wall(e.created_at),
+                     beijing_wall(e.decided_at), e.reason or "", beijing_wall(e.revoked_at), e.id))
     return member, Sheet(title=f"{year}年积分记录", columns=EXPORT_COLUMNS, rows=rows)
 
 

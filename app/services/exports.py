@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from app.clock import CHINA
+from app.clock import beijing_wall
 from app.models import Entry, Member, Org, Rating, RatingItem, Review
 from app.points import GRADE_LABELS, QUARTERS, Grade, stars
 from app.services import ratings, reviews, worklist
@@ -42,11 +42,6 @@ class Export:
     sheets: tuple[Sheet, ...]
     name: str        # for people: "第一支部-2025年第一季度评议"
     ascii_name: str  # the fallback for old clients: "review-12-2025-q1"
-
-
-def _beijing(moment: datetime | None) -> datetime | None:
-    """A stored UTC moment as Beijing wall-clock time, the way the pages show it."""
-    return moment.astimezone(CHINA).replace(tzinfo=None) if moment else None
 
 
 def _grade(value: str | None) -> str | None:
@@ -77,7 +72,7 @@ def review_export(session: Session, actor: Actor, review_id: int, now: datetime)
         [org.name, review.year, review.quarter, line.member_id, line.name, line.review_score,
          line.delta, line.ytd,
          objections[line.member_id] if everyone or line.member_id == actor.member_id else None,
-         REVIEW_STATES[review.status], _beijing(review.notice_until)]
+         REVIEW_STATES[review.status], beijing_wall(review.notice_until)]
         for line in lines]
     quarter = QUARTER_NAMES[review.quarter]
     return Export((Sheet("评议公示", REVIEW_COLUMNS, rows),),
@@ -104,7 +99,8 @@ def rating_export(session: Session, actor: Actor, rating_id: int) -> Export:
         [org.name, rating.year, item.member_id, item.name, item.score, item.stars,
          item.vetoed, item.exempt, item.deducted, _grade(item.proposed_grade),
          _grade(item.grade), item.grade != item.proposed_grade, item.reason,
-         _beijing(item.changed_at), RATING_STATES[rating.status], _beijing(rating.approved_at)]
+         beijing_wall(item.changed_at), RATING_STATES[rating.status],
+         beijing_wall(rating.approved_at)]
         for item in ratings.rating_items(session, rating.id or 0)]
     return Export((Sheet("评星定级", RATING_COLUMNS, rows),),
                   f"{org.name}-{rating.year}年度评星定级", f"rating-{rating.id}-{rating.year}")
