@@ -119,6 +119,14 @@ def require_manages(actor: Actor, org: Org) -> None:
         )
 
 
+def require_committee(actor: Actor, doing: str) -> None:
+    """A committee member (of any organisation) or an administrator; `doing` says what,
+    for the refusal: "import entries"."""
+    if not (actor.is_committee or actor.is_admin):
+        raise Forbidden(f"Only committee members and administrators may {doing}.",
+                        "committee_only")
+
+
 def require_admin(actor: Actor) -> None:
     if not actor.is_admin:
         raise Forbidden("Only an administrator may do this.", "admin_only")

@@ -20,10 +20,10 @@ from sqlmodel import Session, col, select
 
 from app.models import Account, Entry, Member, Org, Review
 from app.points import RuleItem, RuleSet, quarter_of
-from app.services.access import Actor, managed_org_filter
+from app.services.access import Actor, managed_org_filter, require_committee
 from app.services.entries import MAX_QUANTITY, NewEntry, create_entry, signed_points
 from app.services.entry_export import EXPORT_COLUMNS, IMPORT_COLUMNS, STATUS_COLUMN
-from app.services.errors import DomainError, Forbidden, Invalid
+from app.services.errors import DomainError, Invalid
 from app.services.locking import lock_branch
 from app.services.rules import check_year, load_rule_set
 from app.services.sheets import ImportRefused, Row, RowProblem, parse_day, read_rows
@@ -206,9 +206,7 @@ def _duplicate_keys(session: Session, member_ids: set[int], year: int) -> dict[t
 
 
 def require_importer(actor: Actor) -> None:
-    if not (actor.is_committee or actor.is_admin):
-        raise Forbidden("Only committee members and administrators may import entries.",
-                        "committee_only")
+    require_committee(actor, "import entries")
 
 
 def read_sheet(data: bytes, filename: str) -> list[Row]:

@@ -21,8 +21,8 @@ from app.models import Account, Member, Org
 from app.points import Category
 from app.security import hash_passwords
 from app.services import members
-from app.services.access import Actor, get_managed_org, managed_org_filter
-from app.services.errors import DomainError, Forbidden, Invalid
+from app.services.access import Actor, get_managed_org, managed_org_filter, require_committee
+from app.services.errors import DomainError, Invalid
 from app.services.locking import lock_branches
 from app.services.passwords import check_policy, generate_password
 from app.services.sheets import (
@@ -113,9 +113,7 @@ class Created:
 
 
 def require_importer(actor: Actor) -> None:
-    if not (actor.is_admin or actor.is_committee):
-        raise Forbidden("Only an administrator or a branch committee may import or export "
-                        "members.", "committee_only")
+    require_committee(actor, "import or export members")
 
 
 # --------------------------------------------------------------------------- the files

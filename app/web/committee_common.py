@@ -11,8 +11,7 @@ from starlette.datastructures import FormData
 
 from app.clock import CHINA
 from app.schemas import MAX_ID
-from app.services.access import Actor
-from app.services.errors import Forbidden
+from app.services.access import Actor, require_committee
 from app.web.deps import WebActor
 from app.web.i18n import N_
 from app.web.render import render
@@ -24,9 +23,7 @@ STYLES = "/static/parts/committee.css"
 
 async def committee_actor(actor: WebActor) -> Actor:
     """A committee member (of any organisation) or an administrator."""
-    if not (actor.is_committee or actor.is_admin):
-        raise Forbidden("Only committee members may open the committee pages.",
-                        "committee_only")
+    require_committee(actor, "open the committee pages")
     return actor
 
 
