@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from fastapi import Depends
 
 # Branches live on Beijing time; "today" for a future-date check is theirs.
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -47,3 +50,7 @@ async def get_clock() -> Clock:
 def current_clock() -> Clock:
     """The clock outside a request (the command line)."""
     return clock
+
+
+# The routes' clock, as `clock: ClockDep` (FastAPI's Annotated dependency style).
+ClockDep = Annotated[Clock, Depends(get_clock)]

@@ -24,19 +24,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from app import api, ops, web
-from app.api.deps import ClockDep
 from app.api.entry_import import IMPORT_PATH as API_ENTRY_IMPORT_PATH
 from app.api.member_import import IMPORT_PATH as API_IMPORT_PATH
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.limits import BodyLimitMiddleware, BodyTooLarge, RequestSlots
+from app.present.i18n import DEFAULT_LANGUAGE, _, set_language
+from app.present.messages import MESSAGES
 from app.services.errors import DomainError
 from app.settings import get_settings
-from app.web.committee_import import UPLOAD_PATHS as IMPORT_PATHS
-from app.web.committee_import_entries import PAGE_PATH as ENTRY_IMPORT_PAGE
+from app.web.committee.import_entries import PAGE_PATH as ENTRY_IMPORT_PAGE
+from app.web.committee.import_members import UPLOAD_PATHS as IMPORT_PATHS
 from app.web.errors import web_domain_error, web_error
-from app.web.i18n import DEFAULT_LANGUAGE, _, set_language
-from app.web.member_report import UPLOAD_PATH, refuse_upload
-from app.web.messages import MESSAGES
+from app.web.member.report import UPLOAD_PATH, refuse_upload
 from app.web.page_cache import PageCache, page_cache
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"

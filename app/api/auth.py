@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import JSONResponse
 
-from app.api.deps import ClockDep, CurrentActor, errors
+from app.api.deps import CurrentActor, errors
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import MeOut, RoleOut, TokenOut
 from app.services import accounts

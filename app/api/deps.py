@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.clock import Clock, get_clock
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import ErrorOut
 from app.security import read_token
@@ -16,9 +16,6 @@ from app.services.access import Actor, get_account, load_actor
 from app.services.errors import Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
-
-ClockDep = Annotated[Clock, Depends(get_clock)]
-
 
 def current_actor(
     session: SessionDep,

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import ClockDep, CurrentActor, PagingDep, errors
+from app.api.deps import CurrentActor, PagingDep, errors
 from app.api.shape import entry_out
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import EntryCreate, EntryOut, Id, Page, ReasonBody, Year
 from app.services import entries

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlmodel import Session
 
-from app.api.deps import ClockDep, CurrentActor, errors
-from app.api.shape import content_disposition
+from app.api.deps import CurrentActor, errors
+from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.downloads import entry_template_response, member_year_response
 from app.schemas import Id, ImportRefusedOut, RowProblemOut, Year, problems_out
-from app.services import entry_export, entry_import
-from app.services.access import Actor
+from app.services import entry_import
 from app.services.entry_import import HEADINGS, ImportPlan
 from app.services.rules import load_rule_set
-from app.services.sheets import CSV_TYPE, XLSX_TYPE, ImportRefused, write_csv, write_xlsx
+from app.services.sheets import XLSX_TYPE, ImportRefused
 
 IMPORT_PATH = "/api/v1/entries/import"  # a multipart post here may be as large as a photo
 
@@ -67,9 +66,7 @@ def import_template(session: SessionDep, actor: CurrentActor, clock: ClockDep,
     """The sheet to fill in, with the year's rule items and notes on every column."""
     entry_import.require_importer(actor)
     year = year or clock.today().year
-    body = entry_export.template(load_rule_set(session, year, clock.now()))
-    return Response(body, media_type=XLSX_TYPE, headers={"Content-Disposition": content_disposition(
-        f"积分记录导入模板-{year}.xlsx", f"entries-import-template-{year}.xlsx")})
+    return entry_template_response(load_rule_set(session, year, clock.now()), year)
 
 
 @router.post("/entries/import", status_code=status.HTTP_201_CREATED, response_model=EntryImportOut,
@@ -121,17 +118,4 @@ def export_member_entries(member_id: Id, session: SessionDep, actor: CurrentActo
                           format: Literal["xlsx", "csv"] = "xlsx") -> Response:
     """A member's entries of a year, in the import's columns plus status, points, dates."""
     year = year or clock.today().year
-    return export_response(session, actor, member_id, year, format, clock.now())
-
-
-def export_response(session: Session, actor: Actor, member_id: int, year: int,
-                    format: str, now: datetime) -> Response:
-    """The export as a download (shared with the page door)."""
-    member, sheet = entry_export.export_member_year(session, actor, member_id, year, now)
-    if format == "csv":
-        body, media = write_csv(sheet), CSV_TYPE
-    else:
-        body, media = write_xlsx(sheet), XLSX_TYPE
-    filename = f"{member.name}-{year}年积分记录.{format}"
-    return Response(body, media_type=media, headers={"Content-Disposition": content_disposition(
-        filename, f"entries-{member.id}-{year}.{format}"), "Cache-Control": "no-store"})
+    return member_year_response(session, actor, member_id, year, format, clock.now())

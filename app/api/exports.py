@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from app.api.deps import ClockDep, CurrentActor, errors
-from app.api.shape import content_disposition
+from app.api.deps import CurrentActor, errors
+from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.downloads import SUMMARY_SHEETS, FormatQuery, SummarySheet, file_response
 from app.schemas import Id, Year
 from app.services import exports
-from app.services.sheets import CSV_TYPE, XLSX_TYPE, write_csv, write_xlsx
+from app.services.sheets import CSV_TYPE, XLSX_TYPE
 
 router = APIRouter(tags=["exports"])
-
-Format = Literal["xlsx", "csv"]
-FormatQuery = Annotated[Format, Query(description="xlsx (default) or csv (UTF-8 with BOM)")]
-SummarySheet = Literal["branches", "members"]
 
 _FILE: dict[int | str, dict[str, Any]] = {
     200: {"description": "The file, as an attachment",
@@ -29,19 +26,6 @@ _FILE: dict[int | str, dict[str, Any]] = {
 
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {**_FILE, **errors(*codes)}
-
-
-def file_response(export: exports.Export, format: Format, sheet: int | None = None) -> Response:
-    """The export as a download: every sheet in the .xlsx (or only `sheet`), one in the CSV."""
-    if format == "csv":
-        body, media = write_csv(export.sheets[sheet or 0]), CSV_TYPE
-    else:
-        chosen = export.sheets if sheet is None else (export.sheets[sheet],)
-        body, media = write_xlsx(*chosen), XLSX_TYPE
-    return Response(body, media_type=media, headers={
-        "Content-Disposition": content_disposition(f"{export.name}.{format}",
-                                                   f"{export.ascii_name}.{format}"),
-        "Cache-Control": "private, no-store"})
 
 
 @router.get("/reviews/{review_id}/export", response_class=Response,
@@ -77,4 +61,4 @@ def export_summary(org_id: Id, session: SessionDep, actor: CurrentActor, clock: 
     export = exports.summary_export(session, actor, org_id, year or clock.today().year,
                                     clock.now())
     return file_response(export, format, None if sheet is None else
-                         ("branches", "members").index(sheet))
+                         SUMMARY_SHEETS.index(sheet))

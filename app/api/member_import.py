@@ -9,7 +9,8 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from app.api.deps import ClockDep, CurrentActor, errors
+from app.api.deps import CurrentActor, errors
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import Id, ImportRefusedOut, RowProblemOut, problems_out
 from app.services import member_import

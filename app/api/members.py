@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, status
-from sqlmodel import Session, col
 
-from app.api.deps import ClockDep, CurrentActor, PagingDep, errors
+from app.api.deps import CurrentActor, PagingDep, errors
 from app.api.shape import member_out
-from app.db import SessionDep, core
-from app.models import Rating, RatingItem, Review
-from app.points import Grade, stars
+from app.clock import ClockDep
+from app.db import SessionDep
 from app.schemas import (
     Id,
     ItemScoreOut,
@@ -25,14 +22,13 @@ from app.schemas import (
     Year,
 )
 from app.services import members
-from app.services.access import Actor, get_member
-from app.services.rules import load_rule_set
-from app.services.scoring import member_year_score
+from app.services.access import get_member
+from app.services.member_score import MemberScore, member_score
 
 router = APIRouter(tags=["members"])
 
 
-def _username(session: Session, member_id: int) -> str | None:
+def _username(session: SessionDep, member_id: int) -> str | None:
     return members.usernames(session, [member_id]).get(member_id)
 
 
@@ -80,42 +76,17 @@ def update_member(member_id: Id, body: MemberUpdate, session: SessionDep, actor:
     return member_out(member, _username(session, member_id))
 
 
-_QUARTER_STATES = sa.select(col(Review.quarter), col(Review.status)).where(
-    col(Review.org_id) == sa.bindparam("org"), col(Review.year) == sa.bindparam("year"))
-_APPROVED_GRADE = (
-    sa.select(col(RatingItem.grade)).join(Rating, col(Rating.id) == RatingItem.rating_id)
-    .where(col(Rating.org_id) == sa.bindparam("org"), col(Rating.year) == sa.bindparam("year"),
-           col(Rating.status) == "approved", col(RatingItem.member_id) == sa.bindparam("member"))
-)
-
-
-def _quarter_states(session: Session, org_id: int, year: int) -> dict[int, str]:
-    rows = core(session, _QUARTER_STATES, {"org": org_id, "year": year}).all()
-    return {quarter: status for quarter, status in rows}
-
-
-def _approved_grade(session: Session, org_id: int, year: int, member_id: int) -> Grade | None:
-    grade = core(session, _APPROVED_GRADE, {
-        "org": org_id, "year": year, "member": member_id}).scalar()
-    return Grade(grade) if grade else None
-
-
-def member_score(session: Session, actor: Actor, member_id: int, year: int,
-                 clock: ClockDep) -> ScoreOut:
-    member, _org = get_member(session, actor, member_id)
-    rules = load_rule_set(session, year, clock.now())
-    score = member_year_score(session, rules, member_id)
-    states = _quarter_states(session, member.org_id, year)
-    grade = _approved_grade(session, member.org_id, year, member_id)
+def score_out(score: MemberScore) -> ScoreOut:
+    engine = score.engine
     return ScoreOut(
-        member_id=member_id, year=year, score=score.annual,
-        stars=stars(score.annual, score.vetoed, rules.params), vetoed=score.vetoed,
-        provisional=grade is None, grade=grade,
+        member_id=score.member.id or 0, year=score.year, score=score.annual,
+        stars=score.stars, vetoed=score.vetoed, provisional=score.provisional,
+        grade=score.grade,
         quarters=[QuarterOut(quarter=q.quarter, review_score=q.review_score, delta=q.delta,
-                             ytd=q.ytd, status=states.get(q.quarter, "open"))
-                  for q in score.quarters],
+                             ytd=q.ytd, status=score.state(q.quarter))
+                  for q in engine.quarters],
         items=[ItemScoreOut(code=i.code, points=i.points, counted=i.counted)
-               for i in score.items],
+               for i in engine.items],
     )
 
 
@@ -124,4 +95,5 @@ def member_score(session: Session, actor: Actor, member_id: int, year: int,
 def read_score(member_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                year: Annotated[Year | None, Query()] = None) -> ScoreOut:
     """The member's score of a year (this year by default): provisional until rated."""
-    return member_score(session, actor, member_id, year or clock.today().year, clock)
+    return score_out(member_score(session, actor, member_id, year or clock.today().year,
+                                    clock.now()))

@@ -8,12 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from app.api.deps import ClockDep, CurrentActor, PagingDep, errors
+from app.api.deps import CurrentActor, PagingDep, errors
+from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.notice_texts import notice_text
 from app.schemas import Body as StrictBody
 from app.schemas import FromText
 from app.services import notices
-from app.web.notice_texts import notice_text
 
 router = APIRouter(tags=["notices"])
 

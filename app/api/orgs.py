@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import ClockDep, CurrentActor, PagingDep, errors
+from app.api.deps import CurrentActor, PagingDep, errors
 from app.api.shape import org_out
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import GrantCreate, GrantOut, Id, OrgCreate, OrgOut, Page
 from app.services import orgs

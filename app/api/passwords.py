@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import ClockDep, CurrentActor, errors
+from app.api.deps import CurrentActor, errors
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import Id, PasswordChange, PasswordResetBody, PasswordResetOut, TokenOut
 from app.security import issue_token

@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.api.deps import ClockDep, CurrentActor, errors
+from app.api.deps import CurrentActor, errors
+from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.print_notice import PDF_TYPE, Notice, notice_pdf, rating_notice, review_notice
 from app.schemas import ErrorOut, Id
 from app.services import ratings, reviews
-from app.web.print_notice import PDF_TYPE, Notice, notice_pdf, rating_notice, review_notice
 
 router = APIRouter(tags=["printing"])
 

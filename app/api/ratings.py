@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import ClockDep, CurrentActor, PagingDep, errors
+from app.api.deps import CurrentActor, PagingDep, errors
 from app.api.shape import rating_out
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import (
     GradeChange,

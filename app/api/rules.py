@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import ClockDep, CurrentActor, errors
+from app.api.deps import CurrentActor, errors
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.points import Category, Kind
 from app.schemas import RuleItemOut, RulesOut, RuleUpdate, Year

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import ClockDep, CurrentActor, errors
+from app.api.deps import CurrentActor, errors
 from app.api.rules import _rules_out
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.points import RuleSet
 from app.schemas import ErrorOut, RuleItemOut, RulesOut, Year

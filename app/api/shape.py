@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import quote
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
 from app.models import Entry, Member, Objection, Org, Rating, Review
 from app.schemas import (
@@ -65,15 +64,3 @@ def rating_out(session: Session, rating: Rating, now: datetime) -> RatingOut:
         rated=rated, excellent_limit=limit, approved_at=rating.approved_at,
         items=[RatingItemOut.model_validate(i, from_attributes=True) for i in items],
     )
-
-
-def member_ids_in(session: Session, org_id: int) -> list[int]:
-    return [m for m in session.exec(select(Member.id).where(Member.org_id == org_id)
-                                    .order_by(col(Member.id))).all() if m is not None]
-
-
-def content_disposition(filename: str, ascii_name: str, inline: bool = False) -> str:
-    """A download's name (RFC 6266): `filename*` in UTF-8 for the Chinese, `filename` in
-    plain ASCII for old clients."""
-    kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

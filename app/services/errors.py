@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlmodel import Session
+
+T = TypeVar("T")
+
 
 class DomainError(Exception):
     status_code = 400
@@ -41,3 +48,13 @@ class Invalid(DomainError):
 class TooManyAttempts(DomainError):
     status_code = 429
     default_code = "too_many_attempts"
+
+
+def attempt(session: Session, action: Callable[[], T]) -> T | DomainError:
+    """Run a service call in a savepoint: a refusal undoes its half-done writes and is
+    handed back, so a page can show it in place and still commit nothing."""
+    try:
+        with session.begin_nested():
+            return action()
+    except DomainError as error:
+        return error

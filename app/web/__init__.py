@@ -1,24 +1,14 @@
-"""The HTML doors: Jinja pages enhanced with htmx, over the same services as the API."""
+"""The HTML doors: Jinja pages enhanced with htmx, over the same services as the API.
+
+One package per audience (member/, committee/, admin/), each with its router; the pages
+every audience shares sit beside them.
+"""
 
 from fastapi import APIRouter, Depends
 
-from app.web import (
-    admin,
-    auth,
-    committee,
-    committee_import,
-    committee_import_entries,
-    exports,
-    home,
-    member,
-    notices,
-    passwords,
-    printing,
-)
+from app.web import admin, auth, committee, exports, home, member, passwords, printing
 from app.web.deps import csrf_protect
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-for module in (auth, home, member, passwords, committee, committee_import, admin, exports,
-               notices, committee_import_entries,
-               printing):
+for module in (auth, home, member, passwords, committee, admin, exports, printing):
     router.include_router(module.router)

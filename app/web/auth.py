@@ -7,29 +7,23 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
+from app.present import i18n
+from app.present.i18n import _
 from app.services import accounts
 from app.services.errors import TooManyAttempts
-from app.web import i18n
 from app.web.deps import ensure_csrf_token
-from app.web.i18n import _
+from app.web.forms import safe_next
 from app.web.render import redirect, render
 
 router = APIRouter()
 
 
-def _safe_next(target: str | None) -> str:
-    # Only paths on this site: never an open redirect ("/\x" is "//x" to a browser).
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/"
-
-
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> Response:
     ensure_csrf_token(request)
-    return render(request, "pages/login.html", {"next": _safe_next(next)})
+    return render(request, "pages/login.html", {"next": safe_next(next)})
 
 
 @router.post("/login")
@@ -41,7 +35,7 @@ def login(
     password: Annotated[str, Form(max_length=128)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
-    context = {"next": _safe_next(next), "username": username}
+    context = {"next": safe_next(next), "username": username}
     try:
         account = accounts.authenticate(session, username.strip(), password, clock.now())
     except TooManyAttempts:
@@ -56,7 +50,7 @@ def login(
         "aid": account.id, "pwd": int(account.password_changed_at.timestamp()),
         "at": int(clock.now().timestamp()), "lang": language or i18n.DEFAULT_LANGUAGE})
     ensure_csrf_token(request)
-    return redirect(request, _safe_next(next))
+    return redirect(request, safe_next(next))
 
 
 @router.post("/logout")
@@ -76,4 +70,4 @@ def switch_language(
 ) -> Response:
     request.session["lang"] = language if language in i18n.LANGUAGES else \
         i18n.DEFAULT_LANGUAGE
-    return redirect(request, _safe_next(next))
+    return redirect(request, safe_next(next))

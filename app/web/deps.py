@@ -9,8 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from app.api.deps import ClockDep
-from app.clock import Clock
+from app.clock import Clock, ClockDep
 from app.db import SessionDep
 from app.services.access import Actor, get_account, load_actor
 from app.services.errors import DomainError, Forbidden

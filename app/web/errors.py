@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.present.i18n import N_, _
+from app.present.messages import message_for
 from app.services.errors import DomainError
-from app.web.i18n import N_, _
-from app.web.messages import message_for
 from app.web.render import flash, is_htmx, render
 
 TITLES = {401: N_("请先登录"), 403: N_("没有权限"), 404: N_("没有找到"),

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from app.api.deps import ClockDep
-from app.api.exports import FormatQuery, SummarySheet, file_response
+from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.downloads import SUMMARY_SHEETS, FormatQuery, SummarySheet, file_response
 from app.services import exports
 from app.web.deps import WebActor
 
@@ -36,4 +36,4 @@ def export_summary(org_id: int, session: SessionDep, actor: WebActor, clock: Clo
     export = exports.summary_export(session, actor, org_id, year or clock.today().year,
                                     clock.now())
     return file_response(export, format, None if sheet is None else
-                         ("branches", "members").index(sheet))
+                         SUMMARY_SHEETS.index(sheet))

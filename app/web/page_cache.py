@@ -30,16 +30,14 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from fastapi import Request
 from fastapi.responses import Response
-from sqlmodel import Session, col
 
 from app.clock import Clock
-from app.db import core
-from app.models import Account, Member, Org, RuleSetRow
+from app.db import SessionDep
+from app.present import i18n
+from app.services import kept_pages
 from app.settings import get_settings
-from app.web import i18n
 from app.web.deps import password_unchanged, session_expired
 from app.web.render import is_htmx
 
@@ -101,20 +99,7 @@ def page_cache(request: Request) -> PageCache:
     return cache
 
 
-# Built once: every kept page is found by it.
-_KEY = (
-    sa.select(col(Account.password_changed_at), col(Account.is_admin), col(Member.id),
-              col(Org.id), col(Org.revision), col(Account.notices_seen_at),
-              sa.select(col(RuleSetRow.revision))
-              .where(col(RuleSetRow.year) == sa.bindparam("year")).scalar_subquery())
-    .select_from(Account)
-    .join(Member, col(Member.id) == Account.member_id)
-    .join(Org, col(Org.id) == Member.org_id)
-    .where(col(Account.id) == sa.bindparam("account"))
-)
-
-
-def lookup(request: Request, session: Session, clock: Clock, page_name: str,
+def lookup(request: Request, session: SessionDep, clock: Clock, page_name: str,
            year: int) -> Response | None:
     """The kept answer to this request for this caller, or None (the key is then noted on the
     request for `keep`, unless the page is not to be kept)."""
@@ -125,21 +110,16 @@ def lookup(request: Request, session: Session, clock: Clock, page_name: str,
     account_id = data.get("aid")
     if not isinstance(account_id, int) or "flash" in data or session_expired(data, clock):
         return None  # not logged in, expired, or a message to show: the long way
-    row = core(session, _KEY, {"account": account_id, "year": year}).first()
-    if row is None:
-        return None
-    changed_at, is_admin, member_id, org_id, revision, notices_seen, rules = row
-    if not password_unchanged(data, changed_at):
+    state = kept_pages.page_state(session, account_id, year)
+    if state is None or not password_unchanged(data, state.password_changed_at):
         return None
     request.state.page_key = key = (
-        page_name, year, account_id, is_admin, member_id, org_id, revision, notices_seen, rules,
-        data.get("csrf"), i18n.current_language(), is_htmx(request), clock.today())
+        page_name, year, account_id, *state[1:], data.get("csrf"), i18n.current_language(),
+        is_htmx(request), clock.today())
     page = cache.get(key)
     if page is None:
         return None
-    # Done with the database: end the (read-only) transaction here, in this thread, so
-    # the connection goes back to the pool now and the request needs no further hop.
-    session.commit()
+    kept_pages.end_read(session)
     return _answer(request, page)
 
 

@@ -7,15 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.i18n import _
+from app.present.messages import message_for
 from app.services import passwords
+from app.services.access import require_committee
 from app.services.errors import DomainError, Invalid
-from app.web.admin_common import require_staff
-from app.web.committee_common import safe_next
 from app.web.deps import WebActor
-from app.web.i18n import _
-from app.web.messages import message_for
+from app.web.forms import safe_next
 from app.web.render import flash, redirect, render
 
 router = APIRouter()
@@ -62,7 +62,7 @@ def _back(member_id: int, next: str | None) -> str:
 def reset_page(member_id: int, request: Request, session: SessionDep, actor: WebActor,
                next: str | None = None) -> Response:
     """Ask before resetting; a refusal (not allowed for this member) shows here, not after."""
-    require_staff(actor)
+    require_committee(actor, "open this page")
     member, account = passwords.resettable_account(session, actor, member_id)
     return render(request, RESET_PAGE, {"member": member, "username": account.username,
                                         "back": _back(member_id, next),
@@ -75,7 +75,7 @@ def reset_password(member_id: int, request: Request, session: SessionDep, actor:
                    clock: ClockDep, password: Secret = "",
                    next: Annotated[str, Form(max_length=500)] = "") -> Response:
     """The new password, shown on this answer only (never kept in the session cookie)."""
-    require_staff(actor)
+    require_committee(actor, "open this page")
     member, account = passwords.resettable_account(session, actor, member_id)
     context: dict[str, object] = {"member": member, "username": account.username,
                                   "back": _back(member_id, next),

@@ -10,40 +10,39 @@ from datetime import datetime
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
-from app.services import member_view, ratings, reviews
-from app.services.access import Actor, require_manages
-from app.web.committee_common import CommitteeActor
-from app.web.deps import WebActor
-from app.web.print_notice import (
+from app.present.print_notice import (
     Notice,
     notice_html,
     notice_pdf,
     rating_notice,
     review_notice,
 )
+from app.services import member_view, ratings, reviews
+from app.services.access import Actor, require_manages
+from app.web.committee.common import CommitteeActor
+from app.web.deps import WebActor
 
 router = APIRouter()
 
 
-def committee_review_notice(session: Session, actor: Actor, review_id: int,
+def committee_review_notice(session: SessionDep, actor: Actor, review_id: int,
                             now: datetime) -> Notice:
     review, org = reviews.get_review(session, actor, review_id)
     require_manages(actor, org)
     return review_notice(session, review, org, now)
 
 
-def committee_rating_notice(session: Session, actor: Actor, rating_id: int,
+def committee_rating_notice(session: SessionDep, actor: Actor, rating_id: int,
                             now: datetime) -> Notice:
     rating, org = ratings.get_rating(session, actor, rating_id)
     require_manages(actor, org)
     return rating_notice(session, rating, org, now)
 
 
-def member_review_notice(session: Session, actor: Actor, review_id: int,
+def member_review_notice(session: SessionDep, actor: Actor, review_id: int,
                          now: datetime) -> Notice:
     _member, org = member_view.me(session, actor)
     review = member_view.branch_review(session, actor, review_id)

@@ -26,13 +26,14 @@ from sqlmodel import Session, col, select
 
 from app import backup as backups
 from app import db, settings
-from app.api.members import member_score
+from app.api.members import score_out
 from app.cli import main
 from app.clock import FixedClock
 from app.demo import load_demo
 from app.migrate import alembic_config, upgrade
 from app.models import Account, Member
 from app.services.access import load_actor
+from app.services.member_score import member_score
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 2026 Q4: 2025 rated, 2026 under way
 YEARS = (2025, 2026)
@@ -57,8 +58,8 @@ def snapshot(url: str) -> Snapshot:
                 select(Account).where(Account.username == "admin")).one())
             clock = FixedClock(NOW)
             scores = {
-                (member_id, year): member_score(session, admin, member_id, year, clock)
-                .model_dump()
+                (member_id, year): score_out(member_score(session, admin, member_id, year,
+                                                          clock.now())).model_dump()
                 for member_id in session.exec(select(Member.id).order_by(col(Member.id))).all()
                 if member_id is not None
                 for year in YEARS

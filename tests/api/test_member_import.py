@@ -11,11 +11,11 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlmodel import Session
 
+from app.present.labels import CATEGORY_LABELS
+from app.present.messages import MESSAGES
 from app.services import member_import
 from app.services.member_import import CATEGORY_NAMES, MAX_IMPORT_ROWS
 from app.services.sheets import XLSX_TYPE
-from app.web.messages import MESSAGES
-from app.web.render import CATEGORY_LABELS
 from tests.api.support import PASSWORD, World, login, ok
 
 HEADINGS = ["姓名", "所属支部", "类别", "入党日期", "用户名", "初始密码"]

@@ -37,7 +37,7 @@ def test_decisions_and_publishing_become_notices(world: World, clock: FixedClock
     mine = notices(world, "a1")
     # Newest first; 公示 at 02:03 UTC, so the notice period ends 1月15日 10:03 in Beijing.
     assert texts(mine) == [
-        "2025年四季度评议结果已公示，公示期到1月15日 10:03，有异议请在此前提出",
+        "2025年第四季度评议结果已公示，公示期到1月15日 10:03，有异议请在此前提出",
         "您11月6日报的「参加集中学习」没有通过，原因：没有签到记录",
         "您11月5日报的「参加主题党日」已通过，加2分",
     ]
@@ -90,8 +90,8 @@ def test_objection_answers_and_seen_up_to(world: World, clock: FixedClock) -> No
     page = notices(world, "a1")
     assert texts(page) == [
         "支委给您记了12月1日的「按时足额交纳党费」，加2分",
-        "您对2025年四季度评议结果的异议，支委已答复：已核实，评议分改为5分",
-        "2025年四季度评议结果已公示，公示期到1月15日 10:00，有异议请在此前提出",
+        "您对2025年第四季度评议结果的异议，支委已答复：已核实，评议分改为5分",
+        "2025年第四季度评议结果已公示，公示期到1月15日 10:00，有异议请在此前提出",
     ]
     assert page["items"][1]["link"] == f"/me/results/{review}"
     assert page["items"][1]["objection_id"] == objection
@@ -141,7 +141,7 @@ def test_revoked_entries_and_reopened_reviews(world: World, clock: FixedClock) -
     step(world)
     ok(world.post("sec_a", f"/reviews/{review}/publish", {"notice_days": 3}))
     assert texts(notices(world, "a1"))[0] == \
-        "2025年四季度评议结果已公示，公示期到1月13日 10:02，有异议请在此前提出"
+        "2025年第四季度评议结果已公示，公示期到1月13日 10:02，有异议请在此前提出"
     # Beyond 90 days a notice is gone.
     clock.advance(days=91)
     assert notices(world, "a1")["total"] == 0

@@ -18,8 +18,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from app.points import GRADE_LABELS, default_rule_items
-from app.web import i18n
-from app.web.render import CATEGORY_LABELS, GRADE_MSGIDS, KIND_LABELS, STATUS_LABELS
+from app.present import i18n
+from app.present.labels import CATEGORY_LABELS, GRADE_MSGIDS, KIND_LABELS, STATUS_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "app" / "locale"

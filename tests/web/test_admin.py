@@ -265,7 +265,7 @@ def test_a_plain_member_gets_the_no_permission_page(world: World, client: TestCl
         page = client.get(path)
         assert page.status_code == 403 and "<html" in page.text, path
     refusal = client.get("/admin").text
-    assert "没有权限" in refusal and "只有管理员或支委可以打开此页面" in refusal
+    assert "没有权限" in refusal and "只有支委或管理员可以进行此操作" in refusal
     for path, data in (("/admin/orgs", {"name": "x", "kind": "branch"}),
                        (f"/admin/orgs/{world.branch_a}/committee",
                         {"member_id": world.members["a1"]}),

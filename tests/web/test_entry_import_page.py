@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlmodel import Session
 
 from app.services.sheets import XLSX_TYPE, Row
-from app.web.imports import pack_rows, unpack_rows
+from app.web.committee.imports import pack_rows, unpack_rows
 from tests.api.support import World, ok
 from tests.api.test_entry_import import entries_of, entry_count, sheet_csv
 from tests.web.support import csrf_of, web_login

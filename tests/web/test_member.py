@@ -120,12 +120,12 @@ def test_my_score_of_last_year_with_hand_worked_numbers(world: World,
     assert re.search(r'class="big score-number">19<', page.text)
     assert 'aria-label="0颗星（满5颗）"' in page.text
     assert "暂定分数" in page.text
-    assert quarter_text(page.text, 1) == "一季度 公示中 评议分 4 本季变化 +13 累计 13"
-    assert quarter_text(page.text, 2) == "二季度 进行中 评议分 — 本季变化 +6 累计 19"
-    assert quarter_text(page.text, 4) == "四季度 进行中 评议分 — 本季变化 0 累计 19"
+    assert quarter_text(page.text, 1) == "第一季度 公示中 评议分 4 本季变化 +13 累计 13"
+    assert quarter_text(page.text, 2) == "第二季度 进行中 评议分 — 本季变化 +6 累计 19"
+    assert quarter_text(page.text, 4) == "第四季度 进行中 评议分 — 本季变化 0 累计 19"
     # The picture says the same in words, for a screen reader.
     assert 'role="img"' in page.text
-    assert "2025年累计得分：一季度13分，二季度19分，三季度19分，四季度19分" in page.text
+    assert "2025年累计得分：第一季度13分，第二季度19分，第三季度19分，第四季度19分" in page.text
     assert "有1条申报正在等待支委审核" in page.text
     assert 'href="/me?year=2026"' in page.text
 
@@ -136,9 +136,9 @@ def test_this_year_shows_quarters_not_begun_and_the_way_to_report(world: World,
     web_login(client, "a1")
     page = client.get("/me")
     assert re.search(r'class="big score-number">0<', page.text)
-    assert quarter_text(page.text, 1) == "一季度 进行中 评议分 — 本季变化 0 累计 0"
-    assert quarter_text(page.text, 2) == "二季度 未开始"
-    assert "一季度0分，二季度未开始" in page.text
+    assert quarter_text(page.text, 1) == "第一季度 进行中 评议分 — 本季变化 0 累计 0"
+    assert quarter_text(page.text, 2) == "第二季度 未开始"
+    assert "第一季度0分，第二季度未开始" in page.text
     assert 'href="/me/report"' in page.text and 'href="/me/results"' in page.text
     assert 'href="/me?year=2025"' in page.text and "看2025年" in page.text
     assert client.get("/me?year=2027").status_code == 404
@@ -417,7 +417,7 @@ def test_results_drafts_stay_hidden_and_objections_work(world: World,
     rid = draft["id"]
     token = web_login(client, "a1")
     listing = text_of(client.get("/me/results").text)
-    assert "2025年四季度 公示中 公示期至 2026年1月15日 10:00" in listing
+    assert "2025年第四季度 公示中 公示期至 2026年1月15日 10:00" in listing
     sheet = client.get(f"/me/results/{rid}").text
     assert len(re.findall(r"<tr", sheet)) == 1 + 6  # header + the six members of branch A
     mine = re.search(r'<tr class="mine" id="my-line">(.*?)</tr>', sheet, re.S)

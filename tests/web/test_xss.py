@@ -30,7 +30,8 @@ from markupsafe import escape
 from sqlmodel import Session, select
 
 from app.models import Account, Entry, Org
-from app.web.render import TEMPLATES_DIR, templates
+from app.present.templating import TEMPLATES_DIR
+from app.web.render import templates
 from tests.api.support import PASSWORD, World, ok
 from tests.web.hostile import PAYLOADS, unsafe_markup
 from tests.web.support import csrf_of, web_login

@@ -6,20 +6,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import RuleItemRow
 from app.points import Kind
+from app.present.i18n import N_, _
+from app.present.messages import message_for
 from app.schemas import Year
 from app.services import directory, rules, rules_file
-from app.services.access import Actor, require_admin
-from app.services.errors import DomainError, Invalid, NotFound, WorkflowConflict
-from app.web.admin_common import attempt, parse_category, parse_int, parse_name, require_staff
+from app.services.access import Actor, require_admin, require_committee
+from app.services.errors import DomainError, Invalid, NotFound, WorkflowConflict, attempt
 from app.web.deps import WebActor
-from app.web.i18n import N_, _
-from app.web.messages import message_for
+from app.web.forms import parse_category, parse_int, parse_name
 from app.web.render import flash, is_htmx, redirect, render
 
 router = APIRouter()
@@ -30,17 +29,17 @@ Text = Annotated[str, Form(max_length=200)]
 RowState = dict[str, Any]
 
 
-def _find(session: Session, year: int, code: str, clock: ClockDep) -> RuleItemRow:
+def _find(session: SessionDep, year: int, code: str, clock: ClockDep) -> RuleItemRow:
     for row in rules.rule_rows(session, year, clock.now()):
         if row.code == code.upper():
             return row
     raise NotFound(f"There is no rule item {code} in {year}.", "unknown_rule")
 
 
-def _rules_page(request: Request, session: Session, actor: Actor, year: int, clock: ClockDep,
+def _rules_page(request: Request, session: SessionDep, actor: Actor, year: int, clock: ClockDep,
                 *, rows: dict[str, RowState] | None = None, status_code: int = 200,
                 upload: dict[str, Any] | None = None) -> Response:
-    require_staff(actor)
+    require_committee(actor, "open this page")
     items = rules.rule_rows(session, year, clock.now())
     frozen = rules.year_is_frozen(session, year)
     this_year = clock.today().year
@@ -67,7 +66,7 @@ def rules_page(request: Request, session: SessionDep, actor: WebActor, clock: Cl
     return _rules_page(request, session, actor, year or clock.today().year, clock, rows=rows)
 
 
-def _row(request: Request, session: Session, actor: Actor, year: int, row: RuleItemRow,
+def _row(request: Request, session: SessionDep, actor: Actor, year: int, row: RuleItemRow,
          state: RowState, clock: ClockDep, status_code: int = 200) -> Response:
     """The item's row for HTMX; without it, the whole page with the row in that state."""
     if not is_htmx(request):
@@ -98,7 +97,7 @@ def edit_row(request: Request, code: str, session: SessionDep, actor: WebActor,
 @router.get("/admin/rules/{code}/row")
 def view_row(request: Request, code: str, session: SessionDep, actor: WebActor,
              clock: ClockDep, year: YearQuery = None) -> Response:
-    require_staff(actor)
+    require_committee(actor, "open this page")
     the_year = year or clock.today().year
     row = _find(session, the_year, code, clock)
     if not is_htmx(request):
@@ -166,7 +165,7 @@ def file_problem_text(problem: rules_file.Problem) -> str:
 def export_file(session: SessionDep, actor: WebActor, clock: ClockDep,
                 year: YearQuery = None) -> Response:
     """The year's rules as a rule file (the same text as the API's export)."""
-    require_staff(actor)
+    require_committee(actor, "open this page")
     the_year = year or clock.today().year
     name = f"jifen-rules-{the_year}.yaml"
     return Response(rules_file.export_rule_set(session, the_year, clock.now()),

@@ -9,17 +9,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from app.api.deps import ClockDep
-from app.clock import Clock
+from app.clock import Clock, ClockDep
 from app.db import SessionDep
 from app.models import Objection, Review
+from app.present.i18n import _
+from app.present.labels import moment_text, quarter_name, signed
+from app.present.messages import message_for
 from app.services import member_view, reviews
 from app.services.access import Actor
 from app.services.errors import DomainError
 from app.web.deps import WebActor
-from app.web.i18n import _
-from app.web.member_shared import moment_text, quarter_name, signed
-from app.web.messages import message_for
 from app.web.render import flash, is_htmx, redirect, render
 
 router = APIRouter()

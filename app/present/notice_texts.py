@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.clock import CHINA
+from app.present.i18n import _, ngettext
+from app.present.labels import day_text, quarter_name, rule_name
 from app.services import notices as service
 from app.services.notices import Notice
-from app.web.i18n import _, ngettext
-from app.web.member_shared import day_text, quarter_name, rule_name
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,17 @@ import anyio
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app.api.shape import content_disposition
 from app.clock import CHINA
 from app.models import Org, Rating, Review
-from app.points import GRADE_LABELS, Grade
+from app.points import Grade
+from app.present import i18n
+from app.present.downloads import content_disposition
+from app.present.i18n import _
+from app.present.labels import QUARTER_NAMES, signed
+from app.present.templating import env
 from app.services import ratings, reviews
 from app.services.errors import DomainError
 from app.services.rules import load_rule_set
-from app.web import i18n
-from app.web.committee_common import QUARTER_NAMES, signed
-from app.web.i18n import _
-from app.web.render import templates
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +122,8 @@ def notice_html(notice: Notice, *, for_pdf: bool, back_url: str = "/",
     """The notice's HTML: with the 打印 / PDF toolbar for a browser, without it for the PDF."""
     context = notice.context | {
         "for_pdf": for_pdf, "back_url": back_url, "pdf_url": pdf_url,
-        "language": i18n.current_language(),
-        "grade_labels": {g.value: label for g, label in GRADE_LABELS.items()}}
-    return templates.env.get_template(notice.template).render(context)
+        "language": i18n.current_language()}
+    return env.get_template(notice.template).render(context)
 
 
 # A base no request ever goes to: the fetcher below serves /static/ from disk, nothing else.

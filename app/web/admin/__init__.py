@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web import admin_members, admin_orgs, admin_rules
+from app.web.admin import members, orgs, rules
 
 router = APIRouter()
-for module in (admin_orgs, admin_members, admin_rules):
+for module in (orgs, members, rules):
     router.include_router(module.router)

@@ -6,29 +6,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Member, Org
 from app.points import Category
+from app.present.i18n import _
+from app.present.messages import message_for
 from app.schemas import MAX_ID
 from app.services import directory, members
-from app.services.access import Actor, get_managed_org, get_member, require_manages
-from app.services.errors import DomainError, Invalid
-from app.web.admin_common import (
-    PASSWORD_MIN,
-    USERNAME,
-    attempt,
-    parse_category,
-    parse_date,
-    parse_int,
-    parse_name,
-    require_staff,
+from app.services.access import (
+    Actor,
+    get_managed_org,
+    get_member,
+    require_committee,
+    require_manages,
 )
+from app.services.errors import DomainError, Invalid, attempt
+from app.services.member_import import USERNAME
 from app.web.deps import WebActor
-from app.web.i18n import _
-from app.web.messages import message_for
+from app.web.forms import parse_category, parse_date, parse_int, parse_name
 from app.web.render import flash, is_htmx, redirect, render
 
 router = APIRouter()
@@ -51,10 +48,10 @@ def _blank_form(org: Org | None) -> dict[str, str]:
             "joined_on": "", "username": ""}
 
 
-def _members_page(request: Request, session: Session, actor: Actor, org_id: int | None, *,
+def _members_page(request: Request, session: SessionDep, actor: Actor, org_id: int | None, *,
                   rows: dict[int, RowState] | None = None, form: dict[str, str] | None = None,
                   form_error: str | None = None, status_code: int = 200) -> Response:
-    require_staff(actor)
+    require_committee(actor, "open this page")
     org = get_managed_org(session, actor, org_id) if org_id is not None else None
     branches = directory.managed_branches(session, actor)
     is_branch = org is not None and org.kind == "branch"
@@ -88,7 +85,7 @@ def create_member(request: Request, session: SessionDep, actor: WebActor, clock:
                   name: Text = "", org_id: Text = "", category: Text = "",
                   joined_on: Text = "", username: Text = "", password: Text = "",
                   page_org: int | None = None) -> Response:
-    require_staff(actor)
+    require_committee(actor, "open this page")
     form = {"name": name, "org_id": org_id, "category": category, "joined_on": joined_on,
             "username": username}
 
@@ -96,8 +93,6 @@ def create_member(request: Request, session: SessionDep, actor: WebActor, clock:
         login = username.strip()
         if not USERNAME.fullmatch(login):
             raise Invalid("username: 2 to 64 letters, digits or _ . @ -.", "username_invalid")
-        if not PASSWORD_MIN <= len(password) <= 128:
-            raise Invalid(f"password: at least {PASSWORD_MIN} characters.", "password_too_short")
         new = members.NewMember(
             name=parse_name(name, 50, "member_name_required"),
             org_id=parse_int(org_id, "branch_required", 1, MAX_ID),
@@ -123,14 +118,14 @@ def create_member(request: Request, session: SessionDep, actor: WebActor, clock:
     return redirect(request, _page_url(member.org_id, member.id))
 
 
-def _managed_member(session: Session, actor: Actor, member_id: int) -> tuple[Member, Org]:
-    require_staff(actor)
+def _managed_member(session: SessionDep, actor: Actor, member_id: int) -> tuple[Member, Org]:
+    require_committee(actor, "open this page")
     member, org = get_member(session, actor, member_id)
     require_manages(actor, org)
     return member, org
 
 
-def _row(request: Request, session: Session, actor: Actor, member: Member, org: Org,
+def _row(request: Request, session: SessionDep, actor: Actor, member: Member, org: Org,
          state: RowState, status_code: int = 200) -> Response:
     """The member's row for HTMX; without it, the whole page with the row in that state."""
     assert member.id is not None
@@ -160,7 +155,7 @@ def view_row(request: Request, member_id: int, session: SessionDep,
     return _row(request, session, actor, member, org, {})
 
 
-def _change(request: Request, session: Session, actor: Actor, member_id: int,
+def _change(request: Request, session: SessionDep, actor: Actor, member_id: int,
             changes: dict[str, Any] | DomainError, clock: ClockDep, failed: RowState,
             done: str) -> Response:
     member, org = _managed_member(session, actor, member_id)

@@ -6,27 +6,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlmodel import Session
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Org
+from app.present.i18n import _
+from app.present.labels import ORG_KIND_LABELS
+from app.present.messages import message_for
 from app.schemas import MAX_ID
 from app.services import directory, orgs
-from app.services.access import Actor, get_managed_org, require_admin
+from app.services.access import Actor, get_managed_org, require_admin, require_committee
 from app.services.directory import OrgNode
-from app.services.errors import DomainError, Invalid, NotFound
-from app.web.admin_common import (
-    ORG_KIND_LABELS,
-    attempt,
-    parse_int,
-    parse_name,
-    parse_optional_id,
-    require_staff,
-)
+from app.services.errors import DomainError, Invalid, NotFound, attempt
 from app.web.deps import WebActor
-from app.web.i18n import _
-from app.web.messages import message_for
+from app.web.forms import optional_id, parse_int, parse_name
 from app.web.render import flash, is_htmx, redirect, render
 
 router = APIRouter()
@@ -55,10 +48,10 @@ def _org_form_context(tree: list[OrgNode], form: dict[str, str] | None,
     }
 
 
-def _tree_page(request: Request, session: Session, actor: Actor, *,
+def _tree_page(request: Request, session: SessionDep, actor: Actor, *,
                form: dict[str, str] | None = None, form_error: str | None = None,
                grant_org: int | None = None, q: str = "", status_code: int = 200) -> Response:
-    require_staff(actor)
+    require_committee(actor, "open this page")
     tree = directory.org_tree(session, actor)
     candidates: list[directory.Person] = []
     if grant_org is not None and actor.is_admin:
@@ -85,7 +78,7 @@ def create_org(request: Request, session: SessionDep, actor: WebActor, clock: Cl
         if kind not in orgs.ORG_KINDS:
             raise Invalid(f"kind must be one of {orgs.ORG_KINDS}.", "org_kind_invalid")
         return orgs.create_org(session, actor, parse_name(name, 100),
-                               parse_optional_id(parent_id), kind, clock.now())
+                               optional_id(parent_id), kind, clock.now())
 
     result = attempt(session, create)
     if isinstance(result, DomainError):
@@ -100,7 +93,7 @@ def create_org(request: Request, session: SessionDep, actor: WebActor, clock: Cl
     return redirect(request, f"/admin#org-{result.id}")
 
 
-def _committee_block(request: Request, session: Session, org: Org, *, error: str | None = None,
+def _committee_block(request: Request, session: SessionDep, org: Org, *, error: str | None = None,
                      notice: str | None = None, status_code: int = 200) -> Response:
     assert org.id is not None
     context = {"org": org, "committee": directory.committee_people(session, org.id),
@@ -122,7 +115,7 @@ def committee_candidates(request: Request, org_id: int, session: SessionDep, act
                   {"org": org, "q": q[:50], "candidates": candidates})
 
 
-def _committee_change(request: Request, session: Session, org: Org,
+def _committee_change(request: Request, session: SessionDep, org: Org,
                       result: object, done: str) -> Response:
     if isinstance(result, DomainError):
         if is_htmx(request):
@@ -155,7 +148,7 @@ def grant_committee(request: Request, org_id: int, session: SessionDep, actor: W
     return _committee_change(request, session, org, result, done)
 
 
-def _sitting(session: Session, org_id: int, member_id: int) -> directory.Person:
+def _sitting(session: SessionDep, org_id: int, member_id: int) -> directory.Person:
     for person in directory.committee_people(session, org_id):
         if person.member_id == member_id:
             return person

@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.notice_texts import NoticeLine, notice_line
 from app.services import member_view, notices
 from app.services.errors import Invalid
-from app.web.committee_common import safe_next
 from app.web.deps import WebActor
-from app.web.notice_texts import NoticeLine, notice_line
+from app.web.forms import safe_next
 from app.web.render import redirect, render
 
 router = APIRouter()

@@ -1,4 +1,4 @@
-"""The member pages: my score, my entries; self-report and results live beside this file."""
+"""My score of the year and my entries: the member's two everyday pages."""
 
 from __future__ import annotations
 
@@ -7,20 +7,21 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.api.deps import ClockDep
-from app.api.members import member_score
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.points import quarter_start
+from app.present.downloads import Format, member_year_response
+from app.present.labels import quarter_name, signed
 from app.services import member_view, notices
+from app.services.errors import NotFound
+from app.services.member_score import member_score
 from app.services.rules import load_rule_set
-from app.services.scoring import member_year_score
 from app.web import page_cache
 from app.web.deps import WebActor, web_actor
-from app.web.member_chart import progress_chart
-from app.web.member_report import router as report_router
-from app.web.member_results import router as results_router
-from app.web.member_shared import entry_view, pick_year, quarter_name, signed
-from app.web.notices import home_notices
+from app.web.forms import year_or
+from app.web.member.chart import progress_chart
+from app.web.member.notices import home_notices
+from app.web.member.shared import entry_view, pick_year
 from app.web.render import render
 
 router = APIRouter()
@@ -52,15 +53,15 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
     member, org = member_view.me(session, actor)
     year = pick_year(year, clock)
     today = clock.today()
-    score = member_score(session, actor, member.id or 0, year, clock)
-    rules = load_rule_set(session, year, clock.now())
-    params = rules.params
+    score = member_score(session, actor, member.id or 0, year, clock.now())
+    params = score.rules.params
     quarters = []
-    for q in score.quarters:
+    for q in score.engine.quarters:
         begun = quarter_start(year, q.quarter) <= today
         quarters.append(QuarterLine(
             quarter=q.quarter, name=quarter_name(q.quarter), review_score=q.review_score,
-            delta=signed(q.delta), ytd=q.ytd, status=q.status if begun else "future"))
+            delta=signed(q.delta), ytd=q.ytd,
+            status=score.state(q.quarter) if begun else "future"))
     chart = progress_chart(year, [
         (q.quarter, q.name, q.ytd if q.status != "future" else None,
          q.status in ("open", "draft")) for q in quarters],
@@ -70,15 +71,13 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
     rating = ratings.get(year)
     # Exempt (免评) members are not rated: no stars, rather than a row of empty ones.
     exempt = rating.item.exempt if rating else member.exempt
-    veto_quarter = member_year_score(session, rules, member.id or 0).veto_quarter \
-        if score.vetoed else None
     # In the new year, last year's approved grade is news worth a line on this page.
     last_rating = ratings.get(year - 1) if year == today.year else None
     context = {
         "year": year, "this_year": today.year, "member": member, "org": org,
         "score": score, "quarters": quarters, "chart": chart, "rating": rating,
         "last_rating": last_rating,
-        "exempt": exempt, "veto_quarter": veto_quarter,
+        "exempt": exempt, "veto_quarter": score.engine.veto_quarter,
         "max_stars": len(params.star_thresholds),
         "pending": member_view.pending_count(session, member.id or 0, year),
     }
@@ -105,5 +104,12 @@ def my_entries(request: Request, session: SessionDep, actor: WebActor, clock: Cl
                   partial="partials/member/entries.html")
 
 
-router.include_router(report_router)
-router.include_router(results_router)
+@router.get("/me/entries/export")
+def my_export(session: SessionDep, actor: WebActor, clock: ClockDep, year: str = "",
+              format: Format = "xlsx") -> Response:
+    """My entries of a year as a spreadsheet (the import's columns, and what became of them)."""
+    if actor.member_id is None:
+        raise NotFound("Only members have entries to export.")
+    this_year = clock.today().year
+    return member_year_response(session, actor, actor.member_id,
+                                year_or(year, 2000, this_year, this_year), format, clock.now())

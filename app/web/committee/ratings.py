@@ -7,18 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlmodel import Session
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Org, Rating, RatingItem
 from app.points import Grade
+from app.present.i18n import _
+from app.present.messages import message_for
 from app.services import ratings
 from app.services.access import Actor, require_manages
 from app.services.errors import DomainError, Invalid
-from app.web.committee_common import CommitteeActor, page
-from app.web.i18n import _
-from app.web.messages import message_for
+from app.web.committee.common import CommitteeActor, page
 from app.web.render import flash, is_htmx, redirect
 
 router = APIRouter()
@@ -28,13 +27,13 @@ GRADE_CHOICES = (Grade.excellent, Grade.qualified, Grade.basically_qualified, Gr
 Text = Annotated[str, Form(max_length=1000)]
 
 
-def _rating(session: Session, actor: Actor, rating_id: int) -> tuple[Rating, Org]:
+def _rating(session: SessionDep, actor: Actor, rating_id: int) -> tuple[Rating, Org]:
     rating, org = ratings.get_rating(session, actor, rating_id)
     require_manages(actor, org)
     return rating, org
 
 
-def _cap_context(session: Session, rating: Rating, now: datetime) -> dict[str, Any]:
+def _cap_context(session: SessionDep, rating: Rating, now: datetime) -> dict[str, Any]:
     """The excellent cap: ⌊n/3⌋ of the non-exempt members rated."""
     items = ratings.rating_items(session, rating.id or 0)
     rated, limit = ratings.rating_limit(items, session, rating.year, now)
@@ -75,7 +74,7 @@ def rating_cap(rating_id: int, request: Request, session: SessionDep, actor: Com
                 partial="partials/committee/rating_cap.html")
 
 
-def _line(request: Request, session: Session, rating: Rating, member_id: int, now: datetime,
+def _line(request: Request, session: SessionDep, rating: Rating, member_id: int, now: datetime,
           **extra: Any) -> Response:
     context = _cap_context(session, rating, now)
     item: RatingItem = next(i for i in context["items"] if i.member_id == member_id)

@@ -8,19 +8,19 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlmodel import Session
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.points import Kind, RuleItem
+from app.present.i18n import _, ngettext, rule_item_name
+from app.present.messages import message_for
 from app.services import entries, worklist
 from app.services.access import Actor
 from app.services.entries import NewEntry
 from app.services.errors import DomainError
 from app.services.rules import load_rule_set
-from app.web.committee_common import CommitteeActor, page, parse_id, parse_int
-from app.web.i18n import _, ngettext, rule_item_name
-from app.web.messages import message_for
+from app.web.committee.common import CommitteeActor, page
+from app.web.forms import id_or_none, int_or_none
 from app.web.render import flash, redirect
 
 router = APIRouter()
@@ -43,7 +43,7 @@ def _item_label(item: RuleItem) -> str:
                                                     cap=cap)
 
 
-def _form_context(session: Session, actor: Actor, values: dict[str, str], today: date,
+def _form_context(session: SessionDep, actor: Actor, values: dict[str, str], today: date,
                   now: datetime) -> dict[str, Any]:
     """The picker: members of my branches, and the year's items grouped by kind."""
     typed = values.get("occurred_on", "")
@@ -70,8 +70,8 @@ class _Typo(Exception):
     """Something typed that cannot be sent to the service as it is."""
 
 
-def _new_entry(session: Session, values: dict[str, str], now: datetime) -> NewEntry:
-    member_id = parse_id(values["member_id"])
+def _new_entry(session: SessionDep, values: dict[str, str], now: datetime) -> NewEntry:
+    member_id = id_or_none(values["member_id"])
     if member_id is None:
         raise _Typo(_("请选择党员。"))
     if not values["rule_code"]:
@@ -88,12 +88,12 @@ def _new_entry(session: Session, values: dict[str, str], now: datetime) -> NewEn
     quantity = points = None
     # Only the field the item takes is sent, so a leftover in the other one does no harm.
     if item is not None and item.chosen_points:
-        points = parse_int(values["points"])
+        points = int_or_none(values["points"])
         if points is None:
             raise _Typo(_("该项目须填写分值（{low}–{high}分）。").format(
                 low=item.min_points, high=item.max_points))
     elif item is not None and item.kind is not Kind.veto:
-        quantity = parse_int(values["quantity"] or "1")
+        quantity = int_or_none(values["quantity"] or "1")
         if quantity is None:
             raise _Typo(_("次数须为1到100之间的整数。"))
     return NewEntry(member_id=member_id, rule_code=values["rule_code"], occurred_on=occurred_on,

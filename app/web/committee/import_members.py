@@ -11,20 +11,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
-from sqlmodel import Session
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.i18n import _
+from app.present.messages import MESSAGES
 from app.services import directory, member_import
 from app.services.access import Actor
-from app.services.errors import DomainError
+from app.services.errors import DomainError, attempt
 from app.services.member_import import Preview
 from app.services.sheets import CSV_TYPE, XLSX_TYPE, ImportRefused
-from app.web.admin_common import attempt
-from app.web.committee_common import CommitteeActor, page, parse_id
-from app.web.i18n import _
-from app.web.imports import PAYLOAD_MAX, carry, row_message, uncarry
-from app.web.messages import MESSAGES
+from app.web.committee.common import CommitteeActor, page
+from app.web.committee.imports import PAYLOAD_MAX, carry, row_message, uncarry
+from app.web.forms import id_or_none
 
 router = APIRouter()
 
@@ -41,7 +40,7 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def _page(request: Request, session: Session, actor: Actor, context: dict[str, Any],
+def _page(request: Request, session: SessionDep, actor: Actor, context: dict[str, Any],
           status_code: int = 200) -> Response:
     base = {"columns": member_import.COLUMNS, "headings": member_import.HEADINGS,
             "branches": directory.managed_branches(session, actor), "message": row_message,
@@ -50,7 +49,7 @@ def _page(request: Request, session: Session, actor: Actor, context: dict[str, A
                           status_code=status_code))
 
 
-def _preview_page(request: Request, session: Session, actor: Actor, preview: Preview,
+def _preview_page(request: Request, session: SessionDep, actor: Actor, preview: Preview,
                   now: float, status_code: int = 200) -> Response:
     bad: dict[int, set[str]] = {}
     for error in preview.errors:
@@ -83,7 +82,7 @@ def export(session: SessionDep, actor: CommitteeActor,
            format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
            org_id: str | None = None) -> Response:
     """The members of my branches (or of one) in the template's columns, no passwords."""
-    data = member_import.export_members(session, actor, parse_id(org_id), format)
+    data = member_import.export_members(session, actor, id_or_none(org_id), format)
     return _no_store(Response(data, media_type=CSV_TYPE if format == "csv" else XLSX_TYPE,
                               headers={"Content-Disposition":
                                        f'attachment; filename="members.{format}"'}))

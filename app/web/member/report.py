@@ -12,10 +12,11 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from app.api.deps import ClockDep
-from app.clock import Clock
+from app.clock import Clock, ClockDep
 from app.db import SessionDep
 from app.points import SELF_REPORT_KINDS
+from app.present.i18n import N_, _
+from app.present.messages import message_for
 from app.services import entries, member_view
 from app.services.access import Actor
 from app.services.entries import NewEntry
@@ -25,9 +26,7 @@ from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score
 from app.settings import get_settings
 from app.web.deps import WebActor
-from app.web.i18n import N_, _
-from app.web.member_shared import RuleChoice, rule_choice
-from app.web.messages import message_for
+from app.web.member.shared import RuleChoice, rule_choice
 from app.web.render import flash, is_htmx, redirect, render
 
 # The page that takes a photo: app.limits allows it a photo-sized body (main.py).

@@ -9,28 +9,26 @@ branches' locks before anything is written.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from sqlmodel import Session
 
-from app.api.deps import ClockDep
-from app.api.entry_import import export_response
-from app.api.shape import content_disposition
+from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.downloads import Format, entry_template_response, member_year_response
+from app.present.i18n import _
+from app.present.messages import MESSAGES, message_for
 from app.schemas import Id
 from app.services import entry_export, entry_import
 from app.services.access import Actor
 from app.services.entry_import import HEADINGS, ImportPlan
-from app.services.errors import DomainError, NotFound
+from app.services.errors import DomainError
 from app.services.rules import load_rule_set
-from app.services.sheets import XLSX_TYPE, ImportRefused, Row, RowProblem
-from app.web.committee_common import CommitteeActor, page
-from app.web.deps import WebActor
-from app.web.i18n import _
-from app.web.imports import PAYLOAD_MAX, carry, row_message, uncarry
-from app.web.messages import MESSAGES, message_for
+from app.services.sheets import ImportRefused, Row, RowProblem
+from app.web.committee.common import CommitteeActor, page
+from app.web.committee.imports import PAYLOAD_MAX, carry, row_message, uncarry
+from app.web.forms import year_or
 from app.web.render import flash, redirect
 
 router = APIRouter()
@@ -44,13 +42,6 @@ Field = Annotated[str, Form(max_length=PAYLOAD_MAX)]
 def _purpose(year: int) -> str:
     return f"entry-import|{year}"
 
-
-def _digits(text: str) -> bool:
-    """0-9 only: str.isdigit() also takes '²', which int() refuses."""
-    return text.isascii() and text.isdigit()
-
-
-# --- the pages ---------------------------------------------------------------------------
 
 def _years(today_year: int) -> list[int]:
     return [today_year, today_year - 1]
@@ -82,7 +73,7 @@ def _preview(request: Request, actor: Actor, plan: ImportPlan, this_year: int,
 
 
 def _pick_year(text: str, this_year: int) -> int:
-    return int(text) if _digits(text) and int(text) in _years(this_year) else this_year
+    return year_or(text, this_year - 1, this_year, this_year)
 
 
 @router.get(PAGE_PATH)
@@ -97,10 +88,7 @@ def import_page(request: Request, actor: CommitteeActor, clock: ClockDep,
 def template(session: SessionDep, actor: CommitteeActor, clock: ClockDep,
              year: str = "") -> Response:
     year_ = _pick_year(year, clock.today().year)
-    body = entry_export.template(load_rule_set(session, year_, clock.now()))
-    return Response(body, media_type=XLSX_TYPE, headers={
-        "Content-Disposition": content_disposition(f"积分记录导入模板-{year_}.xlsx",
-                                          f"entries-import-template-{year_}.xlsx")})
+    return entry_template_response(load_rule_set(session, year_, clock.now()), year_)
 
 
 @router.post(PAGE_PATH)
@@ -139,7 +127,7 @@ def confirm_import(request: Request, session: SessionDep, actor: CommitteeActor,
                    token: Field = "") -> Response:
     """Import the previewed rows: every one, or (if anything changed meanwhile) none."""
     this_year = clock.today().year
-    year_ = int(year) if _digits(year) and len(year) == 4 else 0
+    year_ = year_or(year, 1000, 9999, 0)
     rows: list[Row] | None = None
     if year_:
         rows = uncarry(actor, _purpose(year_), payload, token, clock.now().timestamp())
@@ -165,25 +153,11 @@ def confirm_import(request: Request, session: SessionDep, actor: CommitteeActor,
     return redirect(request, "/committee", trigger="scoresChanged")
 
 
-def _export(session: Session, actor: Actor, member_id: int, year: str, fmt: str,
-            clock: ClockDep) -> Response:
-    this_year = clock.today().year
-    year_ = int(year) if _digits(year) and 2000 <= int(year) <= this_year else this_year
-    return export_response(session, actor, member_id, year_, fmt, clock.now())
-
-
-@router.get("/me/entries/export")
-def my_export(session: SessionDep, actor: WebActor, clock: ClockDep, year: str = "",
-              format: Literal["xlsx", "csv"] = "xlsx") -> Response:
-    """My entries of a year as a spreadsheet (the import's columns, and what became of them)."""
-    if actor.member_id is None:
-        raise NotFound("Only members have entries to export.")
-    return _export(session, actor, actor.member_id, year, format, clock)
-
-
 @router.get("/committee/members/{member_id}/entries/export")
 def member_export(session: SessionDep, actor: CommitteeActor, clock: ClockDep,
                   member_id: Id, year: str = "",
-                  format: Literal["xlsx", "csv"] = "xlsx") -> Response:
+                  format: Format = "xlsx") -> Response:
     """A member's entries of a year, for their committee (NotFound outside its scope)."""
-    return _export(session, actor, member_id, year, format, clock)
+    this_year = clock.today().year
+    return member_year_response(session, actor, member_id,
+                                year_or(year, 2000, this_year, this_year), format, clock.now())

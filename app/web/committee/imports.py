@@ -19,11 +19,11 @@ import hmac
 import json
 import zlib
 
+from app.present.i18n import N_, _
+from app.present.messages import MESSAGES
 from app.services.access import Actor
 from app.services.sheets import Row, RowProblem
 from app.settings import get_settings
-from app.web.i18n import N_, _
-from app.web.messages import MESSAGES
 
 CARRY_HOURS = 2
 # The payload field: a confirm is a plain form under JIFEN_MAX_BODY_KB (1 MB by default).

@@ -7,25 +7,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlmodel import Session
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Org, Review
+from app.present.i18n import _
+from app.present.labels import QUARTER_NAMES, beijing
 from app.services import reviews, worklist
 from app.services.access import Actor, require_manages
 from app.services.errors import Invalid
 from app.services.rules import load_rule_set
-from app.web.committee_common import (
-    QUARTER_NAMES,
-    CommitteeActor,
-    FormDep,
-    beijing,
-    page,
-    parse_id,
-    parse_int,
-)
-from app.web.i18n import _
+from app.web.committee.common import CommitteeActor, page
+from app.web.forms import FormDep, id_or_none, int_or_none
 from app.web.render import flash, is_htmx, redirect
 
 router = APIRouter()
@@ -34,13 +27,13 @@ REVIEW_CHANGED = "reviewChanged"
 Number = Annotated[str, Form(max_length=20)]
 
 
-def _review(session: Session, actor: Actor, review_id: int) -> tuple[Review, Org]:
+def _review(session: SessionDep, actor: Actor, review_id: int) -> tuple[Review, Org]:
     review, org = reviews.get_review(session, actor, review_id)
     require_manages(actor, org)
     return review, org
 
 
-def _sheet_context(session: Session, review: Review, org: Org, now: datetime) -> dict[str, Any]:
+def _sheet_context(session: SessionDep, review: Review, org: Org, now: datetime) -> dict[str, Any]:
     params = load_rule_set(session, review.year, now).params
     return {"review": review, "org": org,
             "blockers": worklist.review_blockers(session, review, now),
@@ -97,8 +90,8 @@ def set_scores(review_id: int, request: Request, session: SessionDep, actor: Com
     for key, value in form.multi_items():
         if not key.startswith("score_") or not isinstance(value, str):
             continue
-        member_id = parse_id(key.removeprefix("score_"))
-        score = parse_int(value)
+        member_id = id_or_none(key.removeprefix("score_"))
+        score = int_or_none(value)
         if member_id is None or (value.strip() and score is None):
             raise Invalid(f"{key}={value!r} is not a whole number.", "review_score_out_of_range")
         scores[member_id] = score
@@ -117,7 +110,7 @@ def set_scores(review_id: int, request: Request, session: SessionDep, actor: Com
 @router.post("/committee/reviews/{review_id}/publish")
 def publish(review_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
             clock: ClockDep, notice_days: Number = "5") -> Response:
-    days = parse_int(notice_days)
+    days = int_or_none(notice_days)
     if days is None:
         raise Invalid("notice_days must be a whole number.", "notice_out_of_range")
     review = reviews.publish_review(session, actor, review_id, days, clock.now())

@@ -9,18 +9,18 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Entry, Org
+from app.present.i18n import _, rule_item_name
+from app.present.messages import message_for
 from app.services import entries, worklist
 from app.services.access import Actor, get_managed_org, get_member, require_manages
 from app.services.entries import EntryFilter
 from app.services.errors import DomainError
-from app.web.committee_common import CommitteeActor, page, safe_next
-from app.web.i18n import _, rule_item_name
-from app.web.messages import message_for
+from app.web.committee.common import CommitteeActor, page
+from app.web.forms import safe_next
 from app.web.render import flash, is_htmx, redirect
 
 router = APIRouter()
@@ -36,7 +36,7 @@ def _filter_query(org_id: int | None, year: int | None, quarter: int | None) -> 
     return "&".join(parts)
 
 
-def _pending(session: Session, actor: Actor, org_id: int | None, year: int | None,
+def _pending(session: SessionDep, actor: Actor, org_id: int | None, year: int | None,
              quarter: int | None, now: datetime) -> list[worklist.EntryView]:
     """Pending entries in scope (of one branch when org_id is given), oldest first."""
     if org_id is not None:
@@ -46,7 +46,7 @@ def _pending(session: Session, actor: Actor, org_id: int | None, year: int | Non
     return worklist.entry_views(session, list(reversed(rows)), now)
 
 
-def _pending_context(session: Session, actor: Actor, org_id: int | None, year: int | None,
+def _pending_context(session: SessionDep, actor: Actor, org_id: int | None, year: int | None,
                      quarter: int | None, now: datetime) -> dict[str, Any]:
     rows = _pending(session, actor, org_id, year, quarter, now)
     decidable = [r for r in rows if r.entry.member_id != actor.member_id and not r.locked]
@@ -84,7 +84,7 @@ def pending_counter(request: Request, session: SessionDep, actor: CommitteeActor
                 context | {"here": safe_next(back, "/committee/entries")})
 
 
-def _row(request: Request, session: Session, actor: Actor, entry: Entry, now: datetime, *,
+def _row(request: Request, session: SessionDep, actor: Actor, entry: Entry, now: datetime, *,
          view: str, next_: str, error: str | None = None, open_: str | None = None,
          status_code: int = 200, trigger: str | None = None) -> Response:
     row = worklist.entry_views(session, [entry], now)[0]
@@ -94,7 +94,7 @@ def _row(request: Request, session: Session, actor: Actor, entry: Entry, now: da
         status_code=status_code, trigger=trigger)
 
 
-def _decide(request: Request, session: Session, actor: Actor, entry_id: int, now: datetime,
+def _decide(request: Request, session: SessionDep, actor: Actor, entry_id: int, now: datetime,
             action: Callable[[], Entry], *, done: str, view: str, next_: str,
             open_: str | None = None) -> Response:
     """Run one decision; HTMX gets the line back (with the refusal in it), forms a redirect."""
@@ -181,7 +181,7 @@ def bulk_approve(
     return redirect(request, back, trigger=trigger)
 
 
-def _describe(session: Session, actor: Actor, entry_id: int, now: datetime) -> str:
+def _describe(session: SessionDep, actor: Actor, entry_id: int, now: datetime) -> str:
     """Who and what an entry is about, for a refusal in a list."""
     try:
         entry = entries.get_entry(session, actor, entry_id)[0]

@@ -1,15 +1,14 @@
-"""The committee pages: the home of a 支委 or 支部书记, and the routers of their work."""
+"""The committee's home: every branch in scope, what waits, the year's reviews and rating."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.api.deps import ClockDep
+from app.clock import ClockDep
 from app.db import SessionDep
 from app.services import notices, worklist
-from app.web import committee_entries, committee_ratings, committee_record, committee_reviews
-from app.web.committee_common import CommitteeActor, page
+from app.web.committee.common import CommitteeActor, page
 
 router = APIRouter()
 
@@ -26,6 +25,3 @@ def committee_home(request: Request, session: SessionDep, actor: CommitteeActor,
         "pending_total": sum(b.pending for b in work),
         "waiting": notices.committee_waiting(session, work, clock.now())})
 
-
-for module in (committee_entries, committee_record, committee_reviews, committee_ratings):
-    router.include_router(module.router)

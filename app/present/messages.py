@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.present.i18n import N_, _
 from app.services.errors import DomainError
-from app.web.i18n import N_, _
 
 # The API's detail is English for programs; people on the pages read these (translated
 # by message_for in the language of the request).
@@ -49,7 +49,7 @@ MESSAGES: dict[str, str] = {
     "not_a_branch": N_("只有党支部可以进行此操作。"),
     "not_branch_member": N_("只有本支部党员可以提出异议。"),
     "objection_resolved": N_("该异议已经答复。"),
-    "committee_only": N_("只有支委可以进行此操作。"),
+    "committee_only": N_("只有支委或管理员可以进行此操作。"),
     "admin_only": N_("只有管理员可以进行此操作。"),
     "not_found": N_("没有找到，或不在您的权限范围内。"),
     "too_many_attempts": N_("登录失败次数过多，请15分钟后再试。"),
@@ -63,7 +63,6 @@ MESSAGES: dict[str, str] = {
     "photo_unreadable": N_("这个文件不是照片，请选择手机拍摄的照片（JPG、PNG、WebP 等格式）。"),
     "photo_too_large": N_("照片太大了，请换一张照片，或用手机重新拍一张。"),
     # The administrator's pages (admin_*.py).
-    "staff_only": N_("只有管理员或支委可以打开此页面。"),
     "name_required": N_("请填写名称。"),
     "member_name_required": N_("请填写姓名。"),
     "name_too_long": N_("名称太长了，请缩短。"),

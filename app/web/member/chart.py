@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.web.i18n import _, ngettext
+from app.present.i18n import _, ngettext
 
 # viewBox units; the SVG scales to the phone's width (about 1 unit = 1 CSS pixel at 360 px).
 WIDTH, HEIGHT = 320, 210

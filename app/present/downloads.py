@@ -1,0 +1,69 @@
+"""Files as answers: a download's name (RFC 6266) and a table as .xlsx or CSV."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import Query
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.points import RuleSet
+from app.services import entry_export
+from app.services.access import Actor
+from app.services.exports import Export
+from app.services.sheets import CSV_TYPE, XLSX_TYPE, Sheet, write_csv, write_xlsx
+
+Format = Literal["xlsx", "csv"]
+FormatQuery = Annotated[Format, Query(description="xlsx (default) or csv (UTF-8 with BOM)")]
+SummarySheet = Literal["branches", "members"]
+SUMMARY_SHEETS: tuple[SummarySheet, ...] = ("branches", "members")
+
+
+def content_disposition(filename: str, ascii_name: str, inline: bool = False) -> str:
+    """A download's name (RFC 6266): `filename*` in UTF-8 for the Chinese, `filename` in
+    plain ASCII for old clients."""
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def file_response(export: Export, format: Format, sheet: int | None = None) -> Response:
+    """The export as a download: every sheet in the .xlsx (or only `sheet`), one in the CSV."""
+    if format == "csv":
+        body, media = write_csv(export.sheets[sheet or 0]), CSV_TYPE
+    else:
+        chosen = export.sheets if sheet is None else (export.sheets[sheet],)
+        body, media = write_xlsx(*chosen), XLSX_TYPE
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": content_disposition(f"{export.name}.{format}",
+                                                   f"{export.ascii_name}.{format}"),
+        "Cache-Control": "private, no-store"})
+
+
+def sheet_response(sheet: Sheet, format: Format, filename: str, ascii_name: str) -> Response:
+    """One sheet as a download named `filename` (without its extension)."""
+    if format == "csv":
+        body, media = write_csv(sheet), CSV_TYPE
+    else:
+        body, media = write_xlsx(sheet), XLSX_TYPE
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": content_disposition(f"{filename}.{format}",
+                                                   f"{ascii_name}.{format}"),
+        "Cache-Control": "no-store"})
+
+
+def entry_template_response(rules: RuleSet, year: int) -> Response:
+    """The sheet a recorder fills in, with the year's rule items and notes on every column."""
+    return Response(entry_export.template(rules), media_type=XLSX_TYPE, headers={
+        "Content-Disposition": content_disposition(f"积分记录导入模板-{year}.xlsx",
+                                                   f"entries-import-template-{year}.xlsx")})
+
+
+def member_year_response(session: Session, actor: Actor, member_id: int, year: int,
+                         format: Format, now: datetime) -> Response:
+    """A member's entries of a year, in the import's columns (the page and the API)."""
+    member, sheet = entry_export.export_member_year(session, actor, member_id, year, now)
+    return sheet_response(sheet, format, f"{member.name}-{year}年积分记录",
+                          f"entries-{member.id}-{year}")

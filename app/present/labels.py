@@ -1,0 +1,70 @@
+"""The words people read for the app's states and numbers: one set for pages, print and API.
+
+Values are Chinese msgids marked with N_() and translated with _() where they are shown.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from app.clock import CHINA
+from app.points import RuleItem
+from app.present.i18n import N_, _, ngettext, rule_item_name
+
+QUARTER_NAMES = {1: N_("第一季度"), 2: N_("第二季度"), 3: N_("第三季度"), 4: N_("第四季度")}
+KIND_LABELS = {"positive": N_("正向得分"), "negative": N_("反向扣分"),
+               "bonus": N_("现实表现加分"), "deduction": N_("现实表现扣分"),
+               "veto": N_("一票否决")}
+STATUS_LABELS = {"pending": N_("待审核"), "approved": N_("已通过"), "rejected": N_("未通过"),
+                 "revoked": N_("已撤销"), "draft": N_("草稿"), "published": N_("公示中"),
+                 "finalized": N_("已定稿"), "open": N_("进行中"), "resolved": N_("已答复"),
+                 "approved_rating": N_("已审定")}
+CATEGORY_LABELS = {"active": N_("在职"), "mobile": N_("流动"), "retired": N_("离退休"),
+                   "rural": N_("农村无职")}
+ORG_KIND_LABELS = {"committee": N_("党委"), "general_branch": N_("党总支"), "branch": N_("党支部")}
+# app.points.GRADE_LABELS (the engine knows no gettext), marked here for extraction; a test
+# keeps the two the same.
+GRADE_MSGIDS = (N_("优秀"), N_("合格"), N_("基本合格"), N_("不合格"), N_("免评"))
+
+# "参加志愿服务(每小时)": the unit is in the name; it is said once, next to the points.
+HOURLY = re.compile(r"\s*[(（]每小时[)）]\s*$")
+# The same unit in the shown (perhaps translated) name.
+_HOURLY_SHOWN = re.compile(r"\s*[(（](?:每小时|per hour)[)）]\s*$", re.IGNORECASE)
+
+
+def quarter_name(quarter: int) -> str:
+    return _(QUARTER_NAMES[quarter])
+
+
+def signed(points: int) -> str:
+    """+2, −3 (a real minus sign, easier to see than a hyphen), 0."""
+    return f"+{points}" if points > 0 else (f"−{-points}" if points < 0 else "0")
+
+
+def points_text(points: int) -> str:
+    """+2分, −3分, 0分: a signed number of points."""
+    return ngettext("{points}分", "{points}分", abs(points)).format(points=signed(points))
+
+
+def beijing(moment: datetime | None) -> str:
+    """A stored UTC moment as Beijing wall-clock time, the way branches read it."""
+    if moment is None:
+        return ""
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def day_text(day: date) -> str:
+    return _("{m}月{d}日").format(m=day.month, d=day.day)
+
+
+def moment_text(moment: datetime) -> str:
+    """A stored moment on the branch's (Beijing) clock, as people write it."""
+    local = moment.astimezone(CHINA)
+    return _("{y}年{m}月{d}日 {hm}").format(y=local.year, m=local.month, d=local.day,
+                                           hm=local.strftime("%H:%M"))
+
+
+def rule_name(item: RuleItem) -> str:
+    """A rule item's name as shown, without the "(每小时)" its points already say."""
+    return _HOURLY_SHOWN.sub("", rule_item_name(item.name))

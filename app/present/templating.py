@@ -1,0 +1,34 @@
+"""The one Jinja environment of the pages and the printed notices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from app.points import GRADE_LABELS, Grade
+from app.present import i18n
+from app.present.labels import (
+    CATEGORY_LABELS,
+    KIND_LABELS,
+    QUARTER_NAMES,
+    STATUS_LABELS,
+    beijing,
+    quarter_name,
+    signed,
+)
+from app.settings import get_settings
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+
+# In production the templates are those of the installed release: no stat() per render.
+env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+                         extensions=["jinja2.ext.i18n"], autoescape=True,
+                         auto_reload=get_settings().env == "development")
+env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True)
+env.globals.update(
+    Grade=Grade, rule_item_name=i18n.rule_item_name, signed=signed, bj=beijing,
+    quarter_name=quarter_name, quarter_names=QUARTER_NAMES, kind_labels=KIND_LABELS,
+    status_labels=STATUS_LABELS, category_labels=CATEGORY_LABELS,
+    grade_labels={g.value: label for g, label in GRADE_LABELS.items()})

@@ -1,0 +1,52 @@
+"""What a kept member page is keyed on, read by one indexed statement (app/web/page_cache.py).
+
+The branch's revision changes with every change to its records (app/services/locking.py),
+the rule set's with every change to the year's rules; the account's fields are the login
+check and the notices seen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from app.db import core
+from app.models import Account, Member, Org, RuleSetRow
+
+
+class PageState(NamedTuple):
+    password_changed_at: datetime
+    is_admin: bool
+    member_id: int
+    org_id: int
+    revision: str
+    notices_seen_at: datetime | None
+    rules_revision: str | None
+
+
+# Built once: every kept page is found by it.
+_STATE = (
+    sa.select(col(Account.password_changed_at), col(Account.is_admin), col(Member.id),
+              col(Org.id), col(Org.revision), col(Account.notices_seen_at),
+              sa.select(col(RuleSetRow.revision))
+              .where(col(RuleSetRow.year) == sa.bindparam("year")).scalar_subquery())
+    .select_from(Account)
+    .join(Member, col(Member.id) == Account.member_id)
+    .join(Org, col(Org.id) == Member.org_id)
+    .where(col(Account.id) == sa.bindparam("account"))
+)
+
+
+def page_state(session: Session, account_id: int, year: int) -> PageState | None:
+    """The member account's state a kept page of `year` depends on; None if not a member's."""
+    row = core(session, _STATE, {"account": account_id, "year": year}).first()
+    return PageState(*row) if row is not None else None
+
+
+def end_read(session: Session) -> None:
+    """End the read-only transaction now, in this thread: the connection goes back to the
+    pool and the request needs no further hop to a worker thread."""
+    session.commit()
