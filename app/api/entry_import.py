@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from app.api.deps import CurrentActor, errors
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present.downloads import entry_template_response, member_year_response
-from app.schemas import Id, ImportRefusedOut, RowProblemOut, Year, problems_out
+from app.schemas import Id, ImportRefusedOut, Year, problems_out
+from app.schemas.imports import EntryImportOut, EntryImportRowOut
 from app.services import entry_import
 from app.services.entry_import import HEADINGS, ImportPlan
 from app.services.rules import load_rule_set
@@ -22,32 +21,6 @@ from app.services.sheets import XLSX_TYPE, ImportRefused
 IMPORT_PATH = "/api/v1/entries/import"  # a multipart post here may be as large as a photo
 
 router = APIRouter(tags=["entries"])
-
-
-class EntryImportRowOut(BaseModel):
-    row: int
-    member_id: int | None
-    name: str
-    branch: str
-    occurred_on: date | None
-    rule_code: str
-    item_name: str
-    kind: str
-    quantity: int | None
-    points: int | None
-    signed_points: int | None
-    note: str
-    starts_as: Literal["approved", "pending", "skipped"]
-
-
-class EntryImportOut(BaseModel):
-    year: int
-    dry_run: bool
-    created: int
-    entry_ids: list[int]
-    rows: list[EntryImportRowOut]
-    errors: list[RowProblemOut]
-    warnings: list[RowProblemOut]
 
 
 def _out(plan: ImportPlan, dry_run: bool, entry_ids: list[int]) -> dict[str, Any]:

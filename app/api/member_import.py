@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
 
 from app.api.deps import CurrentActor, errors
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.schemas import Id, ImportRefusedOut, RowProblemOut, problems_out
+from app.schemas import Id, ImportRefusedOut, problems_out
+from app.schemas.imports import CreatedOut, ImportOut, PreviewOut, PreviewRowOut
 from app.services import member_import
 from app.services.member_import import HEADINGS, Preview
 from app.services.sheets import CSV_TYPE, XLSX_TYPE, ImportRefused
@@ -20,35 +20,6 @@ from app.services.sheets import CSV_TYPE, XLSX_TYPE, ImportRefused
 router = APIRouter(tags=["members"])
 
 IMPORT_PATH = "/api/v1/members/import"  # a multipart post here may be as large as a photo
-
-
-class PreviewRowOut(BaseModel):
-    row: int
-    values: dict[str, str]  # as read, keyed by column; the password never echoed
-    password_given: bool
-    ok: bool
-
-
-class PreviewOut(BaseModel):
-    ok: bool
-    total: int
-    valid: int
-    rows: list[PreviewRowOut]
-    errors: list[RowProblemOut]
-
-
-class CreatedOut(BaseModel):
-    row: int
-    member_id: int
-    name: str
-    org_id: int
-    username: str
-    password: str | None  # generated, shown this once; null when the file gave it
-
-
-class ImportOut(BaseModel):
-    created: int
-    members: list[CreatedOut]
 
 
 def _preview_out(preview: Preview) -> PreviewOut:

@@ -2,56 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, Field
 
 from app.api.deps import CurrentActor, PagingDep, errors
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present.notice_texts import notice_text
-from app.schemas import Body as StrictBody
-from app.schemas import FromText
+from app.schemas.notices import NoticeOut, NoticePage, SeenBody, SeenOut
 from app.services import notices
 
 router = APIRouter(tags=["notices"])
-
-NoticeKind = Literal["entry_approved", "entry_rejected", "entry_recorded", "entry_revoked",
-                     "review_published", "objection_answered"]
-
-
-class NoticeOut(BaseModel):
-    key: str = Field(description="Stable per notice: the kind and the id of its row")
-    kind: NoticeKind
-    at: datetime = Field(description="When it happened (the decision, 公示 or answer)")
-    unseen: bool = Field(description="Newer than the last POST /me/notices/seen")
-    text: str = Field(description="The notice as the member page says it")
-    link: str = Field(description="The member page that shows what it is about")
-    entry_id: int | None = None
-    review_id: int | None = None
-    objection_id: int | None = None
-
-
-class NoticePage(BaseModel):
-    items: list[NoticeOut]
-    total: int
-    unseen: int = Field(description="How many of all the notices (not only this page) are "
-                                    "unseen")
-    seen_at: datetime | None = Field(description="Seen up to this time (null: never)")
-
-
-class SeenBody(StrictBody):
-    up_to: Annotated[datetime, FromText] | None = Field(
-        default=None, description="The newest notice the member was shown (its `at`); "
-                                  "later ones stay unseen. Default: now")
-
-
-class SeenOut(BaseModel):
-    seen_at: datetime | None
-    unseen: int
-
 
 def _out(notice: notices.Notice) -> NoticeOut:
     return NoticeOut(

@@ -7,14 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 
 from app.api.deps import CurrentActor, errors
 from app.api.rules import _rules_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.points import RuleSet
-from app.schemas import ErrorOut, RuleItemOut, RulesOut, Year
+from app.schemas import RuleItemOut, RulesOut, Year
+from app.schemas.rules_file import (
+    RuleParamsOut,
+    RulesFileErrorOut,
+    RulesFileProblemOut,
+    RulesImportOut,
+)
 from app.services import rules_file
 from app.services.access import require_admin
 from app.services.errors import Invalid
@@ -23,43 +28,6 @@ router = APIRouter(tags=["rules"])
 
 YAML_TYPE = "text/yaml; charset=utf-8"
 YearPath = Annotated[Year, Path()]
-
-
-class RuleParamsOut(BaseModel):
-    review_max: int
-    review_default: int
-    star_thresholds: list[int]
-    unqualified_below: int
-    basic_below: int
-    basic_single_deduction: int
-    excellent_min: int
-    excellent_divisor: int
-
-
-class RulesImportOut(RulesOut):
-    params: RuleParamsOut
-    dry_run: bool
-    # The year had no rule set before (answered 201).
-    created: bool
-    added: list[str]
-    removed: list[str]
-    changed: list[str]
-    params_changed: bool
-
-
-class RulesFileProblemOut(BaseModel):
-    """Shaped like a request validation error's; `path` names the field in the file."""
-
-    loc: list[str | int]
-    msg: str
-    type: str
-    path: str | None = None
-
-
-class RulesFileErrorOut(ErrorOut):
-    """422 for a bad file: every problem, each in `errors` (none when no file was sent)."""
-
-    errors: list[RulesFileProblemOut] = Field(default_factory=list)
 
 
 async def rules_upload(request: Request) -> bytes:

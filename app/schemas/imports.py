@@ -1,0 +1,65 @@
+"""Answers of the table imports: members (preview, then created) and entries."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel
+
+from app.schemas import RowProblemOut
+
+
+class EntryImportRowOut(BaseModel):
+    row: int
+    member_id: int | None
+    name: str
+    branch: str
+    occurred_on: date | None
+    rule_code: str
+    item_name: str
+    kind: str
+    quantity: int | None
+    points: int | None
+    signed_points: int | None
+    note: str
+    starts_as: Literal["approved", "pending", "skipped"]
+
+
+class EntryImportOut(BaseModel):
+    year: int
+    dry_run: bool
+    created: int
+    entry_ids: list[int]
+    rows: list[EntryImportRowOut]
+    errors: list[RowProblemOut]
+    warnings: list[RowProblemOut]
+
+
+class PreviewRowOut(BaseModel):
+    row: int
+    values: dict[str, str]  # as read, keyed by column; the password never echoed
+    password_given: bool
+    ok: bool
+
+
+class PreviewOut(BaseModel):
+    ok: bool
+    total: int
+    valid: int
+    rows: list[PreviewRowOut]
+    errors: list[RowProblemOut]
+
+
+class CreatedOut(BaseModel):
+    row: int
+    member_id: int
+    name: str
+    org_id: int
+    username: str
+    password: str | None  # generated, shown this once; null when the file gave it
+
+
+class ImportOut(BaseModel):
+    created: int
+    members: list[CreatedOut]

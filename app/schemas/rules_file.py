@@ -1,0 +1,44 @@
+"""A year's rule set as a file: the import's answer and its refusal."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from app.schemas import ErrorOut, RulesOut
+
+
+class RuleParamsOut(BaseModel):
+    review_max: int
+    review_default: int
+    star_thresholds: list[int]
+    unqualified_below: int
+    basic_below: int
+    basic_single_deduction: int
+    excellent_min: int
+    excellent_divisor: int
+
+
+class RulesImportOut(RulesOut):
+    params: RuleParamsOut
+    dry_run: bool
+    # The year had no rule set before (answered 201).
+    created: bool
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    params_changed: bool
+
+
+class RulesFileProblemOut(BaseModel):
+    """Shaped like a request validation error's; `path` names the field in the file."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    path: str | None = None
+
+
+class RulesFileErrorOut(ErrorOut):
+    """422 for a bad file: every problem, each in `errors` (none when no file was sent)."""
+
+    errors: list[RulesFileProblemOut] = Field(default_factory=list)
