@@ -10,9 +10,9 @@ from fastapi.responses import Response
 from app.api.deps import CurrentActor, errors
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.present import exports
 from app.present.downloads import SUMMARY_SHEETS, FormatQuery, SummarySheet, file_response
 from app.schemas import Id, Year
-from app.services import exports
 from app.services.sheets import CSV_TYPE, XLSX_TYPE
 
 router = APIRouter(tags=["exports"])

@@ -11,9 +11,9 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.points import RuleSet
+from app.present.exports import Export
 from app.services import entry_export
 from app.services.access import Actor
-from app.services.exports import Export
 from app.services.sheets import CSV_TYPE, XLSX_TYPE, Sheet, write_csv, write_xlsx
 
 Format = Literal["xlsx", "csv"]

@@ -1,6 +1,6 @@
 """A member's notices as people read them: one plain sentence each, in the request's language.
 
-Used by the pages (app/web/notices.py, the 消息 block of /me) and by the JSON API's `text`
+Used by the pages (app/web/member/notices.py, the 消息 block of /me) and by the JSON API's `text`
 (app/api/notices.py), so both say the same thing.
 """
 

@@ -38,7 +38,7 @@ from app.services.sheets import (
     write_xlsx,
 )
 
-# The labels the pages show (app/web/render.py CATEGORY_LABELS; a test keeps them equal).
+# The labels the pages show (app/present/labels.py CATEGORY_LABELS; a test keeps them equal).
 CATEGORY_NAMES: dict[str, str] = {"在职": "active", "流动": "mobile", "离退休": "retired",
                                   "农村无职": "rural"}
 CATEGORY_HEADINGS = {code: name for name, code in CATEGORY_NAMES.items()}

@@ -71,7 +71,7 @@ class RowProblem:
 
     row: int            # the row's number in the file (the heading row is 1)
     column: str | None  # the column's key; None for the whole row or file
-    code: str           # the stable code of app/web/messages.py
+    code: str           # the stable code of app/present/messages.py
     message: str        # English, for programs; pages show a Chinese text by code
     value: str = ""     # the cell as typed (never a password)
     params: tuple[tuple[str, object], ...] = ()  # details for the Chinese text

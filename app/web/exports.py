@@ -9,8 +9,8 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.present import exports
 from app.present.downloads import SUMMARY_SHEETS, FormatQuery, SummarySheet, file_response
-from app.services import exports
 from app.web.deps import WebActor
 
 router = APIRouter()

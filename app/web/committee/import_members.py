@@ -2,7 +2,7 @@
 
 Upload → preview (every problem by row and column; nothing written) → confirm. The confirm
 does not upload the file again: the preview page carries the rows it read, signed
-(app/web/carry.py). The rows are checked again under the branches' locks at the confirm.
+(app/web/committee/imports.py). The rows are checked again under the branches' locks at the confirm.
 """
 
 from __future__ import annotations

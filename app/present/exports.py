@@ -2,33 +2,31 @@
 rating (评星定级) and an organisation's summary of the year, as app.services.sheets sheets.
 
 Every number comes from the function the API answers with (reviews.review_lines,
-ratings.rating_items, worklist.roster); who may export what is who may read it there.
+ratings.rating_items, worklist.roster, summary.year_summary); who may export what is who
+may read it there.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from app.clock import beijing_wall
-from app.models import Entry, Member, Org, Rating, RatingItem, Review
+from app.models import Org, Rating
 from app.points import GRADE_LABELS, QUARTERS, Grade, stars
-from app.services import ratings, reviews, worklist
-from app.services.access import Actor, get_org, managed_org_filter
-from app.services.errors import Forbidden
+from app.present.labels import QUARTER_NAMES, STATUS_LABELS
+from app.services import ratings, reviews, summary, worklist
+from app.services.access import Actor
 from app.services.rules import load_rule_set
 from app.services.sheets import Cell, Column, Sheet
 
-# The labels the pages show (app/web/render.py STATUS_LABELS), in Chinese like the headings.
-REVIEW_STATES = {"draft": "草稿", "published": "公示中", "finalized": "已定稿"}
-RATING_STATES = {"draft": "草稿", "approved": "已审定"}
-ENTRY_STATES = (("pending", "待审核"), ("approved", "已通过"), ("rejected", "未通过"),
-                ("revoked", "已撤销"))
-QUARTER_NAMES = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
+# The labels the pages show, untranslated: a file's words are Chinese like its headings.
+REVIEW_STATES = {s: STATUS_LABELS[s] for s in ("draft", "published", "finalized")}
+RATING_STATES = {"draft": STATUS_LABELS["draft"], "approved": STATUS_LABELS["approved_rating"]}
+ENTRY_STATES = ("pending", "approved", "rejected", "revoked")
 NOT_OPENED = "未开始"
 NOT_RATED = "未评定"
 PROVISIONAL = "暂计"
@@ -109,7 +107,7 @@ def rating_export(session: Session, actor: Actor, rating_id: int) -> Export:
 SUMMARY_COLUMNS = (
     Column("org_id", "支部编号", 10), Column("branch", "支部", 16),
     Column("parent", "上级组织", 16), Column("members", "党员数", 8),
-    *(Column(f"entries_{status}", f"{label}记录", 10) for status, label in ENTRY_STATES),
+    *(Column(f"entries_{status}", f"{STATUS_LABELS[status]}记录", 10) for status in ENTRY_STATES),
     *(Column(f"q{q}", f"{name}评议", 12) for q, name in QUARTER_NAMES.items()),
     Column("finalized", "已定稿季度数", 12), Column("rating", "评定状态", 10),
     *(Column(grade.value, label, 8) for grade, label in GRADE_LABELS.items()),
@@ -124,69 +122,26 @@ MEMBER_COLUMNS = (
 )
 
 
-def _branch_filter(actor: Actor, org: Org) -> tuple[sa.ColumnElement[bool], ...]:
-    return (col(Org.kind) == "branch", managed_org_filter(actor),
-            col(Org.path).startswith(org.path, autoescape=True))
-
-
-def summary_branches(session: Session, actor: Actor, org_id: int) -> tuple[Org, list[Org]]:
-    """The organisation (404 outside the caller's view) and the branches in it the caller
-    manages, in tree order: a party secretary gets the subtree, a branch committee its own
-    branch, an administrator all; someone who manages none of them is refused (403)."""
-    org = get_org(session, actor, org_id)
-    branches = list(session.exec(select(Org).where(*_branch_filter(actor, org))
-                                 .order_by(col(Org.path))).all())
-    if not branches and not actor.manages(org):
-        raise Forbidden(f"Only the committees of {org.name} or of a branch in it (or an "
-                        "administrator) may export its summary.", "committee_only")
-    return org, branches
-
-
 def summary_export(session: Session, actor: Actor, org_id: int, year: int,
                    now: datetime) -> Export:
     """For the level above: one line per branch (members, the year's entries by state, the
     quarters' reviews, the rating and its grades and stars), then every member's year."""
-    org, branches = summary_branches(session, actor, org_id)
-    # The branches again as a subquery: a city's thousands of ids are no bound list.
-    ids = sa.select(col(Org.id)).where(*_branch_filter(actor, org))
-    parents = dict(session.exec(select(Org.id, Org.name).where(
-        col(Org.id).in_({b.parent_id for b in branches if b.parent_id}))).all())
-    members = dict(session.exec(select(col(Member.org_id), func.count()).select_from(Member)
-                                .where(col(Member.org_id).in_(ids))
-                                .group_by(col(Member.org_id))).all())
-    entries: dict[tuple[int, str], int] = {
-        (org_id_, status): count for org_id_, status, count in session.exec(
-            select(col(Entry.org_id), col(Entry.status), func.count()).select_from(Entry)
-            .where(col(Entry.org_id).in_(ids), Entry.year == year)
-            .group_by(col(Entry.org_id), col(Entry.status))).all()}
-    quarters = {(r.org_id, r.quarter): r.status for r in session.exec(
-        select(Review).where(col(Review.org_id).in_(ids), Review.year == year)).all()}
-    rated = {r.org_id: r for r in session.exec(
-        select(Rating).where(col(Rating.org_id).in_(ids), Rating.year == year)).all()}
-    grades: dict[int, Counter[str]] = defaultdict(Counter)
-    star_counts: dict[int, Counter[int]] = defaultdict(Counter)
-    for org_id_, grade, stars_, count in session.exec(
-            select(col(Rating.org_id), col(RatingItem.grade), col(RatingItem.stars),
-                   func.count())
-            .join(Rating, col(Rating.id) == RatingItem.rating_id)
-            .where(col(Rating.org_id).in_(ids), Rating.year == year)
-            .group_by(col(Rating.org_id), col(RatingItem.grade), col(RatingItem.stars))).all():
-        grades[org_id_][grade] += count
-        star_counts[org_id_][stars_] += count
+    year_ = summary.year_summary(session, actor, org_id, year)
+    org, branches, rated = year_.org, year_.branches, year_.ratings
     rows: list[list[Cell]] = []
     for branch in branches:
         b = branch.id or 0
         rating = rated.get(b)
-        states = [quarters.get((b, q)) for q in QUARTERS]
+        states = [year_.quarters.get((b, q)) for q in QUARTERS]
         rows.append([
-            b, branch.name, parents.get(branch.parent_id) if branch.parent_id else None,
-            int(members.get(b, 0)),
-            *(int(entries.get((b, status), 0)) for status, _ in ENTRY_STATES),
+            b, branch.name, year_.parents.get(branch.parent_id) if branch.parent_id else None,
+            year_.members.get(b, 0),
+            *(year_.entries.get((b, status), 0) for status in ENTRY_STATES),
             *(REVIEW_STATES[s] if s else NOT_OPENED for s in states),
             sum(1 for s in states if s == "finalized"),
             RATING_STATES[rating.status] if rating else NOT_RATED,
-            *((grades[b][g.value] if rating else None) for g in GRADE_LABELS),
-            *((star_counts[b][n] if rating else None) for n in STAR_LEVELS),
+            *((year_.grades[b][g.value] if rating else None) for g in GRADE_LABELS),
+            *((year_.stars[b][n] if rating else None) for n in STAR_LEVELS),
         ])
     return Export(
         (Sheet("支部汇总", SUMMARY_COLUMNS, rows),
