@@ -58,6 +58,14 @@ def day_text(day: date) -> str:
     return _("{m}月{d}日").format(m=day.month, d=day.day)
 
 
+def signed_on_text(moment: datetime | None) -> str | None:
+    """The day a stored moment falls on, on the branch's (Beijing) clock: 2026年1月5日."""
+    if moment is None:
+        return None
+    local = moment.astimezone(CHINA)
+    return _("{y}年{m}月{d}日").format(y=local.year, m=local.month, d=local.day)
+
+
 def moment_text(moment: datetime) -> str:
     """A stored moment on the branch's (Beijing) clock, as people write it."""
     local = moment.astimezone(CHINA)

@@ -21,13 +21,12 @@ import anyio
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app.clock import CHINA
 from app.models import Org, Rating, Review
 from app.points import Grade
 from app.present import i18n
 from app.present.downloads import content_disposition
 from app.present.i18n import _
-from app.present.labels import QUARTER_NAMES, signed
+from app.present.labels import QUARTER_NAMES, moment_text, signed, signed_on_text
 from app.present.templating import env
 from app.services import ratings, reviews
 from app.services.errors import DomainError
@@ -56,19 +55,6 @@ class Notice:
     filename: str
 
 
-def _day(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    local = moment.astimezone(CHINA)
-    return _("{y}年{m}月{d}日").format(y=local.year, m=local.month, d=local.day)
-
-
-def _moment(moment: datetime) -> str:
-    local = moment.astimezone(CHINA)
-    return _("{y}年{m}月{d}日 {hm}").format(y=local.year, m=local.month, d=local.day,
-                                           hm=local.strftime("%H:%M"))
-
-
 @dataclass(frozen=True)
 class NoticeLine:
     name: str
@@ -85,13 +71,13 @@ def review_notice(session: Session, review: Review, org: Org, now: datetime) -> 
              for x in reviews.review_lines(session, review, now)]
     period = None
     if review.published_at is not None and review.notice_until is not None:
-        period = _("{start} 至 {end}").format(start=_moment(review.published_at),
-                                              end=_moment(review.notice_until))
+        period = _("{start} 至 {end}").format(start=moment_text(review.published_at),
+                                              end=moment_text(review.notice_until))
     context = {
         "review": review, "org_name": org.name, "heading": heading, "quarter": quarter,
         "title": f"{org.name} {heading}", "lines": lines, "period": period,
-        "finalized": _moment(review.finalized_at) if review.finalized_at else None,
-        "signed_on": _day(review.published_at),
+        "finalized": moment_text(review.finalized_at) if review.finalized_at else None,
+        "signed_on": signed_on_text(review.published_at),
         "draft_mark": _("草稿 · 尚未公示，仅供核对") if review.status == "draft" else None,
     }
     return Notice("print/review.html", context,
@@ -110,8 +96,8 @@ def rating_notice(session: Session, rating: Rating, org: Org, now: datetime) -> 
         "excellent": sum(1 for i in items if i.grade == Grade.excellent.value),
         "exempt": sum(1 for i in items if i.exempt),
         "max_stars": len(params.star_thresholds),
-        "approved": _moment(rating.approved_at) if rating.approved_at else None,
-        "signed_on": _day(rating.approved_at),
+        "approved": moment_text(rating.approved_at) if rating.approved_at else None,
+        "signed_on": signed_on_text(rating.approved_at),
         "draft_mark": _("草稿 · 尚未审定，仅供核对") if rating.status == "draft" else None,
     }
     return Notice("print/rating.html", context, f"{org.name}{rating.year}年度评星定级公示.pdf")

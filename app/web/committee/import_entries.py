@@ -2,8 +2,8 @@
 
 Upload → preview (every error by row and column, in Chinese; nothing written) → confirm.
 The confirm needs no second upload: the preview page carries the rows it read, signed for
-the account and the year (app/web/committee/imports.py). The confirm checks every row again under the
-branches' locks before anything is written.
+the account and the year (app/web/committee/imports.py). The confirm checks every row again
+under the branches' locks before anything is written.
 """
 
 from __future__ import annotations
