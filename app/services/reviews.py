@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.models import Entry, Member, Objection, Org, Review, ReviewScore
-from app.points import quarter_end, quarter_start
+from app.points import quarter_end, quarter_start, review_points, review_score_allowed
 from app.services import audit
 from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
@@ -100,7 +100,8 @@ def list_reviews(session: Session, actor: Actor, org_id: int | None, year: int |
 
 
 def review_lines(session: Session, review: Review, now: datetime) -> list[ReviewLine]:
-    """The sheet: a draft shows ytd with its own draft scores, unset counting as the default."""
+    """The sheet: a draft shows ytd with its own draft scores (scoring.md, The score), an
+    unset one counting as the default (the engine's review_points)."""
     assert review.id is not None
     rules = load_rule_set(session, review.year, now)
     rows = _score_rows(session, review.id)
@@ -115,11 +116,8 @@ def review_lines(session: Session, review: Review, now: datetime) -> list[Review
     reviews = recorded_review_scores(session, ids, review.year)
     for member_id in ids:
         row = rows.get(member_id)
-        score = row.score if row else None
-        if score is None and review.status == "draft":
-            score = rules.params.review_default
         quarters = {q: s for q, s in reviews.get(member_id, {}).items() if q < review.quarter}
-        quarters[review.quarter] = score
+        quarters[review.quarter] = row.score if row else None
         reviews[member_id] = quarters
     scores = year_scores(session, rules, ids, reviews)
     lines = []
@@ -145,11 +143,11 @@ def set_scores(session: Session, actor: Actor, review_id: int, scores: dict[int,
     if unknown:
         raise Invalid(f"Not members of {org.name}: {', '.join(map(str, unknown))}.",
                       "unknown_member")
-    top = rules.params.review_max
-    bad = sorted(m for m, s in scores.items() if s is not None and not 0 <= s <= top)
+    bad = sorted(m for m, s in scores.items()
+                 if s is not None and not review_score_allowed(s, rules.params))
     if bad:
-        raise Invalid(f"Review scores are whole points from 0 to {top}; check members "
-                      f"{', '.join(map(str, bad))}.", "review_score_out_of_range")
+        raise Invalid(f"Review scores are whole points from 0 to {rules.params.review_max}; "
+                      f"check members {', '.join(map(str, bad))}.", "review_score_out_of_range")
     rows = _score_rows(session, review_id)
     before = {str(m): r.score for m, r in rows.items() if m in scores}
     for member_id, score in scores.items():
@@ -205,13 +203,14 @@ def publish_review(session: Session, actor: Actor, review_id: int, notice_days: 
     if not 0 <= notice_days <= MAX_NOTICE_DAYS:
         raise Invalid(f"notice_days must be from 0 to {MAX_NOTICE_DAYS}.", "notice_out_of_range")
     _refuse_pending(session, review, "publish")
-    default = load_rule_set(session, review.year, now).params.review_default
+    params = load_rule_set(session, review.year, now).params
     rows = _score_rows(session, review_id)
     for member in _branch_members(session, review):
         row = rows.get(member.id or 0) or ReviewScore(review_id=review_id,
                                                       member_id=member.id or 0)
-        if row.score is None:
-            row.score = default
+        # An unset score becomes what it counted as on the draft sheet (scoring.md,
+        # Quarterly review score).
+        row.score = review_points(row.score, params)
         session.add(row)
     before = audit.snapshot(review)
     _transition(session, review, "draft", {
