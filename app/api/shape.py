@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from app.models import Entry, Member, Objection, Org, Rating, Review
 from app.schemas import (
@@ -41,8 +41,7 @@ def objection_out(objection: Objection) -> ObjectionOut:
 def review_out(session: Session, review: Review, now: datetime, *, committee: bool) -> ReviewOut:
     assert review.id is not None
     lines = reviews.review_lines(session, review, now)
-    open_objections = session.exec(select(func.count()).select_from(Objection).where(
-        Objection.review_id == review.id, Objection.status == "open")).one()
+    open_objections = reviews.open_objections(session, [review.id])[review.id]
     return ReviewOut(
         id=review.id, org_id=review.org_id, year=review.year, quarter=review.quarter,
         status=review.status,

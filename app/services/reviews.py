@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -171,6 +173,19 @@ def pending_entry_count(session: Session, review: Review) -> int:
     ).one()
 
 
+def open_objections(session: Session, review_ids: Collection[int],
+                    member_id: int | None = None) -> Counter[int]:
+    """Objections still unanswered, per review (only `member_id`'s, if given): the one count
+    that finalizing, the review's pages and answers, and a member's results all read."""
+    if not review_ids:
+        return Counter()
+    query = select(Objection.review_id, func.count()).where(
+        col(Objection.review_id).in_(review_ids), Objection.status == "open")
+    if member_id is not None:
+        query = query.where(Objection.member_id == member_id)
+    return Counter(dict(session.exec(query.group_by(col(Objection.review_id))).all()))
+
+
 def _transition(session: Session, review: Review, from_: str, values: dict[str, object]) -> None:
     """Move the review on only if nobody else moved it first."""
     result = session.execute(
@@ -247,10 +262,9 @@ def finalize_review(session: Session, actor: Actor, review_id: int, now: datetim
         hint = "publish it first" if review.status == "draft" else "it is already finalized"
         raise WorkflowConflict(f"Review {review_id} cannot be finalized: {hint}.",
                                "review_not_published")
-    open_objections = session.exec(select(func.count()).select_from(Objection).where(
-        Objection.review_id == review_id, Objection.status == "open")).one()
-    if open_objections:
-        raise WorkflowConflict(f"{open_objections} objection(s) still open; respond to them "
+    waiting = open_objections(session, [review_id])[review_id]
+    if waiting:
+        raise WorkflowConflict(f"{waiting} objection(s) still open; respond to them "
                                "first.", "objections_open")
     if review.notice_until is not None and now < review.notice_until:
         raise WorkflowConflict(f"The notice period (公示) runs until "

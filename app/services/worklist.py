@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 from app.models import Entry, Member, Objection, Org, Rating, Review
 from app.points import QUARTERS, RuleSet, quarter_start
 from app.services.access import Actor, managed_org_filter
-from app.services.reviews import pending_entry_count
+from app.services.reviews import open_objections, pending_entry_count
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score, recorded_review_scores, year_scores
 
@@ -233,8 +233,8 @@ def member_score(session: Session, member_id: int, year: int, now: datetime) -> 
 def review_blockers(session: Session, review: Review, now: datetime) -> ReviewBlockers:
     """Everything publish_review and finalize_review would refuse for, counted now."""
     pending = pending_entry_count(session, review)
-    open_objections = session.exec(select(func.count()).select_from(Objection).where(
-        Objection.review_id == review.id, Objection.status == "open")).one()
+    assert review.id is not None
+    waiting = open_objections(session, [review.id])[review.id]
     previous_open = previous_id = None
     if review.quarter > 1:
         previous = session.exec(select(Review).where(
@@ -245,7 +245,7 @@ def review_blockers(session: Session, review: Review, now: datetime) -> ReviewBl
             previous_open = review.quarter - 1
     running = (review.status == "published" and review.notice_until is not None
                and now < review.notice_until)
-    return ReviewBlockers(pending=pending, open_objections=open_objections,
+    return ReviewBlockers(pending=pending, open_objections=waiting,
                           notice_until=review.notice_until, notice_running=running,
                           previous_quarter_open=previous_open,
                           previous_review_id=previous_id)
