@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, func, select
-
+from app.db import SessionDep
 from app.models import Entry, Member, Objection, Org, Rating, Review
 from app.schemas import (
     EntryOut,
@@ -37,11 +36,10 @@ def objection_out(objection: Objection) -> ObjectionOut:
     return ObjectionOut.model_validate(objection, from_attributes=True)
 
 
-def review_out(session: Session, review: Review, now: datetime, *, committee: bool) -> ReviewOut:
+def review_out(session: SessionDep, review: Review, now: datetime, *, committee: bool) -> ReviewOut:
     assert review.id is not None
     lines = reviews.review_lines(session, review, now)
-    open_objections = session.exec(select(func.count()).select_from(Objection).where(
-        Objection.review_id == review.id, Objection.status == "open")).one()
+    open_objections = reviews.open_objections(session, [review.id])[review.id]
     return ReviewOut(
         id=review.id, org_id=review.org_id, year=review.year, quarter=review.quarter,
         status=review.status,
@@ -54,7 +52,7 @@ def review_out(session: Session, review: Review, now: datetime, *, committee: bo
     )
 
 
-def rating_out(session: Session, rating: Rating, now: datetime) -> RatingOut:
+def rating_out(session: SessionDep, rating: Rating, now: datetime) -> RatingOut:
     assert rating.id is not None
     items = ratings.rating_items(session, rating.id)
     rated, limit = ratings.rating_limit(items, session, rating.year, now)

@@ -30,8 +30,11 @@ from app.points.score import (
     ItemTotal,
     QuarterScore,
     YearScore,
+    review_points,
+    review_score_allowed,
     score_annual,
     score_year,
+    year_total,
 )
 
 __all__ = [
@@ -62,7 +65,10 @@ __all__ = [
     "quarter_end",
     "quarter_of",
     "quarter_start",
+    "review_points",
+    "review_score_allowed",
     "score_annual",
     "score_year",
     "stars",
+    "year_total",
 ]

@@ -7,7 +7,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from app.points.calendar import QUARTERS
-from app.points.rules import ADDING_KINDS, DEDUCTING_KINDS, Kind, RuleSet
+from app.points.rules import ADDING_KINDS, DEDUCTING_KINDS, Kind, RatingParams, RuleSet
+
+
+def review_score_allowed(score: int, params: RatingParams) -> bool:
+    """Whole points from 0 to the year's maximum (scoring.md, Quarterly review score)."""
+    return 0 <= score <= params.review_max
+
+
+def review_points(score: int | None, params: RatingParams) -> int:
+    """What a review score counts: one left unset counts as the default, as publishing
+    makes it (scoring.md, Quarterly review score)."""
+    return params.review_default if score is None else score
+
+
+def year_total(positive: int, review: int, bonus: int, deducted: int, vetoed: bool) -> int:
+    """ytd = max(0, positive + review + bonus − deducted), and 0 once vetoed (scoring.md,
+    The score): the one place the parts of a score are put together."""
+    return 0 if vetoed else max(0, positive + review + bonus - deducted)
 
 
 @dataclass(frozen=True)
@@ -75,7 +92,11 @@ def _capped(points: int, cap: int | None) -> int:
 def score_year(
     rules: RuleSet, totals: Iterable[ItemTotal], reviews: Mapping[int, int | None]
 ) -> YearScore:
-    """Score one member's year from approved item totals and recorded review scores."""
+    """Score one member's year from approved item totals and review scores by quarter.
+
+    A quarter missing from `reviews` had no review line (it counts nothing); one present
+    with None was left unset (it counts as the default, `review_points`).
+    """
     by_item: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     seen: set[str] = set()
     veto_quarter: int | None = None
@@ -113,9 +134,10 @@ def score_year(
             else:
                 deducted += counted
         review_score = reviews.get(q)
-        review_sum += review_score or 0
+        if q in reviews:
+            review_sum += review_points(review_score, rules.params)
         vetoed = veto_quarter is not None and q >= veto_quarter
-        ytd = 0 if vetoed else max(0, positive + review_sum + bonus - deducted)
+        ytd = year_total(positive, review_sum, bonus, deducted, vetoed)
         quarters.append(
             QuarterScore(
                 quarter=q,
@@ -173,14 +195,16 @@ def _annual_table(rules: RuleSet) -> dict[str, tuple[int, int | None]]:
 
 
 def score_annual(
-    rules: RuleSet, totals: Iterable[tuple[str, int, int, int]], review_sum: int
+    rules: RuleSet, totals: Iterable[tuple[str, int, int, int]],
+    reviews: Mapping[int, int | None],
 ) -> AnnualScore:
     """Score a whole year from per-item year totals `(code, points, count, largest)`.
 
     A cap bounds an item's running total, so at the year's end it bounds the year's sum:
     the quarters need not be kept apart, and SQL can sum over the year (one row per member
-    and item). `review_sum` is the sum of the year's recorded review scores. Equal to
-    `score_year`'s fourth quarter (tests/unit/test_annual.py checks it on random years).
+    and item). `reviews` are the year's review scores by quarter, as for `score_year`.
+    Equal to `score_year`'s fourth quarter (tests/unit/test_annual.py checks it on random
+    years).
     """
     table = _annual_table(rules)
     sums = [0, 0, 0]
@@ -198,5 +222,6 @@ def score_annual(
         if slot == _DEDUCTED and largest > largest_deduction:
             largest_deduction = largest
     positive, bonus, deducted = sums
-    annual = 0 if vetoed else max(0, positive + review_sum + bonus - deducted)
+    review = sum(review_points(score, rules.params) for score in reviews.values())
+    annual = year_total(positive, review, bonus, deducted, vetoed)
     return AnnualScore(annual, vetoed, deducted, largest_deduction)

@@ -18,7 +18,7 @@ from app.models import Entry, Member, Objection, Org, Rating, RatingItem, Review
 from app.points import SELF_REPORT_KINDS, RuleItem, RuleSet
 from app.services.access import Actor, get_member
 from app.services.errors import NotFound
-from app.services.reviews import get_review
+from app.services.reviews import get_review, open_objections
 
 PUBLIC_REVIEW_STATES = ("published", "finalized")
 
@@ -100,15 +100,7 @@ def branch_results(session: Session, actor: Actor) -> list[Review]:
 def my_open_objections(session: Session, member_id: int,
                        review_ids: list[int]) -> dict[int, int]:
     """How many of my objections are still unanswered, per review."""
-    if not review_ids:
-        return {}
-    rows = session.exec(
-        select(Objection.review_id, func.count()).where(
-            Objection.member_id == member_id, Objection.status == "open",
-            col(Objection.review_id).in_(review_ids))
-        .group_by(col(Objection.review_id))
-    ).all()
-    return {review_id: count for review_id, count in rows}
+    return open_objections(session, review_ids, member_id)
 
 
 def branch_review(session: Session, actor: Actor, review_id: int) -> Review:

@@ -35,7 +35,7 @@ from app.services.rules import load_rule_set
 from app.services.scoring import (
     STREAM_ROWS,
     annual_totals_by_branch,
-    finalized_review_sums_by_branch,
+    finalized_review_scores_by_branch,
 )
 
 # Rating lines written together when a town or city rates all its branches: a few thousand
@@ -160,7 +160,7 @@ def _rate_ready(session: Session, actor: Actor, rules: RuleSet, branch_ids: sa.S
                    .order_by(col(Member.org_id), col(Member.id))
                    .execution_options(stream_results=True, yield_per=STREAM_ROWS))
     totals = _Stream(annual_totals_by_branch(session, branch_ids, year), {})
-    reviews = _Stream(finalized_review_sums_by_branch(session, branch_ids, year), {})
+    reviews = _Stream(finalized_review_scores_by_branch(session, branch_ids, year), {})
     lines: list[dict[str, object]] = []
     for branch_id, rows in groupby(members, key=itemgetter(0)):
         branch_totals, branch_reviews = totals.take(branch_id), reviews.take(branch_id)
@@ -197,12 +197,13 @@ def _insert_ratings(session: Session, actor: Actor, branch_ids: sa.Select[Any],
 
 
 def _lines(rules: RuleSet, members: Iterable[Any], totals: dict[int, list[Any]],
-           reviews: dict[int, int], rating_id: int) -> list[dict[str, object]]:
+           reviews: dict[int, dict[int, int | None]], rating_id: int
+           ) -> list[dict[str, object]]:
     """One branch's rating lines: scores, stars, proposed grades."""
     params = rules.params
     candidates, names = [], {}
     for _, member_id, name, exempt in members:
-        year_score = score_annual(rules, totals.get(member_id, ()), reviews.get(member_id, 0))
+        year_score = score_annual(rules, totals.get(member_id, ()), reviews.get(member_id, {}))
         names[member_id] = name
         candidates.append(Candidate(
             member_id=member_id, score=year_score.annual, vetoed=year_score.vetoed,

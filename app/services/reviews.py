@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.models import Entry, Member, Objection, Org, Review, ReviewScore
-from app.points import quarter_end, quarter_start
+from app.points import quarter_end, quarter_start, review_points, review_score_allowed
 from app.services import audit
 from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
@@ -100,7 +103,8 @@ def list_reviews(session: Session, actor: Actor, org_id: int | None, year: int |
 
 
 def review_lines(session: Session, review: Review, now: datetime) -> list[ReviewLine]:
-    """The sheet: a draft shows ytd with its own draft scores, unset counting as the default."""
+    """The sheet: a draft shows ytd with its own draft scores (scoring.md, The score), an
+    unset one counting as the default (the engine's review_points)."""
     assert review.id is not None
     rules = load_rule_set(session, review.year, now)
     rows = _score_rows(session, review.id)
@@ -115,11 +119,8 @@ def review_lines(session: Session, review: Review, now: datetime) -> list[Review
     reviews = recorded_review_scores(session, ids, review.year)
     for member_id in ids:
         row = rows.get(member_id)
-        score = row.score if row else None
-        if score is None and review.status == "draft":
-            score = rules.params.review_default
         quarters = {q: s for q, s in reviews.get(member_id, {}).items() if q < review.quarter}
-        quarters[review.quarter] = score
+        quarters[review.quarter] = row.score if row else None
         reviews[member_id] = quarters
     scores = year_scores(session, rules, ids, reviews)
     lines = []
@@ -145,11 +146,11 @@ def set_scores(session: Session, actor: Actor, review_id: int, scores: dict[int,
     if unknown:
         raise Invalid(f"Not members of {org.name}: {', '.join(map(str, unknown))}.",
                       "unknown_member")
-    top = rules.params.review_max
-    bad = sorted(m for m, s in scores.items() if s is not None and not 0 <= s <= top)
+    bad = sorted(m for m, s in scores.items()
+                 if s is not None and not review_score_allowed(s, rules.params))
     if bad:
-        raise Invalid(f"Review scores are whole points from 0 to {top}; check members "
-                      f"{', '.join(map(str, bad))}.", "review_score_out_of_range")
+        raise Invalid(f"Review scores are whole points from 0 to {rules.params.review_max}; "
+                      f"check members {', '.join(map(str, bad))}.", "review_score_out_of_range")
     rows = _score_rows(session, review_id)
     before = {str(m): r.score for m, r in rows.items() if m in scores}
     for member_id, score in scores.items():
@@ -173,6 +174,89 @@ def pending_entry_count(session: Session, review: Review) -> int:
     ).one()
 
 
+def open_objections(session: Session, review_ids: Collection[int],
+                    member_id: int | None = None) -> Counter[int]:
+    """Objections still unanswered, per review (only `member_id`'s, if given): the one count
+    that finalizing, the review's pages and answers, and a member's results all read."""
+    if not review_ids:
+        return Counter()
+    query = select(Objection.review_id, func.count()).where(
+        col(Objection.review_id).in_(review_ids), Objection.status == "open")
+    if member_id is not None:
+        query = query.where(Objection.member_id == member_id)
+    return Counter(dict(session.exec(query.group_by(col(Objection.review_id))).all()))
+
+
+Step = Literal["publish", "finalize"]
+
+
+@dataclass(frozen=True)
+class ReviewBlockers:
+    """What stands in the way of publishing or finalizing a review now (scoring.md,
+    Workflow 2): the steps raise the first of their refusals, the pages list them all."""
+
+    year: int
+    quarter: int
+    pending: int
+    open_objections: int
+    notice_until: datetime | None
+    notice_running: bool
+    previous_quarter_open: int | None
+    previous_review_id: int | None = None
+
+    def refusals(self, step: Step) -> list[WorkflowConflict]:
+        """Each reason `step` is refused for, in the order it checks them."""
+        found = []
+        if step == "finalize":
+            if self.open_objections:
+                found.append(WorkflowConflict(f"{self.open_objections} objection(s) still "
+                                              "open; respond to them first.",
+                                              "objections_open"))
+            if self.notice_running and self.notice_until is not None:
+                found.append(WorkflowConflict(f"The notice period (公示) runs until "
+                                              f"{self.notice_until.isoformat()}.",
+                                              "notice_running"))
+            if self.previous_quarter_open:
+                found.append(WorkflowConflict(f"Finalize {self.year} "
+                                              f"Q{self.previous_quarter_open} first.",
+                                              "previous_quarter_open"))
+        if self.pending:
+            found.append(WorkflowConflict(
+                f"Cannot {step}: {self.pending} entr{'y' if self.pending == 1 else 'ies'} of "
+                f"{self.year} Q{self.quarter} still pending; approve or reject them first.",
+                "pending_entries"))
+        return found
+
+    @property
+    def can_publish(self) -> bool:
+        return not self.refusals("publish")
+
+    @property
+    def can_finalize(self) -> bool:
+        return not self.refusals("finalize")
+
+
+def blockers(session: Session, review: Review, now: datetime) -> ReviewBlockers:
+    """Everything publishing and finalizing the review would be refused for, counted now."""
+    assert review.id is not None
+    previous_open = previous_id = None
+    if review.quarter > 1:
+        previous = session.exec(select(Review.id, Review.status).where(
+            Review.org_id == review.org_id, Review.year == review.year,
+            Review.quarter == review.quarter - 1)).first()
+        previous_id = previous[0] if previous else None
+        if previous is None or previous[1] != "finalized":
+            previous_open = review.quarter - 1
+    running = (review.status == "published" and review.notice_until is not None
+               and now < review.notice_until)
+    return ReviewBlockers(
+        year=review.year, quarter=review.quarter,
+        pending=pending_entry_count(session, review),
+        open_objections=open_objections(session, [review.id])[review.id],
+        notice_until=review.notice_until, notice_running=running,
+        previous_quarter_open=previous_open, previous_review_id=previous_id)
+
+
 def _transition(session: Session, review: Review, from_: str, values: dict[str, object]) -> None:
     """Move the review on only if nobody else moved it first."""
     result = session.execute(
@@ -185,15 +269,6 @@ def _transition(session: Session, review: Review, from_: str, values: dict[str, 
     session.refresh(review)
 
 
-def _refuse_pending(session: Session, review: Review, doing: str) -> None:
-    pending = pending_entry_count(session, review)
-    if pending:
-        raise WorkflowConflict(
-            f"Cannot {doing}: {pending} entr{'y' if pending == 1 else 'ies'} of "
-            f"{review.year} Q{review.quarter} still pending; approve or reject them first.",
-            "pending_entries")
-
-
 def publish_review(session: Session, actor: Actor, review_id: int, notice_days: int,
                    now: datetime) -> Review:
     review, org = get_review(session, actor, review_id)
@@ -204,14 +279,17 @@ def publish_review(session: Session, actor: Actor, review_id: int, notice_days: 
                                "review_not_draft")
     if not 0 <= notice_days <= MAX_NOTICE_DAYS:
         raise Invalid(f"notice_days must be from 0 to {MAX_NOTICE_DAYS}.", "notice_out_of_range")
-    _refuse_pending(session, review, "publish")
-    default = load_rule_set(session, review.year, now).params.review_default
+    refused = blockers(session, review, now).refusals("publish")
+    if refused:
+        raise refused[0]
+    params = load_rule_set(session, review.year, now).params
     rows = _score_rows(session, review_id)
     for member in _branch_members(session, review):
         row = rows.get(member.id or 0) or ReviewScore(review_id=review_id,
                                                       member_id=member.id or 0)
-        if row.score is None:
-            row.score = default
+        # An unset score becomes what it counted as on the draft sheet (scoring.md,
+        # Quarterly review score).
+        row.score = review_points(row.score, params)
         session.add(row)
     before = audit.snapshot(review)
     _transition(session, review, "draft", {
@@ -248,22 +326,9 @@ def finalize_review(session: Session, actor: Actor, review_id: int, now: datetim
         hint = "publish it first" if review.status == "draft" else "it is already finalized"
         raise WorkflowConflict(f"Review {review_id} cannot be finalized: {hint}.",
                                "review_not_published")
-    open_objections = session.exec(select(func.count()).select_from(Objection).where(
-        Objection.review_id == review_id, Objection.status == "open")).one()
-    if open_objections:
-        raise WorkflowConflict(f"{open_objections} objection(s) still open; respond to them "
-                               "first.", "objections_open")
-    if review.notice_until is not None and now < review.notice_until:
-        raise WorkflowConflict(f"The notice period (公示) runs until "
-                               f"{review.notice_until.isoformat()}.", "notice_running")
-    if review.quarter > 1:
-        previous = session.exec(select(Review.status).where(
-            Review.org_id == review.org_id, Review.year == review.year,
-            Review.quarter == review.quarter - 1)).first()
-        if previous != "finalized":
-            raise WorkflowConflict(f"Finalize {review.year} Q{review.quarter - 1} first.",
-                                   "previous_quarter_open")
-    _refuse_pending(session, review, "finalize")
+    refused = blockers(session, review, now).refusals("finalize")
+    if refused:
+        raise refused[0]
     lines = {line.member_id: line for line in review_lines(session, review, now)}
     final: dict[str, dict[str, int | None]] = {}
     for member_id, row in sorted(_score_rows(session, review_id).items()):

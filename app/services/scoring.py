@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from app.db import core
-from app.models import Entry, Member, Org, Review, ReviewScore
+from app.models import Entry, Org, Review, ReviewScore
 from app.points import ItemTotal, RuleSet, YearScore, score_year
 
 COUNTED_REVIEW_STATES = ("published", "finalized")
@@ -134,20 +134,28 @@ def annual_totals_by_branch(
         yield branch_id, totals
 
 
-def finalized_review_sums_by_branch(
+def finalized_review_scores_by_branch(
     session: Session, branches: sa.Select[Any], year: int
-) -> Iterator[tuple[int, dict[int, int]]]:
-    """Each member's review scores of the year's finalized quarters, summed; by branch."""
+) -> Iterator[tuple[int, dict[int, dict[int, int | None]]]]:
+    """Each member's review scores of the year's finalized quarters, by quarter; by branch.
+
+    The scores as recorded, one row per member and quarter: what they count (an unset one
+    as the default) is the engine's to say (app/points/score.py, review_points). Read from
+    the branch's reviews, whose lines are its members (members do not move between
+    branches): the database walks each branch's four reviews and their lines in branch
+    order, with no sort of all the rows.
+    """
     query = (
-        sa.select(sa.func.min(col(Member.org_id)), col(ReviewScore.member_id),
-                  sa.func.sum(col(ReviewScore.score)))
-        .join(Review, col(Review.id) == ReviewScore.review_id)
-        .join(Member, col(Member.id) == ReviewScore.member_id)
-        .where(col(Member.org_id).in_(branches), col(Review.year) == year,
+        sa.select(col(Review.org_id), col(ReviewScore.member_id), col(Review.quarter),
+                  col(ReviewScore.score))
+        .join(ReviewScore, col(ReviewScore.review_id) == Review.id)
+        .where(col(Review.org_id).in_(branches), col(Review.year) == year,
                col(Review.status) == "finalized")
-        .group_by(col(ReviewScore.member_id))
-        .order_by(sa.func.min(col(Member.org_id)))
+        .order_by(col(Review.org_id))
         .execution_options(stream_results=True, yield_per=STREAM_ROWS)
     )
     for branch_id, rows in groupby(core(session, query), key=itemgetter(0)):
-        yield branch_id, {member_id: int(total or 0) for _, member_id, total in rows}
+        scores: dict[int, dict[int, int | None]] = defaultdict(dict)
+        for _, member_id, quarter, score in rows:
+            scores[member_id][quarter] = score
+        yield branch_id, scores

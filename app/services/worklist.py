@@ -11,7 +11,6 @@ from sqlmodel import Session, col, func, select
 from app.models import Entry, Member, Objection, Org, Rating, Review
 from app.points import QUARTERS, RuleSet, quarter_start
 from app.services.access import Actor, managed_org_filter
-from app.services.reviews import pending_entry_count
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score, recorded_review_scores, year_scores
 
@@ -57,27 +56,6 @@ class EntryView:
     org_name: str
     item_name: str
     locked: bool  # its quarter is finalized for the member's branch
-
-
-@dataclass(frozen=True)
-class ReviewBlockers:
-    """Why publishing or finalizing would be refused now (scoring.md, Workflow 2)."""
-
-    pending: int
-    open_objections: int
-    notice_until: datetime | None
-    notice_running: bool
-    previous_quarter_open: int | None
-    previous_review_id: int | None = None
-
-    @property
-    def can_publish(self) -> bool:
-        return self.pending == 0
-
-    @property
-    def can_finalize(self) -> bool:
-        return not (self.pending or self.open_objections or self.notice_running
-                    or self.previous_quarter_open)
 
 
 @dataclass(frozen=True)
@@ -228,27 +206,6 @@ def member_score(session: Session, member_id: int, year: int, now: datetime) -> 
     """The member's provisional score of the year so far, and whether they are vetoed."""
     score = member_year_score(session, load_rule_set(session, year, now), member_id)
     return score.annual, score.vetoed
-
-
-def review_blockers(session: Session, review: Review, now: datetime) -> ReviewBlockers:
-    """Everything publish_review and finalize_review would refuse for, counted now."""
-    pending = pending_entry_count(session, review)
-    open_objections = session.exec(select(func.count()).select_from(Objection).where(
-        Objection.review_id == review.id, Objection.status == "open")).one()
-    previous_open = previous_id = None
-    if review.quarter > 1:
-        previous = session.exec(select(Review).where(
-            Review.org_id == review.org_id, Review.year == review.year,
-            Review.quarter == review.quarter - 1)).first()
-        previous_id = previous.id if previous else None
-        if previous is None or previous.status != "finalized":
-            previous_open = review.quarter - 1
-    running = (review.status == "published" and review.notice_until is not None
-               and now < review.notice_until)
-    return ReviewBlockers(pending=pending, open_objections=open_objections,
-                          notice_until=review.notice_until, notice_running=running,
-                          previous_quarter_open=previous_open,
-                          previous_review_id=previous_id)
 
 
 def objection_names(session: Session, objections: list[Objection]) -> dict[int, str]:

@@ -10,7 +10,17 @@ from collections.abc import Mapping
 
 import pytest
 
-from app.points import ItemTotal, Kind, YearScore, default_rule_set, score_year
+from app.points import (
+    ItemTotal,
+    Kind,
+    RatingParams,
+    YearScore,
+    default_rule_set,
+    review_points,
+    review_score_allowed,
+    score_year,
+    year_total,
+)
 
 RULES = default_rule_set(2025)
 PerQuarter = tuple[int, ...]
@@ -128,12 +138,21 @@ def _delta(year: YearScore) -> tuple[int, ...]:
             id="reviews_only_for_quarters_given",
         ),
         pytest.param(
-            # None counts nothing: 4, 4, 4+0=4, 4+3=7
+            # Q2 left unset counts as the default 5, 0 counts 0: 4, 4+5=9, 9+0=9, 9+3=12
             [],
             {1: 4, 2: None, 3: 0, 4: 3},
-            (4, 4, 4, 7),
-            (4, 0, 0, 3),
-            id="review_none_and_zero",
+            (4, 9, 9, 12),
+            (4, 5, 0, 3),
+            id="review_unset_counts_default_and_zero",
+        ),
+        pytest.param(
+            # a draft sheet: P01 3×2=6 in Q1 and its own Q1 score unset → 6+5 = 11;
+            # no review line in Q2..Q4 counts nothing
+            [ItemTotal("P01", 1, 6, count=3)],
+            {1: None},
+            (11, 11, 11, 11),
+            (11, 0, 0, 0),
+            id="draft_sheet_unset_score",
         ),
         pytest.param(
             # Q1 5-10=-5→0; Q2 P01 8 +10-10=8 (carrying -5 or 0 would give 3 or 13)
@@ -402,3 +421,56 @@ def test_year_deducted_and_largest(totals: list[ItemTotal], deducted: int, large
 def test_bad_total_raises(total: ItemTotal) -> None:
     with pytest.raises(ValueError):
         _score([total], {})
+
+
+@pytest.mark.parametrize(
+    ("positive", "review", "bonus", "deducted", "vetoed", "total"),
+    [
+        pytest.param(0, 0, 0, 0, False, 0, id="nothing"),
+        # 32 + 20 + 10 − 47 = 15
+        pytest.param(32, 20, 10, 47, False, 15, id="all_four_parts"),
+        # 2 + 0 + 0 − 10 = −8 → 0: never below zero
+        pytest.param(2, 0, 0, 10, False, 0, id="floor_at_zero"),
+        # 8 + 5 − 13 = 0 exactly
+        pytest.param(8, 5, 0, 13, False, 0, id="exactly_zero"),
+        # 10 items × cap 8 = 80, four reviews of 5 = 20, bonus cap 10: the most, 110
+        pytest.param(80, 20, 10, 0, False, 110, id="maximum_110"),
+        # a veto: 0 whatever else
+        pytest.param(80, 20, 10, 0, True, 0, id="vetoed"),
+    ],
+)
+def test_year_total(positive: int, review: int, bonus: int, deducted: int, vetoed: bool,
+                    total: int) -> None:
+    assert year_total(positive, review, bonus, deducted, vetoed) == total
+
+
+DEFAULTS = RatingParams()
+
+
+@pytest.mark.parametrize(
+    ("score", "params", "counted"),
+    [
+        pytest.param(None, DEFAULTS, 5, id="unset_becomes_5"),
+        pytest.param(0, DEFAULTS, 0, id="zero_stays_zero"),
+        pytest.param(3, DEFAULTS, 3, id="given_counts_as_given"),
+        pytest.param(None, RatingParams(review_max=10, review_default=8), 8,
+                     id="unset_becomes_the_years_default"),
+    ],
+)
+def test_review_points(score: int | None, params: RatingParams, counted: int) -> None:
+    assert review_points(score, params) == counted
+
+
+@pytest.mark.parametrize(
+    ("score", "params", "allowed"),
+    [
+        pytest.param(0, DEFAULTS, True, id="0"),
+        pytest.param(5, DEFAULTS, True, id="5"),
+        pytest.param(6, DEFAULTS, False, id="6_over_5"),
+        pytest.param(-1, DEFAULTS, False, id="minus_1"),
+        pytest.param(10, RatingParams(review_max=10, review_default=8), True,
+                     id="10_when_the_year_allows_10"),
+    ],
+)
+def test_review_score_allowed(score: int, params: RatingParams, allowed: bool) -> None:
+    assert review_score_allowed(score, params) is allowed

@@ -36,7 +36,7 @@ def _review(session: SessionDep, actor: Actor, review_id: int) -> tuple[Review, 
 def _sheet_context(session: SessionDep, review: Review, org: Org, now: datetime) -> dict[str, Any]:
     params = load_rule_set(session, review.year, now).params
     return {"review": review, "org": org,
-            "blockers": worklist.review_blockers(session, review, now),
+            "blockers": reviews.blockers(session, review, now),
             "review_max": params.review_max, "review_default": params.review_default,
             "title": _("{org} {year}年{quarter}评议").format(
                 org=org.name, year=review.year, quarter=_(QUARTER_NAMES[review.quarter]))}
