@@ -1,8 +1,11 @@
-"""SQLModel tables. Request and answer schemas live in app/schemas.py."""
+"""SQLModel tables and the states of their rows (StrEnums). Request and answer bodies live in
+app/schemas/."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
 from uuid import uuid4
 
 import sqlalchemy as sa
@@ -35,6 +38,62 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+class EntryStatus(StrEnum):
+    """An entry's state (scoring.md, Workflow 1): pending until the committee decides."""
+
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    revoked = "revoked"
+
+
+class ReviewStatus(StrEnum):
+    """A quarterly review (scoring.md, Workflow 2): draft → published (公示) → finalized."""
+
+    draft = "draft"
+    published = "published"
+    finalized = "finalized"
+
+
+class ObjectionStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+
+
+class RatingStatus(StrEnum):
+    """An annual rating (scoring.md, Workflow 4): draft → approved."""
+
+    draft = "draft"
+    approved = "approved"
+
+
+class OrgKind(StrEnum):
+    committee = "committee"
+    general_branch = "general_branch"
+    branch = "branch"
+
+
+class State(sa.types.TypeDecorator[Any]):
+    """A state column: VARCHAR in the database, its StrEnum in Python. A value that is not
+    one of the enum's (written by hand into the database) comes back as the plain string, so
+    `jifen check` can report it instead of failing to read it."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, states: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.states = states
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        return self.states(value) if value in self.states._value2member_map_ else value
+
+
 # Ids are BIGINT on PostgreSQL: at national scale entry.id and audit_log.id pass 2**31 within
 # a year (docs/scaling.md). SQLite keeps INTEGER, already 64-bit there: only a column declared
 # exactly INTEGER PRIMARY KEY is the rowid alias that numbers new rows (BIGINT would not).
@@ -50,7 +109,7 @@ class Org(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     name: str = Field(max_length=100)
     parent_id: int | None = Field(default=None, foreign_key="org.id", index=True, sa_type=BigId)
-    kind: str = Field(max_length=20)
+    kind: OrgKind = Field(sa_type=State(OrgKind, 20))
     # Materialised path "/1/5/12/": a subtree is one indexed prefix match.
     path: str = Field(default="", max_length=255, index=True)
     created_at: datetime = _at()
@@ -154,7 +213,7 @@ class Entry(SQLModel, table=True):
     quantity: int = 1
     # Signed: negative for deductions, 0 for a veto (api.md).
     points: int
-    status: str = Field(default="pending", max_length=10)
+    status: EntryStatus = Field(default=EntryStatus.pending, sa_type=State(EntryStatus, 10))
     note: str = Field(default="", max_length=1000)
     evidence: str | None = Field(default=None, max_length=500)
     created_by: int = Field(foreign_key="account.id", sa_type=BigId)
@@ -172,7 +231,7 @@ class Review(SQLModel, table=True):
     org_id: int = Field(foreign_key="org.id", index=True, sa_type=BigId)
     year: int
     quarter: int
-    status: str = Field(default="draft", max_length=10)
+    status: ReviewStatus = Field(default=ReviewStatus.draft, sa_type=State(ReviewStatus, 10))
     notice_until: datetime | None = _at(nullable=True)
     created_by: int = Field(foreign_key="account.id", sa_type=BigId)
     created_at: datetime = _at()
@@ -200,7 +259,8 @@ class Objection(SQLModel, table=True):
     review_id: int = Field(foreign_key="review.id", index=True, sa_type=BigId)
     member_id: int = Field(foreign_key="member.id", index=True, sa_type=BigId)
     text: str = Field(max_length=2000)
-    status: str = Field(default="open", max_length=10)
+    status: ObjectionStatus = Field(default=ObjectionStatus.open,
+                                   sa_type=State(ObjectionStatus, 10))
     response: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _at()
     resolved_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
@@ -212,7 +272,7 @@ class Rating(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     org_id: int = Field(foreign_key="org.id", index=True, sa_type=BigId)
     year: int
-    status: str = Field(default="draft", max_length=10)
+    status: RatingStatus = Field(default=RatingStatus.draft, sa_type=State(RatingStatus, 10))
     created_by: int = Field(foreign_key="account.id", sa_type=BigId)
     created_at: datetime = _at()
     approved_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
@@ -10,6 +10,7 @@ from app.api.deps import CurrentActor, PagingDep, errors
 from app.api.shape import entry_out
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.models import EntryStatus
 from app.schemas import EntryCreate, EntryOut, Id, Page, ReasonBody, Year
 from app.services import entries
 from app.services.entries import EntryFilter, NewEntry
@@ -30,7 +31,7 @@ def create_entry(body: EntryCreate, session: SessionDep, actor: CurrentActor,
 def list_entries(
     session: SessionDep, actor: CurrentActor, paging: PagingDep,
     member_id: Id | None = None, org_id: Id | None = None,
-    status: Literal["pending", "approved", "rejected", "revoked"] | None = None,
+    status: EntryStatus | None = None,
     year: Annotated[Year | None, Query()] = None,
     quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
 ) -> Page[EntryOut]:

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.clock import beijing_wall
-from app.models import Org, Rating
+from app.models import EntryStatus, Org, Rating, RatingStatus, ReviewStatus
 from app.points import GRADE_LABELS, QUARTERS, Grade, stars
 from app.present.labels import QUARTER_NAMES, STATUS_LABELS
 from app.services import ratings, reviews, summary, worklist
@@ -24,9 +24,10 @@ from app.services.rules import load_rule_set
 from app.services.sheets import Cell, Column, Sheet
 
 # The labels the pages show, untranslated: a file's words are Chinese like its headings.
-REVIEW_STATES = {s: STATUS_LABELS[s] for s in ("draft", "published", "finalized")}
-RATING_STATES = {"draft": STATUS_LABELS["draft"], "approved": STATUS_LABELS["approved_rating"]}
-ENTRY_STATES = ("pending", "approved", "rejected", "revoked")
+REVIEW_STATES = {s: STATUS_LABELS[s] for s in ReviewStatus}
+RATING_STATES = {RatingStatus.draft: STATUS_LABELS["draft"],
+                 RatingStatus.approved: STATUS_LABELS["approved_rating"]}
+ENTRY_STATES = tuple(EntryStatus)
 NOT_OPENED = "未开始"
 NOT_RATED = "未评定"
 PROVISIONAL = "暂计"
@@ -138,7 +139,7 @@ def summary_export(session: Session, actor: Actor, org_id: int, year: int,
             year_.members.get(b, 0),
             *(year_.entries.get((b, status), 0) for status in ENTRY_STATES),
             *(REVIEW_STATES[s] if s else NOT_OPENED for s in states),
-            sum(1 for s in states if s == "finalized"),
+            sum(1 for s in states if s == ReviewStatus.finalized),
             RATING_STATES[rating.status] if rating else NOT_RATED,
             *((year_.grades[b][g.value] if rating else None) for g in GRADE_LABELS),
             *((year_.stars[b][n] if rating else None) for n in STAR_LEVELS),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.clock import CHINA
+from app.models import ReviewStatus
 from app.present.i18n import _, ngettext
 from app.present.labels import day_text, quarter_name, rule_name
 from app.services import notices as service
@@ -71,7 +72,7 @@ def notice_text(notice: Notice) -> str:
             response=notice.objection.response or "")
     if review is not None:
         title = _review_title(review.year, review.quarter)
-        if review.notice_until is None or review.status == "finalized":
+        if review.notice_until is None or review.status == ReviewStatus.finalized:
             return _("{title}评议结果已公示").format(title=title)
         return _("{title}评议结果已公示，公示期到{until}，有异议请在此前提出").format(
             title=title, until=short_moment(review.notice_until))
@@ -80,7 +81,7 @@ def notice_text(notice: Notice) -> str:
 
 def _link_text(notice: Notice) -> str:
     if notice.kind == service.REVIEW_PUBLISHED and notice.review is not None \
-            and notice.review.status == "published":
+            and notice.review.status == ReviewStatus.published:
         return _("看结果、提异议")
     if notice.kind in (service.REVIEW_PUBLISHED, service.OBJECTION_ANSWERED):
         return _("看结果")

@@ -21,7 +21,7 @@ import anyio
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app.models import Org, Rating, Review
+from app.models import Org, Rating, RatingStatus, Review, ReviewStatus
 from app.points import Grade
 from app.present import i18n
 from app.present.downloads import content_disposition
@@ -78,7 +78,8 @@ def review_notice(session: Session, review: Review, org: Org, now: datetime) -> 
         "title": f"{org.name} {heading}", "lines": lines, "period": period,
         "finalized": moment_text(review.finalized_at) if review.finalized_at else None,
         "signed_on": signed_on_text(review.published_at),
-        "draft_mark": _("草稿 · 尚未公示，仅供核对") if review.status == "draft" else None,
+        "draft_mark": (_("草稿 · 尚未公示，仅供核对") if review.status == ReviewStatus.draft
+                       else None),
     }
     return Notice("print/review.html", context,
                   f"{org.name}{review.year}年{review.quarter}季度积分公示.pdf")
@@ -98,7 +99,8 @@ def rating_notice(session: Session, rating: Rating, org: Org, now: datetime) -> 
         "max_stars": len(params.star_thresholds),
         "approved": moment_text(rating.approved_at) if rating.approved_at else None,
         "signed_on": signed_on_text(rating.approved_at),
-        "draft_mark": _("草稿 · 尚未审定，仅供核对") if rating.status == "draft" else None,
+        "draft_mark": (_("草稿 · 尚未审定，仅供核对") if rating.status == RatingStatus.draft
+                       else None),
     }
     return Notice("print/rating.html", context, f"{org.name}{rating.year}年度评星定级公示.pdf")
 

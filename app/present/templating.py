@@ -6,6 +6,7 @@ from pathlib import Path
 
 import jinja2
 
+from app.models import EntryStatus, ObjectionStatus, RatingStatus, ReviewStatus
 from app.points import GRADE_LABELS, Grade
 from app.present import i18n
 from app.present.labels import (
@@ -28,7 +29,9 @@ env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
 env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True)
 env.globals.update(
-    Grade=Grade, rule_item_name=i18n.rule_item_name, signed=signed, bj=beijing,
+    Grade=Grade, EntryStatus=EntryStatus, ReviewStatus=ReviewStatus,
+    ObjectionStatus=ObjectionStatus, RatingStatus=RatingStatus,
+    rule_item_name=i18n.rule_item_name, signed=signed, bj=beijing,
     quarter_name=quarter_name, quarter_names=QUARTER_NAMES, kind_labels=KIND_LABELS,
     status_labels=STATUS_LABELS, category_labels=CATEGORY_LABELS,
     grade_labels={g.value: label for g, label in GRADE_LABELS.items()})

@@ -8,6 +8,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
+from app.models import EntryStatus, ObjectionStatus, OrgKind, RatingStatus, ReviewStatus
 from app.points import Category, Grade, Kind
 from app.services.member_import import USERNAME_PATTERN
 from app.services.sheets import RowProblem
@@ -15,7 +16,6 @@ from app.services.sheets import RowProblem
 T = TypeVar("T")
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-OrgKind = Literal["committee", "general_branch", "branch"]
 Year = Annotated[int, Field(ge=2000, le=2100)]
 # The largest id anyone may send: JavaScript's Number.MAX_SAFE_INTEGER, so the mini-program
 # and browsers read every id exactly. The BIGINT ids (app.models.BigId) hold far more.
@@ -221,7 +221,7 @@ class EntryOut(BaseModel):
     occurred_on: date
     quantity: int
     points: int
-    status: Literal["pending", "approved", "rejected", "revoked"]
+    status: EntryStatus
     note: str
     evidence: str | None
     created_by: int
@@ -255,7 +255,7 @@ class ReviewOut(BaseModel):
     org_id: int
     year: int
     quarter: int
-    status: Literal["draft", "published", "finalized"]
+    status: ReviewStatus
     notice_until: datetime | None
     published_at: datetime | None
     finalized_at: datetime | None
@@ -269,7 +269,7 @@ class ReviewSummaryOut(BaseModel):
     org_id: int
     year: int
     quarter: int
-    status: Literal["draft", "published", "finalized"]
+    status: ReviewStatus
     notice_until: datetime | None
 
 
@@ -292,7 +292,7 @@ class ObjectionOut(BaseModel):
     review_id: int
     member_id: int
     text: str
-    status: Literal["open", "resolved"]
+    status: ObjectionStatus
     response: str | None
     created_at: datetime
     resolved_at: datetime | None
@@ -323,7 +323,7 @@ class RatingOut(BaseModel):
     id: int
     org_id: int
     year: int
-    status: Literal["draft", "approved"]
+    status: RatingStatus
     rated: int = Field(description="n: members rated, exempt members left out.")
     excellent_limit: int = Field(description="⌊n/3⌋: how many may be excellent.")
     approved_at: datetime | None
@@ -334,7 +334,7 @@ class RatingSummaryOut(BaseModel):
     id: int
     org_id: int
     year: int
-    status: Literal["draft", "approved"]
+    status: RatingStatus
 
 
 class GradeChange(Body):

@@ -12,7 +12,17 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from app.models import Entry, Member, Org, Rating, RatingItem, Review
+from app.models import (
+    Entry,
+    EntryStatus,
+    Member,
+    Org,
+    OrgKind,
+    Rating,
+    RatingItem,
+    Review,
+    ReviewStatus,
+)
 from app.services.access import Actor, get_org, managed_org_filter
 from app.services.errors import Forbidden
 
@@ -23,15 +33,15 @@ class YearSummary:
     branches: list[Org]                     # tree order
     parents: dict[int, str]                 # a branch's parent's name, by the parent's id
     members: dict[int, int]                 # by branch
-    entries: dict[tuple[int, str], int]     # by (branch, entry state)
-    quarters: dict[tuple[int, int], str]    # review state by (branch, quarter)
+    entries: dict[tuple[int, EntryStatus], int]        # by (branch, entry state)
+    quarters: dict[tuple[int, int], ReviewStatus]      # by (branch, quarter)
     ratings: dict[int, Rating]              # by branch
     grades: dict[int, Counter[str]]         # members per grade, by branch
     stars: dict[int, Counter[int]]          # members per number of stars, by branch
 
 
 def _branch_filter(actor: Actor, org: Org) -> tuple[sa.ColumnElement[bool], ...]:
-    return (col(Org.kind) == "branch", managed_org_filter(actor),
+    return (col(Org.kind) == OrgKind.branch, managed_org_filter(actor),
             col(Org.path).startswith(org.path, autoescape=True))
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.models import Entry, Org
+from app.models import Entry, EntryStatus, Org
 from app.present.i18n import _, rule_item_name
 from app.present.messages import message_for
 from app.services import entries, worklist
@@ -42,7 +42,7 @@ def _pending(session: SessionDep, actor: Actor, org_id: int | None, year: int | 
     if org_id is not None:
         get_managed_org(session, actor, org_id)
     rows, _total = entries.list_entries(session, actor, EntryFilter(
-        org_id=org_id, status="pending", year=year, quarter=quarter), LIMIT, 0)
+        org_id=org_id, status=EntryStatus.pending, year=year, quarter=quarter), LIMIT, 0)
     return worklist.entry_views(session, list(reversed(rows)), now)
 
 

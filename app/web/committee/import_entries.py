@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.models import EntryStatus
 from app.present.downloads import Format, entry_template_response, member_year_response
 from app.present.i18n import _
 from app.present.messages import MESSAGES, message_for
@@ -145,7 +146,7 @@ def confirm_import(request: Request, session: SessionDep, actor: CommitteeActor,
     except DomainError as error:
         return _page(request, actor, year_, this_year, {"error": message_for(error)},
                      error.status_code)
-    pending = sum(1 for e in created if e.status == "pending")
+    pending = sum(1 for e in created if e.status == EntryStatus.pending)
     text = _("已导入{n}条积分记录。").format(n=len(created))
     if pending:
         text += _("其中{n}条关于您本人，需其他支委审核。").format(n=pending)

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.models import EntryStatus
 from app.points import Kind, RuleItem
 from app.present.i18n import _, ngettext, rule_item_name
 from app.present.messages import message_for
@@ -120,7 +121,7 @@ def record_entry(request: Request, session: SessionDep, actor: CommitteeActor, c
                     status_code=status)
     row = worklist.entry_views(session, [entry], clock.now())[0]
     what = f"{row.member_name} {entry.rule_code} {rule_item_name(row.item_name)}"
-    if entry.status == "approved":
+    if entry.status == EntryStatus.approved:
         flash(request, _("已记录：{what}").format(what=what))
     else:
         flash(request, _("已提交：{what}。关于您本人的记录需其他支委审核。").format(what=what),

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from app.clock import Clock, ClockDep
 from app.db import SessionDep
-from app.models import Objection, Review
+from app.models import Objection, Review, ReviewStatus
 from app.present.i18n import _
 from app.present.labels import moment_text, quarter_name, signed
 from app.present.messages import message_for
@@ -59,7 +59,7 @@ def _title(review: Review) -> str:
 
 def _notice(review: Review, now: datetime) -> str:
     """Where the review stands in time, in one line."""
-    if review.status == "finalized" and review.finalized_at is not None:
+    if review.status == ReviewStatus.finalized and review.finalized_at is not None:
         return _("定稿时间：{at}").format(at=moment_text(review.finalized_at))
     if review.notice_until is not None and now < review.notice_until:
         return _("公示期至 {at}").format(at=moment_text(review.notice_until))
@@ -98,7 +98,7 @@ def _sheet_context(session: SessionDep, actor: Actor, clock: Clock,
                                                                         review_id)]
     return {"review": review, "title": _title(review), "notice": _notice(review, clock.now()),
             "lines": lines, "mine": mine, "objections": objections,
-            "can_object": review.status == "published" and mine is not None,
+            "can_object": review.status == ReviewStatus.published and mine is not None,
             "text": "", "error": None, "done": False}
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.models import EntryStatus, ReviewStatus
 from app.points import quarter_start
 from app.present.downloads import Format, member_year_response
 from app.present.labels import quarter_name, signed
@@ -64,7 +65,7 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
             status=score.state(q.quarter) if begun else "future"))
     chart = progress_chart(year, [
         (q.quarter, q.name, q.ytd if q.status != "future" else None,
-         q.status in ("open", "draft")) for q in quarters],
+         q.status in ("open", ReviewStatus.draft)) for q in quarters],
         params.star_thresholds[0] if params.star_thresholds else None)
     # This year's rating and, in the new year, last year's: one query.
     ratings = member_view.my_ratings(session, member.id or 0, year, year - 1)
@@ -99,7 +100,7 @@ def my_entries(request: Request, session: SessionDep, actor: WebActor, clock: Cl
     entries = [entry_view(e, rules) for e in member_view.my_entries(session, member.id or 0,
                                                                     year)]
     context = {"year": year, "this_year": clock.today().year, "entries": entries,
-               "pending": sum(1 for e in entries if e.status == "pending")}
+               "pending": sum(1 for e in entries if e.status == EntryStatus.pending)}
     return render(request, "pages/member/entries.html", context,
                   partial="partials/member/entries.html")
 

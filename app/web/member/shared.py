@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.clock import Clock
-from app.models import Entry
+from app.models import Entry, EntryStatus
 from app.points import Kind, RuleItem, RuleSet
 from app.present.i18n import _, ngettext
 from app.present.labels import HOURLY, day_text, points_text, rule_name
@@ -84,7 +84,7 @@ def entry_view(entry: Entry, rules: RuleSet) -> EntryView:
             and entry.quantity > 1:
         amount = (ngettext("{n}小时", "{n}小时", entry.quantity) if HOURLY.search(item.name)
                   else ngettext("{n}次", "{n}次", entry.quantity)).format(n=entry.quantity)
-    reason = entry.reason if entry.status in ("rejected", "revoked") else None
+    reason = entry.reason if entry.status in (EntryStatus.rejected, EntryStatus.revoked) else None
     return EntryView(id=entry.id or 0, name=name, kind=entry.kind,
                      points=points_text(entry.points), amount=amount,
                      day=day_text(entry.occurred_on), note=entry.note, status=entry.status,
