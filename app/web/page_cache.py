@@ -5,7 +5,8 @@ at once). A page is kept per login session under a key read by one indexed state
 
 - the branch's revision, which every change to the branch's records replaces
   (app/services/locking.py: entries, reviews, objections, ratings, its members and their
-  committee roles), and the year's rule-set revision;
+  committee roles), and the revision of the rule set the year reads (its own, else the
+  one it starts from: app/services/rules.py);
 - the account (password change, admin, notices seen up to), the session (its CSRF token
   is in the page), the language, HTMX or not, the year asked for and today's date (a
   quarter begins on a date).
@@ -37,7 +38,8 @@ from sqlmodel import Session, col
 
 from app.clock import Clock
 from app.db import core
-from app.models import Account, Member, Org, RuleSetRow
+from app.models import Account, Member, Org
+from app.services import rules
 from app.settings import get_settings
 from app.web import i18n
 from app.web.deps import password_unchanged, session_expired
@@ -105,8 +107,7 @@ def page_cache(request: Request) -> PageCache:
 _KEY = (
     sa.select(col(Account.password_changed_at), col(Account.is_admin), col(Member.id),
               col(Org.id), col(Org.revision), col(Account.notices_seen_at),
-              sa.select(col(RuleSetRow.revision))
-              .where(col(RuleSetRow.year) == sa.bindparam("year")).scalar_subquery())
+              rules.revision_read(sa.bindparam("year")))
     .select_from(Account)
     .join(Member, col(Member.id) == Account.member_id)
     .join(Org, col(Org.id) == Member.org_id)
