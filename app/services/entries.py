@@ -15,7 +15,7 @@ from app.services.access import Actor, get_member, managed_org_filter, require_m
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.paging import page
-from app.services.rules import load_rule_set
+from app.services.rules import ensure_rule_set
 
 MAX_QUANTITY = 100
 
@@ -90,7 +90,7 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
     if new.occurred_on < member.joined_on:
         raise Invalid(f"occurred_on {new.occurred_on} is before {member.name} joined "
                       f"({member.joined_on}).", "before_joined")
-    rules = load_rule_set(session, new.occurred_on.year, now)
+    rules = ensure_rule_set(session, new.occurred_on.year, now)
     item = rules.item(new.rule_code)
     if item is None:
         raise Invalid(f"Unknown rule code {new.rule_code!r} for {rules.year}; "

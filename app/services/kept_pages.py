@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from app.db import core
-from app.models import Account, Member, Org, RuleSetRow
+from app.models import Account, Member, Org
+from app.services import rules
 
 
 class PageState(NamedTuple):
@@ -31,8 +32,7 @@ class PageState(NamedTuple):
 _STATE = (
     sa.select(col(Account.password_changed_at), col(Account.is_admin), col(Member.id),
               col(Org.id), col(Org.revision), col(Account.notices_seen_at),
-              sa.select(col(RuleSetRow.revision))
-              .where(col(RuleSetRow.year) == sa.bindparam("year")).scalar_subquery())
+              rules.revision_read(sa.bindparam("year")))
     .select_from(Account)
     .join(Member, col(Member.id) == Account.member_id)
     .join(Org, col(Org.id) == Member.org_id)

@@ -20,9 +20,11 @@ committee grants, app/services/members.py and orgs.py) takes this lock.
 Logins take a lock per username (``lock_username``) so that a burst of parallel guesses
 is counted one by one: the throttle's "5 failures" holds even against 20 at once.
 
+A year's rule set is stored by the first write that needs it, under ``lock_rule_year``.
+
 Take the branch lock right after the scope check and before anything else is read or written, so the
-order is always branch lock, then the audit chain lock (app/services/audit.py): no
-deadlock between two writers.
+order is always branch lock, then the year's rule-set lock, then the audit chain lock
+(app/services/audit.py): no deadlock between two writers.
 """
 
 from __future__ import annotations
@@ -64,6 +66,22 @@ def lock_username(session: Session, username: str) -> None:
     if bind.dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(
             LOGIN_LOCK_SPACE, sa.func.hashtext(username))))
+
+
+# Namespace of the per-year rule-set lock (apart from the logins' and the audit chain's).
+RULES_LOCK_SPACE = 0x4A52  # "JR"
+
+
+def lock_rule_year(session: Session, year: int) -> None:
+    """Store a year's rule set one transaction at a time, until the transaction ends: two
+    first writes of a new year (entries in two branches at once) must not both store it.
+
+    PostgreSQL: a transaction-scoped advisory lock on the year (its row does not exist yet,
+    so there is no row to lock). SQLite: a writer's IMMEDIATE transaction already holds the
+    database's one write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(RULES_LOCK_SPACE, year)))
 
 
 def lock_branches(session: Session, branch_ids: sa.Select[Any]) -> None:

@@ -31,7 +31,7 @@ from app.services.access import Actor, get_managed_org, managed_org_filter, requ
 from app.services.errors import Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch, lock_branches
 from app.services.paging import page
-from app.services.rules import load_rule_set
+from app.services.rules import ensure_rule_set, load_rule_set
 from app.services.scoring import (
     STREAM_ROWS,
     annual_totals_by_branch,
@@ -96,7 +96,7 @@ def _rate(session: Session, actor: Actor, org: Org, year: int, now: datetime) ->
         # aggregate to machine code took longer than it saved (0.35 s of 4.7 s at 100,000).
         session.execute(sa.text("SET LOCAL cursor_tuple_fraction = 1.0"))
         session.execute(sa.text("SET LOCAL jit = off"))
-    rules = load_rule_set(session, year, now)
+    rules = ensure_rule_set(session, year, now)
     existing = dict(session.execute(sa.select(col(Rating.org_id), col(Rating.id)).where(
         col(Rating.year) == year, col(Rating.org_id).in_(branch_ids))).all())
     finalized: dict[int, set[int]] = defaultdict(set)

@@ -18,7 +18,7 @@ from app.services.access import Actor, get_managed_org, managed_org_filter, requ
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.paging import page
-from app.services.rules import load_rule_set
+from app.services.rules import ensure_rule_set, load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
 
 MAX_NOTICE_DAYS = 60
@@ -54,7 +54,7 @@ def create_review(session: Session, actor: Actor, org_id: int, year: int, quarte
         raise Invalid(f"{org.name} is not a branch; quarterly reviews are held by branches.",
                       "not_a_branch")
     lock_branch(session, org_id)
-    load_rule_set(session, year, now)
+    ensure_rule_set(session, year, now)
     if quarter_start(year, quarter) > today:
         raise Invalid(f"{year} Q{quarter} has not started yet.", "quarter_not_started")
     exists = session.exec(select(Review.id).where(

@@ -16,6 +16,7 @@ from app.models import Review, RuleItemRow, RuleSetRow
 from app.points import Category, Kind, RatingParams, RuleItem, RuleSet, default_rule_set
 from app.services import audit
 from app.services.errors import Invalid, NotFound, WorkflowConflict
+from app.services.locking import lock_rule_year
 
 
 def _to_item(row: RuleItemRow) -> RuleItem:
@@ -72,28 +73,21 @@ def item_row(year: int, item: RuleItem, position: int,
     return row
 
 
-def _seed_year(session: Session, year: int, now: datetime) -> RuleSetRow:
-    """A new year starts from the latest earlier year's rules, else from the defaults."""
-    earlier = session.exec(
-        select(RuleSetRow).where(RuleSetRow.year < year).order_by(col(RuleSetRow.year).desc())
-    ).first()
-    if earlier is not None:
-        source = load_rule_set(session, earlier.year, now)
-    else:
-        source = default_rule_set(year)
+def _seed_year(session: Session, year: int, rules: RuleSet, copied_from: int | None,
+               now: datetime) -> None:
+    """Store the rules a new year starts from: the latest earlier year's, else the defaults."""
     row = RuleSetRow(year=year, created_at=now)
-    write_params(row, source.params)
+    write_params(row, rules.params)
     session.add(row)
     session.flush()
-    for position, item in enumerate(source.items):
+    for position, item in enumerate(rules.items):
         session.add(item_row(year, item, position))
     session.flush()
-    # The system's doing (the first use of the year), so the log shows where a year's
+    # The system's doing (the first write of the year), so the log shows where a year's
     # rules came from before any administrator changed them.
     audit.record(session, actor_id=None, action="rules.create", object_type="rule_set",
                  object_id=year, at=now, after=rule_set_snapshot(session, row) | {
-                     "copied_from": earlier.year if earlier is not None else None})
-    return row
+                     "copied_from": copied_from})
 
 
 def rule_set_snapshot(session: Session, row: RuleSetRow) -> dict[str, Any]:
@@ -108,43 +102,109 @@ def check_year(year: int) -> None:
         raise Invalid(f"Year {year} is out of range (2000 to 2100).", "year_out_of_range")
 
 
-# session.info key of the rule sets already loaded in the session's transaction.
+# session.info key of the rule sets already read in the session's transaction: year →
+# (rules, the year whose stored rule set they come from, None for the defaults).
 _MEMO = "jifen_rule_sets"
-# This process's rule sets by year, with the revision they were loaded at: reused while
-# the year's rule_set row still has that revision (one primary-key read per request).
-_LOADED: dict[int, tuple[str, RuleSet]] = {}
-_REVISION = sa.select(col(RuleSetRow.revision)).where(
-    col(RuleSetRow.year) == sa.bindparam("year"))
 
 
-def load_rule_set(session: Session, year: int, now: datetime) -> RuleSet:
-    """The year's rules (seeded on first use), loaded once per transaction."""
+def _source(*columns: Any, year: Any) -> sa.Select[Any]:
+    """The stored rule set a year reads: a year with none of its own reads as the one it
+    would start from (_seed_year). One indexed read: the year's own row, else the latest
+    earlier year's, else none."""
+    return (sa.select(*columns).where(col(RuleSetRow.year) <= year)
+            .order_by(col(RuleSetRow.year).desc()).limit(1))
+
+
+def revision_read(year: Any) -> sa.ScalarSelect[Any]:
+    """The revision of the rule set `year` reads (a column or a bound parameter): what is
+    kept of that year's pages is kept under it (app/web/page_cache.py)."""
+    return _source(col(RuleSetRow.revision), year=year).scalar_subquery()
+
+
+_SOURCE = _source(col(RuleSetRow.year), col(RuleSetRow.revision), year=sa.bindparam("year"))
+# This process's rule sets by year, with the stored set (year, revision) they were read
+# from: reused while _SOURCE still finds that (one read per request).
+_LOADED: dict[int, tuple[tuple[int, str] | None, RuleSet]] = {}
+
+
+def _read(session: Session, year: int) -> tuple[RuleSet, int | None]:
+    """The year's rules and the year whose stored rule set they are (None: the defaults)."""
     check_year(year)
-    memo: dict[int, RuleSet] = session.info.setdefault(_MEMO, {})
+    memo: dict[int, tuple[RuleSet, int | None]] = session.info.setdefault(_MEMO, {})
     if year in memo:
         return memo[year]
+    found = core(session, _SOURCE, {"year": year}).first()
+    source = (found[0], found[1]) if found is not None else None
     cached = _LOADED.get(year)
-    if cached is not None and cached[0] == core(session, _REVISION, {"year": year}).scalar():
-        memo[year] = cached[1]
-        return cached[1]
-    row = session.get(RuleSetRow, year) or _seed_year(session, year, now)
-    items = session.exec(
-        select(RuleItemRow).where(RuleItemRow.year == year).order_by(col(RuleItemRow.position))
-    ).all()
-    memo[year] = RuleSet(year=year, items=tuple(_to_item(i) for i in items),
-                         params=_to_params(row))
-    _LOADED[year] = (row.revision, memo[year])
+    if cached is not None and cached[0] == source:
+        rules = cached[1]
+    elif source is None:
+        rules = default_rule_set(year)
+    elif (earlier := _LOADED.get(source[0])) is not None and earlier[0] == source:
+        # The earlier year's rules, already read here: the same rules, for this year.
+        rules = replace(earlier[1], year=year)
+    else:
+        row = session.get(RuleSetRow, source[0])
+        assert row is not None
+        items = session.exec(select(RuleItemRow).where(RuleItemRow.year == source[0])
+                             .order_by(col(RuleItemRow.position))).all()
+        rules = RuleSet(year=year, items=tuple(_to_item(i) for i in items),
+                        params=_to_params(row))
+    _LOADED[year] = (source, rules)
+    memo[year] = (rules, source[0] if source is not None else None)
     return memo[year]
 
 
+def load_rule_set(session: Session, year: int, now: datetime) -> RuleSet:
+    """The year's rules, read once per transaction. A year with none stored reads as the
+    rules it would start from, and nothing is written: reads never write."""
+    return _read(session, year)[0]
+
+
+def ensure_rule_set(session: Session, year: int, now: datetime) -> RuleSet:
+    """The year's rules for a write that records something under them (an entry, a review,
+    a rating, a rule edit): stored first if the year has none yet, once, under the year's
+    lock, so that what was recorded is scored by rules that stay put."""
+    rules, stored = _read(session, year)
+    if stored == year:
+        return rules
+    lock_rule_year(session, year)
+    # Read again under the lock: another writer may have stored the year, or changed the
+    # earlier year it starts from, while this one waited.
+    session.info.get(_MEMO, {}).pop(year, None)
+    rules, stored = _read(session, year)
+    if stored != year:
+        _seed_year(session, year, rules, stored, now)
+        session.info[_MEMO][year] = (rules, year)
+    return rules
+
+
+def rule_rows(session: Session, year: int, now: datetime) -> list[RuleItemRow]:
+    """The year's items as rows, in order; for a year with none stored, the rows it would
+    start with, not added to the session (reads never write)."""
+    rules, stored = _read(session, year)
+    if stored != year:
+        return [item_row(year, item, position) for position, item in enumerate(rules.items)]
+    return list(session.exec(
+        select(RuleItemRow).where(RuleItemRow.year == year).order_by(col(RuleItemRow.position))
+    ).all())
+
+
 def forget_rule_sets(session: Session) -> None:
-    """Drop what load_rule_set remembers: the rules changed, or the transaction ended."""
+    """Drop what the session remembers of the rules: they changed, or the transaction ended."""
     session.info.pop(_MEMO, None)
 
 
 @sa.event.listens_for(Session, "after_commit")
 @sa.event.listens_for(Session, "after_rollback")
 def _transaction_ended(session: Session) -> None:
+    forget_rule_sets(session)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _savepoint_rolled_back(session: Session, previous_transaction: Any) -> None:
+    # A rolled-back savepoint (a refusal shown in place, web/admin_common.attempt) may have
+    # undone the storing of a year that the memo says is stored.
     forget_rule_sets(session)
 
 
@@ -242,7 +302,7 @@ def bump_revision(session: Session, rule_set: RuleSetRow) -> None:
 def update_rule_item(
     session: Session, actor_id: int, year: int, code: str, changes: dict[str, Any], now: datetime
 ) -> RuleItemRow:
-    load_rule_set(session, year, now)
+    ensure_rule_set(session, year, now)
     row = session.exec(
         select(RuleItemRow).where(RuleItemRow.year == year, RuleItemRow.code == code)
     ).first()
@@ -289,12 +349,3 @@ def update_rule_item(
     audit.record(session, actor_id=actor_id, action="rule.update", object_type="rule_item",
                  object_id=row.id, at=now, before=before, after=audit.snapshot(row))
     return row
-
-
-def rule_rows(session: Session, year: int, now: datetime) -> list[RuleItemRow]:
-    load_rule_set(session, year, now)
-    return list(
-        session.exec(
-            select(RuleItemRow).where(RuleItemRow.year == year).order_by(col(RuleItemRow.position))
-        ).all()
-    )

@@ -30,6 +30,7 @@ from app.points.rules import DEDUCTING_KINDS
 from app.schemas import RuleUpdate
 from app.services import audit
 from app.services.errors import DomainError, Invalid, WorkflowConflict
+from app.services.locking import lock_rule_year
 from app.services.rules import (
     bump_revision,
     check_year,
@@ -394,16 +395,20 @@ def import_rule_set(session: Session, actor_id: int | None, year: int, data: byt
     problems += _in_use_problems(session, year, codes)
     if rules is None or problems:
         raise RulesFileInvalid(problems)
+    if not dry_run:
+        # A year not stored yet is created here once, whoever else stores it at the same time.
+        lock_rule_year(session, year)
     row = session.get(RuleSetRow, year, with_for_update=True)
-    current = load_rule_set(session, year, now) if row is not None else None
-    old = {i.code: i for i in current.items} if current else {}
+    # Against what the year reads as, stored or not: the rules its page and GET showed.
+    current = load_rule_set(session, year, now)
+    old = {i.code: i for i in current.items}
     new = {i.code: i for i in rules.items}
     result = ImportResult(
         rules=rules, created=row is None, dry_run=dry_run,
         added=tuple(c for c in new if c not in old),
         removed=tuple(c for c in old if c not in new),
         changed=tuple(c for c in new if c in old and old[c] != new[c]),
-        params_changed=current is None or current.params != rules.params)
+        params_changed=current.params != rules.params)
     if not dry_run:
         _write(session, actor_id, year, rules, row, now)
     return result

@@ -5,7 +5,8 @@ at once). A page is kept per login session under a key read by one indexed state
 
 - the branch's revision, which every change to the branch's records replaces
   (app/services/locking.py: entries, reviews, objections, ratings, its members and their
-  committee roles), and the year's rule-set revision;
+  committee roles), and the revision of the rule set the year reads (its own, else the
+  one it starts from: app/services/rules.py);
 - the account (password change, admin, notices seen up to), the session (its CSRF token
   is in the page), the language, HTMX or not, the year asked for and today's date (a
   quarter begins on a date).

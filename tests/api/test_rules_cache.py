@@ -6,13 +6,13 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.clock import FixedClock
-from app.services.rules import load_rule_set
+from app.services.rules import ensure_rule_set, load_rule_set
 from tests.api.support import World, ok
 
 
 def test_a_rule_change_made_elsewhere_is_seen_by_the_next_transaction(
         world: World, db: Session, clock: FixedClock) -> None:
-    before = load_rule_set(db, 2025, clock.now())
+    before = ensure_rule_set(db, 2025, clock.now())  # stored, as the first entry would
     assert before.item("P01") is not None and before.item("P01").points == 2  # type: ignore[union-attr]
     db.commit()
     # Another process changes P01 (as update_rule_item does: the row, then a new revision).

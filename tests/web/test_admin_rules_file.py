@@ -7,7 +7,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.clock import FixedClock
 from app.models import RuleSetRow
+from app.services.rules import ensure_rule_set
 from tests.api.support import World, ok
 from tests.web.support import web_login
 
@@ -52,8 +54,9 @@ def test_the_page_offers_the_file_and_imports_one(world: World, client: TestClie
 
 
 def test_a_bad_file_lists_its_problems_in_chinese(world: World, client: TestClient,
-                                                  db: Session) -> None:
+                                                  db: Session, clock: FixedClock) -> None:
     token = web_login(client, "admin")
+    ensure_rule_set(db, 2026, clock.now())  # stored, as its first entry would store it
     text = download(client, 2026)
     db.expire_all()
     before = db.get(RuleSetRow, 2026).revision  # type: ignore[union-attr]

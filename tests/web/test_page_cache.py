@@ -183,6 +183,21 @@ def test_a_rule_change_is_on_the_next_page(world: World, client: TestClient) -> 
     assert look(client, "/me?year=2026")[1] is True
 
 
+def test_a_year_without_rules_of_its_own_follows_the_year_it_reads_as(
+        world: World, client: TestClient) -> None:
+    # 2026 has no rule set: its page is made with the rules it would start from, 2025's.
+    ok(world.put("admin", "/rules/P01", {"points": 3}, year=2025))
+    web_login(client, "a1")
+    look(client, "/me?year=2026")
+    assert look(client, "/me?year=2026")[1] is False
+    ok(world.put("admin", "/rules/P01", {"points": 4}, year=2025))
+    assert look(client, "/me?year=2026")[1] is True
+    # Its first entry stores 2026's own rule set: a new revision, a new page.
+    assert look(client, "/me?year=2026")[1] is False
+    world.entry("sec_b", "b1", "P01", "2026-01-05")  # another branch: only the rules move
+    assert look(client, "/me?year=2026")[1] is True
+
+
 def test_a_kept_page_needs_the_same_login(world: World, client: TestClient,
                                           clock: FixedClock) -> None:
     """A password change or an expired session ends the login, kept page or not."""

@@ -1,0 +1,77 @@
+"""The lean paths keep their number of statements (docs/performance.md): the score API, the
+member's page made afresh and kept, a review's answer, finalizing and rating a branch.
+
+The bounds are what each made before the rules of a year moved into one place (a year
+with no rule set read without being stored); more would be a slower page for everyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.web.page_cache import PageCache
+from tests.api.support import World, ok
+from tests.api.test_year_workflow import RECORDS, REVIEW_SCORES, record, run_quarter
+from tests.web.support import web_login
+
+# SAVEPOINTs are the test's own (each request's commit is one), not the request's work.
+NOT_COUNTED = ("SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
+def statements(db: Session, call: Callable[[], Any]) -> int:
+    """How many statements `call` sends to the database."""
+    sent: list[str] = []
+    engine = db.get_bind().engine
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(NOT_COUNTED):
+            sent.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        call()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    return len(sent)
+
+
+def test_the_lean_paths_send_no_more_statements(world: World, client: TestClient,
+                                                db: Session) -> None:
+    a, a1 = world.branch_a, world.members["a1"]
+    for quarter in (1, 2, 3):
+        run_quarter(world, quarter)
+    for q, member, code, amount in RECORDS:
+        if q == 4:
+            record(world, q, member, code, amount)
+    q4 = ok(world.post("sec_a", f"/orgs/{a}/reviews", {"year": 2025, "quarter": 4}), 201)["id"]
+    ok(world.put("sec_a", f"/reviews/{q4}/scores", {"scores": {
+        str(world.members[m]): s for m, s in REVIEW_SCORES[4].items()}}))
+    ok(world.post("sec_a", f"/reviews/{q4}/publish", {"notice_days": 0}))
+
+    counts: dict[str, int] = {}
+    for year in (2025, 2026):  # a year with its rule set, and this year without one
+        world.get("a1", f"/members/{a1}/score", year=year)  # the process has the rules
+        counts[f"score {year}"] = statements(db, lambda y=year: ok(
+            world.get("a1", f"/members/{a1}/score", year=y)))
+    counts["review"] = statements(db, lambda: ok(world.get("sec_a", f"/reviews/{q4}")))
+    counts["finalize"] = statements(db, lambda: ok(world.post("sec_a",
+                                                              f"/reviews/{q4}/finalize")))
+    counts["rating"] = statements(db, lambda: ok(world.post(
+        "sec_a", f"/orgs/{a}/ratings", {"year": 2025}), 201))
+    web_login(client, "a1")
+    cache: PageCache = client.app.state.page_cache  # type: ignore[attr-defined]
+    for year in (2025, 2026):
+        client.get(f"/me?year={year}")
+        cache._pages.clear()
+        counts[f"page {year}"] = statements(db, lambda y=year: client.get(
+            f"/me?year={y}"))
+        counts[f"kept page {year}"] = statements(db, lambda y=year: client.get(
+            f"/me?year={y}"))
+    bounds = {"score 2025": 7, "score 2026": 7, "review": 10, "finalize": 26, "rating": 19,
+              "page 2025": 14, "kept page 2025": 1, "page 2026": 15, "kept page 2026": 1}
+    assert {k: v for k, v in counts.items() if v > bounds[k]} == {}, counts
