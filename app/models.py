@@ -55,6 +55,10 @@ class ReviewStatus(StrEnum):
     finalized = "finalized"
 
 
+# From publication on a review is public (公示) and its scores count in the score.
+PUBLIC_REVIEW_STATES = (ReviewStatus.published, ReviewStatus.finalized)
+
+
 class ObjectionStatus(StrEnum):
     open = "open"
     resolved = "resolved"

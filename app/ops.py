@@ -45,7 +45,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.migrate import alembic_config
-from app.models import Entry, Objection, Review
+from app.models import Entry, Objection, ObjectionStatus, Review
 from app.settings import get_settings
 from app.web.page_cache import PageCache
 
@@ -203,7 +203,7 @@ class DatabaseCounts(Collector):
                 .group_by(col(Review.status)).order_by(col(Review.status)))]
             self.open_objections = int(session.execute(
                 sa.select(sa.func.count()).select_from(Objection)
-                .where(col(Objection.status) == "open")).scalar_one())
+                .where(col(Objection.status) == ObjectionStatus.open)).scalar_one())
             self.year, self.at = year, time.monotonic()
 
     def collect(self) -> Iterator[Metric]:

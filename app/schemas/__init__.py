@@ -101,7 +101,7 @@ class MeOut(BaseModel):
 class OrgCreate(Body):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     parent_id: Id | None = None
-    kind: OrgKind
+    kind: Annotated[OrgKind, FromText]
 
 
 class OrgOut(BaseModel):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from app.models import Account, Member, Org, RoleGrant, RuleSetRow
+from app.models import Account, Member, Org, OrgKind, RoleGrant, RuleSetRow
 from app.services.access import Actor, get_managed_org, managed_org_filter
 
 CANDIDATE_LIMIT = 20
@@ -77,7 +77,7 @@ def managed_orgs(session: Session, actor: Actor) -> list[Org]:
 
 def managed_branches(session: Session, actor: Actor, under: Org | None = None) -> list[Org]:
     """The branches the actor manages, optionally only those below one organisation."""
-    query = select(Org).where(managed_org_filter(actor), Org.kind == "branch")
+    query = select(Org).where(managed_org_filter(actor), Org.kind == OrgKind.branch)
     if under is not None:
         query = query.where(col(Org.path).startswith(under.path, autoescape=True))
     return list(session.exec(query.order_by(col(Org.path))).all())

@@ -8,7 +8,14 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.models import Entry, Member, Org, Review
+from app.models import (
+    Entry,
+    EntryStatus,
+    Member,
+    Org,
+    Review,
+    ReviewStatus,
+)
 from app.points import SELF_REPORT_KINDS, Kind, RuleItem, quarter_of
 from app.services import audit
 from app.services.access import Actor, get_member, managed_org_filter, require_manages
@@ -37,7 +44,7 @@ def quarter_is_finalized(session: Session, org_id: int, year: int, quarter: int)
             Review.org_id == org_id,
             Review.year == year,
             Review.quarter == quarter,
-            Review.status == "finalized",
+            Review.status == ReviewStatus.finalized,
         )
     ).first() is not None
 
@@ -117,7 +124,7 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
         quarter=quarter,
         quantity=quantity,
         points=points,
-        status="approved" if approved else "pending",
+        status=EntryStatus.approved if approved else EntryStatus.pending,
         note=new.note,
         evidence=new.evidence,
         created_by=actor.account_id,
@@ -143,7 +150,8 @@ def get_entry(session: Session, actor: Actor, entry_id: int) -> tuple[Entry, Mem
     return entry, member, org
 
 
-def _decide(session: Session, actor: Actor, entry_id: int, *, to: str, from_: str,
+def _decide(session: Session, actor: Actor, entry_id: int, *, to: EntryStatus,
+            from_: EntryStatus,
             reason: str | None, now: datetime) -> Entry:
     entry, member, org = get_entry(session, actor, entry_id)
     require_manages(actor, org)
@@ -151,7 +159,7 @@ def _decide(session: Session, actor: Actor, entry_id: int, *, to: str, from_: st
     if member.id == actor.member_id:
         raise Forbidden("You cannot decide on an entry about yourself; another committee "
                         "member must.", "own_entry")
-    if to != "approved" and not (reason or "").strip():
+    if to != EntryStatus.approved and not (reason or "").strip():
         raise Invalid("A reason is required.", "reason_required")
     if entry.status != from_:
         raise WorkflowConflict(f"Entry {entry_id} is {entry.status}, not {from_}.",
@@ -159,7 +167,7 @@ def _decide(session: Session, actor: Actor, entry_id: int, *, to: str, from_: st
     refuse_if_locked(session, org, entry.year, entry.quarter)
     before = audit.snapshot(entry)
     values: dict[str, object] = {"status": to}
-    if to == "revoked":
+    if to == EntryStatus.revoked:
         values |= {"revoked_by": actor.account_id, "revoked_at": now, "reason": reason}
     else:
         values |= {"decided_by": actor.account_id, "decided_at": now, "reason": reason}
@@ -180,18 +188,21 @@ def _decide(session: Session, actor: Actor, entry_id: int, *, to: str, from_: st
 
 
 def approve_entry(session: Session, actor: Actor, entry_id: int, now: datetime) -> Entry:
-    return _decide(session, actor, entry_id, to="approved", from_="pending", reason=None, now=now)
+    return _decide(session, actor, entry_id, to=EntryStatus.approved,
+                   from_=EntryStatus.pending, reason=None, now=now)
 
 
 def reject_entry(session: Session, actor: Actor, entry_id: int, reason: str,
                  now: datetime) -> Entry:
-    return _decide(session, actor, entry_id, to="rejected", from_="pending",
+    return _decide(session, actor, entry_id, to=EntryStatus.rejected,
+                   from_=EntryStatus.pending,
                    reason=reason.strip(), now=now)
 
 
 def revoke_entry(session: Session, actor: Actor, entry_id: int, reason: str,
                  now: datetime) -> Entry:
-    return _decide(session, actor, entry_id, to="revoked", from_="approved",
+    return _decide(session, actor, entry_id, to=EntryStatus.revoked,
+                   from_=EntryStatus.approved,
                    reason=reason.strip(), now=now)
 
 

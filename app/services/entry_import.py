@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
-from app.models import Account, Entry, Member, Org, Review
+from app.models import Account, Entry, EntryStatus, Member, Org, Review, ReviewStatus
 from app.points import RuleItem, RuleSet, quarter_of
 from app.services.access import Actor, managed_org_filter, require_committee
 from app.services.entries import MAX_QUANTITY, NewEntry, create_entry, signed_points
@@ -190,7 +190,7 @@ def _finalized(session: Session, org_ids: set[int], year: int) -> set[tuple[int,
     return {(org_id, quarter) for org_id, quarter in session.execute(
         select(Review.org_id, Review.quarter).where(
             col(Review.org_id).in_(sorted(org_ids)), Review.year == year,
-            Review.status == "finalized")).all()}
+            Review.status == ReviewStatus.finalized)).all()}
 
 
 def _duplicate_keys(session: Session, member_ids: set[int], year: int) -> dict[tuple[Any, ...],
@@ -200,7 +200,7 @@ def _duplicate_keys(session: Session, member_ids: set[int], year: int) -> dict[t
     for chunk in _chunks(member_ids):
         for e in session.exec(select(Entry).where(
                 col(Entry.member_id).in_(chunk), Entry.year == year,
-                col(Entry.status).in_(("pending", "approved")))).all():
+                col(Entry.status).in_((EntryStatus.pending, EntryStatus.approved)))).all():
             keys.setdefault((e.member_id, e.occurred_on, e.rule_code, e.points), e.id or 0)
     return keys
 
@@ -328,8 +328,8 @@ def _plan_row(row: Row, who: tuple[Member, Org] | None, rules: RuleSet, year: in
         errors.extend(mine)
     by_committee = org is not None and actor.manages(org)
     starts = "skipped" if skipped else \
-        ("approved" if by_committee and member is not None and member.id != actor.member_id
-         else "pending")
+        (EntryStatus.approved if by_committee and member is not None
+         and member.id != actor.member_id else EntryStatus.pending)
     return PlannedRow(
         row=n, member_id=member.id if member else None,
         member_name=member.name if member else (v.get("name") or v.get("username", "")),

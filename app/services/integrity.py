@@ -36,13 +36,17 @@ from sqlmodel import Session, col, select
 from app.models import (
     AuditLog,
     Entry,
+    EntryStatus,
     Member,
     Objection,
+    ObjectionStatus,
     Org,
     Rating,
     RatingItem,
+    RatingStatus,
     Review,
     ReviewScore,
+    ReviewStatus,
     RoleGrant,
     RuleItemRow,
     RuleSetRow,
@@ -54,7 +58,7 @@ from app.services.rules import load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
 
 CHECKS = ("audit_chain", "audit_missing", "finalized_totals", "late_change", "entry", "rating")
-STATUSES = ("pending", "approved", "rejected", "revoked")
+STATUSES = tuple(EntryStatus)
 BATCH = 2000
 
 
@@ -197,20 +201,23 @@ def check_audit_coverage(session: Session, report: Report) -> None:
         (RoleGrant.id, "role_grant", "committee.grant", "", ()),
         (Entry.id, "entry", "entry.create", "", ()),
         (Entry.id, "entry", "entry.approved", "approved after it was recorded",
-         (col(Entry.status).in_(("approved", "revoked")), col(Entry.decided_at).is_not(None),
-          created_later)),
-        (Entry.id, "entry", "entry.rejected", "rejected", (col(Entry.status) == "rejected",)),
-        (Entry.id, "entry", "entry.revoked", "revoked", (col(Entry.status) == "revoked",)),
+         (col(Entry.status).in_((EntryStatus.approved, EntryStatus.revoked)),
+          col(Entry.decided_at).is_not(None), created_later)),
+        (Entry.id, "entry", "entry.rejected", "rejected",
+         (col(Entry.status) == EntryStatus.rejected,)),
+        (Entry.id, "entry", "entry.revoked", "revoked",
+         (col(Entry.status) == EntryStatus.revoked,)),
         (Review.id, "review", "review.create", "", ()),
         (Review.id, "review", "review.publish", "published",
-         (col(Review.status).in_(("published", "finalized")),)),
+         (col(Review.status).in_((ReviewStatus.published, ReviewStatus.finalized)),)),
         (Review.id, "review", "review.finalize", "finalized",
-         (col(Review.status) == "finalized",)),
+         (col(Review.status) == ReviewStatus.finalized,)),
         (Objection.id, "objection", "objection.create", "", ()),
         (Objection.id, "objection", "objection.resolve", "resolved",
-         (col(Objection.status) == "resolved",)),
+         (col(Objection.status) == ObjectionStatus.resolved,)),
         (Rating.id, "rating", "rating.create", "", ()),
-        (Rating.id, "rating", "rating.approve", "approved", (col(Rating.status) == "approved",)),
+        (Rating.id, "rating", "rating.approve", "approved",
+         (col(Rating.status) == RatingStatus.approved,)),
         (RatingItem.id, "rating_item", "rating.override", "changed by the committee",
          (col(RatingItem.changed_by).is_not(None),)),
     ]
@@ -235,7 +242,7 @@ def _rules(session: Session, year: int, now: datetime) -> RuleSet | None:
 
 def check_finalized_totals(session: Session, report: Report, names: _Names,
                            now: datetime) -> None:
-    finalized = session.exec(select(Review).where(Review.status == "finalized")
+    finalized = session.exec(select(Review).where(Review.status == ReviewStatus.finalized)
                              .order_by(col(Review.org_id), col(Review.year),
                                        col(Review.quarter))).all()
     report.checked["finalized reviews"] = len(finalized)
@@ -256,7 +263,7 @@ def check_finalized_totals(session: Session, report: Report, names: _Names,
             by_review[row.review_id].append(row)
         ids = sorted({row.member_id for row in rows})
         scores = year_scores(session, rules, ids, recorded_review_scores(
-            session, ids, year, ("finalized",)))
+            session, ids, year, (ReviewStatus.finalized,)))
         for review in group:
             where = f"{names.org(org_id)} {year} Q{review.quarter} (review {review.id})"
             for row in sorted(by_review.get(review.id or 0, []), key=lambda r: r.member_id):
@@ -306,7 +313,7 @@ def check_late_changes(session: Session, report: Report, names: _Names) -> None:
     in_finalized_quarter = sa.and_(col(Review.org_id) == col(Member.org_id),
                                    col(Review.year) == col(Entry.year),
                                    col(Review.quarter) == col(Entry.quarter),
-                                   col(Review.status) == "finalized")
+                                   col(Review.status) == ReviewStatus.finalized)
     late: dict[int, list[str]] = defaultdict(list)
     about: dict[int, str] = {}
     ordered = session.execute(_late_in_audit_order(
@@ -354,7 +361,7 @@ def check_late_changes(session: Session, report: Report, names: _Names) -> None:
         sa.select(col(Objection.id), col(Objection.review_id), col(Objection.created_at),
                   col(Objection.resolved_at), col(Review.finalized_at))
         .join(Review, col(Review.id) == col(Objection.review_id))
-        .where(col(Review.status) == "finalized",
+        .where(col(Review.status) == ReviewStatus.finalized,
                sa.or_(col(Objection.created_at) > col(Review.finalized_at),
                       col(Objection.resolved_at) > col(Review.finalized_at)))
         .order_by(col(Objection.id))
@@ -378,7 +385,7 @@ def check_late_changes(session: Session, report: Report, names: _Names) -> None:
         sa.select(col(RatingItem.rating_id), col(RatingItem.member_id),
                   col(RatingItem.changed_at), col(Rating.approved_at))
         .join(Rating, col(Rating.id) == col(RatingItem.rating_id))
-        .where(col(Rating.status) == "approved",
+        .where(col(Rating.status) == RatingStatus.approved,
                col(RatingItem.changed_at) > col(Rating.approved_at))
         .order_by(col(RatingItem.id))
     ).all()
@@ -462,7 +469,7 @@ def check_entries(session: Session, report: Report) -> None:
 
 
 def check_ratings(session: Session, report: Report, names: _Names, now: datetime) -> None:
-    approved = session.exec(select(Rating).where(Rating.status == "approved")
+    approved = session.exec(select(Rating).where(Rating.status == RatingStatus.approved)
                             .order_by(col(Rating.id))).all()
     report.checked["approved ratings"] = len(approved)
     for rating in approved:
@@ -474,7 +481,7 @@ def check_ratings(session: Session, report: Report, names: _Names, now: datetime
             continue
         quarters = set(session.exec(select(Review.quarter).where(
             Review.org_id == rating.org_id, Review.year == rating.year,
-            Review.status == "finalized")).all())
+            Review.status == ReviewStatus.finalized)).all())
         if quarters != {1, 2, 3, 4}:
             report.add("rating", "rating", rating.id,
                        f"{where}: approved, but not all four quarters are finalized.")
@@ -482,7 +489,7 @@ def check_ratings(session: Session, report: Report, names: _Names, now: datetime
                              .order_by(col(RatingItem.member_id))).all()
         ids = [i.member_id for i in items]
         scores = year_scores(session, rules, ids, recorded_review_scores(
-            session, ids, rating.year, ("finalized",)))
+            session, ids, rating.year, (ReviewStatus.finalized,)))
         candidates = [Candidate(member_id=i.member_id, score=scores[i.member_id].annual,
                                 vetoed=scores[i.member_id].vetoed, exempt=i.exempt,
                                 deducted=scores[i.member_id].deducted,

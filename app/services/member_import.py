@@ -17,7 +17,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.models import Account, Member, Org
+from app.models import Account, Member, Org, OrgKind
 from app.points import Category
 from app.security import hash_passwords
 from app.services import members
@@ -137,7 +137,7 @@ def export_members(session: Session, actor: Actor, org_id: int | None,
                        col(Member.joined_on), col(Account.username))
              .join(Org, col(Org.id) == Member.org_id)
              .join(Account, col(Account.member_id) == Member.id, isouter=True)
-             .where(managed_org_filter(actor), col(Org.kind) == "branch"))
+             .where(managed_org_filter(actor), col(Org.kind) == OrgKind.branch))
     if org_id is not None:
         org = get_managed_org(session, actor, org_id)
         query = query.where(col(Org.path).startswith(org.path, autoescape=True))
@@ -165,7 +165,7 @@ class _Branches:
 
     def __init__(self, session: Session, actor: Actor) -> None:
         rows = session.exec(select(Org).where(managed_org_filter(actor),
-                                              col(Org.kind) == "branch")).all()
+                                              col(Org.kind) == OrgKind.branch)).all()
         self.by_id = {org.id: org for org in rows if org.id is not None}
         self.by_name: dict[str, list[Org]] = {}
         for org in rows:

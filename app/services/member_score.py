@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from app.db import core
-from app.models import Member, Rating, RatingItem, Review
+from app.models import Member, Rating, RatingItem, RatingStatus, Review
 from app.points import Grade, RuleSet, YearScore, stars
 from app.services.access import Actor, get_member
 from app.services.rules import load_rule_set
@@ -24,7 +24,8 @@ _QUARTER_STATES = sa.select(col(Review.quarter), col(Review.status)).where(
 _APPROVED_GRADE = (
     sa.select(col(RatingItem.grade)).join(Rating, col(Rating.id) == RatingItem.rating_id)
     .where(col(Rating.org_id) == sa.bindparam("org"), col(Rating.year) == sa.bindparam("year"),
-           col(Rating.status) == "approved", col(RatingItem.member_id) == sa.bindparam("member"))
+           col(Rating.status) == RatingStatus.approved,
+           col(RatingItem.member_id) == sa.bindparam("member"))
 )
 
 

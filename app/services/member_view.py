@@ -14,13 +14,22 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.db import core
-from app.models import Entry, Member, Objection, Org, Rating, RatingItem, Review
+from app.models import (
+    PUBLIC_REVIEW_STATES,
+    Entry,
+    EntryStatus,
+    Member,
+    Objection,
+    Org,
+    Rating,
+    RatingItem,
+    RatingStatus,
+    Review,
+)
 from app.points import SELF_REPORT_KINDS, RuleItem, RuleSet
 from app.services.access import Actor, get_member
 from app.services.errors import NotFound
 from app.services.reviews import get_review, open_objections
-
-PUBLIC_REVIEW_STATES = ("published", "finalized")
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,8 @@ _MY_RATINGS = (
               col(RatingItem.exempt))
     .join(RatingItem, col(RatingItem.rating_id) == Rating.id)
     .where(col(Rating.year).in_(sa.bindparam("years", expanding=True)),
-           col(Rating.status) == "approved", col(RatingItem.member_id) == sa.bindparam("member"))
+           col(Rating.status) == RatingStatus.approved,
+           col(RatingItem.member_id) == sa.bindparam("member"))
 )
 
 
@@ -68,7 +78,7 @@ def my_ratings(session: Session, member_id: int, *years: int) -> dict[int, MyRat
 
 _PENDING = sa.select(func.count()).select_from(Entry).where(
     col(Entry.member_id) == sa.bindparam("member"), col(Entry.year) == sa.bindparam("year"),
-    col(Entry.status) == "pending")
+    col(Entry.status) == EntryStatus.pending)
 
 
 def pending_count(session: Session, member_id: int, year: int) -> int:

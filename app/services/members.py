@@ -8,7 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.models import Account, Member, Org
+from app.models import Account, Member, Org, OrgKind
 from app.security import hash_password
 from app.services import audit
 from app.services.access import (
@@ -44,7 +44,7 @@ def create_member(session: Session, actor: Actor, new: NewMember, now: datetime,
     """A member and their account; `password_hash` is new.password's hash when the caller
     computed it beforehand (an import hashes outside its transaction)."""
     org = get_managed_org(session, actor, new.org_id)
-    if org.kind != "branch":
+    if org.kind != OrgKind.branch:
         raise Invalid(f"{org.name} is not a branch; members belong to a branch.",
                       "not_a_branch")
     if new.joined_on > today:

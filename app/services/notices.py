@@ -20,7 +20,18 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.models import Account, Entry, Objection, Rating, Review
+from app.models import (
+    PUBLIC_REVIEW_STATES,
+    Account,
+    Entry,
+    EntryStatus,
+    Objection,
+    ObjectionStatus,
+    Rating,
+    RatingStatus,
+    Review,
+    ReviewStatus,
+)
 from app.points import RuleItem
 from app.services.access import Actor
 from app.services.errors import Invalid
@@ -103,19 +114,19 @@ def _entry_notices(session: Session, actor: Actor, since: datetime,
                    now: datetime) -> list[tuple[str, datetime, Entry]]:
     entries = session.exec(select(Entry).where(
         Entry.member_id == actor.member_id,
-        col(Entry.status).in_(("approved", "rejected", "revoked")),
+        col(Entry.status).in_((EntryStatus.approved, EntryStatus.rejected, EntryStatus.revoked)),
         sa.or_(col(Entry.decided_at) >= since, col(Entry.revoked_at) >= since))).all()
     found: list[tuple[str, datetime, Entry]] = []
     for entry in entries:
         decided, revoked = entry.decided_at, entry.revoked_at
         if decided is not None and since <= decided <= now:
-            if entry.status == "rejected":
+            if entry.status == EntryStatus.rejected:
                 kind = ENTRY_REJECTED
             else:  # approved, perhaps revoked since: it was approved then
                 kind = ENTRY_APPROVED if entry.created_by == actor.account_id \
                     else ENTRY_RECORDED
             found.append((kind, decided, entry))
-        if entry.status == "revoked" and revoked is not None and since <= revoked <= now:
+        if entry.status == EntryStatus.revoked and revoked is not None and since <= revoked <= now:
             found.append((ENTRY_REVOKED, revoked, entry))
     return found
 
@@ -140,14 +151,14 @@ def member_notices(session: Session, actor: Actor, now: datetime) -> Notices:
     # A review taken back to draft (reopened) is not news until it is published again.
     for review in session.exec(select(Review).where(
             Review.org_id == actor.member_org_id,
-            col(Review.status).in_(("published", "finalized")),
+            col(Review.status).in_(PUBLIC_REVIEW_STATES),
             col(Review.published_at) >= since)).all():
         if review.published_at is not None and review.published_at <= now:
             items.append(Notice(kind=REVIEW_PUBLISHED, at=review.published_at,
                                 unseen=unseen(review.published_at), review=review))
     answered = session.exec(
         select(Objection, Review).join(Review, col(Review.id) == Objection.review_id)
-        .where(Objection.member_id == actor.member_id, Objection.status == "resolved",
+        .where(Objection.member_id == actor.member_id, Objection.status == ObjectionStatus.resolved,
                col(Objection.resolved_at) >= since)).all()
     for objection, review in answered:
         if objection.resolved_at is not None and objection.resolved_at <= now:
@@ -213,18 +224,18 @@ def committee_waiting(session: Session, work: list[BranchWork], now: datetime) -
     by_quarter = (col(Review.year), col(Review.quarter), col(Review.id))
     objections, objection_review = _first_and_count(session, select(
         Objection.review_id).join(Review, col(Review.id) == Objection.review_id).where(
-        in_scope, col(Objection.status) == "open").order_by(col(Objection.id)))
+        in_scope, col(Objection.status) == ObjectionStatus.open).order_by(col(Objection.id)))
     to_publish, publish_id = _first_and_count(session, select(Review.id).where(
-        in_scope, col(Review.status) == "draft").order_by(*by_quarter))
+        in_scope, col(Review.status) == ReviewStatus.draft).order_by(*by_quarter))
     # Published, the notice period over and no objection open: next is to finalize.
     open_objection = sa.exists().where(col(Objection.review_id) == Review.id,
-                                       col(Objection.status) == "open")
+                                       col(Objection.status) == ObjectionStatus.open)
     to_finalize, finalize_id = _first_and_count(session, select(Review.id).where(
-        in_scope, col(Review.status) == "published",
+        in_scope, col(Review.status) == ReviewStatus.published,
         sa.or_(col(Review.notice_until).is_(None), col(Review.notice_until) <= now),
         ~open_objection).order_by(*by_quarter))
     ratings, rating_id = _first_and_count(session, select(Rating.id).where(
-        col(Rating.org_id).in_(branch_ids), col(Rating.status) == "draft")
+        col(Rating.org_id).in_(branch_ids), col(Rating.status) == RatingStatus.draft)
         .order_by(col(Rating.year), col(Rating.id)))
     return Waiting(
         entries=sum(b.pending for b in work), objections=objections,

@@ -7,30 +7,30 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.models import Member, Org, RoleGrant
+from app.models import Member, Org, OrgKind, RoleGrant
 from app.services import audit
 from app.services.access import Actor, get_org, managed_org_filter, require_admin
 from app.services.errors import Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.paging import page
 
-ORG_KINDS = ("committee", "general_branch", "branch")
-
 
 def create_org(session: Session, actor: Actor, name: str, parent_id: int | None, kind: str,
                now: datetime) -> Org:
     require_admin(actor)
+    if kind not in OrgKind._value2member_map_:
+        raise Invalid(f"kind must be one of {', '.join(OrgKind)}.", "org_kind_invalid")
     parent = None
     if parent_id is not None:
         parent = session.get(Org, parent_id)
         if parent is None:
             raise Invalid(f"parent_id {parent_id} is not an organisation.", "unknown_parent")
-        if parent.kind == "branch":
+        if parent.kind == OrgKind.branch:
             raise Invalid(f"{parent.name} is a branch; branches have no organisations below "
                           "them.", "parent_is_branch")
     if not name.strip():
         raise Invalid("name must not be empty.", "name_required")
-    org = Org(name=name.strip(), parent_id=parent_id, kind=kind, created_at=now)
+    org = Org(name=name.strip(), parent_id=parent_id, kind=OrgKind(kind), created_at=now)
     session.add(org)
     session.flush()
     org.path = f"{parent.path if parent else '/'}{org.id}/"

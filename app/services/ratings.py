@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.db import bulk_insert, core
-from app.models import Member, Org, Rating, RatingItem, Review
+from app.models import Member, Org, OrgKind, Rating, RatingItem, RatingStatus, Review, ReviewStatus
 from app.points import (
     Candidate,
     Grade,
@@ -63,7 +63,7 @@ def create_rating(session: Session, actor: Actor, org_id: int, year: int,
                   now: datetime) -> Rating:
     """One branch's draft rating with proposed grades (all four quarters finalized)."""
     org = get_managed_org(session, actor, org_id)
-    if org.kind != "branch":
+    if org.kind != OrgKind.branch:
         raise Invalid(f"{org.name} is not a branch; annual ratings are made by branches.",
                       "not_a_branch")
     batch = _rate(session, actor, org, year, now)
@@ -87,7 +87,7 @@ def create_ratings(session: Session, actor: Actor, org_id: int, year: int,
 
 def _rate(session: Session, actor: Actor, org: Org, year: int, now: datetime) -> RatingBatch:
     branch_ids = sa.select(col(Org.id)).where(
-        col(Org.kind) == "branch", col(Org.path).startswith(org.path, autoescape=True))
+        col(Org.kind) == OrgKind.branch, col(Org.path).startswith(org.path, autoescape=True))
     lock_branches(session, branch_ids)
     if session.get_bind().dialect.name == "postgresql":
         # For this transaction only. The streams below are read whole through server-side
@@ -102,7 +102,7 @@ def _rate(session: Session, actor: Actor, org: Org, year: int, now: datetime) ->
     finalized: dict[int, set[int]] = defaultdict(set)
     for branch_id, quarter in session.execute(sa.select(col(Review.org_id), col(Review.quarter))
                                               .where(col(Review.year) == year,
-                                                     col(Review.status) == "finalized",
+                                                     col(Review.status) == ReviewStatus.finalized,
                                                      col(Review.org_id).in_(branch_ids))):
         finalized[branch_id].add(quarter)
     ready: list[int] = []
@@ -180,7 +180,7 @@ def _insert_ratings(session: Session, actor: Actor, branch_ids: sa.Select[Any],
     foreign key checks then find a table of its final size (PostgreSQL plans them once per
     connection; planned against a handful of rows they scan the table for every line)."""
     bulk_insert(session, Rating.__table__, [  # type: ignore[attr-defined]
-        {"org_id": b, "year": year, "status": "draft", "created_by": actor.account_id,
+        {"org_id": b, "year": year, "status": RatingStatus.draft, "created_by": actor.account_id,
          "created_at": now} for b in sorted(ready)])
     # One rating per branch and year (a unique key): the new ids in one query.
     rating_ids = {branch_id: rating_id for branch_id, rating_id in core(session, sa.select(
@@ -225,7 +225,8 @@ def get_rating(session: Session, actor: Actor, rating_id: int) -> tuple[Rating, 
     rating = session.get(Rating, rating_id)
     org = session.get(Org, rating.org_id) if rating else None
     if rating is None or org is None or not (
-        actor.manages(org) or (actor.member_org_id == org.id and rating.status == "approved")
+        actor.manages(org)
+        or (actor.member_org_id == org.id and rating.status == RatingStatus.approved)
     ):
         raise NotFound(f"Rating {rating_id} does not exist or is outside your scope.")
     return rating, org
@@ -246,7 +247,7 @@ def rating_limit(items: list[RatingItem], session: Session, year: int,
 def list_ratings(session: Session, actor: Actor, org_id: int | None, year: int | None,
                  limit: int, offset: int) -> tuple[list[Rating], int]:
     own_approved = sa.and_(col(Rating.org_id) == actor.member_org_id,
-                           col(Rating.status) == "approved")
+                           col(Rating.status) == RatingStatus.approved)
     query = select(Rating).join(Org, col(Org.id) == Rating.org_id).where(
         sa.or_(managed_org_filter(actor), own_approved))
     if org_id is not None:
@@ -261,7 +262,7 @@ def _draft_rating(session: Session, actor: Actor, rating_id: int) -> Rating:
     rating, org = get_rating(session, actor, rating_id)
     require_manages(actor, org)
     lock_branch(session, org.id or 0, rating)
-    if rating.status != "draft":
+    if rating.status != RatingStatus.draft:
         raise WorkflowConflict(f"Rating {rating_id} is approved and final.", "rating_final")
     return rating
 
@@ -298,8 +299,9 @@ def approve_rating(session: Session, actor: Actor, rating_id: int, now: datetime
     rating = _draft_rating(session, actor, rating_id)
     before = audit.snapshot(rating)
     result = session.execute(
-        sa.update(Rating).where(col(Rating.id) == rating_id, col(Rating.status) == "draft")
-        .values(status="approved", approved_by=actor.account_id, approved_at=now)
+        sa.update(Rating)
+        .where(col(Rating.id) == rating_id, col(Rating.status) == RatingStatus.draft)
+        .values(status=RatingStatus.approved, approved_by=actor.account_id, approved_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise WorkflowConflict(f"Rating {rating_id} was approved by someone else just now.",

@@ -11,7 +11,19 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from app.models import Entry, Member, Objection, Org, Review, ReviewScore
+from app.models import (
+    PUBLIC_REVIEW_STATES,
+    Entry,
+    EntryStatus,
+    Member,
+    Objection,
+    ObjectionStatus,
+    Org,
+    OrgKind,
+    Review,
+    ReviewScore,
+    ReviewStatus,
+)
 from app.points import quarter_end, quarter_start, review_points, review_score_allowed
 from app.services import audit
 from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
@@ -50,7 +62,7 @@ def _score_rows(session: Session, review_id: int) -> dict[int, ReviewScore]:
 def create_review(session: Session, actor: Actor, org_id: int, year: int, quarter: int,
                   now: datetime, today: date) -> Review:
     org = get_managed_org(session, actor, org_id)
-    if org.kind != "branch":
+    if org.kind != OrgKind.branch:
         raise Invalid(f"{org.name} is not a branch; quarterly reviews are held by branches.",
                       "not_a_branch")
     lock_branch(session, org_id)
@@ -80,7 +92,7 @@ def get_review(session: Session, actor: Actor, review_id: int) -> tuple[Review, 
     org = session.get(Org, review.org_id) if review else None
     if review is None or org is None or not (
         actor.manages(org)
-        or (actor.member_org_id == org.id and review.status in ("published", "finalized"))
+        or (actor.member_org_id == org.id and review.status in PUBLIC_REVIEW_STATES)
     ):
         raise NotFound(f"Review {review_id} does not exist or is outside your scope.")
     return review, org
@@ -90,7 +102,7 @@ def list_reviews(session: Session, actor: Actor, org_id: int | None, year: int |
                  limit: int, offset: int) -> tuple[list[Review], int]:
     own_published = sa.and_(
         col(Review.org_id) == actor.member_org_id,
-        col(Review.status).in_(("published", "finalized")),
+        col(Review.status).in_(PUBLIC_REVIEW_STATES),
     )
     query = select(Review).join(Org, col(Org.id) == Review.org_id).where(
         sa.or_(managed_org_filter(actor), own_published))
@@ -110,7 +122,7 @@ def review_lines(session: Session, review: Review, now: datetime) -> list[Review
     rows = _score_rows(session, review.id)
     # Once published, the sheet is the members it was published with.
     members = {m.id: m for m in _branch_members(session, review)} \
-        if review.status == "draft" else {}
+        if review.status == ReviewStatus.draft else {}
     missing = rows.keys() - members.keys()
     if missing:
         members |= {m.id: m for m in session.exec(
@@ -137,7 +149,7 @@ def set_scores(session: Session, actor: Actor, review_id: int, scores: dict[int,
     review, org = get_review(session, actor, review_id)
     require_manages(actor, org)
     lock_branch(session, org.id or 0, review)
-    if review.status != "draft":
+    if review.status != ReviewStatus.draft:
         raise WorkflowConflict(f"Review {review_id} is {review.status}; scores change only in "
                                "draft.", "review_not_draft")
     rules = load_rule_set(session, review.year, now)
@@ -170,7 +182,7 @@ def pending_entry_count(session: Session, review: Review) -> int:
     return session.exec(
         select(func.count()).select_from(Entry)
         .where(col(Entry.member_id).in_(members), Entry.year == review.year,
-               Entry.quarter == review.quarter, Entry.status == "pending")
+               Entry.quarter == review.quarter, Entry.status == EntryStatus.pending)
     ).one()
 
 
@@ -181,7 +193,7 @@ def open_objections(session: Session, review_ids: Collection[int],
     if not review_ids:
         return Counter()
     query = select(Objection.review_id, func.count()).where(
-        col(Objection.review_id).in_(review_ids), Objection.status == "open")
+        col(Objection.review_id).in_(review_ids), Objection.status == ObjectionStatus.open)
     if member_id is not None:
         query = query.where(Objection.member_id == member_id)
     return Counter(dict(session.exec(query.group_by(col(Objection.review_id))).all()))
@@ -245,9 +257,9 @@ def blockers(session: Session, review: Review, now: datetime) -> ReviewBlockers:
             Review.org_id == review.org_id, Review.year == review.year,
             Review.quarter == review.quarter - 1)).first()
         previous_id = previous[0] if previous else None
-        if previous is None or previous[1] != "finalized":
+        if previous is None or previous[1] != ReviewStatus.finalized:
             previous_open = review.quarter - 1
-    running = (review.status == "published" and review.notice_until is not None
+    running = (review.status == ReviewStatus.published and review.notice_until is not None
                and now < review.notice_until)
     return ReviewBlockers(
         year=review.year, quarter=review.quarter,
@@ -257,7 +269,8 @@ def blockers(session: Session, review: Review, now: datetime) -> ReviewBlockers:
         previous_quarter_open=previous_open, previous_review_id=previous_id)
 
 
-def _transition(session: Session, review: Review, from_: str, values: dict[str, object]) -> None:
+def _transition(session: Session, review: Review, from_: ReviewStatus,
+                values: dict[str, object]) -> None:
     """Move the review on only if nobody else moved it first."""
     result = session.execute(
         sa.update(Review).where(col(Review.id) == review.id, col(Review.status) == from_)
@@ -274,7 +287,7 @@ def publish_review(session: Session, actor: Actor, review_id: int, notice_days: 
     review, org = get_review(session, actor, review_id)
     require_manages(actor, org)
     lock_branch(session, org.id or 0, review)
-    if review.status != "draft":
+    if review.status != ReviewStatus.draft:
         raise WorkflowConflict(f"Review {review_id} is already {review.status}.",
                                "review_not_draft")
     if not 0 <= notice_days <= MAX_NOTICE_DAYS:
@@ -292,8 +305,8 @@ def publish_review(session: Session, actor: Actor, review_id: int, notice_days: 
         row.score = review_points(row.score, params)
         session.add(row)
     before = audit.snapshot(review)
-    _transition(session, review, "draft", {
-        "status": "published", "published_by": actor.account_id, "published_at": now,
+    _transition(session, review, ReviewStatus.draft, {
+        "status": ReviewStatus.published, "published_by": actor.account_id, "published_at": now,
         "notice_until": now + timedelta(days=notice_days)})
     published = {str(m): r.score for m, r in sorted(_score_rows(session, review_id).items())}
     audit.record(session, actor_id=actor.account_id, action="review.publish",
@@ -307,11 +320,12 @@ def reopen_review(session: Session, actor: Actor, review_id: int, now: datetime)
     review, org = get_review(session, actor, review_id)
     require_manages(actor, org)
     lock_branch(session, org.id or 0, review)
-    if review.status != "published":
+    if review.status != ReviewStatus.published:
         raise WorkflowConflict(f"Only a published review can be reopened; {review_id} is "
                                f"{review.status}.", "review_not_published")
     before = audit.snapshot(review)
-    _transition(session, review, "published", {"status": "draft", "notice_until": None})
+    _transition(session, review, ReviewStatus.published,
+                {"status": ReviewStatus.draft, "notice_until": None})
     audit.record(session, actor_id=actor.account_id, action="review.reopen",
                  object_type="review", object_id=review_id, at=now, before=before,
                  after=audit.snapshot(review))
@@ -322,8 +336,9 @@ def finalize_review(session: Session, actor: Actor, review_id: int, now: datetim
     review, org = get_review(session, actor, review_id)
     require_manages(actor, org)
     lock_branch(session, org.id or 0, review)
-    if review.status != "published":
-        hint = "publish it first" if review.status == "draft" else "it is already finalized"
+    if review.status != ReviewStatus.published:
+        hint = ("publish it first" if review.status == ReviewStatus.draft
+                else "it is already finalized")
         raise WorkflowConflict(f"Review {review_id} cannot be finalized: {hint}.",
                                "review_not_published")
     refused = blockers(session, review, now).refusals("finalize")
@@ -338,8 +353,8 @@ def finalize_review(session: Session, actor: Actor, review_id: int, now: datetim
         final[str(member_id)] = {"score": row.score, "ytd": row.final_ytd,
                                  "delta": row.final_delta}
     before = audit.snapshot(review)
-    _transition(session, review, "published", {
-        "status": "finalized", "finalized_by": actor.account_id, "finalized_at": now})
+    _transition(session, review, ReviewStatus.published, {
+        "status": ReviewStatus.finalized, "finalized_by": actor.account_id, "finalized_at": now})
     audit.record(session, actor_id=actor.account_id, action="review.finalize",
                  object_type="review", object_id=review_id, at=now, before=before,
                  after=audit.snapshot(review) | {"final": final})
@@ -353,7 +368,7 @@ def raise_objection(session: Session, actor: Actor, review_id: int, text: str,
         raise Forbidden("Only members of the branch can object to its results.",
                         "not_branch_member")
     lock_branch(session, review.org_id, review)
-    if review.status != "published":
+    if review.status != ReviewStatus.published:
         raise WorkflowConflict("Objections can be raised only while the results are "
                                f"published; this review is {review.status}.",
                                "review_not_published")
@@ -391,15 +406,15 @@ def resolve_objection(session: Session, actor: Actor, objection_id: int, respons
         raise NotFound(f"Objection {objection_id} does not exist or is outside your scope.")
     require_manages(actor, org)
     lock_branch(session, org.id or 0, review, objection)
-    if objection.status != "open":
+    if objection.status != ObjectionStatus.open:
         raise WorkflowConflict(f"Objection {objection_id} is already resolved.",
                                "objection_resolved")
-    if review.status == "finalized":
+    if review.status == ReviewStatus.finalized:
         raise WorkflowConflict("The review is finalized.", "quarter_locked")
     if not response.strip():
         raise Invalid("A response is required.", "response_required")
     before = audit.snapshot(objection)
-    objection.status, objection.response = "resolved", response.strip()
+    objection.status, objection.response = ObjectionStatus.resolved, response.strip()
     objection.resolved_by, objection.resolved_at = actor.account_id, now
     session.add(objection)
     audit.record(session, actor_id=actor.account_id, action="objection.resolve",

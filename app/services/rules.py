@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.db import core
-from app.models import Review, RuleItemRow, RuleSetRow
+from app.models import Review, ReviewStatus, RuleItemRow, RuleSetRow
 from app.points import Category, Kind, RatingParams, RuleItem, RuleSet, default_rule_set
 from app.services import audit
 from app.services.errors import Invalid, NotFound, WorkflowConflict
@@ -211,7 +211,8 @@ def _savepoint_rolled_back(session: Session, previous_transaction: Any) -> None:
 def year_is_frozen(session: Session, year: int) -> bool:
     """Frozen once any quarter of the year is finalized anywhere (scoring.md, Workflow 5)."""
     return session.exec(
-        select(Review.id).where(Review.year == year, Review.status == "finalized").limit(1)
+        select(Review.id)
+        .where(Review.year == year, Review.status == ReviewStatus.finalized).limit(1)
     ).first() is not None
 
 

@@ -12,11 +12,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from app.db import core
-from app.models import Entry, Org, Review, ReviewScore
+from app.models import (
+    PUBLIC_REVIEW_STATES,
+    Entry,
+    EntryStatus,
+    Org,
+    Review,
+    ReviewScore,
+    ReviewStatus,
+)
 from app.points import ItemTotal, RuleSet, YearScore, score_year
-
-COUNTED_REVIEW_STATES = ("published", "finalized")
-
 
 # The statements of a member's score, built once: a request then only binds and runs them
 # (building a SELECT costs about as much as running it on an indexed table).
@@ -25,7 +30,7 @@ _ITEM_TOTALS = (
     sa.select(col(Entry.member_id), col(Entry.rule_code), col(Entry.quarter),
               sa.func.sum(_MAGNITUDE), sa.func.count(), sa.func.max(_MAGNITUDE))
     .where(col(Entry.member_id).in_(sa.bindparam("members", expanding=True)),
-           col(Entry.year) == sa.bindparam("year"), col(Entry.status) == "approved")
+           col(Entry.year) == sa.bindparam("year"), col(Entry.status) == EntryStatus.approved)
     .group_by(col(Entry.member_id), col(Entry.rule_code), col(Entry.quarter))
 )
 _REVIEW_SCORES = (
@@ -55,7 +60,7 @@ def recorded_review_scores(
     session: Session,
     member_ids: Collection[int],
     year: int,
-    states: Iterable[str] = COUNTED_REVIEW_STATES,
+    states: Iterable[str] = PUBLIC_REVIEW_STATES,
 ) -> dict[int, dict[int, int | None]]:
     """Review scores per member and quarter from reviews in the given states."""
     if not member_ids:
@@ -112,7 +117,7 @@ def annual_totals_by_branch(
     magnitude = sa.func.abs(col(Entry.points))
     sums = (col(Entry.member_id), col(Entry.rule_code), sa.func.sum(magnitude),
             sa.func.count(), sa.func.max(magnitude))
-    approved = (col(Entry.year) == year, col(Entry.status) == "approved")
+    approved = (col(Entry.year) == year, col(Entry.status) == EntryStatus.approved)
     query: sa.Select[*tuple[Any, ...]]  # six columns either way
     if session.get_bind().dialect.name == "postgresql":
         branch = Org.__table__.alias("branch")  # type: ignore[attr-defined]
@@ -150,7 +155,7 @@ def finalized_review_scores_by_branch(
                   col(ReviewScore.score))
         .join(ReviewScore, col(ReviewScore.review_id) == Review.id)
         .where(col(Review.org_id).in_(branches), col(Review.year) == year,
-               col(Review.status) == "finalized")
+               col(Review.status) == ReviewStatus.finalized)
         .order_by(col(Review.org_id))
         .execution_options(stream_results=True, yield_per=STREAM_ROWS)
     )

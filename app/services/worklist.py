@@ -8,7 +8,18 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, func, select
 
-from app.models import Entry, Member, Objection, Org, Rating, Review
+from app.models import (
+    Entry,
+    EntryStatus,
+    Member,
+    Objection,
+    Org,
+    OrgKind,
+    Rating,
+    RatingStatus,
+    Review,
+    ReviewStatus,
+)
 from app.points import QUARTERS, RuleSet, quarter_start
 from app.services.access import Actor, managed_org_filter
 from app.services.rules import load_rule_set
@@ -69,7 +80,7 @@ class RosterLine:
 def managed_branches(session: Session, actor: Actor) -> list[Org]:
     """Every branch the actor manages, in tree order."""
     return list(session.exec(
-        select(Org).where(managed_org_filter(actor), Org.kind == "branch")
+        select(Org).where(managed_org_filter(actor), Org.kind == OrgKind.branch)
         .order_by(col(Org.path))
     ).all())
 
@@ -79,7 +90,7 @@ def _pending_by_org(session: Session, actor: Actor, org_ids: list[int],
     query = (
         select(col(Member.org_id), func.count(col(Entry.id)))
         .join(Member, col(Member.id) == Entry.member_id)
-        .where(col(Member.org_id).in_(org_ids), Entry.status == "pending")
+        .where(col(Member.org_id).in_(org_ids), Entry.status == EntryStatus.pending)
     )
     if actor.member_id is not None:
         query = query.where((col(Entry.member_id) == actor.member_id) if own
@@ -125,7 +136,8 @@ def branch_worklist(session: Session, actor: Actor, year: int, today: date) -> l
         rating = ratings.get((org_id, year))
         previous = ratings.get((org_id, year - 1))
         previous_state = None
-        if org_id in reviewed_last_year and (previous is None or previous.status != "approved"):
+        if org_id in reviewed_last_year and (
+                previous is None or previous.status != RatingStatus.approved):
             previous_state = RatingState(year - 1, previous.id if previous else None,
                                          previous.status if previous else None)
         work.append(BranchWork(
@@ -137,7 +149,7 @@ def branch_worklist(session: Session, actor: Actor, year: int, today: date) -> l
             quarters=tuple(quarters),
             rating=RatingState(year, rating.id if rating else None,
                                rating.status if rating else None),
-            unfinalized=tuple(q.quarter for q in quarters if q.status != "finalized"),
+            unfinalized=tuple(q.quarter for q in quarters if q.status != ReviewStatus.finalized),
             previous_rating=previous_state,
         ))
     return work
@@ -146,7 +158,8 @@ def branch_worklist(session: Session, actor: Actor, year: int, today: date) -> l
 def unfinalized_quarters(session: Session, org_id: int, year: int) -> list[int]:
     """Quarters of the year not yet finalized for the branch (a rating needs none)."""
     finalized = set(session.exec(select(Review.quarter).where(
-        Review.org_id == org_id, Review.year == year, Review.status == "finalized")).all())
+        Review.org_id == org_id, Review.year == year,
+        Review.status == ReviewStatus.finalized)).all())
     return [q for q in QUARTERS if q not in finalized]
 
 
@@ -163,7 +176,7 @@ def entry_views(session: Session, rows: list[Entry], now: datetime) -> list[Entr
     finalized = set(session.exec(
         select(col(Review.org_id), col(Review.year), col(Review.quarter)).where(
             col(Review.org_id).in_(orgs.keys()), col(Review.year).in_(rules.keys()),
-            Review.status == "finalized")).all())
+            Review.status == ReviewStatus.finalized)).all())
     views = []
     for entry in rows:
         member = members[entry.member_id]
@@ -196,7 +209,7 @@ def roster(session: Session, actor: Actor, org: Org, year: int,
     scores = year_scores(session, rules, ids, recorded_review_scores(session, ids, year))
     pending = dict(session.exec(
         select(col(Entry.member_id), func.count(col(Entry.id)))
-        .where(col(Entry.member_id).in_(ids), Entry.status == "pending")
+        .where(col(Entry.member_id).in_(ids), Entry.status == EntryStatus.pending)
         .group_by(col(Entry.member_id))).all())
     return [RosterLine(m, scores[m.id or 0].annual, scores[m.id or 0].vetoed,
                        int(pending.get(m.id or 0, 0))) for m in members]

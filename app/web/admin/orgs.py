@@ -17,7 +17,7 @@ from app.schemas import MAX_ID
 from app.services import directory, orgs
 from app.services.access import Actor, get_managed_org, require_admin, require_committee
 from app.services.directory import OrgNode
-from app.services.errors import DomainError, Invalid, NotFound, attempt
+from app.services.errors import DomainError, NotFound, attempt
 from app.web.deps import WebActor
 from app.web.forms import optional_id, parse_int, parse_name
 from app.web.render import flash, is_htmx, redirect, render
@@ -75,8 +75,6 @@ def create_org(request: Request, session: SessionDep, actor: WebActor, clock: Cl
     form = {"name": name, "kind": kind, "parent_id": parent_id}
 
     def create() -> Org:
-        if kind not in orgs.ORG_KINDS:
-            raise Invalid(f"kind must be one of {orgs.ORG_KINDS}.", "org_kind_invalid")
         return orgs.create_org(session, actor, parse_name(name, 100),
                                optional_id(parent_id), kind, clock.now())
 
