@@ -1,4 +1,4 @@
-"""The application: routers, and one handler that turns errors into api.md's error body."""
+"""The application: routers, and one handler that turns errors into docs/api.md's error body."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
         return web_error(request, exc.status_code, _("没有这个页面。"))
     if exc.status_code == 400 and not _is_page(request):
         # The framework could not parse the body (bytes that are not UTF-8, a broken form):
-        # invalid input, which api.md answers with 422.
+        # invalid input, which docs/api.md answers with 422.
         return _error(422, f"body: {exc.detail}; send UTF-8 JSON with Content-Type: "
                       "application/json.", "validation_error",
                       errors=[{"loc": ["body"], "msg": exc.detail, "type": "body_unreadable"}])

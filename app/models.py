@@ -39,7 +39,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 class EntryStatus(StrEnum):
-    """An entry's state (scoring.md, Workflow 1): pending until the committee decides."""
+    """An entry's state (docs/scoring.md, Workflow 1): pending until the committee decides."""
 
     pending = "pending"
     approved = "approved"
@@ -48,7 +48,7 @@ class EntryStatus(StrEnum):
 
 
 class ReviewStatus(StrEnum):
-    """A quarterly review (scoring.md, Workflow 2): draft → published (公示) → finalized."""
+    """A quarterly review (docs/scoring.md, Workflow 2): draft → published (公示) → finalized."""
 
     draft = "draft"
     published = "published"
@@ -65,7 +65,7 @@ class ObjectionStatus(StrEnum):
 
 
 class RatingStatus(StrEnum):
-    """An annual rating (scoring.md, Workflow 4): draft → approved."""
+    """An annual rating (docs/scoring.md, Workflow 4): draft → approved."""
 
     draft = "draft"
     approved = "approved"
@@ -215,7 +215,7 @@ class Entry(SQLModel, table=True):
     year: int
     quarter: int
     quantity: int = 1
-    # Signed: negative for deductions, 0 for a veto (api.md).
+    # Signed: negative for deductions, 0 for a veto (docs/api.md).
     points: int
     status: EntryStatus = Field(default=EntryStatus.pending, sa_type=State(EntryStatus, 10))
     note: str = Field(default="", max_length=1000)

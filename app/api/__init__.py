@@ -1,4 +1,4 @@
-"""The JSON API, /api/v1 (api.md)."""
+"""The JSON API, /api/v1 (docs/api.md)."""
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute

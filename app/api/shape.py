@@ -1,4 +1,4 @@
-"""Turn service results into the answers of api.md."""
+"""Turn service results into the answers of docs/api.md."""
 
 from __future__ import annotations
 

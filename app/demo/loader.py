@@ -1,7 +1,7 @@
 """load_demo: two years of a 党委 and its three branches, written through app.services.
 
 Everything goes through the service functions with the moment it happens, so every rule of
-scoring.md (dates, categories, caps, locks, the ⌊n/3⌋ cap) and the audit log apply.
+docs/scoring.md (dates, categories, caps, locks, the ⌊n/3⌋ cap) and the audit log apply.
 """
 
 from __future__ import annotations

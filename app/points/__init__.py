@@ -1,4 +1,4 @@
-"""The points engine: plain functions over plain data, no I/O (scoring.md)."""
+"""The points engine: plain functions over plain data, no I/O (docs/scoring.md)."""
 
 from app.points.calendar import QUARTERS, quarter_end, quarter_of, quarter_start
 from app.points.rating import (

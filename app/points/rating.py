@@ -1,4 +1,4 @@
-"""Stars and proposed grades of the annual rating (scoring.md, Stars and Grades)."""
+"""Stars and proposed grades of the annual rating (docs/scoring.md, Stars and Grades)."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def excellent_limit(rated: int, params: RatingParams) -> int:
 
 
 def propose_grades(candidates: Iterable[Candidate], params: RatingParams) -> dict[int, Grade]:
-    """The engine's proposal, in the order of scoring.md, Grades."""
+    """The engine's proposal, in the order the grades are tried (docs/scoring.md, Grades)."""
     grades: dict[int, Grade] = {}
     excellent_pool: list[Candidate] = []
     rated = 0

@@ -1,4 +1,5 @@
-"""The rule set of one year as plain data: items, caps and the rating thresholds (scoring.md)."""
+"""The rule set of one year as plain data: items, caps and the rating thresholds
+(docs/scoring.md)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ ALL_CATEGORIES: frozenset[Category] = frozenset(Category)
 # Kinds that add to the score; the others take away (veto takes everything).
 ADDING_KINDS = frozenset({Kind.positive, Kind.bonus})
 DEDUCTING_KINDS = frozenset({Kind.negative, Kind.deduction})
-# Kinds a member may self-report (scoring.md, Workflow 1).
+# Kinds a member may self-report (docs/scoring.md, Workflow 1).
 SELF_REPORT_KINDS = ADDING_KINDS
 
 
@@ -85,7 +86,7 @@ def _fixed(code: str, kind: Kind, name: str, points: int, cap: int | None = None
 
 
 def default_rule_items() -> tuple[RuleItem, ...]:
-    """The default rule set of scoring.md, Rule items."""
+    """The default rule set (docs/scoring.md, Rule items)."""
     p, n = Kind.positive, Kind.negative
     return (
         _fixed("P01", p, "参加集中学习", 2, 8),

@@ -1,4 +1,4 @@
-"""Year-to-date score, quarter by quarter (scoring.md, The score)."""
+"""Year-to-date score, quarter by quarter (docs/scoring.md, The score)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,18 @@ from app.points.rules import ADDING_KINDS, DEDUCTING_KINDS, Kind, RatingParams, 
 
 
 def review_score_allowed(score: int, params: RatingParams) -> bool:
-    """Whole points from 0 to the year's maximum (scoring.md, Quarterly review score)."""
+    """Whole points from 0 to the year's maximum (docs/scoring.md, Quarterly review score)."""
     return 0 <= score <= params.review_max
 
 
 def review_points(score: int | None, params: RatingParams) -> int:
     """What a review score counts: one left unset counts as the default, as publishing
-    makes it (scoring.md, Quarterly review score)."""
+    makes it (docs/scoring.md, Quarterly review score)."""
     return params.review_default if score is None else score
 
 
 def year_total(positive: int, review: int, bonus: int, deducted: int, vetoed: bool) -> int:
-    """ytd = max(0, positive + review + bonus − deducted), and 0 once vetoed (scoring.md,
+    """ytd = max(0, positive + review + bonus − deducted), and 0 once vetoed (docs/scoring.md,
     The score): the one place the parts of a score are put together."""
     return 0 if vetoed else max(0, positive + review + bonus - deducted)
 

@@ -1,4 +1,4 @@
-"""Request bodies and answers of the JSON API (api.md). Table models are never bodies."""
+"""Request bodies and answers of the JSON API (docs/api.md). Table models are never bodies."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who may see and do what: the one place roles and scopes are decided (api.md, Roles)."""
+"""Who may see and do what: the one place roles and scopes are decided (docs/api.md, Roles)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Entries: self-reports, records, approval, rejection, revocation (scoring.md, Workflow 1, 3)."""
+"""Entries: self-reports, records, approval, rejection, revocation (docs/scoring.md,
+Workflow 1, 3)."""
 
 from __future__ import annotations
 

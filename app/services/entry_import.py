@@ -1,6 +1,6 @@
 """A recorder's sheet of entries in (a member's year out, in the same columns: entry_export.py).
 
-Import (scoring.md, Workflow 1): every row is checked against the year's rule set and the
+Import (docs/scoring.md, Workflow 1): every row is checked against the year's rule set and the
 branch's state before anything is written; any error refuses the whole file, listing every
 error by row and column. Clean, the rows are created in one transaction under the branches'
 locks through `create_entry`, so each gets its audit row and the branch a new revision, and

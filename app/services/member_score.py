@@ -1,5 +1,5 @@
 """A member's score as the member reads it: the engine's year, each quarter's state, the
-stars, and the approved grade once there is one (scoring.md, The score; Stars and Grades).
+stars, and the approved grade once there is one (docs/scoring.md, The score; Stars and Grades).
 
 The API's score answer and the member's score page both come from here.
 """

@@ -1,4 +1,4 @@
-"""One page of a list and the total it is a page of (api.md, Lists)."""
+"""One page of a list and the total it is a page of (docs/api.md, Lists)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Annual rating 评星定级: draft → approved (scoring.md, Stars, Grades, Workflow 4)."""
+"""Annual rating 评星定级: draft → approved (docs/scoring.md, Stars, Grades, Workflow 4)."""
 
 from __future__ import annotations
 

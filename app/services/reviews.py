@@ -1,4 +1,4 @@
-"""Quarterly review: draft → published (公示) → finalized (scoring.md, Workflow 2 and 3)."""
+"""Quarterly review: draft → published (公示) → finalized (docs/scoring.md, Workflow 2 and 3)."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def list_reviews(session: Session, actor: Actor, org_id: int | None, year: int |
 
 
 def review_lines(session: Session, review: Review, now: datetime) -> list[ReviewLine]:
-    """The sheet: a draft shows ytd with its own draft scores (scoring.md, The score), an
+    """The sheet: a draft shows ytd with its own draft scores (docs/scoring.md, The score), an
     unset one counting as the default (the engine's review_points)."""
     assert review.id is not None
     rules = load_rule_set(session, review.year, now)
@@ -204,7 +204,7 @@ Step = Literal["publish", "finalize"]
 
 @dataclass(frozen=True)
 class ReviewBlockers:
-    """What stands in the way of publishing or finalizing a review now (scoring.md,
+    """What stands in the way of publishing or finalizing a review now (docs/scoring.md,
     Workflow 2): the steps raise the first of their refusals, the pages list them all."""
 
     year: int
@@ -300,7 +300,7 @@ def publish_review(session: Session, actor: Actor, review_id: int, notice_days: 
     for member in _branch_members(session, review):
         row = rows.get(member.id or 0) or ReviewScore(review_id=review_id,
                                                       member_id=member.id or 0)
-        # An unset score becomes what it counted as on the draft sheet (scoring.md,
+        # An unset score becomes what it counted as on the draft sheet (docs/scoring.md,
         # Quarterly review score).
         row.score = review_points(row.score, params)
         session.add(row)

@@ -209,7 +209,7 @@ def _savepoint_rolled_back(session: Session, previous_transaction: Any) -> None:
 
 
 def year_is_frozen(session: Session, year: int) -> bool:
-    """Frozen once any quarter of the year is finalized anywhere (scoring.md, Workflow 5)."""
+    """Frozen once any quarter of the year is finalized anywhere (docs/scoring.md, Workflow 5)."""
     return session.exec(
         select(Review.id)
         .where(Review.year == year, Review.status == ReviewStatus.finalized).limit(1)
@@ -223,7 +223,7 @@ MAX_POINTS, MAX_CAP, MAX_SCORE = 100, 1000, 1000
 
 
 def rule_item_problems(item: RuleItem) -> list[RuleProblem]:
-    """What is wrong with one item (scoring.md, Rule items): the one check an edit and an
+    """What is wrong with one item (docs/scoring.md, Rule items): the one check an edit and an
     import both go through."""
     problems: list[RuleProblem] = []
     if not CODE_PATTERN.fullmatch(item.code):
@@ -261,7 +261,7 @@ def rule_item_problems(item: RuleItem) -> list[RuleProblem]:
 
 
 def rating_params_problems(params: RatingParams) -> list[RuleProblem]:
-    """What is wrong with a year's rating numbers (scoring.md, Stars and Grades)."""
+    """What is wrong with a year's rating numbers (docs/scoring.md, Stars and Grades)."""
     problems: list[RuleProblem] = []
     if not 1 <= params.review_max <= MAX_POINTS:
         problems.append(("review_max", "review_max_invalid", f"must be 1 to {MAX_POINTS}"))

@@ -29,7 +29,7 @@ def ok(answer: Any, status: int = 200) -> Any:
 
 
 def refused(answer: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    """An error answer in api.md's shape, with the given status (and code)."""
+    """An error answer in docs/api.md's shape, with the given status (and code)."""
     assert answer.status_code == status, f"{answer.status_code}: {answer.text}"
     body: dict[str, Any] = answer.json()
     assert body["detail"], body

@@ -1,8 +1,8 @@
-"""Who may do what: an access matrix over api.md's endpoints and seven callers.
+"""Who may do what: an access matrix over docs/api.md's endpoints and seven callers.
 
 Callers: anonymous; a1, a member of branch A; b1, a member of branch B; sec_b, committee of
 branch B; sec_a, committee of branch A; party_sec, committee of the 党委 above both
-branches (and a member of B); admin. The rule (api.md): 401 without credentials, 404 for
+branches (and a member of B); admin. The rule (docs/api.md): 401 without credentials, 404 for
 anything outside the caller's scope (exactly as if it did not exist), 403 for what is in
 scope but not allowed. A member's scope is themself and the published results of their
 own branch; a committee's is its organisation and everything below.
@@ -213,7 +213,7 @@ def test_access_matrix(world: World, endpoint: Endpoint, who: str, status: int) 
 
 
 def test_matrix_covers_every_caller_kind() -> None:
-    """Each row has one expectation per caller, and the rules of api.md hold across rows."""
+    """Each row has one expectation per caller, and the rules of docs/api.md hold across rows."""
     for e in MATRIX:
         row = dict(zip(CALLERS, e.expect, strict=True))
         assert row["anonymous"] == 401, e.name
@@ -385,7 +385,7 @@ def test_entry_status_depends_on_who_records_it(world: World) -> None:
 
 # --- the OpenAPI schema documents every error answer -------------------------------------------
 
-# Routes that api.md or scoring.md say can be refused by the workflow (409).
+# Routes that docs/api.md or docs/scoring.md say can be refused by the workflow (409).
 CONFLICTS = {
     ("post", "/api/v1/orgs/{org_id}/committee"), ("post", "/api/v1/members"),
     ("post", "/api/v1/members/{member_id}/password-reset"),

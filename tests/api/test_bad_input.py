@@ -30,7 +30,8 @@ Case = Any  # a pytest.param of one of the tables
 
 
 def refused_well(answer: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    """api.md's error body: a readable detail and a snake_case code (422s list what is wrong)."""
+    """docs/api.md's error body: a readable detail and a snake_case code (422s list what is
+    wrong)."""
     body = refused(answer, status, code)
     assert isinstance(body["detail"], str) and body["detail"].strip(), body
     assert SNAKE.fullmatch(body["code"]), body
@@ -43,7 +44,7 @@ def refused_well(answer: Any, status: int, code: str | None = None) -> dict[str,
 
 
 def not_500(answer: Any) -> str | None:
-    """None if the answer is fine (a success, or an error in api.md's shape), else why not."""
+    """None if the answer is fine (a success, or an error in docs/api.md's shape), else why not."""
     if answer.status_code >= 500:
         return f"{answer.status_code}: {answer.text[:200]}"
     if answer.status_code >= 400:
@@ -467,7 +468,7 @@ def test_body_must_be_a_json_object_without_unknown_fields(
         scene: Scene, subtests: Any, who: str, method: str, path: str, body: dict[str, Any],
         status: int) -> None:
     before, quick = state(scene.world), state(scene.world, full=False)
-    optional = path.endswith("/publish")  # api.md: notice_days defaults to 5
+    optional = path.endswith("/publish")  # docs/api.md: notice_days defaults to 5
     for name, content_type, raw, fine_if_optional in RAW_BODIES:
         if optional and fine_if_optional:
             continue

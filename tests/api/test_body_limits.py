@@ -4,7 +4,7 @@ JSON and forms may send at most JIFEN_MAX_BODY_KB (1024 by default); only a mult
 to the self-report page may send a photo's worth (JIFEN_MAX_UPLOAD_MB plus the form around
 it). A declared Content-Length over the limit is refused up front; a chunked body with no
 Content-Length is counted as it arrives. Either way nothing is written, the API answers
-api.md's error body with the code body_too_large, and the pages answer where the person is.
+docs/api.md's error body with the code body_too_large, and the pages answer where the person is.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reads never write: a year with no rule set reads as the rules it would start from, and
-the first write that records something under them stores them, once (scoring.md, Rule
-items and Workflow 5)."""
+the first write that records something under them stores them, once (docs/scoring.md, Rule
+items; Workflow 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A whole year of branch A played through the API, numbers worked out by hand from scoring.md.
+"""A whole year of branch A played through the API, numbers worked out by hand from docs/scoring.md.
 
 Members of branch A and their 2025 (P = positive items, reviews Q1..Q4):
   a1      P01 3+2 (cap 8), P02 4, P04 1, P03 2, P06 1, P05 4, P07 10 h (cap 8), P08 4, P09 4,

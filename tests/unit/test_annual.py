@@ -1,6 +1,6 @@
 """The annual score from year totals (what the rating engine uses) equals score_year's Q4.
 
-Hand-worked cases from scoring.md (caps bound an item's year total; a veto anywhere in
+Hand-worked cases from docs/scoring.md (caps bound an item's year total; a veto anywhere in
 the year zeroes the annual score; the score never goes below 0), then a property check
 against the quarter-by-quarter engine over random years.
 """

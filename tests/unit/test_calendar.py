@@ -1,4 +1,4 @@
-"""Quarters of the calendar year: Q1 = January to March, and so on (scoring.md, The score)."""
+"""Quarters of the calendar year: Q1 = January to March, and so on (docs/scoring.md, The score)."""
 
 from __future__ import annotations
 

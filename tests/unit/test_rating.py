@@ -1,6 +1,6 @@
-"""Stars, proposed grades and committee overrides (scoring.md, Stars and Grades).
+"""Stars, proposed grades and committee overrides (docs/scoring.md, Stars and Grades).
 
-Every expected value is worked out by hand from scoring.md; the comment on each
+Every expected value is worked out by hand from docs/scoring.md; the comment on each
 case gives the reasoning.
 """
 

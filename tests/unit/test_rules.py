@@ -1,4 +1,4 @@
-"""The default rule set against the table of scoring.md, Rule items."""
+"""The default rule set against its table (docs/scoring.md, Rule items)."""
 
 from __future__ import annotations
 

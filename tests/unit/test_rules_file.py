@@ -62,7 +62,8 @@ def test_the_shipped_example_is_the_exporters_default_and_says_what_scoring_md_s
     text = SHIPPED.read_text(encoding="utf-8")
     assert text == dump_rule_set(default_rule_set(2026))
     rules = read_rules_file(text, 2026)
-    # scoring.md, Rule items: code, kind, points per unit (or range), cap per year.
+    # The items' table (docs/scoring.md, Rule items): code, kind, points per unit (or range),
+    # cap per year.
     table = {
         "P01": (2, 8), "P02": (1, 8), "P03": (2, 8), "P04": (2, 8), "P05": (2, 8),
         "P06": (4, 8), "P07": (1, 8), "P08": (2, 8), "P09": (2, 8), "P10": (4, 8),

@@ -1,6 +1,6 @@
-"""Year-to-date score, quarter by quarter (scoring.md, The score).
+"""Year-to-date score, quarter by quarter (docs/scoring.md, The score).
 
-Every expected number is worked out by hand from scoring.md; the comment on each
+Every expected number is worked out by hand from docs/scoring.md; the comment on each
 case shows the arithmetic. Quarter tuples read (Q1, Q2, Q3, Q4).
 """
 
