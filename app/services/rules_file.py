@@ -6,10 +6,10 @@ the import takes the year it is told), `params` (docs/scoring.md, Stars and Grad
 missing number taking the default, and `items` (docs/scoring.md, Rule items), in their
 order. Points are written without a sign, as everywhere else in Jifen: the kind decides
 whether they add or deduct. An import replaces the year's whole rule set, or refuses with
-every problem named by its path (`items[3].points: ...`) and writes nothing. It is refused for a frozen year, and
-for a file that drops a code the year's entries use or changes such a code's kind (its name,
-points, cap and categories may change, as an edit may change them: entries keep the points
-they were given).
+every problem named by its path (`items[3].points: ...`) and writes nothing. It is refused
+for a frozen year, and for a file that drops a code the year's entries use or changes such a
+code's kind (its name, points, cap and categories may change, as an edit may change them:
+entries keep the points they were given).
 """
 
 from __future__ import annotations
