@@ -250,20 +250,6 @@ class ReviewLineOut(BaseModel):
     ytd: int
 
 
-class ReviewOut(BaseModel):
-    id: int
-    org_id: int
-    year: int
-    quarter: int
-    status: ReviewStatus
-    notice_until: datetime | None
-    published_at: datetime | None
-    finalized_at: datetime | None
-    pending_entries: int
-    open_objections: int
-    items: list[ReviewLineOut]
-
-
 class ReviewSummaryOut(BaseModel):
     id: int
     org_id: int
@@ -271,6 +257,14 @@ class ReviewSummaryOut(BaseModel):
     quarter: int
     status: ReviewStatus
     notice_until: datetime | None
+
+
+class ReviewOut(ReviewSummaryOut):
+    published_at: datetime | None
+    finalized_at: datetime | None
+    pending_entries: int
+    open_objections: int
+    items: list[ReviewLineOut]
 
 
 class ScoresBody(Body):
