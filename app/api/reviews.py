@@ -24,7 +24,7 @@ from app.schemas import (
     ScoresBody,
     Year,
 )
-from app.services import reviews
+from app.services import objections, reviews
 from app.services.access import Actor
 
 router = APIRouter(tags=["reviews"])
@@ -107,7 +107,7 @@ def finalize_review(review_id: Id, session: SessionDep, actor: CurrentActor,
 def raise_objection(review_id: Id, body: ObjectionCreate, session: SessionDep,
                     actor: CurrentActor, clock: ClockDep) -> ObjectionOut:
     """Object to the published results (异议), as a member of the branch."""
-    return objection_out(reviews.raise_objection(session, actor, review_id, body.text,
+    return objection_out(objections.raise_objection(session, actor, review_id, body.text,
                                                  clock.now()))
 
 
@@ -116,7 +116,7 @@ def raise_objection(review_id: Id, body: ObjectionCreate, session: SessionDep,
 def list_objections(review_id: Id, session: SessionDep,
                     actor: CurrentActor) -> list[ObjectionOut]:
     """Objections: all for the committee, one's own for a member."""
-    return [objection_out(o) for o in reviews.list_objections(session, actor, review_id)]
+    return [objection_out(o) for o in objections.list_objections(session, actor, review_id)]
 
 
 @router.post("/objections/{objection_id}/resolve", response_model=ObjectionOut,
@@ -124,7 +124,7 @@ def list_objections(review_id: Id, session: SessionDep,
 def resolve_objection(objection_id: Id, body: ResolveBody, session: SessionDep,
                       actor: CurrentActor, clock: ClockDep) -> ObjectionOut:
     """Answer an objection; it is then resolved."""
-    return objection_out(reviews.resolve_objection(session, actor, objection_id,
+    return objection_out(objections.resolve_objection(session, actor, objection_id,
                                                    body.response, clock.now()))
 
 

@@ -13,7 +13,7 @@ from app.demo.texts import LOWER_REASON, OBJECTION_RESPONSE, OBJECTION_TEXT, RAI
 from app.demo.timeline import Timeline, local_day
 from app.models import RatingItem
 from app.points import Grade
-from app.services import ratings, reviews
+from app.services import objections, ratings, reviews
 
 NOTICE_DAYS = 5
 # Days after a quarter ends (from midnight of the next day) at which each step happens:
@@ -101,12 +101,12 @@ class ReviewWriter:
         state: dict[str, int] = {}
 
         def raise_it(when: datetime) -> None:
-            objection = reviews.raise_objection(self.session, self.cast.actor(objector),
+            objection = objections.raise_objection(self.session, self.cast.actor(objector),
                                                 self.review_ids[key], OBJECTION_TEXT, when)
             state["id"] = objection.id or 0
 
         def resolve(when: datetime) -> None:
-            reviews.resolve_objection(self.session, self.cast.actor(branch.secretary),
+            objections.resolve_objection(self.session, self.cast.actor(branch.secretary),
                                       state["id"], OBJECTION_RESPONSE, when)
 
         self.timeline.add(pace.step("object", index), raise_it)

@@ -18,7 +18,7 @@ from app.clock import beijing_wall
 from app.models import EntryStatus, Org, Rating, RatingStatus, ReviewStatus
 from app.points import GRADE_LABELS, QUARTERS, Grade, stars
 from app.present.labels import QUARTER_NAMES, STATUS_LABELS
-from app.services import ratings, reviews, summary, worklist
+from app.services import objections, ratings, reviews, summary, worklist
 from app.services.access import Actor
 from app.services.rules import load_rule_set
 from app.services.sheets import Cell, Column, Sheet
@@ -64,13 +64,13 @@ def review_export(session: Session, actor: Actor, review_id: int, now: datetime)
     """
     review, org = reviews.get_review(session, actor, review_id)
     lines = reviews.review_lines(session, review, now)
-    objections = Counter(o.member_id for o in reviews.list_objections(session, actor,
-                                                                       review_id))
+    raised = Counter(o.member_id for o in objections.list_objections(session, actor,
+                                                                     review_id))
     everyone = actor.manages(org)
     rows: list[list[Cell]] = [
         [org.name, review.year, review.quarter, line.member_id, line.name, line.review_score,
          line.delta, line.ytd,
-         objections[line.member_id] if everyone or line.member_id == actor.member_id else None,
+         raised[line.member_id] if everyone or line.member_id == actor.member_id else None,
          REVIEW_STATES[review.status], beijing_wall(review.notice_until)]
         for line in lines]
     quarter = QUARTER_NAMES[review.quarter]

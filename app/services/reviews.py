@@ -27,7 +27,7 @@ from app.models import (
 from app.points import quarter_end, quarter_start, review_points, review_score_allowed
 from app.services import audit
 from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
-from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
+from app.services.errors import Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.paging import page
 from app.services.rules import ensure_rule_set, load_rule_set
@@ -359,65 +359,3 @@ def finalize_review(session: Session, actor: Actor, review_id: int, now: datetim
                  object_type="review", object_id=review_id, at=now, before=before,
                  after=audit.snapshot(review) | {"final": final})
     return review
-
-
-def raise_objection(session: Session, actor: Actor, review_id: int, text: str,
-                    now: datetime) -> Objection:
-    review, _org = get_review(session, actor, review_id)
-    if actor.member_id is None or actor.member_org_id != review.org_id:
-        raise Forbidden("Only members of the branch can object to its results.",
-                        "not_branch_member")
-    lock_branch(session, review.org_id, review)
-    if review.status != ReviewStatus.published:
-        raise WorkflowConflict("Objections can be raised only while the results are "
-                               f"published; this review is {review.status}.",
-                               "review_not_published")
-    if not text.strip():
-        raise Invalid("Say what is wrong in the objection text.", "text_required")
-    objection = Objection(review_id=review_id, member_id=actor.member_id, text=text.strip(),
-                          created_at=now)
-    session.add(objection)
-    session.flush()
-    audit.record(session, actor_id=actor.account_id, action="objection.create",
-                 object_type="objection", object_id=objection.id, at=now,
-                 after=audit.snapshot(objection))
-    return objection
-
-
-def list_objections(session: Session, actor: Actor, review_id: int) -> list[Objection]:
-    _review, org = get_review(session, actor, review_id)
-    query = select(Objection).where(Objection.review_id == review_id)
-    if not actor.manages(org):
-        query = query.where(Objection.member_id == actor.member_id)
-    return list(session.exec(query.order_by(col(Objection.id))).all())
-
-
-def resolve_objection(session: Session, actor: Actor, objection_id: int, response: str,
-                      now: datetime) -> Objection:
-    objection = session.get(Objection, objection_id)
-    if objection is None:
-        raise NotFound(f"Objection {objection_id} does not exist or is outside your scope.")
-    try:
-        review, org = get_review(session, actor, objection.review_id)
-    except NotFound:
-        raise NotFound(f"Objection {objection_id} does not exist or is outside your "
-                       "scope.") from None
-    if not actor.manages(org) and objection.member_id != actor.member_id:
-        raise NotFound(f"Objection {objection_id} does not exist or is outside your scope.")
-    require_manages(actor, org)
-    lock_branch(session, org.id or 0, review, objection)
-    if objection.status != ObjectionStatus.open:
-        raise WorkflowConflict(f"Objection {objection_id} is already resolved.",
-                               "objection_resolved")
-    if review.status == ReviewStatus.finalized:
-        raise WorkflowConflict("The review is finalized.", "quarter_locked")
-    if not response.strip():
-        raise Invalid("A response is required.", "response_required")
-    before = audit.snapshot(objection)
-    objection.status, objection.response = ObjectionStatus.resolved, response.strip()
-    objection.resolved_by, objection.resolved_at = actor.account_id, now
-    session.add(objection)
-    audit.record(session, actor_id=actor.account_id, action="objection.resolve",
-                 object_type="objection", object_id=objection.id, at=now, before=before,
-                 after=audit.snapshot(objection))
-    return objection

@@ -13,7 +13,7 @@ from app.db import SessionDep
 from app.models import Org, Review
 from app.present.i18n import _
 from app.present.labels import QUARTER_NAMES, beijing
-from app.services import reviews, worklist
+from app.services import objections, reviews, worklist
 from app.services.access import Actor, require_manages
 from app.services.errors import Invalid
 from app.services.rules import load_rule_set
@@ -64,11 +64,11 @@ def review_sheet(review_id: int, request: Request, session: SessionDep, actor: C
                  clock: ClockDep) -> Response:
     """One line per member: review score, change and running total; what blocks the next step."""
     review, org = _review(session, actor, review_id)
-    objections = reviews.list_objections(session, actor, review_id)
+    raised = objections.list_objections(session, actor, review_id)
     return page(request, "pages/committee/review.html", _sheet_context(
         session, review, org, clock.now()) | {
         "lines": reviews.review_lines(session, review, clock.now()),
-        "objections": objections, "names": worklist.objection_names(session, objections)})
+        "objections": raised, "names": worklist.objection_names(session, raised)})
 
 
 @router.get("/committee/reviews/{review_id}/actions")
@@ -139,7 +139,7 @@ def resolve_objection(objection_id: int, request: Request, session: SessionDep,
                       actor: CommitteeActor, clock: ClockDep,
                       response: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Answer an objection (异议); HTMX gets the answered objection back."""
-    objection = reviews.resolve_objection(session, actor, objection_id, response, clock.now())
+    objection = objections.resolve_objection(session, actor, objection_id, response, clock.now())
     review, _org = _review(session, actor, objection.review_id)
     if is_htmx(request):
         return page(request, "partials/committee/objection.html", {

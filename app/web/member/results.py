@@ -15,7 +15,7 @@ from app.models import Objection, Review, ReviewStatus
 from app.present.i18n import _
 from app.present.labels import moment_text, quarter_name, signed
 from app.present.messages import message_for
-from app.services import member_view, reviews
+from app.services import member_view, objections, reviews
 from app.services.access import Actor
 from app.services.errors import DomainError
 from app.web.deps import WebActor
@@ -121,7 +121,7 @@ def object_to_result(
     member_view.me(session, actor)
     member_view.branch_review(session, actor, review_id)
     try:
-        reviews.raise_objection(session, actor, review_id, text, clock.now())
+        objections.raise_objection(session, actor, review_id, text, clock.now())
     except DomainError as error:
         context = _sheet_context(session, actor, clock, review_id)
         context |= {"text": text, "error": message_for(error)}
