@@ -78,6 +78,8 @@ def _load_demo(already_there_is_fine: bool = False) -> int:
     from app.demo import load_demo
     from app.services.errors import WorkflowConflict
 
+    print("Loading the demo (about a minute the first time: every account's password is "
+          "hashed)...", flush=True)
     with Session(get_engine()) as session:
         try:
             logins = load_demo(session, current_clock().now())

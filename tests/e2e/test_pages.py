@@ -20,6 +20,8 @@ from tests.e2e.support import PHONE, Api, Phones, settled, shoot
 BRANCH = "机关党支部"  # the demo's first branch: shuji1, zhiwei1, dangyuan01..11
 VILLAGE = "东村党支部"  # its 2025 rating is still a draft
 OBJECTION = "三月我还参加了两次社区志愿服务，没有计入积分，请支委核实。"
+# Text with no place to break a line (a pasted link, a held-down key) must wrap, not widen.
+UNBROKEN = "x" * 2000
 
 
 class Demo:
@@ -37,10 +39,10 @@ class Demo:
         rows = self.api.get("dangwei", "/ratings", org_id=self.orgs[branch], year=year)["items"]
         return int(rows[0]["id"])
 
-    def object_to_q1(self) -> int:
+    def object_to_q1(self, text: str = OBJECTION) -> int:
         """dangyuan01 objects to their line of the published 2026 Q1 sheet."""
         review = self.review(BRANCH, 2026, 1)
-        self.api.post("dangyuan01", f"/reviews/{review}/objections", {"text": OBJECTION}, 201)
+        self.api.post("dangyuan01", f"/reviews/{review}/objections", {"text": text}, 201)
         return review
 
 
@@ -101,12 +103,16 @@ SPOTS = [
     Spot("results sheet with objection", "dangyuan01",
          lambda d: f"/me/results/{d.object_to_q1()}", "05-results-sheet-objection.png",
          member=True),
+    Spot("results sheet with an unbroken objection", "dangyuan01",
+         lambda d: f"/me/results/{d.object_to_q1(UNBROKEN)}", member=True),
     Spot("change password", "dangyuan01", lambda d: "/password", member=True),
     Spot("committee home", "shuji1", lambda d: "/committee", "06-committee-home.png"),
     Spot("pending entries", "shuji1", lambda d: "/committee/entries",
          "07-committee-pending.png"),
     Spot("review sheet", "shuji1", lambda d: f"/committee/reviews/{d.object_to_q1()}",
          "08-review-sheet.png"),
+    Spot("review sheet with an unbroken objection", "shuji1",
+         lambda d: f"/committee/reviews/{d.object_to_q1(UNBROKEN)}"),
     Spot("draft review sheet", "shuji1",
          lambda d: f"/committee/reviews/{d.review(BRANCH, 2026, 2)}"),
     Spot("rating sheet", "shuji2", lambda d: f"/committee/ratings/{d.rating(VILLAGE, 2025)}",
