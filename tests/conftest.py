@@ -6,6 +6,7 @@ JIFEN_TEST_DATABASE_URL picks the database (PostgreSQL in CI); unset, a SQLite f
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,6 +23,23 @@ from app.main import app
 from app.migrate import upgrade
 
 security.use_cheap_hashing()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):  # an xdist worker's collection: checked below
+        _refuse_twice_the_same_id([item.nodeid for item in items])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    _refuse_twice_the_same_id(ids)
+
+
+def _refuse_twice_the_same_id(ids: list[str]) -> None:
+    """xdist's loadgroup runs only one of the tests that share an id, in place of all."""
+    if twice := sorted(nodeid for nodeid, count in Counter(ids).items() if count > 1):
+        raise pytest.UsageError(f"{len(twice)} test id(s) shared by several tests, e.g. "
+                                f"{twice[0]}: give each its own (parametrize)")
 
 
 @pytest.fixture(scope="session")
