@@ -1,6 +1,8 @@
 """Test database built by the migrations; each test runs in a transaction rolled back after it.
 
-JIFEN_TEST_DATABASE_URL picks the database (PostgreSQL in CI); unset, a SQLite file.
+JIFEN_TEST_DATABASE_URL picks the database (PostgreSQL in CI); unset, a SQLite file. Under
+pytest-xdist every worker has a database of its own, built once: a SQLite file in its own
+temporary directory, or a database of its own on that PostgreSQL server (pytest_configure).
 """
 
 from __future__ import annotations
@@ -21,8 +23,30 @@ from app.clock import FixedClock, get_clock
 from app.db import get_session, make_engine
 from app.main import app
 from app.migrate import upgrade
+from tests.databases import drop_database, fresh_database
 
 security.use_cheap_hashing()
+
+# Loaded here, at the top, so that it also runs in xdist's controlling process.
+pytest_plugins = ["tests.fuzz.tally"]
+
+_WORKER_DATABASE = pytest.StashKey[str]()  # its URL, to drop it when the worker ends
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker points JIFEN_TEST_DATABASE_URL at a database of its own (e.g.
+    jifen_test_gw0), so every test and helper reading it stays off the other workers'."""
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    base = os.environ.get("JIFEN_TEST_DATABASE_URL")
+    if worker and base and base.startswith("postgresql"):
+        name = f"{sa.make_url(base).database}_{worker}"
+        os.environ["JIFEN_TEST_DATABASE_URL"] = fresh_database(base, name)
+        config.stash[_WORKER_DATABASE] = os.environ["JIFEN_TEST_DATABASE_URL"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if url := config.stash.get(_WORKER_DATABASE, None):
+        drop_database(url)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -27,7 +27,8 @@ from schemathesis.checks import (
 )
 
 from app.main import app
-from tests.fuzz.world import ROLES, SENT, FuzzWorld, aim_at_world
+from tests.fuzz.tally import SENT
+from tests.fuzz.world import ROLES, FuzzWorld, aim_at_world
 
 # Per operation and caller; JIFEN_FUZZ_EXAMPLES=200 for a deeper run by hand.
 MAX_EXAMPLES = int(os.environ.get("JIFEN_FUZZ_EXAMPLES", "20"))
