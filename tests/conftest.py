@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from app import security
 from app.clock import FixedClock, get_clock
@@ -83,8 +83,24 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def engine(database_url: str) -> Iterator[sa.Engine]:
     upgrade(database_url)
     engine = make_engine(database_url)
+    built = row_counts(engine)
     yield engine
+    changed = changed_tables(engine, built)
     engine.dispose()
+    assert not changed, f"tests left rows in the test database (before, after): {changed}"
+
+
+def row_counts(engine: sa.Engine) -> dict[str, int]:
+    """Rows per table, to see at the end that every test's writes were rolled back."""
+    with engine.connect() as connection:
+        return {table.name: connection.execute(
+                    sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for table in SQLModel.metadata.sorted_tables}
+
+
+def changed_tables(engine: sa.Engine, built: dict[str, int]) -> dict[str, tuple[int, int]]:
+    now = row_counts(engine)
+    return {name: (built[name], now[name]) for name in built if now[name] != built[name]}
 
 
 @contextmanager
