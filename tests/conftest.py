@@ -3,6 +3,10 @@
 JIFEN_TEST_DATABASE_URL picks the database (PostgreSQL in CI); unset, a SQLite file. Under
 pytest-xdist every worker has a database of its own, built once: a SQLite file in its own
 temporary directory, or a database of its own on that PostgreSQL server (pytest_configure).
+
+Beside it, a second database holds the small API world (tests/api/support.build_world),
+built once and committed: a test that uses the world runs, rolled back the same way, on
+that one instead of building the world again.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -23,6 +28,7 @@ from app.clock import FixedClock, get_clock
 from app.db import get_session, make_engine
 from app.main import app
 from app.migrate import upgrade
+from tests.api.support import World, build_world
 from tests.databases import drop_database, fresh_database
 
 security.use_cheap_hashing()
@@ -31,6 +37,7 @@ security.use_cheap_hashing()
 pytest_plugins = ["tests.fuzz.tally"]
 
 _WORKER_DATABASE = pytest.StashKey[str]()  # its URL, to drop it when the worker ends
+START = datetime(2026, 1, 10, 2, 0, tzinfo=UTC)  # the clock fixture's moment
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -103,6 +110,39 @@ def changed_tables(engine: sa.Engine, built: dict[str, int]) -> dict[str, tuple[
     return {name: (built[name], now[name]) for name in built if now[name] != built[name]}
 
 
+@dataclass(frozen=True)
+class WorldDatabase:
+    engine: sa.Engine
+    world: World  # as built: its ids, and the administrator logged in
+
+
+@pytest.fixture(scope="session")
+def world_database(database_url: str,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorldDatabase]:
+    """A database of its own at the head revision holding the API world, committed."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'world.db'}"
+    else:
+        url = fresh_database(database_url, f"{sa.make_url(database_url).database}_world")
+    upgrade(url)
+    engine = make_engine(url)
+    clock = FixedClock(START)
+    before = dict(app.dependency_overrides)
+    try:
+        with Session(engine, expire_on_commit=False) as session, \
+                serving(session, clock) as client:
+            world = build_world(client, session, clock)
+    finally:
+        app.dependency_overrides.update(before)  # serving() cleared them
+    built = row_counts(engine)
+    yield WorldDatabase(engine, world)
+    changed = changed_tables(engine, built)
+    engine.dispose()
+    if not url.startswith("sqlite"):
+        drop_database(url)
+    assert not changed, f"tests left rows in the world's database (before, after): {changed}"
+
+
 @contextmanager
 def rolled_back_session(engine: sa.Engine) -> Iterator[Session]:
     """A session inside an outer transaction that is rolled back at the end."""
@@ -119,8 +159,11 @@ def rolled_back_session(engine: sa.Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def db(engine: sa.Engine) -> Iterator[Session]:
-    """A session inside an outer transaction that is rolled back after the test."""
+def db(request: pytest.FixtureRequest, engine: sa.Engine) -> Iterator[Session]:
+    """A session inside an outer transaction that is rolled back after the test: on the
+    world's database if the test uses the world."""
+    if "world_database" in request.fixturenames:
+        engine = request.getfixturevalue("world_database").engine
     with rolled_back_session(engine) as session:
         yield session
 
@@ -128,7 +171,7 @@ def db(engine: sa.Engine) -> Iterator[Session]:
 @pytest.fixture
 def clock() -> FixedClock:
     """Standing in early 2026: all of 2025 is in the past."""
-    return FixedClock(datetime(2026, 1, 10, 2, 0, tzinfo=UTC))
+    return FixedClock(START)
 
 
 @contextmanager
@@ -154,3 +197,9 @@ def serving(db: Session, clock: FixedClock) -> Iterator[TestClient]:
 def client(db: Session, clock: FixedClock) -> Iterator[TestClient]:
     with serving(db, clock) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def world(world_database: WorldDatabase, client: TestClient, clock: FixedClock) -> World:
+    """The API test world (branch A: sec_a, vice_a, a1..a4; branch B: sec_b, b1, party_sec)."""
+    return world_database.world.for_test(client, clock)
