@@ -36,6 +36,27 @@ def new_databases(base_url: str) -> Iterator[Callable[[str], str]]:
         admin.dispose()
 
 
+def fresh_database(base_url: str, name: str) -> str:
+    """The URL of an empty database called name on base_url's PostgreSQL server (one left
+    by an interrupted run is dropped first)."""
+    admin = make_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return sa.make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    """Drop url's database, connected to its server's `postgres` database."""
+    target = sa.make_url(url)
+    admin = make_engine(target.set(database="postgres").render_as_string(
+        hide_password=False)).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+    admin.dispose()
+
+
 @contextmanager
 def empty_database(tmp_path: Path, prefix: str) -> Iterator[str]:
     """An empty database: a SQLite file in tmp_path, or a new database on the PostgreSQL

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +49,11 @@ class World:
     branch_b: int
     members: dict[str, int] = field(default_factory=dict)
     headers: dict[str, tuple[Headers, datetime]] = field(default_factory=dict)
+
+    def for_test(self, client: TestClient, clock: FixedClock) -> World:
+        """This world, built once (tests/conftest.py), for a test's client and clock."""
+        return replace(self, client=client, clock=clock, members=dict(self.members),
+                       headers=dict(self.headers))
 
     def as_(self, who: str) -> Headers:
         """A logged-in caller; logs in again when the clock has moved past the token's life."""

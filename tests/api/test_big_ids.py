@@ -15,12 +15,13 @@ PAST_INT4 = 2**31 + 5
 
 
 @contextmanager
-def numbering_past(db: Session, engine: sa.Engine, tables: list[str], last: int) -> Iterator[None]:
+def numbering_past(db: Session, tables: list[str], last: int) -> Iterator[None]:
     """Inside the block, the next new row of each table gets id last + 1.
 
     PostgreSQL: its sequence is set to `last` and put back afterwards (setval outlives the
     test's rollback). SQLite numbers a row the largest rowid + 1, so the newest row is copied
     to id `last`; the copy goes with the rollback."""
+    engine = db.get_bind().engine  # the session's database (the world's, tests/conftest.py)
     if engine.dialect.name != "postgresql":
         for table in tables:
             columns = ", ".join(c.name for c in SQLModel.metadata.tables[table].columns
@@ -48,12 +49,11 @@ def numbering_past(db: Session, engine: sa.Engine, tables: list[str], last: int)
             connection.commit()
 
 
-def test_an_entry_past_int4_is_stored_and_read_back(world: World, db: Session,
-                                                    engine: sa.Engine) -> None:
+def test_an_entry_past_int4_is_stored_and_read_back(world: World, db: Session) -> None:
     a1 = world.members["a1"]
     # An ordinary id first (on SQLite the placeholder copies it: a2's, not a1's).
     world.entry("sec_a", "a2", "P01", "2025-08-06")
-    with numbering_past(db, engine, ["entry", "audit_log"], PAST_INT4):
+    with numbering_past(db, ["entry", "audit_log"], PAST_INT4):
         made = world.entry("a1", "a1", "P04", "2025-08-07", note="自我申报")
         big = made["id"]
         assert (big, made["status"]) == (PAST_INT4 + 1, "pending")

@@ -65,6 +65,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.e2e)
+            # One xdist worker takes them all (--dist loadgroup): one Chromium, one live
+            # server, each template built once.
+            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 # --------------------------------------------------------------------------- the browser

@@ -6,7 +6,6 @@ sees another's writes, and the world's ids stay valid for the whole run."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,9 +23,6 @@ from tests.api.support import Headers, World, build_world, ok
 # Who calls: nobody, a plain member of branch A, a committee member of branch A, a committee
 # member of branch B (so branch A's things are outside their scope), the administrator.
 ROLES = ("anonymous", "a1", "sec_a", "sec_b", "admin")
-
-# Requests sent, by caller and status: printed at the end of the run (conftest.py).
-SENT: Counter[tuple[str, int]] = Counter()
 
 
 @dataclass
