@@ -96,9 +96,18 @@ class Sheet:
     rows: Iterable[Sequence[Cell]]
 
 
+# What a spreadsheet program takes as the start of a formula in a CSV cell (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Control characters an .xlsx file cannot hold (XML 1.0); tab, newline and CR it can.
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _xlsx_value(value: Cell) -> Cell:
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.replace(tzinfo=None)   # Excel has no time zones; stored times are UTC
+    if isinstance(value, str):
+        # Text stored before such characters were refused must not break a whole export.
+        return _NOT_IN_XLSX.sub("", value)
     return value
 
 
@@ -151,11 +160,16 @@ def _csv_value(value: Cell) -> str:
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith((*FORMULA_STARTS, "'")):
+        # Text is never a formula: a note "=HYPERLINK(…)" opens as the text it is (and text
+        # that starts with an apostrophe keeps it, so reading back gives the same text).
+        return "'" + value
     return str(value)
 
 
 def write_csv(sheet: Sheet) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel opens the Chinese as Chinese."""
+    """UTF-8 with a byte-order mark, so that Excel opens the Chinese as Chinese; text that
+    would start a formula is written after an apostrophe, which reading takes off again."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.heading for c in sheet.columns])
@@ -177,6 +191,12 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     return str(value).strip()
+
+
+def _unquoted(cell: str) -> str:
+    """A CSV cell as it was before write_csv kept it from being a formula."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith((*FORMULA_STARTS, "'")) \
+        else cell
 
 
 def _raw_rows(data: bytes, filename: str) -> list[list[str]]:
@@ -219,7 +239,8 @@ def _raw_rows(data: bytes, filename: str) -> list[list[str]]:
     except csv.Error:
         dialect = csv.excel
     try:
-        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), dialect)]
+        return [[_unquoted(c).strip() for c in row]
+                for row in csv.reader(io.StringIO(text), dialect)]
     except csv.Error as exc:  # a cell over csv's field limit (128 KB), a broken quote
         raise Invalid(f"{filename}: not a readable CSV file ({exc})", "bad_file") from exc
 

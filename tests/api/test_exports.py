@@ -318,3 +318,22 @@ def test_text_is_never_a_formula(world: World) -> None:
     ws = sheet_of(world.get("sec_a", f"/reviews/{review['id']}/export"))
     cell = next(r[4] for r in ws.iter_rows(min_row=2) if str(r[4].value).startswith("="))
     assert cell.data_type == "s" and cell.value == "=HYPERLINK(\"http://x\",\"y\")"
+
+
+def test_the_csv_review_sheet_keeps_a_formula_as_text(world: World) -> None:
+    world.add_member("evil", world.branch_a, name="=HYPERLINK(\"http://x\",\"y\")")
+    review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
+                           {"year": 2025, "quarter": 1}), 201)
+    answer = world.get("sec_a", f"/reviews/{review['id']}/export", format="csv")
+    names = [row[4] for row in csv.reader(io.StringIO(answer.content.decode("utf-8-sig")))]
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in names
+    assert not any(name.startswith(("=", "+", "-", "@")) for name in names)
+
+
+def test_a_control_character_already_stored_does_not_break_the_xlsx(world: World) -> None:
+    entry = world.entry("sec_a", "a1", "P01", "2025-02-14", note="会议\x0b记录")
+    answer = world.get("sec_a", f"/members/{world.members['a1']}/entries/export", year=2025)
+    ws = sheet_of(answer)
+    note = [c.value for c in ws[1]].index("说明")
+    notes = [row[note] for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert entry["note"] == "会议\x0b记录" and notes == ["会议记录"]

@@ -125,3 +125,31 @@ def test_a_missing_heading_is_a_problem_of_its_column() -> None:
         (1, "name", "column_missing"), (1, "code", "column_missing")]
     assert "no column 姓名" in refused.value.errors[0].message
     assert refused.value.code == "import_invalid"
+
+
+HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"点此\")", "+1+1", "-2+3", "@SUM(A1:A9)",
+           "\tindent", "'=already quoted", "'plain apostrophe", "普通说明", "a-b=c"]
+
+
+def test_csv_text_never_starts_a_formula_and_reads_back_unchanged() -> None:
+    sheet = Sheet("记录", [Column("note", "说明"), Column("points", "分值")],
+                  [[text, -3] for text in HOSTILE])
+    data = write_csv(sheet)
+    lines = data.decode("utf-8-sig").splitlines()[1:]
+    cells = [line.rsplit(",", 1) for line in lines]
+    for (note, points), text in zip(cells, HOSTILE, strict=True):
+        assert points == "-3"   # a number stays a number
+        assert not note.lstrip('"').startswith(("=", "+", "-", "@", "\t", "\r")), note
+        assert note.lstrip('"').startswith("'") == text.startswith(("=", "+", "-", "@", "\t",
+                                                                     "'"))
+    back = read_rows(data, "x.csv", sheet.columns)
+    # The reader strips the outer blanks of a cell, as it always has (a tab included).
+    assert [r.values["note"] for r in back] == [t.strip() for t in HOSTILE]
+
+
+def test_xlsx_leaves_out_control_characters_it_cannot_hold() -> None:
+    sheet = Sheet("记录", [Column("note", "说明")],
+                  [["a\x0bb"], ["\x01名\x00字"], ["行一\n行二\t制表"]])
+    book = load_workbook(io.BytesIO(write_xlsx(sheet)))
+    assert [c.value for (c,) in book["记录"].iter_rows(min_row=2)] == [
+        "ab", "名字", "行一\n行二\t制表"]
