@@ -2,7 +2,7 @@
 
 What goes through the services (so it is exactly what the app makes): the schema
 (the Alembic migrations), the administrator account, and the year's rule set
-(``load_rule_set``). Everything else is bulk rows shaped exactly as the services store
+(``ensure_rule_set``). Everything else is bulk rows shaped exactly as the services store
 them, because a million members cannot go through one request each:
 
 - the organisation tree 党委 → 总支 → 支部 with materialised paths as
@@ -50,7 +50,7 @@ from app.demo.texts import GIVEN_MID, GIVEN_OLD, GIVEN_YOUNG, NOTES, SURNAMES
 from app.migrate import upgrade
 from app.points import ItemTotal, Kind, RuleItem, RuleSet, quarter_end, score_year
 from app.services.accounts import create_admin
-from app.services.rules import load_rule_set
+from app.services.rules import ensure_rule_set
 from bench import partition
 from bench.dataset import BulkWriter, DataSet, store_meta
 
@@ -303,7 +303,7 @@ def generate(url: str, members: int, *, seed: int = 2025, year: int | None = Non
     roll_out = at(date(year - 1, 12, 1), 9)
     with Session(engine) as session:
         admin = create_admin(session, ADMIN, PASSWORD, roll_out)
-        stored = load_rule_set(session, year, roll_out)
+        stored = ensure_rule_set(session, year, roll_out)
         session.commit()
         if admin.id != 1:
             raise SystemExit("the administrator must be the first account")
