@@ -14,7 +14,7 @@ from app.points import RuleSet
 from app.present.exports import Export
 from app.services import entry_export
 from app.services.access import Actor
-from app.services.sheets import CSV_TYPE, XLSX_TYPE, Sheet, write_csv, write_xlsx
+from app.services.sheets import CSV_TYPE, XLSX_TYPE, write_csv, write_xlsx
 
 Format = Literal["xlsx", "csv"]
 FormatQuery = Annotated[Format, Query(description="xlsx (default) or csv (UTF-8 with BOM)")]
@@ -29,7 +29,8 @@ def content_disposition(filename: str, ascii_name: str, inline: bool = False) ->
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def file_response(export: Export, format: Format, sheet: int | None = None) -> Response:
+def file_response(export: Export, format: Format, sheet: int | None = None, *,
+                  cache_control: str = "private, no-store") -> Response:
     """The export as a download: every sheet in the .xlsx (or only `sheet`), one in the CSV."""
     if format == "csv":
         body, media = write_csv(export.sheets[sheet or 0]), CSV_TYPE
@@ -39,19 +40,7 @@ def file_response(export: Export, format: Format, sheet: int | None = None) -> R
     return Response(body, media_type=media, headers={
         "Content-Disposition": content_disposition(f"{export.name}.{format}",
                                                    f"{export.ascii_name}.{format}"),
-        "Cache-Control": "private, no-store"})
-
-
-def sheet_response(sheet: Sheet, format: Format, filename: str, ascii_name: str) -> Response:
-    """One sheet as a download named `filename` (without its extension)."""
-    if format == "csv":
-        body, media = write_csv(sheet), CSV_TYPE
-    else:
-        body, media = write_xlsx(sheet), XLSX_TYPE
-    return Response(body, media_type=media, headers={
-        "Content-Disposition": content_disposition(f"{filename}.{format}",
-                                                   f"{ascii_name}.{format}"),
-        "Cache-Control": "no-store"})
+        "Cache-Control": cache_control})
 
 
 def entry_template_response(rules: RuleSet, year: int) -> Response:
@@ -65,5 +54,6 @@ def member_year_response(session: Session, actor: Actor, member_id: int, year: i
                          format: Format, now: datetime) -> Response:
     """A member's entries of a year, in the import's columns (the page and the API)."""
     member, sheet = entry_export.export_member_year(session, actor, member_id, year, now)
-    return sheet_response(sheet, format, f"{member.name}-{year}年积分记录",
-                          f"entries-{member.id}-{year}")
+    return file_response(Export((sheet,), f"{member.name}-{year}年积分记录",
+                                f"entries-{member.id}-{year}"), format,
+                         cache_control="no-store")
