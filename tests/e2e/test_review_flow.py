@@ -23,6 +23,9 @@ def test_quarter_published_objected_answered_finalized(world: World, phones: Pho
     card.locator("li.cm-q").first.get_by_role("button", name="开始评议").click()
     expect(secretary).to_have_url(re.compile(r"/committee/reviews/\d+$"))
     review_id = secretary.url.rsplit("/", 1)[1]
+    # htmx is deferred: a choice made before it has wired the page would be a plain
+    # <select> change (the page's 保存全部 button is the no-script path), so wait for it.
+    secretary.wait_for_load_state()
     expect(secretary.get_by_role("heading", level=1)).to_have_text("2025年第一季度评议")
     expect(secretary.locator("#flash")).to_contain_text("已创建2025年第一季度评议")
 
