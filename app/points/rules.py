@@ -24,6 +24,9 @@ class Category(StrEnum):
 
 ALL_CATEGORIES: frozenset[Category] = frozenset(Category)
 # Kinds that add to the score; the others take away (veto takes everything).
+# A rule item's code: 1 to 10 capital letters and digits, a letter first (P01, V01, B01).
+RULE_CODE_PATTERN = r"^[A-Z][A-Z0-9]{0,9}$"
+
 ADDING_KINDS = frozenset({Kind.positive, Kind.bonus})
 DEDUCTING_KINDS = frozenset({Kind.negative, Kind.deduction})
 # Kinds a member may self-report (docs/scoring.md, Workflow 1).

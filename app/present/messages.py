@@ -60,6 +60,8 @@ MESSAGES: dict[str, str] = {
     "body_too_large": N_("提交的内容太多了，请删减后重试。"),
     "csrf_failed": N_("页面已过期，请刷新后重试。"),
     "validation_error": N_("填写的内容有误，请检查后重试。"),
+    "text_control_character": N_("文字里有看不见的控制字符（多见于从 Word 或网页复制来的文字），"
+                                 "没有保存。请删去这段文字后重新输入。"),
     "photo_unreadable": N_("这个文件不是照片，请选择手机拍摄的照片（JPG、PNG、WebP 等格式）。"),
     "photo_too_large": N_("照片太大了，请换一张照片，或用手机重新拍一张。"),
     # The administrator's pages (admin_*.py).

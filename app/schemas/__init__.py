@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
+from annotated_types import GroupedMetadata
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from app.models import EntryStatus, ObjectionStatus, OrgKind, RatingStatus, ReviewStatus
-from app.points import Category, Grade, Kind
+from app.points import RULE_CODE_PATTERN, Category, Grade, Kind
 from app.services.member_import import USERNAME_PATTERN
 from app.services.sheets import RowProblem
+from app.services.text import CODE as TEXT_CODE
+from app.services.text import bad_character
 
 T = TypeVar("T")
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
@@ -25,15 +39,73 @@ MAX_ID = 2**53 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
-# Text in JSON that a body field reads as a date, an enum member or an integer map key.
-FromText = Strict(False)
+def _refuse_bad_text(value: Any, one_line: bool = False) -> Any:
+    """Strings anywhere in a field's value hold nothing app/services/text.py refuses."""
+    if isinstance(value, str):
+        problem = bad_character(value, one_line)
+        if problem is not None:
+            raise PydanticCustomError(TEXT_CODE, "holds a character text may not hold: "
+                                      "{problem}", {"problem": problem})
+    elif isinstance(value, list | tuple | set):
+        for item in value:
+            _refuse_bad_text(item, one_line)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_bad_text(key, one_line)
+            _refuse_bad_text(item, one_line)
+    return value
+
+
+def _whole(value: Any) -> Any:
+    """20.0 is the whole number 20 (JSON has one number type, and JSON Schema's integer
+    takes it); 20.5 stays a float for the strict int check to refuse. Booleans stay."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _whole(item) for key, item in value.items()}
+    return value
+
+
+def _text_only(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise PydanticCustomError("text_expected", "must be text (a string), not {kind}",
+                                  {"kind": type(value).__name__})
+    return value
+
+
+@dataclass(frozen=True)
+class _FromText(GroupedMetadata):
+    """Text in JSON that a body field reads as a date, an enum member or an integer map key:
+    only text (0 is no date, and would otherwise be read as 1970-01-01)."""
+
+    def __iter__(self) -> Any:
+        yield Strict(False)
+        yield BeforeValidator(_text_only)
+
+
+FromText = _FromText()
+# One line of text (a name): no tab, line break or invisible format character either.
+OneLine = AfterValidator(lambda value: _refuse_bad_text(value, one_line=True))
 
 
 class Body(BaseModel):
     """Request bodies refuse unknown fields, so a typo is an error and not silence, and take
-    JSON's own types as the OpenAPI states them: true is no id 1 and "5" no number 5."""
+    JSON's own types as the OpenAPI states them: true is no id 1 and "5" no number 5. No
+    text in them holds a control character (app/services/text.py)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole_numbers(cls, value: Any) -> Any:
+        return _whole(value)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        return _refuse_bad_text(value)
 
 
 class ErrorOut(BaseModel):
@@ -99,7 +171,8 @@ class MeOut(BaseModel):
 
 
 class OrgCreate(Body):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                    OneLine]
     parent_id: Id | None = None
     kind: Annotated[OrgKind, FromText]
 
@@ -123,7 +196,8 @@ class GrantOut(BaseModel):
 
 
 class MemberCreate(Body):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+                    OneLine]
     org_id: Id
     category: Annotated[Category, FromText]
     joined_on: Annotated[date, FromText]
@@ -133,7 +207,7 @@ class MemberCreate(Body):
 
 class MemberUpdate(Body):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                           max_length=50)] | None = None
+                                           max_length=50), OneLine] | None = None
     category: Annotated[Category, FromText] | None = None
     exempt: bool | None = None
     exempt_reason: Annotated[str, StringConstraints(strip_whitespace=True,
@@ -196,7 +270,7 @@ class RulesOut(BaseModel):
 
 class RuleUpdate(Body):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                           max_length=100)] | None = None
+                                           max_length=100), OneLine] | None = None
     points: Annotated[int, Field(ge=1, le=100)] | None = None
     cap: Annotated[int, Field(ge=0, le=1000)] | None = None
     categories: Annotated[list[Annotated[Category, FromText]], Field(min_length=1)] | None = None
@@ -204,8 +278,8 @@ class RuleUpdate(Body):
 
 class EntryCreate(Body):
     member_id: Id
-    rule_code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
-                                                min_length=1, max_length=10)]
+    # Exactly as the rule set writes it: "p01" is refused, not guessed (docs/api.md).
+    rule_code: Annotated[str, StringConstraints(pattern=RULE_CODE_PATTERN)]
     occurred_on: Annotated[date, FromText]
     quantity: Annotated[int, Field(ge=1, le=100)] | None = None
     points: Annotated[int, Field(ge=0, le=100)] | None = None

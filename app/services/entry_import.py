@@ -26,7 +26,14 @@ from app.services.entry_export import EXPORT_COLUMNS, IMPORT_COLUMNS, STATUS_COL
 from app.services.errors import DomainError, Invalid
 from app.services.locking import lock_branch
 from app.services.rules import check_year, load_rule_set
-from app.services.sheets import ImportRefused, Row, RowProblem, parse_day, read_rows
+from app.services.sheets import (
+    ImportRefused,
+    Row,
+    RowProblem,
+    parse_day,
+    read_rows,
+    text_problems,
+)
 
 _SKIPPED_STATUSES = {"rejected", "revoked", "未通过", "已撤销"}
 _IMPORTED_STATUSES = {"", "pending", "approved", "待审核", "已通过"}
@@ -248,6 +255,7 @@ def plan_rows(session: Session, actor: Actor, sheet: list[Row], year: int, now: 
         # A rejected or revoked row of an export is skipped whole: its errors do not count.
         mine: list[RowProblem] = []
         found[r.number] = people.find(r, mine)
+        mine.extend(text_problems(r, one_line=("name", "branch", "username", "rule_code")))
         if not _skipped(r):
             errors.extend(mine)
     org_ids = {f[1].id or 0 for f in found.values() if f}

@@ -20,6 +20,9 @@
   and its branch is its member's (the annual rating reads entries by branch).
 - rating: every approved rating's items match score, stars, vetoed, deductions and the
   proposed grade recomputed from the finalized data, and its grades obey the rules.
+- text: no stored text holds a character app/services/text.py refuses (stored before the
+  rule, or written behind the app's back): each is named by table, row and column, so it
+  can be corrected. Exports leave such characters out meanwhile.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.sqltypes import AutoString
 
 from app.models import (
     AuditLog,
@@ -56,8 +60,12 @@ from app.points import stars as stars_for
 from app.services import audit
 from app.services.rules import load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
+from app.services.text import ONE_LINE, bad_character
 
-CHECKS = ("audit_chain", "audit_missing", "finalized_totals", "late_change", "entry", "rating")
+CHECKS = ("audit_chain", "audit_missing", "finalized_totals", "late_change", "entry", "rating",
+          "text")
+# The audit log's text is JSON, whose encoder writes control characters escaped.
+_TEXT_UNCHECKED = frozenset({"audit_log"})
 STATUSES = tuple(EntryStatus)
 BATCH = 2000
 
@@ -527,6 +535,26 @@ def check_ratings(session: Session, report: Report, names: _Names, now: datetime
                        f"{rated} may be.")
 
 
+def check_text(session: Session, report: Report) -> None:
+    """Every text column of every table, a batch at a time."""
+    count = 0
+    for table in SQLModel.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, AutoString)]
+        if table.name in _TEXT_UNCHECKED or not columns:
+            continue
+        key = next(iter(table.primary_key.columns))
+        rows = session.execute(sa.select(key, *columns).order_by(key)
+                               .execution_options(yield_per=BATCH))
+        for row in rows:
+            for column, value in zip(columns, row[1:], strict=True):
+                count += value is not None
+                found = value and bad_character(value, (table.name, column.name) in ONE_LINE)
+                if found:
+                    report.add("text", table.name, row[0],
+                               f"{table.name} {row[0]}, {column.name}: {found}")
+    report.checked["text values"] = count
+
+
 def run_checks(session: Session, now: datetime) -> Report:
     """Every check, in the session's transaction; writes nothing."""
     report = Report()
@@ -537,6 +565,7 @@ def run_checks(session: Session, now: datetime) -> Report:
     check_late_changes(session, report, names)
     check_entries(session, report)
     check_ratings(session, report, names, now)
+    check_text(session, report)
     return report
 
 

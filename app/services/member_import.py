@@ -34,6 +34,7 @@ from app.services.sheets import (
     Sheet,
     parse_day,
     read_rows,
+    text_problems,
     write_csv,
     write_xlsx,
 )
@@ -204,6 +205,7 @@ def _check_row(line: Row, branches: _Branches, today: date) -> ImportRow | list[
         value = "" if column == "password" else v[column]  # a password is never echoed
         errors.append(RowProblem(line.number, column, code, message, value))
 
+    errors.extend(text_problems(line, one_line=("name", "branch", "username")))
     if not v["name"]:
         fail("name", "member_name_required", "The name is empty.")
     elif len(v["name"]) > NAME_MAX:

@@ -13,7 +13,15 @@ from sqlmodel import Session, col, select
 
 from app.db import core
 from app.models import Review, ReviewStatus, RuleItemRow, RuleSetRow
-from app.points import Category, Kind, RatingParams, RuleItem, RuleSet, default_rule_set
+from app.points import (
+    RULE_CODE_PATTERN,
+    Category,
+    Kind,
+    RatingParams,
+    RuleItem,
+    RuleSet,
+    default_rule_set,
+)
 from app.services import audit
 from app.services.errors import Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_rule_year
@@ -218,7 +226,7 @@ def year_is_frozen(session: Session, year: int) -> bool:
 
 # One problem with a rule set: the field (as a path inside it), a stable code, English text.
 RuleProblem = tuple[str, str, str]
-CODE_PATTERN = re.compile(r"[A-Z][A-Z0-9]{0,9}")
+CODE_PATTERN = re.compile(RULE_CODE_PATTERN)
 MAX_POINTS, MAX_CAP, MAX_SCORE = 100, 1000, 1000
 
 

@@ -12,7 +12,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,6 +23,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from app.services.errors import Invalid
+from app.services.text import CODE as TEXT_CODE
+from app.services.text import bad_character
 
 Cell = str | int | Decimal | float | bool | date | datetime | None
 
@@ -75,6 +77,21 @@ class RowProblem:
     message: str        # English, for programs; pages show a Chinese text by code
     value: str = ""     # the cell as typed (never a password)
     params: tuple[tuple[str, object], ...] = ()  # details for the Chinese text
+
+
+def text_problems(row: Row, one_line: Collection[str] = (),
+                  unchecked: Collection[str] = ("password",)) -> list[RowProblem]:
+    """A problem for each cell holding what stored text may not (app/services/text.py): a
+    `\x01` from another program's CSV is named by row and column, not met at the write."""
+    problems = []
+    for key, value in row.values.items():
+        found = None if key in unchecked else bad_character(value, key in one_line)
+        if found is not None:
+            problems.append(RowProblem(row.number, key, TEXT_CODE,
+                                       f"The cell holds a character text may not hold: "
+                                       f"{found}; remove it.", value,
+                                       (("character", found.split(" at ")[0]),)))
+    return problems
 
 
 class ImportRefused(Invalid):

@@ -21,10 +21,13 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
+from sqlmodel import Session, col
 
 from app.clock import CHINA
+from app.models import Entry
 from tests.api.support import World, ok, refused
 from tests.web.support import web_login
 
@@ -330,10 +333,49 @@ def test_the_csv_review_sheet_keeps_a_formula_as_text(world: World) -> None:
     assert not any(name.startswith(("=", "+", "-", "@")) for name in names)
 
 
-def test_a_control_character_already_stored_does_not_break_the_xlsx(world: World) -> None:
-    entry = world.entry("sec_a", "a1", "P01", "2025-02-14", note="会议\x0b记录")
+def test_a_control_character_already_stored_does_not_break_the_xlsx(world: World,
+                                                                     db: Session) -> None:
+    # Stored before the rule that refuses it (app/services/text.py): written as SQL would.
+    entry = world.entry("sec_a", "a1", "P01", "2025-02-14", note="会议记录")
+    db.execute(sa.update(Entry).where(col(Entry.id) == entry["id"]).values(note="会议\x0b记录"))
+    entry = ok(world.get("sec_a", f"/entries/{entry['id']}"))
     answer = world.get("sec_a", f"/members/{world.members['a1']}/entries/export", year=2025)
     ws = sheet_of(answer)
     note = [c.value for c in ws[1]].index("说明")
     notes = [row[note] for row in ws.iter_rows(min_row=2, values_only=True)]
     assert entry["note"] == "会议\x0b记录" and notes == ["会议记录"]
+
+
+FORMULAS = ("=HYPERLINK(\"http://x\",\"y\")", "@SUM(1)", "+1+1", "-2+3")
+
+
+def test_no_csv_export_starts_a_cell_with_a_formula(world: World) -> None:
+    """All five CSV downloads (OWASP's rule: = + - @ tab CR), and the entries importer reads
+    the member's own export back with the notes as they were written."""
+    a = world.branch_a
+    evil = world.add_member("evil", a, name=FORMULAS[0])
+    for note in FORMULAS[1:]:
+        world.entry("sec_a", "evil", "P01", "2025-02-14", note=note)
+    played = play_year(world)
+    answers = {
+        "review": world.get("sec_a", f"/reviews/{played['reviews'][1]['id']}/export",
+                            format="csv"),
+        "rating": world.get("sec_a", f"/ratings/{played['rating']['id']}/export",
+                            format="csv"),
+        "summary": world.get("admin", f"/orgs/{world.party}/summary/export", year=2025,
+                             format="csv"),
+        "members": world.get("sec_a", "/members/export", org_id=a, format="csv"),
+        "entries": world.get("sec_a", f"/members/{evil}/entries/export", year=2025,
+                             format="csv"),
+    }
+    for name, answer in answers.items():
+        cells = [cell for row in csv_of(answer) for cell in row]
+        assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))], name
+    member_cells = [c for row in csv_of(answers["members"]) for c in row]
+    assert "'" + FORMULAS[0] in member_cells
+    entry_cells = [c for row in csv_of(answers["entries"]) for c in row]
+    assert {"'" + f for f in FORMULAS[1:]} <= set(entry_cells)
+    back = world.client.post("/api/v1/entries/import", headers=world.as_("sec_a"),
+                             files={"file": ("evil.csv", answers["entries"].content)},
+                             data={"dry_run": "true", "year": "2025"})
+    assert sorted(r["note"] for r in ok(back)["rows"]) == sorted(FORMULAS[1:])

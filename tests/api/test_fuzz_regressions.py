@@ -191,8 +191,15 @@ WRONG_TYPES: list[Any] = [
                  "quarter", id="review-quarter-true"),
     pytest.param("sec_a", "PUT", "/reviews/{review}/scores", {"scores": {"{a1}": True}},
                  "scores", id="score-true"),
-    pytest.param("sec_a", "PUT", "/reviews/{review}/scores", {"scores": {"{a1}": 4.0}},
-                 "scores", id="score-float"),
+    pytest.param("sec_a", "PUT", "/reviews/{review}/scores", {"scores": {"{a1}": 4.5}},
+                 "scores", id="score-fraction"),
+    pytest.param("sec_a", "POST", "/entries", {"member_id": "{a1}", "rule_code": "p01",
+                                               "occurred_on": "2025-08-06"}, "rule_code",
+                 id="entry-rule-code-lower-case"),
+    pytest.param("admin", "PUT", "/rules/p01?year=2025", {"cap": 3}, "code",
+                 id="rule-code-lower-case"),
+    pytest.param("a1", "POST", "/me/notices/seen", {"up_to": 0}, "up_to",
+                 id="seen-up-to-number"),
     pytest.param("sec_a", "POST", "/reviews/{review}/publish", {"notice_days": "5"},
                  "notice_days", id="notice-days-text"),
     pytest.param("admin", "PUT", "/rules/P01?year=2025", {"cap": True}, "cap",
@@ -225,11 +232,26 @@ def test_dates_enums_and_score_keys_are_still_read_from_text(world: World) -> No
     """The control: what JSON can only send as text is still accepted."""
     review = _draft_review(world)
     a1 = world.members["a1"]
-    made = ok(world.post("sec_a", "/entries", {"member_id": a1, "rule_code": "p01",
+    made = ok(world.post("sec_a", "/entries", {"member_id": a1, "rule_code": "P01",
                                                "occurred_on": "2025-08-06"}), 201)
     assert (made["occurred_on"], made["rule_code"]) == ("2025-08-06", "P01")
     sheet = ok(world.put("sec_a", f"/reviews/{review}/scores", {"scores": {str(a1): 4}}))
     assert {i["member_id"]: i["review_score"] for i in sheet["items"]}[a1] == 4
+    seen = ok(world.post("a1", "/me/notices/seen", {"up_to": "2026-01-09T12:00:00Z"}))
+    assert seen["seen_at"].startswith("2026-01-09T12:00")
+
+
+def test_whole_numbers_written_with_a_point_are_whole_numbers(world: World) -> None:
+    """JSON has one number type: 4.0 and 2.0 are the integers 4 and 2 (JSON Schema's integer
+    takes them), as a client in JavaScript or a spreadsheet macro may send them."""
+    review = _draft_review(world)
+    a1 = world.members["a1"]
+    sheet = ok(world.put("sec_a", f"/reviews/{review}/scores", {"scores": {str(a1): 4.0}}))
+    assert {i["member_id"]: i["review_score"] for i in sheet["items"]}[a1] == 4
+    made = ok(world.post("sec_a", "/entries", {"member_id": float(a1), "rule_code": "P02",
+                                               "occurred_on": "2025-08-06", "quantity": 2.0}),
+              201)
+    assert (made["member_id"], made["quantity"], made["points"]) == (a1, 2, 2)
     changed = ok(world.patch("admin", f"/members/{a1}", {"category": "mobile"}))
     assert changed["category"] == "mobile"
 
