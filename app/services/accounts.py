@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -15,16 +16,22 @@ from app.services.locking import lock_username
 from app.settings import get_settings
 
 
+def _failed_logins(username: str, now: datetime,
+                   since: datetime | None) -> list[sa.ColumnElement[bool]]:
+    """Failed logins within the window (and, when given, from `since` on)."""
+    window = timedelta(minutes=get_settings().login_window_minutes)
+    conditions = [col(LoginAttempt.username) == username,
+                  col(LoginAttempt.success) == sa.false(), col(LoginAttempt.at) > now - window]
+    if since is not None:
+        conditions.append(col(LoginAttempt.at) >= since)
+    return conditions
+
+
 def recent_failures(session: Session, username: str, now: datetime,
                     since: datetime | None = None) -> int:
     """Failed logins within the window (and, when given, from `since` on)."""
-    window = timedelta(minutes=get_settings().login_window_minutes)
-    query = select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.username == username, LoginAttempt.success == False,  # noqa: E712
-        LoginAttempt.at > now - window)
-    if since is not None:
-        query = query.where(LoginAttempt.at >= since)
-    return session.exec(query).one()
+    return session.exec(select(func.count()).select_from(LoginAttempt)
+                        .where(*_failed_logins(username, now, since))).one()
 
 
 def check_throttle(session: Session, username: str, now: datetime,
@@ -37,7 +44,23 @@ def check_throttle(session: Session, username: str, now: datetime,
             settings.login_max_failures:
         raise TooManyAttempts(
             f"Too many failed logins for this username; try again in "
-            f"{settings.login_window_minutes} minutes.")
+            f"{settings.login_window_minutes} minutes.",
+            retry_after=_seconds_until_allowed(session, username, now, password_changed_at))
+
+
+def _seconds_until_allowed(session: Session, username: str, now: datetime,
+                           since: datetime | None) -> int:
+    """When the window no longer holds login_max_failures failures: the one that many back
+    from the newest leaves it (asked only of a refused login, so no cost on the way in)."""
+    settings = get_settings()
+    oldest_counted = session.exec(
+        select(LoginAttempt.at).where(*_failed_logins(username, now, since))
+        .order_by(col(LoginAttempt.at).desc())
+        .offset(max(0, settings.login_max_failures - 1)).limit(1)).first()
+    window = timedelta(minutes=settings.login_window_minutes)
+    if oldest_counted is None:
+        return 1
+    return max(1, math.ceil((oldest_counted + window - now).total_seconds()))
 
 
 def authenticate(session: Session, username: str, password: str, now: datetime) -> Account | None:

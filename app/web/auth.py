@@ -38,9 +38,11 @@ def login(
     context = {"next": safe_next(next), "username": username}
     try:
         account = accounts.authenticate(session, username.strip(), password, clock.now())
-    except TooManyAttempts:
+    except TooManyAttempts as refused:
         context["error"] = _("登录失败次数过多，请15分钟后再试。")
-        return render(request, "pages/login.html", context, status_code=429)
+        response = render(request, "pages/login.html", context, status_code=429)
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     if account is None:
         context["error"] = _("用户名或密码不正确。")
         return render(request, "pages/login.html", context, status_code=401)
