@@ -1,4 +1,4 @@
-"""Logging in (with throttling kept in the database) and administrator accounts."""
+"""Logging in (with throttling kept in the database) and out, and administrator accounts."""
 
 from __future__ import annotations
 
@@ -6,12 +6,20 @@ import math
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
-from app.models import Account, LoginAttempt
-from app.security import burn_verify, hash_password, issue_token, verify_password
+from app.models import Account, LoginAttempt, RevokedSession
+from app.security import (
+    SessionClaims,
+    burn_verify,
+    hash_password,
+    issue_token,
+    verify_password,
+)
 from app.services import audit
-from app.services.errors import TooManyAttempts, WorkflowConflict
+from app.services.access import Actor
+from app.services.errors import NotFound, TooManyAttempts, WorkflowConflict
 from app.services.locking import lock_username
 from app.settings import get_settings
 
@@ -84,7 +92,46 @@ def login(session: Session, username: str, password: str, now: datetime) -> str 
     account = authenticate(session, username, password, now)
     if account is None or account.id is None:
         return None
-    return issue_token(account.id, account.password_changed_at, now)
+    return token_for(account, now)
+
+
+def token_for(account: Account, now: datetime) -> str:
+    """A new bearer token of the account's current password and session generation."""
+    assert account.id is not None
+    return issue_token(account.id, account.password_changed_at, account.session_generation,
+                       now)
+
+
+def end_session(session: Session, claims: SessionClaims, now: datetime) -> None:
+    """Log one session (a page cookie, an API token) out: its id is refused from now until
+    it would have expired anyway. Ended sessions past that are pruned on the way (a range
+    of the expires_at index), so the table holds only the last token lifetime's logouts."""
+    session.execute(sa.delete(RevokedSession).where(col(RevokedSession.expires_at) <= now))
+    if claims.expires_at <= now:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
+    # The same session logged out twice at once (two tabs) is no conflict.
+    session.execute(insert(RevokedSession).values(
+        session_id=claims.session_id, expires_at=claims.expires_at).on_conflict_do_nothing())
+
+
+def end_all_sessions(session: Session, actor: Actor, now: datetime) -> Account:
+    """退出所有设备: every page session and token of the actor's account is refused from now
+    on. The account comes back with its new generation, for the caller to keep its own
+    session (app/web/deps.py renew_session) if it wants to."""
+    account = session.get(Account, actor.account_id)
+    if account is None:
+        raise NotFound("The account no longer exists.")
+    # In SQL, so two presses at once both count: neither keeps the other's generation.
+    account.session_generation = Account.session_generation + 1
+    session.add(account)
+    session.flush()
+    session.refresh(account, ["session_generation"])
+    audit.record(session, actor_id=actor.account_id, action="account.logout_everywhere",
+                 object_type="account", object_id=account.id, at=now,
+                 after={"session_generation": account.session_generation})
+    return account
 
 
 def create_admin(session: Session, username: str, password: str, now: datetime) -> Account:
