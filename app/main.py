@@ -31,7 +31,7 @@ from app.db import SessionDep
 from app.limits import BodyLimitMiddleware, BodyTooLarge, RequestSlots
 from app.present.i18n import DEFAULT_LANGUAGE, _, set_language
 from app.present.messages import MESSAGES
-from app.services.errors import DomainError
+from app.services.errors import DomainError, TooManyAttempts
 from app.settings import get_settings
 from app.web.committee.import_entries import PAGE_PATH as ENTRY_IMPORT_PAGE
 from app.web.committee.import_members import UPLOAD_PATHS as IMPORT_PATHS
@@ -67,10 +67,12 @@ def _is_page(request: Request) -> bool:
 
 async def on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    if _is_page(request):
-        return web_domain_error(request, exc)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return _error(exc.status_code, exc.detail, exc.code, headers)
+    response = web_domain_error(request, exc) if _is_page(request) else \
+        _error(exc.status_code, exc.detail, exc.code,
+               {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None)
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _problem(error: dict[str, object]) -> str:

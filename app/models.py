@@ -145,6 +145,9 @@ class Account(SQLModel, table=True):
     created_at: datetime = _at()
     # The member has seen their notices up to here (app/services/notices.py); None: none yet.
     notices_seen_at: datetime | None = _at(nullable=True)
+    # 退出所有设备 moves it on: tokens and page sessions carry the generation they were
+    # opened in, and one of an earlier generation is refused (app/services/access.py).
+    session_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class RoleGrant(SQLModel, table=True):
@@ -331,3 +334,16 @@ class LoginAttempt(SQLModel, table=True):
     username: str = Field(max_length=64)
     at: datetime = _at()
     success: bool = False
+
+
+class RevokedSession(SQLModel, table=True):
+    """A login session (page cookie or API token) ended by logging out before it expires.
+
+    Kept until it would have expired anyway (then pruned at a later logout): the login
+    check reads it in the same statement as the account (app/services/access.py).
+    """
+
+    __tablename__ = "revoked_session"
+    # The session's random id: the token's jti, the cookie's sid (app/security.py).
+    session_id: str = Field(primary_key=True, max_length=32)
+    expires_at: datetime = _at(index=True)

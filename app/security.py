@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from passlib.context import CryptContext
@@ -14,6 +16,8 @@ from app.settings import get_settings
 
 _passwords = CryptContext(schemes=["argon2"], deprecated="auto")
 _ALGORITHM = "HS256"
+# The longest session id read back (RevokedSession.session_id holds 32).
+SESSION_ID_MAX = 32
 
 
 def use_cheap_hashing() -> None:
@@ -62,29 +66,66 @@ def burn_verify(password: str) -> None:
     verify_password(password, _dummy_hash)
 
 
-def issue_token(account_id: int, password_changed_at: datetime, now: datetime) -> str:
+@dataclass(frozen=True)
+class SessionClaims:
+    """What a login session says of itself: a bearer token's claims, or the page cookie's.
+
+    Signed, so it is what the app issued; whether it still holds is decided against the
+    account and the ended sessions (app/services/access.py: session_account).
+    """
+
+    account_id: int
+    # The account's password stamp (whole seconds) when the session was opened.
+    password_stamp: int
+    # The account's session generation then (退出所有设备 moves it on).
+    generation: int
+    # Random, unique to the session: what a logout ends (app/models.py RevokedSession).
+    session_id: str
+    expires_at: datetime
+
+    def admits(self, password_changed_at: datetime, generation: int) -> bool:
+        """Opened since the account's last password change and last 退出所有设备."""
+        return self.password_stamp == int(password_changed_at.timestamp()) and \
+            self.generation == generation
+
+
+def new_session_id() -> str:
+    """128 random bits, 22 characters."""
+    return secrets.token_urlsafe(16)
+
+
+def issue_token(account_id: int, password_changed_at: datetime, session_generation: int,
+                now: datetime) -> str:
     settings = get_settings()
     claims = {
         "sub": str(account_id),
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=settings.token_ttl_minutes)).timestamp()),
-        # A password change makes older tokens useless.
+        # A password change makes older tokens useless; so does 退出所有设备 (gen), and
+        # a logout this one (jti).
         "pwd": int(password_changed_at.timestamp()),
+        "gen": session_generation,
+        "jti": new_session_id(),
     }
     return jwt.encode(claims, settings.secret_key, algorithm=_ALGORITHM)
 
 
-def read_token(token: str, now: datetime) -> tuple[int, int] | None:
-    """The account id and password stamp of a valid token, or None."""
+def read_token(token: str, now: datetime) -> SessionClaims | None:
+    """The claims of a well-signed token that has not expired, or None."""
     try:
         claims = jwt.decode(
             token,
             get_settings().secret_key,
             algorithms=[_ALGORITHM],
-            options={"require": ["sub", "exp", "pwd"], "verify_exp": False},
+            options={"require": ["sub", "exp", "pwd", "gen", "jti"], "verify_exp": False},
         )
-        if int(claims["exp"]) <= now.timestamp():
+        expires = int(claims["exp"])
+        session_id = claims["jti"]
+        if expires <= now.timestamp() or not isinstance(session_id, str) or \
+                not 0 < len(session_id) <= SESSION_ID_MAX:
             return None
-        return int(claims["sub"]), int(claims["pwd"])
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+        return SessionClaims(account_id=int(claims["sub"]), password_stamp=int(claims["pwd"]),
+                             generation=int(claims["gen"]), session_id=session_id,
+                             expires_at=datetime.fromtimestamp(expires, UTC))
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, OSError):
         return None

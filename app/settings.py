@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
+import tempfile
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_KEY = "development-only-key-do-not-use-in-production-000"
+# Keys that were printed in Jifen's source: anyone can sign tokens with them, so none is ever
+# used, in development either (a token forged with one would open the demo as admin).
+PUBLISHED_KEYS = frozenset({"development-only-key-do-not-use-in-production-000"})
 
 
 class Settings(BaseSettings):
@@ -17,6 +24,9 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     database_url: str = "sqlite:///./jifen.db"
     secret_key: str = ""
+    # Development without JIFEN_SECRET_KEY: a random key made on the first run and kept in
+    # this file (readable by its owner only), which every later run and every worker reads.
+    secret_key_file: str = "./jifen-secret.key"
     token_ttl_minutes: int = 12 * 60
     login_max_failures: int = 5
     login_window_minutes: int = 15
@@ -59,18 +69,43 @@ class Settings(BaseSettings):
             self.cookie_secure = self.env == "production"
         if self.log_format is None:
             self.log_format = "json" if self.env == "production" else "text"
+        if self.secret_key in PUBLISHED_KEYS:
+            raise ValueError("JIFEN_SECRET_KEY is a key published in Jifen's source; unset it "
+                             "(development makes its own) or set a random one.")
         if self.env == "development":
             if not self.secret_key:
-                self.secret_key = DEVELOPMENT_KEY
+                self.secret_key = development_key(Path(self.secret_key_file))
             return self
-        weak = len(self.secret_key) < 32 or self.secret_key == DEVELOPMENT_KEY
-        if weak or len(set(self.secret_key)) < 10:
+        if len(self.secret_key) < 32 or len(set(self.secret_key)) < 10:
             raise ValueError(
                 "JIFEN_SECRET_KEY must be set to a random string of at least 32 characters "
                 "outside development, e.g. the output of\n"
                 "  python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
         return self
+
+
+def development_key(path: Path) -> str:
+    """The key kept in `path`; made first if there is none: random, mode 0600.
+
+    Written whole under a temporary name and linked into place, so processes starting at the
+    same moment (uvicorn's workers) all end up reading the one key that was linked first.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, written = tempfile.mkstemp(dir=path.parent, prefix=".jifen-secret-")  # 0600
+        try:
+            with os.fdopen(handle, "w") as file:
+                file.write(secrets.token_urlsafe(48) + "\n")
+            with contextlib.suppress(FileExistsError):  # another process was first: its key
+                os.link(written, path)
+        finally:
+            os.unlink(written)
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < 32:
+        raise ValueError(f"{path} holds no usable secret key (32 or more random characters); "
+                         "delete it to have a new one made, or set JIFEN_SECRET_KEY.")
+    return key
 
 
 @lru_cache

@@ -1,13 +1,13 @@
-"""Logging in and who am I."""
+"""Logging in and out, and who am I."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Form
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from app.api.deps import CurrentActor, errors
+from app.api.deps import CurrentActor, TokenClaims, errors
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import MeOut, RoleOut, TokenOut
@@ -31,6 +31,25 @@ def token(
             {"detail": "Wrong username or password.", "code": "bad_credentials"},
             status_code=401, headers={"WWW-Authenticate": "Bearer"})
     return TokenOut(access_token=access_token)
+
+
+@router.post("/auth/logout", status_code=204, response_class=Response,
+             responses=errors(401, 403))
+def logout(session: SessionDep, actor: CurrentActor, claims: TokenClaims,
+           clock: ClockDep) -> Response:
+    """Log this token out: from now on it is refused (401 `invalid_token`), not only once it
+    expires. Other tokens and page sessions of the account stay logged in."""
+    accounts.end_session(session, claims, clock.now())
+    return Response(status_code=204)
+
+
+@router.post("/auth/logout-everywhere", status_code=204, response_class=Response,
+             responses=errors(401, 403))
+def logout_everywhere(session: SessionDep, actor: CurrentActor, clock: ClockDep) -> Response:
+    """Log the account out everywhere (退出所有设备): every token, this one included, and
+    every page session are refused from now on; log in again for a new token."""
+    accounts.end_all_sessions(session, actor, clock.now())
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=MeOut, responses=errors(401))

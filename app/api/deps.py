@@ -11,24 +11,34 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import ErrorOut
-from app.security import read_token
-from app.services.access import Actor, get_account, load_actor
+from app.security import SessionClaims, read_token
+from app.services.access import Actor, load_actor, session_account
 from app.services.errors import Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
 
-def current_actor(
-    session: SessionDep,
+
+async def token_claims(
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor:
+) -> SessionClaims:
+    """The bearer token's claims: well signed and not expired (no I/O, so async)."""
     if credentials is None:
         raise Unauthorized("Log in first: send Authorization: Bearer <token>.")
     claims = read_token(credentials.credentials, clock.now())
-    account = get_account(session, claims[0]) if claims else None
-    if claims is None or account is None or \
-            claims[1] != int(account.password_changed_at.timestamp()):
+    if claims is None:
         raise Unauthorized("The token is invalid or expired; log in again.", "invalid_token")
+    return claims
+
+
+TokenClaims = Annotated[SessionClaims, Depends(token_claims)]
+
+
+def current_actor(session: SessionDep, claims: TokenClaims) -> Actor:
+    account = session_account(session, claims)
+    if account is None:
+        raise Unauthorized("The token is invalid, expired or logged out; log in again.",
+                           "invalid_token")
     return load_actor(session, account)
 
 

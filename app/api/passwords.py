@@ -9,8 +9,7 @@ from app.api.deps import CurrentActor, errors
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import Id, PasswordChange, PasswordResetBody, PasswordResetOut, TokenOut
-from app.security import issue_token
-from app.services import passwords
+from app.services import accounts, passwords
 
 router = APIRouter(tags=["auth"])
 
@@ -31,7 +30,7 @@ def change_password(body: PasswordChange, session: SessionDep, actor: CurrentAct
         # Answered, not raised, so the failed attempt is committed and counts.
         return JSONResponse({"detail": "The current password is wrong.",
                              "code": "wrong_password"}, status_code=403)
-    return TokenOut(access_token=issue_token(account.id, account.password_changed_at, now))
+    return TokenOut(access_token=accounts.token_for(account, now))
 
 
 @router.post("/members/{member_id}/password-reset", response_model=PasswordResetOut,

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.demo.cast import Cast, Person, build_cast, plan_people
@@ -23,7 +24,7 @@ from app.demo.texts import (
     WAITING,
 )
 from app.demo.timeline import Timeline, at, local_day
-from app.models import Org
+from app.models import Account, Org
 from app.points import QUARTERS, quarter_of, quarter_start
 from app.services import members
 from app.services.errors import WorkflowConflict
@@ -135,5 +136,8 @@ def load_demo(session: Session, now: datetime) -> DemoLogins:
                   max(now - timedelta(hours=2), at(quarter_start(year, current), 0)))
 
     timeline.play()
+    # Every password was set at a moment worked out from the year (above); as tokens carry
+    # the stamp, that made them guessable. The passwords are set now, as the demo is loaded.
+    session.execute(sa.update(Account).values(password_changed_at=now))
     session.flush()
     return DemoLogins(password=DEMO_PASSWORD, accounts=cast.logins())

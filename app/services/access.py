@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.db import core
-from app.models import Account, Member, Org, RoleGrant
+from app.models import Account, Member, Org, RevokedSession, RoleGrant
+from app.security import SessionClaims
 from app.services.errors import Forbidden, NotFound
 
 
@@ -40,24 +41,37 @@ class Actor:
         return any(p.startswith(org.path) for p in (*own, *self.committee_paths))
 
 
+def session_ended() -> sa.Label[bool]:
+    """Whether the session :session was ended by a logout: a primary-key probe, asked inside
+    the statement that reads the account (no statement of its own on the hot path)."""
+    return sa.exists().where(
+        col(RevokedSession.session_id) == sa.bindparam("session")).label("session_ended")
+
+
 # Built once: every request runs it.
 _ACCOUNT = (
-    select(Account, Member, Org)
+    select(Account, Member, Org, session_ended())
     .outerjoin(Member, col(Member.id) == Account.member_id)
     .outerjoin(Org, col(Org.id) == Member.org_id)
     .where(col(Account.id) == sa.bindparam("account"))
 )
 
 
-def get_account(session: Session, account_id: int) -> Account | None:
-    """The account, with its member and branch loaded by the same query (for load_actor)."""
-    row = session.execute(_ACCOUNT, {"account": account_id}).first()
+def session_account(session: Session, claims: SessionClaims) -> Account | None:
+    """The account a login session (a token, a page cookie) still speaks for, or None: the
+    account is gone, its password or session generation has moved on since (a password
+    change, 退出所有设备), or the session was logged out. One statement, which also loads
+    the account's member and branch (for load_actor)."""
+    row = session.execute(_ACCOUNT, {"account": claims.account_id,
+                                     "session": claims.session_id}).first()
     if row is None:
         return None
-    account, member, org = row
+    account, member, org, ended = row
     # Held for the session, so load_actor and get_member(the actor) find them in the
     # identity map (which keeps objects only while something refers to them).
     session.info.setdefault("jifen_pinned", []).extend(o for o in (member, org) if o)
+    if ended or not claims.admits(account.password_changed_at, account.session_generation):
+        return None
     return account  # type: ignore[no-any-return]
 
 

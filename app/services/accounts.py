@@ -1,30 +1,45 @@
-"""Logging in (with throttling kept in the database) and administrator accounts."""
+"""Logging in (with throttling kept in the database) and out, and administrator accounts."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
-from app.models import Account, LoginAttempt
-from app.security import burn_verify, hash_password, issue_token, verify_password
+from app.models import Account, LoginAttempt, RevokedSession
+from app.security import (
+    SessionClaims,
+    burn_verify,
+    hash_password,
+    issue_token,
+    verify_password,
+)
 from app.services import audit
-from app.services.errors import TooManyAttempts, WorkflowConflict
+from app.services.access import Actor
+from app.services.errors import NotFound, TooManyAttempts, WorkflowConflict
 from app.services.locking import lock_username
 from app.settings import get_settings
+
+
+def _failed_logins(username: str, now: datetime,
+                   since: datetime | None) -> list[sa.ColumnElement[bool]]:
+    """Failed logins within the window (and, when given, from `since` on)."""
+    window = timedelta(minutes=get_settings().login_window_minutes)
+    conditions = [col(LoginAttempt.username) == username,
+                  col(LoginAttempt.success) == sa.false(), col(LoginAttempt.at) > now - window]
+    if since is not None:
+        conditions.append(col(LoginAttempt.at) >= since)
+    return conditions
 
 
 def recent_failures(session: Session, username: str, now: datetime,
                     since: datetime | None = None) -> int:
     """Failed logins within the window (and, when given, from `since` on)."""
-    window = timedelta(minutes=get_settings().login_window_minutes)
-    query = select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.username == username, LoginAttempt.success == False,  # noqa: E712
-        LoginAttempt.at > now - window)
-    if since is not None:
-        query = query.where(LoginAttempt.at >= since)
-    return session.exec(query).one()
+    return session.exec(select(func.count()).select_from(LoginAttempt)
+                        .where(*_failed_logins(username, now, since))).one()
 
 
 def check_throttle(session: Session, username: str, now: datetime,
@@ -37,7 +52,23 @@ def check_throttle(session: Session, username: str, now: datetime,
             settings.login_max_failures:
         raise TooManyAttempts(
             f"Too many failed logins for this username; try again in "
-            f"{settings.login_window_minutes} minutes.")
+            f"{settings.login_window_minutes} minutes.",
+            retry_after=_seconds_until_allowed(session, username, now, password_changed_at))
+
+
+def _seconds_until_allowed(session: Session, username: str, now: datetime,
+                           since: datetime | None) -> int:
+    """When the window no longer holds login_max_failures failures: the one that many back
+    from the newest leaves it (asked only of a refused login, so no cost on the way in)."""
+    settings = get_settings()
+    oldest_counted = session.exec(
+        select(LoginAttempt.at).where(*_failed_logins(username, now, since))
+        .order_by(col(LoginAttempt.at).desc())
+        .offset(max(0, settings.login_max_failures - 1)).limit(1)).first()
+    window = timedelta(minutes=settings.login_window_minutes)
+    if oldest_counted is None:
+        return 1
+    return max(1, math.ceil((oldest_counted + window - now).total_seconds()))
 
 
 def authenticate(session: Session, username: str, password: str, now: datetime) -> Account | None:
@@ -61,7 +92,46 @@ def login(session: Session, username: str, password: str, now: datetime) -> str 
     account = authenticate(session, username, password, now)
     if account is None or account.id is None:
         return None
-    return issue_token(account.id, account.password_changed_at, now)
+    return token_for(account, now)
+
+
+def token_for(account: Account, now: datetime) -> str:
+    """A new bearer token of the account's current password and session generation."""
+    assert account.id is not None
+    return issue_token(account.id, account.password_changed_at, account.session_generation,
+                       now)
+
+
+def end_session(session: Session, claims: SessionClaims, now: datetime) -> None:
+    """Log one session (a page cookie, an API token) out: its id is refused from now until
+    it would have expired anyway. Ended sessions past that are pruned on the way (a range
+    of the expires_at index), so the table holds only the last token lifetime's logouts."""
+    session.execute(sa.delete(RevokedSession).where(col(RevokedSession.expires_at) <= now))
+    if claims.expires_at <= now:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
+    # The same session logged out twice at once (two tabs) is no conflict.
+    session.execute(insert(RevokedSession).values(
+        session_id=claims.session_id, expires_at=claims.expires_at).on_conflict_do_nothing())
+
+
+def end_all_sessions(session: Session, actor: Actor, now: datetime) -> Account:
+    """退出所有设备: every page session and token of the actor's account is refused from now
+    on. The account comes back with its new generation, for the caller to keep its own
+    session (app/web/deps.py renew_session) if it wants to."""
+    account = session.get(Account, actor.account_id)
+    if account is None:
+        raise NotFound("The account no longer exists.")
+    # In SQL, so two presses at once both count: neither keeps the other's generation.
+    account.session_generation = Account.session_generation + 1
+    session.add(account)
+    session.flush()
+    session.refresh(account, ["session_generation"])
+    audit.record(session, actor_id=actor.account_id, action="account.logout_everywhere",
+                 object_type="account", object_id=account.id, at=now,
+                 after={"session_generation": account.session_generation})
+    return account
 
 
 def create_admin(session: Session, username: str, password: str, now: datetime) -> Account:

@@ -49,6 +49,11 @@ class TooManyAttempts(DomainError):
     status_code = 429
     default_code = "too_many_attempts"
 
+    def __init__(self, detail: str, code: str | None = None, *, retry_after: int) -> None:
+        super().__init__(detail, code)
+        # Seconds until a try can succeed: every answer says so in Retry-After.
+        self.retry_after = retry_after
+
 
 def attempt(session: Session, action: Callable[[], T]) -> T | DomainError:
     """Run a service call in a savepoint: a refusal undoes its half-done writes and is

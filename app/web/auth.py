@@ -13,9 +13,15 @@ from app.present import i18n
 from app.present.i18n import _
 from app.services import accounts
 from app.services.errors import TooManyAttempts
-from app.web.deps import ensure_csrf_token
+from app.web.deps import (
+    WebActor,
+    ensure_csrf_token,
+    open_session,
+    renew_session,
+    session_claims,
+)
 from app.web.forms import safe_next
-from app.web.render import redirect, render
+from app.web.render import flash, redirect, render
 
 router = APIRouter()
 
@@ -38,28 +44,40 @@ def login(
     context = {"next": safe_next(next), "username": username}
     try:
         account = accounts.authenticate(session, username.strip(), password, clock.now())
-    except TooManyAttempts:
+    except TooManyAttempts as refused:
         context["error"] = _("登录失败次数过多，请15分钟后再试。")
-        return render(request, "pages/login.html", context, status_code=429)
+        response = render(request, "pages/login.html", context, status_code=429)
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     if account is None:
         context["error"] = _("用户名或密码不正确。")
         return render(request, "pages/login.html", context, status_code=401)
-    language = request.session.get("lang")
-    request.session.clear()
-    request.session.update({
-        "aid": account.id, "pwd": int(account.password_changed_at.timestamp()),
-        "at": int(clock.now().timestamp()), "lang": language or i18n.DEFAULT_LANGUAGE})
-    ensure_csrf_token(request)
+    open_session(request, account, clock.now())
     return redirect(request, safe_next(next))
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, session: SessionDep, clock: ClockDep) -> Response:
+    """Ends the session on the server too: a copy of the cookie kept from before is refused."""
+    claims = session_claims(request.session, clock)
+    if claims is not None:
+        accounts.end_session(session, claims, clock.now())
     language = request.session.get("lang")
     request.session.clear()
     if language:
         request.session["lang"] = language
     return redirect(request, "/login")
+
+
+@router.post("/logout-everywhere")
+def logout_everywhere(request: Request, session: SessionDep, actor: WebActor,
+                      clock: ClockDep) -> Response:
+    """退出所有设备: every other page session and API token of the account ends; this one
+    stays (it pressed the button, as after a password change)."""
+    account = accounts.end_all_sessions(session, actor, clock.now())
+    renew_session(request, account)
+    flash(request, _("其他手机或电脑上的登录都已退出。"))
+    return redirect(request, "/password")
 
 
 @router.post("/language")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from app.clock import Clock, ClockDep
 from app.db import SessionDep
-from app.services.access import Actor, get_account, load_actor
+from app.models import Account
+from app.present import i18n
+from app.security import SESSION_ID_MAX, SessionClaims, new_session_id
+from app.services.access import Actor, load_actor, session_account
 from app.services.errors import DomainError, Forbidden
 from app.settings import get_settings
 
@@ -43,27 +46,47 @@ async def csrf_protect(request: Request) -> None:
         raise Forbidden("The form has expired; reload the page and try again.", "csrf_failed")
 
 
-def password_unchanged(data: dict[str, Any], changed_at: datetime) -> bool:
-    """The session was opened after the account's last password change."""
-    return bool(data.get("pwd") == int(changed_at.timestamp()))
+def session_claims(data: dict[str, Any], clock: Clock) -> SessionClaims | None:
+    """The page session's claims (the signed cookie), or None: not logged in, expired, or
+    opened by an older release (no session id: logged in again once)."""
+    account_id, stamp, generation, started, session_id = (
+        data.get(key) for key in ("aid", "pwd", "gen", "at", "sid"))
+    if not (isinstance(account_id, int) and isinstance(stamp, int) and
+            isinstance(generation, int) and isinstance(started, int) and
+            isinstance(session_id, str) and len(session_id) <= SESSION_ID_MAX):
+        return None
+    expires = datetime.fromtimestamp(started, UTC) + \
+        timedelta(minutes=get_settings().token_ttl_minutes)
+    if clock.now() > expires:
+        return None
+    return SessionClaims(account_id=account_id, password_stamp=stamp, generation=generation,
+                         session_id=session_id, expires_at=expires)
 
 
-def session_expired(data: dict[str, Any], clock: Clock) -> bool:
-    started = data.get("at", 0)
-    return not isinstance(started, int) or \
-        clock.now().timestamp() - started > get_settings().token_ttl_minutes * 60
+def open_session(request: Request, account: Account, now: datetime) -> None:
+    """Log this browser in: a new session (new id, new CSRF token), the language kept."""
+    language = request.session.get("lang")
+    request.session.clear()
+    request.session.update({"aid": account.id, "sid": new_session_id(),
+                            "at": int(now.timestamp()),
+                            "lang": language or i18n.DEFAULT_LANGUAGE})
+    renew_session(request, account)
+    ensure_csrf_token(request)
+
+
+def renew_session(request: Request, account: Account) -> None:
+    """This session takes the account's new stamps: it stays logged in after its own password
+    change or 退出所有设备, which end every other."""
+    request.session.update({"pwd": int(account.password_changed_at.timestamp()),
+                            "gen": account.session_generation})
 
 
 def web_actor(request: Request, session: SessionDep, clock: ClockDep) -> Actor:
-    account_id = request.session.get("aid")
-    account = get_account(session, account_id) if isinstance(account_id, int) else None
-    if account is None or not password_unchanged(request.session,
-                                                 account.password_changed_at):
+    claims = session_claims(request.session, clock)
+    account = session_account(session, claims) if claims else None
+    if account is None:
         request.session.pop("aid", None)
-        raise LoginRequired("Log in first.")
-    if session_expired(request.session, clock):
-        request.session.pop("aid", None)
-        raise LoginRequired("The session has expired; log in again.")
+        raise LoginRequired("Log in first (the session has ended or expired).")
     actor = load_actor(session, account)
     request.state.actor = actor
     return actor

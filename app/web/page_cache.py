@@ -14,7 +14,8 @@ at once). A page is kept per login session under a key read by one indexed state
 Revisions are random and never reused, so a kept page is the page of that state: no
 process has to tell another that something changed, and a server restarted, or a database
 restored from a backup, cannot show a page of another state. The same statement checks the
-login (the account exists, the password has not changed since, the session has not expired);
+login (the account exists, the password and the session generation have not changed since,
+the session was not logged out, and it has not expired);
 anything else, and any page with a message to show once, goes the long way
 (app/web/deps.py: web_actor), which also answers the refusals.
 
@@ -39,7 +40,7 @@ from app.db import SessionDep
 from app.present import i18n
 from app.services import kept_pages
 from app.settings import get_settings
-from app.web.deps import password_unchanged, session_expired
+from app.web.deps import session_claims
 from app.web.render import is_htmx
 
 MEDIA_TYPE = "text/html; charset=utf-8"
@@ -108,15 +109,16 @@ def lookup(request: Request, session: SessionDep, clock: Clock, page_name: str,
     if cache.size <= 0:
         return None
     data = request.session
-    account_id = data.get("aid")
-    if not isinstance(account_id, int) or "flash" in data or session_expired(data, clock):
+    claims = session_claims(data, clock)
+    if claims is None or "flash" in data:
         return None  # not logged in, expired, or a message to show: the long way
-    state = kept_pages.page_state(session, account_id, year)
-    if state is None or not password_unchanged(data, state.password_changed_at):
+    state = kept_pages.page_state(session, claims, year)
+    if state is None or state.session_ended or \
+            not claims.admits(state.password_changed_at, state.session_generation):
         return None
     request.state.page_key = key = (
-        page_name, year, account_id, *state[1:], data.get("csrf"), i18n.current_language(),
-        is_htmx(request), clock.today())
+        page_name, year, claims.account_id, *state[1:], data.get("csrf"),
+        i18n.current_language(), is_htmx(request), clock.today())
     page = cache.get(key)
     if page is None:
         return None

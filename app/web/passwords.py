@@ -13,8 +13,8 @@ from app.present.i18n import _
 from app.present.messages import message_for
 from app.services import passwords
 from app.services.access import require_committee
-from app.services.errors import DomainError, Invalid
-from app.web.deps import WebActor
+from app.services.errors import DomainError, Invalid, TooManyAttempts
+from app.web.deps import WebActor, renew_session
 from app.web.forms import safe_next
 from app.web.render import flash, redirect, render
 
@@ -43,13 +43,16 @@ def change_password(request: Request, session: SessionDep, actor: WebActor, cloc
                                                 clock.now())
     except DomainError as error:
         context["error"] = message_for(error)
-        return render(request, PAGE, context, status_code=error.status_code)
+        response = render(request, PAGE, context, status_code=error.status_code)
+        if isinstance(error, TooManyAttempts):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
     if account is None:
         # Rendered, not raised, so the failed attempt is committed and counts.
         context["error"] = message_for(Invalid("", "wrong_password"))
         return render(request, PAGE, context, status_code=403)
     # This session stays logged in; every other one (and every API token) is now refused.
-    request.session["pwd"] = int(account.password_changed_at.timestamp())
+    renew_session(request, account)
     flash(request, _("密码已修改。其他手机或电脑上的登录已退出，请用新密码重新登录。"))
     return redirect(request, "/")
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.clock import FixedClock
 from app.demo import DEMO_PASSWORD, load_demo
+from app.models import Account
 from app.services.errors import WorkflowConflict
 from tests.api.support import Headers, login, ok
 
@@ -32,6 +33,10 @@ def test_demo_loads_a_realistic_world_through_the_services(
     assert {"admin", "dangwei", "shuji1", "zhiwei1", "shuji2", "shuji3"} <= users.keys()
     assert all(u.isascii() for u in users)
     admin = login(client, "admin", logins.password)
+    # Passwords are stamped when the demo is loaded, not at a date worked out from the year
+    # (a guessable stamp and a known key made a token anyone could forge: issue 14).
+    stamps = set(db.exec(select(Account.password_changed_at)).all())
+    assert stamps == {NOW}
 
     orgs = _get(client, admin, "/orgs")["items"]
     assert [o["kind"] for o in orgs].count("committee") == 1
