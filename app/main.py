@@ -29,6 +29,7 @@ from app.api.member_import import IMPORT_PATH as API_IMPORT_PATH
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.limits import BodyLimitMiddleware, BodyTooLarge, RequestSlots
+from app.methods import AllowedMethods
 from app.present.i18n import DEFAULT_LANGUAGE, _, set_language
 from app.present.messages import MESSAGES
 from app.services.errors import DomainError, TooManyAttempts
@@ -99,7 +100,9 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if _is_page(request) and exc.status_code in (404, 405):
-        return web_error(request, exc.status_code, _("没有这个页面。"))
+        # A wrong method is answered as it is (its Allow: app/methods.py), even a form's.
+        return web_error(request, exc.status_code, _("没有这个页面。"),
+                         back=exc.status_code != 405)
     if exc.status_code == 400 and not _is_page(request):
         # The framework could not parse the body (bytes that are not UTF-8, a broken form):
         # invalid input, which docs/api.md answers with 422.
@@ -234,6 +237,7 @@ def create_app() -> FastAPI:
                        session_cookie="jifen_session", max_age=settings.token_ttl_minutes * 60,
                        same_site="lax", https_only=bool(settings.cookie_secure))
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(AllowedMethods, router=app.router)
     app.add_middleware(SecurityHeadersMiddleware)
     # A request waits for its slot before anything else is done for it.
     app.add_middleware(RequestSlots, slots=min(settings.db_pool_size + settings.db_max_overflow,

@@ -325,6 +325,37 @@ class AuditLog(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
+class ImportKind(StrEnum):
+    """What a confirmed sheet import created (app/services/import_receipts.py)."""
+
+    entries = "entries"
+    members = "members"
+
+
+class ImportReceipt(SQLModel, table=True):
+    """A confirmed import of a sheet: who imported which rows, when, and what it answered.
+
+    A confirm sent again (a double click, a resubmitted form, a retried request) finds it
+    and answers with its result instead of creating the rows again; of two sent at once, the
+    unique key lets one insert it and makes the other wait, fail, and read the first's.
+    """
+
+    __tablename__ = "import_receipt"
+    __table_args__ = (sa.UniqueConstraint("account_id", "kind", "digest", "generation"),)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    account_id: int = Field(foreign_key="account.id", sa_type=BigId)
+    kind: ImportKind = Field(sa_type=State(ImportKind, 10))
+    # SHA-256 of the year and the rows as read (passwords left out), in hex.
+    digest: str = Field(max_length=64)
+    # 2, 3...: the same rows imported again once nothing of the earlier import stands.
+    generation: int = 1
+    year: int | None = None
+    created: int = 0
+    # What the import answered, as JSON (the service's terms, not a door's body).
+    result: str = Field(default="", sa_type=sa.Text)
+    imported_at: datetime = _at()
+
+
 class LoginAttempt(SQLModel, table=True):
     """Kept in the database so throttling holds across app processes."""
 

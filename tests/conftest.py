@@ -126,14 +126,7 @@ def world_database(database_url: str,
         url = fresh_database(database_url, f"{sa.make_url(database_url).database}_world")
     upgrade(url)
     engine = make_engine(url)
-    clock = FixedClock(START)
-    before = dict(app.dependency_overrides)
-    try:
-        with Session(engine, expire_on_commit=False) as session, \
-                serving(session, clock) as client:
-            world = build_world(client, session, clock)
-    finally:
-        app.dependency_overrides.update(before)  # serving() cleared them
+    world = committed_world(engine, FixedClock(START))
     built = row_counts(engine)
     yield WorldDatabase(engine, world)
     changed = changed_tables(engine, built)
@@ -141,6 +134,17 @@ def world_database(database_url: str,
     if not url.startswith("sqlite"):
         drop_database(url)
     assert not changed, f"tests left rows in the world's database (before, after): {changed}"
+
+
+def committed_world(engine: sa.Engine, clock: FixedClock) -> World:
+    """The API world built through the app and committed to the engine's database."""
+    before = dict(app.dependency_overrides)
+    try:
+        with Session(engine, expire_on_commit=False) as session, \
+                serving(session, clock) as client:
+            return build_world(client, session, clock)
+    finally:
+        app.dependency_overrides.update(before)  # serving() cleared them
 
 
 @contextmanager

@@ -44,6 +44,9 @@ def current_actor(session: SessionDep, claims: TokenClaims) -> Actor:
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
+# On the answer to an import confirmed again: the first import's answer, nothing created now.
+REPLAYED = "Idempotent-Replayed"
+
 
 @dataclass(frozen=True)
 class Paging:

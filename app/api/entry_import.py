@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from app.api.deps import CurrentActor, errors
+from app.api.deps import REPLAYED, CurrentActor, errors
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present.downloads import entry_template_response, member_year_response
@@ -23,9 +24,10 @@ IMPORT_PATH = "/api/v1/entries/import"  # a multipart post here may be as large 
 router = APIRouter(tags=["entries"])
 
 
-def _out(plan: ImportPlan, dry_run: bool, entry_ids: list[int]) -> dict[str, Any]:
+def _out(plan: ImportPlan, dry_run: bool, entry_ids: list[int],
+         imported_at: datetime | None = None) -> dict[str, Any]:
     out = EntryImportOut(year=plan.year, dry_run=dry_run, created=len(entry_ids),
-                         entry_ids=entry_ids,
+                         entry_ids=entry_ids, imported_at=imported_at,
                          rows=[EntryImportRowOut(**r.as_dict()) for r in plan.rows],
                          errors=problems_out(plan.errors, HEADINGS),
                          warnings=problems_out(plan.warnings, HEADINGS))
@@ -59,6 +61,8 @@ def import_entries(
 
     With dry_run: only the preview (200), rows and errors, nothing written. Entries start
     approved, except those about the caller themself (pending, like a hand-recorded one).
+    The same rows sent again by the same caller create nothing: the answer is the first
+    import's, with `Idempotent-Replayed: true` (a preview warns first).
     """
     data = file.file.read()
     name = file.filename or "file"
@@ -73,14 +77,17 @@ def import_entries(
         response.status_code = status.HTTP_200_OK
         return _out(plan, True, [])
     try:
-        plan, created = entry_import.commit_import(session, actor, data, name, year, clock.now(),
-                                             clock.today())
+        imported = entry_import.commit_import(session, actor, data, name, year, clock.now(),
+                                              clock.today())
     except ImportRefused as error:
         # Nothing was written (the service's savepoint was rolled back).
         body = ImportRefusedOut(detail=error.detail, code=error.code,
                                 errors=problems_out(error.errors, HEADINGS))
         return JSONResponse(body.model_dump(mode="json"), status_code=422)
-    return _out(plan, False, [e.id or 0 for e in created])
+    out = _out(imported.plan, False, imported.entry_ids, imported.imported_at)
+    if imported.again:
+        return JSONResponse(out, status_code=201, headers={REPLAYED: "true"})
+    return out
 
 
 @router.get("/members/{member_id}/entries/export", response_class=Response,

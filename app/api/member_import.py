@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
-from app.api.deps import CurrentActor, errors
+from app.api.deps import REPLAYED, CurrentActor, errors
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import Id, ImportRefusedOut, problems_out
 from app.schemas.imports import CreatedOut, ImportOut, PreviewOut, PreviewRowOut
-from app.services import member_import
+from app.services import member_export, member_import
 from app.services.member_import import HEADINGS, Preview
 from app.services.sheets import CSV_TYPE, XLSX_TYPE, ImportRefused
 
@@ -43,7 +43,7 @@ def _attachment(data: bytes, media_type: str, filename: str) -> Response:
             responses={200: {"content": {XLSX_TYPE: {}}}, **errors(401)})
 def import_template(_actor: CurrentActor) -> Response:
     """The import template: the heading row and a sheet 说明 explaining every column."""
-    return _attachment(member_import.template(), XLSX_TYPE, "members-template.xlsx")
+    return _attachment(member_export.template(), XLSX_TYPE, "members-template.xlsx")
 
 
 @router.post("/members/import", status_code=status.HTTP_201_CREATED,
@@ -58,26 +58,28 @@ def import_members(session: SessionDep, actor: CurrentActor, clock: ClockDep,
                    dry_run: Annotated[bool, Form()] = False) -> Response:
     """Import members from a table: `dry_run` checks every row and writes nothing (200 with
     every row and problem); otherwise all rows are created or, if any row has a problem,
-    none (422 listing them all). Passwords left blank are generated and returned once."""
+    none (422 listing them all). Passwords left blank are generated and returned once. The
+    same rows sent again by the same caller create nothing: the first import's answer, with
+    `Idempotent-Replayed: true` and no password (generated ones are kept nowhere)."""
     data = file.file.read()
     name = file.filename or "upload"
     if dry_run:
         preview = member_import.preview_file(session, actor, data, name, clock.today())
         return JSONResponse(_preview_out(preview).model_dump(mode="json"))
     try:
-        created = member_import.import_file(session, actor, data, name, clock.now(),
-                                            clock.today())
+        imported = member_import.import_file(session, actor, data, name, clock.now(),
+                                             clock.today())
     except ImportRefused as refused:
         session.rollback()
         problems = ImportRefusedOut(detail=refused.detail, code=refused.code,
                                     errors=problems_out(refused.errors, HEADINGS))
         return JSONResponse(problems.model_dump(mode="json"), status_code=422)
-    body = ImportOut(created=len(created), members=[
+    body = ImportOut(created=len(imported.created), imported_at=imported.imported_at, members=[
         CreatedOut(row=c.row, member_id=c.member_id, name=c.name, org_id=c.org_id,
-                   username=c.username, password=c.password) for c in created])
+                   username=c.username, password=c.password) for c in imported.created])
     # Generated passwords are in it: no cache keeps a copy.
-    return JSONResponse(body.model_dump(mode="json"), status_code=201,
-                        headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store"} | ({REPLAYED: "true"} if imported.again else {})
+    return JSONResponse(body.model_dump(mode="json"), status_code=201, headers=headers)
 
 
 @router.get("/members/export", response_class=Response,
@@ -88,6 +90,6 @@ def export_members(session: SessionDep, actor: CurrentActor,
                    org_id: Id | None = None) -> Response:
     """Members of the branches the caller manages (optionally below one organisation), in
     the import template's columns without passwords: export → import round-trips."""
-    data = member_import.export_members(session, actor, org_id, format)
+    data = member_export.export_members(session, actor, org_id, format)
     media = CSV_TYPE if format == "csv" else XLSX_TYPE
     return _attachment(data, media, f"members.{format}")

@@ -31,6 +31,7 @@ MESSAGES: dict[str, str] = {
     "rules_file_too_large": N_("规则文件太大（最多 256 KB），请上传导出的规则文件。"),
     "rules_file_missing": N_("请先选择要上传的规则文件。"),
     "own_entry": N_("不能审核或撤销关于自己的记录，请由其他支委处理。"),
+    "own_objection": N_("不能答复自己提出的异议，请由其他支委答复。"),
     "self_report_kind": N_("党员只能申报正向得分和加分项目。"),
     "not_pending": N_("该记录已经处理过了。"),
     "not_approved": N_("只有已通过的记录才能撤销。"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -31,6 +31,9 @@ class EntryImportOut(BaseModel):
     dry_run: bool
     created: int
     entry_ids: list[int]
+    # When the entries were created: this answer's moment, or the first import's when the
+    # same rows were confirmed again (Idempotent-Replayed); null on a preview.
+    imported_at: datetime | None = None
     rows: list[EntryImportRowOut]
     errors: list[RowProblemOut]
     warnings: list[RowProblemOut]
@@ -62,4 +65,6 @@ class CreatedOut(BaseModel):
 
 class ImportOut(BaseModel):
     created: int
+    # The first import's moment when the same rows were confirmed again (Idempotent-Replayed).
+    imported_at: datetime
     members: list[CreatedOut]

@@ -4,39 +4,38 @@ all-or-nothing import, and an export in the same columns, so that export → imp
 The preview writes nothing: every row is checked by the same rules as creating one member
 (app/services/members.py) and every problem is named by row and column. The import checks
 again under the branch locks and then creates the members through `create_member`, so a
-refusal of any row leaves nothing written (the request's transaction is rolled back).
+refusal of any row leaves nothing written (the request's transaction is rolled back). The
+same rows confirmed again by the same account are answered by the first import, without its
+generated passwords, which are shown once and kept nowhere (app/services/import_receipts.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.models import Account, Member, Org, OrgKind
+from app.models import Account, ImportKind, ImportReceipt, Org, OrgKind
 from app.points import Category
 from app.security import hash_passwords
-from app.services import members
-from app.services.access import Actor, get_managed_org, managed_org_filter, require_committee
+from app.services import import_receipts, members
+from app.services.access import Actor, managed_org_filter, require_committee
 from app.services.errors import DomainError, Invalid
+from app.services.import_receipts import Earlier
 from app.services.locking import lock_branches
 from app.services.passwords import check_policy, generate_password
 from app.services.sheets import (
-    Cell,
     Column,
     ImportRefused,
     Row,
     RowProblem,
-    Sheet,
     parse_day,
     read_rows,
     text_problems,
-    write_csv,
-    write_xlsx,
 )
 
 # The labels the pages show (app/present/labels.py CATEGORY_LABELS; a test keeps them equal).
@@ -67,7 +66,7 @@ COLUMNS: tuple[Column, ...] = (
 EXPORT_COLUMNS = COLUMNS[:-1]  # never a password
 HEADINGS = {c.key: c.heading for c in COLUMNS}
 # Headings as written: a required column is marked with * (read_rows accepts either form).
-_WRITTEN = tuple(replace(c, heading=c.heading + "*") if c.required else c for c in COLUMNS)
+WRITTEN_COLUMNS = tuple(replace(c, heading=c.heading + "*") if c.required else c for c in COLUMNS)
 _READ = tuple(replace(c, required=False) for c in COLUMNS)  # missing columns named below
 
 
@@ -111,43 +110,21 @@ class Created:
     branch: str
     username: str
     password: str | None  # the generated password, shown once; None when the file gave one
+    generated: bool = False  # the password was generated (None again: shown once already)
+
+
+@dataclass(frozen=True)
+class MembersImported:
+    """A confirmed import. `again`: this confirm repeated an earlier one of the same rows,
+    whose result this is, nothing created now and no generated password shown again."""
+
+    created: list[Created]
+    imported_at: datetime
+    again: bool = False
 
 
 def require_importer(actor: Actor) -> None:
     require_committee(actor, "import or export members")
-
-
-# --------------------------------------------------------------------------- the files
-def template(fmt: str = "xlsx") -> bytes:
-    """An empty table with the headings, and on .xlsx a sheet explaining every column."""
-    sheet = Sheet("党员名单", _WRITTEN, [])
-    if fmt == "csv":
-        return write_csv(sheet)
-    notes = [(c.heading + ("（必填）" if c.required else "（选填）"), c.hint) for c in COLUMNS]
-    notes.append(("说明", "第一行是标题，请勿修改；从第二行起每行一名党员。带 * 的列必须填写。"
-                  "导入前会先预览检查，全部无误才会导入，有任何一行出错则一行也不导入。"))
-    return write_xlsx(sheet, notes=notes)
-
-
-def export_members(session: Session, actor: Actor, org_id: int | None,
-                   fmt: str = "xlsx") -> bytes:
-    """The members of the branches the actor manages (below `org_id` if given), in the
-    template's columns without the password."""
-    require_importer(actor)
-    query = (sa.select(col(Member.name), col(Org.name), col(Member.category),
-                       col(Member.joined_on), col(Account.username))
-             .join(Org, col(Org.id) == Member.org_id)
-             .join(Account, col(Account.member_id) == Member.id, isouter=True)
-             .where(managed_org_filter(actor), col(Org.kind) == OrgKind.branch))
-    if org_id is not None:
-        org = get_managed_org(session, actor, org_id)
-        query = query.where(col(Org.path).startswith(org.path, autoescape=True))
-    rows: list[Sequence[Cell]] = [
-        (name, branch, CATEGORY_HEADINGS.get(category, category), joined_on, username)
-        for name, branch, category, joined_on, username
-        in session.execute(query.order_by(col(Org.path), col(Member.id))).all()]
-    sheet = Sheet("党员名单", _WRITTEN[:-1], rows)
-    return write_csv(sheet) if fmt == "csv" else write_xlsx(sheet)
 
 
 # --------------------------------------------------------------------------- checking
@@ -307,7 +284,26 @@ def preview_file(session: Session, actor: Actor, data: bytes, filename: str,
         lines = _read(data, filename)
     except ImportRefused as refused:
         return Preview(errors=refused.errors)
-    return check_rows(session, actor, lines, today)
+    preview = check_rows(session, actor, lines, today)
+    before = import_receipts.earlier(session, actor, ImportKind.members, _digest(lines),
+                                     _stands)
+    if before is not None:  # why every username is taken now
+        preview.errors.insert(0, before.notice("members_already_imported", "members"))
+    return preview
+
+
+def _digest(lines: list[Row]) -> str:
+    # Passwords left out: the digest is kept, and a password is never stored anywhere.
+    return import_receipts.rows_digest(None, lines, leave_out=("password",))
+
+
+def _stands(_session: Session, _receipt: ImportReceipt) -> bool:
+    return True  # members are never deleted: what an import created stays
+
+
+def _answered(earlier: Earlier) -> MembersImported:
+    created = [Created(**c) for c in earlier.result.get("members", [])]
+    return MembersImported(created, earlier.receipt.imported_at, again=True)
 
 
 def _read(data: bytes, filename: str) -> list[Row]:
@@ -340,11 +336,15 @@ def prepare_passwords(session: Session, actor: Actor, lines: list[Row],
     database's one write lock (every other write would wait, then fail), and on PostgreSQL
     the branch locks would be held as long. ImportRefused if any row has a problem.
     """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("prepare_passwords must run before anything is written")
+    if import_receipts.earlier(session, actor, ImportKind.members, _digest(lines),
+                               _stands) is not None:
+        session.rollback()
+        return Passwords({})  # imported already: import_rows answers with that import
     preview = check_rows(session, actor, lines, today)
     if not preview.ok:
         raise ImportRefused(preview.errors)
-    if session.new or session.dirty or session.deleted:
-        raise RuntimeError("prepare_passwords must run before anything is written")
     session.rollback()  # only reads so far: this ends the transaction and frees its lock
     chosen = {row.row: row.password or generate_password(row.username)
               for row in preview.rows}
@@ -354,9 +354,23 @@ def prepare_passwords(session: Session, actor: Actor, lines: list[Row],
 
 
 def import_rows(session: Session, actor: Actor, lines: list[Row], now: datetime,
-                today: date, passwords: Passwords) -> list[Created]:
+                today: date, passwords: Passwords) -> MembersImported:
     """All the rows or none: ImportRefused (nothing written) if any row has a problem.
-    `passwords` from prepare_passwords, called first in the same request."""
+    `passwords` from prepare_passwords, called first in the same request. The same rows
+    confirmed again by the same account: the first import's result, nothing created."""
+    with session.begin_nested():  # a refusal undoes the receipt too
+        claimed = import_receipts.claim(session, actor, ImportKind.members, _digest(lines),
+                                        None, now, _stands)
+        if isinstance(claimed, Earlier):
+            return _answered(claimed)
+        created = _create(session, actor, lines, now, today, passwords)
+        import_receipts.settle(session, claimed, len(created), {"members": [
+            asdict(replace(c, password=None)) for c in created]})
+    return MembersImported(created, now)
+
+
+def _create(session: Session, actor: Actor, lines: list[Row], now: datetime, today: date,
+            passwords: Passwords) -> list[Created]:
     preview = check_rows(session, actor, lines, today)
     if not preview.ok:
         raise ImportRefused(preview.errors)
@@ -379,12 +393,13 @@ def import_rows(session: Session, actor: Actor, lines: list[Row], now: datetime,
                                 password=password)
         member, _account = members.create_member(session, actor, new, now, today, hashed)
         created.append(Created(row.row, member.id or 0, member.name, row.org_id, row.branch,
-                               row.username, None if row.password else password))
+                               row.username, None if row.password else password,
+                               generated=not row.password))
     return created
 
 
 def import_file(session: Session, actor: Actor, data: bytes, filename: str, now: datetime,
-                today: date) -> list[Created]:
+                today: date) -> MembersImported:
     require_importer(actor)
     lines = _read(data, filename)
     passwords = prepare_passwords(session, actor, lines, today)

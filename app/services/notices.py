@@ -213,18 +213,24 @@ def _first_and_count(session: Session,
     return len(ids), (ids[0] if ids else None)
 
 
-def committee_waiting(session: Session, work: list[BranchWork], now: datetime) -> Waiting:
+def committee_waiting(session: Session, actor: Actor, work: list[BranchWork],
+                      now: datetime) -> Waiting:
     """Entries to decide, objections to answer, reviews to publish or finalize, ratings to
     approve (all years: old work still waits), in the branches of the committee's worklist
-    (worklist.branch_worklist, which has counted the entries the actor may decide)."""
+    (worklist.branch_worklist, which has counted the entries the actor may decide). The
+    actor's own objections wait for another committee member, as their own entries do."""
     branch_ids = [b.org.id for b in work if b.org.id is not None]
     if not branch_ids:
         return Waiting(0, 0, 0, 0, 0)
     in_scope = col(Review.org_id).in_(branch_ids)
     by_quarter = (col(Review.year), col(Review.quarter), col(Review.id))
-    objections, objection_review = _first_and_count(session, select(
-        Objection.review_id).join(Review, col(Review.id) == Objection.review_id).where(
-        in_scope, col(Objection.status) == ObjectionStatus.open).order_by(col(Objection.id)))
+    to_answer = select(Objection.review_id).join(
+        Review, col(Review.id) == Objection.review_id).where(
+        in_scope, col(Objection.status) == ObjectionStatus.open)
+    if actor.member_id is not None:
+        to_answer = to_answer.where(col(Objection.member_id) != actor.member_id)
+    objections, objection_review = _first_and_count(session,
+                                                    to_answer.order_by(col(Objection.id)))
     to_publish, publish_id = _first_and_count(session, select(Review.id).where(
         in_scope, col(Review.status) == ReviewStatus.draft).order_by(*by_quarter))
     # Published, the notice period over and no objection open: next is to finalize.

@@ -1,6 +1,6 @@
 """Objections (异议) to a published quarterly review: a member raises one against their own
 line while the results are public (公示); the committee answers it before finalizing
-(docs/scoring.md, Workflow 2)."""
+(docs/scoring.md, Workflow 2), though not a committee member their own objection."""
 
 from __future__ import annotations
 
@@ -47,6 +47,11 @@ def list_objections(session: Session, actor: Actor, review_id: int) -> list[Obje
     return list(session.exec(query.order_by(col(Objection.id))).all())
 
 
+def is_own(actor: Actor, objection: Objection) -> bool:
+    """The actor raised it: another committee member answers it (the pages ask this too)."""
+    return actor.member_id is not None and objection.member_id == actor.member_id
+
+
 def resolve_objection(session: Session, actor: Actor, objection_id: int, response: str,
                       now: datetime) -> Objection:
     objection = session.get(Objection, objection_id)
@@ -61,6 +66,10 @@ def resolve_objection(session: Session, actor: Actor, objection_id: int, respons
         raise NotFound(f"Objection {objection_id} does not exist or is outside your scope.")
     require_manages(actor, org)
     lock_branch(session, org.id or 0, review, objection)
+    if is_own(actor, objection):
+        # Four eyes, as for an entry about oneself (entries._decide, own_entry).
+        raise Forbidden("You cannot answer your own objection; another committee member "
+                        "must.", "own_objection")
     if objection.status != ObjectionStatus.open:
         raise WorkflowConflict(f"Objection {objection_id} is already resolved.",
                                "objection_resolved")

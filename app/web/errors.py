@@ -27,15 +27,18 @@ def _back(request: Request) -> str:
     return "/"
 
 
-def web_error(request: Request, status: int, message: str) -> Response:
+def web_error(request: Request, status: int, message: str, *, back: bool = True) -> Response:
+    """The message in #flash (HTMX), on the page a form was posted from (`back`), or as a page
+    of its own with the status."""
     if is_htmx(request):
         request.state.flashes = [["error", message]]
         response = render(request, "partials/flash.html", status_code=status)
         response.headers["HX-Retarget"] = "#flash"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
-    if request.method not in ("GET", "HEAD"):
-        # A plain form post: back to the page it came from, with the message on it.
+    if back and request.method == "POST":
+        # A plain form post: back to the page it came from, with the message on it. (Other
+        # methods are no browser's: a 405 or 404 answers them as it is, app/methods.py.)
         flash(request, message, "error")
         return RedirectResponse(_back(request), status_code=303)
     title = _(TITLES.get(status, "出错了"))

@@ -271,6 +271,11 @@ def test_a_sheet_imported_twice_is_flagged(world: World) -> None:
     ok(upload(world, "sec_a", data), 201)
     again = ok(upload(world, "sec_a", data, dry_run=True))
     assert [(w["row"], w["code"]) for w in again["warnings"]] == \
+        [(1, "entries_already_imported"), (2, "duplicate_entry"), (3, "duplicate_entry"),
+         (4, "duplicate_entry")]
+    # Another committee member's preview of the same file: the entries it repeats.
+    other = ok(upload(world, "vice_a", data, dry_run=True))
+    assert [(w["row"], w["code"]) for w in other["warnings"]] == \
         [(2, "duplicate_entry"), (3, "duplicate_entry"), (4, "duplicate_entry")]
 
 

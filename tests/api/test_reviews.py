@@ -78,3 +78,20 @@ def test_the_member_score_counts_published_reviews_but_not_drafts(world: World) 
     ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 5}))
     score = ok(world.get("a1", f"/members/{a1}/score", year=2025))
     assert score["score"] == 6 and score["quarters"][0]["status"] == "published"
+
+
+def test_a_committee_member_does_not_answer_their_own_objection(world: World) -> None:
+    review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
+                           {"year": 2025, "quarter": 1}), 201)
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+    own = ok(world.post("sec_a", f"/reviews/{review['id']}/objections",
+                        {"text": "我的评议分有误"}), 201)
+    # Four eyes, as for an entry about oneself (own_entry).
+    body = refused(world.post("sec_a", f"/objections/{own['id']}/resolve",
+                              {"response": "自己说了算"}), 403, "own_objection")
+    assert "another committee member" in body["detail"]
+    assert ok(world.get("sec_a", f"/reviews/{review['id']}"))["open_objections"] == 1
+    # Another committee member of the branch, or the committee above, answers it.
+    answered = ok(world.post("vice_a", f"/objections/{own['id']}/resolve",
+                             {"response": "已核实"}))
+    assert (answered["status"], answered["response"]) == ("resolved", "已核实")

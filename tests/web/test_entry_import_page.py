@@ -63,6 +63,32 @@ def test_upload_preview_confirm_without_a_second_upload(world: World, client: Te
     assert "已导入2条积分记录。其中1条关于您本人，需其他支委审核。" in client.get("/committee").text
 
 
+def test_the_same_confirm_three_times_imports_once_and_says_so(world: World,
+                                                                client: TestClient,
+                                                                db: Session) -> None:
+    token = web_login(client, "sec_a")
+    data = sheet_csv(["a1", "", "", "2025-05-06", "N02", "", "", "缺学"],
+                     ["sec_a", "", "", "2025-05-07", "B01", "", "3", ""])
+    fields = carried(post_file(client, token, data).text)
+    before = entry_count(db)
+    first = confirm(client, token, fields)
+    assert first.status_code == 303 and first.headers["location"] == "/committee"
+    assert "已导入2条积分记录。其中1条关于您本人，需其他支委审核。" in client.get("/committee").text
+    world.clock.advance(minutes=3)
+    token = csrf_of(client, PAGE)
+    for _ in range(2):   # a double click, then the browser's resubmit
+        again = confirm(client, token, fields)
+        assert again.status_code == 303 and again.headers["location"] == "/committee"
+        assert "您已于2026-01-10 10:00导入过这个文件，共2条积分记录，这次没有重复导入。" \
+            "其中1条关于您本人，需其他支委审核。" in client.get("/committee").text
+    assert entry_count(db) == before + 2
+    assert [e["points"] for e in entries_of(world, "sec_a", "a1")] == [-3]
+    # Uploading the same file again on purpose: the preview says it was imported, and when.
+    preview = post_file(client, token, data)
+    assert "您已于2026-01-10 10:00导入过这个文件，共2条积分记录。再次确认不会重复导入" \
+        in preview.text
+
+
 def test_a_tampered_or_stale_carry_is_refused(world: World, client: TestClient,
                                               db: Session) -> None:
     token = web_login(client, "sec_a")

@@ -23,5 +23,5 @@ def committee_home(request: Request, session: SessionDep, actor: CommitteeActor,
     return page(request, "pages/committee/home.html", {
         "work": work, "year": year, "this_year": today.year,
         "pending_total": sum(b.pending for b in work),
-        "waiting": notices.committee_waiting(session, work, clock.now())})
+        "waiting": notices.committee_waiting(session, actor, work, clock.now())})
 

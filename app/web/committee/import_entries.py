@@ -3,7 +3,8 @@
 Upload → preview (every error by row and column, in Chinese; nothing written) → confirm.
 The confirm needs no second upload: the preview page carries the rows it read, signed for
 the account and the year (app/web/committee/imports.py). The confirm checks every row again
-under the branches' locks before anything is written.
+under the branches' locks before anything is written; the same rows confirmed again (a double
+click, a resubmitted form) create nothing and are told when they were imported.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.models import EntryStatus
 from app.present.downloads import Format, entry_template_response, member_year_response
 from app.present.i18n import _
+from app.present.labels import beijing
 from app.present.messages import MESSAGES, message_for
 from app.schemas import Id
 from app.services import entry_export, entry_import
@@ -106,7 +107,8 @@ def preview_upload(request: Request, session: SessionDep, actor: CommitteeActor,
                      {"error": _("请选择要导入的文件。")}, 422)
     try:
         rows = entry_import.read_sheet(data, filename)
-        plan = entry_import.plan_rows(session, actor, rows, year_, clock.now(), clock.today())
+        plan = entry_import.preview_rows(session, actor, rows, year_, clock.now(),
+                                         clock.today())
     except ImportRefused as refused:  # no sheet at all: problems of the whole file
         empty = entry_import.ImportPlan(year=year_, rows=[], errors=refused.errors,
                                         warnings=[])
@@ -136,8 +138,8 @@ def confirm_import(request: Request, session: SessionDep, actor: CommitteeActor,
         return _page(request, actor, _pick_year(year, this_year), this_year,
                      {"error": _(MESSAGES["import_expired"])}, 422)
     try:
-        plan, created = entry_import.commit_rows(session, actor, rows, year_, clock.now(),
-                                                 clock.today())
+        imported = entry_import.commit_rows(session, actor, rows, year_, clock.now(),
+                                            clock.today())
     except ImportRefused as rejected:
         # Nothing was written; show why, as the preview would now.
         plan = entry_import.plan_rows(session, actor, rows, year_, clock.now(), clock.today())
@@ -146,10 +148,14 @@ def confirm_import(request: Request, session: SessionDep, actor: CommitteeActor,
     except DomainError as error:
         return _page(request, actor, year_, this_year, {"error": message_for(error)},
                      error.status_code)
-    pending = sum(1 for e in created if e.status == EntryStatus.pending)
-    text = _("已导入{n}条积分记录。").format(n=len(created))
-    if pending:
-        text += _("其中{n}条关于您本人，需其他支委审核。").format(n=pending)
+    n = len(imported.entry_ids)
+    if imported.again:  # a double click, a resubmitted form: the first confirm's result
+        text = _("您已于{at}导入过这个文件，共{n}条积分记录，这次没有重复导入。").format(
+            at=beijing(imported.imported_at), n=n)
+    else:
+        text = _("已导入{n}条积分记录。").format(n=n)
+    if imported.pending:
+        text += _("其中{n}条关于您本人，需其他支委审核。").format(n=imported.pending)
     flash(request, text)
     return redirect(request, "/committee", trigger="scoresChanged")
 

@@ -15,8 +15,9 @@ from fastapi.responses import Response
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present.i18n import _
+from app.present.labels import beijing
 from app.present.messages import MESSAGES
-from app.services import directory, member_import
+from app.services import directory, member_export, member_import
 from app.services.access import Actor
 from app.services.errors import DomainError, attempt
 from app.services.member_import import Preview
@@ -73,7 +74,7 @@ def import_page(request: Request, session: SessionDep, actor: CommitteeActor) ->
 
 @router.get("/committee/import/template.xlsx")
 def template(actor: CommitteeActor) -> Response:
-    return Response(member_import.template(), media_type=XLSX_TYPE, headers={
+    return Response(member_export.template(), media_type=XLSX_TYPE, headers={
         "Content-Disposition": 'attachment; filename="members-template.xlsx"'})
 
 
@@ -82,7 +83,7 @@ def export(session: SessionDep, actor: CommitteeActor,
            format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
            org_id: str | None = None) -> Response:
     """The members of my branches (or of one) in the template's columns, no passwords."""
-    data = member_import.export_members(session, actor, id_or_none(org_id), format)
+    data = member_export.export_members(session, actor, id_or_none(org_id), format)
     return _no_store(Response(data, media_type=CSV_TYPE if format == "csv" else XLSX_TYPE,
                               headers={"Content-Disposition":
                                        f'attachment; filename="members.{format}"'}))
@@ -112,7 +113,7 @@ def confirm(request: Request, session: SessionDep, actor: CommitteeActor, clock:
         # Outside attempt's savepoint: it ends the read transaction before hashing.
         passwords = member_import.prepare_passwords(session, actor, lines, clock.today())
     except DomainError as refused:
-        result: list[member_import.Created] | DomainError = refused
+        result: member_import.MembersImported | DomainError = refused
     else:
         result = attempt(session, lambda: member_import.import_rows(
             session, actor, lines, now, clock.today(), passwords))
@@ -123,6 +124,9 @@ def confirm(request: Request, session: SessionDep, actor: CommitteeActor, clock:
         text = MESSAGES.get(result.code)
         return _page(request, session, actor,
                      {"refusal": _(text) if text else result.detail}, result.status_code)
+    n = len(result.created)
     # Shown on this answer, not kept for the next page: the list below is the one copy.
-    request.state.flashes = [["ok", _("已导入{n}名党员。").format(n=len(result))]]
-    return _page(request, session, actor, {"created": result})
+    request.state.flashes = [["ok", _("您已于{at}导入过这个文件，共{n}名党员，这次没有重复导入。")
+                              .format(at=beijing(result.imported_at), n=n) if result.again
+                              else _("已导入{n}名党员。").format(n=n)]]
+    return _page(request, session, actor, {"created": result.created, "again": result.again})

@@ -68,7 +68,8 @@ def review_sheet(review_id: int, request: Request, session: SessionDep, actor: C
     return page(request, "pages/committee/review.html", _sheet_context(
         session, review, org, clock.now()) | {
         "lines": reviews.review_lines(session, review, clock.now()),
-        "objections": raised, "names": worklist.objection_names(session, raised)})
+        "objections": raised, "names": worklist.objection_names(session, raised),
+        "own_objections": {o.id for o in raised if objections.is_own(actor, o)}})
 
 
 @router.get("/committee/reviews/{review_id}/actions")

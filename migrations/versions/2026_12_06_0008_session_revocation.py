@@ -1,7 +1,7 @@
 """session revocation: logged-out sessions kept until they expire, and a per-account
 session generation for 退出所有设备
 
-Revision ID: 0020
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-06 10:00:00.000000
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 import app.models
 
-revision: str = "0020"
+revision: str = "0008"
 down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
