@@ -18,12 +18,13 @@ from app.models import (
     ReviewStatus,
 )
 from app.points import SELF_REPORT_KINDS, Kind, RuleItem, quarter_of
-from app.services import audit
+from app.services import audit, uploads
 from app.services.access import Actor, get_member, managed_org_filter, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.paging import page
 from app.services.rules import ensure_rule_set
+from app.services.uploads import Upload
 
 MAX_QUANTITY = 100
 
@@ -90,7 +91,8 @@ def signed_points(item: RuleItem, new: NewEntry) -> tuple[int, int]:
 
 
 def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
-                 today: date) -> Entry:
+                 today: date, photo: Upload | None = None) -> Entry:
+    """A new entry; its evidence is `photo`, stored now, or `new.evidence`."""
     member, org = get_member(session, actor, new.member_id)
     lock_branch(session, org.id or 0)
     if new.occurred_on > today:
@@ -113,6 +115,10 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
     quantity, points = signed_points(item, new)
     quarter = quarter_of(new.occurred_on)
     refuse_if_locked(session, org, new.occurred_on.year, quarter)
+    evidence = new.evidence
+    if photo is not None:
+        # Decoded only now that the entry passed every check (issue 14).
+        evidence = uploads.store_photo(photo, today)
     # A committee member's entry about themself waits for another's approval.
     approved = by_committee and actor.member_id != member.id
     entry = Entry(
@@ -127,7 +133,7 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
         points=points,
         status=EntryStatus.approved if approved else EntryStatus.pending,
         note=new.note,
-        evidence=new.evidence,
+        evidence=evidence,
         created_by=actor.account_id,
         created_at=now,
         decided_by=actor.account_id if approved else None,
