@@ -92,7 +92,8 @@ def signed_points(item: RuleItem, new: NewEntry) -> tuple[int, int]:
 
 def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
                  today: date, photo: Upload | None = None) -> Entry:
-    """A new entry; its evidence is `photo`, stored now, or `new.evidence`."""
+    """A new entry; its evidence is `photo`, stored now, or `new.evidence`, a photo already
+    stored for the member (app/services/uploads.py)."""
     member, org = get_member(session, actor, new.member_id)
     lock_branch(session, org.id or 0)
     if new.occurred_on > today:
@@ -115,10 +116,10 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
     quantity, points = signed_points(item, new)
     quarter = quarter_of(new.occurred_on)
     refuse_if_locked(session, org, new.occurred_on.year, quarter)
-    evidence = new.evidence
+    evidence = uploads.own_photo(session, member, new.evidence)
     if photo is not None:
         # Decoded only now that the entry passed every check (issue 14).
-        evidence = uploads.store_photo(photo, today)
+        evidence = uploads.store_photo(session, actor, member, photo, today, now)
     # A committee member's entry about themself waits for another's approval.
     approved = by_committee and actor.member_id != member.id
     entry = Entry(
@@ -144,6 +145,16 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
     audit.record(session, actor_id=actor.account_id, action="entry.create", object_type="entry",
                  object_id=entry.id, at=now, after=audit.snapshot(entry))
     return entry
+
+
+def entry_photo(session: Session, actor: Actor, entry_id: int) -> str:
+    """The path of an entry's photo, if the caller may see the entry and the photo was
+    stored for the entry's member; NotFound otherwise."""
+    entry, _member, _org = get_entry(session, actor, entry_id)
+    if entry.evidence is None or not uploads.is_members_photo(session, entry.member_id,
+                                                               entry.evidence):
+        raise NotFound(f"Entry {entry_id} has no photo.")
+    return entry.evidence
 
 
 def get_entry(session: Session, actor: Actor, entry_id: int) -> tuple[Entry, Member, Org]:

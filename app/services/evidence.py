@@ -4,7 +4,8 @@ A photo is accepted only if Pillow decodes it as one of PHOTO_FORMATS; it is the
 upright (EXIF orientation), re-encoded as JPEG at most LONG_SIDE pixels on the long side
 with no EXIF (no GPS, no camera data), and stored as evidence/YYYY/MM/<uuid4>.jpg under
 the upload directory, with a small thumbnail beside it. Only paths of that exact shape are
-ever read back, so no entry can point the server at another file.
+ever read back, so no entry can point the server at another file (and only through an
+entry of the member it was stored for: app/services/uploads.py).
 
 Decoding is what costs memory: a 190 KB PNG can promise 7000×7000 pixels, 200 MB once
 decoded. So the size is read from the header and refused above MAX_PIXELS before a pixel

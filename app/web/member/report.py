@@ -189,10 +189,9 @@ def report(
 @router.get("/evidence/{entry_id}")
 def evidence_photo(entry_id: int, session: SessionDep, actor: WebActor,
                    size: Literal["full", "thumb"] = "full") -> Response:
-    """The photo of an entry, to whoever may see the entry."""
-    entry, _member, _org = entries.get_entry(session, actor, entry_id)
-    path = stored_file(Path(get_settings().upload_dir), entry.evidence,
-                       thumbnail=size == "thumb")
+    """The photo of an entry, to whoever may see the entry (if it is its member's photo)."""
+    path = stored_file(Path(get_settings().upload_dir),
+                       entries.entry_photo(session, actor, entry_id), thumbnail=size == "thumb")
     if path is None:
         raise NotFound(f"Entry {entry_id} has no photo.")
     return FileResponse(path, media_type="image/jpeg", headers={
