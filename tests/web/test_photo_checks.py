@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from app.services import uploads as uploads_service
 from tests.api.support import World
+from tests.api.test_body_limits import written
 from tests.unit.test_photo_decoding import png_claiming
 from tests.web.support import web_login
 from tests.web.test_member import SELF_REPORT, entries_of, files_in, jpeg, report, uploads
@@ -47,6 +48,7 @@ def test_a_photo_of_too_many_pixels_is_told_its_size_and_the_limit(
         world: World, client: TestClient, db: Session, uploads: Path,
         decodes: list[str]) -> None:
     token = web_login(client, "a1")
+    before = written(db)
     bomb = ("big.png", png_claiming(20000, 20000), "image/png")
     assert len(bomb[1]) < 100_000  # 400 megapixels in 48 KB
     answer = report(client, token, photo=bomb)
@@ -58,9 +60,10 @@ def test_a_photo_of_too_many_pixels_is_told_its_size_and_the_limit(
     htmx = report(client, token, photo=bomb, htmx=True)
     assert htmx.status_code == 422 and htmx.headers["HX-Retarget"] == "#report-error"
     assert "照片的像素太多（20000×20000）" in htmx.text and "<html" not in htmx.text
-    # Looked at, never decoded.
+    # Looked at, never decoded; nothing written (not even 2026's rules, which the entry's
+    # checks store: undone with the refusal).
     assert decodes == ["prepare_photo"] * 2
-    assert entries_of(db, world, "a1") == [] and files_in(uploads) == []
+    assert written(db) == before and files_in(uploads) == []
 
 
 def test_the_photo_of_the_finding_is_refused_and_a_phone_photo_taken(
@@ -95,10 +98,11 @@ def test_a_report_the_workflow_refuses_never_decodes_its_photo(
     """Even a photo that would be refused itself: the workflow's answer comes first."""
     finalize_q1(world)  # branch A's 2025 Q1
     token = web_login(client, "a1")
+    before = written(db)
     for photo in (("ok.jpg", jpeg(), "image/jpeg"),
                   ("big.png", png_claiming(20000, 20000), "image/png")):
         answer = report(client, token, {**SELF_REPORT, **form}, photo=photo)
         assert answer.status_code == status and message in answer.text, answer.text[:2000]
         assert "像素" not in answer.text
     assert decodes == []
-    assert entries_of(db, world, "a1") == [] and files_in(uploads) == []
+    assert written(db) == before and files_in(uploads) == []

@@ -20,7 +20,7 @@ from app.present.messages import message_for
 from app.services import entries, member_view
 from app.services.access import Actor
 from app.services.entries import NewEntry
-from app.services.errors import DomainError, Forbidden, Invalid, NotFound
+from app.services.errors import DomainError, Forbidden, Invalid, NotFound, attempt
 from app.services.evidence import MIB, stored_file
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score
@@ -172,11 +172,13 @@ def report(
                   None)
     photo_upload = Upload(upload.file, _upload_limit(), Path(get_settings().upload_dir)) \
         if upload else None
-    try:
-        # The photo is decoded only once the entry has passed every check.
-        entries.create_entry(session, actor, _new_entry(session, actor, clock, form),
-                             clock.now(), clock.today(), photo=photo_upload)
-    except DomainError as error:
+    # The photo is decoded only once the entry has passed every check; a refusal (of the
+    # entry or of its photo) undoes what the checks wrote, e.g. the year's rule set.
+    outcome = attempt(session, lambda: entries.create_entry(
+        session, actor, _new_entry(session, actor, clock, form), clock.now(), clock.today(),
+        photo=photo_upload))
+    if isinstance(outcome, DomainError):
+        error = outcome
         message = _too_large_message() if error.status_code == 413 else _message(error)
         if upload is not None and not is_htmx(request) and not error.code.startswith("photo_") \
                 and error.status_code != 413:
