@@ -232,6 +232,18 @@ class Entry(SQLModel, table=True):
     revoked_at: datetime | None = _at(nullable=True)
 
 
+class EvidencePhoto(SQLModel, table=True):
+    """A photo the app stored, for which member and by whom: an entry may name only a photo
+    of its own member (app/services/uploads.py), never a path typed in by anyone."""
+
+    __tablename__ = "evidence_photo"
+    # evidence/YYYY/MM/<uuid4>.jpg under the upload directory, as Entry.evidence names it.
+    path: str = Field(primary_key=True, max_length=500)
+    member_id: int = Field(foreign_key="member.id", sa_type=BigId)
+    uploaded_by: int = Field(foreign_key="account.id", sa_type=BigId)
+    uploaded_at: datetime = _at()
+
+
 class Review(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("org_id", "year", "quarter"),)
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)

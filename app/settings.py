@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=8, ge=1, le=500)
     # Password hashes (argon2: 64 MiB and ~0.2 s of a core each) computed at once per process.
     hash_concurrency: int = Field(default=2, ge=1, le=64)
+    # Evidence photos decoded at once per process: a 25-megapixel PNG takes up to ~250 MB while
+    # it becomes a small JPEG (a JPEG, decoded at reduced size, ~50 MB); the other uploads
+    # wait their turn (app/services/evidence.py).
+    image_concurrency: int = Field(default=2, ge=1, le=64)
     # Member score pages each process keeps (about 3 KB each, compressed), answered again
     # while nothing on them changes (app/web/page_cache.py); 0 keeps none.
     page_cache_size: int = Field(default=5000, ge=0, le=1_000_000)

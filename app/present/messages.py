@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from app.present.i18n import N_, _
+from babel.numbers import format_compact_decimal
+
+from app.present.i18n import N_, _, current_language
 from app.services.errors import DomainError
+from app.services.evidence import PhotoTooManyPixels
 
 # The API's detail is English for programs; people on the pages read these (translated
 # by message_for in the language of the request).
@@ -142,5 +145,15 @@ MESSAGES: dict[str, str] = {
 
 
 def message_for(error: DomainError) -> str:
+    if isinstance(error, PhotoTooManyPixels):
+        return too_many_pixels(error)
     text = MESSAGES.get(error.code)
     return _(text) if text else error.detail
+
+
+def too_many_pixels(error: PhotoTooManyPixels) -> str:
+    """The photo's size and the limit, the limit as people say it (2500万, 25 million)."""
+    limit = format_compact_decimal(error.limit, format_type="long", locale=current_language())
+    return _("照片的像素太多（{width}×{height}），最多{limit}像素。"
+             "请换一张照片，或用手机的普通拍照模式重新拍一张。").format(
+        width=error.width, height=error.height, limit=limit)

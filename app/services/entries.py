@@ -18,12 +18,13 @@ from app.models import (
     ReviewStatus,
 )
 from app.points import SELF_REPORT_KINDS, Kind, RuleItem, quarter_of
-from app.services import audit
+from app.services import audit, uploads
 from app.services.access import Actor, get_member, managed_org_filter, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.paging import page
 from app.services.rules import ensure_rule_set
+from app.services.uploads import Upload
 
 MAX_QUANTITY = 100
 
@@ -90,7 +91,9 @@ def signed_points(item: RuleItem, new: NewEntry) -> tuple[int, int]:
 
 
 def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
-                 today: date) -> Entry:
+                 today: date, photo: Upload | None = None) -> Entry:
+    """A new entry; its evidence is `photo`, stored now, or `new.evidence`, a photo already
+    stored for the member (app/services/uploads.py)."""
     member, org = get_member(session, actor, new.member_id)
     lock_branch(session, org.id or 0)
     if new.occurred_on > today:
@@ -113,6 +116,10 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
     quantity, points = signed_points(item, new)
     quarter = quarter_of(new.occurred_on)
     refuse_if_locked(session, org, new.occurred_on.year, quarter)
+    evidence = uploads.own_photo(session, member, new.evidence)
+    if photo is not None:
+        # Decoded only now that the entry passed every check (issue 14).
+        evidence = uploads.store_photo(session, actor, member, photo, today, now)
     # A committee member's entry about themself waits for another's approval.
     approved = by_committee and actor.member_id != member.id
     entry = Entry(
@@ -127,7 +134,7 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
         points=points,
         status=EntryStatus.approved if approved else EntryStatus.pending,
         note=new.note,
-        evidence=new.evidence,
+        evidence=evidence,
         created_by=actor.account_id,
         created_at=now,
         decided_by=actor.account_id if approved else None,
@@ -138,6 +145,16 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
     audit.record(session, actor_id=actor.account_id, action="entry.create", object_type="entry",
                  object_id=entry.id, at=now, after=audit.snapshot(entry))
     return entry
+
+
+def entry_photo(session: Session, actor: Actor, entry_id: int) -> str:
+    """The path of an entry's photo, if the caller may see the entry and the photo was
+    stored for the entry's member; NotFound otherwise."""
+    entry, _member, _org = get_entry(session, actor, entry_id)
+    if entry.evidence is None or not uploads.is_members_photo(session, entry.member_id,
+                                                               entry.evidence):
+        raise NotFound(f"Entry {entry_id} has no photo.")
+    return entry.evidence
 
 
 def get_entry(session: Session, actor: Actor, entry_id: int) -> tuple[Entry, Member, Org]:

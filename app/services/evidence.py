@@ -4,24 +4,32 @@ A photo is accepted only if Pillow decodes it as one of PHOTO_FORMATS; it is the
 upright (EXIF orientation), re-encoded as JPEG at most LONG_SIDE pixels on the long side
 with no EXIF (no GPS, no camera data), and stored as evidence/YYYY/MM/<uuid4>.jpg under
 the upload directory, with a small thumbnail beside it. Only paths of that exact shape are
-ever read back, so no entry can point the server at another file.
+ever read back, so no entry can point the server at another file (and only through an
+entry of the member it was stored for: app/services/uploads.py).
+
+Decoding is what costs memory: a 190 KB PNG can promise 7000×7000 pixels, 200 MB once
+decoded. So the size is read from the header and refused above MAX_PIXELS before a pixel
+is decoded, a JPEG is decoded straight at reduced size, and at most JIFEN_IMAGE_CONCURRENCY
+photos are decoded at once per process; the others wait their turn (issue 14).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import struct
+import threading
 import uuid
-import warnings
 from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from app.services.errors import DomainError, Invalid
+from app.settings import get_settings
 
 try:  # HEIC/HEIF (iPhone photos) when the pillow-heif plugin is installed.
     from pillow_heif import register_heif_opener
@@ -38,11 +46,15 @@ LONG_SIDE = 1600
 THUMB_SIDE = 240
 JPEG_QUALITY = 82
 THUMB_QUALITY = 70
-# A 108-megapixel phone camera exists; a JPEG decodes at 1/8 size, the others in full,
-# so they get a lower ceiling. Anything bigger is a decompression bomb, not a photo.
-MAX_PIXELS = {"JPEG": 120_000_000, "MPO": 120_000_000}
-MAX_PIXELS_OTHER = 50_000_000
+# A photo of a meeting needs no more: a phone's usual photo is 12 MP (4000×3000), an
+# iPhone's default 24 MP (5712×4284). Beyond it is a camera's full-sensor mode or a
+# decompression bomb. One ceiling for every format: a JPEG with several scans (progressive
+# ones) keeps all its coefficients in memory even when decoded at reduced size.
+MAX_PIXELS = 25_000_000
 MIB = 1024 * 1024
+
+# The photos being decoded in this process (JIFEN_IMAGE_CONCURRENCY at most, app/settings.py).
+_decoding = threading.BoundedSemaphore(get_settings().image_concurrency)
 
 _STORED = re.compile(r"evidence/\d{4}/\d{2}/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
                      r"[89ab][0-9a-f]{3}-[0-9a-f]{12}\.jpg")
@@ -55,6 +67,20 @@ class PhotoTooLarge(DomainError):
 
 class PhotoUnreadable(Invalid):
     default_code = "photo_unreadable"
+
+
+class PhotoTooManyPixels(Invalid):
+    """More pixels than MAX_PIXELS, read from the header: refused before decoding."""
+
+    default_code = "photo_too_many_pixels"
+
+    def __init__(self, width: int, height: int, limit: int = MAX_PIXELS) -> None:
+        super().__init__(f"The photo has {width}×{height} = {width * height:,} pixels; at most "
+                         f"{limit:,} are accepted. Send a smaller photo (a phone's usual "
+                         "camera mode takes one).")
+        self.width = width
+        self.height = height
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -77,9 +103,10 @@ def _size_of(source: BinaryIO) -> int:
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB on white: transparency and palettes would turn black in a JPEG."""
     if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
         background = Image.new("RGB", rgba.size, "white")
         background.paste(rgba, mask=rgba.getchannel("A"))
+        background.info = dict(image.info)  # the EXIF orientation, still to be applied
         return background
     return image if image.mode == "RGB" else image.convert("RGB")
 
@@ -91,40 +118,59 @@ def _jpeg(image: Image.Image, quality: int) -> bytes:
     return out.getvalue()
 
 
+def _open_header(source: BinaryIO) -> ImageFile.ImageFile:
+    """Image.open reading only the header, like it, but without Pillow's own ceiling (179
+    megapixels, an error that names no size): ours, lower, refuses and says the size."""
+    source.seek(0)
+    prefix = source.read(16)
+    for kind in PHOTO_FORMATS:
+        factory, accept = Image.OPEN[kind]
+        known = not accept or accept(prefix)
+        if not known or isinstance(known, str):
+            continue
+        source.seek(0)
+        try:
+            return factory(source, "")
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue  # as Image.open does: maybe another format's
+    raise UnidentifiedImageError("not a photo")
+
+
+def _reencode(source: BinaryIO, width: int, height: int) -> Photo:
+    """Decode (the costly step) and re-encode a photo whose header passed."""
+    source.seek(0)
+    with Image.open(source, formats=PHOTO_FORMATS) as image:
+        scale = LONG_SIDE / max(width, height, 1)
+        if scale < 1:
+            # JPEG decodes straight at 1/2, 1/4 or 1/8 size: far less memory.
+            image.draft("RGB", (int(width * scale) + 1, int(height * scale) + 1))
+        photo = _flatten(image)
+        # Made small before it is turned upright: the turn copies only the small picture.
+        photo.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS)
+        photo = ImageOps.exif_transpose(photo)
+        thumb = photo.copy()
+        thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+        return Photo(jpeg=_jpeg(photo, JPEG_QUALITY), thumbnail=_jpeg(thumb, THUMB_QUALITY),
+                     width=photo.width, height=photo.height)
+
+
 def prepare_photo(source: BinaryIO, max_bytes: int) -> Photo:
-    """Check an upload by its content and re-encode it; PhotoUnreadable or PhotoTooLarge."""
+    """Check an upload by its content and re-encode it; PhotoUnreadable, PhotoTooLarge (bytes)
+    or PhotoTooManyPixels. Call it once the workflow has accepted what the photo goes with."""
     if _size_of(source) > max_bytes:
         raise PhotoTooLarge(f"The photo is larger than {max_bytes // MIB} MB.")
     refused = PhotoUnreadable("The file is not a photo (JPEG, PNG, WebP or HEIC).")
     try:
-        with warnings.catch_warnings():
-            # Our own ceiling below decides; Pillow's warning would only clutter the log.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(source, formats=PHOTO_FORMATS) as probe:
-                width, height = probe.size
-                kind = probe.format or ""
-                probe.verify()
-            if width * height > MAX_PIXELS.get(kind, MAX_PIXELS_OTHER):
-                raise PhotoTooLarge("The photo has too many pixels.")
-            source.seek(0)
-            with Image.open(source, formats=PHOTO_FORMATS) as image:
-                scale = LONG_SIDE / max(width, height)
-                if scale < 1:
-                    # JPEG decodes straight at 1/2, 1/4 or 1/8 size: far less memory.
-                    image.draft("RGB", (int(width * scale) + 1, int(height * scale) + 1))
-                upright = ImageOps.exif_transpose(image)
-                photo = _flatten(upright)
-                photo.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS)
-                thumb = photo.copy()
-                thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-                return Photo(jpeg=_jpeg(photo, JPEG_QUALITY), thumbnail=_jpeg(thumb, THUMB_QUALITY),
-                             width=photo.width, height=photo.height)
-    except PhotoTooLarge:
-        raise
-    except Image.DecompressionBombError:
-        raise PhotoTooLarge("The photo has too many pixels.") from None
+        with _open_header(source) as probe:
+            width, height = probe.size
+            if width * height > MAX_PIXELS:
+                raise PhotoTooManyPixels(width, height)
+            probe.verify()
+        with _decoding:
+            return _reencode(source, width, height)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError,
-            EOFError, MemoryError):
+            EOFError, MemoryError, struct.error, Image.DecompressionBombError):
+        # (A bomb error here would be a file contradicting its own header.)
         raise refused from None
 
 

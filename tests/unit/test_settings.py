@@ -77,7 +77,8 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
 @pytest.mark.parametrize(
     "bad",
     [{"db_pool_size": 0}, {"db_max_overflow": -1}, {"worker_threads": 0},
-     {"hash_concurrency": 0}, {"db_pool_size": 501}],
+     {"hash_concurrency": 0}, {"image_concurrency": 0}, {"image_concurrency": 65},
+     {"db_pool_size": 501}],
 )
 def test_pool_threads_and_hashing_are_bounded(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from tests.api.support import World, ok
 from tests.web.support import form_post, web_login
+from tests.web.test_member import SELF_REPORT, jpeg, report, uploads
+
+__all__ = ["uploads"]  # the fixture, used by name below
 
 Q4 = "2025-11-14"
 Q1 = "2025-02-14"
@@ -79,10 +83,14 @@ def test_home_lists_my_branches_with_pending_counts_and_quarters(world: World,
 
 # Pending entries
 
-def test_approve_inline_with_htmx_swaps_the_row_and_announces_it(world: World,
-                                                                 client: TestClient) -> None:
-    entry_id = self_report(world, "a1", quantity=2, note="参加镇党委集中学习两次",
-                           evidence="evidence/2025/11/sign-in.jpg")
+def test_approve_inline_with_htmx_swaps_the_row_and_announces_it(
+        world: World, client: TestClient, uploads: Path) -> None:
+    # a1 reports on their page, with a photo.
+    assert report(client, web_login(client, "a1"),
+                  {**SELF_REPORT, "occurred_on": Q4, "note": "参加镇党委集中学习两次"},
+                  photo=("sign-in.jpg", jpeg(40, 30), "image/jpeg")).status_code == 303
+    [entry] = ok(world.get("sec_a", "/entries", member_id=world.members["a1"]))["items"]
+    entry_id = entry["id"]
     token = web_login(client, "sec_a")
     page = client.get(f"/committee/entries?org_id={world.branch_a}")
     row = fragment(page.text, f"entry-{entry_id}")

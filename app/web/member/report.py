@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -20,10 +20,11 @@ from app.present.messages import message_for
 from app.services import entries, member_view
 from app.services.access import Actor
 from app.services.entries import NewEntry
-from app.services.errors import DomainError, Forbidden, Invalid, NotFound
-from app.services.evidence import MIB, new_photo_path, prepare_photo, save_photo, stored_file
+from app.services.errors import DomainError, Forbidden, Invalid, NotFound, attempt
+from app.services.evidence import MIB, stored_file
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score
+from app.services.uploads import Upload
 from app.settings import get_settings
 from app.web.deps import WebActor
 from app.web.member.shared import RuleChoice, rule_choice
@@ -169,22 +170,20 @@ def report(
     # UploadFile: FastAPI's is a subclass the parsed form does not use.)
     upload = next((p for p in photo or [] if isinstance(p, StarletteUpload) and p.filename),
                   None)
-    upload_dir = Path(get_settings().upload_dir)
-    try:
-        new = _new_entry(session, actor, clock, form)
-        prepared = prepare_photo(upload.file, _upload_limit()) if upload else None
-        evidence = new_photo_path(clock.today()) if prepared else None
-        entries.create_entry(session, actor, replace(new, evidence=evidence), clock.now(),
-                             clock.today())
-    except DomainError as error:
+    photo_upload = Upload(upload.file, _upload_limit(), Path(get_settings().upload_dir)) \
+        if upload else None
+    # The photo is decoded only once the entry has passed every check; a refusal (of the
+    # entry or of its photo) undoes what the checks wrote, e.g. the year's rule set.
+    outcome = attempt(session, lambda: entries.create_entry(
+        session, actor, _new_entry(session, actor, clock, form), clock.now(), clock.today(),
+        photo=photo_upload))
+    if isinstance(outcome, DomainError):
+        error = outcome
         message = _too_large_message() if error.status_code == 413 else _message(error)
-        if upload is not None and not is_htmx(request) and error.code != "photo_unreadable" \
+        if upload is not None and not is_htmx(request) and not error.code.startswith("photo_") \
                 and error.status_code != 413:
             message += _("（照片需要重新选择）")
         return _form_page(request, session, actor, clock, form, message, error.status_code)
-    if prepared is not None and evidence is not None:
-        # After the entry passed every check; a failure here rolls the entry back.
-        save_photo(upload_dir, evidence, prepared)
     flash(request, _("已提交，等待支委审核"))
     return redirect(request, "/me/entries")
 
@@ -192,10 +191,9 @@ def report(
 @router.get("/evidence/{entry_id}")
 def evidence_photo(entry_id: int, session: SessionDep, actor: WebActor,
                    size: Literal["full", "thumb"] = "full") -> Response:
-    """The photo of an entry, to whoever may see the entry."""
-    entry, _member, _org = entries.get_entry(session, actor, entry_id)
-    path = stored_file(Path(get_settings().upload_dir), entry.evidence,
-                       thumbnail=size == "thumb")
+    """The photo of an entry, to whoever may see the entry (if it is its member's photo)."""
+    path = stored_file(Path(get_settings().upload_dir),
+                       entries.entry_photo(session, actor, entry_id), thumbnail=size == "thumb")
     if path is None:
         raise NotFound(f"Entry {entry_id} has no photo.")
     return FileResponse(path, media_type="image/jpeg", headers={

@@ -1,0 +1,215 @@
+"""Photos cost memory only once they may: a size from the header above MAX_PIXELS is refused
+before a pixel is decoded, whatever the file weighs; a JPEG is decoded at reduced size;
+at most JIFEN_IMAGE_CONCURRENCY photos are decoded at once (app/services/evidence.py,
+issue 14: eight 190 KB 7000×7000 PNGs took two workers from 1.8 GB to 5.2 GB)."""
+
+from __future__ import annotations
+
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from io import BytesIO
+from typing import Any
+
+import pytest
+from PIL import Image, ImageFile
+
+from app.present import i18n
+from app.present.messages import message_for
+from app.services import evidence
+from app.services.evidence import MIB, PhotoTooManyPixels, PhotoUnreadable, prepare_photo
+from app.settings import Settings
+
+
+def png_claiming(width: int, height: int, rows: int | None = None) -> bytes:
+    """A valid PNG of width×height black pixels (1 bit each, deflated): a few KB, however
+    many pixels it holds. With `rows`, only so many rows follow the header."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + \
+            struct.pack(">I", zlib.crc32(kind + data))
+
+    row = bytes(1 + (width + 7) // 8)  # filter byte, then the row's bits
+    packer = zlib.compressobj(9)
+    count = height if rows is None else rows
+    pixels = b"".join(packer.compress(row) for _ in range(count)) + packer.flush()
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+
+
+def image_file(kind: str, size: tuple[int, int], mode: str = "RGB",
+               orientation: int | None = None) -> bytes:
+    image = Image.new(mode, size)  # black; transparent if it has alpha
+    out = BytesIO()
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    image.save(out, kind, exif=exif.tobytes())
+    return out.getvalue()
+
+
+@pytest.fixture
+def decoded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, tuple[int, int]]]]:
+    """Every decode (ImageFile.load) of the test: the format and the size decoded."""
+    loads: list[tuple[str, tuple[int, int]]] = []
+    real = ImageFile.ImageFile.load
+
+    def spy(self: ImageFile.ImageFile) -> Any:
+        if self.tile:  # not yet decoded: this call decodes
+            loads.append((self.format or "", self.size))
+        return real(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    yield loads
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [
+        pytest.param(7000, 7000, id="the-finding-49MP"),
+        # Above Pillow's own ceiling (179 MP), which would refuse it without a size.
+        pytest.param(20000, 20000, id="400MP-says-its-size"),
+        pytest.param(5000, 5001, id="just-over"),
+        pytest.param(1, 25_000_001, id="one-pixel-wide"),
+        pytest.param(2**31 - 1, 2**31 - 1, id="largest-a-png-can-claim"),
+    ],
+)
+def test_too_many_pixels_are_refused_from_the_header_without_decoding(
+        width: int, height: int, decoded: list[tuple[str, tuple[int, int]]]) -> None:
+    # The tallest claims' rows are not built (time): the header is refused before any is read.
+    bomb = png_claiming(width, height, None if height <= 20000 else 0)
+    assert len(bomb) < 100_000
+    with pytest.raises(PhotoTooManyPixels) as refused:
+        prepare_photo(BytesIO(bomb), 8 * MIB)
+    error = refused.value
+    assert (error.status_code, error.code) == (422, "photo_too_many_pixels")
+    assert (error.width, error.height, error.limit) == (width, height, 25_000_000)
+    assert f"{width}×{height} = {width * height:,} pixels; at most 25,000,000" in error.detail
+    assert decoded == []
+
+
+def test_the_limit_itself_is_taken(decoded: list[tuple[str, tuple[int, int]]]) -> None:
+    photo = prepare_photo(BytesIO(png_claiming(5000, 5000)), 8 * MIB)
+    assert (photo.width, photo.height) == (1600, 1600)
+    assert decoded == [("PNG", (5000, 5000))]
+
+
+@pytest.mark.parametrize(
+    ("kind", "size", "decoded_at"),
+    [
+        # A phone's usual 12 MP photo: decoded at half size (a quarter of the memory).
+        pytest.param("JPEG", (4000, 3000), (2000, 1500), id="jpeg-12MP-at-half"),
+        pytest.param("JPEG", (6800, 3600), (1700, 900), id="jpeg-24MP-at-a-quarter"),
+        pytest.param("JPEG", (1600, 1200), (1600, 1200), id="jpeg-small-in-full"),
+        pytest.param("PNG", (3000, 2000), (3000, 2000), id="png-in-full"),
+    ],
+)
+def test_a_jpeg_is_decoded_at_reduced_size(
+        kind: str, size: tuple[int, int], decoded_at: tuple[int, int],
+        decoded: list[tuple[str, tuple[int, int]]]) -> None:
+    photo = prepare_photo(BytesIO(image_file(kind, size)), 8 * MIB)
+    assert decoded == [(kind, decoded_at)]
+    assert max(photo.width, photo.height) == min(1600, max(size))
+
+
+@pytest.mark.parametrize(
+    ("kind", "mode", "orientation", "stored"),
+    [
+        pytest.param("JPEG", "RGB", 6, (30, 40), id="jpeg-turned"),
+        pytest.param("PNG", "RGBA", 6, (30, 40), id="transparent-png-turned"),
+        pytest.param("PNG", "P", 8, (30, 40), id="palette-png-turned"),
+        pytest.param("WEBP", "RGB", 3, (40, 30), id="webp-upside-down"),
+        pytest.param("PNG", "L", None, (40, 30), id="grey-png-as-it-is"),
+    ],
+)
+def test_photos_are_stored_upright_as_small_jpegs(kind: str, mode: str,
+                                                  orientation: int | None,
+                                                  stored: tuple[int, int]) -> None:
+    photo = prepare_photo(BytesIO(image_file(kind, (40, 30), mode, orientation)), 8 * MIB)
+    with Image.open(BytesIO(photo.jpeg)) as image:
+        assert (image.format, image.mode, image.size) == ("JPEG", "RGB", stored)
+        assert not image.getexif()
+        if mode == "RGBA":  # transparent: on white, not black
+            pixel = image.getpixel((15, 20))
+            assert isinstance(pixel, tuple) and min(pixel) > 240
+
+
+def test_a_header_alone_is_not_a_photo() -> None:
+    header_only = png_claiming(40, 30).split(b"IDAT")[0]
+    with pytest.raises(PhotoUnreadable):
+        prepare_photo(BytesIO(header_only), 8 * MIB)
+
+
+@pytest.mark.parametrize(
+    ("language", "limit"),
+    [("zh_CN", "最多2500万像素"), ("en", "25 million")],
+)
+def test_the_page_says_the_size_and_the_limit(language: str, limit: str) -> None:
+    try:
+        i18n.set_language(language)
+        text = message_for(PhotoTooManyPixels(20000, 20000))
+    finally:
+        i18n.set_language(i18n.DEFAULT_LANGUAGE)
+    assert "20000×20000" in text and limit in text
+
+
+class _Counting:
+    """How many photos are being decoded at the same time."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.most = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self.now -= 1
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_at_most_the_limit_of_photos_are_decoded_at_once(
+        limit: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evidence, "_decoding", threading.BoundedSemaphore(limit))
+    counting = _Counting()
+    real = evidence._reencode
+
+    def slow_reencode(source: Any, width: int, height: int) -> evidence.Photo:
+        with counting:
+            time.sleep(0.05)
+            return real(source, width, height)
+
+    monkeypatch.setattr(evidence, "_reencode", slow_reencode)
+    upload = image_file("PNG", (40, 30))
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        photos = list(pool.map(lambda _: prepare_photo(BytesIO(upload), MIB), range(12)))
+    assert [(p.width, p.height) for p in photos] == [(40, 30)] * 12
+    assert counting.most == limit
+
+
+def test_a_refusal_does_not_wait_for_the_decoding_of_others(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The header is read outside the queue: a bomb is refused at once, even when every
+    decoding slot is taken."""
+    slots = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(evidence, "_decoding", slots)
+    bomb = png_claiming(7000, 7000)
+    # (The slot is given back before the pool is waited for, should the photo queue.)
+    with ThreadPoolExecutor(max_workers=1) as pool, slots:
+        attempt = pool.submit(prepare_photo, BytesIO(bomb), MIB)
+        with pytest.raises(PhotoTooManyPixels):
+            attempt.result(timeout=5)
+
+
+def test_the_setting_sizes_the_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert evidence._decoding._value == Settings().image_concurrency == 2
+    monkeypatch.setenv("JIFEN_IMAGE_CONCURRENCY", "3")
+    assert Settings().image_concurrency == 3
