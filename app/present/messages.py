@@ -153,7 +153,8 @@ def message_for(error: DomainError) -> str:
 
 def too_many_pixels(error: PhotoTooManyPixels) -> str:
     """The photo's size and the limit, the limit as people say it (2500万, 25 million)."""
-    limit = format_compact_decimal(error.limit, format_type="long", locale=current_language())
+    limit = format_compact_decimal(error.limit, format_type="long", locale=current_language(),
+                                   fraction_digits=1)
     return _("照片的像素太多（{width}×{height}），最多{limit}像素。"
              "请换一张照片，或用手机的普通拍照模式重新拍一张。").format(
         width=error.width, height=error.height, limit=limit)

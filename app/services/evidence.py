@@ -51,6 +51,13 @@ THUMB_QUALITY = 70
 # decompression bomb. One ceiling for every format: a JPEG with several scans (progressive
 # ones) keeps all its coefficients in memory even when decoded at reduced size.
 MAX_PIXELS = 25_000_000
+# Except a baseline (not progressive) JPEG, which is what phone cameras write: libjpeg
+# decodes it a few lines at a time straight at 1/4 or 1/8 size, so a 108 MP photo of a
+# camera's full-sensor mode (12000×9000) costs about as much memory as a 12 MP one
+# (docs/reliability.md gives the figures).
+MAX_BASELINE_JPEG_PIXELS = 120_000_000
+# Pillow's own warning (and, at twice this, refusal) for what our ceilings already bound.
+Image.MAX_IMAGE_PIXELS = MAX_BASELINE_JPEG_PIXELS
 MIB = 1024 * 1024
 
 # The photos being decoded in this process (JIFEN_IMAGE_CONCURRENCY at most, app/settings.py).
@@ -136,6 +143,11 @@ def _open_header(source: BinaryIO) -> ImageFile.ImageFile:
     raise UnidentifiedImageError("not a photo")
 
 
+def _pixel_limit(probe: ImageFile.ImageFile) -> int:
+    baseline = probe.format in ("JPEG", "MPO") and not probe.info.get("progressive")
+    return MAX_BASELINE_JPEG_PIXELS if baseline else MAX_PIXELS
+
+
 def _reencode(source: BinaryIO, width: int, height: int) -> Photo:
     """Decode (the costly step) and re-encode a photo whose header passed."""
     source.seek(0)
@@ -163,8 +175,9 @@ def prepare_photo(source: BinaryIO, max_bytes: int) -> Photo:
     try:
         with _open_header(source) as probe:
             width, height = probe.size
-            if width * height > MAX_PIXELS:
-                raise PhotoTooManyPixels(width, height)
+            limit = _pixel_limit(probe)
+            if width * height > limit:
+                raise PhotoTooManyPixels(width, height, limit)
             probe.verify()
         with _decoding:
             return _reencode(source, width, height)

@@ -1,7 +1,7 @@
 """evidence photos: which member each stored photo is for, and who uploaded it
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-06 10:00:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import app.models
 
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -116,6 +116,32 @@ def test_a_jpeg_is_decoded_at_reduced_size(
     assert max(photo.width, photo.height) == min(1600, max(size))
 
 
+def test_a_baseline_jpeg_of_a_full_sensor_mode_is_taken_at_a_quarter(
+        decoded: list[tuple[str, tuple[int, int]]]) -> None:
+    """Phone cameras write baseline JPEGs, decoded a few lines at a time at reduced size: a
+    108 MP photo (a 108 MP phone's full-sensor mode) costs little and is taken."""
+    data = image_file("JPEG", (12000, 9000))
+    photo = prepare_photo(BytesIO(data), 8 * MIB)
+    assert decoded == [("JPEG", (3000, 2250))]
+    assert (photo.width, photo.height) == (1600, 1200)
+    with pytest.raises(PhotoTooManyPixels) as refused:  # beyond any phone: a bomb
+        prepare_photo(BytesIO(image_file("JPEG", (12000, 10001))), 8 * MIB)
+    assert refused.value.limit == 120_000_000
+
+
+def test_a_progressive_jpeg_keeps_the_lower_limit(
+        decoded: list[tuple[str, tuple[int, int]]]) -> None:
+    """A progressive JPEG keeps every coefficient of the whole picture in memory even at
+    reduced size: above 25 MP it is refused from its header."""
+    out = BytesIO()
+    Image.new("RGB", (6000, 5000)).save(out, "JPEG", progressive=True)
+    with pytest.raises(PhotoTooManyPixels) as refused:
+        prepare_photo(BytesIO(out.getvalue()), 8 * MIB)
+    assert (refused.value.width, refused.value.height, refused.value.limit) == \
+        (6000, 5000, 25_000_000)
+    assert decoded == []
+
+
 @pytest.mark.parametrize(
     ("kind", "mode", "orientation", "stored"),
     [
