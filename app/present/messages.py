@@ -5,7 +5,7 @@ from __future__ import annotations
 from babel.numbers import format_compact_decimal
 
 from app.present.i18n import N_, _, current_language
-from app.services.errors import DomainError
+from app.services.errors import DomainError, TooManyAttempts
 from app.services.evidence import PhotoTooManyPixels
 
 # The API's detail is English for programs; people on the pages read these (translated
@@ -56,7 +56,6 @@ MESSAGES: dict[str, str] = {
     "committee_only": N_("只有支委或管理员可以进行此操作。"),
     "admin_only": N_("只有管理员可以进行此操作。"),
     "not_found": N_("没有找到，或不在您的权限范围内。"),
-    "too_many_attempts": N_("登录失败次数过多，请15分钟后再试。"),
     "bad_credentials": N_("用户名或密码不正确。"),
     "concurrent_change": N_("其他人刚刚修改了同一内容，请刷新后重试。"),
     "value_out_of_range": N_("填写的数字或文字超出了允许的范围。"),
@@ -147,6 +146,9 @@ MESSAGES: dict[str, str] = {
 def message_for(error: DomainError) -> str:
     if isinstance(error, PhotoTooManyPixels):
         return too_many_pixels(error)
+    if isinstance(error, TooManyAttempts):
+        # The minutes until a try can succeed, as Retry-After says in seconds.
+        return _("登录失败次数过多，请{n}分钟后再试。").format(n=-(-error.retry_after // 60))
     text = MESSAGES.get(error.code)
     return _(text) if text else error.detail
 

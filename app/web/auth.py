@@ -11,6 +11,7 @@ from app.clock import ClockDep
 from app.db import SessionDep
 from app.present import i18n
 from app.present.i18n import _
+from app.present.messages import message_for
 from app.services import accounts
 from app.services.errors import TooManyAttempts
 from app.web.deps import (
@@ -45,7 +46,7 @@ def login(
     try:
         account = accounts.authenticate(session, username.strip(), password, clock.now())
     except TooManyAttempts as refused:
-        context["error"] = _("登录失败次数过多，请15分钟后再试。")
+        context["error"] = message_for(refused)
         response = render(request, "pages/login.html", context, status_code=429)
         response.headers["Retry-After"] = str(refused.retry_after)
         return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from app.clock import FixedClock
 from tests.api.support import PASSWORD, World
 from tests.web.support import csrf_of, form_post, web_login
 
@@ -22,7 +23,8 @@ def test_login_sets_an_httponly_session_and_lands_on_my_score(world: World,
     assert client.get("/", follow_redirects=False).headers["location"] == "/me"
 
 
-def test_wrong_password_says_so_and_throttles(world: World, client: TestClient) -> None:
+def test_wrong_password_says_so_and_throttles(world: World, client: TestClient,
+                                             clock: FixedClock) -> None:
     client.cookies.clear()
     token = csrf_of(client)
     for _ in range(5):
@@ -32,6 +34,11 @@ def test_wrong_password_says_so_and_throttles(world: World, client: TestClient) 
     answer = client.post("/login", data={"username": "a1", "password": PASSWORD,
                                          "csrf_token": token}, follow_redirects=False)
     assert answer.status_code == 429 and "15分钟" in answer.text
+    clock.advance(minutes=10, seconds=1)  # the page says what is left, as Retry-After does
+    answer = client.post("/login", data={"username": "a1", "password": PASSWORD,
+                                         "csrf_token": token}, follow_redirects=False)
+    assert answer.status_code == 429 and "请5分钟后再试" in answer.text
+    assert answer.headers["Retry-After"] == "299"
 
 
 def test_a_form_without_the_csrf_token_is_refused(world: World, client: TestClient) -> None:
