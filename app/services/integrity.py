@@ -17,7 +17,8 @@
   after it, and no grade of an approved rating was changed after the approval.
 - entry: year and quarter match occurred_on, the kind is the rule item's kind of that
   year, points have the kind's sign, the status is one of the four and its fields agree,
-  and its branch is its member's (the annual rating reads entries by branch).
+  its branch is its member's (the annual rating reads entries by branch), and its
+  evidence, if any, is a photo stored for its member.
 - rating: every approved rating's items match score, stars, vetoed, deductions and the
   proposed grade recomputed from the finalized data, and its grades obey the rules.
 - text: no stored text holds a character app/services/text.py refuses (stored before the
@@ -41,6 +42,7 @@ from app.models import (
     AuditLog,
     Entry,
     EntryStatus,
+    EvidencePhoto,
     Member,
     Objection,
     ObjectionStatus,
@@ -432,10 +434,13 @@ def check_entries(session: Session, report: Report) -> None:
         col(Entry.id), col(Entry.rule_code), col(Entry.kind), col(Entry.occurred_on),
         col(Entry.year), col(Entry.quarter), col(Entry.quantity), col(Entry.points),
         col(Entry.status), col(Entry.decided_at), col(Entry.revoked_at), col(Entry.reason),
-        col(Entry.org_id), col(Member.org_id).label("member_org"))
+        col(Entry.org_id), col(Member.org_id).label("member_org"), col(Entry.evidence),
+        col(EvidencePhoto.member_id).label("photo_member"), col(Entry.member_id))
     count, after_id = 0, -1
     while True:
         rows = session.execute(sa.select(*columns).join(Member, col(Member.id) == Entry.member_id)
+                               .outerjoin(EvidencePhoto,
+                                          col(EvidencePhoto.path) == Entry.evidence)
                                .where(col(Entry.id) > after_id)
                                .order_by(col(Entry.id)).limit(BATCH)).all()
         for e in rows:
@@ -465,6 +470,9 @@ def check_entries(session: Session, report: Report) -> None:
             if e.org_id != e.member_org:
                 wrong.append(f"it is filed under organisation {e.org_id} but its member is in "
                              f"{e.member_org}")
+            if e.evidence and e.photo_member != e.member_id:
+                # Named before uploads were recorded per member (issue 14): served to nobody.
+                wrong.append("its evidence is not a photo stored for its member")
             if wrong:
                 report.add("entry", "entry", e.id, f"entry {e.id}: {'; '.join(wrong)}.")
         if len(rows) < BATCH:

@@ -239,6 +239,24 @@ def test_malformed_entries_are_found(year: Year) -> None:
     }
 
 
+def test_evidence_that_is_not_the_members_photo_is_found(year: Year) -> None:
+    """Before uploads were recorded per member, `evidence` was free text (issue 14): such an
+    entry serves its photo to nobody, and the check names it."""
+    path = "evidence/2025/02/0b7c2c4e-9a4f-4d2e-8f0e-3c6a1b2d4e5f.jpg"
+    n01 = year.sql("SELECT id FROM entry WHERE rule_code = 'N01'").scalar_one()
+    year.sql("INSERT INTO evidence_photo (path, member_id, uploaded_by, uploaded_at) "
+             "VALUES (:p, :m, 1, '2025-02-14 00:00:00')", p=path, m=year.world.members["a1"])
+    year.sql("UPDATE entry SET evidence = :p WHERE id IN (:a, :b)", p=path, a=year.target,
+             b=n01)  # a1's entry names a1's photo; a2's names it too
+    year.sql("UPDATE entry SET evidence = 'evidence/../../etc/passwd' WHERE rule_code = 'P02'")
+    p02 = year.sql("SELECT id FROM entry WHERE rule_code = 'P02'").scalar_one()
+    found = {p.object_id: p.message for p in only(year.check(), "entry")}
+    assert found == {
+        n01: f"entry {n01}: its evidence is not a photo stored for its member.",
+        p02: f"entry {p02}: its evidence is not a photo stored for its member.",
+    }
+
+
 def test_a_rating_changed_behind_the_apps_back_is_found(year: Year) -> None:
     approved_at = year.db.exec(select(Rating.approved_at).where(Rating.id == year.rating)).one()
     assert approved_at is not None
