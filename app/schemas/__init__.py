@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -86,6 +87,28 @@ class _FromText(GroupedMetadata):
 
 
 FromText = _FromText()
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _day_text(value: Any) -> Any:
+    if not isinstance(value, str) or not _DAY.fullmatch(value):
+        raise PydanticCustomError("date_format", "must be a date written YYYY-MM-DD, not "
+                                  "{value!r} (no Unix time, no time of day)", {"value": value})
+    return value
+
+
+def _moment_text(value: Any) -> Any:
+    if not isinstance(value, str) or not _MOMENT.match(value):
+        raise PydanticCustomError("datetime_format", "must be an ISO 8601 time such as "
+                                  "2026-12-06T08:00:00+08:00, not {value!r}", {"value": value})
+    return value
+
+
+# A day as docs/api.md writes it, and a time: never a number, nor digits read as Unix time.
+IsoDate = Annotated[date, Strict(False), BeforeValidator(_day_text)]
+IsoDateTime = Annotated[datetime, Strict(False), BeforeValidator(_moment_text)]
 # One line of text (a name): no tab, line break or invisible format character either.
 OneLine = AfterValidator(lambda value: _refuse_bad_text(value, one_line=True))
 
@@ -200,7 +223,7 @@ class MemberCreate(Body):
                     OneLine]
     org_id: Id
     category: Annotated[Category, FromText]
-    joined_on: Annotated[date, FromText]
+    joined_on: IsoDate
     username: Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
     password: Annotated[str, StringConstraints(min_length=8, max_length=128)]
 
@@ -280,7 +303,7 @@ class EntryCreate(Body):
     member_id: Id
     # Exactly as the rule set writes it: "p01" is refused, not guessed (docs/api.md).
     rule_code: Annotated[str, StringConstraints(pattern=RULE_CODE_PATTERN)]
-    occurred_on: Annotated[date, FromText]
+    occurred_on: IsoDate
     quantity: Annotated[int, Field(ge=1, le=100)] | None = None
     points: Annotated[int, Field(ge=0, le=100)] | None = None
     note: Text = ""

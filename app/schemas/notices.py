@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from app.schemas import Body as StrictBody
-from app.schemas import FromText
+from app.schemas import IsoDateTime
 
 NoticeKind = Literal["entry_approved", "entry_rejected", "entry_recorded", "entry_revoked",
                      "review_published", "objection_answered"]
@@ -35,7 +35,7 @@ class NoticePage(BaseModel):
 
 
 class SeenBody(StrictBody):
-    up_to: Annotated[datetime, FromText] | None = Field(
+    up_to: IsoDateTime | None = Field(
         default=None, description="The newest notice the member was shown (its `at`); "
                                   "later ones stay unseen. Default: now")
 

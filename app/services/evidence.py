@@ -15,16 +15,17 @@ photos are decoded at once per process; the others wait their turn (issue 14).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import struct
-import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
@@ -60,8 +61,25 @@ MAX_BASELINE_JPEG_PIXELS = 120_000_000
 Image.MAX_IMAGE_PIXELS = MAX_BASELINE_JPEG_PIXELS
 MIB = 1024 * 1024
 
-# The photos being decoded in this process (JIFEN_IMAGE_CONCURRENCY at most, app/settings.py).
-_decoding = threading.BoundedSemaphore(get_settings().image_concurrency)
+# The threads that decode photos in this process (JIFEN_IMAGE_CONCURRENCY, app/settings.py);
+# a request waits for one. Dedicated threads, not a semaphore over the request threads: the
+# C allocator keeps an arena of memory per thread that decoded, so decoding on any of eight
+# request threads held eight photos' worth after the burst (the review of issue 14: 1.4 GB).
+_decoders = ThreadPoolExecutor(max_workers=get_settings().image_concurrency,
+                               thread_name_prefix="jifen-photo")
+
+
+def _give_back_memory() -> None:
+    """Hand the freed pages of a decode back to the system (glibc's malloc_trim), so an idle
+    process does not keep its largest photo's memory; nothing where there is no glibc."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+try:
+    _malloc_trim: Any = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):  # pragma: no cover - not glibc
+    _malloc_trim = None
 
 _STORED = re.compile(r"evidence/\d{4}/\d{2}/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
                      r"[89ab][0-9a-f]{3}-[0-9a-f]{12}\.jpg")
@@ -143,6 +161,13 @@ def _open_header(source: BinaryIO) -> ImageFile.ImageFile:
     raise UnidentifiedImageError("not a photo")
 
 
+def _decode_on_this_thread(source: BinaryIO, width: int, height: int) -> Photo:
+    try:
+        return _reencode(source, width, height)
+    finally:
+        _give_back_memory()
+
+
 def _pixel_limit(probe: ImageFile.ImageFile) -> int:
     baseline = probe.format in ("JPEG", "MPO") and not probe.info.get("progressive")
     return MAX_BASELINE_JPEG_PIXELS if baseline else MAX_PIXELS
@@ -179,8 +204,7 @@ def prepare_photo(source: BinaryIO, max_bytes: int) -> Photo:
             if width * height > limit:
                 raise PhotoTooManyPixels(width, height, limit)
             probe.verify()
-        with _decoding:
-            return _reencode(source, width, height)
+        return _decoders.submit(_decode_on_this_thread, source, width, height).result()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError,
             EOFError, MemoryError, struct.error, Image.DecompressionBombError):
         # (A bomb error here would be a file contradicting its own header.)

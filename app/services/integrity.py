@@ -62,12 +62,11 @@ from app.points import stars as stars_for
 from app.services import audit
 from app.services.rules import load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
-from app.services.text import ONE_LINE, bad_character
+from app.services.text import ONE_LINE, UNCHECKED_TABLES, bad_character
 
 CHECKS = ("audit_chain", "audit_missing", "finalized_totals", "late_change", "entry", "rating",
           "text")
-# The audit log's text is JSON, whose encoder writes control characters escaped.
-_TEXT_UNCHECKED = frozenset({"audit_log"})
+
 STATUSES = tuple(EntryStatus)
 BATCH = 2000
 
@@ -548,7 +547,7 @@ def check_text(session: Session, report: Report) -> None:
     count = 0
     for table in SQLModel.metadata.sorted_tables:
         columns = [c for c in table.columns if isinstance(c.type, AutoString)]
-        if table.name in _TEXT_UNCHECKED or not columns:
+        if table.name in UNCHECKED_TABLES or not columns:
             continue
         key = next(iter(table.primary_key.columns))
         rows = session.execute(sa.select(key, *columns).order_by(key)

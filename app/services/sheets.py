@@ -24,7 +24,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from app.services.errors import Invalid
 from app.services.text import CODE as TEXT_CODE
-from app.services.text import bad_character
+from app.services.text import bad_character, shown
 
 Cell = str | int | Decimal | float | bool | date | datetime | None
 
@@ -89,7 +89,7 @@ def text_problems(row: Row, one_line: Collection[str] = (),
         if found is not None:
             problems.append(RowProblem(row.number, key, TEXT_CODE,
                                        f"The cell holds a character text may not hold: "
-                                       f"{found}; remove it.", value,
+                                       f"{found}; remove it.", shown(value, key in one_line),
                                        (("character", found.split(" at ")[0]),)))
     return problems
 

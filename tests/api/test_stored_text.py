@@ -42,6 +42,10 @@ RULE = [
     ("\ufeff张伟", True, "U+FEFF ZERO WIDTH NO-BREAK SPACE at character 1"),
     ("张\t伟", True, "U+0009 TAB at character 2"),
     ("张伟\n", True, "U+000A LINE FEED at character 3"),
+    ("张\u00ad伟", True, "U+00AD SOFT HYPHEN at character 2"),
+    ("张伟\u2028", True, "U+2028 LINE SEPARATOR at character 3"),
+    ("张\U000e0041伟", True, "U+E0041 TAG LATIN CAPITAL LETTER A at character 2"),
+    ("第一行\u2028第二行", False, None),
 ]
 
 
@@ -143,6 +147,24 @@ def test_a_row_stored_before_the_rule_can_still_be_decided(world: World, db: Ses
     assert (approved["status"], approved["note"]) == ("approved", "旧\x0b")
 
 
+@pytest.mark.parametrize("old", ["旧\u202e注", "旧\x7f", "旧\x85"])
+def test_a_row_stored_before_the_rule_stays_correctable(world: World, db: Session,
+                                                        old: str) -> None:
+    """Characters JSON does not escape (an override, DEL, C1) reach the audit snapshot of a
+    decision on the row as they are: the snapshot is a record, not text, and is not refused
+    (the reviewer of issue 14 found such an entry could be neither approved nor revoked)."""
+    entry = ok(world.post("a1", "/entries", {"member_id": world.members["a1"],
+                                             "rule_code": "P01", "occurred_on": "2025-08-06",
+                                             "note": "旧"}), 201)
+    db.execute(sa.update(Entry).where(col(Entry.id) == entry["id"]).values(note=old))
+    assert ok(world.post("sec_a", f"/entries/{entry['id']}/approve"))["note"] == old
+    a2 = world.members["a2"]
+    db.execute(sa.update(Member).where(col(Member.id) == a2).values(name="刘\u202e芳"))
+    changed = ok(world.patch("admin", f"/members/{a2}", {"category": "retired"}))
+    assert (changed["name"], changed["category"]) == ("刘\u202e芳", "retired")
+    assert ok(world.patch("admin", f"/members/{a2}", {"name": "刘芳"}))["name"] == "刘芳"
+
+
 def test_the_self_report_page_refuses_it_with_a_message(world: World, db: Session) -> None:
     client = world.client
     token = web_login(client, "a1")
@@ -166,6 +188,9 @@ def test_an_entries_sheet_names_the_cell(world: World, db: Session) -> None:
     preview = ok(upload(world, "sec_a", data, dry_run=True))
     found = {(e["row"], e["column"], e["code"]) for e in preview["errors"]}
     assert (2, "note", "text_control_character") in found
+    # The cell as shown to the person: the character named where it is, never acting.
+    assert {e["value"] for e in preview["errors"]
+            if e["code"] == "text_control_character"} == {"好[U+0001]", "a1[U+200B]"}
     assert (4, "username", "text_control_character") in found
     assert not any(row == 3 for row, _, _ in found)
     refused(upload(world, "sec_a", data), 422, "import_invalid")

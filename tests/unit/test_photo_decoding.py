@@ -202,13 +202,19 @@ class _Counting:
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3])
-def test_at_most_the_limit_of_photos_are_decoded_at_once(
+def test_at_most_the_limit_of_photos_are_decoded_at_once_on_as_many_threads(
         limit: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(evidence, "_decoding", threading.BoundedSemaphore(limit))
+    """Twelve requests at once: `limit` decodes at a time, all on `limit` threads (the C
+    allocator keeps memory per thread that decoded: on twelve threads, twelve photos' worth
+    stayed after the burst)."""
+    decoders = ThreadPoolExecutor(max_workers=limit)
+    monkeypatch.setattr(evidence, "_decoders", decoders)
     counting = _Counting()
+    threads: set[int] = set()
     real = evidence._reencode
 
     def slow_reencode(source: Any, width: int, height: int) -> evidence.Photo:
+        threads.add(threading.get_ident())
         with counting:
             time.sleep(0.05)
             return real(source, width, height)
@@ -217,25 +223,31 @@ def test_at_most_the_limit_of_photos_are_decoded_at_once(
     upload = image_file("PNG", (40, 30))
     with ThreadPoolExecutor(max_workers=12) as pool:
         photos = list(pool.map(lambda _: prepare_photo(BytesIO(upload), MIB), range(12)))
+    decoders.shutdown()
     assert [(p.width, p.height) for p in photos] == [(40, 30)] * 12
-    assert counting.most == limit
+    assert counting.most == limit and len(threads) == limit
 
 
 def test_a_refusal_does_not_wait_for_the_decoding_of_others(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The header is read outside the queue: a bomb is refused at once, even when every
     decoding slot is taken."""
-    slots = threading.BoundedSemaphore(1)
-    monkeypatch.setattr(evidence, "_decoding", slots)
+    decoders = ThreadPoolExecutor(max_workers=1)
+    monkeypatch.setattr(evidence, "_decoders", decoders)
+    busy = threading.Event()
+    decoders.submit(busy.wait, 10)  # the one decoder is taken
     bomb = png_claiming(7000, 7000)
-    # (The slot is given back before the pool is waited for, should the photo queue.)
-    with ThreadPoolExecutor(max_workers=1) as pool, slots:
+    with ThreadPoolExecutor(max_workers=1) as pool:
         attempt = pool.submit(prepare_photo, BytesIO(bomb), MIB)
-        with pytest.raises(PhotoTooManyPixels):
-            attempt.result(timeout=5)
+        try:
+            with pytest.raises(PhotoTooManyPixels):
+                attempt.result(timeout=5)
+        finally:
+            busy.set()
+    decoders.shutdown()
 
 
 def test_the_setting_sizes_the_queue(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert evidence._decoding._value == Settings().image_concurrency == 2
+    assert evidence._decoders._max_workers == Settings().image_concurrency == 2
     monkeypatch.setenv("JIFEN_IMAGE_CONCURRENCY", "3")
     assert Settings().image_concurrency == 3
