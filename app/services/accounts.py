@@ -21,6 +21,7 @@ from app.services import audit
 from app.services.access import Actor
 from app.services.errors import NotFound, TooManyAttempts, WorkflowConflict
 from app.services.locking import lock_username
+from app.services.text import bad_character
 from app.settings import get_settings
 
 
@@ -73,6 +74,11 @@ def _seconds_until_allowed(session: Session, username: str, now: datetime,
 
 def authenticate(session: Session, username: str, password: str, now: datetime) -> Account | None:
     """The account for these credentials, or None (the failure is recorded and throttled)."""
+    if bad_character(username, one_line=True):
+        # No account has such a name (usernames are letters, digits and _ . @ -), and the
+        # attempt could not be recorded as typed: a wrong login, like any other.
+        burn_verify(password)
+        return None
     account = session.exec(select(Account).where(Account.username == username)).first()
     check_throttle(session, username, now, account.password_changed_at if account else None)
     if account is None:

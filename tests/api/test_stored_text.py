@@ -219,3 +219,13 @@ def test_jifen_check_names_stored_control_characters(world: World, db: Session) 
         ("member", a2, f"member {a2}, name: U+200B ZERO WIDTH SPACE at character 2"),
     ])
     assert report.checked["text values"] > 0
+
+
+@pytest.mark.parametrize("username", ["admin\x00", "a1\x0b", "a\u202e1"])
+def test_a_username_with_a_control_character_is_a_wrong_login(world: World,
+                                                              username: str) -> None:
+    """Not a 422 naming an internal table (the review of issue 14): no account has it."""
+    answer = world.client.post("/api/v1/auth/token",
+                               data={"username": username, "password": "whatever-1"})
+    assert refused(answer, 401)["code"] != "validation_error"
+    assert "login_attempt" not in answer.text

@@ -62,13 +62,15 @@ def test_a_bad_file_lists_its_problems_in_chinese(world: World, client: TestClie
     before = db.get(RuleSetRow, 2026).revision  # type: ignore[union-attr]
     bad = (text.replace("name: 无故缺席组织生活\n  points: 2",
                         "name: 无故缺席组织生活\n  points: -2")
-           .replace("code: P02", "code: P01"))
+           .replace("code: P02", "code: P01")
+           .replace("name: 无故缺席组织生活", "name: \"无故\\u202e缺席\""))
     answer = upload(client, token, 2026, bad)
     assert answer.status_code == 422
     assert "规则文件有误，没有导入。" in answer.text
     assert "<code>items[1].code</code>：编号 P01 重复了。" in answer.text
     assert "<code>items[10].points</code>：分值不要写负号（写 2）：扣分还是加分由类别决定。" \
         in answer.text
+    assert "<code>items[10].name</code>：含有看不见的控制字符" in answer.text
     assert "<details open>" in answer.text
     not_yaml = upload(client, token, 2026, "{{{")
     assert not_yaml.status_code == 422 and "不是有效的 YAML 格式" in not_yaml.text

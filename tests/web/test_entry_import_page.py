@@ -85,8 +85,11 @@ def test_the_same_confirm_three_times_imports_once_and_says_so(world: World,
     assert [e["points"] for e in entries_of(world, "sec_a", "a1")] == [-3]
     # Uploading the same file again on purpose: the preview says it was imported, and when.
     preview = post_file(client, token, data)
-    assert "您已于2026-01-10 10:00导入过这个文件，共2条积分记录。再次确认不会重复导入" \
+    assert "您已于2026-01-10 10:00导入过这个文件，共2条积分记录，不需要再次导入。" \
         in preview.text
+    # No confirm to press, and no "import it again?" beside it (the review of issue 14).
+    assert "这个文件已经导入过" in preview.text and "检查通过" not in preview.text
+    assert 'name="payload"' not in preview.text and "是否重复导入" not in preview.text
 
 
 def test_a_tampered_or_stale_carry_is_refused(world: World, client: TestClient,

@@ -441,6 +441,12 @@ def test_results_drafts_stay_hidden_and_objections_work(world: World,
     empty = client.post(f"/me/results/{rid}/objections", data={"text": "  "},
                         headers={"HX-Request": "true", "X-CSRF-Token": token})
     assert empty.status_code == 422 and "请写明异议内容" in empty.text
+    # Text refused as the row is written comes back in the form too, not in the banner
+    # (#flash), where it stayed beside the next success (the review of issue 14).
+    pasted = client.post(f"/me/results/{rid}/objections", data={"text": "偏低\x0b偏低"},
+                         headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert pasted.status_code == 422 and "HX-Retarget" not in pasted.headers
+    assert 'id="objections"' in pasted.text and "看不见的控制字符" in pasted.text
 
     # Another member's objection is never shown to a1; the committee's answer is.
     other = ok(world.post("a2", f"/reviews/{rid}/objections", {"text": "a2的异议"}), 201)

@@ -149,6 +149,8 @@ FILE_PROBLEMS: dict[str, str] = {
     "greater_than_equal": N_("数值太小。"),
     "less_than_equal": N_("数值太大。"),
     "string_too_short": N_("不能为空。"),
+    "text_control_character": N_("含有看不见的控制字符（多见于从 Word 或网页复制来的文字），"
+                                 "请删去后重新输入。"),
     "string_too_long": N_("太长了（最多 100 个字）。"),
     "too_short": N_("至少要有一项。"),
     "enum": N_("不是已知的党员类别（active 在职、mobile 流动、retired 离退休、rural 农村无职）。"),

@@ -40,8 +40,8 @@ DETAILED = {
     "before_joined": N_("日期早于入党（转入）日期 {joined_on}。"),
     "quarter_locked": N_("第{quarter}季度已定稿，不能再新增其中的记录。"),
     "duplicate_entry": N_("这位党员已有一条相同的记录（编号{id}），是否重复导入？"),
-    "entries_already_imported": N_("您已于{at}导入过这个文件，共{n}条积分记录。再次确认不会"
-                                   "重复导入，只会显示那次导入的结果。"),
+    "entries_already_imported": N_("您已于{at}导入过这个文件，共{n}条积分记录，不需要再次导入。"
+                                   "如确需重新导入，请先撤销那次导入的记录。"),
     "members_already_imported": N_("您已于{at}导入过这个文件，共{n}名党员，所以下面的用户名都已"
                                    "被使用；不需要再次导入。"),
 }

@@ -17,7 +17,7 @@ from app.present.labels import moment_text, quarter_name, signed
 from app.present.messages import message_for
 from app.services import member_view, objections, reviews
 from app.services.access import Actor
-from app.services.errors import DomainError
+from app.services.errors import DomainError, attempt
 from app.web.deps import WebActor
 from app.web.render import flash, is_htmx, redirect, render
 
@@ -120,9 +120,11 @@ def object_to_result(
     """Raise an objection to my own line while the results are published."""
     member_view.me(session, actor)
     member_view.branch_review(session, actor, review_id)
-    try:
-        objections.raise_objection(session, actor, review_id, text, clock.now())
-    except DomainError as error:
+    # In a savepoint: a refusal met as the row is written (text the objection may not
+    # hold) is shown in the form like any other, not in the page's banner.
+    error = attempt(session, lambda: objections.raise_objection(session, actor, review_id,
+                                                                  text, clock.now()))
+    if isinstance(error, DomainError):
         context = _sheet_context(session, actor, clock, review_id)
         context |= {"text": text, "error": message_for(error)}
         return render(request, "pages/member/sheet.html", context,
