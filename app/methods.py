@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
-from starlette.routing import Match, Mount, Router
+from starlette.routing import BaseRoute, Match, Mount, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,15 +33,19 @@ def allowed_methods(router: Router, scope: Scope) -> set[str]:
         if method == "HEAD" and "GET" in allowed:
             allowed.add("HEAD")  # answered here, as the GET without its body
             continue
-        probe = {**scope, "method": method}
-        for route in router.routes:
-            match, _child = route.matches(probe)
-            if match is Match.FULL:  # the route the router would take, as it does
-                if not (isinstance(route, Mount) and isinstance(route.app, StaticFiles)) \
-                        or method in _STATIC:
-                    allowed.add(method)
-                break
+        route = _route_for(router, scope, method)
+        if route is not None and (not (isinstance(route, Mount)
+                                       and isinstance(route.app, StaticFiles))
+                                  or method in _STATIC):
+            allowed.add(method)
     return (allowed | {"OPTIONS"}) if allowed else allowed
+
+
+def _route_for(router: Router, scope: Scope, method: str) -> BaseRoute | None:
+    """The route the router would hand this path and method to, as it picks it: the first
+    that matches fully."""
+    probe = {**scope, "method": method}
+    return next((r for r in router.routes if r.matches(probe)[0] is Match.FULL), None)
 
 
 def allow_header(methods: set[str]) -> str:
@@ -84,10 +88,8 @@ class AllowedMethods:
 
 def _get_only(router: Router, scope: Scope) -> bool:
     """A route takes GET for this path but none takes HEAD."""
-    def dispatched(method: str) -> bool:
-        probe = {**scope, "method": method}
-        return any(route.matches(probe)[0] is Match.FULL for route in router.routes)
-    return dispatched("GET") and not dispatched("HEAD")
+    return _route_for(router, scope, "GET") is not None and \
+        _route_for(router, scope, "HEAD") is None
 
 
 def _without_body(send: Send) -> Send:
