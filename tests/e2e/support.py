@@ -256,8 +256,11 @@ _LOGIN = re.compile(r"/login(\?|$)")
 
 
 def settled(page: Page) -> None:
-    """Wait until htmx has no request in flight."""
-    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    """Wait until htmx has no request in flight and no swap still settling (a page measured
+    mid-swap may be laid out as neither the old content nor the new)."""
+    page.wait_for_load_state()
+    page.wait_for_function("() => !document.querySelector("
+                           "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
 
 
 # --------------------------------------------------------------------------- screenshots
