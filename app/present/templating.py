@@ -34,4 +34,6 @@ env.globals.update(
     rule_item_name=i18n.rule_item_name, signed=signed, bj=beijing,
     quarter_name=quarter_name, quarter_names=QUARTER_NAMES, kind_labels=KIND_LABELS,
     status_labels=STATUS_LABELS, category_labels=CATEGORY_LABELS,
-    grade_labels={g.value: label for g, label in GRADE_LABELS.items()})
+    # 预备党员 (probationary, not graded) is shown as is until the English catalogue has it.
+    grade_labels={g.value: label for g, label in GRADE_LABELS.items()}
+    | {Grade.probationary.value: "预备党员"})
