@@ -71,6 +71,46 @@ class RatingStatus(StrEnum):
     approved = "approved"
 
 
+class Standing(StrEnum):
+    """A member's standing (appraisal.md §1): 正式党员, 预备党员, or no longer a member."""
+
+    full = "full"
+    probationary = "probationary"
+    left = "left"
+
+
+class LeaveKind(StrEnum):
+    """Why a member left (appraisal.md §1): 开除党籍, 退党, 去世, 组织关系转出."""
+
+    discipline = "discipline"
+    withdrew = "withdrew"
+    died = "died"
+    transferred = "transferred"
+
+
+class SuspensionKind(StrEnum):
+    """留党察看, or rights suspended while detained (被留置或逮捕)."""
+
+    party_probation = "party_probation"
+    detained = "detained"
+
+
+class ExemptionReason(StrEnum):
+    """The kinds of 免评 that 中组部 allows, and `other` (appraisal.md §1)."""
+
+    unable_to_express = "unable_to_express"
+    abroad_self_funded = "abroad_self_funded"
+    serving_sentence = "serving_sentence"
+    bedridden = "bedridden"
+    away_unregistered = "away_unregistered"
+    other = "other"
+
+
+class ExemptionStatus(StrEnum):
+    active = "active"
+    withdrawn = "withdrawn"
+
+
 class OrgKind(StrEnum):
     committee = "committee"
     general_branch = "general_branch"
@@ -130,9 +170,52 @@ class Member(SQLModel, table=True):
     org_id: int = Field(foreign_key="org.id", index=True, sa_type=BigId)
     category: str = Field(max_length=10)
     joined_on: date
-    exempt: bool = False
-    exempt_reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = _at()
+    # 免评 is per year: MemberExemption. Logins of a member who has `left` are refused.
+    standing: Standing = Field(default=Standing.full, sa_type=State(Standing, 20),
+                               sa_column_kwargs={"server_default": "full"})
+    full_since: date | None = None  # 转正
+    left_on: date | None = None
+    left_kind: LeaveKind | None = Field(default=None, sa_type=State(LeaveKind, 20))
+    left_note: str | None = Field(default=None, max_length=1000)
+
+
+class MemberSuspension(SQLModel, table=True):
+    """Suspended rights (留党察看, 中止党员权利): running from starts_on until ends_on (that
+    day the rights are back); ends_on None: open."""
+
+    __tablename__ = "member_suspension"
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    member_id: int = Field(foreign_key="member.id", index=True, sa_type=BigId)
+    kind: SuspensionKind = Field(sa_type=State(SuspensionKind, 20))
+    starts_on: date
+    ends_on: date | None = None
+    note: str = Field(default="", max_length=1000)
+    end_note: str | None = Field(default=None, max_length=1000)
+    created_by: int = Field(foreign_key="account.id", sa_type=BigId)
+    created_at: datetime = _at()
+
+
+class MemberExemption(SQLModel, table=True):
+    """免评 of one year. Never deleted: a withdrawn one stays, and a new one of the same year
+    is a new row (at most one active per member and year, kept under the branch lock)."""
+
+    __tablename__ = "member_exemption"
+    __table_args__ = (sa.Index("ix_member_exemption_member_year", "member_id", "year"),)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    member_id: int = Field(foreign_key="member.id", sa_type=BigId)
+    year: int
+    reason_kind: ExemptionReason = Field(sa_type=State(ExemptionReason, 20))
+    note: str = Field(default="", max_length=1000)
+    parent_consent_on: date | None = None
+    meeting_on: date | None = None
+    status: ExemptionStatus = Field(default=ExemptionStatus.active,
+                                    sa_type=State(ExemptionStatus, 10))
+    created_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
+    created_at: datetime = _at()
+    withdrawn_reason: str | None = Field(default=None, max_length=1000)
+    withdrawn_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
+    withdrawn_at: datetime | None = _at(nullable=True)
 
 
 class Account(SQLModel, table=True):
@@ -310,6 +393,9 @@ class RatingItem(SQLModel, table=True):
     stars: int
     vetoed: bool = False
     exempt: bool = False
+    # The member's standing when the rating was created (full or probationary).
+    standing: Standing = Field(default=Standing.full, sa_type=State(Standing, 20),
+                               sa_column_kwargs={"server_default": "full"})
     deducted: int = 0
     largest_deduction: int = 0
     proposed_grade: str = Field(max_length=20)

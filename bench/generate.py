@@ -349,6 +349,7 @@ def generate(url: str, members: int, *, seed: int = 2025, year: int | None = Non
     t_entries = 0.0
     for chunk_start in range(0, len(sizes), CHUNK_BRANCHES):
         member_rows: list[tuple[Any, ...]] = []
+        exemption_rows: list[tuple[Any, ...]] = []
         account_rows: list[tuple[Any, ...]] = []
         grant_rows: list[tuple[Any, ...]] = []
         entry_rows: list[tuple[Any, ...]] = []
@@ -373,8 +374,10 @@ def generate(url: str, members: int, *, seed: int = 2025, year: int | None = Non
                     category = "retired"
                 created = stamp(at(joined, 9) if late else roll_out)
                 member_rows.append((member_id, _name(rng, joined), org_id, category,
-                                    joined.isoformat(), exempt, "年老体弱" if exempt else None,
-                                    created))
+                                    joined.isoformat(), created))
+                if exempt:  # 免评 of the year (appraisal.md §1)
+                    exemption_rows.append((member_id, year, "other", "年老体弱", "active",
+                                           created))
                 account_id = member_id + 1
                 username = f"m{member_id}"
                 account_rows.append((account_id, username, member_hash, member_id, False,
@@ -420,8 +423,10 @@ def generate(url: str, members: int, *, seed: int = 2025, year: int | None = Non
                     ytd, delta = (None, None) if open_q4 else finals[m.id][q - 1]
                     score_rows.append((review_score_id, review_id, m.id, score, ytd, delta))
         t0 = time.perf_counter()
-        writer.insert("member", ("id", "name", "org_id", "category", "joined_on", "exempt",
-                                 "exempt_reason", "created_at"), member_rows)
+        writer.insert("member", ("id", "name", "org_id", "category", "joined_on",
+                                 "created_at"), member_rows)
+        writer.insert("member_exemption", ("member_id", "year", "reason_kind", "note", "status",
+                                           "created_at"), exemption_rows)
         writer.insert("account", ("id", "username", "password_hash", "member_id", "is_admin",
                                   "password_changed_at", "created_at"), account_rows)
         writer.insert("role_grant", ("member_id", "org_id", "role", "created_at"), grant_rows)

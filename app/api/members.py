@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -10,18 +11,26 @@ from app.api.deps import CurrentActor, PagingDep, errors
 from app.api.shape import member_out
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.models import ExemptionReason, Member, MemberExemption, MemberSuspension, Standing
 from app.schemas import (
+    ExemptionOut,
+    ExemptionPut,
+    ExemptionWithdraw,
     Id,
     ItemScoreOut,
+    LeaveBody,
     MemberCreate,
     MemberOut,
     MemberUpdate,
     Page,
     QuarterOut,
     ScoreOut,
+    SuspensionCreate,
+    SuspensionEnd,
+    SuspensionOut,
     Year,
 )
-from app.services import members
+from app.services import members, standing
 from app.services.access import get_member
 from app.services.member_score import MemberScore, member_score
 
@@ -32,6 +41,12 @@ def _username(session: SessionDep, member_id: int) -> str | None:
     return members.usernames(session, [member_id]).get(member_id)
 
 
+def _one(session: SessionDep, member: Member, today: date) -> MemberOut:
+    member_id = member.id or 0
+    return member_out(member, _username(session, member_id),
+                      standing.member_facts(session, [member_id], today)[member_id])
+
+
 @router.post("/members", status_code=status.HTTP_201_CREATED, response_model=MemberOut,
              responses=errors(401, 403, 404, 409, 422))
 def create_member(body: MemberCreate, session: SessionDep, actor: CurrentActor,
@@ -39,41 +54,129 @@ def create_member(body: MemberCreate, session: SessionDep, actor: CurrentActor,
     """Create a member of a branch with a login (administrators, the branch's committee)."""
     new = members.NewMember(name=body.name, org_id=body.org_id, category=body.category.value,
                             joined_on=body.joined_on, username=body.username,
-                            password=body.password)
-    member, account = members.create_member(session, actor, new, clock.now(), clock.today())
-    return member_out(member, account.username)
+                            password=body.password, standing=Standing(body.standing.value))
+    member, _ = members.create_member(session, actor, new, clock.now(), clock.today())
+    return _one(session, member, clock.today())
 
 
 @router.get("/members", response_model=Page[MemberOut], responses=errors(401, 422))
-def list_members(session: SessionDep, actor: CurrentActor, paging: PagingDep,
+def list_members(session: SessionDep, actor: CurrentActor, paging: PagingDep, clock: ClockDep,
                  org_id: Id | None = None) -> Page[MemberOut]:
     """Members the caller may see, optionally of one organisation's subtree."""
     rows, total = members.list_members(session, actor, org_id, paging.limit, paging.offset)
-    names = members.usernames(session, [m.id for m in rows if m.id is not None])
-    return Page[MemberOut](items=[member_out(m, names.get(m.id or 0)) for m in rows],
-                           total=total)
+    ids = [m.id for m in rows if m.id is not None]
+    names = members.usernames(session, ids)
+    facts = standing.member_facts(session, ids, clock.today())
+    return Page[MemberOut](items=[member_out(m, names.get(m.id or 0), facts[m.id or 0])
+                                  for m in rows], total=total)
 
 
 @router.get("/members/{member_id}", response_model=MemberOut, responses=errors(401, 404, 422))
-def read_member(member_id: Id, session: SessionDep, actor: CurrentActor) -> MemberOut:
+def read_member(member_id: Id, session: SessionDep, actor: CurrentActor,
+                clock: ClockDep) -> MemberOut:
     """One member."""
     member, _ = get_member(session, actor, member_id)
-    return member_out(member, _username(session, member_id))
+    return _one(session, member, clock.today())
 
 
 @router.patch("/members/{member_id}", response_model=MemberOut,
-              responses=errors(401, 403, 404, 422))
+              responses=errors(401, 403, 404, 409, 422))
 def update_member(member_id: Id, body: MemberUpdate, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> MemberOut:
-    """Change name, category or exemption (免评 needs a reason)."""
+    """Change name, category, standing (转正) or this year's exemption (免评 needs a
+    reason). 409 member_left for a member who has left."""
     changes = body.model_dump(exclude_unset=True)
-    if changes.get("category") is not None:
-        changes["category"] = changes["category"].value
-    for field in ("name", "category", "exempt"):
+    for field in ("category", "standing"):
+        if changes.get(field) is not None:
+            changes[field] = changes[field].value
+    for field in ("name", "category", "exempt", "standing"):
         if field in changes and changes[field] is None:
             del changes[field]
     member = members.update_member(session, actor, member_id, changes, clock.now())
-    return member_out(member, _username(session, member_id))
+    return _one(session, member, clock.today())
+
+
+@router.post("/members/{member_id}/leave", response_model=MemberOut,
+             responses=errors(401, 403, 404, 409, 422))
+def leave(member_id: Id, body: LeaveBody, session: SessionDep, actor: CurrentActor,
+          clock: ClockDep) -> MemberOut:
+    """The member leaves the membership (committee above the branch, admin): standing
+    `left`, their logins refused at once, their records kept. 409 member_left."""
+    member = standing.leave(session, actor, member_id, body.kind, body.on, body.note,
+                            clock.now(), clock.today())
+    return _one(session, member, clock.today())
+
+
+def suspension_out(suspension: MemberSuspension) -> SuspensionOut:
+    return SuspensionOut.model_validate(suspension, from_attributes=True)
+
+
+@router.get("/members/{member_id}/suspensions", response_model=Page[SuspensionOut],
+            responses=errors(401, 404, 422))
+def list_suspensions(member_id: Id, session: SessionDep,
+                     actor: CurrentActor) -> Page[SuspensionOut]:
+    """The member's suspensions of rights, oldest first."""
+    rows = standing.list_suspensions(session, actor, member_id)
+    return Page[SuspensionOut](items=[suspension_out(s) for s in rows], total=len(rows))
+
+
+@router.post("/members/{member_id}/suspensions", status_code=status.HTTP_201_CREATED,
+             response_model=SuspensionOut, responses=errors(401, 403, 404, 409, 422))
+def add_suspension(member_id: Id, body: SuspensionCreate, session: SessionDep,
+                   actor: CurrentActor, clock: ClockDep) -> SuspensionOut:
+    """Suspend the member's rights (留党察看, or detained): 422 dates_reversed, 409
+    member_left."""
+    return suspension_out(standing.add_suspension(
+        session, actor, member_id, body.kind, body.starts_on, body.ends_on, body.note,
+        clock.now()))
+
+
+@router.post("/members/{member_id}/suspensions/{suspension_id}/end",
+             response_model=SuspensionOut, responses=errors(401, 403, 404, 409, 422))
+def end_suspension(member_id: Id, suspension_id: Id, body: SuspensionEnd, session: SessionDep,
+                   actor: CurrentActor, clock: ClockDep) -> SuspensionOut:
+    """End a suspension on `ends_on` (the first day with the rights back): 409
+    suspension_ended, 422 dates_reversed."""
+    return suspension_out(standing.end_suspension(
+        session, actor, member_id, suspension_id, body.ends_on, body.note, clock.now(),
+        clock.today()))
+
+
+def exemption_out(exemption: MemberExemption) -> ExemptionOut:
+    return ExemptionOut.model_validate(exemption, from_attributes=True)
+
+
+@router.put("/members/{member_id}/exemptions/{year}", response_model=ExemptionOut,
+            responses=errors(401, 403, 404, 409, 422))
+def put_exemption(member_id: Id, year: Year, body: ExemptionPut, session: SessionDep,
+                  actor: CurrentActor, clock: ClockDep) -> ExemptionOut:
+    """Record (or change) the member's exemption (免评) of a year: 422 note_required,
+    future_date; 409 member_left, rating_final (the year's rating is approved). A draft
+    rating of the year has the line, n and the proposals computed again."""
+    given = standing.ExemptionIn(ExemptionReason(body.reason_kind.value), body.note,
+                                 body.parent_consent_on, body.meeting_on)
+    return exemption_out(standing.record_exemption(session, actor, member_id, year, given,
+                                                   clock.now(), clock.today()))
+
+
+@router.get("/members/{member_id}/exemptions", response_model=Page[ExemptionOut],
+            responses=errors(401, 404, 422))
+def list_exemptions(member_id: Id, session: SessionDep, actor: CurrentActor,
+                    paging: PagingDep) -> Page[ExemptionOut]:
+    """The member's exemptions, withdrawn ones too (never deleted), newest year first."""
+    rows, total = standing.list_exemptions(session, actor, member_id, paging.limit,
+                                           paging.offset)
+    return Page[ExemptionOut](items=[exemption_out(e) for e in rows], total=total)
+
+
+@router.post("/members/{member_id}/exemptions/{year}/withdraw", response_model=ExemptionOut,
+             responses=errors(401, 403, 404, 409, 422))
+def withdraw_exemption(member_id: Id, year: Year, body: ExemptionWithdraw, session: SessionDep,
+                       actor: CurrentActor, clock: ClockDep) -> ExemptionOut:
+    """Withdraw the year's exemption, with a reason (it stays, status withdrawn): 404 with
+    none active; 409 rating_final."""
+    return exemption_out(standing.withdraw_exemption(session, actor, member_id, year,
+                                                     body.reason, clock.now()))
 
 
 def score_out(score: MemberScore) -> ScoreOut:

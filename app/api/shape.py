@@ -17,15 +17,20 @@ from app.schemas import (
     ReviewOut,
 )
 from app.services import ratings, reviews
+from app.services.standing import MemberFacts
 
 
 def org_out(org: Org) -> OrgOut:
     return OrgOut.model_validate(org, from_attributes=True)
 
 
-def member_out(member: Member, username: str | None) -> MemberOut:
+def member_out(member: Member, username: str | None, facts: MemberFacts) -> MemberOut:
+    exemption = facts.exemption
     return MemberOut.model_validate(
-        member.model_dump() | {"username": username}, from_attributes=False)
+        member.model_dump() | {"username": username, "rights_suspended": facts.rights_suspended,
+                               "exempt": exemption is not None,
+                               "exempt_reason": exemption.note if exemption else None},
+        from_attributes=False)
 
 
 def entry_out(entry: Entry) -> EntryOut:

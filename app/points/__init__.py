@@ -3,6 +3,7 @@
 from app.points.calendar import QUARTERS, quarter_end, quarter_of, quarter_start
 from app.points.rating import (
     GRADE_LABELS,
+    NOT_GRADED,
     Candidate,
     Grade,
     OverrideRefused,
@@ -43,6 +44,7 @@ __all__ = [
     "ALL_CATEGORIES",
     "DEDUCTING_KINDS",
     "GRADE_LABELS",
+    "NOT_GRADED",
     "QUARTERS",
     "RULE_CODE_PATTERN",
     "SELF_REPORT_KINDS",

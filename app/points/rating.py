@@ -15,6 +15,12 @@ class Grade(StrEnum):
     basically_qualified = "basically_qualified"
     unqualified = "unqualified"
     exempt = "exempt"
+    probationary = "probationary"
+
+
+# The grades of lines that are not graded (appraisal.md §1): never proposed by the rules
+# below, never given by a committee, left out of n.
+NOT_GRADED = frozenset({Grade.exempt, Grade.probationary})
 
 
 GRADE_LABELS = {
@@ -23,6 +29,7 @@ GRADE_LABELS = {
     Grade.basically_qualified: "基本合格",
     Grade.unqualified: "不合格",
     Grade.exempt: "免评",
+    Grade.probationary: "预备党员",
 }
 
 
@@ -45,6 +52,14 @@ class Candidate:
     exempt: bool = False
     deducted: int = 0
     largest_deduction: int = 0
+    probationary: bool = False
+
+    @property
+    def not_graded(self) -> Grade | None:
+        """`exempt` or `probationary` for a line that is not graded, in rule 1's order."""
+        if self.exempt:
+            return Grade.exempt
+        return Grade.probationary if self.probationary else None
 
 
 def stars(score: int, vetoed: bool, params: RatingParams) -> int:
@@ -54,7 +69,7 @@ def stars(score: int, vetoed: bool, params: RatingParams) -> int:
 
 
 def excellent_limit(rated: int, params: RatingParams) -> int:
-    """At most ⌊n/3⌋ excellent members, n being the non-exempt members rated."""
+    """At most ⌊n/3⌋ excellent members, n being the graded lines (appraisal.md §1)."""
     return rated // params.excellent_divisor
 
 
@@ -64,8 +79,8 @@ def propose_grades(candidates: Iterable[Candidate], params: RatingParams) -> dic
     excellent_pool: list[Candidate] = []
     rated = 0
     for c in candidates:
-        if c.exempt:
-            grades[c.member_id] = Grade.exempt
+        if (ungraded := c.not_graded) is not None:
+            grades[c.member_id] = ungraded
             continue
         rated += 1
         if c.vetoed or c.score < params.unqualified_below:
@@ -87,22 +102,24 @@ def check_override(
     grades: Mapping[int, Grade], candidate: Candidate, new_grade: Grade, params: RatingParams
 ) -> None:
     """Refuse a committee change the rules forbid; `grades` are the current grades."""
-    if candidate.exempt and new_grade is not Grade.exempt:
+    if candidate.not_graded is not None:
+        if new_grade is candidate.not_graded:
+            return
         raise OverrideRefused(
-            "exempt_member", "This member is exempt (免评) for the year and is not graded."
+            "not_graded", "This line is not graded (exempt or probationary) and keeps its grade."
         )
-    if not candidate.exempt and new_grade is Grade.exempt:
+    if new_grade in NOT_GRADED:
         raise OverrideRefused(
-            "exempt_not_marked",
-            "Mark the member exempt (with a reason) before the rating is created; "
-            "a rating cannot make a member exempt.",
+            "exempt_not_marked" if new_grade is Grade.exempt else "not_probationary",
+            "Record the member's exemption for the year, or their probationary standing, "
+            "before the rating is created; a grade change cannot make a line ungraded.",
         )
     if candidate.vetoed and new_grade is not Grade.unqualified:
         raise OverrideRefused(
             "vetoed_member", "A vetoed member (一票否决) can only be graded unqualified."
         )
     if new_grade is Grade.excellent:
-        rated = sum(1 for g in grades.values() if g is not Grade.exempt)
+        rated = sum(1 for g in grades.values() if g not in NOT_GRADED)
         others = sum(
             1 for m, g in grades.items() if g is Grade.excellent and m != candidate.member_id
         )

@@ -168,7 +168,7 @@ def _member_rows(session: Session, actor: Actor, branches: list[Org], rated: dic
                      for i in ratings.rating_items(session, rating.id or 0)]
             continue
         rows += [[b, branch.name, line.member.id, line.member.name, line.score,
-                  stars(line.score, line.vetoed, params), line.vetoed, line.member.exempt,
+                  stars(line.score, line.vetoed, params), line.vetoed, line.exempt,
                   None, PROVISIONAL]
                  for line in worklist.roster(session, actor, branch, year, now)]
     return rows

@@ -25,7 +25,7 @@ CATEGORY_LABELS = {"active": N_("在职"), "mobile": N_("流动"), "retired": N_
 ORG_KIND_LABELS = {"committee": N_("党委"), "general_branch": N_("党总支"), "branch": N_("党支部")}
 # app.points.GRADE_LABELS (the engine knows no gettext), marked here for extraction; a test
 # keeps the two the same.
-GRADE_MSGIDS = (N_("优秀"), N_("合格"), N_("基本合格"), N_("不合格"), N_("免评"))
+GRADE_MSGIDS = (N_("优秀"), N_("合格"), N_("基本合格"), N_("不合格"), N_("免评"), N_("预备党员"))
 
 # "参加志愿服务(每小时)": the unit is in the name; it is said once, next to the points.
 HOURLY = re.compile(r"\s*[(（]每小时[)）]\s*$")

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from annotated_types import GroupedMetadata
@@ -21,7 +22,18 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.models import EntryStatus, ObjectionStatus, OrgKind, RatingStatus, ReviewStatus
+from app.models import (
+    EntryStatus,
+    ExemptionReason,
+    ExemptionStatus,
+    LeaveKind,
+    ObjectionStatus,
+    OrgKind,
+    RatingStatus,
+    ReviewStatus,
+    Standing,
+    SuspensionKind,
+)
 from app.points import RULE_CODE_PATTERN, Category, Grade, Kind
 from app.services.member_import import USERNAME_PATTERN
 from app.services.sheets import RowProblem
@@ -218,6 +230,13 @@ class GrantOut(BaseModel):
     role: str
 
 
+class StandingIn(StrEnum):
+    """The standings a member is given directly; `left` only by POST /members/{id}/leave."""
+
+    full = "full"
+    probationary = "probationary"
+
+
 class MemberCreate(Body):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
                     OneLine]
@@ -226,15 +245,22 @@ class MemberCreate(Body):
     joined_on: IsoDate
     username: Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
     password: Annotated[str, StringConstraints(min_length=8, max_length=128)]
+    standing: Annotated[StandingIn, FromText] = StandingIn.full
 
 
 class MemberUpdate(Body):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=50), OneLine] | None = None
     category: Annotated[Category, FromText] | None = None
-    exempt: bool | None = None
+    exempt: bool | None = Field(default=None, description="Records (true, with "
+                                "exempt_reason) or withdraws (false) this year's exemption, "
+                                "reason kind other.")
     exempt_reason: Annotated[str, StringConstraints(strip_whitespace=True,
                                                     max_length=500)] | None = None
+    standing: Annotated[StandingIn, FromText] | None = Field(
+        default=None, description="probationary → full is 转正: full_since is set (today "
+                                  "unless given).")
+    full_since: Annotated[date, FromText] | None = None
 
 
 class MemberOut(BaseModel):
@@ -243,9 +269,66 @@ class MemberOut(BaseModel):
     org_id: int
     category: Category
     joined_on: date
-    exempt: bool
-    exempt_reason: str | None
+    exempt: bool = Field(description="Exempt (免评) this year: an active exemption.")
+    exempt_reason: str | None = Field(description="This year's exemption's note.")
     username: str | None
+    standing: Standing
+    full_since: date | None
+    rights_suspended: bool = Field(description="A suspension of rights runs today.")
+    left_on: date | None
+    left_kind: LeaveKind | None
+
+
+class LeaveBody(Body):
+    kind: Annotated[LeaveKind, FromText]
+    on: Annotated[date, FromText]
+    note: Text = ""
+
+
+class SuspensionCreate(Body):
+    kind: Annotated[SuspensionKind, FromText]
+    starts_on: Annotated[date, FromText]
+    ends_on: Annotated[date, FromText] | None = Field(
+        default=None, description="The first day with the rights back; null: open.")
+    note: Text = ""
+
+
+class SuspensionEnd(Body):
+    ends_on: Annotated[date, FromText]
+    note: Text = ""
+
+
+class SuspensionOut(BaseModel):
+    id: int
+    member_id: int
+    kind: SuspensionKind
+    starts_on: date
+    ends_on: date | None
+    note: str
+
+
+class ExemptionPut(Body):
+    reason_kind: Annotated[ExemptionReason, FromText]
+    note: Text = Field(default="", description="Required for reason_kind other.")
+    parent_consent_on: Annotated[date, FromText] = Field(
+        description="The day the level above consented (上级党组织同意).")
+    meeting_on: Annotated[date, FromText] = Field(
+        description="The branch meeting that decided it (支部大会).")
+
+
+class ExemptionWithdraw(Body):
+    reason: Reason
+
+
+class ExemptionOut(BaseModel):
+    member_id: int
+    year: int
+    reason_kind: ExemptionReason
+    note: str
+    parent_consent_on: date | None
+    meeting_on: date | None
+    status: ExemptionStatus
+    withdrawn_reason: str | None
 
 
 class QuarterOut(BaseModel):
@@ -405,6 +488,7 @@ class RatingItemOut(BaseModel):
     stars: int
     vetoed: bool
     exempt: bool
+    standing: Standing = Field(description="The member's standing when the rating was made.")
     proposed_grade: Grade
     grade: Grade
     reason: str | None
@@ -415,7 +499,7 @@ class RatingOut(BaseModel):
     org_id: int
     year: int
     status: RatingStatus
-    rated: int = Field(description="n: members rated, exempt members left out.")
+    rated: int = Field(description="n: the graded lines (full members not exempt).")
     excellent_limit: int = Field(description="⌊n/3⌋: how many may be excellent.")
     approved_at: datetime | None
     items: list[RatingItemOut]

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.db import core
-from app.models import Account, Member, Org, RevokedSession, RoleGrant
+from app.models import Account, Member, Org, RevokedSession, RoleGrant, Standing
 from app.security import SessionClaims
 from app.services.errors import Forbidden, NotFound
 
@@ -32,6 +32,11 @@ class Actor:
     def manages(self, org: Org) -> bool:
         """Admin, or committee on this organisation or one above it."""
         return self.is_admin or any(org.path.startswith(p) for p in self.committee_paths)
+
+    def manages_above(self, org: Org) -> bool:
+        """Admin, or committee on an organisation above this one (not on itself)."""
+        return self.is_admin or any(
+            org.path.startswith(p) and org.path != p for p in self.committee_paths)
 
     def can_see_org(self, org: Org) -> bool:
         if self.manages(org):
@@ -60,8 +65,9 @@ _ACCOUNT = (
 def session_account(session: Session, claims: SessionClaims) -> Account | None:
     """The account a login session (a token, a page cookie) still speaks for, or None: the
     account is gone, its password or session generation has moved on since (a password
-    change, 退出所有设备), or the session was logged out. One statement, which also loads
-    the account's member and branch (for load_actor)."""
+    change, 退出所有设备), the session was logged out, or its member has left the
+    membership (appraisal.md §1). One statement, which also loads the account's member and
+    branch (for load_actor)."""
     row = session.execute(_ACCOUNT, {"account": claims.account_id,
                                      "session": claims.session_id}).first()
     if row is None:
@@ -71,6 +77,8 @@ def session_account(session: Session, claims: SessionClaims) -> Account | None:
     # identity map (which keeps objects only while something refers to them).
     session.info.setdefault("jifen_pinned", []).extend(o for o in (member, org) if o)
     if ended or not claims.admits(account.password_changed_at, account.session_generation):
+        return None
+    if member is not None and member.standing == Standing.left:
         return None
     return account  # type: ignore[no-any-return]
 

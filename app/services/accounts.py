@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
-from app.models import Account, LoginAttempt, RevokedSession
+from app.models import Account, LoginAttempt, Member, RevokedSession, Standing
 from app.security import (
     SessionClaims,
     burn_verify,
@@ -79,11 +79,16 @@ def authenticate(session: Session, username: str, password: str, now: datetime) 
         # attempt could not be recorded as typed: a wrong login, like any other.
         burn_verify(password)
         return None
-    account = session.exec(select(Account).where(Account.username == username)).first()
+    # The member's standing in the same statement: one who has left logs in no more.
+    row = session.execute(select(Account, Member.standing)
+                          .outerjoin(Member, col(Member.id) == Account.member_id)
+                          .where(Account.username == username)).first()
+    account, standing = row if row is not None else (None, None)
     check_throttle(session, username, now, account.password_changed_at if account else None)
     if account is None:
         burn_verify(password)
-    ok = account is not None and verify_password(password, account.password_hash)
+    ok = account is not None and verify_password(password, account.password_hash) \
+        and standing != Standing.left
     session.add(LoginAttempt(username=username[:64], at=now, success=ok))
     # This username's attempts past the retention go as it logs in again (an index range
     # under the username lock already held): the table stays a few rows per user.

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from app.models import Account, Member, Org, OrgKind, RoleGrant, RuleSetRow
+from app.models import Account, Member, MemberExemption, Org, OrgKind, RoleGrant, RuleSetRow
 from app.services.access import Actor, get_managed_org, managed_org_filter
+from app.services.standing import active_exemptions
 
 CANDIDATE_LIMIT = 20
 
@@ -52,6 +53,7 @@ class MemberLine:
     member: Member
     username: str | None
     roles: tuple[CommitteeRole, ...]
+    exemption: MemberExemption | None = None  # the year's (this year's on the pages)
 
     @property
     def id(self) -> int:
@@ -174,17 +176,23 @@ def _lines(session: Session, members: list[Member]) -> list[MemberLine]:
             for m in members]
 
 
-def branch_members(session: Session, actor: Actor, org_id: int) -> list[MemberLine]:
-    """The members of one managed branch, by id, with logins and committee roles."""
+def branch_members(session: Session, actor: Actor, org_id: int, year: int) -> list[MemberLine]:
+    """The members of one managed branch, by id, with logins, committee roles and the
+    year's exemption."""
     get_managed_org(session, actor, org_id)
     members = list(session.exec(select(Member).where(Member.org_id == org_id)
                                 .order_by(col(Member.id))).all())
-    return _lines(session, members)
+    return _with_exemptions(session, _lines(session, members), year)
 
 
-def member_line(session: Session, member: Member) -> MemberLine:
+def member_line(session: Session, member: Member, year: int) -> MemberLine:
     """One member's line; the caller has already checked the actor may see them."""
-    return _lines(session, [member])[0]
+    return _with_exemptions(session, _lines(session, [member]), year)[0]
+
+
+def _with_exemptions(session: Session, lines: list[MemberLine], year: int) -> list[MemberLine]:
+    exemptions = active_exemptions(session, [line.id for line in lines], year)
+    return [replace(line, exemption=exemptions.get(line.id)) for line in lines]
 
 
 def rule_years(session: Session) -> list[int]:

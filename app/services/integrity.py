@@ -56,8 +56,18 @@ from app.models import (
     RoleGrant,
     RuleItemRow,
     RuleSetRow,
+    Standing,
 )
-from app.points import Candidate, Grade, Kind, RuleSet, excellent_limit, propose_grades, quarter_of
+from app.points import (
+    NOT_GRADED,
+    Candidate,
+    Grade,
+    Kind,
+    RuleSet,
+    excellent_limit,
+    propose_grades,
+    quarter_of,
+)
 from app.points import stars as stars_for
 from app.services import audit
 from app.services.rules import load_rule_set
@@ -508,7 +518,8 @@ def check_ratings(session: Session, report: Report, names: _Names, now: datetime
         candidates = [Candidate(member_id=i.member_id, score=scores[i.member_id].annual,
                                 vetoed=scores[i.member_id].vetoed, exempt=i.exempt,
                                 deducted=scores[i.member_id].deducted,
-                                largest_deduction=scores[i.member_id].largest_deduction)
+                                largest_deduction=scores[i.member_id].largest_deduction,
+                                probationary=i.standing == Standing.probationary)
                       for i in items]
         proposed = propose_grades(candidates, rules.params)
         for item, c in zip(items, candidates, strict=True):
@@ -525,7 +536,8 @@ def check_ratings(session: Session, report: Report, names: _Names, now: datetime
                            f"{where}, {names.member(item.member_id)}: stored "
                            f"{', '.join(differ)}: the finalized data changed after the "
                            "rating.")
-            if item.vetoed and item.grade != Grade.unqualified:
+            if item.vetoed and item.grade != Grade.unqualified and \
+                    proposed[c.member_id] not in NOT_GRADED:
                 report.add("rating", "rating", rating.id,
                            f"{where}, {names.member(item.member_id)}: vetoed but graded "
                            f"{item.grade}.")
@@ -533,7 +545,7 @@ def check_ratings(session: Session, report: Report, names: _Names, now: datetime
                 report.add("rating", "rating", rating.id,
                            f"{where}, {names.member(item.member_id)}: exempt is {item.exempt} "
                            f"but the grade is {item.grade}.")
-        rated = sum(1 for i in items if not i.exempt)
+        rated = sum(1 for c in candidates if c.not_graded is None)
         limit = excellent_limit(rated, rules.params)
         excellent = sum(1 for i in items if i.grade == Grade.excellent)
         if excellent > limit:

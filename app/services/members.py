@@ -8,9 +8,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.models import Account, Member, Org, OrgKind
+from app.clock import CHINA
+from app.models import Account, ExemptionReason, Member, Org, OrgKind, Standing
 from app.security import hash_password
-from app.services import audit
+from app.services import audit, standing
 from app.services.access import (
     Actor,
     get_managed_org,
@@ -32,6 +33,7 @@ class NewMember:
     joined_on: date
     username: str
     password: str
+    standing: Standing = Standing.full
 
 
 def username_taken(session: Session, username: str) -> bool:
@@ -56,8 +58,10 @@ def create_member(session: Session, actor: Actor, new: NewMember, now: datetime,
                                "username_taken")
     check_policy(new.password, new.username)
     lock_branch(session, org.id or 0)
+    if new.standing == Standing.left:
+        raise Invalid("A new member is full or probationary.", "leave_required")
     member = Member(name=new.name.strip(), org_id=new.org_id, category=new.category,
-                    joined_on=new.joined_on, created_at=now)
+                    joined_on=new.joined_on, created_at=now, standing=new.standing)
     session.add(member)
     session.flush()
     account = Account(username=new.username,
@@ -84,24 +88,48 @@ def update_member(session: Session, actor: Actor, member_id: int, changes: dict[
         member.name = name
     if "category" in changes:
         member.category = str(changes["category"])
-    if "exempt" in changes:
-        exempt = bool(changes["exempt"])
-        reason = str(changes.get("exempt_reason") or member.exempt_reason or "").strip()
-        if exempt and not reason:
+    if "standing" in changes:
+        standing.change_standing(member, Standing(str(changes["standing"])),
+                                 changes.get("full_since"),  # type: ignore[arg-type]
+                                 now.astimezone(CHINA).date())
+    elif changes.get("full_since") is not None:
+        raise Invalid("full_since goes with standing full (转正).", "full_since_not_full")
+    session.add(member)
+    if audit.snapshot(member) != before:
+        audit.record(session, actor_id=actor.account_id, action="member.update",
+                     object_type="member", object_id=member.id, at=now, before=before,
+                     after=audit.snapshot(member))
+    if "exempt" in changes or "exempt_reason" in changes:
+        session.flush()
+        _this_years_exemption(session, actor, member, changes, now)
+    return member
+
+
+def _this_years_exemption(session: Session, actor: Actor, member: Member,
+                          changes: dict[str, object], now: datetime) -> None:
+    """The old `exempt`/`exempt_reason` of PATCH /members/{id}: this year's exemption
+    recorded (reason kind other, the reason as its note) or withdrawn."""
+    assert member.id is not None
+    year = standing.beijing_year(now)
+    today = now.astimezone(CHINA).date()
+    current = standing.active_exemptions(session, [member.id], year).get(member.id)
+    reason = str(changes.get("exempt_reason") or "").strip()
+    exempt = bool(changes["exempt"]) if "exempt" in changes else current is not None
+    if exempt:
+        if current is not None and not reason:
+            if "exempt_reason" in changes:
+                raise Invalid("An exempt member needs exempt_reason.", "exempt_reason_required")
+            return
+        if not reason:
             raise Invalid("Marking a member exempt (免评) needs exempt_reason.",
                           "exempt_reason_required")
-        member.exempt = exempt
-        member.exempt_reason = reason if exempt else None
-    elif "exempt_reason" in changes and member.exempt:
-        reason = str(changes["exempt_reason"] or "").strip()
-        if not reason:
-            raise Invalid("An exempt member needs exempt_reason.", "exempt_reason_required")
-        member.exempt_reason = reason
-    session.add(member)
-    audit.record(session, actor_id=actor.account_id, action="member.update",
-                 object_type="member", object_id=member.id, at=now, before=before,
-                 after=audit.snapshot(member))
-    return member
+        kind = current.reason_kind if current is not None else ExemptionReason.other
+        standing.record_exemption(session, actor, member.id, year, standing.ExemptionIn(
+            kind, reason, current.parent_consent_on if current else None,
+            current.meeting_on if current else None), now, today)
+    elif current is not None:
+        standing.withdraw_exemption(session, actor, member.id, year,
+                                    reason or "exempt cleared (PATCH exempt=false)", now)
 
 
 def list_members(session: Session, actor: Actor, org_id: int | None, limit: int,

@@ -14,7 +14,19 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.db import bulk_insert, core
-from app.models import Member, Org, OrgKind, Rating, RatingItem, RatingStatus, Review, ReviewStatus
+from app.models import (
+    ExemptionStatus,
+    Member,
+    MemberExemption,
+    Org,
+    OrgKind,
+    Rating,
+    RatingItem,
+    RatingStatus,
+    Review,
+    ReviewStatus,
+    Standing,
+)
 from app.points import (
     Candidate,
     Grade,
@@ -154,9 +166,15 @@ def _rate_ready(session: Session, actor: Actor, rules: RuleSet, branch_ids: sa.S
     entries, its review scores and the members, all in branch order, merged branch by
     branch; the lines written LINES_PER_WRITE at a time."""
     rating_ids = _insert_ratings(session, actor, branch_ids, ready, year, now)
+    # Each line copies the member's standing and that year's exemption (appraisal.md §1);
+    # a member who has left is not on it.
+    exempt = sa.exists().where(col(MemberExemption.member_id) == Member.id,
+                               col(MemberExemption.year) == year,
+                               col(MemberExemption.status) == ExemptionStatus.active)
     members = core(session, sa.select(col(Member.org_id), col(Member.id), col(Member.name),
-                                      col(Member.exempt))
-                   .where(col(Member.org_id).in_(branch_ids))
+                                      exempt.label("exempt"), col(Member.standing))
+                   .where(col(Member.org_id).in_(branch_ids),
+                          col(Member.standing) != Standing.left)
                    .order_by(col(Member.org_id), col(Member.id))
                    .execution_options(stream_results=True, yield_per=STREAM_ROWS))
     totals = _Stream(annual_totals_by_branch(session, branch_ids, year), {})
@@ -202,18 +220,20 @@ def _lines(rules: RuleSet, members: Iterable[Any], totals: dict[int, list[Any]],
     """One branch's rating lines: scores, stars, proposed grades."""
     params = rules.params
     candidates, names = [], {}
-    for _, member_id, name, exempt in members:
+    for _, member_id, name, exempt, standing in members:
         year_score = score_annual(rules, totals.get(member_id, ()), reviews.get(member_id, {}))
         names[member_id] = name
         candidates.append(Candidate(
             member_id=member_id, score=year_score.annual, vetoed=year_score.vetoed,
-            exempt=exempt, deducted=year_score.deducted,
-            largest_deduction=year_score.largest_deduction))
+            exempt=bool(exempt), deducted=year_score.deducted,
+            largest_deduction=year_score.largest_deduction,
+            probationary=standing == Standing.probationary))
     proposed = propose_grades(candidates, params)
     return [
         {"rating_id": rating_id, "member_id": c.member_id, "name": names[c.member_id],
          "score": c.score,
          "stars": stars(c.score, c.vetoed, params), "vetoed": c.vetoed, "exempt": c.exempt,
+         "standing": Standing.probationary if c.probationary else Standing.full,
          "deducted": c.deducted, "largest_deduction": c.largest_deduction,
          "proposed_grade": proposed[c.member_id].value, "grade": proposed[c.member_id].value}
         for c in candidates
@@ -239,9 +259,53 @@ def rating_items(session: Session, rating_id: int) -> list[RatingItem]:
 
 def rating_limit(items: list[RatingItem], session: Session, year: int,
                  now: datetime) -> tuple[int, int]:
-    """(n, ⌊n/3⌋): members rated and how many of them may be excellent."""
-    rated = sum(1 for i in items if not i.exempt)
+    """(n, ⌊n/3⌋): the graded lines and how many of them may be excellent."""
+    rated = sum(1 for i in items if candidate(i).not_graded is None)
     return rated, excellent_limit(rated, load_rule_set(session, year, now).params)
+
+
+def candidate(item: RatingItem) -> Candidate:
+    """A stored line as the grade rules see it."""
+    return Candidate(member_id=item.member_id, score=item.score, vetoed=item.vetoed,
+                     exempt=item.exempt, deducted=item.deducted,
+                     largest_deduction=item.largest_deduction,
+                     probationary=item.standing == Standing.probationary)
+
+
+def set_line_exempt(session: Session, actor: Actor, rating: Rating, member_id: int,
+                    exempt: bool, now: datetime) -> None:
+    """A draft rating after an exemption of its year was recorded or withdrawn (the
+    branch is locked): the member's line, n and the proposals computed again. Lines the
+    committee changed keep their grade; the member's own line takes its new proposal."""
+    if rating.status != RatingStatus.draft:
+        raise WorkflowConflict(f"Rating {rating.id} is approved and final.", "rating_final")
+    items = rating_items(session, rating.id or 0)
+    line = next((i for i in items if i.member_id == member_id), None)
+    if line is None or line.exempt == exempt:
+        return
+    line.exempt = exempt
+    params = load_rule_set(session, rating.year, now).params
+    proposed = propose_grades([candidate(i) for i in items], params)
+    before = {i.member_id: audit.snapshot(i) for i in items}
+    for item in items:
+        item.proposed_grade = proposed[item.member_id].value
+        if item.member_id == member_id:
+            item.grade, item.reason = item.proposed_grade, None
+            item.changed_by, item.changed_at = None, None
+        elif item.changed_by is None:
+            item.grade = item.proposed_grade
+    rated, limit = rating_limit(items, session, rating.year, now)
+    if sum(1 for i in items if i.grade == Grade.excellent) > limit:
+        raise WorkflowConflict(
+            f"With this change at most {limit} of {rated} members may be excellent; "
+            "lower another member's grade first.", "excellent_cap")
+    changed = [i for i in items if audit.snapshot(i) != before[i.member_id]]
+    for item in changed:
+        session.add(item)
+    audit.record_many(session, [
+        audit.Event(actor.account_id, "rating.recompute", "rating_item", item.id, now,
+                    before=before[item.member_id], after=audit.snapshot(item))
+        for item in changed])
 
 
 def list_ratings(session: Session, actor: Actor, org_id: int | None, year: int | None,
@@ -278,11 +342,9 @@ def override_grade(session: Session, actor: Actor, rating_id: int, member_id: in
         raise Invalid("Give the reason for changing the grade; it is stored and shown.",
                       "reason_required")
     params = load_rule_set(session, rating.year, now).params
-    candidate = Candidate(member_id=member_id, score=item.score, vetoed=item.vetoed,
-                          exempt=item.exempt, deducted=item.deducted,
-                          largest_deduction=item.largest_deduction)
     try:
-        check_override({i.member_id: Grade(i.grade) for i in items}, candidate, grade, params)
+        check_override({i.member_id: Grade(i.grade) for i in items}, candidate(item), grade,
+                       params)
     except OverrideRefused as refused:
         raise WorkflowConflict(refused.message, refused.code) from None
     before = audit.snapshot(item)

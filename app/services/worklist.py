@@ -24,6 +24,7 @@ from app.points import QUARTERS, RuleSet, quarter_start
 from app.services.access import Actor, managed_org_filter
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score, recorded_review_scores, year_scores
+from app.services.standing import active_exemptions
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class RosterLine:
     score: int
     vetoed: bool
     pending: int
+    exempt: bool = False  # for the year
 
 
 def managed_branches(session: Session, actor: Actor) -> list[Org]:
@@ -211,8 +213,9 @@ def roster(session: Session, actor: Actor, org: Org, year: int,
         select(col(Entry.member_id), func.count(col(Entry.id)))
         .where(col(Entry.member_id).in_(ids), Entry.status == EntryStatus.pending)
         .group_by(col(Entry.member_id))).all())
+    exempt = active_exemptions(session, ids, year)
     return [RosterLine(m, scores[m.id or 0].annual, scores[m.id or 0].vetoed,
-                       int(pending.get(m.id or 0, 0))) for m in members]
+                       int(pending.get(m.id or 0, 0)), (m.id or 0) in exempt) for m in members]
 
 
 def member_score(session: Session, member_id: int, year: int, now: datetime) -> tuple[int, bool]:

@@ -225,7 +225,7 @@ def test_rating_as_xlsx_and_csv_and_who_may_export_it(world: World,
 SUMMARY_HEADINGS = ["支部编号", "支部", "上级组织", "党员数", "待审核记录", "已通过记录",
                     "未通过记录", "已撤销记录", "第一季度评议", "第二季度评议", "第三季度评议",
                     "第四季度评议", "已定稿季度数", "评定状态", "优秀", "合格", "基本合格",
-                    "不合格", "免评", "5星", "4星", "3星", "2星", "1星", "0星"]
+                    "不合格", "免评", "预备党员", "5星", "4星", "3星", "2星", "1星", "0星"]
 MEMBER_HEADINGS = ["支部编号", "支部", "党员编号", "姓名", "年度得分", "星级", "一票否决", "免评",
                    "等次", "得分来源"]
 
@@ -241,9 +241,9 @@ def test_summary_of_the_party_committee(world: World, year: dict[str, Any]) -> N
     assert branches.freeze_panes == "A2" and people.freeze_panes == "A2"
     # A: 13 approved entries and the revoked one; four finalized quarters; the draft rating.
     row_a = [a, "第一支部", "某镇党委", 6, 0, 13, 0, 1, "已定稿", "已定稿", "已定稿", "已定稿", 4,
-             "草稿", 1, 0, 1, 4, 0, 1, 0, 0, 0, 0, 5]
+             "草稿", 1, 0, 1, 4, 0, 0, 1, 0, 0, 0, 0, 5]
     row_b = [b, "第二支部", "某镇党委", 3, 1, 0, 0, 0, "草稿", "未开始", "未开始", "未开始", 0,
-             "未评定", *[None] * 11]
+             "未评定", *[None] * 12]
     assert rows_of(branches) == [SUMMARY_HEADINGS, row_a, row_b]
     assert all(c.data_type == "n" for c in branches[2][3:8])
     member_rows = rows_of(people)

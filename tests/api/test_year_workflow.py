@@ -194,8 +194,11 @@ def test_whole_year_of_a_branch(world: World) -> None:
     # Exemption needs a reason; then the annual rating.
     refused(world.patch("sec_a", f"/members/{world.members['a4']}", {"exempt": True}), 422,
             "exempt_reason_required")
-    ok(world.patch("sec_a", f"/members/{world.members['a4']}",
-                   {"exempt": True, "exempt_reason": "年老体弱, 长期卧床"}))
+    # 免评 is per year (appraisal.md §1): PATCH's exempt is this year's (2026), the 2025
+    # rating reads 2025's.
+    ok(world.put("sec_a", f"/members/{world.members['a4']}/exemptions/2025",
+                 {"reason_kind": "bedridden", "note": "年老体弱, 长期卧床",
+                  "parent_consent_on": "2025-12-01", "meeting_on": "2025-12-10"}))
     rating = ok(world.post("sec_a", f"/orgs/{a}/ratings", {"year": 2025}), 201)
     assert (rating["rated"], rating["excellent_limit"]) == (5, 1)
     by_name = {i["name"]: i for i in rating["items"]}

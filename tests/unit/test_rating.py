@@ -284,10 +284,17 @@ BRANCH_OF_6 = {1: E, 2: E, 3: Q, 4: Q, 5: Q, 6: Q}
         # exempt is fixed before the rating: neither leaves nor enters it
         pytest.param(BRANCH, Candidate(6, 80, exempt=True), X, None, id="exempt_stays"),
         pytest.param(
-            BRANCH, Candidate(6, 80, exempt=True), Q, "exempt_member", id="exempt_to_qualified"
+            BRANCH, Candidate(6, 80, exempt=True), Q, "not_graded", id="exempt_to_qualified"
         ),
-        pytest.param(BRANCH, Candidate(6, 80, exempt=True), U, "exempt_member", id="exempt_to_unq"),
+        pytest.param(BRANCH, Candidate(6, 80, exempt=True), U, "not_graded", id="exempt_to_unq"),
         pytest.param(BRANCH, Candidate(3, 80), X, "exempt_not_marked", id="mark_exempt"),
+        # probationary lines (预备党员) are not graded either (appraisal.md §1)
+        pytest.param(BRANCH, Candidate(7, 95, probationary=True), Grade.probationary, None,
+                     id="probationary_stays"),
+        pytest.param(BRANCH, Candidate(7, 95, probationary=True), E, "not_graded",
+                     id="probationary_to_excellent"),
+        pytest.param(BRANCH, Candidate(3, 80), Grade.probationary, "not_probationary",
+                     id="mark_probationary"),
         pytest.param(
             BRANCH,
             Candidate(5, 0, vetoed=True),
@@ -307,3 +314,24 @@ def test_check_override(
         check_override(grades, member, new_grade, PARAMS)
     assert caught.value.code == refused
     assert caught.value.message
+
+
+def test_n_counts_graded_lines_only() -> None:
+    """docs/scoring.md Example E: 6 full members, 7 full but exempt, 8 probationary with 99.
+    n = 6, so ⌊6/3⌋ = 2 excellent: 1 (98) and 2 (95, nothing deducted); 3 (95, 3 deducted)
+    is the third candidate and qualified; 8 would top the list but is not graded."""
+    candidates = [
+        Candidate(1, 98, deducted=2, largest_deduction=2),
+        Candidate(2, 95),
+        Candidate(3, 95, deducted=3, largest_deduction=3),
+        Candidate(4, 92, deducted=10, largest_deduction=10),
+        Candidate(5, 65),
+        Candidate(6, 0, vetoed=True),
+        Candidate(7, 40, exempt=True),
+        Candidate(8, 99, probationary=True),
+    ]
+    assert propose_grades(candidates, PARAMS) == {
+        1: E, 2: E, 3: Q, 4: B, 5: B, 6: U, 7: X, 8: Grade.probationary}
+    # With 8 counted in n the limit would still be 2; with five full members it is 1.
+    five = [c for c in candidates if c.member_id != 6]
+    assert propose_grades(five, PARAMS)[2] == Q

@@ -86,6 +86,9 @@ def english_world(client: TestClient, db: Session, clock: FixedClock) -> Ascii:
        201)
     ok(world.patch("admin", f"/members/{world.members['carol']}",
                    {"exempt": True, "exempt_reason": "Long illness"}))
+    ok(world.put("admin", f"/members/{world.members['carol']}/exemptions/2025",
+                 {"reason_kind": "other", "note": "Long illness",
+                  "parent_consent_on": "2025-12-01", "meeting_on": "2025-12-10"}))
 
     days = {1: "2025-02-14", 2: "2025-05-14", 3: "2025-08-14", 4: "2025-11-14"}
     world.entry("sam", "alice", "P01", days[1], quantity=3, note="Town study session")

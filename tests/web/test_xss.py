@@ -173,6 +173,10 @@ def test_hostile_text_renders_inert_everywhere(world: World, client: TestClient,
            flash="SEC ORG", then="PAR")
     v.post(f"/admin/members/{m2}/exempt", token, {"exempt_reason": v("EXR")}, status=303,
            then="EXR MEM SEC ORG")
+    # That is this year's (2026) exemption; the 2025 rating below reads 2025's.
+    assert world.put("admin", f"/members/{m2}/exemptions/2025", {
+        "reason_kind": "other", "note": v("EXR"), "parent_consent_on": "2025-12-01",
+        "meeting_on": "2025-12-10"}).status_code == 200
     for year in (2025, 2026):
         v.post(f"/admin/rules/P02?year={year}", token, {"name": v("RUL"), "shown": ""},
                status=303, then="RUL")

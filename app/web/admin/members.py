@@ -48,14 +48,15 @@ def _blank_form(org: Org | None) -> dict[str, str]:
             "joined_on": "", "username": ""}
 
 
-def _members_page(request: Request, session: SessionDep, actor: Actor, org_id: int | None, *,
-                  rows: dict[int, RowState] | None = None, form: dict[str, str] | None = None,
+def _members_page(request: Request, session: SessionDep, actor: Actor, org_id: int | None,
+                  year: int, *, rows: dict[int, RowState] | None = None,
+                  form: dict[str, str] | None = None,
                   form_error: str | None = None, status_code: int = 200) -> Response:
     require_committee(actor, "open this page")
     org = get_managed_org(session, actor, org_id) if org_id is not None else None
     branches = directory.managed_branches(session, actor)
     is_branch = org is not None and org.kind == "branch"
-    lines = directory.branch_members(session, actor, org_id) if is_branch and org_id else []
+    lines = directory.branch_members(session, actor, org_id, year) if is_branch and org_id else []
     context = {
         "org": org, "is_branch": is_branch, "branches": branches,
         "branches_below": directory.managed_branches(session, actor, under=org)
@@ -68,7 +69,7 @@ def _members_page(request: Request, session: SessionDep, actor: Actor, org_id: i
 
 @router.get("/admin/members")
 def members_page(request: Request, session: SessionDep, actor: WebActor,
-                 org_id: int | None = None, edit: int | None = None,
+                 clock: ClockDep, org_id: int | None = None, edit: int | None = None,
                  saved: int | None = None) -> Response:
     """Members of a branch; `edit` opens one row for editing and `saved` marks the row just
     changed (the pages without JavaScript)."""
@@ -77,7 +78,7 @@ def members_page(request: Request, session: SessionDep, actor: WebActor,
         rows[saved] = {"saved": True}
     if edit is not None:
         rows[edit] = {"mode": "edit"}
-    return _members_page(request, session, actor, org_id, rows=rows)
+    return _members_page(request, session, actor, org_id, clock.today().year, rows=rows)
 
 
 @router.post("/admin/members")
@@ -110,7 +111,8 @@ def create_member(request: Request, session: SessionDep, actor: WebActor, clock:
                        "branches": directory.managed_branches(session, actor)}
             return render(request, "partials/admin/member_form.html", context,
                           status_code=result.status_code)
-        return _members_page(request, session, actor, page_org, form=form, form_error=message,
+        return _members_page(request, session, actor, page_org, clock.today().year, form=form,
+                             form_error=message,
                              status_code=result.status_code)
     member, login = result
     flash(request, _("已添加党员{name}，登录用户名 {username}。").format(name=member.name,
@@ -126,33 +128,33 @@ def _managed_member(session: SessionDep, actor: Actor, member_id: int) -> tuple[
 
 
 def _row(request: Request, session: SessionDep, actor: Actor, member: Member, org: Org,
-         state: RowState, status_code: int = 200) -> Response:
+         year: int, state: RowState, status_code: int = 200) -> Response:
     """The member's row for HTMX; without it, the whole page with the row in that state."""
     assert member.id is not None
     if not is_htmx(request):
-        return _members_page(request, session, actor, org.id, rows={member.id: state},
+        return _members_page(request, session, actor, org.id, year, rows={member.id: state},
                              status_code=status_code)
-    context = {"line": directory.member_line(session, member), "state": state}
+    context = {"line": directory.member_line(session, member, year), "state": state}
     return render(request, "partials/admin/member_row.html", context, status_code=status_code)
 
 
 @router.get("/admin/members/{member_id}/edit")
 def edit_row(request: Request, member_id: int, session: SessionDep,
-             actor: WebActor) -> Response:
+             actor: WebActor, clock: ClockDep) -> Response:
     member, org = _managed_member(session, actor, member_id)
     if not is_htmx(request):
         return RedirectResponse(f"/admin/members?org_id={org.id}&edit={member_id}"
                                 f"#member-{member_id}", status_code=303)
-    return _row(request, session, actor, member, org, {"mode": "edit"})
+    return _row(request, session, actor, member, org, clock.today().year, {"mode": "edit"})
 
 
 @router.get("/admin/members/{member_id}/row")
 def view_row(request: Request, member_id: int, session: SessionDep,
-             actor: WebActor) -> Response:
+             actor: WebActor, clock: ClockDep) -> Response:
     member, org = _managed_member(session, actor, member_id)
     if not is_htmx(request):
         return RedirectResponse(_page_url(org.id or 0, member_id), status_code=303)
-    return _row(request, session, actor, member, org, {})
+    return _row(request, session, actor, member, org, clock.today().year, {})
 
 
 def _change(request: Request, session: SessionDep, actor: Actor, member_id: int,
@@ -168,9 +170,11 @@ def _change(request: Request, session: SessionDep, actor: Actor, member_id: int,
     result = attempt(session, change)
     if isinstance(result, DomainError):
         state = {**failed, "error": message_for(result)}
-        return _row(request, session, actor, member, org, state, result.status_code)
+        return _row(request, session, actor, member, org, clock.today().year, state,
+                    result.status_code)
     if is_htmx(request):
-        return _row(request, session, actor, result, org, {"notice": done})
+        return _row(request, session, actor, result, org, clock.today().year,
+                    {"notice": done})
     flash(request, done)
     return redirect(request, _page_url(org.id or 0, member_id))
 

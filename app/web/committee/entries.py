@@ -15,7 +15,7 @@ from app.db import SessionDep
 from app.models import Entry, EntryStatus, Org
 from app.present.i18n import _, rule_item_name
 from app.present.messages import message_for
-from app.services import entries, worklist
+from app.services import entries, standing, worklist
 from app.services.access import Actor, get_managed_org, get_member, require_manages
 from app.services.entries import EntryFilter
 from app.services.errors import DomainError
@@ -220,7 +220,10 @@ def member_page(member_id: int, request: Request, session: SessionDep, actor: Co
     rows, total = entries.list_entries(session, actor, EntryFilter(member_id=member_id,
                                                                    year=year), LIMIT, 0)
     score, vetoed = worklist.member_score(session, member_id, year, clock.now())
+    facts = standing.member_facts(session, [member_id], clock.today())[member_id]
+    exemption = standing.active_exemptions(session, [member_id], year).get(member_id)
     return page(request, "pages/committee/member.html", {
         "member": member, "org": org, "year": year, "this_year": this_year,
+        "exemption": exemption, "rights_suspended": facts.rights_suspended,
         "rows": worklist.entry_views(session, rows, clock.now()), "total": total,
         "score": score, "vetoed": vetoed, "view": "member"})

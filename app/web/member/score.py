@@ -17,6 +17,7 @@ from app.services import member_view, notices
 from app.services.errors import NotFound
 from app.services.member_score import member_score
 from app.services.rules import load_rule_set
+from app.services.standing import active_exemptions
 from app.web import page_cache
 from app.web.deps import WebActor, web_actor
 from app.web.forms import year_or
@@ -71,7 +72,9 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
     ratings = member_view.my_ratings(session, member.id or 0, year, year - 1)
     rating = ratings.get(year)
     # Exempt (免评) members are not rated: no stars, rather than a row of empty ones.
-    exempt = rating.item.exempt if rating else member.exempt
+    # Exempt (免评) this year: the rating's line once there is one, else the year's exemption.
+    exempt = rating.item.exempt if rating \
+        else bool(active_exemptions(session, [member.id or 0], year))
     # In the new year, last year's approved grade is news worth a line on this page.
     last_rating = ratings.get(year - 1) if year == today.year else None
     context = {
