@@ -65,10 +65,25 @@ class ObjectionStatus(StrEnum):
 
 
 class RatingStatus(StrEnum):
-    """An annual rating (docs/scoring.md, Workflow 4): draft → approved."""
+    """An annual rating (appraisal.md §2): draft → published (公示) → submitted (上报) →
+    approved (上级审批, final). Reopened or returned, it is a draft again."""
 
     draft = "draft"
+    published = "published"
+    submitted = "submitted"
     approved = "approved"
+
+
+# From publication on, the branch's members see the rating (appraisal.md §2.5).
+PUBLIC_RATING_STATES = (RatingStatus.published, RatingStatus.submitted, RatingStatus.approved)
+
+
+class BallotStatus(StrEnum):
+    """A rating's 民主测评 (appraisal.md §2.3): opened once, closed once."""
+
+    none = "none"
+    open = "open"
+    closed = "closed"
 
 
 class Standing(StrEnum):
@@ -256,6 +271,10 @@ class RuleSetRow(SQLModel, table=True):
     basic_single_deduction: int = 10
     excellent_min: int = 90
     excellent_divisor: int = 3
+    # Procedural (appraisal.md §6): still editable once the year's rules freeze.
+    ballot_required: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    rating_notice_days: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
+    rectify_months: int = Field(default=6, sa_column_kwargs={"server_default": "6"})
     created_at: datetime = _at()
     # A new random value whenever the year's rules change (never reused, even by a
     # rolled-back change), so each process may keep the rules it loaded until it moves.
@@ -357,8 +376,16 @@ class ReviewScore(SQLModel, table=True):
 
 
 class Objection(SQLModel, table=True):
+    """An objection to a published quarterly review or annual rating: exactly one of
+    review_id and rating_id is set."""
+
+    __table_args__ = (sa.CheckConstraint("(review_id IS NULL) <> (rating_id IS NULL)",
+                                         name="one_subject"),)
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    review_id: int = Field(foreign_key="review.id", index=True, sa_type=BigId)
+    review_id: int | None = Field(default=None, foreign_key="review.id", index=True,
+                                  sa_type=BigId)
+    rating_id: int | None = Field(default=None, foreign_key="rating.id", index=True,
+                                  sa_type=BigId)
     member_id: int = Field(foreign_key="member.id", index=True, sa_type=BigId)
     text: str = Field(max_length=2000)
     status: ObjectionStatus = Field(default=ObjectionStatus.open,
@@ -377,8 +404,64 @@ class Rating(SQLModel, table=True):
     status: RatingStatus = Field(default=RatingStatus.draft, sa_type=State(RatingStatus, 10))
     created_by: int = Field(foreign_key="account.id", sa_type=BigId)
     created_at: datetime = _at()
+    # The ballot (民主测评): who may vote is fixed when it opens (rating_voter); the
+    # choices are only counts (rating_tally). Ratings approved before it existed: none.
+    ballot: BallotStatus = Field(default=BallotStatus.none, sa_type=State(BallotStatus, 10),
+                                 sa_column_kwargs={"server_default": "none"})
+    voters: int | None = None
+    cast_online: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    cast_paper: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    ballot_opened_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
+    ballot_opened_at: datetime | None = _at(nullable=True)
+    ballot_closed_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
+    ballot_closed_at: datetime | None = _at(nullable=True)
+    notice_until: datetime | None = _at(nullable=True)
+    published_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
+    published_at: datetime | None = _at(nullable=True)
+    submitted_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
+    submitted_at: datetime | None = _at(nullable=True)
+    # The last return by the level above or reopen by the committee, and why (the audit
+    # log keeps every one).
+    sent_back: str | None = Field(default=None, max_length=10)  # "returned" or "reopened"
+    sent_back_reason: str | None = Field(default=None, max_length=1000)
+    sent_back_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
+    sent_back_at: datetime | None = _at(nullable=True)
     approved_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     approved_at: datetime | None = _at(nullable=True)
+
+
+class RatingVoter(SQLModel, table=True):
+    """Who may vote in a rating's ballot, fixed when it opens, and whether they have voted
+    online. Nothing here says what they chose: that is only in rating_tally's counts."""
+
+    __tablename__ = "rating_voter"
+    rating_id: int = Field(foreign_key="rating.id", primary_key=True, sa_type=BigId)
+    member_id: int = Field(foreign_key="member.id", primary_key=True, sa_type=BigId)
+    voted: bool = False
+
+
+class RatingTally(SQLModel, table=True):
+    """How many ballots gave a line a grade. Every (line, grade) row is made, at 0, when the
+    ballot opens, so a row's existence, order or key says nothing about who voted when; it
+    has no time and no author."""
+
+    __tablename__ = "rating_tally"
+    rating_id: int = Field(foreign_key="rating.id", primary_key=True, sa_type=BigId)
+    member_id: int = Field(foreign_key="member.id", primary_key=True, sa_type=BigId)
+    grade: str = Field(primary_key=True, max_length=20)
+    count: int = 0
+
+
+class SelfAssessment(SQLModel, table=True):
+    """个人自评: a member's own text on a rating, rewritten while the rating is a draft."""
+
+    __tablename__ = "self_assessment"
+    __table_args__ = (sa.UniqueConstraint("rating_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    rating_id: int = Field(foreign_key="rating.id", sa_type=BigId)
+    member_id: int = Field(foreign_key="member.id", index=True, sa_type=BigId)
+    text: str = Field(max_length=2000, sa_type=sa.Text)
+    updated_at: datetime = _at()
 
 
 class RatingItem(SQLModel, table=True):

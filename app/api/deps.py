@@ -76,6 +76,11 @@ _MEANINGS = {
 }
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error answers a route can give."""
-    return {code: {"model": ErrorOut, "description": _MEANINGS[code]} for code in codes}
+def errors(*statuses: int, codes: dict[int, tuple[str, ...]] | None = None
+           ) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers a route can give, with the `code` values a
+    status may carry where the route names them."""
+    given = codes or {}
+    return {status: {"model": ErrorOut, "description": _MEANINGS[status] + (
+        " Codes: " + ", ".join(f"`{c}`" for c in given[status]) + "." if status in given
+        else "")} for status in statuses}

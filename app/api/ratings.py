@@ -1,4 +1,6 @@
-"""Annual ratings 评星定级."""
+"""Annual ratings 评星定级 and their steps (appraisal.md §2, §6): the ballot (民主测评),
+self-assessments, publication (公示), objections, submission and the level above's
+approval."""
 
 from __future__ import annotations
 
@@ -7,22 +9,51 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import CurrentActor, PagingDep, errors
-from app.api.shape import rating_out
+from app.api.shape import objection_out, rating_out
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.models import Org, Rating
+from app.points import Grade
 from app.schemas import (
+    BallotBody,
+    BallotCastOut,
     GradeChange,
     Id,
+    ObjectionCreate,
+    ObjectionOut,
     Page,
+    PaperBallotOut,
     RatingBatchOut,
     RatingCreate,
     RatingOut,
+    RatingPublishBody,
     RatingSummaryOut,
+    ReasonBody,
+    SelfAssessmentBody,
+    SelfAssessmentItemOut,
+    SelfAssessmentOut,
     Year,
 )
-from app.services import ratings
+from app.services import appraisal, ratings
+from app.services.access import Actor
 
 router = APIRouter(tags=["ratings"])
+
+# The refusals of each step, listed in the schema (appraisal.md §2, §6).
+DRAFT_ONLY = ("rating_final", "rating_not_draft", "rating_changed")
+BALLOT_REFUSALS = {403: ("not_a_voter",),
+                   409: ("ballot_not_open", "already_voted", "ballot_full"),
+                   422: ("own_line", "not_a_graded_line", "unknown_grade", "validation_error")}
+
+
+def _answer(session: SessionDep, actor: Actor, rating: Rating, clock: ClockDep) -> RatingOut:
+    org = session.get(Org, rating.org_id)
+    assert org is not None
+    return rating_out(session, actor, rating, org, clock.now())
+
+
+def _votes(body: BallotBody) -> dict[int, Grade]:
+    return {member_id: Grade(grade.value) for member_id, grade in body.votes.items()}
 
 
 @router.post("/orgs/{org_id}/ratings", status_code=status.HTTP_201_CREATED,
@@ -31,7 +62,7 @@ def create_rating(org_id: Id, body: RatingCreate, session: SessionDep, actor: Cu
                   clock: ClockDep) -> RatingOut:
     """Create the year's rating with proposed grades, once all four quarters are finalized."""
     rating = ratings.create_rating(session, actor, org_id, body.year, clock.now())
-    return rating_out(session, rating, clock.now())
+    return _answer(session, actor, rating, clock)
 
 
 @router.post("/orgs/{org_id}/ratings/batch", response_model=RatingBatchOut,
@@ -41,8 +72,8 @@ def create_ratings(org_id: Id, body: RatingCreate, session: SessionDep, actor: C
     """Draft ratings for every ready branch under an organisation (a town, a city).
 
     Branches already rated or with a quarter not finalized are listed in `skipped` with
-    the code a single create would answer; each branch's committee then reviews, changes
-    and approves its own rating as usual.
+    the code a single create would answer; each branch's committee then takes its own
+    rating through the ballot, publication and submission as usual.
     """
     batch = ratings.create_ratings(session, actor, org_id, body.year, clock.now())
     return RatingBatchOut.model_validate({
@@ -55,7 +86,7 @@ def create_ratings(org_id: Id, body: RatingCreate, session: SessionDep, actor: C
 def list_ratings(session: SessionDep, actor: CurrentActor, paging: PagingDep,
                  org_id: Id | None = None,
                  year: Annotated[Year | None, Query()] = None) -> Page[RatingSummaryOut]:
-    """Ratings the caller may see (members: approved ones of their branch)."""
+    """Ratings the caller may see (members: their branch's, once published)."""
     rows, total = ratings.list_ratings(session, actor, org_id, year, paging.limit,
                                        paging.offset)
     return Page[RatingSummaryOut](
@@ -66,25 +97,160 @@ def list_ratings(session: SessionDep, actor: CurrentActor, paging: PagingDep,
 @router.get("/ratings/{rating_id}", response_model=RatingOut, responses=errors(401, 404, 422))
 def read_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
                 clock: ClockDep) -> RatingOut:
-    """One rating with every member's score, stars and grade."""
+    """One rating with every member's score, stars and grade; the ballot's state; to the
+    committees, once the ballot is closed, each line's tally."""
     rating, _ = ratings.get_rating(session, actor, rating_id)
-    return rating_out(session, rating, clock.now())
+    return _answer(session, actor, rating, clock)
 
 
 @router.patch("/ratings/{rating_id}/items/{member_id}", response_model=RatingOut,
-              responses=errors(401, 403, 404, 409, 422))
+              responses=errors(401, 403, 404, 409, 422, codes={
+                  409: (*DRAFT_ONLY, "not_graded", "excellent_cap", "vetoed_grade")}))
 def change_grade(rating_id: Id, member_id: Id, body: GradeChange, session: SessionDep,
                  actor: CurrentActor, clock: ClockDep) -> RatingOut:
-    """Change a proposed grade, with a reason, while in draft."""
+    """Change a proposed grade, with a reason, while in draft (组织评定)."""
     rating = ratings.override_grade(session, actor, rating_id, member_id, body.grade,
                                     body.reason, clock.now())
-    return rating_out(session, rating, clock.now())
+    return _answer(session, actor, rating, clock)
+
+
+@router.put("/ratings/{rating_id}/self-assessment", response_model=SelfAssessmentOut,
+            responses=errors(401, 403, 404, 409, 422, codes={403: ("not_on_rating",),
+                                                             409: DRAFT_ONLY}))
+def write_self_assessment(rating_id: Id, body: SelfAssessmentBody, session: SessionDep,
+                          actor: CurrentActor, clock: ClockDep) -> SelfAssessmentOut:
+    """Write or rewrite one's own self-assessment (个人自评) while the rating is a draft."""
+    own = appraisal.write_self_assessment(session, actor, rating_id, body.text, clock.now())
+    return SelfAssessmentOut.model_validate(own, from_attributes=True)
+
+
+@router.get("/ratings/{rating_id}/self-assessments",
+            response_model=Page[SelfAssessmentItemOut], responses=errors(401, 404, 422))
+def read_self_assessments(rating_id: Id, session: SessionDep,
+                          actor: CurrentActor) -> Page[SelfAssessmentItemOut]:
+    """The self-assessments: to committees always, to the branch's members while the
+    rating is a draft (their own always)."""
+    rows = appraisal.self_assessments(session, actor, rating_id)
+    return Page[SelfAssessmentItemOut](
+        items=[SelfAssessmentItemOut(member_id=a.member_id, name=name, text=a.text,
+                                     updated_at=a.updated_at) for a, name in rows],
+        total=len(rows))
+
+
+@router.post("/ratings/{rating_id}/ballot/open", response_model=RatingOut,
+             responses=errors(401, 403, 404, 409, 422, codes={
+                 409: (*DRAFT_ONLY, "ballot_opened", "no_voters")}))
+def open_ballot(rating_id: Id, session: SessionDep, actor: CurrentActor,
+                clock: ClockDep) -> RatingOut:
+    """Open the ballot (民主测评), once: who may vote is counted now."""
+    rating = appraisal.open_ballot(session, actor, rating_id, clock.now(), clock.today())
+    return _answer(session, actor, rating, clock)
+
+
+@router.post("/ratings/{rating_id}/ballot/close", response_model=RatingOut,
+             responses=errors(401, 403, 404, 409, 422, codes={409: ("ballot_not_open",)}))
+def close_ballot(rating_id: Id, session: SessionDep, actor: CurrentActor,
+                 clock: ClockDep) -> RatingOut:
+    """Close the ballot; the committees then see each line's tally."""
+    rating = appraisal.close_ballot(session, actor, rating_id, clock.now())
+    return _answer(session, actor, rating, clock)
+
+
+@router.post("/ratings/{rating_id}/ballots", status_code=status.HTTP_201_CREATED,
+             response_model=BallotCastOut,
+             responses=errors(401, 403, 404, 409, 422, codes=BALLOT_REFUSALS))
+def cast_ballot(rating_id: Id, body: BallotBody, session: SessionDep, actor: CurrentActor,
+                clock: ClockDep) -> BallotCastOut:
+    """Cast one's ballot, once; it cannot be changed. Nothing stored links it to you."""
+    appraisal.cast_ballot(session, actor, rating_id, _votes(body), clock.now())
+    return BallotCastOut(rating_id=rating_id, cast_at=clock.now())
+
+
+@router.post("/ratings/{rating_id}/paper-ballots", status_code=status.HTTP_201_CREATED,
+             response_model=PaperBallotOut,
+             responses=errors(401, 403, 404, 409, 422, codes={
+                 409: ("ballot_not_open", "ballot_full"),
+                 422: ("not_a_graded_line", "unknown_grade", "validation_error")}))
+def cast_paper_ballot(rating_id: Id, body: BallotBody, session: SessionDep,
+                      actor: CurrentActor, clock: ClockDep) -> PaperBallotOut:
+    """Type in one paper ballot (the committee); no voter is named."""
+    rating = appraisal.cast_paper_ballot(session, actor, rating_id, _votes(body), clock.now())
+    return PaperBallotOut(rating_id=rating_id, cast_paper=rating.cast_paper)
+
+
+@router.post("/ratings/{rating_id}/publish", response_model=RatingOut,
+             responses=errors(401, 403, 404, 409, 422, codes={
+                 409: (*DRAFT_ONLY, "ballot_open", "ballot_required")}))
+def publish_rating(rating_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+                   body: RatingPublishBody | None = None) -> RatingOut:
+    """Publish the rating to the branch (公示) for `notice_days`."""
+    days = body.notice_days if body else None
+    rating = appraisal.publish(session, actor, rating_id, days, clock.now())
+    return _answer(session, actor, rating, clock)
+
+
+@router.post("/ratings/{rating_id}/objections", status_code=status.HTTP_201_CREATED,
+             response_model=ObjectionOut,
+             responses=errors(401, 403, 404, 409, 422, codes={
+                 403: ("not_on_rating",), 409: ("notice_not_running",)}))
+def raise_objection(rating_id: Id, body: ObjectionCreate, session: SessionDep,
+                    actor: CurrentActor, clock: ClockDep) -> ObjectionOut:
+    """Object to one's own line while the notice runs; the committee answers with
+    POST /objections/{id}/resolve."""
+    return objection_out(appraisal.raise_objection(session, actor, rating_id, body.text,
+                                                   clock.now()))
+
+
+@router.get("/ratings/{rating_id}/objections", response_model=Page[ObjectionOut],
+            responses=errors(401, 404, 422))
+def list_objections(rating_id: Id, session: SessionDep,
+                    actor: CurrentActor) -> Page[ObjectionOut]:
+    """Committees: every objection to the rating; a member: their own."""
+    rows = appraisal.objections(session, actor, rating_id)
+    return Page[ObjectionOut](items=[objection_out(o) for o in rows], total=len(rows))
+
+
+@router.post("/ratings/{rating_id}/reopen", response_model=RatingOut,
+             responses=errors(401, 403, 404, 409, 422, codes={
+                 409: ("rating_not_published",), 422: ("reason_required",)}))
+def reopen_rating(rating_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
+                  clock: ClockDep) -> RatingOut:
+    """Take a published rating back to draft, with a reason (to change a grade after an
+    objection). The tally is kept; publishing again starts a new notice."""
+    rating = appraisal.reopen(session, actor, rating_id, body.reason, clock.now())
+    return _answer(session, actor, rating, clock)
+
+
+@router.post("/ratings/{rating_id}/submit", response_model=RatingOut,
+             responses=errors(401, 403, 404, 409, 422, codes={
+                 409: ("rating_not_published", "notice_running", "objections_open")}))
+def submit_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
+                  clock: ClockDep) -> RatingOut:
+    """Submit the published rating to the level above (上报), once its notice has ended and
+    every objection is answered."""
+    rating = appraisal.submit(session, actor, rating_id, clock.now())
+    return _answer(session, actor, rating, clock)
+
+
+SUBMITTED_ONLY = {403: ("committee_above_only", "own_submission"),
+                  409: ("rating_not_submitted",)}
 
 
 @router.post("/ratings/{rating_id}/approve", response_model=RatingOut,
-             responses=errors(401, 403, 404, 409, 422))
+             responses=errors(401, 403, 404, 409, 422, codes=SUBMITTED_ONLY))
 def approve_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
                    clock: ClockDep) -> RatingOut:
-    """Approve the rating; it is final."""
-    rating = ratings.approve_rating(session, actor, rating_id, clock.now())
-    return rating_out(session, rating, clock.now())
+    """Approve a submitted rating (上级审批): the committee of the nearest 党委 above the
+    branch, or an administrator, not the account that published or submitted it. Final."""
+    rating = appraisal.approve(session, actor, rating_id, clock.now())
+    return _answer(session, actor, rating, clock)
+
+
+@router.post("/ratings/{rating_id}/return", response_model=RatingOut,
+             responses=errors(401, 403, 404, 409, 422, codes={
+                 **SUBMITTED_ONLY, 422: ("reason_required",)}))
+def return_rating(rating_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
+                  clock: ClockDep) -> RatingOut:
+    """Return a submitted rating to the branch as a draft, with a reason."""
+    rating = appraisal.return_rating(session, actor, rating_id, body.reason, clock.now())
+    return _answer(session, actor, rating, clock)

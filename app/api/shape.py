@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.db import SessionDep
-from app.models import Entry, Member, Objection, Org, Rating, Review
+from app.models import Entry, Member, Objection, Org, Rating, RatingItem, Review
 from app.schemas import (
+    BallotOut,
     EntryOut,
     MemberOut,
     ObjectionOut,
@@ -15,8 +16,10 @@ from app.schemas import (
     RatingOut,
     ReviewLineOut,
     ReviewOut,
+    TallyOut,
 )
-from app.services import ratings, reviews
+from app.services import appraisal, ratings, reviews
+from app.services.access import Actor
 from app.services.standing import MemberFacts
 
 
@@ -57,13 +60,37 @@ def review_out(session: SessionDep, review: Review, now: datetime, *, committee:
     )
 
 
-def rating_out(session: SessionDep, rating: Rating, now: datetime) -> RatingOut:
+def rating_out(session: SessionDep, actor: Actor, rating: Rating, org: Org,
+               now: datetime) -> RatingOut:
+    """The rating as the actor may see it (appraisal.md §4): committees and above see
+    everything, the tally once the ballot is closed and who voted online; a member sees
+    their own line's reason only, no tally, no deduction details."""
     assert rating.id is not None
     items = ratings.rating_items(session, rating.id)
     rated, limit = ratings.rating_limit(items, session, rating.year, now)
+    committee = actor.manages(org)
+    tallies = appraisal.tallies(session, rating) if committee else {}
+
+    def line(item: RatingItem) -> RatingItemOut:
+        out = RatingItemOut.model_validate(item, from_attributes=True)
+        tally = tallies.get(item.member_id)
+        return out.model_copy(update={"tally": TallyOut(**tally) if tally else None} if
+                              committee else {"vetoed": None, "reason": item.reason if
+                                              item.member_id == actor.member_id else None})
+
     return RatingOut(
-        id=rating.id, org_id=rating.org_id, year=rating.year,
-        status=rating.status,
-        rated=rated, excellent_limit=limit, approved_at=rating.approved_at,
-        items=[RatingItemOut.model_validate(i, from_attributes=True) for i in items],
+        id=rating.id, org_id=rating.org_id, year=rating.year, status=rating.status,
+        rated=rated, excellent_limit=limit,
+        ballot=BallotOut(status=rating.ballot, voters=rating.voters,
+                         cast_online=rating.cast_online, cast_paper=rating.cast_paper,
+                         voted=appraisal.voted_online(session, rating.id) if committee
+                         else None,
+                         you_voted=appraisal.has_voted(session, rating.id, actor.member_id)),
+        notice_until=rating.notice_until, published_at=rating.published_at,
+        submitted_at=rating.submitted_at, approved_at=rating.approved_at,
+        sent_back=rating.sent_back if committee else None,
+        sent_back_reason=rating.sent_back_reason if committee else None,
+        sent_back_at=rating.sent_back_at if committee else None,
+        open_objections=appraisal.open_objection_count(session, rating.id),
+        items=[line(i) for i in items],
     )

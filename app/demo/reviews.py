@@ -13,7 +13,7 @@ from app.demo.texts import LOWER_REASON, OBJECTION_RESPONSE, OBJECTION_TEXT, RAI
 from app.demo.timeline import Timeline, local_day
 from app.models import RatingItem
 from app.points import Grade
-from app.services import objections, ratings, reviews
+from app.services import appraisal, objections, ratings, reviews
 
 NOTICE_DAYS = 5
 # Days after a quarter ends (from midnight of the next day) at which each step happens:
@@ -139,7 +139,12 @@ class ReviewWriter:
             return
 
         def approve(when: datetime) -> None:
-            ratings.approve_rating(self.session, by(approver), self.rating_ids[key], when)
+            secretary, rating_id = by(branch.secretary), self.rating_ids[key]
+            appraisal.open_ballot(self.session, secretary, rating_id, when, local_day(when))
+            appraisal.close_ballot(self.session, secretary, rating_id, when)
+            appraisal.publish(self.session, secretary, rating_id, 0, when)
+            appraisal.submit(self.session, secretary, rating_id, when)
+            appraisal.approve(self.session, by(approver), rating_id, when)
 
         self.timeline.add(pace.step("rate", index), create)
         self.timeline.add(pace.step("adjust", index),

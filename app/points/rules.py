@@ -67,6 +67,10 @@ class RatingParams:
     basic_single_deduction: int = 10
     excellent_min: int = 90
     excellent_divisor: int = 3
+    # Procedural (appraisal.md §6): editable after the year's rules freeze.
+    ballot_required: bool = True
+    rating_notice_days: int = 5
+    rectify_months: int = 6
 
 
 @dataclass(frozen=True)

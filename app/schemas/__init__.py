@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.models import (
+    BallotStatus,
     EntryStatus,
     ExemptionReason,
     ExemptionStatus,
@@ -462,8 +463,12 @@ class ObjectionCreate(Body):
 
 
 class ObjectionOut(BaseModel):
+    """An objection to a quarterly review (review_id) or an annual rating (rating_id): one
+    of the two is null."""
+
     id: int
-    review_id: int
+    review_id: int | None
+    rating_id: int | None = None
     member_id: int
     text: str
     status: ObjectionStatus
@@ -481,17 +486,45 @@ class RatingCreate(Body):
     year: Year
 
 
+class TallyOut(BaseModel):
+    """A line's votes in the closed ballot; abstain = ballots cast minus its votes."""
+
+    excellent: int
+    qualified: int
+    basically_qualified: int
+    unqualified: int
+    abstain: int
+
+
 class RatingItemOut(BaseModel):
     member_id: int
     name: str
     score: int
     stars: int
-    vetoed: bool
+    vetoed: bool | None = Field(description="Null for members: deduction details are the "
+                                "committee's.")
     exempt: bool
     standing: Standing = Field(description="The member's standing when the rating was made.")
     proposed_grade: Grade
     grade: Grade
-    reason: str | None
+    reason: str | None = Field(description="Why the committee changed the grade; a member "
+                               "sees it on their own line only.")
+    tally: TallyOut | None = Field(
+        default=None, description="The ballot's votes on this line: to the committees and "
+        "administrators once the ballot is closed; otherwise null.")
+
+
+class BallotOut(BaseModel):
+    status: BallotStatus
+    voters: int | None = Field(description="Who may vote, counted when the ballot opened.")
+    cast_online: int
+    cast_paper: int
+    voted: list[int] | None = Field(
+        description="Member ids who have voted online (committees only; never what they "
+        "chose); null for members.")
+    you_voted: bool | None = Field(
+        default=None, description="For a voter: whether you have voted; null if you are "
+        "not a voter.")
 
 
 class RatingOut(BaseModel):
@@ -501,7 +534,16 @@ class RatingOut(BaseModel):
     status: RatingStatus
     rated: int = Field(description="n: the graded lines (full members not exempt).")
     excellent_limit: int = Field(description="⌊n/3⌋: how many may be excellent.")
+    ballot: BallotOut
+    notice_until: datetime | None = Field(description="End of the notice (公示) period.")
+    published_at: datetime | None
+    submitted_at: datetime | None
     approved_at: datetime | None
+    sent_back: str | None = Field(description='"returned" by the level above or "reopened" '
+                                  "by the committee, the last time; null if never.")
+    sent_back_reason: str | None
+    sent_back_at: datetime | None
+    open_objections: int
     items: list[RatingItemOut]
 
 
@@ -510,6 +552,52 @@ class RatingSummaryOut(BaseModel):
     org_id: int
     year: int
     status: RatingStatus
+
+
+class BallotGrade(StrEnum):
+    """A vote in the ballot (民主测评): one of the four grades."""
+
+    excellent = "excellent"
+    qualified = "qualified"
+    basically_qualified = "basically_qualified"
+    unqualified = "unqualified"
+
+
+class BallotBody(Body):
+    votes: dict[Annotated[Id, FromText], Annotated[BallotGrade, FromText]] = Field(
+        description='A grade per graded member id, e.g. {"12": "qualified"}; a line left '
+        "out is an abstention. Not one's own line.")
+
+
+class BallotCastOut(BaseModel):
+    rating_id: int
+    cast_at: datetime
+
+
+class PaperBallotOut(BaseModel):
+    rating_id: int
+    cast_paper: int = Field(description="Paper ballots typed in so far.")
+
+
+class RatingPublishBody(Body):
+    notice_days: Annotated[int | None, Field(ge=0, le=60)] = Field(
+        default=None, description="Days of notice (公示); default the year's "
+        "rating_notice_days (5).")
+
+
+class SelfAssessmentBody(Body):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=2000)]
+
+
+class SelfAssessmentOut(BaseModel):
+    member_id: int
+    text: str
+    updated_at: datetime
+
+
+class SelfAssessmentItemOut(SelfAssessmentOut):
+    name: str
 
 
 class GradeChange(Body):

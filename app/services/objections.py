@@ -8,11 +8,12 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from app.models import Objection, ObjectionStatus, ReviewStatus
+from app.models import Objection, ObjectionStatus, Rating, RatingStatus, Review, ReviewStatus
 from app.services import audit
 from app.services.access import Actor, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
+from app.services.ratings import get_rating
 from app.services.reviews import get_review
 
 
@@ -54,18 +55,24 @@ def is_own(actor: Actor, objection: Objection) -> bool:
 
 def resolve_objection(session: Session, actor: Actor, objection_id: int, response: str,
                       now: datetime) -> Objection:
+    """Answer an objection to a quarterly review (before it is finalized) or to an annual
+    rating (while it is published)."""
     objection = session.get(Objection, objection_id)
+    unknown = NotFound(f"Objection {objection_id} does not exist or is outside your scope.")
     if objection is None:
-        raise NotFound(f"Objection {objection_id} does not exist or is outside your scope.")
+        raise unknown
+    subject: Review | Rating
     try:
-        review, org = get_review(session, actor, objection.review_id)
+        if objection.rating_id is not None:
+            subject, org = get_rating(session, actor, objection.rating_id)
+        else:
+            subject, org = get_review(session, actor, objection.review_id or 0)
     except NotFound:
-        raise NotFound(f"Objection {objection_id} does not exist or is outside your "
-                       "scope.") from None
+        raise unknown from None
     if not actor.manages(org) and objection.member_id != actor.member_id:
-        raise NotFound(f"Objection {objection_id} does not exist or is outside your scope.")
+        raise unknown
     require_manages(actor, org)
-    lock_branch(session, org.id or 0, review, objection)
+    lock_branch(session, org.id or 0, subject, objection)
     if is_own(actor, objection):
         # Four eyes, as for an entry about oneself (entries._decide, own_entry).
         raise Forbidden("You cannot answer your own objection; another committee member "
@@ -73,8 +80,11 @@ def resolve_objection(session: Session, actor: Actor, objection_id: int, respons
     if objection.status != ObjectionStatus.open:
         raise WorkflowConflict(f"Objection {objection_id} is already resolved.",
                                "objection_resolved")
-    if review.status == ReviewStatus.finalized:
+    if isinstance(subject, Review) and subject.status == ReviewStatus.finalized:
         raise WorkflowConflict("The review is finalized.", "quarter_locked")
+    if isinstance(subject, Rating) and subject.status != RatingStatus.published:
+        raise WorkflowConflict(f"The rating is {subject.status}; objections to it are "
+                               "answered while it is published.", "rating_not_published")
     if not response.strip():
         raise Invalid("A response is required.", "response_required")
     before = audit.snapshot(objection)

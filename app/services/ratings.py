@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.db import bulk_insert, core
 from app.models import (
+    PUBLIC_RATING_STATES,
     ExemptionStatus,
     Member,
     MemberExemption,
@@ -241,15 +242,27 @@ def _lines(rules: RuleSet, members: Iterable[Any], totals: dict[int, list[Any]],
 
 
 def get_rating(session: Session, actor: Actor, rating_id: int) -> tuple[Rating, Org]:
-    """Committee: any state. Members of the branch: once approved."""
+    """Committees of the branch and above, administrators: any state. The branch's members:
+    once published (公示, appraisal.md §2.5)."""
     rating = session.get(Rating, rating_id)
     org = session.get(Org, rating.org_id) if rating else None
     if rating is None or org is None or not (
         actor.manages(org)
-        or (actor.member_org_id == org.id and rating.status == RatingStatus.approved)
+        or (actor.member_org_id == org.id and rating.status in PUBLIC_RATING_STATES)
     ):
         raise NotFound(f"Rating {rating_id} does not exist or is outside your scope.")
     return rating, org
+
+
+def require_draft(rating: Rating) -> None:
+    """Grades, exemptions, the ballot and self-assessments change only in a draft."""
+    if rating.status == RatingStatus.approved:
+        raise WorkflowConflict(f"Rating {rating.id} is approved and final.", "rating_final")
+    if rating.status != RatingStatus.draft:
+        raise WorkflowConflict(
+            f"Rating {rating.id} is {rating.status}; this is done while it is a draft "
+            "(reopen a published rating, or have the level above return a submitted one).",
+            "rating_not_draft")
 
 
 def rating_items(session: Session, rating_id: int) -> list[RatingItem]:
@@ -277,8 +290,7 @@ def set_line_exempt(session: Session, actor: Actor, rating: Rating, member_id: i
     """A draft rating after an exemption of its year was recorded or withdrawn (the
     branch is locked): the member's line, n and the proposals computed again. Lines the
     committee changed keep their grade; the member's own line takes its new proposal."""
-    if rating.status != RatingStatus.draft:
-        raise WorkflowConflict(f"Rating {rating.id} is approved and final.", "rating_final")
+    require_draft(rating)
     items = rating_items(session, rating.id or 0)
     line = next((i for i in items if i.member_id == member_id), None)
     if line is None or line.exempt == exempt:
@@ -311,7 +323,7 @@ def set_line_exempt(session: Session, actor: Actor, rating: Rating, member_id: i
 def list_ratings(session: Session, actor: Actor, org_id: int | None, year: int | None,
                  limit: int, offset: int) -> tuple[list[Rating], int]:
     own_approved = sa.and_(col(Rating.org_id) == actor.member_org_id,
-                           col(Rating.status) == RatingStatus.approved)
+                           col(Rating.status).in_(PUBLIC_RATING_STATES))
     query = select(Rating).join(Org, col(Org.id) == Rating.org_id).where(
         sa.or_(managed_org_filter(actor), own_approved))
     if org_id is not None:
@@ -326,8 +338,7 @@ def _draft_rating(session: Session, actor: Actor, rating_id: int) -> Rating:
     rating, org = get_rating(session, actor, rating_id)
     require_manages(actor, org)
     lock_branch(session, org.id or 0, rating)
-    if rating.status != RatingStatus.draft:
-        raise WorkflowConflict(f"Rating {rating_id} is approved and final.", "rating_final")
+    require_draft(rating)
     return rating
 
 
@@ -354,22 +365,4 @@ def override_grade(session: Session, actor: Actor, rating_id: int, member_id: in
     audit.record(session, actor_id=actor.account_id, action="rating.override",
                  object_type="rating_item", object_id=item.id, at=now, before=before,
                  after=audit.snapshot(item))
-    return rating
-
-
-def approve_rating(session: Session, actor: Actor, rating_id: int, now: datetime) -> Rating:
-    rating = _draft_rating(session, actor, rating_id)
-    before = audit.snapshot(rating)
-    result = session.execute(
-        sa.update(Rating)
-        .where(col(Rating.id) == rating_id, col(Rating.status) == RatingStatus.draft)
-        .values(status=RatingStatus.approved, approved_by=actor.account_id, approved_at=now)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise WorkflowConflict(f"Rating {rating_id} was approved by someone else just now.",
-                               "rating_final")
-    session.refresh(rating)
-    audit.record(session, actor_id=actor.account_id, action="rating.approve",
-                 object_type="rating", object_id=rating_id, at=now, before=before,
-                 after=audit.snapshot(rating))
     return rating

@@ -30,10 +30,8 @@ from app.services.access import Actor, get_managed_org, managed_org_filter, requ
 from app.services.errors import Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.paging import page
-from app.services.rules import ensure_rule_set, load_rule_set
+from app.services.rules import MAX_NOTICE_DAYS, ensure_rule_set, load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
-
-MAX_NOTICE_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -196,7 +194,9 @@ def open_objections(session: Session, review_ids: Collection[int],
         col(Objection.review_id).in_(review_ids), Objection.status == ObjectionStatus.open)
     if member_id is not None:
         query = query.where(Objection.member_id == member_id)
-    return Counter(dict(session.exec(query.group_by(col(Objection.review_id))).all()))
+    return Counter({review_id: n for review_id, n in
+                    session.exec(query.group_by(col(Objection.review_id))).all()
+                    if review_id is not None})
 
 
 Step = Literal["publish", "finalize"]

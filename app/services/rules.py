@@ -50,6 +50,9 @@ def _to_params(row: RuleSetRow) -> RatingParams:
         basic_single_deduction=row.basic_single_deduction,
         excellent_min=row.excellent_min,
         excellent_divisor=row.excellent_divisor,
+        ballot_required=bool(row.ballot_required),
+        rating_notice_days=row.rating_notice_days,
+        rectify_months=row.rectify_months,
     )
 
 
@@ -63,6 +66,9 @@ def write_params(row: RuleSetRow, params: RatingParams) -> None:
     row.basic_single_deduction = params.basic_single_deduction
     row.excellent_min = params.excellent_min
     row.excellent_divisor = params.excellent_divisor
+    row.ballot_required = params.ballot_required
+    row.rating_notice_days = params.rating_notice_days
+    row.rectify_months = params.rectify_months
 
 
 def item_row(year: int, item: RuleItem, position: int,
@@ -228,6 +234,8 @@ def year_is_frozen(session: Session, year: int) -> bool:
 RuleProblem = tuple[str, str, str]
 CODE_PATTERN = re.compile(RULE_CODE_PATTERN)
 MAX_POINTS, MAX_CAP, MAX_SCORE = 100, 1000, 1000
+# A notice period (公示) of at most two months; 限期改正 of at most a year (appraisal.md §5).
+MAX_NOTICE_DAYS, MAX_RECTIFY_MONTHS = 60, 12
 
 
 def rule_item_problems(item: RuleItem) -> list[RuleProblem]:
@@ -298,6 +306,12 @@ def rating_params_problems(params: RatingParams) -> list[RuleProblem]:
     if not 1 <= params.excellent_divisor <= MAX_POINTS:
         problems.append(("excellent_divisor", "excellent_divisor_invalid",
                          f"must be from 1 to {MAX_POINTS}"))
+    if not 0 <= params.rating_notice_days <= MAX_NOTICE_DAYS:
+        problems.append(("rating_notice_days", "notice_out_of_range",
+                         f"must be from 0 to {MAX_NOTICE_DAYS}"))
+    if not 1 <= params.rectify_months <= MAX_RECTIFY_MONTHS:
+        problems.append(("rectify_months", "months_out_of_range",
+                         f"must be from 1 to {MAX_RECTIFY_MONTHS}"))
     return problems
 
 

@@ -241,6 +241,11 @@ class _Reader:
                     self.note(f"params.{name}", "not_a_list", "must be a list of whole numbers")
                     continue
                 values[name] = tuple(value)
+            elif name == "ballot_required":
+                if isinstance(value, bool):
+                    values[name] = value
+                else:
+                    self.note(f"params.{name}", "not_a_boolean", "must be true or false")
             elif not _is_int(value):
                 self.note(f"params.{name}", "not_an_integer", "must be a whole number")
             else:

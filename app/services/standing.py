@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.clock import CHINA
 from app.models import (
+    BallotStatus,
     ExemptionReason,
     ExemptionStatus,
     LeaveKind,
@@ -192,9 +193,18 @@ def _rating_open(session: Session, member: Member, year: int) -> Rating | None:
     """The branch's rating of the year, refused once final; None if not made yet."""
     rating = session.exec(select(Rating).where(Rating.org_id == member.org_id,
                                                Rating.year == year)).first()
-    if rating is not None and rating.status == RatingStatus.approved:
+    if rating is None:
+        return None
+    if rating.status == RatingStatus.approved:
         raise WorkflowConflict(f"The {year} rating of the branch is approved and final; its "
                                "exemptions no longer change.", "rating_final")
+    if rating.ballot != BallotStatus.none:
+        raise WorkflowConflict(f"The ballot of the {year} rating has been opened; its "
+                               "exemptions no longer change.", "ballot_opened")
+    if rating.status != RatingStatus.draft:
+        raise WorkflowConflict(f"The {year} rating of the branch is {rating.status}; "
+                               "exemptions change only while it is a draft.",
+                               "rating_not_draft")
     return rating
 
 

@@ -14,7 +14,7 @@ from app.models import Org, Rating, RatingItem
 from app.points import Grade
 from app.present.i18n import _
 from app.present.messages import message_for
-from app.services import ratings
+from app.services import appraisal, ratings
 from app.services.access import Actor, require_manages
 from app.services.errors import DomainError, Invalid
 from app.web.committee.common import CommitteeActor, page
@@ -117,6 +117,6 @@ def change_grade(rating_id: int, member_id: int, request: Request, session: Sess
 @router.post("/committee/ratings/{rating_id}/approve")
 def approve(rating_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
             clock: ClockDep) -> Response:
-    rating = ratings.approve_rating(session, actor, rating_id, clock.now())
+    rating = appraisal.approve(session, actor, rating_id, clock.now())
     flash(request, _("已审定，评星定级结果为最终结果。"))
     return redirect(request, _url(rating))

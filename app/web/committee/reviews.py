@@ -141,6 +141,9 @@ def resolve_objection(objection_id: int, request: Request, session: SessionDep,
                       response: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Answer an objection (异议); HTMX gets the answered objection back."""
     objection = objections.resolve_objection(session, actor, objection_id, response, clock.now())
+    if objection.review_id is None:
+        flash(request, _("已答复异议。"))
+        return redirect(request, f"/committee/ratings/{objection.rating_id}#objections")
     review, _org = _review(session, actor, objection.review_id)
     if is_htmx(request):
         return page(request, "partials/committee/objection.html", {
