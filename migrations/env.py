@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from logging.config import fileConfig
 from typing import Any
 
@@ -73,12 +75,34 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Any) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=True, compare_type=True,
                       include_object=_include(connection))
-    with context.begin_transaction():
-        context.run_migrations()
+    with _sqlite_foreign_keys_off(connection):
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Any) -> Iterator[None]:
+    """SQLite changes a column by copying the table and dropping the old one (batch mode);
+    with foreign keys on, dropping a table other rows refer to (rating, rule_set) fails.
+    So they are off while migrating, as SQLite's documentation advises for such changes,
+    and every reference is checked before they are on again. The pragma only takes effect
+    outside a transaction: it is sent on the driver's connection, before Alembic begins."""
+    if connection.dialect.name != "sqlite" or connection.in_transaction():
+        yield
+        return
+    driver = connection.connection.dbapi_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+        dangling = driver.execute("PRAGMA foreign_key_check").fetchall()
+        if dangling:
+            raise RuntimeError(f"the migration left rows referring to nothing: {dangling[:5]}")
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.clock import beijing_wall
-from app.models import EntryStatus, Org, Rating, RatingStatus, ReviewStatus
+from app.models import EntryStatus, Org, Rating, RatingItem, RatingStatus, ReviewStatus
 from app.points import GRADE_LABELS, QUARTERS, Grade, stars
 from app.present.labels import QUARTER_NAMES, STATUS_LABELS
 from app.services import objections, ratings, reviews, summary, worklist
@@ -26,6 +26,8 @@ from app.services.sheets import Cell, Column, Sheet
 # The labels the pages show, untranslated: a file's words are Chinese like its headings.
 REVIEW_STATES = {s: STATUS_LABELS[s] for s in ReviewStatus}
 RATING_STATES = {RatingStatus.draft: STATUS_LABELS["draft"],
+                 RatingStatus.published: STATUS_LABELS["published"],
+                 RatingStatus.submitted: STATUS_LABELS["submitted_rating"],
                  RatingStatus.approved: STATUS_LABELS["approved_rating"]}
 ENTRY_STATES = tuple(EntryStatus)
 NOT_OPENED = "未开始"
@@ -92,13 +94,22 @@ RATING_COLUMNS = (
 
 
 def rating_export(session: Session, actor: Actor, rating_id: int) -> Export:
-    """The rating as GET /ratings/{id} shows it: scores, stars, grades and any change."""
+    """The rating as GET /ratings/{id} shows it: scores, stars, grades and any change; to a
+    member (once published) without deduction details and with their own line's reason
+    only (appraisal.md §2.5)."""
     rating, org = ratings.get_rating(session, actor, rating_id)
+    committee = actor.manages(org)
+
+    def told(item: RatingItem) -> bool:
+        return committee or item.member_id == actor.member_id
+
     rows: list[list[Cell]] = [
         [org.name, rating.year, item.member_id, item.name, item.score, item.stars,
-         item.vetoed, item.exempt, item.deducted, _grade(item.proposed_grade),
-         _grade(item.grade), item.grade != item.proposed_grade, item.reason,
-         beijing_wall(item.changed_at), RATING_STATES[rating.status],
+         item.vetoed if committee else None, item.exempt,
+         item.deducted if committee else None, _grade(item.proposed_grade),
+         _grade(item.grade), item.grade != item.proposed_grade if told(item) else None,
+         item.reason if told(item) else None,
+         beijing_wall(item.changed_at) if told(item) else None, RATING_STATES[rating.status],
          beijing_wall(rating.approved_at)]
         for item in ratings.rating_items(session, rating.id or 0)]
     return Export((Sheet("评星定级", RATING_COLUMNS, rows),),

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.support import PASSWORD, World, ok, refused
+from tests.api.support import PASSWORD, World, approve_rating, ok, refused
 
 CALLERS = ("anonymous", "a1", "b1", "sec_b", "sec_a", "party_sec", "admin")
 SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -69,9 +69,28 @@ def _draft_rating(w: World) -> Ids:
                          201)["id"]}
 
 
+def _closed_ballot(w: World) -> Ids:
+    ids = _draft_rating(w)
+    for step in ("ballot/open", "ballot/close"):
+        ok(w.post("sec_a", f"/ratings/{ids['rating']}/{step}"))
+    return ids
+
+
+def _published_rating(w: World) -> Ids:
+    ids = _closed_ballot(w)
+    ok(w.post("sec_a", f"/ratings/{ids['rating']}/publish", {"notice_days": 0}))
+    return ids
+
+
+def _submitted_rating(w: World) -> Ids:
+    ids = _published_rating(w)
+    ok(w.post("vice_a", f"/ratings/{ids['rating']}/submit"))
+    return ids
+
+
 def _approved_rating(w: World) -> Ids:
     ids = _draft_rating(w)
-    ok(w.post("sec_a", f"/ratings/{ids['rating']}/approve"))
+    approve_rating(w, ids["rating"])
     return ids
 
 
@@ -170,8 +189,21 @@ MATRIX = [
     Endpoint("change-grade", "PATCH", "/ratings/{rating}/items/{a1}",
              (401, 404, 404, 404, 200, 200, 200), {"grade": "qualified", "reason": "带病坚持工作"},
              prepare=_draft_rating),
-    Endpoint("approve-rating", "POST", "/ratings/{rating}/approve",
+    Endpoint("open-ballot", "POST", "/ratings/{rating}/ballot/open",
              (401, 404, 404, 404, 200, 200, 200), prepare=_draft_rating),
+    Endpoint("publish-rating", "POST", "/ratings/{rating}/publish",
+             (401, 404, 404, 404, 200, 200, 200), {"notice_days": 0},
+             prepare=_closed_ballot),
+    Endpoint("read-published-rating", "GET", "/ratings/{rating}",
+             (401, 200, 404, 404, 200, 200, 200), prepare=_published_rating),
+    Endpoint("submit-rating", "POST", "/ratings/{rating}/submit",
+             (401, 403, 404, 404, 200, 200, 200), prepare=_published_rating,
+             codes={"a1": "committee_only"}),
+    # The level above approves (appraisal.md §2.8): the nearest 党委's committee or an
+    # administrator, not the branch's committee, which sees the rating and is refused.
+    Endpoint("approve-rating", "POST", "/ratings/{rating}/approve",
+             (401, 403, 404, 404, 403, 200, 200), prepare=_submitted_rating,
+             codes={"a1": "committee_above_only", "sec_a": "committee_above_only"}),
 ]
 
 
@@ -219,7 +251,8 @@ def test_matrix_covers_every_caller_kind() -> None:
         assert row["anonymous"] == 401, e.name
         assert row["admin"] < 400 or e.name in ("raise-objection", "set-published-scores")
         # A committee above the branch may do whatever the branch's own committee may.
-        assert row["party_sec"] == row["sec_a"] or e.name == "raise-objection", e.name
+        assert row["party_sec"] == row["sec_a"] or e.name in ("raise-objection",
+                                                               "approve-rating"), e.name
         # The other branch's committee sees A no better than a member of the other branch.
         if e.name != "read-parent-committee":
             assert row["sec_b"] == row["b1"] == 404 or e.name in (
@@ -364,7 +397,7 @@ def test_member_never_sees_a_draft_rating(world: World, branch_life: Ids) -> Non
     assert score["provisional"] is True and score["grade"] is None
     ok(world.patch("sec_a", f"/ratings/{rating}/items/{branch_life['a1']}",
                    {"grade": "basically_qualified", "reason": "试用"}))
-    ok(world.post("sec_a", f"/ratings/{rating}/approve"))
+    approve_rating(world, rating)
     assert ok(world.get("a1", "/ratings"))["total"] == 1
     approved = ok(world.get("a1", f"/ratings/{rating}"))
     assert approved["status"] == "approved"

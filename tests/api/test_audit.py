@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session
 
 from app.services.integrity import run_checks
-from tests.api.support import World, ok, refused
+from tests.api.support import World, approve_rating, ok, refused
 
 Q_DAY = {1: "2025-02-14", 2: "2025-05-14", 3: "2025-08-14", 4: "2025-11-14"}
 
@@ -58,7 +58,7 @@ def play_branch_life(world: World) -> dict[str, Any]:
     ids["rating"] = rating["id"]
     ok(world.patch("sec_a", f"/ratings/{rating['id']}/items/{m['a2']}",
                    {"grade": "basically_qualified", "reason": "年度表现一般"}))
-    ok(world.post("vice_a", f"/ratings/{rating['id']}/approve"))
+    approve_rating(world, rating["id"], branch="vice_a")
     ids["grant"] = ok(world.post("admin", f"/orgs/{a}/committee", {"member_id": m["a1"]}),
                       201)["id"]
     assert world.client.delete(f"/api/v1/orgs/{a}/committee/{m['a1']}",
@@ -106,7 +106,11 @@ def test_every_change_writes_an_audit_row(world: World, db: Session) -> None:
             ("review.finalize", "sec_a", "review", reviews[q]))],
         ("rating.create", "sec_a", "rating", ids["rating"]),
         ("rating.override", "sec_a", "rating_item", rating_item),
-        ("rating.approve", "vice_a", "rating", ids["rating"]),
+        ("rating.ballot_open", "vice_a", "rating", ids["rating"]),
+        ("rating.ballot_close", "vice_a", "rating", ids["rating"]),
+        ("rating.publish", "vice_a", "rating", ids["rating"]),
+        ("rating.submit", "vice_a", "rating", ids["rating"]),
+        ("rating.approve", "party_sec", "rating", ids["rating"]),
         ("committee.grant", "admin", "role_grant", grant_id),
         ("committee.revoke", "admin", "role_grant", grant_id),
         ("member.update", "sec_a", "member", m["a3"]),
@@ -153,7 +157,13 @@ def test_every_change_writes_an_audit_row(world: World, db: Session) -> None:
             override["after"]["reason"], override["after"]["member_id"]) == \
         ("unqualified", "basically_qualified", "年度表现一般", m["a2"])
     approve = by[("rating.approve", ids["rating"])]
-    assert (approve["before"]["status"], approve["after"]["status"]) == ("draft", "approved")
+    assert (approve["before"]["status"], approve["after"]["status"]) == ("submitted",
+                                                                         "approved")
+    closed = by[("rating.ballot_close", ids["rating"])]
+    assert closed["after"]["ballot"] == "closed" and closed["after"]["tally"] == {
+        str(m[name]): dict.fromkeys(
+            ("excellent", "qualified", "basically_qualified", "unqualified", "abstain"), 0)
+        for name in ("sec_a", "vice_a", "a1", "a2", "a3", "a4")}
     grant = by[("committee.grant", grant_id)]
     revoke = by[("committee.revoke", grant_id)]
     assert grant["after"]["member_id"] == revoke["before"]["member_id"] == m["a1"]

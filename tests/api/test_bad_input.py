@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from app.models import LoginAttempt
 from app.schemas import MAX_ID
 from app.settings import get_settings
-from tests.api.support import PASSWORD, World, login, ok, refused
+from tests.api.support import PASSWORD, World, approve_rating, login, ok, refused
 
 SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()  # left out
@@ -876,14 +876,19 @@ def test_at_most_a_third_may_be_excellent(rated: Scene) -> None:
 
 
 def test_an_approved_rating_is_final(rated: Scene, subtests: Any) -> None:
-    ok(rated.send("sec_a", "POST", "/ratings/{rating}/approve"))
+    approve_rating(rated.world, rated.ids["rating"])
     rated.refuse_all(subtests, [
         case("sec_a", "PATCH", "/ratings/{rating}/items/{a1}",
              {"grade": "qualified", "reason": "x"}, 409, "rating_final"),
-        case("sec_a", "POST", "/ratings/{rating}/approve", MISSING, 409, "rating_final"),
+        case("party_sec", "POST", "/ratings/{rating}/approve", MISSING, 409,
+             "rating_not_submitted"),
+        case("sec_a", "POST", "/ratings/{rating}/approve", MISSING, 403,
+             "committee_above_only"),
+        case("sec_a", "POST", "/ratings/{rating}/reopen", {"reason": "x"}, 409,
+             "rating_not_published"),
         case("a1", "PATCH", "/ratings/{rating}/items/{a1}",
              {"grade": "excellent", "reason": "x"}, 403, "committee_only"),
-        case("a1", "POST", "/ratings/{rating}/approve", MISSING, 403, "committee_only"),
+        case("a1", "POST", "/ratings/{rating}/approve", MISSING, 403, "committee_above_only"),
     ])
 
 

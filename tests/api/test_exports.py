@@ -28,7 +28,7 @@ from sqlmodel import Session, col
 
 from app.clock import CHINA
 from app.models import Entry
-from tests.api.support import World, ok, refused
+from tests.api.support import World, approve_rating, ok, refused
 from tests.web.support import web_login
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -203,7 +203,7 @@ def test_rating_as_xlsx_and_csv_and_who_may_export_it(world: World,
 
     # Members see it once approved, never another branch.
     refused(world.get("a1", f"/ratings/{rid}/export"), 404)
-    ok(world.post("sec_a", f"/ratings/{rid}/approve"))
+    approve_rating(world, rid)
     approved = beijing(world.clock.now()).strftime("%Y-%m-%d %H:%M")
     answer = world.get("a1", f"/ratings/{rid}/export", format="csv")
     assert f'filename="rating-{rid}-2025.csv"' in answer.headers["content-disposition"]

@@ -23,7 +23,7 @@ from app.services import audit, entries, members, orgs
 from app.services.access import load_actor
 from app.services.entries import NewEntry
 from app.services.integrity import Problem, Report, format_report, run_checks
-from tests.api.support import World, ok
+from tests.api.support import World, approve_rating, ok
 
 Q_DAY = {1: "2025-02-14", 2: "2025-05-14", 3: "2025-08-14", 4: "2025-11-14"}
 
@@ -79,7 +79,7 @@ def year(world: World, db: Session) -> Year:
     rating = ok(w.post("sec_a", f"/orgs/{w.branch_a}/ratings", {"year": 2025}), 201)["id"]
     ok(w.patch("sec_a", f"/ratings/{rating}/items/{w.members['a1']}",
                {"grade": "basically_qualified", "reason": "年度表现一般"}))
-    ok(w.post("vice_a", f"/ratings/{rating}/approve"))
+    approve_rating(w, rating, branch="vice_a")
     w.clock.advance(days=1)
     w.entry("sec_a", "a1", "P05", "2026-01-12")  # this year's open quarter
     return Year(world=w, db=db, target=target, reviews=reviews, rating=rating)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.support import World, ok, refused
+from tests.api.support import World, approve_rating, ok, refused
 from tests.api.test_year_workflow import run_quarter
 
 EXPECTED = {
@@ -60,7 +60,7 @@ def test_the_town_rates_every_ready_branch_and_lists_the_rest(year: World) -> No
         (w.branch_a, "rating_exists"), (w.branch_b, "quarters_not_finalized")]
     refused(w.post("sec_a", f"/orgs/{w.branch_a}/ratings", {"year": 2025}), 409,
             "rating_exists")
-    assert ok(w.post("sec_a", f"/ratings/{rating['id']}/approve"))["status"] == "approved"
+    assert approve_rating(w, rating["id"])["status"] == "approved"
 
     audited = ok(w.get("admin", "/audit", action="rating.create"))["items"]
     assert [(a["object_type"], a["object_id"]) for a in audited] == [("rating", rating["id"])]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.support import PASSWORD, World, ok, refused
+from tests.api.support import PASSWORD, World, approve_rating, ok, refused
 from tests.api.test_year_workflow import run_quarter
 from tests.web.support import web_login
 
@@ -228,7 +228,7 @@ def test_an_exemption_changes_a_draft_rating_and_not_an_approved_one(year: World
     assert (back["rated"], back["excellent_limit"]) == (6, 2)
     assert lines(back) == lines(rating)
     ok(w.put("sec_a", f"/members/{a4}/exemptions/2025", EXEMPTION))
-    ok(w.post("sec_a", f"/ratings/{rating['id']}/approve"))
+    approve_rating(w, rating["id"])
     refused(w.post("sec_a", f"/members/{a4}/exemptions/2025/withdraw", {"reason": "x"}), 409,
             "rating_final")
     refused(w.put("sec_a", f"/members/{w.members['a1']}/exemptions/2025", EXEMPTION), 409,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.support import World, ok, refused
+from tests.api.support import World, approve_rating, ok, refused
 
 Q_DATES = {1: "2025-02-14", 2: "2025-05-14", 3: "2025-08-14", 4: "2025-11-14"}
 
@@ -219,9 +219,9 @@ def test_whole_year_of_a_branch(world: World) -> None:
     line = next(i for i in changed["items"] if i["name"] == "vice_a")
     assert (line["proposed_grade"], line["grade"]) == ("basically_qualified", "qualified")
     assert line["reason"] == "扣分系驻村期间缺席, 已说明"
-    approved = ok(world.post("sec_a", f"/ratings/{rid}/approve"))
+    approved = approve_rating(world, rid)
     assert approved["status"] == "approved"
-    refused(world.post("sec_a", f"/ratings/{rid}/approve"), 409, "rating_final")
+    refused(world.post("party_sec", f"/ratings/{rid}/approve"), 409, "rating_not_submitted")
     refused(world.patch("sec_a", f"/ratings/{rid}/items/{world.members['a2']}",
                         {"grade": "qualified", "reason": "x"}), 409, "rating_final")
 

@@ -18,9 +18,9 @@ from sqlmodel import Session, SQLModel, col, func, select
 
 from app.db import make_engine
 from app.models import Account, AuditLog, Entry, Rating, RatingItem, Review
-from app.services import integrity
+from app.services import appraisal, integrity
 from app.services.access import load_actor
-from app.services.ratings import approve_rating
+from app.services.accounts import create_admin
 from bench import run
 from bench.dataset import load_meta
 from tests.databases import empty_database
@@ -84,8 +84,16 @@ def test_run_prints_the_keys_and_builds_a_year_the_engine_agrees_with(
         # entries and the ratings must all be what the engine computes from the rows.
         admin = session.exec(select(Account).where(Account.username == data.admin)).one()
         actor = load_actor(session, admin)
+        # Another administrator approves: not the account that published and submitted.
+        approver = load_actor(session, create_admin(session, "approver", "approver-pass-2026",
+                                                    now))
         for rating in ratings:
-            approve_rating(session, actor, rating.id or 0, now)
+            rating_id = rating.id or 0
+            appraisal.open_ballot(session, actor, rating_id, now, now.date())
+            appraisal.close_ballot(session, actor, rating_id, now)
+            appraisal.publish(session, actor, rating_id, 0, now)
+            appraisal.submit(session, actor, rating_id, now)
+            appraisal.approve(session, approver, rating_id, now)
         session.commit()
         report = integrity.Report()
         names = integrity._Names(session)

@@ -34,7 +34,7 @@ from app.migrate import check, upgrade
 from app.services import integrity
 from bench import partition
 from bench.generate import generate
-from tests.api.support import World, build_world, ok
+from tests.api.support import World, approve_rating, build_world, ok
 from tests.databases import new_databases
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,7 +124,7 @@ def play_year(url: str, *, partitioned: bool) -> tuple[dict[str, Any], sa.Engine
                            {"exempt": True, "exempt_reason": "年老体弱"}))
             rating = ok(world.post("sec_a", f"/orgs/{world.branch_a}/ratings",
                                    {"year": YEAR}), 201)
-            ok(world.post("sec_a", f"/ratings/{rating['id']}/approve"))
+            approve_rating(world, rating["id"])
             answers["reviews"] = [ok(world.get("a1", f"/reviews/{r['id']}")) for r in reviews]
             answers["rating"] = ok(world.get("a1", f"/ratings/{rating['id']}"))
             for name in ("a1", "a2", "a3", "a4", "sec_a", "vice_a"):

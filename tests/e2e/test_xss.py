@@ -122,7 +122,11 @@ def _prepare(world: World) -> dict[str, int]:
     rating = api.post("sec_a", f"/orgs/{world.branch_a}/ratings", {"year": 2025}, 201)
     api.call("sec_a", "PATCH", f"/ratings/{rating['id']}/items/{world.members['a1']}",
              json={"grade": "basically_qualified", "reason": ALL})
-    api.post("sec_a", f"/ratings/{rating['id']}/approve")
+    for step in ("ballot/open", "ballot/close"):
+        api.post("sec_a", f"/ratings/{rating['id']}/{step}")
+    api.post("sec_a", f"/ratings/{rating['id']}/publish", {"notice_days": 0})
+    api.post("sec_a", f"/ratings/{rating['id']}/submit")
+    api.post("party_sec", f"/ratings/{rating['id']}/approve")
     return {"review": review["id"], "rating": rating["id"]}
 
 

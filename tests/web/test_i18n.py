@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from app.clock import FixedClock
 from app.services.accounts import create_admin
-from tests.api.support import PASSWORD, World, login, ok
+from tests.api.support import PASSWORD, World, approve_rating, login, ok
 from tests.web.support import form_post, web_login
 
 CJK = re.compile(r"[\u3001-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -191,7 +191,7 @@ def english_phrases() -> set[str]:
 
 
 def test_member_pages_in_english(ascii_world: Ascii, client: TestClient) -> None:
-    ok(ascii_world.world.post("sam", f"/ratings/{ascii_world.rating}/approve"))
+    approve_rating(ascii_world.world, ascii_world.rating, branch="sam", above="admin")
     token = web_login(client, "alice")
     switch(client, token, "en")
     texts = {path: assert_english(client, path) for path in member_pages(ascii_world)}
@@ -311,7 +311,7 @@ def test_chinese_is_the_default(ascii_world: Ascii, client: TestClient) -> None:
 
 
 def test_print_pages_in_english(ascii_world: Ascii, client: TestClient) -> None:
-    ok(ascii_world.world.post("sam", f"/ratings/{ascii_world.rating}/approve"))
+    approve_rating(ascii_world.world, ascii_world.rating, branch="sam", above="admin")
     w = ascii_world
     texts = {}
     for who, paths in (("alice", [f"/me/results/{w.review_q4}/print"]),

@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 
 from app.models import Entry
 from app.settings import get_settings
-from tests.api.support import World, ok
+from tests.api.support import World, approve_rating, ok
 from tests.web.support import web_login
 
 SELF_REPORT = {"rule_code": "P01", "occurred_on": "2026-01-05", "quantity": "2",
@@ -164,7 +164,7 @@ def test_approved_rating_shows_grade_stars_and_the_committees_reason(
     web_login(client, "a1")
     before = client.get("/me?year=2025").text
     assert "暂定分数" in before and "年度等次" not in before
-    ok(world.post("sec_a", f"/ratings/{rating['id']}/approve"))
+    approve_rating(world, rating["id"])
     page = client.get("/me?year=2025").text
     assert re.search(r'class="big score-number">34<', page)
     assert "年度等次" in page and "基本合格" in page

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from app.clock import FixedClock
 from app.settings import get_settings
 from app.web.page_cache import PageCache
-from tests.api.support import PASSWORD, World, ok
+from tests.api.support import PASSWORD, World, approve_rating, ok
 from tests.web.support import web_login
 
 PAGE = "/me?year=2025"
@@ -158,7 +158,7 @@ def test_every_change_to_the_branch_is_on_the_next_page(world: World, client: Te
                                            {"year": 2025}), 201)["id"]
 
     step(rate, lambda p: "暂定分数" in p)
-    step(lambda: ok(world.post("party_sec", f"/ratings/{recorded['rating']}/approve")),
+    step(lambda: approve_rating(world, recorded["rating"]),
          lambda p: "年度等次" in p and "暂定分数" not in p)
 
     # The member's record and roles, changed by an admin.

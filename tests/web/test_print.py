@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.api.support import World, ok, refused
+from tests.api.support import World, approve_rating, ok, refused
 from tests.web.support import web_login
 
 Q1 = "2025-02-14"
@@ -211,7 +211,7 @@ def test_rating_notice_page_and_pdf(world: World, client: TestClient) -> None:
     # A member sees the branch's rating once it is approved, not before.
     refused(world.client.get(f"/api/v1/ratings/{rating_id}/notice.pdf",
                              headers=world.as_("a1")), 404)
-    ok(world.post("sec_a", f"/ratings/{rating_id}/approve"))
+    approve_rating(world, rating_id)
     web_login(client, "sec_a")
     assert f'href="/committee/ratings/{rating_id}/print"' in client.get(
         f"/committee/ratings/{rating_id}").text
