@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.db import SessionDep
-from app.models import Entry, Member, Objection, Org, Rating, RatingItem, Review
+from app.models import (
+    BallotStatus,
+    Entry,
+    Member,
+    Objection,
+    Org,
+    Rating,
+    RatingItem,
+    Review,
+)
 from app.schemas import (
     BallotOut,
     EntryOut,
@@ -70,6 +79,7 @@ def rating_out(session: SessionDep, actor: Actor, rating: Rating, org: Org,
     rated, limit = ratings.rating_limit(items, session, rating.year, now)
     committee = actor.manages(org)
     tallies = appraisal.tallies(session, rating) if committee else {}
+    ballot = rating.ballot != BallotStatus.none
 
     def line(item: RatingItem) -> RatingItemOut:
         out = RatingItemOut.model_validate(item, from_attributes=True)
@@ -83,14 +93,16 @@ def rating_out(session: SessionDep, actor: Actor, rating: Rating, org: Org,
         rated=rated, excellent_limit=limit,
         ballot=BallotOut(status=rating.ballot, voters=rating.voters,
                          cast_online=rating.cast_online, cast_paper=rating.cast_paper,
-                         voted=appraisal.voted_online(session, rating.id) if committee
-                         else None,
-                         you_voted=appraisal.has_voted(session, rating.id, actor.member_id)),
+                         voted=appraisal.voted_online(session, rating.id)
+                         if committee and ballot else None,
+                         you_voted=appraisal.has_voted(session, rating.id, actor.member_id)
+                         if ballot else None),
         notice_until=rating.notice_until, published_at=rating.published_at,
         submitted_at=rating.submitted_at, approved_at=rating.approved_at,
         sent_back=rating.sent_back if committee else None,
         sent_back_reason=rating.sent_back_reason if committee else None,
         sent_back_at=rating.sent_back_at if committee else None,
-        open_objections=appraisal.open_objection_count(session, rating.id),
+        open_objections=appraisal.open_objection_count(session, rating.id)
+        if rating.published_at is not None else 0,
         items=[line(i) for i in items],
     )

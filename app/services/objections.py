@@ -82,9 +82,10 @@ def resolve_objection(session: Session, actor: Actor, objection_id: int, respons
                                "objection_resolved")
     if isinstance(subject, Review) and subject.status == ReviewStatus.finalized:
         raise WorkflowConflict("The review is finalized.", "quarter_locked")
-    if isinstance(subject, Rating) and subject.status != RatingStatus.published:
+    if isinstance(subject, Rating) and subject.status not in (RatingStatus.published,
+                                                              RatingStatus.draft):
         raise WorkflowConflict(f"The rating is {subject.status}; objections to it are "
-                               "answered while it is published.", "rating_not_published")
+                               "answered before it is submitted.", "rating_not_published")
     if not response.strip():
         raise Invalid("A response is required.", "response_required")
     before = audit.snapshot(objection)

@@ -201,7 +201,8 @@ def test_rating_as_xlsx_and_csv_and_who_may_export_it(world: World,
     ]
     assert ws["G2"].data_type == "b" and ws["E4"].data_type == "n" and ws["N2"].is_date
 
-    # Members see it once approved, never another branch.
+    # Members see it once published, never another branch; without deduction details and
+    # with no reason but their own line's (appraisal.md §2.5).
     refused(world.get("a1", f"/ratings/{rid}/export"), 404)
     approve_rating(world, rid)
     approved = beijing(world.clock.now()).strftime("%Y-%m-%d %H:%M")
@@ -210,14 +211,16 @@ def test_rating_as_xlsx_and_csv_and_who_may_export_it(world: World,
     assert quote("第一支部-2025年度评星定级.csv") in answer.headers["content-disposition"]
     table = csv_of(answer)
     assert table[0] == RATING_HEADINGS
-    assert table[1] == ["第一支部", "2025", str(m["sec_a"]), "sec_a", "20", "0", "否", "否", "0",
-                        "不合格", "基本合格", "是", "全年坚持值班, 酌情调整",
-                        changed.strftime("%Y-%m-%d %H:%M"), "已审定", approved]
-    assert table[3][4:6] == ["100", "5"] and table[5][6] == "是"
+    assert table[1] == ["第一支部", "2025", str(m["sec_a"]), "sec_a", "20", "0", "", "否", "",
+                        "不合格", "基本合格", "", "", "", "已审定", approved]
+    assert table[3][4:6] == ["100", "5"] and table[5][6] == ""
     for who in ("b1", "sec_b"):
         refused(world.get(who, f"/ratings/{rid}/export"), 404)
-    ok_party = csv_of(world.get("party_sec", f"/ratings/{rid}/export", format="csv"))
-    assert ok_party == table
+    party = csv_of(world.get("party_sec", f"/ratings/{rid}/export", format="csv"))
+    assert party[1] == ["第一支部", "2025", str(m["sec_a"]), "sec_a", "20", "0", "否", "否", "0",
+                        "不合格", "基本合格", "是", "全年坚持值班, 酌情调整",
+                        changed.strftime("%Y-%m-%d %H:%M"), "已审定", approved]
+    assert party[5][6] == "是"
     refused(world.get("sec_a", "/ratings/987654/export"), 404)
     refused(world.get("sec_a", f"/ratings/{rid}/export", format="XLSX"), 422)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.api.support import World, ok
+from tests.api.support import World, approve_rating, ok
 from tests.web.support import form_post, web_login
 from tests.web.test_member import SELF_REPORT, jpeg, report, uploads
 
@@ -443,8 +443,7 @@ def test_rating_sheet_override_cap_and_approval(world: World, client: TestClient
     cap = client.get(f"{url}/cap", headers={"HX-Request": "true"})
     assert is_partial(cap) and "优秀 <strong class=\"num\">2</strong>" in cap.text
 
-    answer = form_post(client, f"{url}/approve", token, {})
-    assert "已审定" in flashes(client, location(answer))
+    approve_rating(world, int(url.rsplit("/", 1)[1]))
     sheet = client.get(url).text
     assert "调整等次" not in sheet and "审定（最终结果）" not in sheet and "已审定" in sheet
     answer = back_post(client, f"{url}/items/{world.members['a3']}", token,

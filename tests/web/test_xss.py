@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 from app.models import Account, Entry, Org
 from app.present.templating import TEMPLATES_DIR
 from app.web.render import templates
-from tests.api.support import PASSWORD, World, ok
+from tests.api.support import PASSWORD, World, approve_rating, ok
 from tests.web.hostile import PAYLOADS, unsafe_markup
 from tests.web.support import csrf_of, web_login
 
@@ -250,8 +250,8 @@ def test_hostile_text_renders_inert_everywhere(world: World, client: TestClient,
            expect="SEC RAX")
     v.get(f"/committee/ratings/{rating}", "ORG MEM SEC RAT")
     v.get(f"/committee/ratings/{rating}/cap", "", htmx=True)
-    v.post(f"/committee/ratings/{rating}/approve", token, {}, status=303,
-           then="ORG MEM SEC RAT")
+    approve_rating(world, rating, branch="xss_sec", above="admin")
+    v.get(f"/committee/ratings/{rating}", "ORG MEM SEC RAT")
     token = web_login(client, "xss_m1")
     v.post(f"/me/results/{review}/objections", token, {"text": "又一条"}, status=409,
            htmx=True, expect="OBJ OBQ RSP RSQ")
