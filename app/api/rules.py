@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -9,12 +10,24 @@ from fastapi import APIRouter, Path, Query
 from app.api.deps import CurrentActor, errors
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.points import RULE_CODE_PATTERN, Category, Kind
-from app.schemas import RuleItemOut, RulesOut, RuleUpdate, Year
-from app.services import rules
+from app.points import RULE_CODE_PATTERN, Category, Kind, RatingParams
+from app.schemas import (
+    RuleItemOut,
+    RuleParamsOut,
+    RuleProcedureUpdate,
+    RulesOut,
+    RuleUpdate,
+    Year,
+)
+from app.services import rule_procedure, rules
 from app.services.access import require_admin
 
 router = APIRouter(tags=["rules"])
+
+
+def params_out(params: RatingParams) -> RuleParamsOut:
+    return RuleParamsOut.model_validate(asdict(params) | {
+        "star_thresholds": list(params.star_thresholds)})
 
 
 def _rules_out(session: SessionDep, year: int, clock: ClockDep) -> RulesOut:
@@ -24,13 +37,14 @@ def _rules_out(session: SessionDep, year: int, clock: ClockDep) -> RulesOut:
         items=[RuleItemOut(code=r.code, kind=Kind(r.kind), name=r.name, points=r.points,
                            cap=r.cap, min_points=r.min_points, max_points=r.max_points,
                            categories=[Category(c) for c in r.categories.split(",") if c])
-               for r in rows])
+               for r in rows],
+        params=params_out(rules.load_rule_set(session, year, clock.now()).params))
 
 
 @router.get("/rules", response_model=RulesOut, responses=errors(401, 422))
 def read_rules(session: SessionDep, actor: CurrentActor, clock: ClockDep,
                year: Annotated[Year | None, Query()] = None) -> RulesOut:
-    """The rule items of a year (this year by default)."""
+    """The rule items and parameters of a year (this year by default)."""
     return _rules_out(session, year or clock.today().year, clock)
 
 
@@ -45,3 +59,18 @@ def update_rule(code: Annotated[str, Path(pattern=RULE_CODE_PATTERN)], body: Rul
     row = rules.update_rule_item(session, actor.account_id, the_year, code,
                                  body.model_dump(exclude_unset=True), clock.now())
     return next(i for i in _rules_out(session, the_year, clock).items if i.code == row.code)
+
+
+@router.put("/rules/{year}/procedure", response_model=RuleParamsOut,
+            responses=errors(401, 403, 404, 422, codes={422: (
+                "not_a_boolean", "notice_out_of_range", "months_out_of_range",
+                "validation_error")}))
+def update_procedure(year: Annotated[Year, Path()], body: RuleProcedureUpdate,
+                     session: SessionDep, actor: CurrentActor,
+                     clock: ClockDep) -> RuleParamsOut:
+    """Set the year's procedural parameters (appraisal.md §6), also once the year is
+    frozen; answers the year's parameters."""
+    require_admin(actor)
+    params = rule_procedure.set_procedure(session, actor.account_id, year,
+                                          body.model_dump(exclude_unset=True), clock.now())
+    return params_out(params)

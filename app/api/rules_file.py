@@ -9,13 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import CurrentActor, errors
-from app.api.rules import _rules_out
+from app.api.rules import _rules_out, params_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.points import RuleSet
 from app.schemas import RuleItemOut, RulesOut, Year
 from app.schemas.rules_file import (
-    RuleParamsOut,
     RulesFileErrorOut,
     RulesFileProblemOut,
     RulesImportOut,
@@ -23,6 +22,7 @@ from app.schemas.rules_file import (
 from app.services import rules_file
 from app.services.access import require_admin
 from app.services.errors import Invalid
+from app.services.rules import year_is_frozen
 
 router = APIRouter(tags=["rules"])
 
@@ -73,30 +73,23 @@ def _import_out(session: SessionDep, result: rules_file.ImportResult,
                 clock: ClockDep) -> RulesImportOut:
     rules: RuleSet = result.rules
     if result.dry_run:
-        base = RulesOut(year=rules.year, frozen=False, items=[
+        base = RulesOut(year=rules.year, frozen=year_is_frozen(session, rules.year), items=[
             RuleItemOut(code=i.code, kind=i.kind, name=i.name, points=i.points, cap=i.cap,
                         min_points=i.min_points, max_points=i.max_points,
                         categories=sorted(i.categories))
-            for i in rules.items])
+            for i in rules.items], params=params_out(rules.params))
     else:
         base = _rules_out(session, rules.year, clock)
-    params = rules.params
     return RulesImportOut(
         **base.model_dump(), dry_run=result.dry_run, created=result.created,
         added=list(result.added), removed=list(result.removed), changed=list(result.changed),
-        params_changed=result.params_changed,
-        params=RuleParamsOut(
-            review_max=params.review_max, review_default=params.review_default,
-            star_thresholds=list(params.star_thresholds),
-            unqualified_below=params.unqualified_below, basic_below=params.basic_below,
-            basic_single_deduction=params.basic_single_deduction,
-            excellent_min=params.excellent_min, excellent_divisor=params.excellent_divisor))
+        params_changed=result.params_changed)
 
 
 @router.post("/rules/{year}/import", response_model=RulesImportOut, openapi_extra=_BODY,
              responses={201: {"model": RulesImportOut,
                               "description": "The year's rule set, created by the import"},
-                        **errors(401, 403, 404, 409, 413),
+                        **errors(401, 403, 404, 409, 413, codes={409: ("rules_frozen",)}),
                         422: {"model": RulesFileErrorOut,
                               "description": "Invalid input; a bad file (code "
                                              "rules_file_invalid) lists every problem in "
@@ -106,7 +99,9 @@ def import_rules(year: YearPath, session: SessionDep, actor: CurrentActor, clock
                  data: Annotated[bytes, Depends(rules_upload)],
                  dry_run: Annotated[bool, Query()] = False) -> Response:
     """Replace the year's rule set with a rule file's (or only check it, `dry_run`);
-    refused once the year is frozen, or when it drops or re-kinds a code entries use."""
+    refused once the year is frozen unless only the procedural parameters (ballot_required,
+    rating_notice_days, rectify_months) differ, or when it drops or re-kinds a code entries
+    use."""
     require_admin(actor)
     try:
         result = rules_file.import_rule_set(session, actor.account_id, year, data,

@@ -100,6 +100,7 @@ MESSAGES: dict[str, str] = {
     "cap_invalid": N_("年度上限须为0到1000之间的整数，留空表示不设上限。"),
     "cap_not_allowed": N_("一票否决项目没有年度上限。"),
     "categories_required": N_("请至少选择一个适用类别。"),
+    "months_out_of_range": N_("限期改正月数须为1到12之间的整数。"),
     # The committee's pages (committee*.py).
     "review_score_out_of_range": N_("评议分须为0到5之间的整数。"),
     "notice_out_of_range": N_("公示天数须为0到60之间的整数。"),

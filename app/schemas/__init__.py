@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -37,6 +37,7 @@ from app.models import (
 )
 from app.points import RULE_CODE_PATTERN, Category, Grade, Kind
 from app.services.member_import import USERNAME_PATTERN
+from app.services.rules import MAX_NOTICE_DAYS, MAX_RECTIFY_MONTHS
 from app.services.sheets import RowProblem
 from app.services.text import CODE as TEXT_CODE
 from app.services.text import bad_character
@@ -369,10 +370,58 @@ class RuleItemOut(BaseModel):
     max_points: int | None
 
 
+class RuleParamsOut(BaseModel):
+    """The year's rating numbers (docs/scoring.md, Stars and Grades) and its procedural
+    parameters (appraisal.md §6), which stay editable after the year's rules freeze."""
+
+    review_max: int
+    review_default: int
+    star_thresholds: list[int]
+    unqualified_below: int
+    basic_below: int
+    basic_single_deduction: int
+    excellent_min: int
+    excellent_divisor: int
+    ballot_required: bool = Field(description="A rating is published only after a closed "
+                                  "ballot (民主测评); procedural.")
+    rating_notice_days: int = Field(description="Days of 公示 when publish names none (0 to "
+                                    "60); procedural.")
+    rectify_months: int = Field(description="Months of 限期改正 a disposal case proposes by "
+                                "default (1 to 12); procedural.")
+
+
 class RulesOut(BaseModel):
     year: int
     frozen: bool
     items: list[RuleItemOut]
+    params: RuleParamsOut
+
+
+def _left_out_not_null(**bounds: int) -> Callable[[dict[str, Any]], None]:
+    """The OpenAPI of an optional field that may be left out but not sent as null, with the
+    range the service checks (its own codes, not validation_error)."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        schema.pop("default", None)
+        kinds = [k for k in schema.pop("anyOf", []) if k.get("type") != "null"]
+        schema.update(kinds[0] if kinds else {}, **bounds)
+
+    return edit
+
+
+class RuleProcedureUpdate(Body):
+    """Any of the year's procedural parameters; one left out keeps its value (null is
+    refused with the field's code)."""
+
+    ballot_required: bool | None = Field(
+        default=None, json_schema_extra=_left_out_not_null(),
+        description="Publishing a rating needs a closed ballot; null: 422 `not_a_boolean`.")
+    rating_notice_days: int | None = Field(
+        default=None, json_schema_extra=_left_out_not_null(minimum=0, maximum=MAX_NOTICE_DAYS),
+        description="0 to 60, else 422 `notice_out_of_range`.")
+    rectify_months: int | None = Field(
+        default=None, json_schema_extra=_left_out_not_null(minimum=1, maximum=MAX_RECTIFY_MONTHS),
+        description="1 to 12, else 422 `months_out_of_range`.")
 
 
 class RuleUpdate(Body):

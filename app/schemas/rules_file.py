@@ -7,19 +7,7 @@ from pydantic import BaseModel, Field
 from app.schemas import ErrorOut, RulesOut
 
 
-class RuleParamsOut(BaseModel):
-    review_max: int
-    review_default: int
-    star_thresholds: list[int]
-    unqualified_below: int
-    basic_below: int
-    basic_single_deduction: int
-    excellent_min: int
-    excellent_divisor: int
-
-
 class RulesImportOut(RulesOut):
-    params: RuleParamsOut
     dry_run: bool
     # The year had no rule set before (answered 201).
     created: bool

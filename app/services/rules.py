@@ -40,7 +40,8 @@ def _to_item(row: RuleItemRow) -> RuleItem:
     )
 
 
-def _to_params(row: RuleSetRow) -> RatingParams:
+def read_params(row: RuleSetRow) -> RatingParams:
+    """The rating parameters stored on the year's row."""
     return RatingParams(
         review_max=row.review_max,
         review_default=row.review_default,
@@ -57,7 +58,7 @@ def _to_params(row: RuleSetRow) -> RatingParams:
 
 
 def write_params(row: RuleSetRow, params: RatingParams) -> None:
-    """The rating parameters onto the year's row (what _to_params reads back)."""
+    """The rating parameters onto the year's row (what read_params reads back)."""
     row.review_max = params.review_max
     row.review_default = params.review_default
     row.star_thresholds = ",".join(str(t) for t in params.star_thresholds)
@@ -163,7 +164,7 @@ def _read(session: Session, year: int) -> tuple[RuleSet, int | None]:
         items = session.exec(select(RuleItemRow).where(RuleItemRow.year == source[0])
                              .order_by(col(RuleItemRow.position))).all()
         rules = RuleSet(year=year, items=tuple(_to_item(i) for i in items),
-                        params=_to_params(row))
+                        params=read_params(row))
     _LOADED[year] = (source, rules)
     memo[year] = (rules, source[0] if source is not None else None)
     return memo[year]

@@ -7,9 +7,10 @@ missing number taking the default, and `items` (docs/scoring.md, Rule items), in
 order. Points are written without a sign, as everywhere else in Jifen: the kind decides
 whether they add or deduct. An import replaces the year's whole rule set, or refuses with
 every problem named by its path (`items[3].points: ...`) and writes nothing. It is refused
-for a frozen year, and for a file that drops a code the year's entries use or changes such a
-code's kind (its name, points, cap and categories may change, as an edit may change them:
-entries keep the points they were given).
+for a frozen year unless the file differs from the year's rules only in the procedural
+parameters (app/services/rule_procedure.py), and for a file that drops a code the year's
+entries use or changes such a code's kind (its name, points, cap and categories may change,
+as an edit may change them: entries keep the points they were given).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from app.schemas import RuleUpdate
 from app.services import audit
 from app.services.errors import DomainError, Invalid, WorkflowConflict
 from app.services.locking import lock_rule_year
+from app.services.rule_procedure import PROCEDURAL, frozen_changes
 from app.services.rules import (
     bump_revision,
     check_year,
@@ -65,6 +67,10 @@ HEADER = """\
 # categories: active 在职, mobile 流动, retired 离退休, rural 农村无职.
 # params: review scores, star thresholds (least score for 1..5 stars) and grade numbers.
 """
+PROCEDURE_NOTE = """\
+  # Procedural (appraisal.md §6): these three stay editable after the year's rules freeze.
+  # ballot_required 须经民主测评方可公示; rating_notice_days 评星定级公示天数 (0-60);
+  # rectify_months 限期改正默认月数 (1-12)."""
 
 
 @dataclass(frozen=True)
@@ -129,8 +135,10 @@ def dump_rule_set(rules: RuleSet) -> str:
                    else getattr(params, name) for name in PARAM_FIELDS},
         "items": [_item_data(i) for i in rules.items],
     }
-    body = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
-    return HEADER.format(year=rules.year) + str(body)
+    body = str(yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100))
+    # The procedural parameters come last in params (RatingParams' order): said so above them.
+    first = f"\n  {PROCEDURAL[0]}:"
+    return HEADER.format(year=rules.year) + body.replace(first, "\n" + PROCEDURE_NOTE + first, 1)
 
 
 def export_rule_set(session: Session, year: int, now: datetime) -> str:
@@ -392,13 +400,19 @@ def import_rule_set(session: Session, actor_id: int | None, year: int, data: byt
                     now: datetime, *, dry_run: bool = False) -> ImportResult:
     """Replace the year's rule set with a file's, or refuse and write nothing."""
     check_year(year)
-    if year_is_frozen(session, year):
-        raise WorkflowConflict(
-            f"The {year} rule set is frozen: a quarter of {year} has been finalized.",
-            "rules_frozen")
     rules, problems, codes = _read(data, year)
+    if rules is None:
+        raise RulesFileInvalid(problems)
+    if year_is_frozen(session, year):
+        # Only the procedural parameters may still change (appraisal.md §6).
+        kept = frozen_changes(load_rule_set(session, year, now), rules)
+        if kept:
+            raise WorkflowConflict(
+                f"The {year} rule set is frozen: a quarter of {year} has been finalized; "
+                f"only {', '.join(PROCEDURAL)} may still change, and the file changes "
+                f"{', '.join(kept[:10])}{' …' if len(kept) > 10 else ''}.", "rules_frozen")
     problems += _in_use_problems(session, year, codes)
-    if rules is None or problems:
+    if problems:
         raise RulesFileInvalid(problems)
     if not dry_run:
         # A year not stored yet is created here once, whoever else stores it at the same time.

@@ -114,16 +114,80 @@ def test_dry_run_checks_and_writes_nothing(world: World, db: Session) -> None:
     assert ok(world.get("admin", "/rules", year=2026))["items"][5]["points"] == 4
 
 
-def test_a_frozen_year_refuses_an_import(world: World, db: Session) -> None:
-    text = export(world, 2025)
+def freeze(world: World, year: int) -> None:
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
-                           {"year": 2025, "quarter": 1}), 201)
+                           {"year": year, "quarter": 1}), 201)
     ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
     ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))
+
+
+PROCEDURAL = (("ballot_required: true", "ballot_required: false"),
+              ("rating_notice_days: 5", "rating_notice_days: 7"),
+              ("rectify_months: 6", "rectify_months: 3"))
+
+
+def procedural(text: str) -> str:
+    for old, new in PROCEDURAL:
+        text = text.replace(old, new)
+    return text
+
+
+def test_a_frozen_year_refuses_an_import_that_changes_the_scoring(world: World,
+                                                                  db: Session) -> None:
+    text = export(world, 2025)
+    freeze(world, 2025)
     before = revision(db, 2025)
-    refused(send(world, 2025, text), 409, "rules_frozen")
-    refused(send(world, 2025, text, dry_run=True), 409, "rules_frozen")
+    # Anything but the procedural parameters, alone or beside them: refused, checked or not,
+    # and the detail names what the file would change.
+    cases = [
+        (text.replace("excellent_divisor: 3", "excellent_divisor: 4"), "params.excellent_divisor"),
+        (text.replace("name: 参加集中学习\n", "name: 参加集中学习(市版)\n"), "changes P01."),
+        (procedural(text).replace("points: 4\n", "points: 5\n"), "changes P06, P10."),
+        (text.replace("- code: V04", "- code: V05"), "changes V05, V04."),
+    ]
+    for changed, named in cases:
+        for dry_run in (False, True):
+            body = refused(send(world, 2025, changed, dry_run=dry_run), 409, "rules_frozen")
+            assert named in body["detail"], body["detail"]
+            assert "only ballot_required, rating_notice_days, rectify_months" in body["detail"]
+    # Two items swapped: the same items, another order (the rules page's order).
+    lines = text.split("- code: ")
+    swapped = "- code: ".join([*lines[:1], lines[2], lines[1], *lines[3:]])
+    assert "changes items." in refused(send(world, 2025, swapped), 409, "rules_frozen")["detail"]
+    # A bad file is a bad file, frozen or not.
+    assert problems(send(world, 2025, text.replace("rectify_months: 6", "rectify_months: 13"))) \
+        == [("params.rectify_months", "months_out_of_range")]
+    assert problems(send(world, 2025, text.replace("ballot_required: true",
+                                                    "ballot_required: 'no'"))) == \
+        [("params.ballot_required", "not_a_boolean")]
+    assert revision(db, 2025) == before and export(world, 2025) == text
+
+
+def test_a_frozen_year_imports_its_procedural_parameters(world: World, db: Session) -> None:
+    text = export(world, 2025)
+    freeze(world, 2025)
+    before = revision(db, 2025)
+    changed = procedural(text)
+    checked = ok(send(world, 2025, changed, dry_run=True))
+    assert (checked["frozen"], checked["dry_run"], checked["params_changed"]) == \
+        (True, True, True)
     assert revision(db, 2025) == before
+    done = ok(send(world, 2025, changed))
+    assert (done["frozen"], done["added"], done["removed"], done["changed"],
+            done["params_changed"]) == (True, [], [], [], True)
+    expected = {"ballot_required": False, "rating_notice_days": 7, "rectify_months": 3}
+    assert {k: done["params"][k] for k in expected} == expected
+    shown = ok(world.get("a1", "/rules", year=2025))
+    assert shown["frozen"] is True and shown["params"] == done["params"]
+    assert shown["params"]["excellent_divisor"] == 3
+    assert export(world, 2025) == changed
+    assert revision(db, 2025) not in (None, before)
+    logged = db.exec(select(AuditLog).where(AuditLog.action == "rules.import",
+                                            AuditLog.object_id == 2025)).one()
+    assert '"rating_notice_days": 5' in (logged.before or "")
+    assert '"rating_notice_days": 7' in (logged.after or "")
+    # The file as it stands, again: nothing beyond the procedure differs, so it is taken.
+    assert ok(send(world, 2025, changed))["params_changed"] is False
 
 
 def test_codes_used_by_entries_cannot_go_or_change_kind(world: World, db: Session) -> None:

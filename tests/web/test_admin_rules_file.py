@@ -90,16 +90,28 @@ def test_who_sees_what(world: World, client: TestClient) -> None:
     assert client.get("/admin/rules/export.yaml?year=2026").status_code == 403
 
 
-def test_a_frozen_year_shows_no_form_and_refuses(world: World, client: TestClient) -> None:
+def test_a_frozen_year_takes_a_file_that_changes_only_the_procedure(
+        world: World, client: TestClient) -> None:
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": 2025, "quarter": 1}), 201)
     ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
     ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))
     token = web_login(client, "admin")
     page = client.get("/admin/rules?year=2025").text
-    assert "该年度规则已锁定，不能导入。" in page and "/admin/rules/import" not in page
-    answer = upload(client, token, 2025, download(client, 2025))
+    assert "/admin/rules/import?year=2025" in page
+    assert "该年度规则已锁定：导入的文件只能修改评定程序参数，其余内容须与现行规则相同。" in page
+    text = download(client, 2025)
+    answer = upload(client, token, 2025, text.replace("points: 4\n", "points: 5\n"))
     assert answer.status_code == 409 and "积分规则已锁定" in answer.text
+    done = upload(client, token, 2025, text.replace("rectify_months: 6", "rectify_months: 9"))
+    assert done.status_code == 303 and done.headers["location"] == "/admin/rules?year=2025"
+    assert ok(world.get("admin", "/rules", year=2025))["params"]["rectify_months"] == 9
+    bad = upload(client, token, 2025, text.replace("rectify_months: 6", "rectify_months: 0"))
+    assert bad.status_code == 422
+    assert "<code>params.rectify_months</code>：限期改正月数须为1到12之间的整数。" in bad.text
+    web_login(client, "sec_a")
+    page = client.get("/admin/rules?year=2025").text
+    assert "该年度规则已锁定，不能导入。" in page and "/admin/rules/import" not in page
 
 
 def test_an_import_moves_the_kept_member_pages_on(world: World, client: TestClient) -> None:

@@ -10,11 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import RuleItemRow
-from app.points import Kind
+from app.points import Kind, RatingParams
 from app.present.i18n import N_, _
 from app.present.messages import message_for
 from app.schemas import Year
-from app.services import directory, rules, rules_file
+from app.services import directory, rule_procedure, rules, rules_file
 from app.services.access import Actor, require_admin, require_committee
 from app.services.errors import DomainError, Invalid, NotFound, WorkflowConflict, attempt
 from app.web.deps import WebActor
@@ -38,9 +38,11 @@ def _find(session: SessionDep, year: int, code: str, clock: ClockDep) -> RuleIte
 
 def _rules_page(request: Request, session: SessionDep, actor: Actor, year: int, clock: ClockDep,
                 *, rows: dict[str, RowState] | None = None, status_code: int = 200,
-                upload: dict[str, Any] | None = None) -> Response:
+                upload: dict[str, Any] | None = None,
+                procedure: dict[str, Any] | None = None) -> Response:
     require_committee(actor, "open this page")
     items = rules.rule_rows(session, year, clock.now())
+    params = rules.load_rule_set(session, year, clock.now()).params
     frozen = rules.year_is_frozen(session, year)
     this_year = clock.today().year
     years = sorted({*directory.rule_years(session), this_year, this_year + 1, year})
@@ -48,7 +50,9 @@ def _rules_page(request: Request, session: SessionDep, actor: Actor, year: int, 
     context = {"year": year, "years": years, "frozen": frozen,
                "editable": actor.is_admin and not frozen,
                "groups": [(k, rs) for k, rs in groups if rs], "rows": rows or {},
-               "upload": upload or {}}
+               "upload": upload or {}, "params": params, "procedure": procedure or {},
+               "notice_days_max": rules.MAX_NOTICE_DAYS,
+               "rectify_months_max": rules.MAX_RECTIFY_MONTHS}
     return render(request, "pages/admin/rules.html", context, status_code=status_code)
 
 
@@ -125,6 +129,9 @@ FILE_PROBLEMS: dict[str, str] = {
     "score_invalid": N_("分数应在 0 到 1000 之间。"),
     "grade_order": N_("定级分数应满足：不合格线 ≤ 基本合格线 ≤ 优秀线。"),
     "excellent_divisor_invalid": N_("优秀比例的分母应在 1 到 100 之间。"),
+    "not_a_boolean": N_("应为 true 或 false。"),
+    "notice_out_of_range": N_("公示天数须为0到60之间的整数。"),
+    "months_out_of_range": N_("限期改正月数须为1到12之间的整数。"),
     "items_required": N_("至少要有一条积分项目。"),
     "too_many_items": N_("积分项目太多（最多 200 条）。"),
     "code_required": N_("缺少编号（如 P01）。"),
@@ -215,6 +222,44 @@ def import_file(request: Request, session: SessionDep, actor: WebActor, clock: C
     flash(request, _("已导入{year}年度积分规则，共{n}条。").format(
         year=the_year, n=len(result.rules.items)) + summary)
     return redirect(request, f"/admin/rules?year={the_year}")
+
+
+# The form's field each refusal is about, so the page marks it.
+PROCEDURE_FIELDS = {"notice_out_of_range": "rating_notice_days",
+                    "months_out_of_range": "rectify_months"}
+
+
+@router.post("/admin/rules/procedure")
+def update_procedure(request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
+                     year: YearQuery = None,
+                     ballot_required: Annotated[str, Form(max_length=10)] = "",
+                     rating_notice_days: Annotated[str, Form(max_length=20)] = "",
+                     rectify_months: Annotated[str, Form(max_length=20)] = "") -> Response:
+    """The year's procedural parameters (appraisal.md §6), also once the year is frozen. The
+    form shows all three, so an unticked box is false."""
+    require_admin(actor)
+    the_year = year or clock.today().year
+
+    def change() -> RatingParams:
+        changes = {
+            "ballot_required": bool(ballot_required),
+            "rating_notice_days": parse_int(rating_notice_days, "notice_out_of_range", 0,
+                                            rules.MAX_NOTICE_DAYS),
+            "rectify_months": parse_int(rectify_months, "months_out_of_range", 1,
+                                        rules.MAX_RECTIFY_MONTHS)}
+        return rule_procedure.set_procedure(session, actor.account_id, the_year, changes,
+                                            clock.now())
+
+    result = attempt(session, change)
+    if isinstance(result, DomainError):
+        form = {"ballot_required": bool(ballot_required),
+                "rating_notice_days": rating_notice_days, "rectify_months": rectify_months}
+        return _rules_page(request, session, actor, the_year, clock,
+                           status_code=result.status_code, procedure={
+                               "form": form, "error": message_for(result),
+                               "field": PROCEDURE_FIELDS.get(result.code)})
+    flash(request, _("已保存{year}年度评定程序参数。").format(year=the_year))
+    return redirect(request, f"/admin/rules?year={the_year}#procedure")
 
 
 def _changes(row: RuleItemRow, name: str, points: str, cap: str, categories: list[str],
