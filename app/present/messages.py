@@ -50,7 +50,7 @@ MESSAGES: dict[str, str] = {
     "ends_on_invalid": N_("请填写结束日期，格式如 2026-01-05。"),
     "left_on_invalid": N_("请填写离开日期，格式如 2026-01-05。"),
     "consent_on_invalid": N_("上级党组织同意日期格式不对，格式如 2026-01-05。"),
-    "meeting_on_invalid": N_("支部大会日期格式不对，格式如 2026-01-05。"),
+    "meeting_on_invalid": N_("支部党员大会日期格式不对，格式如 2026-01-05。"),
     "text_too_long": N_("填写的文字太长了，请不超过1000字。"),
     "rules_frozen": N_("该年度已有季度定稿，积分规则已锁定。"),
     "rules_file_invalid": N_("规则文件有误，没有导入。请按下面的提示修改后再上传："),
