@@ -92,7 +92,8 @@ def _offered(member: Member, org: Org, actor: Actor, today: date,
     return offered
 
 
-def _managed(session: SessionDep, actor: Actor, member_id: int) -> tuple[Member, Org]:
+def managed_member(session: SessionDep, actor: Actor, member_id: int) -> tuple[Member, Org]:
+    """A member whose records this committee member or administrator keeps, with the branch."""
     require_committee(actor, "open this page")
     member, org = get_member(session, actor, member_id)
     require_manages(actor, org)
@@ -110,7 +111,7 @@ def _show(request: Request, session: SessionDep, actor: Actor, today: date, memb
 def standing_page(member_id: int, request: Request, session: SessionDep, actor: WebActor,
                   clock: ClockDep, next: str | None = None) -> Response:
     """The panel alone (HTMX: a form's 取消), or as a page."""
-    member, org = _managed(session, actor, member_id)
+    member, org = managed_member(session, actor, member_id)
     back = safe_next(next, f"/committee/members/{member_id}")
     return _show(request, session, actor, clock.today(), member, org, back)
 
@@ -119,7 +120,7 @@ def _act(request: Request, session: SessionDep, actor: Actor, clock: ClockDep, m
          next_: str, form: str, typed: dict[str, str], change: Change) -> Response:
     """Run one form's change in a savepoint; a refusal or a confirm step comes back in the
     panel with what was typed, and a change done is said where the person is."""
-    member, org = _managed(session, actor, member_id)
+    member, org = managed_member(session, actor, member_id)
     back = safe_next(next_, f"/committee/members/{member_id}")
     today = clock.today()
     result = attempt(session, lambda: change(member, org))

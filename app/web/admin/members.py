@@ -20,9 +20,7 @@ from app.services import directory, members
 from app.services.access import (
     Actor,
     get_managed_org,
-    get_member,
     require_committee,
-    require_manages,
 )
 from app.services.errors import DomainError, Invalid, attempt
 from app.services.member_import import USERNAME
@@ -140,13 +138,6 @@ def create_member(request: Request, session: SessionDep, actor: WebActor, clock:
     return redirect(request, _page_url(member.org_id, member.id))
 
 
-def _managed_member(session: SessionDep, actor: Actor, member_id: int) -> tuple[Member, Org]:
-    require_committee(actor, "open this page")
-    member, org = get_member(session, actor, member_id)
-    require_manages(actor, org)
-    return member, org
-
-
 def _row(request: Request, session: SessionDep, actor: Actor, member: Member, org: Org,
          today: date, state: RowState, status_code: int = 200) -> Response:
     """The member's row for HTMX; without it, the whole page with the row in that state."""
@@ -162,7 +153,7 @@ def _row(request: Request, session: SessionDep, actor: Actor, member: Member, or
 @router.get("/admin/members/{member_id}/edit")
 def edit_row(request: Request, member_id: int, session: SessionDep,
              actor: WebActor, clock: ClockDep) -> Response:
-    member, org = _managed_member(session, actor, member_id)
+    member, org = standing_panel.managed_member(session, actor, member_id)
     if not is_htmx(request):
         return RedirectResponse(f"/admin/members?org_id={org.id}&edit={member_id}"
                                 f"#member-{member_id}", status_code=303)
@@ -172,7 +163,7 @@ def edit_row(request: Request, member_id: int, session: SessionDep,
 @router.get("/admin/members/{member_id}/row")
 def view_row(request: Request, member_id: int, session: SessionDep,
              actor: WebActor, clock: ClockDep) -> Response:
-    member, org = _managed_member(session, actor, member_id)
+    member, org = standing_panel.managed_member(session, actor, member_id)
     if not is_htmx(request):
         return RedirectResponse(_page_url(org.id or 0, member_id), status_code=303)
     return _row(request, session, actor, member, org, clock.today(), {})
@@ -181,7 +172,7 @@ def view_row(request: Request, member_id: int, session: SessionDep,
 def _change(request: Request, session: SessionDep, actor: Actor, member_id: int,
             changes: dict[str, Any] | DomainError, clock: ClockDep, failed: RowState,
             done: str) -> Response:
-    member, org = _managed_member(session, actor, member_id)
+    member, org = standing_panel.managed_member(session, actor, member_id)
 
     def change() -> Member:
         if isinstance(changes, DomainError):
