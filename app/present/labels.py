@@ -23,6 +23,21 @@ STATUS_LABELS = {"pending": N_("待审核"), "approved": N_("已通过"), "rejec
 CATEGORY_LABELS = {"active": N_("在职"), "mobile": N_("流动"), "retired": N_("离退休"),
                    "rural": N_("农村无职")}
 ORG_KIND_LABELS = {"committee": N_("党委"), "general_branch": N_("党总支"), "branch": N_("党支部")}
+# A member's standing and what goes with it (appraisal.md §1), by the models' enum values.
+STANDING_LABELS = {"full": N_("正式党员"), "probationary": N_("预备党员"), "left": N_("已离开")}
+LEAVE_KIND_LABELS = {"discipline": N_("开除党籍"), "withdrew": N_("退党"), "died": N_("去世"),
+                     "transferred": N_("组织关系转出")}
+SUSPENSION_KIND_LABELS = {"party_probation": N_("留党察看"),
+                          "detained": N_("中止党员权利（被留置或逮捕）")}
+EXEMPTION_REASON_LABELS = {
+    "unable_to_express": N_("不能表达本人意志"),
+    "abroad_self_funded": N_("自费出国半年以上"),
+    "serving_sentence": N_("未受留党察看以上处分但正在服刑"),
+    "bedridden": N_("年老体弱卧床不起和长期生病生活不能自理"),
+    "away_unregistered": N_("应转未转组织关系外出半年以上"),
+    "other": N_("其他"),
+}
+EXEMPTION_STATUS_LABELS = {"active": N_("有效"), "withdrawn": N_("已撤回")}
 # app.points.GRADE_LABELS (the engine knows no gettext), marked here for extraction; a test
 # keeps the two the same.
 GRADE_MSGIDS = (N_("优秀"), N_("合格"), N_("基本合格"), N_("不合格"), N_("免评"), N_("预备党员"))

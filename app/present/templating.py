@@ -11,9 +11,14 @@ from app.points import GRADE_LABELS, Grade
 from app.present import i18n
 from app.present.labels import (
     CATEGORY_LABELS,
+    EXEMPTION_REASON_LABELS,
+    EXEMPTION_STATUS_LABELS,
     KIND_LABELS,
+    LEAVE_KIND_LABELS,
     QUARTER_NAMES,
+    STANDING_LABELS,
     STATUS_LABELS,
+    SUSPENSION_KIND_LABELS,
     beijing,
     quarter_name,
     signed,
@@ -34,4 +39,8 @@ env.globals.update(
     rule_item_name=i18n.rule_item_name, signed=signed, bj=beijing,
     quarter_name=quarter_name, quarter_names=QUARTER_NAMES, kind_labels=KIND_LABELS,
     status_labels=STATUS_LABELS, category_labels=CATEGORY_LABELS,
-    grade_labels={g.value: label for g, label in GRADE_LABELS.items()})
+    grade_labels={g.value: label for g, label in GRADE_LABELS.items()},
+    standing_labels=STANDING_LABELS, leave_kind_labels=LEAVE_KIND_LABELS,
+    suspension_kind_labels=SUSPENSION_KIND_LABELS,
+    exemption_reason_labels=EXEMPTION_REASON_LABELS,
+    exemption_status_labels=EXEMPTION_STATUS_LABELS)

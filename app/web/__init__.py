@@ -6,9 +6,19 @@ every audience shares sit beside them.
 
 from fastapi import APIRouter, Depends
 
-from app.web import admin, auth, committee, exports, home, member, passwords, printing
+from app.web import (
+    admin,
+    auth,
+    committee,
+    exports,
+    home,
+    member,
+    passwords,
+    printing,
+    standing,
+)
 from app.web.deps import csrf_protect
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-for module in (auth, home, member, passwords, committee, admin, exports, printing):
+for module in (auth, home, member, passwords, standing, committee, admin, exports, printing):
     router.include_router(module.router)

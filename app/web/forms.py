@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
@@ -20,6 +21,7 @@ from app.services.errors import Invalid
 # A whole number typed into a form: no more digits than MAX_ID has, so every id fits and a
 # long run of digits is refused before it is converted.
 WHOLE_NUMBER = re.compile(rf"-?\d{{1,{len(str(MAX_ID))}}}")
+Choice = TypeVar("Choice", bound=StrEnum)
 
 
 async def form_data(request: Request) -> FormData:
@@ -61,6 +63,31 @@ def parse_date(value: str | None, code: str = "date_invalid") -> date:
         return date.fromisoformat((value or "").strip())
     except ValueError:
         raise Invalid(f"Expected a date YYYY-MM-DD, got {value!r}.", code) from None
+
+
+def optional_date(value: str | None, code: str = "date_invalid") -> date | None:
+    """A date, or None when left blank."""
+    return parse_date(value, code) if (value or "").strip() else None
+
+
+def parse_choice(value: str | None, choices: type[Choice], code: str,
+                 allowed: tuple[Choice, ...] | None = None) -> Choice:
+    """One of a select's values (of `allowed` when given), else Invalid with `code`."""
+    try:
+        choice = choices((value or "").strip())
+    except ValueError:
+        raise Invalid(f"Unknown {choices.__name__} {value!r}.", code) from None
+    if allowed is not None and choice not in allowed:
+        raise Invalid(f"{choice} is not one of {[str(a) for a in allowed]}.", code)
+    return choice
+
+
+def parse_note(value: str | None, code: str = "note_too_long", max_length: int = 1000) -> str:
+    """A note as typed (the service trims it), refused when longer than its column."""
+    text = value or ""
+    if len(text.strip()) > max_length:
+        raise Invalid(f"The text is longer than {max_length} characters.", code)
+    return text
 
 
 def parse_category(value: str | None) -> str:

@@ -19,8 +19,9 @@ from app.services import entries, standing, worklist
 from app.services.access import Actor, get_managed_org, get_member, require_manages
 from app.services.entries import EntryFilter
 from app.services.errors import DomainError
+from app.web import standing as standing_panel
 from app.web.committee.common import CommitteeActor, page
-from app.web.forms import safe_next
+from app.web.forms import here, safe_next
 from app.web.render import flash, is_htmx, redirect
 
 router = APIRouter()
@@ -220,10 +221,11 @@ def member_page(member_id: int, request: Request, session: SessionDep, actor: Co
     rows, total = entries.list_entries(session, actor, EntryFilter(member_id=member_id,
                                                                    year=year), LIMIT, 0)
     score, vetoed = worklist.member_score(session, member_id, year, clock.now())
-    facts = standing.member_facts(session, [member_id], clock.today())[member_id]
     exemption = standing.active_exemptions(session, [member_id], year).get(member_id)
+    panel = standing_panel.panel(session, actor, member, org, clock.today(), here(request))
     return page(request, "pages/committee/member.html", {
         "member": member, "org": org, "year": year, "this_year": this_year,
-        "exemption": exemption, "rights_suspended": facts.rights_suspended,
+        "exemption": exemption, "rights_suspended": panel["rights_suspended"], "panel": panel,
+        "standing_styles": standing_panel.STYLES,
         "rows": worklist.entry_views(session, rows, clock.now()), "total": total,
         "score": score, "vetoed": vetoed, "view": "member"})
