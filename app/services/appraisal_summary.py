@@ -12,8 +12,7 @@ tally stays with the branch's rating sheet.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +29,6 @@ from app.models import (
     Rating,
     RatingItem,
     RatingStatus,
-    Standing,
 )
 from app.points import Grade, excellent_limit
 from app.services.access import Actor, get_org, managed_org_filter
@@ -39,13 +37,10 @@ from app.services.summary import branch_filter, require_some
 
 # The grades a graded line can have, in the order every table shows them.
 GRADES = (Grade.excellent, Grade.qualified, Grade.basically_qualified, Grade.unqualified)
+GRADE_KEYS = tuple(g.value for g in GRADES)
 NOT_RATED = "not_rated"
 # A branch's rating state in the totals: not rated yet, or the rating's status.
 STATES = (NOT_RATED, *(s.value for s in RatingStatus))
-
-
-def _no_grades() -> dict[str, int]:
-    return {g.value: 0 for g in GRADES}
 
 
 def turnout(cast: int, voters: int | None) -> float | None:
@@ -53,7 +48,7 @@ def turnout(cast: int, voters: int | None) -> float | None:
     return None if not voters else round(cast / voters, 4)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BranchAppraisal:
     """One branch's year. Everything about the rating is None while it has none."""
 
@@ -85,22 +80,23 @@ class BranchAppraisal:
         return turnout(self.cast or 0, self.voters)
 
 
-@dataclass
+@dataclass(frozen=True)
 class AppraisalTotals:
-    """The sums over the branches; the turnout over those whose ballot was opened."""
+    """The sums over the branches; the ballots and the turnout over those whose ballot was
+    opened."""
 
-    branches: int = 0
-    statuses: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATES, 0))
-    members: int = 0
-    graded: int = 0
-    exempt: int = 0
-    probationary: int = 0
-    voters: int = 0
-    cast_online: int = 0
-    cast_paper: int = 0
-    grades: dict[str, int] = field(default_factory=_no_grades)
-    excellent_limit: int = 0
-    open_objections: int = 0
+    branches: int
+    statuses: dict[str, int]
+    members: int
+    graded: int
+    exempt: int
+    probationary: int
+    voters: int
+    cast_online: int
+    cast_paper: int
+    grades: dict[str, int]
+    excellent_limit: int
+    open_objections: int
 
     @property
     def rated(self) -> int:
@@ -110,19 +106,6 @@ class AppraisalTotals:
     def turnout(self) -> float | None:
         return turnout(self.cast_online + self.cast_paper, self.voters)
 
-    def add(self, branch: BranchAppraisal) -> None:
-        self.branches += 1
-        self.statuses[branch.status.value if branch.status else NOT_RATED] += 1
-        for name in ("members", "graded", "exempt", "probationary", "excellent_limit",
-                     "open_objections"):
-            setattr(self, name, getattr(self, name) + (getattr(branch, name) or 0))
-        if branch.voters is not None:  # the ballots of a ballot never opened are none
-            self.voters += branch.voters
-            self.cast_online += branch.cast_online or 0
-            self.cast_paper += branch.cast_paper or 0
-        for grade, count in (branch.grades or {}).items():
-            self.grades[grade] += count
-
 
 @dataclass(frozen=True)
 class AppraisalSummary:
@@ -130,15 +113,6 @@ class AppraisalSummary:
     year: int
     branches: list[BranchAppraisal]  # tree order
     totals: AppraisalTotals
-
-
-@dataclass
-class _Lines:
-    members: int = 0
-    graded: int = 0
-    exempt: int = 0
-    probationary: int = 0
-    grades: dict[str, int] = field(default_factory=_no_grades)
 
 
 def _branches(actor: Actor, org: Org, year: int) -> sa.Select[Any]:
@@ -154,25 +128,27 @@ def _branches(actor: Actor, org: Org, year: int) -> sa.Select[Any]:
             .order_by(col(Org.path)))
 
 
-def _lines(session: Session, ratings: sa.Select[Any]) -> dict[int, _Lines]:
-    """The ratings' lines counted by rating: one grouped pass over their rating_item rows."""
-    lines: dict[int, _Lines] = defaultdict(_Lines)
-    for rating_id, grade, standing, exempt, count in core(session, sa.select(
-            col(RatingItem.rating_id), col(RatingItem.grade), col(RatingItem.standing),
-            col(RatingItem.exempt), sa.func.count())
+# Where a line of each grade is counted: [members, graded, exempt, probationary, then the
+# four grades]. A line's grade says whether it is graded: exempt and probationary lines
+# have the grade `exempt` or `probationary` and keep it (appraisal.md §1; app.points
+# check_override refuses to change it, and `jifen check` verifies the exempt ones).
+_SLOTS = {Grade.exempt.value: (0, 2), Grade.probationary.value: (0, 3),
+          **{g: (0, 1, 4 + i) for i, g in enumerate(GRADE_KEYS)}}
+
+
+def _lines(session: Session, ratings: sa.Select[Any]) -> dict[int, list[int]]:
+    """(members, graded, exempt, probationary, then the graded lines per grade) by rating:
+    the ratings' rating_item rows counted by rating and grade, one grouped pass."""
+    lines: dict[int, list[int]] = {}
+    for rating_id, grade, count in core(session, sa.select(
+            col(RatingItem.rating_id), col(RatingItem.grade), sa.func.count())
             .where(col(RatingItem.rating_id).in_(ratings))
-            .group_by(col(RatingItem.rating_id), col(RatingItem.grade),
-                      col(RatingItem.standing), col(RatingItem.exempt))):
-        counted = lines[rating_id]
-        counted.members += count
-        if exempt:  # an exempt line is exempt whatever its standing (appraisal.md §1)
-            counted.exempt += count
-        elif standing == Standing.probationary:
-            counted.probationary += count
-        else:
-            counted.graded += count
-            if grade in counted.grades:
-                counted.grades[grade] += count
+            .group_by(col(RatingItem.rating_id), col(RatingItem.grade))):
+        counted = lines.get(rating_id)
+        if counted is None:
+            counted = lines[rating_id] = [0] * (4 + len(GRADE_KEYS))
+        for slot in _SLOTS.get(grade, (0,)):
+            counted[slot] += count
     return lines
 
 
@@ -182,6 +158,9 @@ def _open_objections(session: Session, ratings: sa.Select[Any]) -> dict[int, int
         .where(col(Objection.rating_id).in_(ratings),
                col(Objection.status) == ObjectionStatus.open)
         .group_by(col(Objection.rating_id)))}
+
+
+_NO_LINES = [0] * (4 + len(GRADE_KEYS))
 
 
 def appraisal_summary(session: Session, actor: Actor, org_id: int, year: int,
@@ -200,23 +179,33 @@ def appraisal_summary(session: Session, actor: Actor, org_id: int, year: int,
     objections = _open_objections(session, ratings)
     params = load_rule_set(session, year, now).params
     branches: list[BranchAppraisal] = []
-    totals = AppraisalTotals()
-    for (branch_id, name, parent_name, rating_id, status, ballot, voters, online,
-         paper) in rows:
+    statuses = dict.fromkeys(STATES, 0)
+    sums = [0] * len(_NO_LINES)
+    voters = online = paper = limits = open_ = 0
+    for (branch_id, name, parent_name, rating_id, status, ballot, voters_, online_, paper_,
+         ) in rows:
         if rating_id is None:
-            branch = BranchAppraisal(branch_id, name, parent_name)
+            statuses[NOT_RATED] += 1
+            branches.append(BranchAppraisal(branch_id, name, parent_name))
+            continue
+        statuses[status] += 1
+        counted = lines.get(rating_id, _NO_LINES)
+        sums = [a + b for a, b in zip(sums, counted, strict=True)]
+        members, graded, exempt, probationary = counted[:4]
+        limit = excellent_limit(graded, params)
+        limits += limit
+        open_ += (objected := objections.get(rating_id, 0))
+        if ballot == BallotStatus.none:
+            voters_ = None  # a ballot never opened has no voters and no ballots
         else:
-            counted = lines.get(rating_id, _Lines())
-            branch = BranchAppraisal(
-                branch_id, name, parent_name, rating_id=rating_id, status=status,
-                ballot=ballot, members=counted.members, graded=counted.graded,
-                exempt=counted.exempt, probationary=counted.probationary,
-                voters=voters if ballot != BallotStatus.none else None,
-                cast_online=online, cast_paper=paper, grades=counted.grades,
-                excellent_limit=excellent_limit(counted.graded, params),
-                open_objections=objections.get(rating_id, 0))
-        branches.append(branch)
-        totals.add(branch)
+            voters, online, paper = voters + voters_, online + online_, paper + paper_
+        branches.append(BranchAppraisal(
+            branch_id, name, parent_name, rating_id, status, ballot, members, graded, exempt,
+            probationary, voters_, online_, paper_,
+            dict(zip(GRADE_KEYS, counted[4:], strict=True)), limit, objected))
+    totals = AppraisalTotals(
+        len(branches), statuses, sums[0], sums[1], sums[2], sums[3], voters, online, paper,
+        dict(zip(GRADE_KEYS, sums[4:], strict=True)), limits, open_)
     return AppraisalSummary(org=org, year=year, branches=branches, totals=totals)
 
 
