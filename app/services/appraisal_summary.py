@@ -143,7 +143,7 @@ def _lines(session: Session, ratings: sa.Select[Any]) -> dict[int, list[int]]:
     for rating_id, grade, count in core(session, sa.select(
             col(RatingItem.rating_id), col(RatingItem.grade), sa.func.count())
             .where(col(RatingItem.rating_id).in_(ratings))
-            .group_by(col(RatingItem.rating_id), col(RatingItem.grade))):
+            .group_by(col(RatingItem.rating_id), col(RatingItem.grade))).all():
         counted = lines.get(rating_id)
         if counted is None:
             counted = lines[rating_id] = [0] * (4 + len(GRADE_KEYS))
@@ -157,7 +157,7 @@ def _open_objections(session: Session, ratings: sa.Select[Any]) -> dict[int, int
         col(Objection.rating_id), sa.func.count())
         .where(col(Objection.rating_id).in_(ratings),
                col(Objection.status) == ObjectionStatus.open)
-        .group_by(col(Objection.rating_id)))}
+        .group_by(col(Objection.rating_id))).all()}
 
 
 _NO_LINES = [0] * (4 + len(GRADE_KEYS))
