@@ -180,7 +180,7 @@ def appraisal_summary(session: Session, actor: Actor, org_id: int, year: int,
     params = load_rule_set(session, year, now).params
     branches: list[BranchAppraisal] = []
     statuses = dict.fromkeys(STATES, 0)
-    sums = [0] * len(_NO_LINES)
+    rated: list[list[int]] = []
     voters = online = paper = limits = open_ = 0
     for (branch_id, name, parent_name, rating_id, status, ballot, voters_, online_, paper_,
          ) in rows:
@@ -190,7 +190,7 @@ def appraisal_summary(session: Session, actor: Actor, org_id: int, year: int,
             continue
         statuses[status] += 1
         counted = lines.get(rating_id, _NO_LINES)
-        sums = [a + b for a, b in zip(sums, counted, strict=True)]
+        rated.append(counted)
         members, graded, exempt, probationary = counted[:4]
         limit = excellent_limit(graded, params)
         limits += limit
@@ -203,6 +203,7 @@ def appraisal_summary(session: Session, actor: Actor, org_id: int, year: int,
             branch_id, name, parent_name, rating_id, status, ballot, members, graded, exempt,
             probationary, voters_, online_, paper_,
             dict(zip(GRADE_KEYS, counted[4:], strict=True)), limit, objected))
+    sums = [sum(column) for column in zip(*rated, strict=True)] if rated else _NO_LINES
     totals = AppraisalTotals(
         len(branches), statuses, sums[0], sums[1], sums[2], sums[3], voters, online, paper,
         dict(zip(GRADE_KEYS, sums[4:], strict=True)), limits, open_)

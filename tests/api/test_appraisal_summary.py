@@ -98,10 +98,14 @@ def test_branches_in_tree_order_never_by_name_or_score(world: World, scene: Scen
     assert names != sorted(names)
     excellent = [(b["grades"] or {}).get("excellent", 0) for b in answer["branches"]]
     assert excellent != sorted(excellent, reverse=True)
-    # The 总支's own summary: its two branches, the 总支's committee none yet: admin only.
-    inner = ok(world.get("admin", f"/orgs/{general}/appraisal", year=2025))
-    assert {b["org_id"] for b in inner["branches"]} == set(made)
-    assert inner["totals"]["statuses"]["not_rated"] == 2
+    # The 总支's own summary: its two branches, to its committee (a1, granted here) too; a1
+    # reads the 党委's as the 总支's two branches, and is no committee of A.
+    ok(world.post("admin", f"/orgs/{general}/committee", {"member_id": world.members["a1"]}),
+       201)
+    for who, org in (("admin", general), ("a1", general), ("a1", world.party)):
+        inner = ok(world.get(who, f"/orgs/{org}/appraisal", year=2025))
+        assert [b["org_id"] for b in inner["branches"]] == [i for i in got if i in made]
+        assert inner["totals"]["statuses"]["not_rated"] == 2
 
 
 @pytest.mark.parametrize(("who", "org", "status", "branches"), [
@@ -135,6 +139,10 @@ def test_who_may_read_it(world: World, scene: Scene, who: str, org: str, status:
     pytest.param("/orgs/987654/appraisal", {}, 404, id="org_unknown"),
     pytest.param("/orgs/{party}/appraisal/export", {"format": "pdf"}, 422, id="format_unknown"),
     pytest.param("/orgs/987654/appraisal.pdf", {}, 404, id="pdf_org_unknown"),
+    pytest.param("/orgs/99999999999999999999/appraisal", {}, 422, id="org_too_big"),
+    pytest.param("/ratings/987654/ballot-form.pdf", {}, 404, id="ballot_form_unknown"),
+    pytest.param("/members/987654/register.pdf", {"year": 2025}, 404, id="register_unknown"),
+    pytest.param("/members/1/register.pdf", {"year": 2101}, 422, id="register_year"),
 ])
 def test_bad_requests(world: World, path: str, params: dict[str, Any], status: int) -> None:
     refused(world.get("admin", path.format(party=world.party), **params), status)

@@ -182,6 +182,8 @@ def test_the_register_of_a_member(world: World, scene: Scene, client: TestClient
     "/committee/members/987654/register?year=2025",
     "/committee/ratings/987654/ballot-form",
     "/committee/appraisal/987654",
+    "/committee/appraisal/99999999999999999999999",
+    "/committee/ratings/99999999999999999999999/ballot-form.pdf",
 ])
 def test_bad_form_requests_are_refused(world: World, client: TestClient, path: str) -> None:
     web_login(client, "party_sec")

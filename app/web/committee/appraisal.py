@@ -21,6 +21,7 @@ from app.present.appraisal_print import (
 )
 from app.present.downloads import FormatQuery, file_response
 from app.present.print_notice import Notice, notice_html, notice_pdf
+from app.schemas import Id
 from app.services import appraisal_summary, paper_forms
 from app.services.appraisal_summary import GRADES
 from app.services.rules import check_year
@@ -44,7 +45,7 @@ def _year(year: int | None, clock: ClockDep) -> int:
 
 
 @router.get("/committee/appraisal/{org_id}")
-def appraisal_page(org_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
+def appraisal_page(org_id: Id, request: Request, session: SessionDep, actor: CommitteeActor,
                    clock: ClockDep, year: YearQuery = None) -> Response:
     """The year's appraisal of every branch in the organisation, in tree order."""
     the_year = _year(year, clock)
@@ -56,20 +57,20 @@ def appraisal_page(org_id: int, request: Request, session: SessionDep, actor: Co
 
 
 @router.get("/committee/appraisal/{org_id}/export")
-def appraisal_export(org_id: int, session: SessionDep, actor: CommitteeActor, clock: ClockDep,
+def appraisal_export(org_id: Id, session: SessionDep, actor: CommitteeActor, clock: ClockDep,
                      year: YearQuery = None, format: FormatQuery = "xlsx") -> Response:
     return file_response(exports.appraisal_export(session, actor, org_id, _year(year, clock),
                                                   clock.now()), format)
 
 
-def _summary_notice(session: SessionDep, actor: CommitteeActor, org_id: int, year: int,
+def _summary_notice(session: SessionDep, actor: CommitteeActor, org_id: Id, year: int,
                     clock: ClockDep) -> Notice:
     return appraisal_notice(appraisal_summary.appraisal_summary(session, actor, org_id, year,
                                                                 clock.now()))
 
 
 @router.get("/committee/appraisal/{org_id}/print")
-def appraisal_print(org_id: int, session: SessionDep, actor: CommitteeActor, clock: ClockDep,
+def appraisal_print(org_id: Id, session: SessionDep, actor: CommitteeActor, clock: ClockDep,
                     year: YearQuery = None) -> HTMLResponse:
     """The 汇总表 on A4 (across), with a 打印 button the print leaves out."""
     the_year = _year(year, clock)
@@ -80,7 +81,7 @@ def appraisal_print(org_id: int, session: SessionDep, actor: CommitteeActor, clo
 
 
 @router.get("/committee/appraisal/{org_id}/summary.pdf")
-async def appraisal_pdf(org_id: int, session: SessionDep, actor: CommitteeActor,
+async def appraisal_pdf(org_id: Id, session: SessionDep, actor: CommitteeActor,
                         clock: ClockDep, year: YearQuery = None) -> Response:
     the_year = _year(year, clock)
     return await notice_pdf(session, lambda: _summary_notice(session, actor, org_id, the_year,
@@ -88,7 +89,7 @@ async def appraisal_pdf(org_id: int, session: SessionDep, actor: CommitteeActor,
 
 
 @router.get("/committee/ratings/{rating_id}/ballot-form")
-def ballot_form(rating_id: int, session: SessionDep, actor: CommitteeActor) -> HTMLResponse:
+def ballot_form(rating_id: Id, session: SessionDep, actor: CommitteeActor) -> HTMLResponse:
     """The blank 民主评议党员测评表 on A4: the graded members and four boxes each."""
     notice = ballot_form_notice(paper_forms.ballot_form(session, actor, rating_id))
     return _print(notice, f"/committee/ratings/{rating_id}",
@@ -96,14 +97,14 @@ def ballot_form(rating_id: int, session: SessionDep, actor: CommitteeActor) -> H
 
 
 @router.get("/committee/ratings/{rating_id}/ballot-form.pdf")
-async def ballot_form_pdf(rating_id: int, session: SessionDep,
+async def ballot_form_pdf(rating_id: Id, session: SessionDep,
                           actor: CommitteeActor) -> Response:
     return await notice_pdf(session, lambda: ballot_form_notice(
         paper_forms.ballot_form(session, actor, rating_id)))
 
 
 @router.get("/committee/members/{member_id}/register")
-def register(member_id: int, session: SessionDep, actor: CommitteeActor, clock: ClockDep,
+def register(member_id: Id, session: SessionDep, actor: CommitteeActor, clock: ClockDep,
              year: YearQuery = None) -> HTMLResponse:
     """A member's 年度积分登记表 on A4."""
     the_year = _year(year, clock)
@@ -114,7 +115,7 @@ def register(member_id: int, session: SessionDep, actor: CommitteeActor, clock: 
 
 
 @router.get("/committee/members/{member_id}/register.pdf")
-async def register_pdf(member_id: int, session: SessionDep, actor: CommitteeActor,
+async def register_pdf(member_id: Id, session: SessionDep, actor: CommitteeActor,
                        clock: ClockDep, year: YearQuery = None) -> Response:
     the_year = _year(year, clock)
     return await notice_pdf(session, lambda: register_notice(paper_forms.register(
