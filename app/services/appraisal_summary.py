@@ -4,10 +4,10 @@ ballot's turnout, the grades given, the excellent limit and the open objections;
 totals.
 
 Counts, never a ranking: the branches come in the organisation tree's order (their paths),
-whatever their scores or names. Three grouped statements whatever the organisation's size:
-the branches with their ratings, the rating lines counted by (rating, grade, standing,
-exemption), and the open objections counted by rating. No ballot choice is read: the
-tally stays with the branch's rating sheet.
+whatever their scores or names. Three statements whatever the organisation's size: the
+branches with their ratings, the rating lines counted by rating and grade (the one
+aggregate the level above cannot do without), and the open objections counted by rating.
+No ballot choice is read: the tally stays with the branch's rating sheet.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from app.models import (
 from app.points import Grade, excellent_limit
 from app.services.access import Actor, get_org, managed_org_filter
 from app.services.rules import load_rule_set
-from app.services.summary import branch_filter, require_some
+from app.services.summary import branch_filter, require_some, tree_order
 
 # The grades a graded line can have, in the order every table shows them.
 GRADES = (Grade.excellent, Grade.qualified, Grade.basically_qualified, Grade.unqualified)
@@ -115,7 +115,7 @@ class AppraisalSummary:
     totals: AppraisalTotals
 
 
-def _branches(actor: Actor, org: Org, year: int) -> sa.Select[Any]:
+def _branches(session: Session, actor: Actor, org: Org, year: int) -> sa.Select[Any]:
     """The branches in scope in tree order, each with its parent's name and its rating."""
     parent = Org.__table__.alias("parent")  # type: ignore[attr-defined]
     return (sa.select(col(Org.id), col(Org.name), parent.c.name, col(Rating.id),
@@ -125,7 +125,7 @@ def _branches(actor: Actor, org: Org, year: int) -> sa.Select[Any]:
             .outerjoin(parent, parent.c.id == Org.parent_id)
             .outerjoin(Rating, sa.and_(col(Rating.org_id) == Org.id, col(Rating.year) == year))
             .where(*branch_filter(actor, org))
-            .order_by(col(Org.path)))
+            .order_by(tree_order(session)))
 
 
 # Where a line of each grade is counted: [members, graded, exempt, probationary, then the
@@ -170,7 +170,7 @@ def appraisal_summary(session: Session, actor: Actor, org_id: int, year: int,
     committee its own (404 for an organisation outside the caller's view, 403 for one
     where they manage nothing)."""
     org = get_org(session, actor, org_id)
-    rows = core(session, _branches(actor, org, year)).all()
+    rows = core(session, _branches(session, actor, org, year)).all()
     require_some(actor, org, bool(rows))
     ratings = (sa.select(col(Rating.id)).where(
         col(Rating.year) == year,
@@ -221,4 +221,4 @@ def summary_orgs(session: Session, actor: Actor) -> list[Org]:
         return []
     return list(session.exec(select(Org).where(where, col(Org.kind) != OrgKind.branch,
                                                managed_org_filter(actor))
-                             .order_by(col(Org.path))).all())
+                             .order_by(tree_order(session))).all())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -40,6 +41,14 @@ class YearSummary:
     stars: dict[int, Counter[int]]          # members per number of stars, by branch
 
 
+def tree_order(session: Session) -> sa.ColumnElement[Any]:
+    """Organisations in tree order: by path, compared byte by byte. A database collation
+    such as glibc's en_US or zh_CN skips the slashes ("/1/23/" would come between "/1/2/"
+    and "/1/2/5/", splitting a subtree), so PostgreSQL is told "C"; SQLite compares bytes."""
+    path: sa.ColumnElement[Any] = Org.__table__.c.path  # type: ignore[attr-defined]
+    return path.collate("C") if session.get_bind().dialect.name == "postgresql" else path
+
+
 def branch_filter(actor: Actor, org: Org) -> tuple[sa.ColumnElement[bool], ...]:
     """The branches in `org` (itself, if a branch) that the caller manages."""
     return (col(Org.kind) == OrgKind.branch, managed_org_filter(actor),
@@ -52,7 +61,7 @@ def summary_branches(session: Session, actor: Actor, org_id: int) -> tuple[Org, 
     branch, an administrator all; someone who manages none of them is refused (403)."""
     org = get_org(session, actor, org_id)
     branches = list(session.exec(select(Org).where(*branch_filter(actor, org))
-                                 .order_by(col(Org.path))).all())
+                                 .order_by(tree_order(session))).all())
     require_some(actor, org, bool(branches))
     return org, branches
 
