@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select  # noqa: E402
 from app.db import make_engine  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.models import Account, Org  # noqa: E402
-from app.services import ratings  # noqa: E402
+from app.services import appraisal_summary, ratings  # noqa: E402
 from app.services.access import load_actor  # noqa: E402
 from bench import partition  # noqa: E402
 from bench.dataset import DataSet, load_meta  # noqa: E402
@@ -43,10 +43,15 @@ from bench.server import Server, api_token, page_login  # noqa: E402
 
 KEYS = ("members", "entries", "rating_s", "sql_floor_s", "rating_vs_sql", "page_rps",
         "page_p99_ms", "floor_rps", "page_vs_floor", "api_p99_ms", "finalize_ms",
-        "server_rss_mb")
+        "server_rss_mb", "appraisal_summary_ms", "appraisal_sql_ms", "appraisal_summary_vs_sql")
 QUICK_MEMBERS = 10_000
 FLOOR_SQL = ("SELECT member_id, rule_code, sum(points) FROM entry "
              "WHERE year = :year AND status = 'approved' GROUP BY member_id, rule_code")
+# The least the appraisal summary can cost: the year's rating lines counted per rating and
+# grade, one aggregate over the same rating_item rows the summary reads.
+APPRAISAL_FLOOR_SQL = ("SELECT rating_id, grade, count(*) FROM rating_item WHERE rating_id IN "
+                       "(SELECT id FROM rating WHERE year = :year) GROUP BY rating_id, grade")
+APPRAISAL_RUNS = 7
 
 
 def say(message: str) -> None:
@@ -261,6 +266,52 @@ def measure_ratings(url: str, data: DataSet, extra: dict[str, float]) -> dict[st
             "rating_vs_sql": round(rating_s / floor_s, 2)}
 
 
+def measure_appraisal_summary(url: str, data: DataSet, extra: dict[str, float]
+                              ) -> dict[str, float]:
+    """The 党委's summary of the annual appraisal (appraisal.md §3), every branch rated, as
+    the service makes it in a fresh session (the organisation, the rules, its statements,
+    the answer's objects), against one SQL aggregate over the same rating lines: the best
+    of APPRAISAL_RUNS each, taken in turns after one untimed run of both. SQLite works in
+    this process, so its CPU time is measured too (steadier on a busy machine)."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        account = session.exec(select(Account).where(Account.username == data.admin)).one()
+        actor = load_actor(session, account)
+        root = session.exec(select(Org.id).where(col(Org.parent_id).is_(None))
+                            .order_by(col(Org.id))).first() or 0
+    now = datetime.now(UTC)
+
+    def summary() -> None:
+        with Session(engine) as session:
+            found = appraisal_summary.appraisal_summary(session, actor, root, data.year, now)
+        assert found.totals.members == data.members, (found.totals.members, data.members)
+
+    def floor() -> None:
+        with engine.connect() as connection:
+            assert connection.execute(sa.text(APPRAISAL_FLOOR_SQL),
+                                      {"year": data.year}).all()
+
+    timed: dict[str, list[tuple[float, float]]] = {"summary": [], "floor": []}
+    for run_ in range(APPRAISAL_RUNS + 1):
+        for name, work in (("summary", summary), ("floor", floor)):
+            cpu, started = time.process_time(), time.perf_counter()
+            work()
+            if run_:
+                timed[name].append((time.perf_counter() - started, time.process_time() - cpu))
+    engine.dispose()
+    (summary_s, summary_cpu), (floor_s, floor_cpu) = (
+        (min(t[0] for t in timed[k]), min(t[1] for t in timed[k])) for k in timed)
+    extra["appraisal_summary_cpu_ms"] = round(summary_cpu * 1000, 1)
+    extra["appraisal_sql_cpu_ms"] = round(floor_cpu * 1000, 1)
+    extra["appraisal_summary_vs_sql_cpu"] = round(summary_cpu / floor_cpu, 2)
+    say(f"appraisal summary of {data.branches} branches: {summary_s * 1000:.1f} ms (CPU "
+        f"{summary_cpu * 1000:.1f} ms); one SQL aggregate over the same lines "
+        f"{floor_s * 1000:.1f} ms (CPU {floor_cpu * 1000:.1f} ms)")
+    return {"appraisal_summary_ms": round(summary_s * 1000, 1),
+            "appraisal_sql_ms": round(floor_s * 1000, 1),
+            "appraisal_summary_vs_sql": round(summary_s / floor_s, 2)}
+
+
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -318,6 +369,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     extra: dict[str, float] = {}
     results |= measure_server(url, data, args, extra)
     results |= measure_ratings(url, data, extra)
+    results |= measure_appraisal_summary(url, data, extra)
     results = {key: results[key] for key in KEYS}
     say(f"done in {time.perf_counter() - started:.0f}s")
     if args.save is not None:

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 from app.api import (
+    appraisal,
     audit,
     auth,
     entries,
@@ -35,6 +36,6 @@ def _document_body_limit(module_router: APIRouter) -> None:
 
 for module in (auth, passwords, orgs, member_import, members, rules, rules_file, entries, reviews,
                ratings, audit, entry_import,
-               exports, notices, printing):
+               exports, notices, printing, appraisal):
     _document_body_limit(module.router)
     router.include_router(module.router)

@@ -24,12 +24,12 @@ _FILE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+def file_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {**_FILE, **errors(*codes)}
 
 
 @router.get("/reviews/{review_id}/export", response_class=Response,
-            responses=_responses(401, 404, 422))
+            responses=file_responses(401, 404, 422))
 def export_review(review_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                   format: FormatQuery = "xlsx") -> Response:
     """The review sheet (公示表): each member's review score, change, running total,
@@ -38,7 +38,7 @@ def export_review(review_id: Id, session: SessionDep, actor: CurrentActor, clock
 
 
 @router.get("/ratings/{rating_id}/export", response_class=Response,
-            responses=_responses(401, 404, 422))
+            responses=file_responses(401, 404, 422))
 def export_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
                   format: FormatQuery = "xlsx") -> Response:
     """The annual rating: each member's score, stars, proposed and final grade, the reason
@@ -47,7 +47,7 @@ def export_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
 
 
 @router.get("/orgs/{org_id}/summary/export", response_class=Response,
-            responses=_responses(401, 403, 404, 422))
+            responses=file_responses(401, 403, 404, 422))
 def export_summary(org_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                    year: Annotated[Year | None, Query(description="default: this year")] = None,
                    format: FormatQuery = "xlsx",

@@ -1,9 +1,10 @@
 """Tables for the branch's files and for the level above: a quarter's review (公示), an annual
-rating (评星定级) and an organisation's summary of the year, as app.services.sheets sheets.
+rating (评星定级), an organisation's summary of the year and of its annual appraisal (汇总表),
+as app.services.sheets sheets.
 
 Every number comes from the function the API answers with (reviews.review_lines,
-ratings.rating_items, worklist.roster, summary.year_summary); who may export what is who
-may read it there.
+ratings.rating_items, worklist.roster, summary.year_summary,
+appraisal_summary.appraisal_summary); who may export what is who may read it there.
 """
 
 from __future__ import annotations
@@ -15,10 +16,19 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.clock import beijing_wall
-from app.models import EntryStatus, Org, Rating, RatingItem, RatingStatus, ReviewStatus
+from app.models import (
+    BallotStatus,
+    EntryStatus,
+    Org,
+    Rating,
+    RatingItem,
+    RatingStatus,
+    ReviewStatus,
+)
 from app.points import GRADE_LABELS, QUARTERS, Grade, stars
+from app.present.i18n import N_
 from app.present.labels import QUARTER_NAMES, STATUS_LABELS
-from app.services import objections, ratings, reviews, summary, worklist
+from app.services import appraisal_summary, objections, ratings, reviews, summary, worklist
 from app.services.access import Actor
 from app.services.rules import load_rule_set
 from app.services.sheets import Cell, Column, Sheet
@@ -29,9 +39,11 @@ RATING_STATES = {RatingStatus.draft: STATUS_LABELS["draft"],
                  RatingStatus.published: STATUS_LABELS["published"],
                  RatingStatus.submitted: STATUS_LABELS["submitted_rating"],
                  RatingStatus.approved: STATUS_LABELS["approved_rating"]}
+BALLOT_STATES = {BallotStatus.none: N_("未测评"), BallotStatus.open: N_("测评中"),
+                 BallotStatus.closed: N_("测评结束")}
 ENTRY_STATES = tuple(EntryStatus)
 NOT_OPENED = "未开始"
-NOT_RATED = "未评定"
+NOT_RATED = N_("未评定")
 PROVISIONAL = "暂计"
 STAR_LEVELS = (5, 4, 3, 2, 1, 0)
 
@@ -184,3 +196,46 @@ def _member_rows(session: Session, actor: Actor, branches: list[Org], rated: dic
                  for line in worklist.roster(session, actor, branch, year, now)]
     return rows
 
+
+
+APPRAISAL_COLUMNS = (
+    Column("org_id", "支部编号", 10), Column("branch", "支部", 16),
+    Column("parent", "上级组织", 16), Column("status", "评定状态", 10),
+    Column("ballot", "民主测评", 10), Column("members", "名单人数", 8),
+    Column("graded", "参评人数", 8), Column("exempt", "免评", 6),
+    Column("probationary", "预备党员", 8), Column("voters", "应投票人数", 10),
+    Column("cast_online", "网上投票", 8), Column("cast_paper", "纸质投票", 8),
+    Column("turnout", "投票率（%）", 10),
+    *(Column(grade.value, GRADE_LABELS[grade], 8) for grade in appraisal_summary.GRADES),
+    Column("excellent_limit", "优秀上限", 8), Column("open_objections", "未答复异议", 10),
+)
+TOTAL = "合计"
+
+
+def percent(ratio: float | None) -> float | None:
+    """A turnout as a percentage to one place: 0.8333 → 83.3."""
+    return None if ratio is None else round(ratio * 100, 1)
+
+
+def appraisal_export(session: Session, actor: Actor, org_id: int, year: int,
+                     now: datetime) -> Export:
+    """The annual appraisal for the level above (汇总表): a line per branch in tree order,
+    then the totals."""
+    found = appraisal_summary.appraisal_summary(session, actor, org_id, year, now)
+    rows: list[list[Cell]] = []
+    for b in found.branches:
+        grades = b.grades or {}
+        rows.append([
+            b.org_id, b.name, b.parent_name, RATING_STATES[b.status] if b.status else NOT_RATED,
+            BALLOT_STATES[b.ballot] if b.ballot else None, b.members, b.graded, b.exempt,
+            b.probationary, b.voters, b.cast_online, b.cast_paper, percent(b.turnout),
+            *(grades.get(g.value) for g in appraisal_summary.GRADES),
+            b.excellent_limit, b.open_objections])
+    t = found.totals
+    rows.append([None, TOTAL, None, None, None, t.members, t.graded, t.exempt, t.probationary,
+                 t.voters, t.cast_online, t.cast_paper, percent(t.turnout),
+                 *(t.grades[g.value] for g in appraisal_summary.GRADES),
+                 t.excellent_limit, t.open_objections])
+    return Export((Sheet("民主评议汇总", APPRAISAL_COLUMNS, rows),),
+                  f"{found.org.name}-{year}年度民主评议汇总表",
+                  f"appraisal-{found.org.id}-{year}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -40,7 +41,16 @@ class YearSummary:
     stars: dict[int, Counter[int]]          # members per number of stars, by branch
 
 
-def _branch_filter(actor: Actor, org: Org) -> tuple[sa.ColumnElement[bool], ...]:
+def tree_order(session: Session) -> sa.ColumnElement[Any]:
+    """Organisations in tree order: by path, compared byte by byte. A database collation
+    such as glibc's en_US or zh_CN skips the slashes ("/1/23/" would come between "/1/2/"
+    and "/1/2/5/", splitting a subtree), so PostgreSQL is told "C"; SQLite compares bytes."""
+    path: sa.ColumnElement[Any] = Org.__table__.c.path  # type: ignore[attr-defined]
+    return path.collate("C") if session.get_bind().dialect.name == "postgresql" else path
+
+
+def branch_filter(actor: Actor, org: Org) -> tuple[sa.ColumnElement[bool], ...]:
+    """The branches in `org` (itself, if a branch) that the caller manages."""
     return (col(Org.kind) == OrgKind.branch, managed_org_filter(actor),
             col(Org.path).startswith(org.path, autoescape=True))
 
@@ -50,19 +60,24 @@ def summary_branches(session: Session, actor: Actor, org_id: int) -> tuple[Org, 
     manages, in tree order: a party secretary gets the subtree, a branch committee its own
     branch, an administrator all; someone who manages none of them is refused (403)."""
     org = get_org(session, actor, org_id)
-    branches = list(session.exec(select(Org).where(*_branch_filter(actor, org))
-                                 .order_by(col(Org.path))).all())
-    if not branches and not actor.manages(org):
-        raise Forbidden(f"Only the committees of {org.name} or of a branch in it (or an "
-                        "administrator) may export its summary.", "committee_only")
+    branches = list(session.exec(select(Org).where(*branch_filter(actor, org))
+                                 .order_by(tree_order(session))).all())
+    require_some(actor, org, bool(branches))
     return org, branches
+
+
+def require_some(actor: Actor, org: Org, manages_a_branch: bool) -> None:
+    """A summary of `org` is for its committees and those of a branch in it (403 else)."""
+    if not manages_a_branch and not actor.manages(org):
+        raise Forbidden(f"Only the committees of {org.name} or of a branch in it (or an "
+                        "administrator) may see or export its summary.", "committee_only")
 
 
 def year_summary(session: Session, actor: Actor, org_id: int, year: int) -> YearSummary:
     """The counts of every branch the caller manages in the organisation."""
     org, branches = summary_branches(session, actor, org_id)
     # The branches again as a subquery: a city's thousands of ids are no bound list.
-    ids = sa.select(col(Org.id)).where(*_branch_filter(actor, org))
+    ids = sa.select(col(Org.id)).where(*branch_filter(actor, org))
     parents = {id_: name for id_, name in session.exec(select(Org.id, Org.name).where(
         col(Org.id).in_({b.parent_id for b in branches if b.parent_id}))).all()
         if id_ is not None}

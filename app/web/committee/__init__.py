@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.web.committee import (
+    appraisal,
     entries,
     home,
     import_entries,
@@ -15,5 +16,6 @@ from app.web.committee import (
 )
 
 router = APIRouter()
-for module in (home, entries, record, reviews, ratings, import_members, import_entries):
+for module in (home, entries, record, reviews, ratings, import_members, import_entries,
+               appraisal):
     router.include_router(module.router)

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.services import notices, worklist
+from app.services import appraisal_summary, notices, worklist
 from app.web.committee.common import CommitteeActor, page
 
 router = APIRouter()
@@ -23,5 +23,6 @@ def committee_home(request: Request, session: SessionDep, actor: CommitteeActor,
     return page(request, "pages/committee/home.html", {
         "work": work, "year": year, "this_year": today.year,
         "pending_total": sum(b.pending for b in work),
-        "waiting": notices.committee_waiting(session, actor, work, clock.now())})
+        "waiting": notices.committee_waiting(session, actor, work, clock.now()),
+        "appraisal_orgs": appraisal_summary.summary_orgs(session, actor)})
 
