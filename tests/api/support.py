@@ -116,3 +116,16 @@ def build_world(client: TestClient, db: Session, clock: FixedClock) -> World:
         ok(world.post("admin", f"/orgs/{org}/committee",
                       {"member_id": world.members[username]}), 201)
     return world
+
+
+def approve_rating(world: World, rating_id: int, branch: str = "sec_a",
+                   above: str = "party_sec") -> dict[str, Any]:
+    """Take a draft rating through its steps to approved (appraisal.md §2): the ballot
+    opened and closed, published with no notice, submitted by the branch committee, and
+    approved by the committee of the 党委 above."""
+    for step in ("ballot/open", "ballot/close"):
+        ok(world.post(branch, f"/ratings/{rating_id}/{step}"))
+    ok(world.post(branch, f"/ratings/{rating_id}/publish", {"notice_days": 0}))
+    ok(world.post(branch, f"/ratings/{rating_id}/submit"))
+    approved: dict[str, Any] = ok(world.post(above, f"/ratings/{rating_id}/approve"))
+    return approved

@@ -5,15 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.web.committee import (
+    approvals,
     entries,
     home,
     import_entries,
     import_members,
+    paper_ballots,
+    rating_steps,
     ratings,
     record,
     reviews,
 )
 
 router = APIRouter()
-for module in (home, entries, record, reviews, ratings, import_members, import_entries):
+for module in (home, entries, record, reviews, ratings, rating_steps, paper_ballots, approvals,
+               import_members, import_entries):
     router.include_router(module.router)

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.services import notices, worklist
+from app.services import notices, rating_view, worklist
 from app.web.committee.common import CommitteeActor, page
 
 router = APIRouter()
@@ -23,5 +23,8 @@ def committee_home(request: Request, session: SessionDep, actor: CommitteeActor,
     return page(request, "pages/committee/home.html", {
         "work": work, "year": year, "this_year": today.year,
         "pending_total": sum(b.pending for b in work),
-        "waiting": notices.committee_waiting(session, actor, work, clock.now())})
+        "waiting": notices.committee_waiting(session, actor, work, clock.now()),
+        # The level above (a 党委's committee, an administrator): ratings to approve.
+        "approvals": len(rating_view.awaiting_approval(session, actor))
+        if rating_view.approves_any(session, actor) else None})
 
