@@ -88,6 +88,9 @@ class Steps:
             return "current"
         if step == "ballot" and self.ballot == BallotStatus.none:
             return "todo"  # not held (the year's rules did not require it)
+        if step == "self_assessment" and self.current in ("ballot", "grades") \
+                and self.self_written < self.self_expected:
+            return "todo"  # still being written, beside the ballot
         return "done" if STEPS.index(step) < STEPS.index(self.current) else "todo"
 
     @property

@@ -211,10 +211,15 @@ def test_the_sheet_runs_the_ballot_with_participation_and_never_a_count_but_ball
     assert "1 / 6 已投票" in step and "在线 1 张，纸质 0 张" in step
     assert "还没有在线投票（可提醒）： sec_a、vice_a、a2、a3、a4" in step
     html = client.get(url).text
-    assert "rt-tally" not in html and "民主测评票数" not in html  # no tally while open
+    assert "rt-tally" not in html and "测评票数" not in html  # no tally while open
 
-    answer = post(client, f"{url}/ballot/close", token, back=url)
-    assert landed(answer) == f"{url}#lines"
+    # With htmx: a refusal comes back in #flash; a step done reloads the sheet where it is.
+    htmx = {"HX-Request": "true", "X-CSRF-Token": token}
+    answer = client.post(f"{url}/ballot/open", headers=htmx)
+    assert answer.status_code == 409 and answer.headers["HX-Retarget"] == "#flash"
+    assert "民主测评已经开启过" in answer.text
+    answer = client.post(f"{url}/ballot/close", headers=htmx)
+    assert answer.status_code == 204 and answer.headers["HX-Refresh"] == "true"
     html = client.get(url).text
     assert "共收回1张选票" in html
     a2_line = text_of(section(html, f"rating-{world.members['a2']}", "li"))
@@ -297,7 +302,8 @@ def test_publish_objection_answer_reopen_and_submit(world: World, client: TestCl
     assert 'name="notice_days" value="5"' in publish_form  # the rule set's default
     refused = post(client, f"{url}/publish", token, {"notice_days": "61"}, back=url)
     assert "公示天数须为0到60之间的整数" in flashes(client, landed(refused))
-    assert landed(post(client, f"{url}/publish", token, {"notice_days": "7"}, back=url)) == url
+    answer = post(client, f"{url}/publish", token, {"notice_days": "7"}, back=url)
+    assert landed(answer) == f"{url}#step-notice"
     assert "已公示，公示期至 2026-01-17 10:00" in flashes(client, url)
 
     # The member: every line's name, score, stars and grade; their own reason only.
@@ -345,9 +351,10 @@ def test_publish_objection_answer_reopen_and_submit(world: World, client: TestCl
     top = text_of(client.get(url).text.split('class="card rt-steps-card"')[0])
     assert "公示已撤回" in top and "理由：a1补交请假条，重新评定" in top
     assert ok(world.get("sec_a", f"/ratings/{rid}"))["status"] == "draft"
-    assert landed(post(client, f"{url}/publish", token, {"notice_days": "0"}, back=url)) == url
+    answer = post(client, f"{url}/publish", token, {"notice_days": "0"}, back=url)
+    assert landed(answer) == f"{url}#step-notice"
     assert "已公示" in flashes(client, url)  # as the browser's redirect shows it
-    assert landed(post(client, f"{url}/submit", token, back=url)) == url
+    assert landed(post(client, f"{url}/submit", token, back=url)) == f"{url}#step-approval"
     assert "已上报上级党委审批" in flashes(client, url)
     sheet = text_of(client.get(url).text)
     assert "已上报，等待上级党委审批" in sheet and "审批通过" not in sheet

@@ -21,7 +21,7 @@ from app.web.committee.common import CommitteeActor
 from app.web.committee.ratings import rating_url
 from app.web.errors import web_error
 from app.web.forms import int_or_none
-from app.web.render import flash, redirect
+from app.web.render import flash, redirect, reload
 
 router = APIRouter()
 
@@ -35,7 +35,7 @@ def open_ballot(rating_id: int, request: Request, session: SessionDep, actor: Co
     """Open the 民主测评 ballot, once: who may vote is fixed now."""
     rating = appraisal.open_ballot(session, actor, rating_id, clock.now(), clock.today())
     flash(request, _("民主测评已开启，{n}名党员可以投票。").format(n=rating.voters))
-    return redirect(request, f"{rating_url(rating)}#step-ballot")
+    return reload(request, f"{rating_url(rating)}#step-ballot")
 
 
 @router.post("/committee/ratings/{rating_id}/ballot/close")
@@ -44,7 +44,7 @@ def close_ballot(rating_id: int, request: Request, session: SessionDep, actor: C
     rating = appraisal.close_ballot(session, actor, rating_id, clock.now())
     flash(request, _("民主测评已结束，共收回{n}张选票。每人的测评结果已列在评定表中。").format(
         n=rating.cast_online + rating.cast_paper))
-    return redirect(request, f"{rating_url(rating)}#lines")
+    return reload(request, f"{rating_url(rating)}#lines")
 
 
 @router.post("/committee/ratings/{rating_id}/publish")
@@ -56,7 +56,7 @@ def publish(rating_id: int, request: Request, session: SessionDep, actor: Commit
         raise Invalid("notice_days must be a whole number.", "notice_out_of_range")
     rating = appraisal.publish(session, actor, rating_id, days, clock.now())
     flash(request, _("已公示，公示期至 {until}。").format(until=beijing(rating.notice_until)))
-    return redirect(request, rating_url(rating))
+    return reload(request, f"{rating_url(rating)}#step-notice")
 
 
 @router.post("/committee/ratings/{rating_id}/reopen")
@@ -64,7 +64,7 @@ def reopen(rating_id: int, request: Request, session: SessionDep, actor: Committ
            clock: ClockDep, reason: Reason = "") -> Response:
     rating = appraisal.reopen(session, actor, rating_id, reason, clock.now())
     flash(request, _("已撤回公示，评定表回到草稿。修改等次后请重新公示。"))
-    return redirect(request, rating_url(rating))
+    return reload(request, rating_url(rating))
 
 
 @router.post("/committee/ratings/{rating_id}/submit")
@@ -77,7 +77,7 @@ def submit(rating_id: int, request: Request, session: SessionDep, actor: Committ
             return web_error(request, result.status_code, _("公示期尚未结束，结束后才能上报。"))
         raise result
     flash(request, _("已上报上级党委审批。"))
-    return redirect(request, rating_url(result))
+    return reload(request, f"{rating_url(result)}#step-approval")
 
 
 @router.post("/committee/ratings/{rating_id}/approve")
