@@ -62,6 +62,20 @@ def accessible(page: Page) -> None:
     assert not serious, f"{page.url}:\n{axe_report(serious)}"
 
 
+def pictures(page: Page, shots: Path, name: str, member: bool = False,
+             english_too: bool = True) -> None:
+    """The page checked (width, quality bars, axe-core) and shot as NAME.png, and in English
+    as NAME-en.png (a page answered to a POST has no English of its own to switch to)."""
+    fits(page, member)
+    accessible(page)
+    shoot(page, shots, f"{name}.png")
+    if english_too:
+        english(page)
+        fits(page, member)
+        shoot(page, shots, f"{name}-en.png")
+        chinese(page)
+
+
 def english(page: Page) -> None:
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -81,9 +95,7 @@ def test_a_member_votes_on_one_screen(world: World, phones: Phones, shots: Path)
     expect(member).to_have_url(re.compile(rf"/me/ratings/{rid}/ballot$"))
     expect(member.locator("fieldset.rt-vote")).to_have_count(5)  # everyone graded but a1
     expect(member.get_by_text("不选的党员算作弃权")).to_be_visible()
-    fits(member, member=True)
-    accessible(member)
-    shoot(member, shots, "ballot-phone.png")
+    pictures(member, shots, "ballot-phone", member=True)
 
     liu = member.locator("fieldset", has=member.get_by_text("刘芳", exact=True))
     liu.get_by_text("看刘芳的自评").click()
@@ -97,23 +109,14 @@ def test_a_member_votes_on_one_screen(world: World, phones: Phones, shots: Path)
     member.get_by_role("button", name="下一步：核对选票").click()
     expect(member.get_by_text("您为 3 位党员选了等次，2 位弃权。")).to_be_visible()
     expect(member.get_by_text("选票投出后不能更改，也不能撤回。")).to_be_visible()
-    fits(member, member=True)
-    shoot(member, shots, "ballot-check-phone.png")
+    pictures(member, shots, "ballot-check-phone", member=True, english_too=False)
     member.get_by_role("button", name="确认投票").click()
     expect(member).to_have_url(re.compile(rf"/me/ratings/{rid}$"))
     expect(member.locator("#ballot")).to_contain_text("您已投票")
     expect(member.locator("#ballot")).not_to_contain_text("优秀")
-    fits(member, member=True)
-    shoot(member, shots, "rating-voted-phone.png")
+    pictures(member, shots, "rating-voted-phone", member=True)
     assert world.call.get("sec_a", f"/ratings/{rid}")["ballot"]["cast_online"] == 1
 
-    # The same screens in English (the words of the English catalogue).
-    other = phones.login("a2")
-    english(other)
-    other.goto(f"/me/ratings/{rid}/ballot")
-    fits(other, member=True)
-    shoot(other, shots, "ballot-phone-en.png")
-    chinese(other)
 
 
 def test_the_secretary_types_paper_ballots_and_runs_the_steps(
@@ -127,13 +130,7 @@ def test_the_secretary_types_paper_ballots_and_runs_the_steps(
     expect(ballot_step).to_have_attribute("aria-current", "step")
     expect(ballot_step).to_contain_text("1 / 6 已投票")
     expect(ballot_step).to_contain_text("王建国、李秀英、刘芳、陈静、杨洋")
-    fits(secretary)
-    accessible(secretary)
-    shoot(secretary, shots, "rating-sheet-participation.png")
-    english(secretary)
-    fits(secretary)
-    shoot(secretary, shots, "rating-sheet-participation-en.png")
-    chinese(secretary)
+    pictures(secretary, shots, "rating-sheet-participation")
 
     ballot_step.get_by_role("link", name=re.compile("录入纸质票")).click()
     expect(secretary).to_have_url(re.compile(rf"/committee/ratings/{rid}/paper$"))
@@ -148,13 +145,7 @@ def test_the_secretary_types_paper_ballots_and_runs_the_steps(
         expect(secretary.locator("#flash")).to_contain_text(f"已录入第 {number} 张纸质票")
         expect(secretary.locator(".rt-cell input").first).to_be_focused()
         expect(secretary.locator(".rt-cell input").first).to_have_value("")
-    fits(secretary)
-    accessible(secretary)
-    shoot(secretary, shots, "paper-ballots.png")  # (the picture takes the focus away)
-    english(secretary)
-    fits(secretary)
-    shoot(secretary, shots, "paper-ballots-en.png")
-    chinese(secretary)
+    pictures(secretary, shots, "paper-ballots")  # (reloaded: the cursor in the first field)
     expect(first).to_be_focused()
     settled(secretary)
     # A wrong key is shown in place, nothing typed lost.
@@ -163,8 +154,7 @@ def test_the_secretary_types_paper_ballots_and_runs_the_steps(
     expect(secretary.get_by_role("alert")).to_contain_text("第2格（李秀英）只能填")
     expect(secretary.locator(".rt-cell input").nth(1)).to_be_focused()
     expect(secretary.locator(".rt-cell input").first).to_have_value("1")
-    fits(secretary)
-    shoot(secretary, shots, "paper-ballots-error.png")
+    pictures(secretary, shots, "paper-ballots-error", english_too=False)
     ballot = world.call.get("sec_a", f"/ratings/{rid}")["ballot"]
     assert (ballot["cast_online"], ballot["cast_paper"]) == (1, 3)
 
@@ -177,12 +167,7 @@ def test_the_secretary_types_paper_ballots_and_runs_the_steps(
     liu = secretary.locator(f"#rating-{world.members['a2']}")
     expect(liu.locator(".rt-tally")).to_contain_text(re.compile(r"优秀\s*1\s*合格\s*2"))
     expect(secretary.locator("#step-grades")).to_have_attribute("aria-current", "step")
-    fits(secretary)
-    shoot(secretary, shots, "rating-sheet-tally.png")
-    english(secretary)
-    fits(secretary)
-    shoot(secretary, shots, "rating-sheet-tally-en.png")
-    chinese(secretary)
+    pictures(secretary, shots, "rating-sheet-tally")
 
     secretary.locator("#step-notice").get_by_label("公示天数").fill("1")
     secretary.locator("#step-notice").get_by_role("button", name="公示").click()
@@ -197,19 +182,12 @@ def test_the_secretary_types_paper_ballots_and_runs_the_steps(
     member.get_by_role("button", name="提交异议").click()
     expect(member.locator("#objections")).to_contain_text("异议已提交")
     expect(member.locator(".rt-tally")).to_have_count(0)
-    fits(member, member=True)
-    accessible(member)
-    shoot(member, shots, "rating-published-phone.png")
-    english(member)
-    fits(member, member=True)
-    shoot(member, shots, "rating-published-phone-en.png")
-    chinese(member)
+    pictures(member, shots, "rating-published-phone", member=True)
 
     # Answered on the sheet, the notice over, submitted; the 党委 approves from its list.
     secretary.reload()  # the sheet as it is now, with the objection
     expect(secretary.locator("#step-submit")).to_contain_text("还有 1 条异议未答复")
-    fits(secretary)
-    shoot(secretary, shots, "rating-sheet-published.png")
+    pictures(secretary, shots, "rating-sheet-published")
     secretary.get_by_label("答复（提出人能看到）").fill("已核实，防汛值守已计入积分")
     secretary.get_by_role("button", name="提交答复").click()
     expect(secretary.locator("#objections")).to_contain_text("已核实，防汛值守已计入积分")
@@ -219,19 +197,12 @@ def test_the_secretary_types_paper_ballots_and_runs_the_steps(
     above.goto("/committee")
     above.get_by_role("link", name=re.compile("待审批的评星定级")).click()
     expect(above.locator(".rt-approval")).to_contain_text("第一支部 · 2025年度")
-    fits(above)
-    accessible(above)
-    shoot(above, shots, "approvals.png")
-    english(above)
-    fits(above)
-    shoot(above, shots, "approvals-en.png")
-    chinese(above)
+    pictures(above, shots, "approvals")
     above.locator(".rt-approval").click()
     step = above.locator("#step-approval")
     expect(step).to_have_attribute("aria-current", "step")
     step.get_by_text("退回支部（须写明理由）").click()  # the return form, opened for the picture
-    fits(above)
-    shoot(above, shots, "rating-sheet-approve.png")
+    pictures(above, shots, "rating-sheet-approve", english_too=False)  # the form open
     step.get_by_role("button", name="审批通过（最终结果）").click()
     expect(above.locator("#flash")).to_contain_text("已审批第一支部2025年度评星定级")
     assert world.call.get("admin", f"/ratings/{rid}")["status"] == "approved"
