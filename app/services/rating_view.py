@@ -186,29 +186,35 @@ class RatingTask:
     task: str  # vote, self_assessment, notice, waiting
 
 
-def rating_task(session: Session, actor: Actor, now: datetime) -> RatingTask | None:
-    """My branch's newest rating not yet approved, and what it asks of me now."""
-    rating = session.exec(select(Rating).where(
-        Rating.org_id == actor.member_org_id, Rating.status != RatingStatus.approved)
-        .order_by(col(Rating.year).desc()).limit(1)).first() \
-        if actor.member_org_id is not None else None
-    if rating is None or rating.id is None:
+def rating_task(session: Session, actor: Actor) -> RatingTask | None:
+    """My branch's newest rating not yet approved, and what it asks of me now: one
+    statement (the member's home page is kept lean)."""
+    if actor.member_org_id is None or actor.member_id is None:
         return None
+    mine: sa.BindParameter[int] = sa.bindparam("member", actor.member_id)
+    row = session.execute(
+        sa.select(col(Rating.id), col(Rating.year), col(Rating.status), col(Rating.ballot),
+                  col(RatingVoter.voted), col(RatingItem.exempt), col(SelfAssessment.id))
+        .outerjoin(RatingVoter, sa.and_(col(RatingVoter.rating_id) == Rating.id,
+                                        col(RatingVoter.member_id) == mine))
+        .outerjoin(RatingItem, sa.and_(col(RatingItem.rating_id) == Rating.id,
+                                       col(RatingItem.member_id) == mine))
+        .outerjoin(SelfAssessment, sa.and_(col(SelfAssessment.rating_id) == Rating.id,
+                                           col(SelfAssessment.member_id) == mine))
+        .where(col(Rating.org_id) == actor.member_org_id,
+               col(Rating.status) != RatingStatus.approved)
+        .order_by(col(Rating.year).desc()).limit(1)).first()
+    if row is None:
+        return None
+    rating_id, year, status, ballot, voted, exempt, written = row
     task = "waiting"
-    if rating.status == RatingStatus.published:
+    if status == RatingStatus.published:
         task = "notice"
-    elif rating.status == RatingStatus.draft:
-        voter = session.get(RatingVoter, (rating.id, actor.member_id)) \
-            if actor.member_id is not None else None
-        line = my_line(session, rating.id, actor.member_id)
-        written = session.exec(select(SelfAssessment.id).where(
-            SelfAssessment.rating_id == rating.id,
-            SelfAssessment.member_id == actor.member_id)).first()
-        if rating.ballot == BallotStatus.open and voter is not None and not voter.voted:
-            task = "vote"
-        elif line is not None and not line.exempt and written is None:
-            task = "self_assessment"
-    return RatingTask(rating.id, rating.year, rating.status, task)
+    elif status == RatingStatus.draft and ballot == BallotStatus.open and voted is False:
+        task = "vote"
+    elif status == RatingStatus.draft and exempt is False and written is None:
+        task = "self_assessment"
+    return RatingTask(rating_id, year, status, task)
 
 
 # --- the level above ---------------------------------------------------------------------

@@ -85,7 +85,7 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
         "max_stars": len(params.star_thresholds),
         "pending": member_view.pending_count(session, member.id or 0, year),
         # The branch's annual rating under way, and what it asks of me (one tap to it).
-        "rating_task": rating_view.rating_task(session, actor, clock.now()),
+        "rating_task": rating_view.rating_task(session, actor),
     }
     # 消息: what happened to me lately (keyed in the page cache by "seen up to").
     found = notices.member_notices(session, actor, clock.now())
