@@ -19,7 +19,8 @@ KIND_LABELS = {"positive": N_("正向得分"), "negative": N_("反向扣分"),
 STATUS_LABELS = {"pending": N_("待审核"), "approved": N_("已通过"), "rejected": N_("未通过"),
                  "revoked": N_("已撤销"), "draft": N_("草稿"), "published": N_("公示中"),
                  "finalized": N_("已定稿"), "open": N_("进行中"), "resolved": N_("已答复"),
-                 "approved_rating": N_("已审定"), "submitted_rating": N_("已上报待审批")}
+                 "approved_rating": N_("已审定"), "submitted_rating": N_("已上报待审批"),
+                 "submitted": N_("已上报")}
 CATEGORY_LABELS = {"active": N_("在职"), "mobile": N_("流动"), "retired": N_("离退休"),
                    "rural": N_("农村无职")}
 ORG_KIND_LABELS = {"committee": N_("党委"), "general_branch": N_("党总支"), "branch": N_("党支部")}

@@ -72,3 +72,12 @@ def redirect(request: Request, url: str, *, trigger: str | None = None) -> Respo
     if trigger:
         response.headers["HX-Trigger"] = trigger
     return response
+
+
+def reload(request: Request, url: str) -> Response:
+    """After a form post that changes the page it came from: 303 to `url` (with its #anchor)
+    for browsers; HTMX reloads the page where it stands (HX-Refresh), keeping its scroll,
+    where an HX-Redirect to the same page with an #anchor would only scroll to it."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Refresh": "true"})
+    return RedirectResponse(url, status_code=303)

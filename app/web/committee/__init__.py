@@ -6,16 +6,19 @@ from fastapi import APIRouter
 
 from app.web.committee import (
     appraisal,
+    approvals,
     entries,
     home,
     import_entries,
     import_members,
+    paper_ballots,
+    rating_steps,
     ratings,
     record,
     reviews,
 )
 
 router = APIRouter()
-for module in (home, entries, record, reviews, ratings, import_members, import_entries,
-               appraisal):
+for module in (home, entries, record, reviews, ratings, rating_steps, paper_ballots, approvals,
+               import_members, import_entries, appraisal):
     router.include_router(module.router)

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.services import appraisal_summary, notices, worklist
+from app.services import appraisal_summary, notices, rating_view, worklist
 from app.web.committee.common import CommitteeActor, page
 
 router = APIRouter()
@@ -24,5 +24,8 @@ def committee_home(request: Request, session: SessionDep, actor: CommitteeActor,
         "work": work, "year": year, "this_year": today.year,
         "pending_total": sum(b.pending for b in work),
         "waiting": notices.committee_waiting(session, actor, work, clock.now()),
-        "appraisal_orgs": appraisal_summary.summary_orgs(session, actor)})
+        "appraisal_orgs": appraisal_summary.summary_orgs(session, actor),
+        # The level above (a 党委's committee, an administrator): ratings to approve.
+        "approvals": len(rating_view.awaiting_approval(session, actor))
+        if rating_view.approves_any(session, actor) else None})
 

@@ -1,4 +1,6 @@
-"""Annual rating 评星定级: create, the sheet, grade changes with reasons, approval."""
+"""Annual rating 评星定级: create, the sheet with its steps (appraisal.md §2), grade
+changes with reasons (组织评定). The steps' buttons are in rating_steps.py, the paper
+ballots in paper_ballots.py."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from app.models import Org, Rating, RatingItem
 from app.points import Grade
 from app.present.i18n import _
 from app.present.messages import message_for
-from app.services import appraisal, ratings
+from app.services import appraisal, objections, rating_view, ratings, worklist
 from app.services.access import Actor, require_manages
 from app.services.errors import DomainError, Invalid
 from app.web.committee.common import CommitteeActor, page
@@ -25,24 +27,27 @@ router = APIRouter()
 RATING_CHANGED = "ratingChanged"
 GRADE_CHOICES = (Grade.excellent, Grade.qualified, Grade.basically_qualified, Grade.unqualified)
 Text = Annotated[str, Form(max_length=1000)]
+# The rating pages' own styles, beside the committee's.
+RATING_STYLES = "/static/parts/rating.css"
 
 
-def _rating(session: SessionDep, actor: Actor, rating_id: int) -> tuple[Rating, Org]:
+def managed_rating(session: SessionDep, actor: Actor, rating_id: int) -> tuple[Rating, Org]:
     rating, org = ratings.get_rating(session, actor, rating_id)
     require_manages(actor, org)
     return rating, org
 
 
 def _cap_context(session: SessionDep, rating: Rating, now: datetime) -> dict[str, Any]:
-    """The excellent cap: ⌊n/3⌋ of the non-exempt members rated."""
+    """The excellent cap: ⌊n/3⌋ of the graded lines; each line's tally once closed."""
     items = ratings.rating_items(session, rating.id or 0)
     rated, limit = ratings.rating_limit(items, session, rating.year, now)
     excellent = sum(1 for i in items if i.grade == Grade.excellent.value)
     return {"rating": rating, "items": items, "rated": rated, "limit": limit,
-            "excellent": excellent, "grade_choices": [g.value for g in GRADE_CHOICES]}
+            "excellent": excellent, "grade_choices": [g.value for g in GRADE_CHOICES],
+            "tallies": appraisal.tallies(session, rating), "rating_styles": RATING_STYLES}
 
 
-def _url(rating: Rating) -> str:
+def rating_url(rating: Rating) -> str:
     return f"/committee/ratings/{rating.id}"
 
 
@@ -52,26 +57,37 @@ def create_rating(request: Request, session: SessionDep, actor: CommitteeActor,
                   year: Annotated[int, Form()]) -> Response:
     """Create the year's rating with the proposed grades (all four quarters finalized)."""
     rating = ratings.create_rating(session, actor, org_id, year, clock.now())
-    flash(request, _("已生成{year}年度评星定级，请核对拟定等次后审定。").format(year=year))
-    return redirect(request, _url(rating))
+    flash(request, _("已生成{year}年度评星定级。请按下面的步骤进行：个人自评、民主测评、"
+                     "组织评定、公示、上报。").format(year=year))
+    return redirect(request, rating_url(rating))
 
 
 @router.get("/committee/ratings/{rating_id}")
 def rating_sheet(rating_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
                  clock: ClockDep) -> Response:
-    rating, org = _rating(session, actor, rating_id)
-    return page(request, "pages/committee/rating.html",
-                _cap_context(session, rating, clock.now()) | {"org": org})
+    """The steps with the current one highlighted, the lines with their tallies, the
+    objections and the self-assessments."""
+    rating, org = managed_rating(session, actor, rating_id)
+    now = clock.now()
+    raised = appraisal.objections(session, actor, rating_id)
+    return page(request, "pages/committee/rating.html", _cap_context(session, rating, now) | {
+        "org": org, "steps": rating_view.steps(session, rating, now),
+        "objections": raised, "names": worklist.objection_names(session, raised),
+        "own_objections": {o.id for o in raised if objections.is_own(actor, o)},
+        "self_assessments": appraisal.self_assessments(session, actor, rating_id),
+        "approver": appraisal.approves(session, actor, org),
+        "own_submission": actor.account_id in (rating.published_by, rating.submitted_by)})
 
 
 @router.get("/committee/ratings/{rating_id}/cap")
 def rating_cap(rating_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
                clock: ClockDep) -> Response:
     """The “优秀 x / 上限 y” line; it refreshes itself after a grade change."""
-    rating, org = _rating(session, actor, rating_id)
-    return page(request, "pages/committee/rating.html",
-                _cap_context(session, rating, clock.now()) | {"org": org},
-                partial="partials/committee/rating_cap.html")
+    if not is_htmx(request):
+        return rating_sheet(rating_id, request, session, actor, clock)
+    rating, org = managed_rating(session, actor, rating_id)
+    return page(request, "partials/committee/rating_cap.html",
+                _cap_context(session, rating, clock.now()) | {"org": org})
 
 
 def _line(request: Request, session: SessionDep, rating: Rating, member_id: int, now: datetime,
@@ -102,7 +118,7 @@ def change_grade(rating_id: int, member_id: int, request: Request, session: Sess
     except DomainError as error:
         if not is_htmx(request):
             raise
-        rating, _org = _rating(session, actor, rating_id)
+        rating, _org = managed_rating(session, actor, rating_id)
         if not any(i.member_id == member_id for i in ratings.rating_items(session, rating_id)):
             raise
         return _line(request, session, rating, member_id, now, error=message_for(error),
@@ -111,12 +127,4 @@ def change_grade(rating_id: int, member_id: int, request: Request, session: Sess
         return _line(request, session, rating, member_id, now, saved=True,
                      trigger=RATING_CHANGED)
     flash(request, _("等次已调整。"))
-    return redirect(request, f"{_url(rating)}#rating-{member_id}")
-
-
-@router.post("/committee/ratings/{rating_id}/approve")
-def approve(rating_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
-            clock: ClockDep) -> Response:
-    rating = appraisal.approve(session, actor, rating_id, clock.now())
-    flash(request, _("已审定，评星定级结果为最终结果。"))
-    return redirect(request, _url(rating))
+    return redirect(request, f"{rating_url(rating)}#rating-{member_id}")

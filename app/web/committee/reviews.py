@@ -19,7 +19,7 @@ from app.services.errors import Invalid
 from app.services.rules import load_rule_set
 from app.web.committee.common import CommitteeActor, page
 from app.web.forms import FormDep, id_or_none, int_or_none
-from app.web.render import flash, is_htmx, redirect
+from app.web.render import flash, is_htmx, redirect, reload
 
 router = APIRouter()
 
@@ -143,7 +143,7 @@ def resolve_objection(objection_id: int, request: Request, session: SessionDep,
     objection = objections.resolve_objection(session, actor, objection_id, response, clock.now())
     if objection.review_id is None:
         flash(request, _("已答复异议。"))
-        return redirect(request, f"/committee/ratings/{objection.rating_id}#objections")
+        return reload(request, f"/committee/ratings/{objection.rating_id}#objections")
     review, _org = _review(session, actor, objection.review_id)
     if is_htmx(request):
         return page(request, "partials/committee/objection.html", {

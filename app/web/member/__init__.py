@@ -1,11 +1,12 @@
-"""The member pages: my score, my entries, self-report, my branch's results, my notices."""
+"""The member pages: my score, my entries, self-report, my branch's results, my notices,
+my branch's annual rating and my ballot."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.member import notices, report, results, score
+from app.web.member import ballot, notices, rating, report, results, score
 
 router = APIRouter()
-for module in (score, report, results, notices):
+for module in (score, report, results, notices, rating, ballot):
     router.include_router(module.router)

@@ -1,4 +1,5 @@
-"""The quarterly results of my branch (公示), and my objections (异议) to my own line."""
+"""The quarterly results of my branch (公示), and my objections (异议) to my own line; the
+list of my branch's annual ratings (their pages are in rating.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from fastapi.responses import Response
 
 from app.clock import Clock, ClockDep
 from app.db import SessionDep
-from app.models import Objection, Review, ReviewStatus
-from app.present.i18n import _
+from app.models import Objection, Rating, RatingStatus, Review, ReviewStatus
+from app.present.i18n import N_, _
 from app.present.labels import moment_text, quarter_name, signed
 from app.present.messages import message_for
-from app.services import member_view, objections, reviews
+from app.services import member_view, objections, rating_view, reviews
 from app.services.access import Actor
 from app.services.errors import DomainError, attempt
 from app.web.deps import WebActor
@@ -31,6 +32,33 @@ class ResultSummary:
     status: str
     notice: str
     open_objections: int
+
+
+# An annual rating's state as a member reads it (appraisal.md §2).
+RATING_STATES = {RatingStatus.draft: N_("民主评议中"), RatingStatus.published: N_("公示中"),
+                 RatingStatus.submitted: N_("已上报"), RatingStatus.approved: N_("已审定")}
+
+
+@dataclass(frozen=True)
+class RatingSummary:
+    id: int
+    title: str
+    status: str
+    state: str
+    line: str
+
+
+def rating_line(rating: Rating, now: datetime) -> str:
+    """Where an annual rating stands, in one line."""
+    if rating.status == RatingStatus.draft:
+        return _("个人自评和民主测评")
+    if rating.status == RatingStatus.published:
+        if rating.notice_until is not None and now < rating.notice_until:
+            return _("公示期至 {at}").format(at=moment_text(rating.notice_until))
+        return _("公示期已结束，等待上报")
+    if rating.status == RatingStatus.submitted:
+        return _("等待上级党委审批")
+    return _("最终结果")
 
 
 @dataclass(frozen=True)
@@ -66,7 +94,7 @@ def _notice(review: Review, now: datetime) -> str:
     return _("公示期已结束，等待定稿")
 
 
-def _objection_view(objection: Objection) -> ObjectionView:
+def objection_view(objection: Objection) -> ObjectionView:
     return ObjectionView(
         id=objection.id or 0, text=objection.text, status=objection.status,
         raised=moment_text(objection.created_at), response=objection.response,
@@ -84,7 +112,12 @@ def results(request: Request, session: SessionDep, actor: WebActor,
     summaries = [ResultSummary(id=r.id or 0, title=_title(r), status=r.status,
                                notice=_notice(r, clock.now()),
                                open_objections=waiting.get(r.id or 0, 0)) for r in rows]
-    return render(request, "pages/member/results.html", {"org": org, "results": summaries})
+    annual = [RatingSummary(id=r.id or 0, title=_("{y}年度评星定级").format(y=r.year),
+                            status=r.status, state=_(RATING_STATES[r.status]),
+                            line=rating_line(r, clock.now()))
+              for r in rating_view.branch_ratings(session, actor)]
+    return render(request, "pages/member/results.html", {"org": org, "results": summaries,
+                                                          "ratings": annual})
 
 
 def _sheet_context(session: SessionDep, actor: Actor, clock: Clock,
@@ -94,11 +127,14 @@ def _sheet_context(session: SessionDep, actor: Actor, clock: Clock,
                        delta=signed(x.delta), ytd=x.ytd, mine=x.member_id == actor.member_id)
              for x in reviews.review_lines(session, review, clock.now())]
     mine = next((line for line in lines if line.mine), None)
-    objections = [_objection_view(o) for o in member_view.my_objections(session, actor,
+    objections = [objection_view(o) for o in member_view.my_objections(session, actor,
                                                                         review_id)]
     return {"review": review, "title": _title(review), "notice": _notice(review, clock.now()),
             "lines": lines, "mine": mine, "objections": objections,
             "can_object": review.status == ReviewStatus.published and mine is not None,
+            "objection_action": f"/me/results/{review_id}/objections",
+            "closed_note": _("本季度已定稿，不能再提出异议。")
+            if review.status == ReviewStatus.finalized else None,
             "text": "", "error": None, "done": False}
 
 

@@ -1,0 +1,26 @@
+// Paper ballots typed in (录入纸质票): once a cell holds its one character the cursor moves
+// on, so a ballot is its characters and Enter; Backspace in an empty cell goes back. Without
+// this file the form works the same with Tab.
+(function () {
+  var ONE = /^[0-4０-４优合基不弃-]$/;
+  function isCell(element) { return element.matches && element.matches(".rt-cell input"); }
+  function cells(form) { return Array.prototype.slice.call(form.querySelectorAll(".rt-cell input")); }
+  function move(cell, step) {
+    var all = cells(cell.form), other = all[all.indexOf(cell) + step];
+    if (other) { other.focus(); other.select(); }
+    return Boolean(other);
+  }
+  function advance(event) {
+    var cell = event.target;
+    if (!isCell(cell) || event.isComposing || !ONE.test(cell.value.trim())) { return; }
+    move(cell, 1);
+  }
+  document.addEventListener("input", advance);
+  document.addEventListener("compositionend", advance);  // 优 合 基 不 typed with an IME
+  document.addEventListener("keydown", function (event) {
+    var cell = event.target;
+    if (event.key === "Backspace" && isCell(cell) && !cell.value && move(cell, -1)) {
+      event.preventDefault();
+    }
+  });
+}());
