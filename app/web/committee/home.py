@@ -7,7 +7,8 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.services import notices, worklist
+from app.present.notice_texts import rating_news_text
+from app.services import waiting, worklist
 from app.web.committee.common import CommitteeActor, page
 
 router = APIRouter()
@@ -23,5 +24,6 @@ def committee_home(request: Request, session: SessionDep, actor: CommitteeActor,
     return page(request, "pages/committee/home.html", {
         "work": work, "year": year, "this_year": today.year,
         "pending_total": sum(b.pending for b in work),
-        "waiting": notices.committee_waiting(session, actor, work, clock.now())})
+        "waiting": waiting.committee_waiting(session, actor, work, clock.now()),
+        "news_text": rating_news_text})
 
