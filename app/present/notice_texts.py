@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.clock import CHINA
-from app.models import RatingStatus, ReviewStatus
+from app.models import Rating, RatingStatus, ReviewStatus
 from app.present.i18n import _, ngettext
 from app.present.labels import day_text, quarter_name, rule_name
 from app.services import notices as service
@@ -92,12 +92,16 @@ def _rating_text(kind: str, year: int, notice: Notice) -> str:
     if kind == service.OBJECTION_ANSWERED and notice.objection is not None:
         return _("您对{year}年度评星定级结果的异议，支委已答复：{response}").format(
             year=year, response=notice.objection.response or "")
-    running = rating.status == RatingStatus.published and rating.notice_until is not None \
-        and rating.published_at is not None and rating.notice_until > rating.published_at
-    if running and rating.notice_until is not None:
+    if _objections_invited(rating) and rating.notice_until is not None:
         return _("{year}年度评星定级结果已公示，公示期到{until}，有异议请在此前提出").format(
             year=year, until=short_moment(rating.notice_until))
     return _("{year}年度评星定级结果已公示").format(year=year)
+
+
+def _objections_invited(rating: Rating) -> bool:
+    """Published with a notice period (not 0 days): members may object until it ends."""
+    return rating.status == RatingStatus.published and rating.notice_until is not None \
+        and rating.published_at is not None and rating.notice_until > rating.published_at
 
 
 def _link_text(notice: Notice) -> str:
@@ -105,7 +109,7 @@ def _link_text(notice: Notice) -> str:
         return _("去投票")
     published = (notice.review is not None
                  and notice.review.status == ReviewStatus.published) or (
-        notice.rating is not None and notice.rating.status == RatingStatus.published)
+        notice.rating is not None and _objections_invited(notice.rating))
     if notice.kind in (service.REVIEW_PUBLISHED, service.RATING_PUBLISHED) and published:
         return _("看结果、提异议")
     if notice.kind in (service.REVIEW_PUBLISHED, service.RATING_PUBLISHED,

@@ -565,7 +565,8 @@ def check_text(session: Session, report: Report) -> None:
     """Every text column of every table, a batch at a time."""
     count = 0
     for table in SQLModel.metadata.sorted_tables:
-        columns = [c for c in table.columns if isinstance(c.type, AutoString)]
+        # Long texts (self-assessments) are TEXT, the rest VARCHAR (AutoString).
+        columns = [c for c in table.columns if isinstance(c.type, AutoString | sa.Text)]
         if table.name in UNCHECKED_TABLES or not columns:
             continue
         key = next(iter(table.primary_key.columns))

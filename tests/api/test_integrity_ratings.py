@@ -199,6 +199,9 @@ TAMPERING: list[tuple[str, str, list[tuple[str, str]]]] = [
                         "app's back."),
       ("rating_steps", "{D}it is submitted without a closed ballot (民主测评), which the 2025 "
                        "rules require (ballot_required).")]),
+    ("a self-assessment's text given an override character",
+     "UPDATE self_assessment SET text = '自\u202e评' WHERE member_id = {a1}",
+     [("text", "self_assessment {sa_a1}, text: U+202E RIGHT-TO-LEFT OVERRIDE at character 2")]),
     ("a self-assessment written by hand",
      "INSERT INTO self_assessment (rating_id, member_id, text, updated_at) "
      "VALUES ({d}, {b1}, '自评', '2026-01-10 02:00:00')",
@@ -213,6 +216,8 @@ def test_each_change_by_hand_is_named(flow: Flow) -> None:
     close = flow.sql("SELECT id FROM audit_log WHERE action = 'rating.ballot_close' "
                      "AND object_id = :r", r=flow.rating).scalar_one()
     ids = {"r": flow.rating, "d": flow.draft, "close": close, **flow.m,
+           "sa_a1": flow.sql("SELECT id FROM self_assessment WHERE member_id = :m",
+                             m=flow.m["a1"]).scalar_one(),
            "R": f"rating {flow.rating} (第一支部 2025): ",
            "D": f"rating {flow.draft} (第二支部 2025): "}
     unexpected = []
