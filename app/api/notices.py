@@ -1,4 +1,5 @@
-"""My notices: decisions on my entries, my branch's 公示, answers to my objections."""
+"""My notices: decisions on my entries, my branch's 公示 (quarters and the annual rating),
+answers to my objections, the rating's ballot while I have not voted."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def _out(notice: notices.Notice) -> NoticeOut:
         at=notice.at, unseen=notice.unseen, text=notice_text(notice), link=notice.link,
         entry_id=notice.entry.id if notice.entry else None,
         review_id=notice.review.id if notice.review else None,
-        objection_id=notice.objection.id if notice.objection else None)
+        objection_id=notice.objection.id if notice.objection else None,
+        rating_id=notice.rating.id if notice.rating else None)
 
 
 @router.get("/me/notices", response_model=NoticePage, responses=errors(401, 422))

@@ -8,21 +8,25 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from app.demo.texts import GIVEN_MID, GIVEN_OLD, GIVEN_YOUNG, SURNAMES
+from app.demo.texts import GIVEN_MID, GIVEN_OLD, GIVEN_YOUNG, RECRUIT_NAME, SURNAMES
 from app.demo.timeline import local_day
-from app.models import Account, Org
+from app.models import Account, Org, Standing
 from app.services import accounts, members, orgs
 from app.services.access import Actor, load_actor
 
 PARTY_NAME = "城关镇党委"
 # Per branch: (category, tags) of each member; the first two are its 支部书记 and 支委,
-# "party" is the 党委's committee member. Tags name the members the story singles out.
+# "party" is the 党委's committee member. Tags name the members the story singles out:
+# "late" joined last April as a 预备党员 (probationary) and became full this April,
+# "recruit" joins this year as a 预备党员. The recruit comes last and draws no die (its
+# name, day and keenness are set), so everyone else's names, scores and accounts are what
+# they were before it existed.
 BRANCHES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("机关党支部", (
         ("active", ""), ("active", ""), ("active", "party"), ("active", "star1"),
         ("active", ""), ("active", "veto"), ("active", ""), ("active", ""), ("active", "low1"),
         ("active", ""), ("active", ""), ("active", ""), ("retired", ""),
-        ("retired", "exempt"))),
+        ("retired", "exempt"), ("active", "recruit"))),
     ("东村党支部", (
         ("rural", ""), ("rural", ""), ("rural", "star2"), ("rural", "objector"), ("rural", ""),
         ("rural", ""), ("rural", ""), ("rural", "low2"), ("rural", ""), ("rural", ""),
@@ -47,6 +51,7 @@ class Person:
     branch: int  # index into Cast.branches
     tag: str = ""
     role: str = "党员 member"
+    probationary: bool = False  # joins as a 预备党员
     id: int = 0  # set once the member exists
     account: Account | None = None
     # Held so the session's identity map answers the services' lookups without a query.
@@ -97,7 +102,9 @@ class Cast:
         branch = self.branches[person.branch]
         new = members.NewMember(name=person.name, org_id=branch.org_id,
                                 category=person.category, joined_on=person.joined_on,
-                                username=person.username, password=password)
+                                username=person.username, password=password,
+                                standing=Standing.probationary if person.probationary
+                                else Standing.full)
         member, account = members.create_member(self.session, self.admin, new, when,
                                                 local_day(when))
         person.id, person.account = member.id or 0, account
@@ -137,14 +144,22 @@ def _engagement(rng: random.Random, category: str, tag: str) -> float:
     return rng.uniform(0.75, 1.0)
 
 
-def plan_people(rng: random.Random, prev_year: int) -> list[Branch]:
-    """Everyone, named and described, before anything is written."""
+def plan_people(rng: random.Random, prev_year: int, recruited: date) -> list[Branch]:
+    """Everyone, named and described, before anything is written; the recruit joins on
+    `recruited`."""
     taken: set[str] = set()
     branches: list[Branch] = []
     plain = 0
+    recruit: Person | None = None
     for index, (branch_name, specs) in enumerate(BRANCHES):
         people: list[Person] = []
         for position, (category, tag) in enumerate(specs):
+            if tag == "recruit":
+                recruit = Person(username="", name=RECRUIT_NAME, category=category,
+                                 joined_on=recruited, engagement=1.0, branch=index, tag=tag,
+                                 role="预备党员 (probationary) member", probationary=True)
+                people.append(recruit)
+                continue
             low, high = JOINED[category]
             joined = date(rng.randint(low, high), rng.randint(1, 12), rng.randint(1, 28))
             if tag == "late":
@@ -161,8 +176,10 @@ def plan_people(rng: random.Random, prev_year: int) -> list[Branch]:
             people.append(Person(username=username, name=_name(rng, joined.year, taken),
                                  category=category, joined_on=joined,
                                  engagement=_engagement(rng, category, tag), branch=index,
-                                 tag=tag, role=role))
+                                 tag=tag, role=role, probationary=tag == "late"))
         branches.append(Branch(name=branch_name, people=people))
+    if recruit is not None:  # numbered after everyone, so no other account changes name
+        recruit.username = f"dangyuan{plain + 1:02d}"
     return branches
 
 
@@ -178,7 +195,7 @@ def build_cast(session: Session, branches: list[Branch], password: str,
         org = orgs.create_org(session, admin, branch.name, party.id, "branch", next(ticks))
         branch.org_id, branch.org = org.id or 0, org
         for person in branch.people:
-            if person.tag != "late":
+            if person.tag not in ("late", "recruit"):  # they join later (loader.py)
                 cast.enrol(person, password, next(ticks))
     for branch in branches:
         for person in (branch.secretary, branch.deputy):

@@ -9,24 +9,26 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.demo.cast import Cast, Person, build_cast, plan_people
 from app.demo.entries import EntryWriter
+from app.demo.ratings import RatingWriter
 from app.demo.reviews import Pace, ReviewWriter
 from app.demo.texts import (
-    EXEMPT_REASON,
+    EXEMPT_NOTE,
     REVOKE_REASON,
     REVOKED_NOTE,
     SCRIPTED,
     WAITING,
 )
 from app.demo.timeline import Timeline, at, local_day
-from app.models import Account, Org
+from app.models import Account, ExemptionReason, Org, Standing
 from app.points import QUARTERS, quarter_of, quarter_start
-from app.services import members
+from app.services import members, standing
 from app.services.errors import WorkflowConflict
 
 DEMO_PASSWORD = "jifen-demo-2025"
@@ -79,6 +81,48 @@ def _approval_queue(writer: EntryWriter, cast: Cast, now: datetime) -> None:
                       created=created)
 
 
+def _exemption(cast: Cast, timeline: Timeline, person: Person, year: int, decided: date,
+               consent: date, recorded: datetime) -> None:
+    """免评 of `year` for `person` (appraisal.md §1): decided by the branch meeting, consented
+    to by the 党委, recorded by the secretary."""
+    given = standing.ExemptionIn(ExemptionReason.bedridden, EXEMPT_NOTE, consent, decided)
+
+    def record(when: datetime) -> None:
+        secretary = cast.actor(cast.branches[person.branch].secretary)
+        standing.record_exemption(cast.session, secretary, person.id, year, given, when,
+                                  local_day(when))
+
+    timeline.add(recorded, record)
+    person.notes.append(f"免评 exempt in {year} ({EXEMPT_NOTE})")
+
+
+def _standings(cast: Cast, timeline: Timeline, prev: int, now: datetime) -> None:
+    """Who joins as a 预备党员 and when, the 转正 a year on, and the exemptions of both
+    years (this year's as early as the year allows)."""
+    late, recruit, exempt = cast.tagged("late"), cast.tagged("recruit"), cast.tagged("exempt")
+    year = prev + 1
+    for person in (late, recruit):
+        timeline.add(at(person.joined_on, 8, 30), partial(cast.enrol, person, DEMO_PASSWORD))
+    late.notes.append(f"joined {late.joined_on} as 预备党员 (probationary)")
+    recruit.notes.append(f"joins {recruit.joined_on} as 预备党员 (probationary)")
+    full_since = date(year, 4, 15)
+
+    def become_full(when: datetime) -> None:
+        secretary = cast.actor(cast.branches[late.branch].secretary)
+        members.update_member(cast.session, secretary, late.id,
+                              {"standing": Standing.full, "full_since": full_since}, when)
+
+    timeline.add(at(full_since, 10), become_full)
+    late.notes.append(f"转正 (full) on {full_since}")
+    _exemption(cast, timeline, exempt, prev, date(prev, 11, 8), date(prev, 11, 14),
+               at(date(prev, 11, 15), 10))
+    recorded = max(at(date(year, 1, 2), 10), min(at(date(year, 3, 19), 10),
+                                                   now - timedelta(hours=1)))
+    day = local_day(recorded)
+    _exemption(cast, timeline, exempt, year, min(date(year, 3, 12), day),
+               min(date(year, 3, 18), day), recorded)
+
+
 def load_demo(session: Session, now: datetime) -> DemoLogins:
     """Load the demo as of `now`: last year complete and rated, this year up to today.
 
@@ -90,26 +134,25 @@ def load_demo(session: Session, now: datetime) -> DemoLogins:
     today = local_day(now)
     year, prev, current = today.year, today.year - 1, quarter_of(today)
 
-    cast = build_cast(session, plan_people(rng, prev), DEMO_PASSWORD, at(date(prev, 1, 2), 9))
+    # The recruit joins before 七一, or by today early in the year.
+    recruited = max(date(year, 1, 2), min(date(year, 6, 28), today))
+    cast = build_cast(session, plan_people(rng, prev, recruited), DEMO_PASSWORD,
+                      at(date(prev, 1, 2), 9))
     timeline = Timeline(now)
     writer = EntryWriter(session, cast, timeline, rng, opening=date(prev, 1, 3))
-    late, veto, exempt = cast.tagged("late"), cast.tagged("veto"), cast.tagged("exempt")
-    timeline.add(at(late.joined_on, 8, 30), lambda when: cast.enrol(late, DEMO_PASSWORD, when))
-    late.notes.append(f"joined {late.joined_on}")
+    veto, recruit = cast.tagged("veto"), cast.tagged("recruit")
+    _standings(cast, timeline, prev, now)
 
     for y in (prev, year):
         for person in cast.people:
-            writer.year(person, y)
+            if person is not recruit:
+                writer.year(person, y)
+    # The recruit's entries come from a die of their own (cast.py says why).
+    EntryWriter(session, cast, timeline, random.Random(SEED + 1),
+                opening=recruited).year(recruit, year)
     _one_offs(writer, cast, prev)
     _approval_queue(writer, cast, now)
     veto.notes.append(f"{prev} 一票否决 vetoed (V01 in Q3)")
-
-    def mark_exempt(when: datetime) -> None:
-        members.update_member(session, cast.actor(cast.branches[0].secretary), exempt.id,
-                              {"exempt": True, "exempt_reason": EXEMPT_REASON}, when)
-
-    timeline.add(at(date(prev, 11, 15), 10), mark_exempt)
-    exempt.notes.append(f"免评 exempt ({EXEMPT_REASON})")
 
     results = ReviewWriter(session, cast, timeline, rng)
     objector = cast.tagged("objector")
@@ -126,8 +169,11 @@ def load_demo(session: Session, now: datetime) -> DemoLogins:
             elif index == veto.branch and q >= 3:
                 forced = {veto: 2 if q == 3 else 3}
             results.quarter(index, prev, q, pace, overrides=forced, objection=objecting)
-    results.rating(0, prev, closing, approver=cast.tagged("party"))
-    results.rating(1, prev, closing, approver=None)
+    rated = RatingWriter(session, cast, timeline, SEED)
+    # 机关党支部: through every step, with an objection and a reopen, approved by the 党委;
+    # 东村党支部: submitted, waiting for the 党委.
+    rated.rating(0, prev, closing, approver=cast.tagged("party"), objection=True)
+    rated.rating(1, prev, closing, approver=None)
     # This year: ended quarters go through the same steps (those still ahead of now wait).
     for q in range(1, current):
         for index in range(len(cast.branches)):

@@ -1,4 +1,5 @@
-"""Quarterly reviews (评议, 公示, 异议, finalize) and annual ratings (评星定级) of the demo."""
+"""Quarterly reviews (评议, 公示, 异议, finalize) of the demo, and the pace of every step after a
+quarter ends (the annual rating's steps are in app/demo/ratings.py)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,25 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from app.demo.cast import Cast, Person
-from app.demo.texts import LOWER_REASON, OBJECTION_RESPONSE, OBJECTION_TEXT, RAISE_REASON
+from app.demo.texts import OBJECTION_RESPONSE, OBJECTION_TEXT
 from app.demo.timeline import Timeline, local_day
-from app.models import RatingItem
-from app.points import Grade
-from app.services import appraisal, objections, ratings, reviews
+from app.services import objections, reviews
 
 NOTICE_DAYS = 5
 # Days after a quarter ends (from midnight of the next day) at which each step happens:
 # the sheet on day 2, scores on day 3, 公示 from 09:00 on day 5, finalized 6 days later.
+# After the fourth quarter the year's rating follows (民主评议, appraisal.md §2): drafted
+# on day 13, self-assessments, the ballot open from 09:00 on day 14 to the branch meeting
+# on day 15 (paper ballots typed in, closed, 组织评定), 公示 from day 16, an objection
+# answered and the rating reopened on day 18 and published again, submitted on day 23 and
+# approved by the 党委 on day 25.
 STEPS = {"create": 1.4, "scores": 2.6, "publish": 4.375, "object": 5.6, "resolve": 7.4,
-         "finalize": 10.375, "rate": 12.4, "adjust": 12.6, "rate_draft": 13.4,
-         "approve": 14.4}
+         "finalize": 10.375, "rate": 12.4, "self": 12.55, "ballot_open": 13.375,
+         "votes_end": 14.3, "paper": 14.625, "ballot_close": 14.7, "adjust": 14.75,
+         "rating_publish": 15.375, "rating_object": 16.4, "rating_resolve": 17.4,
+         "reopen": 17.45, "regrade": 17.5, "republish": 17.625, "submit": 22.7,
+         "approve": 24.4}
+LAST_STEP = max(STEPS.values())
 
 
 @dataclass(frozen=True)
@@ -33,14 +41,23 @@ class Pace:
     @classmethod
     def fitting(cls, start: datetime, now: datetime) -> Pace:
         """Normal pace, or squeezed so every step up to the rating's approval is past."""
-        room = (now - start - timedelta(minutes=5)) / timedelta(days=STEPS["approve"] + 0.1)
+        room = (now - start - timedelta(minutes=5)) / timedelta(days=LAST_STEP + 0.1)
         return cls(start, max(0.0, min(1.0, room)))
 
-    def step(self, name: str, branch: int = 0) -> datetime:
-        return self.start + self.factor * timedelta(days=STEPS[name], minutes=20 * branch)
+    def moment(self, days: float, branch: int = 0) -> datetime:
+        return self.start + self.factor * timedelta(days=days, minutes=20 * branch)
 
-    def notice_days(self) -> int:
-        window = self.step("finalize") - self.step("publish")
+    def step(self, name: str, branch: int = 0) -> datetime:
+        return self.moment(STEPS[name], branch)
+
+    def between(self, first: str, last: str, share: float, branch: int = 0) -> datetime:
+        """A moment `share` (0 to 1) of the way from step `first` to step `last`."""
+        days = STEPS[first] + share * (STEPS[last] - STEPS[first])
+        return self.moment(days, branch)
+
+    def notice_days(self, publish: str = "publish", end: str = "finalize") -> int:
+        """Whole days of 公示 that end before the step that needs them over."""
+        window = self.step(end) - self.step(publish)
         return min(NOTICE_DAYS, int(window / timedelta(days=1)))
 
 
@@ -49,6 +66,8 @@ def review_score(rng: random.Random, person: Person) -> int:
     e = person.engagement
     if person.tag == "exempt":
         return 4
+    if person.tag == "recruit":  # a keen new member; drawn from no die (see cast.py)
+        return 5
     if e >= 0.85:
         return 5 if rng.random() < 0.75 else 4
     if e >= 0.65:
@@ -61,7 +80,6 @@ class ReviewWriter:
                  rng: random.Random) -> None:
         self.session, self.cast, self.timeline, self.rng = session, cast, timeline, rng
         self.review_ids: dict[tuple[int, int, int], int] = {}
-        self.rating_ids: dict[tuple[int, int], int] = {}
 
     def quarter(self, index: int, year: int, quarter: int, pace: Pace, *,
                 overrides: dict[Person, int] | None = None, objection: bool = False) -> None:
@@ -123,61 +141,3 @@ class ReviewWriter:
             self.review_ids[(index, year, quarter)] = review.id or 0
 
         self.timeline.add(when, create)
-
-    def rating(self, index: int, year: int, pace: Pace, *, approver: Person | None) -> None:
-        """Create the year's rating; with an approver, adjust two grades and approve it."""
-        branch, key = self.cast.branches[index], (index, year)
-        by = self.cast.actor
-
-        def create(when: datetime) -> None:
-            rating = ratings.create_rating(self.session, by(branch.secretary), branch.org_id,
-                                           year, when)
-            self.rating_ids[key] = rating.id or 0
-
-        if approver is None:
-            self.timeline.add(pace.step("rate_draft", index), create)
-            return
-
-        def approve(when: datetime) -> None:
-            secretary, rating_id = by(branch.secretary), self.rating_ids[key]
-            appraisal.open_ballot(self.session, secretary, rating_id, when, local_day(when))
-            appraisal.close_ballot(self.session, secretary, rating_id, when)
-            appraisal.publish(self.session, secretary, rating_id, 0, when)
-            appraisal.submit(self.session, secretary, rating_id, when)
-            appraisal.approve(self.session, by(approver), rating_id, when)
-
-        self.timeline.add(pace.step("rate", index), create)
-        self.timeline.add(pace.step("adjust", index),
-                          lambda when: self._adjust(index, year, when))
-        self.timeline.add(pace.step("approve", index), approve)
-
-    def _adjust(self, index: int, year: int, when: datetime) -> None:
-        """Lower the last proposed excellent to qualified; give the freed place to the best
-        qualified member (both with reasons, within the ⌊n/3⌋ cap)."""
-        branch = self.cast.branches[index]
-        actor = self.cast.actor(branch.secretary)
-        rating_id = self.rating_ids[(index, year)]
-        items = ratings.rating_items(self.session, rating_id)
-        people = {p.id: p for p in branch.people}
-
-        def rank(i: RatingItem) -> tuple[int, int, int]:
-            return (-i.score, i.deducted, i.member_id)
-
-        excellent = sorted((i for i in items if i.grade == Grade.excellent), key=rank)
-        _rated, limit = ratings.rating_limit(items, self.session, year, when)
-        if excellent:
-            lowered = excellent.pop()
-            ratings.override_grade(self.session, actor, rating_id, lowered.member_id,
-                                   Grade.qualified, LOWER_REASON, when)
-            people[lowered.member_id].notes.append(f"{year} grade lowered to 合格 by the "
-                                                   "committee")
-        committee = {branch.secretary.id, branch.deputy.id}  # not their own promotion
-        qualified = sorted((i for i in items if i.grade == Grade.qualified and not i.vetoed
-                            and i.score >= 85 and i.proposed_grade == Grade.qualified
-                            and i.member_id not in committee), key=rank)
-        if qualified and len(excellent) < limit:
-            raised = qualified[0]
-            ratings.override_grade(self.session, actor, rating_id, raised.member_id,
-                                   Grade.excellent, RAISE_REASON, when)
-            people[raised.member_id].notes.append(f"{year} grade raised to 优秀 by the "
-                                                  "committee")

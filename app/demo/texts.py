@@ -76,7 +76,42 @@ OBJECTION_RESPONSE = ("经支委会复核：4月请假属实，未作缺席扣�
 
 LOWER_REASON = "民主评议中群众意见较多，经支委会研究调整为合格"
 RAISE_REASON = "在汛期抢险和志愿服务中表现突出，经支委会研究、报党委同意评为优秀"
-EXEMPT_REASON = "年老体弱"
+
+# 免评 (appraisal.md §1): the elderly member is left out of the rating, year after year.
+EXEMPT_NOTE = "年老体弱，长期卧床，生活不能自理"
+# The member who joins this year as a 预备党员 (a given name no die draws: cast.py).
+RECRUIT_NAME = "陈欣悦"
+
+# 个人自评 of a few members, by their tag in cast.py ("" for anyone else, in turn).
+SELF_ASSESSMENTS: dict[str, tuple[str, ...]] = {
+    "secretary": ("一年来认真履行支部书记第一责任人职责，按时组织“三会一课”和主题党日，"
+                  "带头讲党课。不足是深入党员群众谈心谈话还不够，下一步每季度至少和每名党员"
+                  "谈一次心。",),
+    "party": ("作为党委委员，坚持双重组织生活，参加支部学习和主题党日，牵头联系东村和社区"
+              "两个支部。不足是调研多、解决问题少，今后把问题清单逐项销号。",),
+    "star1": ("全年参加集中学习和主题党日，七一被评为县级优秀共产党员。汛期坚守防汛一线，"
+              "志愿服务时长超过40小时。不足是理论学习深度不够，今后系统学习原著。",),
+    "star2": ("带领村民发展村集体产业，春耕时组织抢修水渠。按时交纳党费，参加全部组织生活。"
+              "不足是对年轻党员的传帮带做得不够。",),
+    "low1": ("本年度能参加支部组织生活，但10月违反单位考勤规定受到通报批评，深刻反思后已整改。"
+             "今后严守纪律，积极参加志愿服务，用行动改正。",),
+    "late": ("作为预备党员，认真参加支部学习和主题党日，按时交纳党费，主动参加村里的志愿服务。"
+             "不足是理论学习还不够系统，请支部和同志们多帮助。",),
+    "": ("按时参加“三会一课”和主题党日，按时足额交纳党费，完成支部交办的走访任务。"
+         "不足是学习不够主动，今后多学多用。",
+         "认真参加集中学习，积极参加社区志愿服务和文明城市创建。不足是联系群众还不够经常，"
+         "今后定期走访联系户。"),
+}
+
+# The annual rating's objection (东村 objected to a quarter; 机关 to the year's grade).
+RATING_LOWER_REASON = ("年度内两次缺席组织生活，民主测评中有党员评为基本合格，"
+                       "经支委会研究评为基本合格")
+RATING_OBJECTION_TEXT = ("本人缺席的两次组织生活均已提前向支部书记请假，有请假条为证；"
+                         "全年积分达到合格标准，请支委会复核评定等次。")
+RATING_OBJECTION_RESPONSE = ("经支委会复核：两次缺席均已请假，属实；民主测评中多数党员评为合格。"
+                             "同意调整为合格，重新公示。")
+REOPEN_REASON = "根据异议复核意见调整等次，重新公示"
+REGRADE_REASON = "经复核两次缺席均已请假，测评中多数评为合格，评为合格"
 
 # Self-reports still waiting for the committee at `now` (the approval queue).
 WAITING: tuple[tuple[str, int | None, str], ...] = (

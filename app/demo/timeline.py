@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 
 from app.clock import CHINA
 
-Action = Callable[[datetime], None]
+Action = Callable[[datetime], object]  # what it returns is not used
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:

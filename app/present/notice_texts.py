@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.clock import CHINA
-from app.models import ReviewStatus
+from app.models import Rating, RatingStatus, ReviewStatus
 from app.present.i18n import _, ngettext
 from app.present.labels import day_text, quarter_name, rule_name
 from app.services import notices as service
 from app.services.notices import Notice
+from app.services.waiting import RETURNED, RatingNews
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,9 @@ def _review_title(year: int, quarter: int) -> str:
 
 def notice_text(notice: Notice) -> str:
     """The sentence, e.g. 您3月5日报的「参加主题党日」已通过，加2分."""
-    entry, review = notice.entry, notice.review
+    entry, review, rating = notice.entry, notice.review, notice.rating
+    if rating is not None:
+        return _rating_text(notice.kind, rating.year, notice)
     if entry is not None:
         item = rule_name(notice.item) if notice.item else entry.rule_code
         day = day_text(entry.occurred_on)
@@ -79,11 +82,38 @@ def notice_text(notice: Notice) -> str:
     return ""
 
 
+def _rating_text(kind: str, year: int, notice: Notice) -> str:
+    """The annual rating's notices; never a count of votes."""
+    rating = notice.rating
+    assert rating is not None
+    if kind == service.BALLOT_OPEN:
+        return _("{year}年度民主评议党员测评已开始，请您投票（每人一票，投出后不能修改）").format(
+            year=year)
+    if kind == service.OBJECTION_ANSWERED and notice.objection is not None:
+        return _("您对{year}年度评星定级结果的异议，支委已答复：{response}").format(
+            year=year, response=notice.objection.response or "")
+    if _objections_invited(rating) and rating.notice_until is not None:
+        return _("{year}年度评星定级结果已公示，公示期到{until}，有异议请在此前提出").format(
+            year=year, until=short_moment(rating.notice_until))
+    return _("{year}年度评星定级结果已公示").format(year=year)
+
+
+def _objections_invited(rating: Rating) -> bool:
+    """Published with a notice period (not 0 days): members may object until it ends."""
+    return rating.status == RatingStatus.published and rating.notice_until is not None \
+        and rating.published_at is not None and rating.notice_until > rating.published_at
+
+
 def _link_text(notice: Notice) -> str:
-    if notice.kind == service.REVIEW_PUBLISHED and notice.review is not None \
-            and notice.review.status == ReviewStatus.published:
+    if notice.kind == service.BALLOT_OPEN:
+        return _("去投票")
+    published = (notice.review is not None
+                 and notice.review.status == ReviewStatus.published) or (
+        notice.rating is not None and _objections_invited(notice.rating))
+    if notice.kind in (service.REVIEW_PUBLISHED, service.RATING_PUBLISHED) and published:
         return _("看结果、提异议")
-    if notice.kind in (service.REVIEW_PUBLISHED, service.OBJECTION_ANSWERED):
+    if notice.kind in (service.REVIEW_PUBLISHED, service.RATING_PUBLISHED,
+                       service.OBJECTION_ANSWERED):
         return _("看结果")
     return _("看记录")
 
@@ -100,3 +130,12 @@ def notice_line(notice: Notice) -> NoticeLine:
     return NoticeLine(key=notice.key, kind=notice.kind, text=notice_text(notice),
                       when=short_moment(notice.at), link=notice.link,
                       link_text=_link_text(notice), unseen=notice.unseen, good=_good(notice))
+
+
+def rating_news_text(news: RatingNews) -> str:
+    """For the branch's committee: the level above returned (why) or approved a rating."""
+    if news.kind == RETURNED:
+        return _("{branch}{year}年度评星定级被上级退回，原因：{reason}").format(
+            branch=news.org_name, year=news.year, reason=news.reason or "")
+    return _("{branch}{year}年度评星定级已经上级审批同意").format(
+        branch=news.org_name, year=news.year)

@@ -11,19 +11,24 @@ from app.schemas import Body as StrictBody
 from app.schemas import IsoDateTime
 
 NoticeKind = Literal["entry_approved", "entry_rejected", "entry_recorded", "entry_revoked",
-                     "review_published", "objection_answered"]
+                     "review_published", "objection_answered", "ballot_open",
+                     "rating_published"]
 
 
 class NoticeOut(BaseModel):
     key: str = Field(description="Stable per notice: the kind and the id of its row")
     kind: NoticeKind
-    at: datetime = Field(description="When it happened (the decision, 公示 or answer)")
+    at: datetime = Field(description="When it happened (the decision, 公示, answer, or the "
+                                     "ballot's opening)")
     unseen: bool = Field(description="Newer than the last POST /me/notices/seen")
     text: str = Field(description="The notice as the member page says it")
     link: str = Field(description="The member page that shows what it is about")
     entry_id: int | None = None
     review_id: int | None = None
     objection_id: int | None = None
+    rating_id: int | None = Field(default=None, description=(
+        "The annual rating: its ballot open (`ballot_open`, until the member votes or it "
+        "closes), its 公示 (`rating_published`), or the rating of an answered objection"))
 
 
 class NoticePage(BaseModel):

@@ -8,8 +8,10 @@
 - audit_missing: every entry, review, objection, rating, member, organisation and
   committee grant has the audit row of its creation, and every decision on it (an entry
   approved later, rejected or revoked; a review published or finalized; an objection
-  resolved; a rating approved or a grade changed) has its row: a log cut short at its
-  end, or a status changed directly in the database, shows here.
+  resolved; a rating approved or a grade changed; a rating's ballot opened or closed, the
+  rating published, reopened, submitted or returned; a self-assessment written) has its
+  row: a log cut short at its end, or a status changed directly in the database, shows
+  here.
 - finalized_totals: every finalized review's score rows still give the ytd and delta
   stored at finalisation when recomputed now (the quarter did not move since).
 - late_change: nothing dated in a finalized quarter of a member's branch was created,
@@ -21,6 +23,9 @@
   evidence, if any, is a photo stored for its member.
 - rating: every approved rating's items match score, stars, vetoed, deductions and the
   proposed grade recomputed from the finalized data, and its grades obey the rules.
+- ballot and rating_steps (app/services/integrity_ratings.py): each rating's ballot adds up
+  (tallies, voters, ballots cast, the audit rows of each ballot), and every rating past
+  its draft went through a closed ballot when its year's rules require one.
 - text: no stored text holds a character app/services/text.py refuses (stored before the
   rule, or written behind the app's back): each is named by table, row and column, so it
   can be corrected. Exports leave such characters out meanwhile.
@@ -70,12 +75,13 @@ from app.points import (
 )
 from app.points import stars as stars_for
 from app.services import audit
+from app.services.integrity_ratings import STEP_AUDITS, check_ballots, check_rating_steps
 from app.services.rules import load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
 from app.services.text import ONE_LINE, UNCHECKED_TABLES, bad_character
 
 CHECKS = ("audit_chain", "audit_missing", "finalized_totals", "late_change", "entry", "rating",
-          "text")
+          "ballot", "rating_steps", "text")
 
 STATUSES = tuple(EntryStatus)
 BATCH = 2000
@@ -239,6 +245,7 @@ def check_audit_coverage(session: Session, report: Report) -> None:
          (col(Rating.status) == RatingStatus.approved,)),
         (RatingItem.id, "rating_item", "rating.override", "changed by the committee",
          (col(RatingItem.changed_by).is_not(None),)),
+        *STEP_AUDITS,
     ]
     for id_column, object_type, action, state, where in expected:
         for object_id in _unaudited(session, col(id_column), object_type, action, *where):
@@ -558,7 +565,8 @@ def check_text(session: Session, report: Report) -> None:
     """Every text column of every table, a batch at a time."""
     count = 0
     for table in SQLModel.metadata.sorted_tables:
-        columns = [c for c in table.columns if isinstance(c.type, AutoString)]
+        # Long texts (self-assessments) are TEXT, the rest VARCHAR (AutoString).
+        columns = [c for c in table.columns if isinstance(c.type, AutoString | sa.Text)]
         if table.name in UNCHECKED_TABLES or not columns:
             continue
         key = next(iter(table.primary_key.columns))
@@ -584,6 +592,8 @@ def run_checks(session: Session, now: datetime) -> Report:
     check_late_changes(session, report, names)
     check_entries(session, report)
     check_ratings(session, report, names, now)
+    report.checked["ballots"] = check_ballots(session, report.add, names.org)
+    report.checked["ratings past draft"] = check_rating_steps(session, report.add, names.org)
     check_text(session, report)
     return report
 

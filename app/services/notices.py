@@ -1,42 +1,48 @@
 """Notices inside the app, derived from the records that already exist.
 
 A member is told when one of their entries was decided (approved, rejected, recorded by
-the committee, revoked), when a quarter's review of their branch was published (公示) and
-when their objection was answered. Nothing is written for a notice: each is read from the
-row it is about (entry.decided_at / revoked_at, review.published_at,
-objection.resolved_at). Per account only "seen up to" is kept (account.notices_seen_at),
-which the member's kept page is keyed on too (app/web/page_cache.py).
+the committee, revoked), when a quarter's review or the annual rating of their branch was
+published (公示), when their objection to either was answered, and, while the rating's
+ballot (民主测评) is open and they have not voted, that it is. Nothing is written for a
+notice: each is read from the row it is about (entry.decided_at / revoked_at,
+review.published_at, rating.published_at / ballot_opened_at, objection.resolved_at). Per
+account only "seen up to" is kept (account.notices_seen_at), which the member's kept page is
+keyed on too (app/web/page_cache.py).
 
-A committee member is shown what waits for them: counts over the branches they manage.
+A notice never tells a member of a rating they cannot see (a draft, reopened or returned,
+is the committee's until it is published again), and never a count of votes.
+
+A committee member is shown what waits for them: counts over the branches they manage
+(app/services/waiting.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from app.models import (
+    PUBLIC_RATING_STATES,
     PUBLIC_REVIEW_STATES,
     Account,
+    BallotStatus,
     Entry,
     EntryStatus,
     Objection,
     ObjectionStatus,
     Rating,
     RatingStatus,
+    RatingVoter,
     Review,
-    ReviewStatus,
 )
 from app.points import RuleItem
 from app.services.access import Actor
 from app.services.errors import Invalid
 from app.services.rules import load_rule_set
-from app.services.worklist import BranchWork
 
 # How far back notices go: a quarter and a bit, so the last 公示 is always there.
 NOTICE_DAYS = 90
@@ -49,8 +55,10 @@ ENTRY_RECORDED = "entry_recorded"  # the committee recorded an entry about me
 ENTRY_REVOKED = "entry_revoked"  # an approved entry of mine was revoked, with the reason
 REVIEW_PUBLISHED = "review_published"  # my branch's quarter results are published (公示)
 OBJECTION_ANSWERED = "objection_answered"  # the committee answered my objection
+BALLOT_OPEN = "ballot_open"  # my branch's 民主测评 is open and I have not voted yet
+RATING_PUBLISHED = "rating_published"  # my branch's annual rating is published (公示)
 KINDS = (ENTRY_APPROVED, ENTRY_REJECTED, ENTRY_RECORDED, ENTRY_REVOKED, REVIEW_PUBLISHED,
-         OBJECTION_ANSWERED)
+         OBJECTION_ANSWERED, BALLOT_OPEN, RATING_PUBLISHED)
 
 
 @dataclass(frozen=True)
@@ -64,11 +72,12 @@ class Notice:
     item: RuleItem | None = None  # the entry's rule item in its year's rules
     review: Review | None = None
     objection: Objection | None = None
+    rating: Rating | None = None  # the objection's rating, or the rating itself
 
     @property
     def key(self) -> str:
         """Stable per notice: the kind and the id of its row."""
-        row = self.entry or self.objection or self.review
+        row = self.entry or self.objection or self.review or self.rating
         return f"{self.kind}:{row.id if row else 0}"
 
     @property
@@ -76,6 +85,8 @@ class Notice:
         """The member page that shows what the notice is about."""
         if self.entry is not None:
             return f"/me/entries?year={self.entry.year}"
+        if self.rating is not None:
+            return f"/me/ratings/{self.rating.id}"
         if self.objection is not None:
             return f"/me/results/{self.objection.review_id}"
         if self.review is not None:
@@ -165,8 +176,48 @@ def member_notices(session: Session, actor: Actor, now: datetime) -> Notices:
             items.append(Notice(kind=OBJECTION_ANSWERED, at=objection.resolved_at,
                                 unseen=unseen(objection.resolved_at), review=review,
                                 objection=objection))
+    items += _rating_notices(session, actor, since, now, unseen)
     items.sort(key=lambda n: (n.at, KINDS.index(n.kind), n.key), reverse=True)
     return Notices(items=items, seen_at=seen)
+
+
+def _rating_notices(session: Session, actor: Actor, since: datetime, now: datetime,
+                    unseen: Callable[[datetime], bool]) -> list[Notice]:
+    """The annual rating (appraisal.md §2): its ballot open to a voter who has not voted
+    (until they vote, it closes or every ballot is in), its 公示, an answer to one's
+    objection. Published and answered ones only while the member can see the rating
+    (published, submitted or approved: a reopened or returned draft is not shown)."""
+    items: list[Notice] = []
+    ballots = session.exec(select(Rating).join(
+        RatingVoter, col(RatingVoter.rating_id) == Rating.id).where(
+        RatingVoter.member_id == actor.member_id, sa.not_(col(RatingVoter.voted)),
+        Rating.org_id == actor.member_org_id, Rating.status == RatingStatus.draft,
+        Rating.ballot == BallotStatus.open,
+        col(Rating.cast_online) + col(Rating.cast_paper) < col(Rating.voters))).all()
+    for rating in ballots:
+        opened = rating.ballot_opened_at
+        if opened is not None and opened <= now:
+            items.append(Notice(kind=BALLOT_OPEN, at=opened, unseen=unseen(opened),
+                                rating=rating))
+    for rating in session.exec(select(Rating).where(
+            Rating.org_id == actor.member_org_id,
+            col(Rating.status).in_(PUBLIC_RATING_STATES),
+            col(Rating.published_at) >= since)).all():
+        if rating.published_at is not None and rating.published_at <= now:
+            items.append(Notice(kind=RATING_PUBLISHED, at=rating.published_at,
+                                unseen=unseen(rating.published_at), rating=rating))
+    answered = session.exec(
+        select(Objection, Rating).join(Rating, col(Rating.id) == Objection.rating_id)
+        .where(Objection.member_id == actor.member_id,
+               Objection.status == ObjectionStatus.resolved,
+               col(Objection.resolved_at) >= since, Rating.org_id == actor.member_org_id,
+               col(Rating.status).in_(PUBLIC_RATING_STATES))).all()
+    for objection, rating in answered:
+        if objection.resolved_at is not None and objection.resolved_at <= now:
+            items.append(Notice(kind=OBJECTION_ANSWERED, at=objection.resolved_at,
+                                unseen=unseen(objection.resolved_at), rating=rating,
+                                objection=objection))
+    return items
 
 
 def mark_seen(session: Session, actor: Actor, now: datetime,
@@ -185,67 +236,3 @@ def mark_seen(session: Session, actor: Actor, now: datetime,
         session.add(account)
         session.flush()
     return account.notices_seen_at
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """What waits for a committee member in the branches they manage, with where to go."""
-
-    entries: int
-    objections: int
-    to_publish: int
-    to_finalize: int
-    ratings: int
-    objection_review_id: int | None = None
-    publish_review_id: int | None = None
-    finalize_review_id: int | None = None
-    rating_id: int | None = None
-
-    @property
-    def total(self) -> int:
-        return self.entries + self.objections + self.to_publish + self.to_finalize \
-            + self.ratings
-
-
-def _first_and_count(session: Session,
-                     query: SelectOfScalar[Any]) -> tuple[int, int | None]:
-    ids = [int(i) for i in session.exec(query).all() if i is not None]
-    return len(ids), (ids[0] if ids else None)
-
-
-def committee_waiting(session: Session, actor: Actor, work: list[BranchWork],
-                      now: datetime) -> Waiting:
-    """Entries to decide, objections to answer, reviews to publish or finalize, ratings to
-    approve (all years: old work still waits), in the branches of the committee's worklist
-    (worklist.branch_worklist, which has counted the entries the actor may decide). The
-    actor's own objections wait for another committee member, as their own entries do."""
-    branch_ids = [b.org.id for b in work if b.org.id is not None]
-    if not branch_ids:
-        return Waiting(0, 0, 0, 0, 0)
-    in_scope = col(Review.org_id).in_(branch_ids)
-    by_quarter = (col(Review.year), col(Review.quarter), col(Review.id))
-    to_answer = select(Objection.review_id).join(
-        Review, col(Review.id) == Objection.review_id).where(
-        in_scope, col(Objection.status) == ObjectionStatus.open)
-    if actor.member_id is not None:
-        to_answer = to_answer.where(col(Objection.member_id) != actor.member_id)
-    objections, objection_review = _first_and_count(session,
-                                                    to_answer.order_by(col(Objection.id)))
-    to_publish, publish_id = _first_and_count(session, select(Review.id).where(
-        in_scope, col(Review.status) == ReviewStatus.draft).order_by(*by_quarter))
-    # Published, the notice period over and no objection open: next is to finalize.
-    open_objection = sa.exists().where(col(Objection.review_id) == Review.id,
-                                       col(Objection.status) == ObjectionStatus.open)
-    to_finalize, finalize_id = _first_and_count(session, select(Review.id).where(
-        in_scope, col(Review.status) == ReviewStatus.published,
-        sa.or_(col(Review.notice_until).is_(None), col(Review.notice_until) <= now),
-        ~open_objection).order_by(*by_quarter))
-    ratings, rating_id = _first_and_count(session, select(Rating.id).where(
-        col(Rating.org_id).in_(branch_ids), col(Rating.status) == RatingStatus.draft)
-        .order_by(col(Rating.year), col(Rating.id)))
-    return Waiting(
-        entries=sum(b.pending for b in work), objections=objections,
-        to_publish=to_publish, to_finalize=to_finalize, ratings=ratings,
-        objection_review_id=objection_review, publish_review_id=publish_id,
-        finalize_review_id=finalize_id, rating_id=rating_id)
-

@@ -1,4 +1,6 @@
-"""`jifen backup` and `jifen restore`: the demo's every score survives a round trip.
+"""`jifen backup` and `jifen restore`: the demo's every score, and every row of its annual
+ratings' steps (the ballot's voters and counts, self-assessments, objections, exemptions),
+survives a round trip.
 
 SQLite always (a file database of the test's own); PostgreSQL when
 JIFEN_TEST_DATABASE_URL points at one (scratch databases beside it).
@@ -43,16 +45,35 @@ PHOTO = b"\xff\xd8\xff\xe0 not really a jpeg, but bytes to get back " * 50
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
+# The annual rating's steps (appraisal.md §2) and standings (§1): every row, every column.
+APPRAISAL = {
+    "rating": "id", "rating_item": "id", "rating_voter": "rating_id, member_id",
+    "rating_tally": "rating_id, member_id, grade", "self_assessment": "id",
+    "objection": "id", "member_exemption": "id", "member_suspension": "id",
+    "rule_set": "year", "member": "id",
+}
+
+
 @dataclass(frozen=True)
 class Snapshot:
     scores: dict[tuple[int, int], dict[str, Any]]  # (member, year): the whole ScoreOut
     counts: dict[str, int]  # rows per table
+    appraisal: dict[str, list[tuple[Any, ...]]]  # APPRAISAL's tables, row by row
+
+
+def appraisal_rows(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
+    with engine.connect() as connection:
+        return {table: [tuple(row) for row in connection.execute(
+            sa.text(f"SELECT * FROM {table} ORDER BY {key}"))]
+            for table, key in APPRAISAL.items()}
 
 
 def snapshot(url: str) -> Snapshot:
-    """Every member's score of both years, as the API computes it, and the row counts."""
+    """Every member's score of both years, as the API computes it, the row counts, and the
+    appraisal's rows."""
     engine = db.make_engine(url)
     try:
+        rows = appraisal_rows(engine)
         with Session(engine) as session:
             admin = load_actor(session, session.exec(
                 select(Account).where(Account.username == "admin")).one())
@@ -67,7 +88,7 @@ def snapshot(url: str) -> Snapshot:
             session.rollback()
     finally:
         engine.dispose()
-    return Snapshot(scores, backups.database_counts(url))
+    return Snapshot(scores, backups.database_counts(url), rows)
 
 
 def build_demo(url: str) -> Snapshot:
@@ -83,11 +104,37 @@ def build_demo(url: str) -> Snapshot:
 
 
 def damage(engine: sa.Engine) -> None:
-    """What a bad night does: entries gone, a table emptied, a name overwritten."""
+    """What a bad night does: entries gone, tables emptied, names and counts overwritten."""
     with engine.begin() as connection:
         for statement in ("DELETE FROM entry WHERE mod(id, 3) = 0", "DELETE FROM review_score",
-                          "DELETE FROM rating_item", "UPDATE member SET name = 'overwritten'"):
+                          "DELETE FROM rating_item", "UPDATE member SET name = 'overwritten'",
+                          "DELETE FROM rating_tally", "DELETE FROM self_assessment",
+                          "UPDATE rating_voter SET voted = false",
+                          "UPDATE rating SET cast_paper = 0, sent_back_reason = 'x'"):
             connection.execute(sa.text(statement))
+
+
+def has_ballots(url: str) -> None:
+    """The demo holds what the round trip must carry: two closed ballots with their voters
+    and counts (online and paper), self-assessments, an objection to a rating, a 预备党员,
+    exemptions with their reason kind and dates."""
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            def one(statement: str) -> Any:
+                return connection.execute(sa.text(statement)).scalar_one()
+
+            assert one("SELECT count(*) FROM rating WHERE ballot = 'closed' AND cast_online > 0 "
+                       "AND cast_paper > 0 AND voters = cast_online + cast_paper") == 2
+            assert one("SELECT count(*) FROM rating_voter WHERE voted") > 20
+            assert one("SELECT sum(count) FROM rating_tally") > 100
+            assert one("SELECT count(*) FROM self_assessment") >= 5
+            assert one("SELECT count(*) FROM objection WHERE rating_id IS NOT NULL") == 1
+            assert one("SELECT count(*) FROM member WHERE standing = 'probationary'") >= 1
+            assert one("SELECT count(*) FROM member_exemption WHERE reason_kind = 'bedridden' "
+                       "AND meeting_on IS NOT NULL AND parent_consent_on IS NOT NULL") == 2
+    finally:
+        engine.dispose()
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
@@ -126,6 +173,7 @@ def test_sqlite_round_trip_restores_every_score(
     live = tmp_path / "jifen.db"
     copy_sqlite(demo, live)
     url = f"sqlite:///{live}"
+    has_ballots(url)
     uploads = tmp_path / "uploads"
     (uploads / "2026" / "11").mkdir(parents=True)
     (uploads / "2026" / "11" / "photo.jpg").write_bytes(PHOTO)
@@ -156,6 +204,8 @@ def test_sqlite_round_trip_restores_every_score(
     assert damaged.counts["entry"] < before.counts["entry"]
     assert damaged.counts["rating_item"] == 0
     assert sum(damaged.scores[k] != before.scores[k] for k in before.scores) > 20
+    assert all(damaged.appraisal[t] != before.appraisal[t] for t in (
+        "rating", "rating_item", "rating_voter", "rating_tally", "self_assessment"))
 
     # Not without --yes: the target has rows.
     assert main(["restore", str(copy)]) == 1
@@ -173,6 +223,7 @@ def test_sqlite_round_trip_restores_every_score(
     after = snapshot(url)
     assert after.scores == before.scores
     assert after.counts == before.counts
+    assert after.appraisal == before.appraisal
     assert (uploads / "2026" / "11" / "photo.jpg").read_bytes() == PHOTO
     print(f"SQLite demo: backup {took_backup:.2f} s ({copy.stat().st_size} bytes), "
           f"restore {took_restore:.2f} s")
@@ -325,6 +376,7 @@ def test_postgresql_round_trip_restores_every_score(
     monkeypatch.setattr(subprocess, "run", spy)
     with scratch_databases(server, "backup_live", "backup_new") as (url, new_url):
         before = build_demo(url)
+        has_ballots(url)
         uploads = tmp_path / "uploads"
         (uploads / "2026").mkdir(parents=True)
         (uploads / "2026" / "photo.jpg").write_bytes(PHOTO)

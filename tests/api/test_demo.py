@@ -1,4 +1,5 @@
-"""`jifen demo`: loaded through the services, then read back through the real API."""
+"""`jifen demo`: loaded through the services, then read back through the real API; its
+ratings in the states the story leaves them in, and `jifen check` clean on it."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from sqlmodel import Session, select
 
 from app.clock import FixedClock
 from app.demo import DEMO_PASSWORD, load_demo
-from app.models import Account
+from app.demo.texts import EXEMPT_NOTE, REGRADE_REASON, REOPEN_REASON
+from app.models import Account, Rating
 from app.services.errors import WorkflowConflict
+from app.services.integrity import run_checks
 from tests.api.support import Headers, login, ok
+from tests.web.support import web_login
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 2026 Q4; all of 2025 is past
 
@@ -50,7 +54,7 @@ def test_demo_loads_a_realistic_world_through_the_services(
             (q, "finalized") for q in (1, 2, 3, 4)]
     rated = {r["org_id"]: r for r in _get(client, admin, "/ratings", year=2025)["items"]}
     assert rated.keys() == {branches[0], branches[1]}
-    assert rated[branches[1]]["status"] == "draft"
+    assert rated[branches[1]]["status"] == "submitted"
 
     # Branch 1: approved, one grade changed by the committee with a reason, within ⌊n/3⌋.
     rating = _get(client, admin, f"/ratings/{rated[branches[0]]['id']}")
@@ -64,7 +68,11 @@ def test_demo_loads_a_realistic_world_through_the_services(
     assert (vetoed["grade"], vetoed["stars"], vetoed["score"]) == ("unqualified", 0, 0)
     [exempt] = [i for i in items if i["grade"] == "exempt"]
     exemptions = _get(client, admin, f"/members/{exempt['member_id']}/exemptions")["items"]
-    assert [(e["year"], e["note"]) for e in exemptions] == [(rating["year"], "年老体弱")]
+    # 免评 in both years, for a kind 中组部 allows, with the meeting and the 党委's consent.
+    assert [(e["year"], e["reason_kind"], e["note"], e["meeting_on"], e["parent_consent_on"],
+             e["status"]) for e in exemptions] == [
+        (2026, "bedridden", EXEMPT_NOTE, "2026-03-12", "2026-03-18", "active"),
+        (2025, "bedridden", EXEMPT_NOTE, "2025-11-08", "2025-11-14", "active")]
     # Realistic scores: most members between 70 and 100+, a few lower.
     scores = [i["score"] for i in graded if not i["vetoed"]]
     assert sum(70 <= s <= 110 for s in scores) >= 0.75 * len(scores)
@@ -96,3 +104,72 @@ def test_demo_loads_a_realistic_world_through_the_services(
     with pytest.raises(WorkflowConflict) as refused:
         load_demo(db, NOW)
     assert refused.value.code == "demo_loaded"
+    # One load serves both (a load takes most of a minute).
+    the_ratings_went_through_their_steps(client, db, logins.password)
+
+
+def _ballot_adds_up(rating: dict[str, Any], voters: int) -> None:
+    """Most vote online, the rest on paper (every voter's ballot is in); each graded line's
+    tally and abstentions add up to the ballots cast, and the votes are spread."""
+    ballot = rating["ballot"]
+    assert (ballot["status"], ballot["voters"]) == ("closed", voters)
+    assert ballot["cast_online"] + ballot["cast_paper"] == voters
+    assert ballot["cast_online"] > 3 * ballot["cast_paper"] > 0
+    tallies = [i["tally"] for i in rating["items"] if i["tally"] is not None]
+    assert len(tallies) == rating["rated"]
+    assert all(sum(t.values()) == voters for t in tallies)
+    given = {g for t in tallies for g, n in t.items() if n and g != "abstain"}
+    assert given == {"excellent", "qualified", "basically_qualified", "unqualified"}
+    assert any(t["abstain"] for t in tallies)
+
+
+def the_ratings_went_through_their_steps(client: TestClient, db: Session,
+                                         password: str) -> None:
+    """机关党支部: self-assessments, ballot (online and paper), 组织评定, 公示, an objection
+    answered, reopened with its reason, a grade changed, published again, submitted and
+    approved by dangwei (the 党委). 东村党支部: the same up to its submission, waiting for
+    the 党委 (with a 预备党员's line). This year: a 预备党员, an exemption. `jifen check` is
+    clean."""
+    admin = login(client, "admin", password)
+    orgs = {o["name"]: o["id"] for o in _get(client, admin, "/orgs")["items"]}
+    rated = {r["org_id"]: r["id"] for r in _get(client, admin, "/ratings", year=2025)["items"]}
+    first, village = rated[orgs["机关党支部"]], rated[orgs["东村党支部"]]
+
+    rating = _get(client, admin, f"/ratings/{first}")
+    assert rating["status"] == "approved"
+    exempt = sum(1 for i in rating["items"] if i["exempt"])
+    _ballot_adds_up(rating, voters=len(rating["items"]) - exempt)
+    assert (rating["sent_back"], rating["sent_back_reason"]) == ("reopened", REOPEN_REASON)
+    assert _get(client, admin, f"/ratings/{first}/self-assessments")["total"] == 5
+    [objection] = _get(client, admin, f"/ratings/{first}/objections")["items"]
+    assert objection["status"] == "resolved" and objection["response"]
+    [line] = [i for i in rating["items"] if i["member_id"] == objection["member_id"]]
+    assert (line["proposed_grade"], line["grade"], line["reason"]) == (
+        "qualified", "qualified", REGRADE_REASON)
+    steps = [a["action"] for a in reversed(_get(
+        client, admin, "/audit", object_type="rating", object_id=first, limit=500)["items"])
+        if a["action"] not in ("rating.ballot_cast", "rating.paper_ballot")]
+    assert steps == ["rating.create", "rating.ballot_open", "rating.ballot_close",
+                     "rating.publish", "rating.reopen", "rating.publish", "rating.submit",
+                     "rating.approve"]
+    approver = db.get(Account, db.get(Rating, first).approved_by)  # type: ignore[union-attr]
+    assert approver is not None and approver.username == "dangwei"
+
+    waiting = _get(client, admin, f"/ratings/{village}")
+    assert (waiting["status"], waiting["approved_at"]) == ("submitted", None)
+    _ballot_adds_up(waiting, voters=len(waiting["items"]))
+    [probationary] = [i for i in waiting["items"] if i["standing"] == "probationary"]
+    assert probationary["grade"] == "probationary" and probationary["tally"] is None
+    web_login(client, "dangwei", password)
+    assert f'href="/committee/ratings/{village}">支部已上报、待审批的评星定级 <strong ' \
+        'class="cm-count">1</strong>' in client.get("/committee").text
+
+    # This year: the recruit is a 预备党员, last year's became full in April.
+    people = _get(client, admin, "/members", limit=500)["items"]
+    assert [(m["standing"], m["joined_on"], m["full_since"]) for m in people
+            if m["joined_on"] >= "2025-01-01"] == [
+        ("full", "2025-04-15", "2026-04-15"), ("probationary", "2026-06-28", None)]
+
+    report = run_checks(db, NOW)
+    assert report.ok, report.problems
+    assert (report.checked["ballots"], report.checked["ratings past draft"]) == (2, 2)

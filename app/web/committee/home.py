@@ -7,7 +7,8 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.services import appraisal_summary, notices, rating_view, worklist
+from app.present.notice_texts import rating_news_text
+from app.services import appraisal_summary, rating_view, waiting, worklist
 from app.web.committee.common import CommitteeActor, page
 
 router = APIRouter()
@@ -23,7 +24,8 @@ def committee_home(request: Request, session: SessionDep, actor: CommitteeActor,
     return page(request, "pages/committee/home.html", {
         "work": work, "year": year, "this_year": today.year,
         "pending_total": sum(b.pending for b in work),
-        "waiting": notices.committee_waiting(session, actor, work, clock.now()),
+        "waiting": waiting.committee_waiting(session, actor, work, clock.now()),
+        "news_text": rating_news_text,
         "appraisal_orgs": appraisal_summary.summary_orgs(session, actor),
         # The level above (a 党委's committee, an administrator): ratings to approve.
         "approvals": len(rating_view.awaiting_approval(session, actor))

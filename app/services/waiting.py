@@ -1,0 +1,195 @@
+"""What waits for a committee member, over the branches they manage (the committee home).
+
+Counts, each with the first item to open: entries to decide, objections to answer (to a
+quarterly review or an annual rating), reviews to publish or finalize, and of the annual
+rating (appraisal.md §2): drafts to carry to 公示, published ratings whose notice is over
+(to submit), and, for the level above (the nearest 党委, or an administrator), submitted
+ratings to approve or return. The branch's side is also told of its ratings the level
+above returned (with the reason; work again, until published anew) or approved (news, for
+NOTICE_DAYS). Nobody is told of what they did themselves: their own objections, a rating
+they published or submitted (they may not approve it), one they returned or approved.
+Nothing here counts votes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.models import (
+    Objection,
+    ObjectionStatus,
+    Org,
+    OrgKind,
+    Rating,
+    RatingStatus,
+    Review,
+    ReviewStatus,
+)
+from app.services.access import Actor
+from app.services.notices import NOTICE_DAYS
+from app.services.worklist import BranchWork
+
+RETURNED = "returned"  # Rating.sent_back after the level above returned it (appraisal.py)
+
+
+@dataclass(frozen=True)
+class RatingNews:
+    """A decision of the level above on a branch's rating, for the branch's committee."""
+
+    kind: str  # "returned" (with its reason) or "approved"
+    rating_id: int
+    org_name: str
+    year: int
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What waits for a committee member in the branches they manage, with where to go."""
+
+    entries: int
+    objections: int
+    to_publish: int
+    to_finalize: int
+    ratings: int  # drafts to carry through the ballot and 组织评定 to 公示
+    objection_review_id: int | None = None
+    publish_review_id: int | None = None
+    finalize_review_id: int | None = None
+    rating_id: int | None = None
+    rating_objections: int = 0
+    objection_rating_id: int | None = None
+    to_submit: int = 0  # published, the notice over, no objection open
+    submit_rating_id: int | None = None
+    to_approve: int = 0  # submitted, for the level above
+    approve_rating_id: int | None = None
+    returned: tuple[RatingNews, ...] = ()  # work again: counted
+    approved: tuple[RatingNews, ...] = ()  # news: not counted
+
+    @property
+    def total(self) -> int:
+        return self.entries + self.objections + self.to_publish + self.to_finalize \
+            + self.ratings + self.rating_objections + self.to_submit + self.to_approve \
+            + len(self.returned)
+
+
+def _first_and_count(session: Session,
+                     query: SelectOfScalar[Any]) -> tuple[int, int | None]:
+    ids = [int(i) for i in session.exec(query).all() if i is not None]
+    return len(ids), (ids[0] if ids else None)
+
+
+def nearest_committees(session: Session, branches: Iterable[Org]) -> dict[int, int | None]:
+    """Each branch's nearest organisation above it of kind committee (the 基层党委 that
+    approves its rating, appraisal.md §2.8), in one query."""
+    ancestors = {b.id or 0: [int(p) for p in b.path.strip("/").split("/")[:-1] if p]
+                 for b in branches}
+    wanted = {a for chain in ancestors.values() for a in chain}
+    committees = set(session.exec(select(Org.id).where(
+        col(Org.id).in_(wanted), Org.kind == OrgKind.committee)).all()) if wanted else set()
+    return {branch: next((a for a in reversed(chain) if a in committees), None)
+            for branch, chain in ancestors.items()}
+
+
+def _approves(actor: Actor, committee_id: int | None) -> bool:
+    return actor.is_admin or (committee_id is not None
+                              and committee_id in actor.committee_org_ids)
+
+
+def committee_waiting(session: Session, actor: Actor, work: list[BranchWork],
+                      now: datetime) -> Waiting:
+    """Entries to decide, objections to answer, reviews to publish or finalize, ratings to
+    carry on or approve (all years: old work still waits), in the branches of the
+    committee's worklist (worklist.branch_worklist, which has counted the entries the actor
+    may decide). The actor's own objections wait for another committee member, as their
+    own entries do."""
+    branch_ids = [b.org.id for b in work if b.org.id is not None]
+    if not branch_ids:
+        return Waiting(0, 0, 0, 0, 0)
+    in_scope = col(Review.org_id).in_(branch_ids)
+    by_quarter = (col(Review.year), col(Review.quarter), col(Review.id))
+    mine = col(Objection.member_id) == actor.member_id
+    to_answer = select(Objection.review_id).join(
+        Review, col(Review.id) == Objection.review_id).where(
+        in_scope, col(Objection.status) == ObjectionStatus.open)
+    if actor.member_id is not None:
+        to_answer = to_answer.where(~mine)
+    objections, objection_review = _first_and_count(session,
+                                                    to_answer.order_by(col(Objection.id)))
+    to_publish, publish_id = _first_and_count(session, select(Review.id).where(
+        in_scope, col(Review.status) == ReviewStatus.draft).order_by(*by_quarter))
+    # Published, the notice period over and no objection open: next is to finalize.
+    open_objection = sa.exists().where(col(Objection.review_id) == Review.id,
+                                       col(Objection.status) == ObjectionStatus.open)
+    to_finalize, finalize_id = _first_and_count(session, select(Review.id).where(
+        in_scope, col(Review.status) == ReviewStatus.published,
+        sa.or_(col(Review.notice_until).is_(None), col(Review.notice_until) <= now),
+        ~open_objection).order_by(*by_quarter))
+    return _rating_work(session, actor, work, now, Waiting(
+        entries=sum(b.pending for b in work), objections=objections,
+        to_publish=to_publish, to_finalize=to_finalize, ratings=0,
+        objection_review_id=objection_review, publish_review_id=publish_id,
+        finalize_review_id=finalize_id))
+
+
+def _rating_work(session: Session, actor: Actor, work: list[BranchWork], now: datetime,
+                 waiting: Waiting) -> Waiting:
+    """The annual ratings' part of `waiting`."""
+    orgs = {b.org.id: b.org for b in work if b.org.id is not None}
+    above = nearest_committees(session, orgs.values())
+    in_scope = col(Rating.org_id).in_(list(orgs))
+    by_year = (col(Rating.year), col(Rating.org_id), col(Rating.id))
+    to_answer = select(Objection.rating_id).join(
+        Rating, col(Rating.id) == Objection.rating_id).where(
+        in_scope, col(Objection.status) == ObjectionStatus.open)
+    if actor.member_id is not None:
+        to_answer = to_answer.where(col(Objection.member_id) != actor.member_id)
+    rating_objections, objection_rating = _first_and_count(
+        session, to_answer.order_by(col(Objection.id)))
+    open_objection = sa.exists().where(col(Objection.rating_id) == Rating.id,
+                                       col(Objection.status) == ObjectionStatus.open)
+    to_submit, submit_id = _first_and_count(session, select(Rating.id).where(
+        in_scope, col(Rating.status) == RatingStatus.published,
+        sa.or_(col(Rating.notice_until).is_(None), col(Rating.notice_until) <= now),
+        ~open_objection).order_by(*by_year))
+    # The level above's: not a rating the actor published or submitted (own_submission).
+    submitted = [r for r in session.exec(select(Rating).where(
+        in_scope, col(Rating.status) == RatingStatus.submitted).order_by(*by_year)).all()
+        if _approves(actor, above[r.org_id])
+        and actor.account_id not in (r.published_by, r.submitted_by)]
+
+    def news(rating: Rating, kind: str, at: datetime | None, reason: str | None = None
+             ) -> RatingNews:
+        return RatingNews(kind=kind, rating_id=rating.id or 0, org_name=orgs[rating.org_id].name,
+                          year=rating.year, at=at or now, reason=reason)
+
+    # The branch's side (not the level above, which decided) hears of the decision.
+    branch_side = [o for o in orgs if not _approves(actor, above[o])]
+    drafts = session.exec(select(Rating).where(
+        in_scope, col(Rating.status) == RatingStatus.draft).order_by(*by_year)).all()
+    returned = [news(r, RETURNED, r.sent_back_at, r.sent_back_reason) for r in drafts
+                if r.org_id in branch_side and r.sent_back == RETURNED
+                and r.sent_back_by != actor.account_id]
+    shown = {n.rating_id for n in returned}
+    others = [r.id or 0 for r in drafts if r.id not in shown]
+    approved = [news(r, RatingStatus.approved, r.approved_at) for r in session.exec(
+        select(Rating).where(col(Rating.org_id).in_(branch_side),
+                             col(Rating.status) == RatingStatus.approved,
+                             col(Rating.approved_at) >= now - timedelta(days=NOTICE_DAYS),
+                             col(Rating.approved_at) <= now,
+                             col(Rating.approved_by) != actor.account_id)
+        .order_by(col(Rating.approved_at).desc(), col(Rating.id))).all()] \
+        if branch_side else []
+    return replace(
+        waiting, ratings=len(others), rating_id=others[0] if others else None,
+        rating_objections=rating_objections, objection_rating_id=objection_rating,
+        to_submit=to_submit, submit_rating_id=submit_id, to_approve=len(submitted),
+        approve_rating_id=submitted[0].id if submitted else None, returned=tuple(returned),
+        approved=tuple(approved))
