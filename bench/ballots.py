@@ -43,12 +43,13 @@ def tallies(ballots: Iterable[Ballot], lines: Sequence[int]) -> dict[int, dict[s
 
 @dataclass(frozen=True)
 class Cast:
-    """One POST: an online ballot (…/ballots, the voter's token) or a paper one typed in by
-    a committee member (…/paper-ballots, their token)."""
+    """One POST: an online ballot (…/ballots, the voter's token), a paper one typed in by a
+    committee member (…/paper-ballots, their token), or a step without a body (None)."""
 
     path: str
     token: str
-    ballot: Ballot
+    ballot: Ballot | None
+    after: float = 0.0  # seconds it waits once released
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,12 @@ def at_once(base_url: str, casts: Sequence[Cast]) -> tuple[float, list[Answer]]:
         warm.wait()
         client.get("/healthz")
         barrier.wait()
+        time.sleep(cast.after)
         try:
+            body = None if cast.ballot is None else {
+                "votes": {str(k): v for k, v in cast.ballot.items()}}
             answer = client.post(cast.path, headers={"Authorization": f"Bearer {cast.token}"},
-                                 json={"votes": {str(k): v for k, v in cast.ballot.items()}})
+                                 json=body)
         except httpx.TransportError:
             return Answer(0, "transport_error"), time.perf_counter()
         code = "" if answer.status_code < 400 else str(answer.json().get("code", ""))

@@ -286,7 +286,7 @@ def page_paths(routes: list[Any], prefix: str = "") -> Iterator[str]:
         inner = getattr(route, "original_router", None)
         if inner is not None:
             yield from page_paths(inner.routes, prefix + route.include_context.prefix)
-        elif isinstance(route, APIRoute) and "GET" in route.methods:
+        elif isinstance(route, APIRoute) and "GET" in (route.methods or ()):
             yield prefix + route.path
 
 
@@ -394,8 +394,8 @@ def cast_and_refuse(world: World, rating: int) -> None:
         "validation_error")
     assert "superb" not in json.dumps(body) and all("input" not in e for e in body["errors"])
     assert "unqualified" not in body["detail"].split("Input should be")[0]
-    for voter, ballot in DEALT.items():
-        ok(world.post(voter, f"/ratings/{rating}/ballots", votes(world, BALLOTS[ballot])), 201)
+    for voter, number in DEALT.items():
+        ok(world.post(voter, f"/ratings/{rating}/ballots", votes(world, BALLOTS[number])), 201)
     body = refused(world.post("a1", f"/ratings/{rating}/ballots",
                               votes(world, BALLOTS["B3"])), 409, "already_voted")
     assert not holds_a_grade(json.dumps(body, ensure_ascii=False))
