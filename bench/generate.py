@@ -369,7 +369,8 @@ def generate(url: str, members: int, *, seed: int = 2025, year: int | None = Non
                     joined = date(rng.randint(1972, year - 1), rng.randint(1, 12),
                                   rng.randint(1, 28))
                 category = category_table[int(rng.random() * len(category_table))]
-                exempt = position > 1 and not late and rng.random() < EXEMPT_SHARE
+                # None in the first branch, whose 60 members all vote in ballot_60_s.
+                exempt = position > 1 and not late and rng.random() < EXEMPT_SHARE and b > 0
                 if exempt:
                     category = "retired"
                 created = stamp(at(joined, 9) if late else roll_out)

@@ -30,12 +30,14 @@ import httpx2 as httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
+from app.clock import Clock  # noqa: E402
 from app.db import make_engine  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
-from app.models import Account, Org  # noqa: E402
-from app.services import appraisal_summary, ratings  # noqa: E402
-from app.services.access import load_actor  # noqa: E402
+from app.models import Account, Org, Rating  # noqa: E402
+from app.services import appraisal, appraisal_summary, ratings  # noqa: E402
+from app.services.access import Actor, load_actor  # noqa: E402
 from bench import partition  # noqa: E402
+from bench.ballots import GRADES, Cast, at_once, known_ballot, tallies  # noqa: E402
 from bench.dataset import DataSet, load_meta  # noqa: E402
 from bench.generate import TARGET_SIZE, generate  # noqa: E402
 from bench.load import LoadResult, Request, run_load  # noqa: E402
@@ -43,7 +45,8 @@ from bench.server import Server, api_token, page_login  # noqa: E402
 
 KEYS = ("members", "entries", "rating_s", "sql_floor_s", "rating_vs_sql", "page_rps",
         "page_p99_ms", "floor_rps", "page_vs_floor", "api_p99_ms", "finalize_ms",
-        "server_rss_mb", "appraisal_summary_ms", "appraisal_sql_ms", "appraisal_summary_vs_sql")
+        "server_rss_mb", "appraisal_summary_ms", "appraisal_sql_ms", "appraisal_summary_vs_sql",
+        "ballot_60_s", "ballot_60_lost")
 QUICK_MEMBERS = 10_000
 FLOOR_SQL = ("SELECT member_id, rule_code, sum(points) FROM entry "
              "WHERE year = :year AND status = 'approved' GROUP BY member_id, rule_code")
@@ -87,8 +90,11 @@ def reset(url: str, data: DataSet) -> None:
     engine = make_engine(url)
     with engine.begin() as connection:
         params = {"year": data.year, "review": data.target_review, "audit": data.audit_max_id}
+        of_the_year = "rating_id IN (SELECT id FROM rating WHERE year = :year)"
         for statement in (
-            "DELETE FROM rating_item WHERE rating_id IN (SELECT id FROM rating WHERE year = :year)",
+            *(f"DELETE FROM {table} WHERE {of_the_year}" for table in (
+                "rating_tally", "rating_voter", "self_assessment", "objection",
+                "rating_item")),
             "DELETE FROM rating WHERE year = :year",
             "UPDATE review SET status = 'published', finalized_by = NULL, finalized_at = NULL "
             "WHERE id = :review",
@@ -312,6 +318,71 @@ def measure_appraisal_summary(url: str, data: DataSet, extra: dict[str, float]
             "appraisal_summary_vs_sql": round(summary_s / floor_s, 2)}
 
 
+# --- the ballot of the 60-member branch ----------------------------------------------------
+
+
+def measure_ballot(url: str, data: DataSet, args: argparse.Namespace,
+                   extra: dict[str, float]) -> dict[str, float]:
+    """The first branch's ballot (民主测评): every voter's ballot sent at once to a fresh
+    server, each worked out from its number (bench/ballots.py); then closed, its tally
+    compared with the sum of the ballots answered 201.
+
+    `ballot_60_lost` is the least number of ballots not counted exactly once: the largest
+    of the ballots not acknowledged, the acknowledged ones missing from (or added to) the
+    ballots cast, and the largest difference of any line's count from the known sum.
+    """
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as session:
+        account = session.exec(select(Account).where(Account.username == data.admin)).one()
+        actor = load_actor(session, account)
+        rating = session.exec(select(Rating).where(Rating.org_id == data.target_branch,
+                                                   Rating.year == data.year)).one()
+        rating_id = rating.id or 0
+        appraisal.open_ballot(session, actor, rating_id, Clock().now(), Clock().today())
+        session.commit()
+        voters = appraisal.voter_ids(session, rating_id)
+        lines = [i.member_id for i in ratings.rating_items(session, rating_id)
+                 if appraisal.graded(i)]
+        usernames = dict(session.exec(select(Account.member_id, Account.username).where(
+            col(Account.member_id).in_(voters))).all())
+    ballots = [known_ballot(i, lines, own=voter) for i, voter in enumerate(voters)]
+    server = Server(url, workers=args.workers, workdir=args.workdir)
+    server.start()
+    try:
+        tokens = [api_token(server.url, usernames[v], data.password) for v in voters]
+        casts = [Cast(f"/api/v1/ratings/{rating_id}/ballots", token, ballot)
+                 for token, ballot in zip(tokens, ballots, strict=True)]
+        cpu = server.cpu_seconds()
+        seconds, answers = at_once(server.url, casts)
+        # Server CPU per ballot: unlike the seconds, hardly moved by other work on the
+        # machine (includes the connections' GET /healthz, 1 ms each: see floor_cpu_ms).
+        extra["ballot_cpu_ms"] = round((server.cpu_seconds() - cpu) * 1000 / len(casts), 2)
+    finally:
+        server.stop()
+    lost = _ballots_lost(engine, actor, rating_id, lines, len(casts),
+                         [b for b, a in zip(ballots, answers, strict=True) if a.status == 201])
+    engine.dispose()
+    extra["ballot_voters"] = len(voters)
+    refused = sorted({f"{a.status} {a.code}" for a in answers if a.status != 201})
+    say(f"ballot: {len(casts)} voters at once in {seconds:.2f}s (server CPU "
+        f"{extra['ballot_cpu_ms']:.1f} ms/ballot), {len(casts) - lost} counted once"
+        f"{'; refused: ' + ', '.join(refused) if refused else ''}")
+    return {"ballot_60_s": round(seconds, 3), "ballot_60_lost": lost}
+
+
+def _ballots_lost(engine: sa.Engine, actor: Actor, rating_id: int, lines: list[int],
+                  sent: int, acknowledged: list[dict[int, str]]) -> int:
+    """Close the ballot and compare: see measure_ballot."""
+    with Session(engine, expire_on_commit=False) as session:
+        rating = appraisal.close_ballot(session, actor, rating_id, datetime.now(UTC))
+        session.commit()
+        stored = appraisal.tallies(session, rating)
+    expected = tallies(acknowledged, lines)
+    off = max(abs(stored[line][g] - expected[line][g]) for line in lines
+              for g in (*GRADES, "abstain"))
+    return max(sent - len(acknowledged), abs(rating.cast_online - len(acknowledged)), off)
+
+
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -370,6 +441,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results |= measure_server(url, data, args, extra)
     results |= measure_ratings(url, data, extra)
     results |= measure_appraisal_summary(url, data, extra)
+    results |= measure_ballot(url, data, args, extra)
     results = {key: results[key] for key in KEYS}
     say(f"done in {time.perf_counter() - started:.0f}s")
     if args.save is not None:

@@ -38,7 +38,8 @@ MESSAGES: dict[str, str] = {
     "full_since_not_full": N_("转正日期只能与正式党员身份一起填写。"),
     "leave_required": N_("离开党员队伍须通过“离开”登记并写明类别。"),
     "exempt_not_marked": N_("免评须先在党员信息中标注并写明原因。"),
-    "ballot_opened": N_("民主测评已经开始，本年度的免评不能再登记或撤回。"),
+    "ballot_opened": N_("民主测评已经开启过：每年只能开启一次，"
+                        "开启后本年度的免评也不能再登记或撤回。"),
     "already_full": N_("该党员已是正式党员。"),
     # The standing pages (web/standing.py).
     "standing_invalid": N_("请选择正式党员或预备党员。"),
@@ -129,7 +130,6 @@ MESSAGES: dict[str, str] = {
     "rating_not_submitted": N_("这份评定表没有在等待审批（可能已被审批或退回）。"),
     "rating_changed": N_("评定表刚被其他人修改，请刷新后重试。"),
     "not_on_rating": N_("您不在本年度的评定名单中（或本年度免评），不能这样做。"),
-    "ballot_opened": N_("民主测评已经开启过，每年只能开启一次。"),
     "ballot_not_open": N_("民主测评没有在进行，不能投票。"),
     "ballot_open": N_("民主测评还在进行，请先结束测评再公示。"),
     "ballot_required": N_("本年度规则要求先进行民主测评，测评结束后才能公示。"),

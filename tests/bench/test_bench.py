@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, func, select
 
 from app.db import make_engine
-from app.models import Account, AuditLog, Entry, Rating, RatingItem, Review
+from app.models import Account, AuditLog, BallotStatus, Entry, Rating, RatingItem, Review
 from app.services import appraisal, integrity
 from app.services.access import load_actor
 from app.services.accounts import create_admin
@@ -61,7 +61,9 @@ def test_run_prints_the_keys_and_builds_a_year_the_engine_agrees_with(
     printed = json.loads(capsys.readouterr().out)
     assert printed == results
     assert list(printed) == list(run.KEYS)
+    lost = printed.pop("ballot_60_lost")
     assert all(isinstance(v, int | float) and v > 0 for v in printed.values()), printed
+    assert lost == 0  # the first branch's 60 ballots at once, each counted once
     assert printed["members"] == MEMBERS
     assert 0.85 * 40 * MEMBERS <= printed["entries"] <= 1.15 * 40 * MEMBERS
 
@@ -87,10 +89,14 @@ def test_run_prints_the_keys_and_builds_a_year_the_engine_agrees_with(
         # Another administrator approves: not the account that published and submitted.
         approver = load_actor(session, create_admin(session, "approver", "approver-pass-2026",
                                                     now))
+        # The runner held the first branch's ballot (ballot_60_s) and closed it.
+        assert [r.org_id for r in ratings if r.ballot == BallotStatus.closed] == [
+            data.target_branch]
         for rating in ratings:
             rating_id = rating.id or 0
-            appraisal.open_ballot(session, actor, rating_id, now, now.date())
-            appraisal.close_ballot(session, actor, rating_id, now)
+            if rating.ballot == BallotStatus.none:
+                appraisal.open_ballot(session, actor, rating_id, now, now.date())
+                appraisal.close_ballot(session, actor, rating_id, now)
             appraisal.publish(session, actor, rating_id, 0, now)
             appraisal.submit(session, actor, rating_id, now)
             appraisal.approve(session, approver, rating_id, now)
@@ -121,6 +127,7 @@ def test_reuse_resets_the_data_set_and_measures_again(
     second = _run(bench_url, tmp_path, "--reuse", members=60, requests=40)
     capsys.readouterr()
     assert second["entries"] == first["entries"]
+    assert first["ballot_60_lost"] == second["ballot_60_lost"] == 0  # the ballot measured again
     assert load_meta(engine) == data  # the same data set, not a new one
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(RatingItem)).one() == 60
