@@ -85,7 +85,8 @@ def rating_out(session: SessionDep, actor: Actor, rating: Rating, org: Org,
         out = RatingItemOut.model_validate(item, from_attributes=True)
         tally = tallies.get(item.member_id)
         return out.model_copy(update={"tally": TallyOut(**tally) if tally else None} if
-                              committee else {"vetoed": None, "reason": item.reason if
+                              committee else {"vetoed": None, "proposed_grade": None,
+                                              "reason": item.reason if
                                               item.member_id == actor.member_id else None})
 
     return RatingOut(

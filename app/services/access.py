@@ -141,6 +141,18 @@ def require_manages(actor: Actor, org: Org) -> None:
         )
 
 
+def require_branch_committee(actor: Actor, org: Org) -> None:
+    """The branch's own committee (or an administrator): the steps of its annual rating
+    are the branch's (appraisal.md §4); the committees above see them and approve or
+    return the result, and may not grade, publish or submit it themselves (they would then
+    approve what they made)."""
+    require_manages(actor, org)
+    if not actor.is_admin and org.id not in actor.committee_org_ids:
+        raise Forbidden(f"Only the committee of {org.name} itself takes its rating through "
+                        "its steps; the committees above approve or return it.",
+                        "branch_committee_only")
+
+
 def require_committee(actor: Actor, doing: str) -> None:
     """A committee member (of any organisation) or an administrator; `doing` says what,
     for the refusal: "import entries"."""

@@ -39,9 +39,10 @@ from app.models import (
 )
 from app.points import Grade
 from app.services import audit
-from app.services.access import Actor, require_manages
+from app.services.access import Actor, require_branch_committee
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
+from app.services.objections import record_objection
 from app.services.ratings import get_rating, require_draft
 from app.services.rules import MAX_NOTICE_DAYS, load_rule_set
 from app.services.standing import running
@@ -81,7 +82,7 @@ def approves(session: Session, actor: Actor, org: Org) -> bool:
 def _managed(session: Session, actor: Actor, rating_id: int) -> tuple[Rating, Org]:
     """The rating for a step of the branch committee, under the branch lock."""
     rating, org = get_rating(session, actor, rating_id)
-    require_manages(actor, org)
+    require_branch_committee(actor, org)
     lock_branch(session, org.id or 0, rating)
     return rating, org
 
@@ -412,17 +413,7 @@ def raise_objection(session: Session, actor: Actor, rating_id: int, text: str,
             rating.notice_until is not None and now > rating.notice_until):
         raise WorkflowConflict("Objections are raised while the rating's notice (公示) runs.",
                                "notice_not_running")
-    text = text.strip()
-    if not text:
-        raise Invalid("Say what is wrong in the objection text.", "text_required")
-    objection = Objection(rating_id=rating_id, member_id=actor.member_id or 0, text=text,
-                          created_at=now)
-    session.add(objection)
-    session.flush()
-    audit.record(session, actor_id=actor.account_id, action="objection.create",
-                 object_type="objection", object_id=objection.id, at=now,
-                 after=audit.snapshot(objection))
-    return objection
+    return record_objection(session, actor, text, now, rating_id=rating_id)
 
 
 def objections(session: Session, actor: Actor, rating_id: int) -> list[Objection]:

@@ -28,10 +28,17 @@ def raise_objection(session: Session, actor: Actor, review_id: int, text: str,
         raise WorkflowConflict("Objections can be raised only while the results are "
                                f"published; this review is {review.status}.",
                                "review_not_published")
+    return record_objection(session, actor, text, now, review_id=review_id)
+
+
+def record_objection(session: Session, actor: Actor, text: str, now: datetime, *,
+                     review_id: int | None = None, rating_id: int | None = None) -> Objection:
+    """The member's objection to a review or a rating, once its checks passed: stored and
+    audited."""
     if not text.strip():
         raise Invalid("Say what is wrong in the objection text.", "text_required")
-    objection = Objection(review_id=review_id, member_id=actor.member_id, text=text.strip(),
-                          created_at=now)
+    objection = Objection(review_id=review_id, rating_id=rating_id,
+                          member_id=actor.member_id or 0, text=text.strip(), created_at=now)
     session.add(objection)
     session.flush()
     audit.record(session, actor_id=actor.account_id, action="objection.create",

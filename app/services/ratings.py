@@ -40,7 +40,12 @@ from app.points import (
     stars,
 )
 from app.services import audit
-from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
+from app.services.access import (
+    Actor,
+    get_managed_org,
+    managed_org_filter,
+    require_branch_committee,
+)
 from app.services.errors import Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch, lock_branches
 from app.services.paging import page
@@ -336,7 +341,7 @@ def list_ratings(session: Session, actor: Actor, org_id: int | None, year: int |
 
 def _draft_rating(session: Session, actor: Actor, rating_id: int) -> Rating:
     rating, org = get_rating(session, actor, rating_id)
-    require_manages(actor, org)
+    require_branch_committee(actor, org)
     lock_branch(session, org.id or 0, rating)
     require_draft(rating)
     return rating

@@ -186,19 +186,22 @@ MATRIX = [
              (401, 404, 404, 404, 200, 200, 200), prepare=_draft_rating),
     Endpoint("read-approved-rating", "GET", "/ratings/{rating}",
              (401, 200, 404, 404, 200, 200, 200), prepare=_approved_rating),
+    # The rating's steps are the branch committee's own (appraisal.md §4): the committee
+    # above sees them and approves or returns, but does not grade, publish or submit.
     Endpoint("change-grade", "PATCH", "/ratings/{rating}/items/{a1}",
-             (401, 404, 404, 404, 200, 200, 200), {"grade": "qualified", "reason": "带病坚持工作"},
-             prepare=_draft_rating),
+             (401, 404, 404, 404, 200, 403, 200), {"grade": "qualified", "reason": "带病坚持工作"},
+             prepare=_draft_rating, codes={"party_sec": "branch_committee_only"}),
     Endpoint("open-ballot", "POST", "/ratings/{rating}/ballot/open",
-             (401, 404, 404, 404, 200, 200, 200), prepare=_draft_rating),
+             (401, 404, 404, 404, 200, 403, 200), prepare=_draft_rating,
+             codes={"party_sec": "branch_committee_only"}),
     Endpoint("publish-rating", "POST", "/ratings/{rating}/publish",
-             (401, 404, 404, 404, 200, 200, 200), {"notice_days": 0},
-             prepare=_closed_ballot),
+             (401, 404, 404, 404, 200, 403, 200), {"notice_days": 0},
+             prepare=_closed_ballot, codes={"party_sec": "branch_committee_only"}),
     Endpoint("read-published-rating", "GET", "/ratings/{rating}",
              (401, 200, 404, 404, 200, 200, 200), prepare=_published_rating),
     Endpoint("submit-rating", "POST", "/ratings/{rating}/submit",
-             (401, 403, 404, 404, 200, 200, 200), prepare=_published_rating,
-             codes={"a1": "committee_only"}),
+             (401, 403, 404, 404, 200, 403, 200), prepare=_published_rating,
+             codes={"a1": "committee_only", "party_sec": "branch_committee_only"}),
     # The level above approves (appraisal.md §2.8): the nearest 党委's committee or an
     # administrator, not the branch's committee, which sees the rating and is refused.
     Endpoint("approve-rating", "POST", "/ratings/{rating}/approve",
@@ -251,8 +254,9 @@ def test_matrix_covers_every_caller_kind() -> None:
         assert row["anonymous"] == 401, e.name
         assert row["admin"] < 400 or e.name in ("raise-objection", "set-published-scores")
         # A committee above the branch may do whatever the branch's own committee may.
-        assert row["party_sec"] == row["sec_a"] or e.name in ("raise-objection",
-                                                               "approve-rating"), e.name
+        assert row["party_sec"] == row["sec_a"] or e.name in (
+            "raise-objection", "approve-rating", "change-grade", "open-ballot",
+            "publish-rating", "submit-rating"), e.name
         # The other branch's committee sees A no better than a member of the other branch.
         if e.name != "read-parent-committee":
             assert row["sec_b"] == row["b1"] == 404 or e.name in (

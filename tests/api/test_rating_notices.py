@@ -212,18 +212,19 @@ def test_publish_objection_reopen_return_and_approve(world: World,
 
 def test_the_level_above_is_not_asked_to_approve_its_own_submission(
         world: World, client: TestClient) -> None:
-    """The 党委 member who published and submitted a rating may not approve it
-    (own_submission): it waits for another of the committee above, or an administrator."""
+    """The account that published and submitted a rating (here an administrator: the
+    党委's committee may not take a branch's steps) may not approve it (own_submission):
+    it waits for the committee above."""
     rating = branch_a_rating(world)
     for path in ("ballot/open", "ballot/close"):
-        ok(world.post("party_sec", f"/ratings/{rating}/{path}"))
-    ok(world.post("party_sec", f"/ratings/{rating}/publish", {"notice_days": 0}))
-    ok(world.post("party_sec", f"/ratings/{rating}/submit"))
-    assert count(committee(client, "party_sec"), TO_APPROVE) is None
-    assert count(committee(client, "admin"), TO_APPROVE) == 1
+        ok(world.post("admin", f"/ratings/{rating}/{path}"))
+    ok(world.post("admin", f"/ratings/{rating}/publish", {"notice_days": 0}))
+    ok(world.post("admin", f"/ratings/{rating}/submit"))
+    assert count(committee(client, "admin"), TO_APPROVE) is None
+    assert count(committee(client, "party_sec"), TO_APPROVE) == 1
     assert count(committee(client, "sec_a"), TO_APPROVE) is None
     step(world)
-    ok(world.post("admin", f"/ratings/{rating}/approve"))
+    ok(world.post("party_sec", f"/ratings/{rating}/approve"))
     # The branch's committee hears of it; the level above (the 党委 member, the
     # administrator) does not.
     assert APPROVED in committee(client, "sec_a")
