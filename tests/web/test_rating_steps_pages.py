@@ -443,3 +443,18 @@ def test_results_list_the_annual_rating(world: World, client: TestClient) -> Non
     world.clock.advance(days=6)
     web_login(client, "a1")  # the session has expired meanwhile
     assert "公示期已结束，等待上报" in client.get("/me/results").text
+
+
+def test_hostile_text_stays_text_on_every_rating_page(world: World, client: TestClient) -> None:
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    rid = rating_of(world)
+    ok(world.put("a2", f"/ratings/{rid}/self-assessment", {"text": hostile}))
+    ok(world.post("sec_a", f"/ratings/{rid}/ballot/open"))
+    pages = {"a1": [f"/me/ratings/{rid}", f"/me/ratings/{rid}/ballot"],
+             "sec_a": [f"/committee/ratings/{rid}"]}
+    for who, paths in pages.items():
+        web_login(client, who)
+        for path in paths:
+            html = client.get(path).text
+            assert "<script>alert(1)" not in html and "<img src=x" not in html, path
+            assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
