@@ -67,9 +67,8 @@ def reach(world: World, state: str) -> int:
     ok(world.post("sec_a", f"{r}/ballot/close"))
     if state == "closed":
         return rating
-    if state in ("submitted_by_party", "submitted_by_admin"):
-        publish_and_submit(world, rating, state.removeprefix("submitted_by_")
-                           .replace("party", "party_sec"))
+    if state == "submitted_by_admin":
+        publish_and_submit(world, rating, "admin")
         return rating
     ok(world.post("sec_a", f"{r}/publish", {"notice_days": 5}))
     if state == "published":
@@ -232,9 +231,12 @@ CASES = {
                              "committee_above_only"),
     "return_without_reason": Case("submitted", "party_sec", "POST", "/return", {}, 422,
                                   "validation_error"),
-    "approve_own_submission": Case("submitted_by_party", "party_sec", "POST", "/approve",
-                                   None, 403, "own_submission"),
-    "return_own_submission": Case("submitted_by_party", "party_sec", "POST", "/return",
+    # The committee above approves or returns; the branch's steps are not its own.
+    "party_publishes": Case("closed", "party_sec", "POST", "/publish", {"notice_days": 0},
+                            403, "branch_committee_only"),
+    "party_reopens": Case("published", "party_sec", "POST", "/reopen", {"reason": "补充"},
+                          403, "branch_committee_only"),
+    "return_own_submission": Case("submitted_by_admin", "admin", "POST", "/return",
                                   {"reason": "补充"}, 403, "own_submission"),
     "admin_approves_own_submission": Case("submitted_by_admin", "admin", "POST", "/approve",
                                           None, 403, "own_submission"),

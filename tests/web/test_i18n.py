@@ -229,9 +229,9 @@ def test_committee_pages_in_english(ascii_world: Ascii, client: TestClient) -> N
     home = texts["/committee"]
     assert "Branch work" in home and "Quarterly reviews 2026" in home and "Pending: 1" in home
     assert "Not finalized yet: Q1, Q2, Q3, Q4" in home
-    assert "The annual rating for 2025 is not approved yet" in home
+    assert "The annual rating for 2025 is not finished yet" in home
     last_year = texts["/committee?year=2025"]
-    assert "Quarterly reviews 2025" in last_year and "Check and approve" in last_year
+    assert "Quarterly reviews 2025" in last_year and "Open the rating" in last_year
     pending = texts["/committee/entries"]
     assert "Pending entries" in pending and "Approve" in pending and "Reject" in pending
     assert "Attend group study" in pending and "Waiting for me: 1" in pending
