@@ -88,9 +88,15 @@ def test_rating_created_overridden_within_the_cap_and_approved(
     expect(cap).to_contain_text(re.compile(r"优秀\s*2\s*/\s*上限\s*2"))
     settled(secretary)
 
-    # Approve (the confirmation is accepted): final.
-    secretary.get_by_role("button", name="审定（最终结果）").click()
-    expect(secretary.locator("#flash")).to_contain_text("已审定，评星定级结果为最终结果。")
+    # The ballot, the 公示 and the submission (tests/e2e/test_ballot_phone.py has them on
+    # the pages), then the 党委 approves: final.
+    api, rid = world.call, int(secretary.url.rsplit("/", 1)[1])
+    for step in ("ballot/open", "ballot/close"):
+        api.post("sec_a", f"/ratings/{rid}/{step}")
+    api.post("sec_a", f"/ratings/{rid}/publish", {"notice_days": 0})
+    api.post("sec_a", f"/ratings/{rid}/submit")
+    api.post("party_sec", f"/ratings/{rid}/approve")
+    secretary.reload()
     expect(secretary.locator(".cm-titlebar .badge")).to_have_text("已审定")
     expect(secretary.get_by_text("调整等次")).to_have_count(0)
 
