@@ -180,7 +180,8 @@ CASES = {
                                            {"text": "补充"}, 409, "rating_not_draft"),
     "self_assessment_when_approved": Case("approved", "a1", "PUT", "/self-assessment",
                                           {"text": "补充"}, 409, "rating_final"),
-    # --- objections ---
+    # --- objections (the body names no line: an objection is on the objector's own line,
+    # so someone else's line is out of reach; those without a line are refused) ---
     "objection_not_on_rating": Case("published", "party_sec", "POST", "/objections",
                                     {"text": "有误"}, 403, "not_on_rating"),
     "objection_by_admin": Case("published", "admin", "POST", "/objections", {"text": "有误"},
