@@ -70,6 +70,11 @@ def reach(world: World, state: str) -> int:
     if state == "submitted_by_admin":
         publish_and_submit(world, rating, "admin")
         return rating
+    if state == "submitted_by_both":  # sec_a sits on the 党委's committee too
+        ok(world.post("admin", f"/orgs/{world.party}/committee",
+                      {"member_id": world.members["sec_a"]}), 201)
+        publish_and_submit(world, rating, "sec_a")
+        return rating
     ok(world.post("sec_a", f"{r}/publish", {"notice_days": 5}))
     if state == "published":
         return rating
@@ -179,7 +184,8 @@ CASES = {
                                            {"text": "补充"}, 409, "rating_not_draft"),
     "self_assessment_when_approved": Case("approved", "a1", "PUT", "/self-assessment",
                                           {"text": "补充"}, 409, "rating_final"),
-    # --- objections ---
+    # --- objections (the body names no line: an objection is on the objector's own line,
+    # so someone else's line is out of reach; those without a line are refused) ---
     "objection_not_on_rating": Case("published", "party_sec", "POST", "/objections",
                                     {"text": "有误"}, 403, "not_on_rating"),
     "objection_by_admin": Case("published", "admin", "POST", "/objections", {"text": "有误"},
@@ -203,6 +209,22 @@ CASES = {
                            "rating_not_published"),
     "reopen_when_submitted": Case("submitted", "sec_a", "POST", "/reopen",
                                   {"reason": "复核"}, 409, "rating_not_published"),
+    # --- the steps are the branch committee's own; the 党委 above approves or returns ---
+    "above_opens_the_ballot": Case("draft", "party_sec", "POST", "/ballot/open", None, 403,
+                                   "branch_committee_only"),
+    "above_types_paper": Case("open", "party_sec", "POST", PAPER, {"a1": "qualified"}, 403,
+                              "branch_committee_only"),
+    "above_closes_the_ballot": Case("open", "party_sec", "POST", "/ballot/close", None, 403,
+                                    "branch_committee_only"),
+    "above_grades": Case("closed", "party_sec", "PATCH", "/items/{a1}",
+                         {"grade": "qualified", "reason": "复核"}, 403,
+                         "branch_committee_only"),
+    "above_publishes": Case("closed", "party_sec", "POST", "/publish", {"notice_days": 0},
+                            403, "branch_committee_only"),
+    "above_reopens": Case("published", "party_sec", "POST", "/reopen", {"reason": "复核"},
+                          403, "branch_committee_only"),
+    "above_submits": Case("objection", "party_sec", "POST", "/submit", None, 403,
+                          "branch_committee_only"),
     "member_reopens": Case("published", "a1", "POST", "/reopen", {"reason": "复核"}, 403,
                            "committee_only"),
     # --- submit ---
@@ -231,12 +253,9 @@ CASES = {
                              "committee_above_only"),
     "return_without_reason": Case("submitted", "party_sec", "POST", "/return", {}, 422,
                                   "validation_error"),
-    # The committee above approves or returns; the branch's steps are not its own.
-    "party_publishes": Case("closed", "party_sec", "POST", "/publish", {"notice_days": 0},
-                            403, "branch_committee_only"),
-    "party_reopens": Case("published", "party_sec", "POST", "/reopen", {"reason": "补充"},
-                          403, "branch_committee_only"),
-    "return_own_submission": Case("submitted_by_admin", "admin", "POST", "/return",
+    "approve_own_submission": Case("submitted_by_both", "sec_a", "POST", "/approve", None,
+                                   403, "own_submission"),
+    "return_own_submission": Case("submitted_by_both", "sec_a", "POST", "/return",
                                   {"reason": "补充"}, 403, "own_submission"),
     "admin_approves_own_submission": Case("submitted_by_admin", "admin", "POST", "/approve",
                                           None, 403, "own_submission"),
@@ -355,8 +374,8 @@ def test_reopened_after_an_objection_the_grade_changes_and_a_new_notice_runs(
 
 def test_a_general_branch_between_cannot_approve_only_the_party_committee(
         world: World) -> None:
-    """党委 → 总支 → 第三支部: the 总支's committee manages the branch but does not approve
-    its rating; the 党委's committee does."""
+    """党委 → 总支 → 第三支部: the 总支's committee sees the branch's rating but neither takes it
+    through its steps nor approves it; the 党委's committee approves."""
     general = ok(world.post("admin", "/orgs", {"name": "机关总支", "parent_id": world.party,
                                                "kind": "general_branch"}), 201)["id"]
     branch = ok(world.post("admin", "/orgs", {"name": "第三支部", "parent_id": general,
@@ -376,6 +395,8 @@ def test_a_general_branch_between_cannot_approve_only_the_party_committee(
     ok(world.post("sec_c", f"{r}/ballot/open"))
     ok(world.post("c1", f"{r}/ballots", votes(world, sec_c="excellent")), 201)
     ok(world.post("sec_c", f"{r}/ballot/close"))
+    refused(world.post("zz_sec", f"{r}/publish", {"notice_days": 0}), 403,
+            "branch_committee_only")
     publish_and_submit(world, rating, "sec_c")
     for who, code in (("sec_c", "committee_above_only"), ("zz_sec", "committee_above_only"),
                       ("sec_a", None)):  # another branch's committee: not even seen
