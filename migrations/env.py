@@ -79,9 +79,8 @@ def _run(connection: Any) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=True, compare_type=True,
                       include_object=_include(connection))
-    with _sqlite_foreign_keys_off(connection):
-        with context.begin_transaction():
-            context.run_migrations()
+    with _sqlite_foreign_keys_off(connection), context.begin_transaction():
+        context.run_migrations()
 
 
 @contextmanager
