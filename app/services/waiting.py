@@ -2,10 +2,11 @@
 
 Counts, each with the first item to open: entries to decide, objections to answer (to a
 quarterly review or an annual rating), reviews to publish or finalize, and of the annual
-rating (appraisal.md §2): drafts to carry to 公示, published ratings whose notice is over
-(to submit), and, for the level above (the nearest 党委, or an administrator), submitted
-ratings to approve or return. The branch's side is also told of its ratings the level
-above returned (with the reason; work again, until published anew) or approved (news, for
+rating (appraisal.md §2): for the branch's own committee (whose steps they are; and an
+administrator), drafts to carry to 公示 and published ratings whose notice is over (to
+submit); for the level above (the nearest 党委, or an administrator), submitted ratings to
+approve or return. The branch's own committee is also told of its ratings the level above
+returned (with the reason; work again, until published anew) or approved (news, for
 NOTICE_DAYS). Nobody is told of what they did themselves: their own objections, a rating
 they published or submitted (they may not approve it), one they returned or approved.
 Nothing here counts votes.
@@ -162,10 +163,15 @@ def _rating_work(session: Session, actor: Actor, work: list[BranchWork], now: da
     orgs = {b.org.id: b.org for b in work if b.org.id is not None}
     above = nearest_committees(session, orgs.values())
     in_scope = col(Rating.org_id).in_(list(orgs))
+    # The branches whose rating's steps the actor takes (access.require_branch_committee),
+    # and those of which the actor is on the committee itself (told of the decisions).
+    own = [o for o in orgs if o in actor.committee_org_ids]
+    steps = list(orgs) if actor.is_admin else own
     by_year = (col(Rating.year), col(Rating.org_id), col(Rating.id))
     rating_objections, objection_rating = _to_answer(session, actor, col(Objection.rating_id),
                                                      col(Rating.id), in_scope)
-    to_submit, submit_id = _notice_over(session, Rating, in_scope, now, by_year)
+    to_submit, submit_id = _notice_over(session, Rating, col(Rating.org_id).in_(steps), now,
+                                        by_year)
     # The level above's: not a rating the actor published or submitted (own_submission).
     submitted = [r for r in session.exec(select(Rating).where(
         in_scope, col(Rating.status) == RatingStatus.submitted).order_by(*by_year)).all()
@@ -177,23 +183,21 @@ def _rating_work(session: Session, actor: Actor, work: list[BranchWork], now: da
         return RatingNews(kind=kind, rating_id=rating.id or 0, org_name=orgs[rating.org_id].name,
                           year=rating.year, at=at or now, reason=reason)
 
-    # The branch's side (not the level above, which decided) hears of the decision.
-    branch_side = [o for o in orgs if not _approves(actor, above[o])]
     drafts = session.exec(select(Rating).where(
-        in_scope, col(Rating.status) == RatingStatus.draft).order_by(*by_year)).all()
+        col(Rating.org_id).in_(steps), col(Rating.status) == RatingStatus.draft)
+        .order_by(*by_year)).all() if steps else []
     returned = [news(r, RETURNED, r.sent_back_at, r.sent_back_reason) for r in drafts
-                if r.org_id in branch_side and r.sent_back == RETURNED
+                if r.org_id in own and r.sent_back == RETURNED
                 and r.sent_back_by != actor.account_id]
     shown = {n.rating_id for n in returned}
     others = [r.id or 0 for r in drafts if r.id not in shown]
     approved = [news(r, RatingStatus.approved, r.approved_at) for r in session.exec(
-        select(Rating).where(col(Rating.org_id).in_(branch_side),
+        select(Rating).where(col(Rating.org_id).in_(own),
                              col(Rating.status) == RatingStatus.approved,
                              col(Rating.approved_at) >= now - timedelta(days=NOTICE_DAYS),
                              col(Rating.approved_at) <= now,
                              col(Rating.approved_by) != actor.account_id)
-        .order_by(col(Rating.approved_at).desc(), col(Rating.id))).all()] \
-        if branch_side else []
+        .order_by(col(Rating.approved_at).desc(), col(Rating.id))).all()] if own else []
     return replace(
         waiting, ratings=len(others), rating_id=others[0] if others else None,
         rating_objections=rating_objections, objection_rating_id=objection_rating,
