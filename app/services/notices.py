@@ -167,56 +167,60 @@ def member_notices(session: Session, actor: Actor, now: datetime) -> Notices:
         if review.published_at is not None and review.published_at <= now:
             items.append(Notice(kind=REVIEW_PUBLISHED, at=review.published_at,
                                 unseen=unseen(review.published_at), review=review))
-    answered = session.exec(
-        select(Objection, Review).join(Review, col(Review.id) == Objection.review_id)
-        .where(Objection.member_id == actor.member_id, Objection.status == ObjectionStatus.resolved,
-               col(Objection.resolved_at) >= since)).all()
-    for objection, review in answered:
-        if objection.resolved_at is not None and objection.resolved_at <= now:
-            items.append(Notice(kind=OBJECTION_ANSWERED, at=objection.resolved_at,
-                                unseen=unseen(objection.resolved_at), review=review,
-                                objection=objection))
+    items += _answers(session, actor, since, now, unseen)
     items += _rating_notices(session, actor, since, now, unseen)
     items.sort(key=lambda n: (n.at, KINDS.index(n.kind), n.key), reverse=True)
     return Notices(items=items, seen_at=seen)
 
 
-def _rating_notices(session: Session, actor: Actor, since: datetime, now: datetime,
-                    unseen: Callable[[datetime], bool]) -> list[Notice]:
-    """The annual rating (appraisal.md §2): its ballot open to a voter who has not voted
-    (until they vote, it closes or every ballot is in), its 公示, an answer to one's
-    objection. Published and answered ones only while the member can see the rating
-    (published, submitted or approved: a reopened or returned draft is not shown)."""
-    items: list[Notice] = []
-    ballots = session.exec(select(Rating).join(
-        RatingVoter, col(RatingVoter.rating_id) == Rating.id).where(
-        RatingVoter.member_id == actor.member_id, sa.not_(col(RatingVoter.voted)),
-        Rating.org_id == actor.member_org_id, Rating.status == RatingStatus.draft,
-        Rating.ballot == BallotStatus.open,
-        col(Rating.cast_online) + col(Rating.cast_paper) < col(Rating.voters))).all()
-    for rating in ballots:
-        opened = rating.ballot_opened_at
-        if opened is not None and opened <= now:
-            items.append(Notice(kind=BALLOT_OPEN, at=opened, unseen=unseen(opened),
-                                rating=rating))
-    for rating in session.exec(select(Rating).where(
-            Rating.org_id == actor.member_org_id,
-            col(Rating.status).in_(PUBLIC_RATING_STATES),
-            col(Rating.published_at) >= since)).all():
-        if rating.published_at is not None and rating.published_at <= now:
-            items.append(Notice(kind=RATING_PUBLISHED, at=rating.published_at,
-                                unseen=unseen(rating.published_at), rating=rating))
+def _answers(session: Session, actor: Actor, since: datetime, now: datetime,
+             unseen: Callable[[datetime], bool]) -> list[Notice]:
+    """Answers to the member's objections, to a quarterly review or to an annual rating
+    (one statement). A rating's only while the member can see it: published, submitted or
+    approved, not a draft it was reopened or returned to."""
     answered = session.exec(
-        select(Objection, Rating).join(Rating, col(Rating.id) == Objection.rating_id)
+        select(Objection, Review, Rating)
+        .outerjoin(Review, col(Review.id) == Objection.review_id)
+        .outerjoin(Rating, col(Rating.id) == Objection.rating_id)
         .where(Objection.member_id == actor.member_id,
                Objection.status == ObjectionStatus.resolved,
-               col(Objection.resolved_at) >= since, Rating.org_id == actor.member_org_id,
-               col(Rating.status).in_(PUBLIC_RATING_STATES))).all()
-    for objection, rating in answered:
-        if objection.resolved_at is not None and objection.resolved_at <= now:
-            items.append(Notice(kind=OBJECTION_ANSWERED, at=objection.resolved_at,
-                                unseen=unseen(objection.resolved_at), rating=rating,
-                                objection=objection))
+               col(Objection.resolved_at) >= since)).all()
+    return [Notice(kind=OBJECTION_ANSWERED, at=objection.resolved_at,
+                   unseen=unseen(objection.resolved_at), review=review, rating=rating,
+                   objection=objection)
+            for objection, review, rating in answered
+            if objection.resolved_at is not None and objection.resolved_at <= now
+            and (review is not None or (rating is not None
+                                        and rating.org_id == actor.member_org_id
+                                        and rating.status in PUBLIC_RATING_STATES))]
+
+
+def _rating_notices(session: Session, actor: Actor, since: datetime, now: datetime,
+                    unseen: Callable[[datetime], bool]) -> list[Notice]:
+    """The annual ratings of the member's branch (appraisal.md §2), in one statement: a
+    ballot open to them while they have not voted (until they vote, it closes or every
+    ballot is in), and a 公示 (while public: a rating reopened or returned to draft is news
+    again once published anew)."""
+    open_ballot = sa.and_(col(Rating.status) == RatingStatus.draft,
+                          col(Rating.ballot) == BallotStatus.open)
+    public = sa.and_(col(Rating.status).in_(PUBLIC_RATING_STATES),
+                     col(Rating.published_at) >= since)
+    rows = session.exec(
+        select(Rating, RatingVoter.voted).outerjoin(RatingVoter, sa.and_(
+            col(RatingVoter.rating_id) == Rating.id,
+            col(RatingVoter.member_id) == actor.member_id))
+        .where(Rating.org_id == actor.member_org_id, sa.or_(open_ballot, public))).all()
+    items: list[Notice] = []
+    for rating, voted in rows:
+        opened, published = rating.ballot_opened_at, rating.published_at
+        if rating.status == RatingStatus.draft:
+            full = rating.cast_online + rating.cast_paper >= (rating.voters or 0)
+            if voted is False and not full and opened is not None and opened <= now:
+                items.append(Notice(kind=BALLOT_OPEN, at=opened, unseen=unseen(opened),
+                                    rating=rating))
+        elif published is not None and published <= now:
+            items.append(Notice(kind=RATING_PUBLISHED, at=published,
+                                unseen=unseen(published), rating=rating))
     return items
 
 

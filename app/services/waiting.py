@@ -2,10 +2,11 @@
 
 Counts, each with the first item to open: entries to decide, objections to answer (to a
 quarterly review or an annual rating), reviews to publish or finalize, and of the annual
-rating (appraisal.md §2): drafts to carry to 公示, published ratings whose notice is over
-(to submit), and, for the level above (the nearest 党委, or an administrator), submitted
-ratings to approve or return. The branch's side is also told of its ratings the level
-above returned (with the reason; work again, until published anew) or approved (news, for
+rating (appraisal.md §2): for the branch's own committee (whose steps they are; and an
+administrator), drafts to carry to 公示 and published ratings whose notice is over (to
+submit); for the level above (the nearest 党委, or an administrator), submitted ratings to
+approve or return. The branch's own committee is also told of its ratings the level above
+returned (with the reason; work again, until published anew) or approved (news, for
 NOTICE_DAYS). Nobody is told of what they did themselves: their own objections, a rating
 they published or submitted (they may not approve it), one they returned or approved.
 Nothing here counts votes.
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -86,6 +87,35 @@ def _first_and_count(session: Session,
     return len(ids), (ids[0] if ids else None)
 
 
+def _to_answer(session: Session, actor: Actor, subject: Any, subject_id: Any,
+               in_scope: Any) -> tuple[int, int | None]:
+    """Open objections to the reviews or ratings in scope (`subject`: Objection.review_id
+    or .rating_id, `subject_id` the id it refers to), but the actor's own (another
+    committee member answers those): how many, and the subject of the first."""
+    query = select(subject).join(subject_id.table, subject_id == subject).where(
+        in_scope, col(Objection.status) == ObjectionStatus.open)
+    if actor.member_id is not None:
+        query = query.where(col(Objection.member_id) != actor.member_id)
+    return _first_and_count(session, query.order_by(col(Objection.id)))
+
+
+Subject = TypeVar("Subject", Review, Rating)
+
+
+def _notice_over(session: Session, subject: type[Subject], in_scope: Any, now: datetime,
+                 order: tuple[Any, ...]) -> tuple[int, int | None]:
+    """Published, the notice period over and no objection open: ready for the next step
+    (a review is finalized, a rating submitted). How many, and the first."""
+    about = col(Objection.review_id) if subject is Review else col(Objection.rating_id)
+    open_objection = sa.exists().where(about == subject.id,
+                                       col(Objection.status) == ObjectionStatus.open)
+    published = ReviewStatus.published if subject is Review else RatingStatus.published
+    return _first_and_count(session, select(subject.id).where(
+        in_scope, col(subject.status) == published,
+        sa.or_(col(subject.notice_until).is_(None), col(subject.notice_until) <= now),
+        ~open_objection).order_by(*order))
+
+
 def nearest_committees(session: Session, branches: Iterable[Org]) -> dict[int, int | None]:
     """Each branch's nearest organisation above it of kind committee (the 基层党委 that
     approves its rating, appraisal.md §2.8), in one query."""
@@ -115,23 +145,11 @@ def committee_waiting(session: Session, actor: Actor, work: list[BranchWork],
         return Waiting(0, 0, 0, 0, 0)
     in_scope = col(Review.org_id).in_(branch_ids)
     by_quarter = (col(Review.year), col(Review.quarter), col(Review.id))
-    mine = col(Objection.member_id) == actor.member_id
-    to_answer = select(Objection.review_id).join(
-        Review, col(Review.id) == Objection.review_id).where(
-        in_scope, col(Objection.status) == ObjectionStatus.open)
-    if actor.member_id is not None:
-        to_answer = to_answer.where(~mine)
-    objections, objection_review = _first_and_count(session,
-                                                    to_answer.order_by(col(Objection.id)))
+    objections, objection_review = _to_answer(session, actor, col(Objection.review_id),
+                                              col(Review.id), in_scope)
     to_publish, publish_id = _first_and_count(session, select(Review.id).where(
         in_scope, col(Review.status) == ReviewStatus.draft).order_by(*by_quarter))
-    # Published, the notice period over and no objection open: next is to finalize.
-    open_objection = sa.exists().where(col(Objection.review_id) == Review.id,
-                                       col(Objection.status) == ObjectionStatus.open)
-    to_finalize, finalize_id = _first_and_count(session, select(Review.id).where(
-        in_scope, col(Review.status) == ReviewStatus.published,
-        sa.or_(col(Review.notice_until).is_(None), col(Review.notice_until) <= now),
-        ~open_objection).order_by(*by_quarter))
+    to_finalize, finalize_id = _notice_over(session, Review, in_scope, now, by_quarter)
     return _rating_work(session, actor, work, now, Waiting(
         entries=sum(b.pending for b in work), objections=objections,
         to_publish=to_publish, to_finalize=to_finalize, ratings=0,
@@ -145,20 +163,15 @@ def _rating_work(session: Session, actor: Actor, work: list[BranchWork], now: da
     orgs = {b.org.id: b.org for b in work if b.org.id is not None}
     above = nearest_committees(session, orgs.values())
     in_scope = col(Rating.org_id).in_(list(orgs))
+    # The branches whose rating's steps the actor takes (access.require_branch_committee),
+    # and those of which the actor is on the committee itself (told of the decisions).
+    own = [o for o in orgs if o in actor.committee_org_ids]
+    steps = list(orgs) if actor.is_admin else own
     by_year = (col(Rating.year), col(Rating.org_id), col(Rating.id))
-    to_answer = select(Objection.rating_id).join(
-        Rating, col(Rating.id) == Objection.rating_id).where(
-        in_scope, col(Objection.status) == ObjectionStatus.open)
-    if actor.member_id is not None:
-        to_answer = to_answer.where(col(Objection.member_id) != actor.member_id)
-    rating_objections, objection_rating = _first_and_count(
-        session, to_answer.order_by(col(Objection.id)))
-    open_objection = sa.exists().where(col(Objection.rating_id) == Rating.id,
-                                       col(Objection.status) == ObjectionStatus.open)
-    to_submit, submit_id = _first_and_count(session, select(Rating.id).where(
-        in_scope, col(Rating.status) == RatingStatus.published,
-        sa.or_(col(Rating.notice_until).is_(None), col(Rating.notice_until) <= now),
-        ~open_objection).order_by(*by_year))
+    rating_objections, objection_rating = _to_answer(session, actor, col(Objection.rating_id),
+                                                     col(Rating.id), in_scope)
+    to_submit, submit_id = _notice_over(session, Rating, col(Rating.org_id).in_(steps), now,
+                                        by_year)
     # The level above's: not a rating the actor published or submitted (own_submission).
     submitted = [r for r in session.exec(select(Rating).where(
         in_scope, col(Rating.status) == RatingStatus.submitted).order_by(*by_year)).all()
@@ -170,23 +183,21 @@ def _rating_work(session: Session, actor: Actor, work: list[BranchWork], now: da
         return RatingNews(kind=kind, rating_id=rating.id or 0, org_name=orgs[rating.org_id].name,
                           year=rating.year, at=at or now, reason=reason)
 
-    # The branch's side (not the level above, which decided) hears of the decision.
-    branch_side = [o for o in orgs if not _approves(actor, above[o])]
     drafts = session.exec(select(Rating).where(
-        in_scope, col(Rating.status) == RatingStatus.draft).order_by(*by_year)).all()
+        col(Rating.org_id).in_(steps), col(Rating.status) == RatingStatus.draft)
+        .order_by(*by_year)).all() if steps else []
     returned = [news(r, RETURNED, r.sent_back_at, r.sent_back_reason) for r in drafts
-                if r.org_id in branch_side and r.sent_back == RETURNED
+                if r.org_id in own and r.sent_back == RETURNED
                 and r.sent_back_by != actor.account_id]
     shown = {n.rating_id for n in returned}
     others = [r.id or 0 for r in drafts if r.id not in shown]
     approved = [news(r, RatingStatus.approved, r.approved_at) for r in session.exec(
-        select(Rating).where(col(Rating.org_id).in_(branch_side),
+        select(Rating).where(col(Rating.org_id).in_(own),
                              col(Rating.status) == RatingStatus.approved,
                              col(Rating.approved_at) >= now - timedelta(days=NOTICE_DAYS),
                              col(Rating.approved_at) <= now,
                              col(Rating.approved_by) != actor.account_id)
-        .order_by(col(Rating.approved_at).desc(), col(Rating.id))).all()] \
-        if branch_side else []
+        .order_by(col(Rating.approved_at).desc(), col(Rating.id))).all()] if own else []
     return replace(
         waiting, ratings=len(others), rating_id=others[0] if others else None,
         rating_objections=rating_objections, objection_rating_id=objection_rating,

@@ -173,3 +173,18 @@ def the_ratings_went_through_their_steps(client: TestClient, db: Session,
     report = run_checks(db, NOW)
     assert report.ok, report.problems
     assert (report.checked["ballots"], report.checked["ratings past draft"]) == (2, 2)
+
+
+def test_on_3_january_last_years_ratings_are_through_already(db: Session) -> None:
+    """Loaded two days into the year, the whole of last year's appraisal is squeezed before
+    now (the pace fits it): the objection still falls inside the first 公示 (five days,
+    ended by the reopen), the second has none left, and the 党委 has approved."""
+    now = datetime(2026, 1, 3, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
+    load_demo(db, now)
+    states = dict(db.exec(select(Rating.org_id, Rating.status).where(Rating.year == 2025)).all())
+    assert sorted(states.values()) == ["approved", "submitted"]
+    rating = db.exec(select(Rating).where(Rating.status == "approved")).one()
+    assert rating.sent_back == "reopened" and rating.approved_at is not None
+    assert rating.approved_at < now
+    report = run_checks(db, now)
+    assert report.ok, report.problems

@@ -119,12 +119,16 @@ RETURNED = "第一支部2025年度评星定级被上级退回，原因：请补�
 APPROVED = "第一支部2025年度评星定级已经上级审批同意"
 TO_APPROVE = "支部已上报、待审批的评星定级"
 TO_SUBMIT = "公示期已满、待上报的评星定级"
+DRAFTS = "待审定的评星定级"
 TO_ANSWER = "待答复的评星定级异议"
 
 
 def test_publish_objection_reopen_return_and_approve(world: World,
                                                      client: TestClient) -> None:
     rating = branch_a_rating(world)
+    # A draft waits for the branch's own committee, not for the 党委's.
+    assert count(committee(client, "sec_a"), DRAFTS) == 1
+    assert count(committee(client, "party_sec"), DRAFTS) is None
     ok(world.post("sec_a", f"/ratings/{rating}/ballot/open"))
     assert kinds(world, "a1") == ["ballot_open"]
     step(world)
@@ -169,6 +173,8 @@ def test_publish_objection_reopen_return_and_approve(world: World,
     # The notice is over and no objection is open: the branch submits.
     home = committee(client, "sec_a")
     assert count(home, TO_SUBMIT) == 1 and count(home, TO_ANSWER) is None
+    # The 党委's committee sees the branch but does not take its steps: nothing to submit.
+    assert count(committee(client, "party_sec"), TO_SUBMIT) is None
     step(world)
     ok(world.post("sec_a", f"/ratings/{rating}/submit"))
     assert count(committee(client, "sec_a"), TO_APPROVE) is None
