@@ -195,7 +195,7 @@ def test_the_secretary_types_paper_ballots_and_runs_the_steps(
     world.call.post("sec_a", f"/ratings/{rid}/submit")
     above = phones.login("party_sec")
     above.goto("/committee")
-    above.get_by_role("link", name=re.compile("待审批的评星定级")).click()
+    above.get_by_role("link", name=re.compile("^待审批的评星定级")).click()
     expect(above.locator(".rt-approval")).to_contain_text("第一支部 · 2025年度")
     pictures(above, shots, "approvals")
     above.locator(".rt-approval").click()

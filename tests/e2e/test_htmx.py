@@ -97,6 +97,7 @@ def test_refusal_of_an_htmx_action_is_shown_in_flash(world: World, phones: Phone
     # The way out it offers: review the entry, come back, publish.
     actions.get_by_role("link", name=re.compile("去审核这些记录")).click()
     expect(page).to_have_url(re.compile(r"/committee/entries\?.*quarter=1"))
+    settled(page)  # htmx wired up: the approval is swapped in place, not a page post
     page.get_by_role("button", name="通过", exact=True).click()
     expect(page.locator("li.cm-entry .badge")).to_have_text("已通过")
     page.go_back()
