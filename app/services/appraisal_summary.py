@@ -32,11 +32,12 @@ from app.models import (
 )
 from app.points import Grade, excellent_limit
 from app.services.access import Actor, get_org, managed_org_filter
+from app.services.appraisal import BALLOT_GRADES
 from app.services.rules import load_rule_set
 from app.services.summary import branch_filter, require_some, tree_order
 
 # The grades a graded line can have, in the order every table shows them.
-GRADES = (Grade.excellent, Grade.qualified, Grade.basically_qualified, Grade.unqualified)
+GRADES = BALLOT_GRADES  # the four grades, as the ballot and the committee give them
 GRADE_KEYS = tuple(g.value for g in GRADES)
 NOT_RATED = "not_rated"
 # A branch's rating state in the totals: not rated yet, or the rating's status.

@@ -51,9 +51,10 @@ from app.models import (
     SelfAssessment,
     Standing,
 )
+from app.services.appraisal import BALLOT_GRADES
 
 Add = Callable[[str, str, int | None, str], None]  # Report.add: check, type, id, message
-GRADES = ("excellent", "qualified", "basically_qualified", "unqualified")
+GRADES = tuple(g.value for g in BALLOT_GRADES)
 
 # (id column, object type, action, the state that needs it, where): as in integrity.py.
 STEP_AUDITS: list[tuple[Any, str, str, str, tuple[Any, ...]]] = [
