@@ -14,7 +14,7 @@ Nothing here counts votes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -26,8 +26,6 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.models import (
     Objection,
     ObjectionStatus,
-    Org,
-    OrgKind,
     Rating,
     RatingStatus,
     Review,
@@ -35,6 +33,7 @@ from app.models import (
 )
 from app.services.access import Actor
 from app.services.notices import NOTICE_DAYS
+from app.services.rating_view import AwaitingApproval
 from app.services.worklist import BranchWork
 
 RETURNED = "returned"  # Rating.sent_back after the level above returned it (appraisal.py)
@@ -69,8 +68,7 @@ class Waiting:
     objection_rating_id: int | None = None
     to_submit: int = 0  # published, the notice over, no objection open
     submit_rating_id: int | None = None
-    to_approve: int = 0  # submitted, for the level above
-    approve_rating_id: int | None = None
+    to_approve: int = 0  # submitted, for the level above (listed on /committee/approvals)
     returned: tuple[RatingNews, ...] = ()  # work again: counted
     approved: tuple[RatingNews, ...] = ()  # news: not counted
 
@@ -116,30 +114,14 @@ def _notice_over(session: Session, subject: type[Subject], in_scope: Any, now: d
         ~open_objection).order_by(*order))
 
 
-def nearest_committees(session: Session, branches: Iterable[Org]) -> dict[int, int | None]:
-    """Each branch's nearest organisation above it of kind committee (the 基层党委 that
-    approves its rating, appraisal.md §2.8), in one query."""
-    ancestors = {b.id or 0: [int(p) for p in b.path.strip("/").split("/")[:-1] if p]
-                 for b in branches}
-    wanted = {a for chain in ancestors.values() for a in chain}
-    committees = set(session.exec(select(Org.id).where(
-        col(Org.id).in_(wanted), Org.kind == OrgKind.committee)).all()) if wanted else set()
-    return {branch: next((a for a in reversed(chain) if a in committees), None)
-            for branch, chain in ancestors.items()}
-
-
-def _approves(actor: Actor, committee_id: int | None) -> bool:
-    return actor.is_admin or (committee_id is not None
-                              and committee_id in actor.committee_org_ids)
-
-
 def committee_waiting(session: Session, actor: Actor, work: list[BranchWork],
-                      now: datetime) -> Waiting:
+                      now: datetime, awaiting: Sequence[AwaitingApproval] = ()) -> Waiting:
     """Entries to decide, objections to answer, reviews to publish or finalize, ratings to
     carry on or approve (all years: old work still waits), in the branches of the
     committee's worklist (worklist.branch_worklist, which has counted the entries the actor
-    may decide). The actor's own objections wait for another committee member, as their
-    own entries do."""
+    may decide), and the submitted ratings the actor decides on (`awaiting`:
+    rating_view.awaiting_approval). The actor's own objections wait for another committee
+    member, as their own entries do, and so do ratings they published or submitted."""
     branch_ids = [b.org.id for b in work if b.org.id is not None]
     if not branch_ids:
         return Waiting(0, 0, 0, 0, 0)
@@ -150,7 +132,7 @@ def committee_waiting(session: Session, actor: Actor, work: list[BranchWork],
     to_publish, publish_id = _first_and_count(session, select(Review.id).where(
         in_scope, col(Review.status) == ReviewStatus.draft).order_by(*by_quarter))
     to_finalize, finalize_id = _notice_over(session, Review, in_scope, now, by_quarter)
-    return _rating_work(session, actor, work, now, Waiting(
+    return _rating_work(session, actor, work, now, awaiting, Waiting(
         entries=sum(b.pending for b in work), objections=objections,
         to_publish=to_publish, to_finalize=to_finalize, ratings=0,
         objection_review_id=objection_review, publish_review_id=publish_id,
@@ -158,10 +140,9 @@ def committee_waiting(session: Session, actor: Actor, work: list[BranchWork],
 
 
 def _rating_work(session: Session, actor: Actor, work: list[BranchWork], now: datetime,
-                 waiting: Waiting) -> Waiting:
+                 awaiting: Sequence[AwaitingApproval], waiting: Waiting) -> Waiting:
     """The annual ratings' part of `waiting`."""
     orgs = {b.org.id: b.org for b in work if b.org.id is not None}
-    above = nearest_committees(session, orgs.values())
     in_scope = col(Rating.org_id).in_(list(orgs))
     # The branches whose rating's steps the actor takes (access.require_branch_committee),
     # and those of which the actor is on the committee itself (told of the decisions).
@@ -172,11 +153,6 @@ def _rating_work(session: Session, actor: Actor, work: list[BranchWork], now: da
                                                      col(Rating.id), in_scope)
     to_submit, submit_id = _notice_over(session, Rating, col(Rating.org_id).in_(steps), now,
                                         by_year)
-    # The level above's: not a rating the actor published or submitted (own_submission).
-    submitted = [r for r in session.exec(select(Rating).where(
-        in_scope, col(Rating.status) == RatingStatus.submitted).order_by(*by_year)).all()
-        if _approves(actor, above[r.org_id])
-        and actor.account_id not in (r.published_by, r.submitted_by)]
 
     def news(rating: Rating, kind: str, at: datetime | None, reason: str | None = None
              ) -> RatingNews:
@@ -201,6 +177,6 @@ def _rating_work(session: Session, actor: Actor, work: list[BranchWork], now: da
     return replace(
         waiting, ratings=len(others), rating_id=others[0] if others else None,
         rating_objections=rating_objections, objection_rating_id=objection_rating,
-        to_submit=to_submit, submit_rating_id=submit_id, to_approve=len(submitted),
-        approve_rating_id=submitted[0].id if submitted else None, returned=tuple(returned),
+        to_submit=to_submit, submit_rating_id=submit_id,
+        to_approve=sum(1 for a in awaiting if not a.own), returned=tuple(returned),
         approved=tuple(approved))

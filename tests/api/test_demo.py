@@ -161,7 +161,7 @@ def the_ratings_went_through_their_steps(client: TestClient, db: Session,
     [probationary] = [i for i in waiting["items"] if i["standing"] == "probationary"]
     assert probationary["grade"] == "probationary" and probationary["tally"] is None
     web_login(client, "dangwei", password)
-    assert f'href="/committee/ratings/{village}">支部已上报、待审批的评星定级 <strong ' \
+    assert 'href="/committee/approvals">支部已上报、待审批的评星定级 <strong ' \
         'class="cm-count">1</strong>' in client.get("/committee").text
 
     # This year: the recruit is a 预备党员, last year's became full in April.

@@ -180,7 +180,7 @@ def test_publish_objection_reopen_return_and_approve(world: World,
     assert count(committee(client, "sec_a"), TO_APPROVE) is None
     above = committee(client, "party_sec")
     assert count(above, TO_APPROVE) == 1
-    assert f'href="/committee/ratings/{rating}">{TO_APPROVE}' in above
+    assert f'href="/committee/approvals">{TO_APPROVE}' in above
     assert count(committee(client, "admin"), TO_APPROVE) == 1
     assert kinds(world, "a1") == ["rating_published", "objection_answered"]
 

@@ -68,7 +68,7 @@ def a4_pictures(page: Page, shots: Path, name: str) -> None:
     page.emulate_media(media="screen")
     page.set_viewport_size(PHONE)
     pdf_url = page.get_by_role("link", name="下载 PDF").get_attribute("href")
-    answer = page.request.get(str(pdf_url))
+    answer = page.request.get(str(pdf_url), timeout=60_000)  # the first PDF loads fonts
     assert answer.status == 200 and answer.body().startswith(b"%PDF-")
     first = pdfium.PdfDocument(answer.body())[0]
     first.render(scale=1.5).to_pil().save(shots / f"{name}-a4-pdf.png")

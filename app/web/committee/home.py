@@ -21,13 +21,15 @@ def committee_home(request: Request, session: SessionDep, actor: CommitteeActor,
     today = clock.today()
     year = year if year is not None and 2000 <= year <= today.year else today.year
     work = worklist.branch_worklist(session, actor, year, today)
+    # The level above (a 党委's committee, an administrator): ratings to approve.
+    awaiting = rating_view.awaiting_approval(session, actor) \
+        if rating_view.approves_any(session, actor) else None
     return page(request, "pages/committee/home.html", {
         "work": work, "year": year, "this_year": today.year,
         "pending_total": sum(b.pending for b in work),
-        "waiting": waiting.committee_waiting(session, actor, work, clock.now()),
+        "waiting": waiting.committee_waiting(session, actor, work, clock.now(),
+                                             awaiting or ()),
         "news_text": rating_news_text,
         "appraisal_orgs": appraisal_summary.summary_orgs(session, actor),
-        # The level above (a 党委's committee, an administrator): ratings to approve.
-        "approvals": len(rating_view.awaiting_approval(session, actor))
-        if rating_view.approves_any(session, actor) else None})
+        "approvals": len(awaiting) if awaiting is not None else None})
 
