@@ -147,10 +147,16 @@ def require_branch_committee(actor: Actor, org: Org) -> None:
     return the result, and may not grade, publish or submit it themselves (they would then
     approve what they made)."""
     require_manages(actor, org)
-    if not actor.is_admin and org.id not in actor.committee_org_ids:
+    if not takes_branch_steps(actor, org):
         raise Forbidden(f"Only the committee of {org.name} itself takes its rating through "
                         "its steps; the committees above approve or return it.",
                         "branch_committee_only")
+
+
+def takes_branch_steps(actor: Actor, org: Org) -> bool:
+    """Whether the actor takes the branch's own steps (require_branch_committee): the pages
+    offer those buttons only to them."""
+    return actor.is_admin or org.id in actor.committee_org_ids
 
 
 def require_committee(actor: Actor, doing: str) -> None:

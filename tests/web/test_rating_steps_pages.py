@@ -412,6 +412,34 @@ def test_the_level_above_lists_approves_and_returns(world: World, client: TestCl
     assert "上级党委已审批，等次为最终结果" in words and "（尚未审批）" not in words
 
 
+BRANCH_BUTTONS = ("开启民主测评", "录入纸质票", "结束民主测评", "<summary>调整等次", "<button class=\"primary\">公示<",
+                  "<summary>撤回公示", "上报上级党委")
+
+
+def test_the_level_above_reads_the_steps_without_the_branchs_buttons(
+        world: World, client: TestClient) -> None:
+    """The server refuses a committee above the branch's own steps (branch_committee_only);
+    the sheet does not offer them either, in draft, with the ballot open, or published."""
+    rid = rating_of(world)
+    url = f"/committee/ratings/{rid}"
+
+    def buttons(account: str) -> set[str]:
+        web_login(client, account)
+        html = client.get(url).text
+        return {b for b in BRANCH_BUTTONS if b in html}
+
+    assert buttons("sec_a") == {"开启民主测评", "<summary>调整等次"}
+    assert buttons("party_sec") == set()
+    assert "由第一支部的支部委员会进行" in text_of(client.get(url).text)
+    ok(world.post("sec_a", f"/ratings/{rid}/ballot/open"))
+    assert buttons("sec_a") >= {"录入纸质票", "结束民主测评"}
+    assert buttons("party_sec") == set()
+    ok(world.post("sec_a", f"/ratings/{rid}/ballot/close"))
+    ok(world.post("sec_a", f"/ratings/{rid}/publish", {"notice_days": 0}))
+    assert buttons("sec_a") >= {"<summary>撤回公示", "上报上级党委"}
+    assert buttons("party_sec") == set()
+
+
 def test_the_account_that_submitted_sees_why_it_cannot_approve(world: World,
                                                               client: TestClient) -> None:
     rid = rating_of(world)

@@ -16,7 +16,7 @@ from app.models import Org, Rating, RatingItem
 from app.points import Grade
 from app.present.i18n import _
 from app.present.messages import message_for
-from app.services import appraisal, objections, rating_view, ratings, worklist
+from app.services import access, appraisal, objections, rating_view, ratings, worklist
 from app.services.access import Actor, require_manages
 from app.services.errors import DomainError, Invalid
 from app.web.committee.common import CommitteeActor, page
@@ -37,12 +37,16 @@ def managed_rating(session: SessionDep, actor: Actor, rating_id: int) -> tuple[R
     return rating, org
 
 
-def _cap_context(session: SessionDep, rating: Rating, now: datetime) -> dict[str, Any]:
-    """The excellent cap: ⌊n/3⌋ of the graded lines; each line's tally once closed."""
+def _cap_context(session: SessionDep, actor: Actor, rating: Rating, org: Org,
+                 now: datetime) -> dict[str, Any]:
+    """The excellent cap: ⌊n/3⌋ of the graded lines; each line's tally once closed;
+    `runs_steps`: whether this actor is offered the branch's steps (a committee above only
+    reads them, and approves or returns)."""
     items = ratings.rating_items(session, rating.id or 0)
     rated, limit = ratings.rating_limit(items, session, rating.year, now)
     excellent = sum(1 for i in items if i.grade == Grade.excellent.value)
-    return {"rating": rating, "items": items, "rated": rated, "limit": limit,
+    return {"rating": rating, "org": org, "runs_steps": access.takes_branch_steps(actor, org),
+            "items": items, "rated": rated, "limit": limit,
             "excellent": excellent, "grade_choices": [g.value for g in GRADE_CHOICES],
             "tallies": appraisal.tallies(session, rating), "rating_styles": RATING_STYLES}
 
@@ -70,8 +74,8 @@ def rating_sheet(rating_id: int, request: Request, session: SessionDep, actor: C
     rating, org = managed_rating(session, actor, rating_id)
     now = clock.now()
     raised = appraisal.objections(session, actor, rating_id)
-    return page(request, "pages/committee/rating.html", _cap_context(session, rating, now) | {
-        "org": org, "steps": rating_view.steps(session, rating, now),
+    return page(request, "pages/committee/rating.html", _cap_context(session, actor, rating, org, now) | {
+        "steps": rating_view.steps(session, rating, now),
         "objections": raised, "names": worklist.objection_names(session, raised),
         "own_objections": {o.id for o in raised if objections.is_own(actor, o)},
         "self_assessments": appraisal.self_assessments(session, actor, rating_id),
@@ -87,12 +91,12 @@ def rating_cap(rating_id: int, request: Request, session: SessionDep, actor: Com
         return rating_sheet(rating_id, request, session, actor, clock)
     rating, org = managed_rating(session, actor, rating_id)
     return page(request, "partials/committee/rating_cap.html",
-                _cap_context(session, rating, clock.now()) | {"org": org})
+                _cap_context(session, actor, rating, org, clock.now()))
 
 
-def _line(request: Request, session: SessionDep, rating: Rating, member_id: int, now: datetime,
-          **extra: Any) -> Response:
-    context = _cap_context(session, rating, now)
+def _line(request: Request, session: SessionDep, actor: Actor, rating: Rating, org: Org,
+          member_id: int, now: datetime, **extra: Any) -> Response:
+    context = _cap_context(session, actor, rating, org, now)
     item: RatingItem = next(i for i in context["items"] if i.member_id == member_id)
     status_code = extra.pop("status_code", 200)
     trigger = extra.pop("trigger", None)
@@ -118,13 +122,14 @@ def change_grade(rating_id: int, member_id: int, request: Request, session: Sess
     except DomainError as error:
         if not is_htmx(request):
             raise
-        rating, _org = managed_rating(session, actor, rating_id)
+        rating, org = managed_rating(session, actor, rating_id)
         if not any(i.member_id == member_id for i in ratings.rating_items(session, rating_id)):
             raise
-        return _line(request, session, rating, member_id, now, error=message_for(error),
+        return _line(request, session, actor, rating, org, member_id, now, error=message_for(error),
                      typed={"grade": grade, "reason": reason}, status_code=error.status_code)
     if is_htmx(request):
-        return _line(request, session, rating, member_id, now, saved=True,
+        org = ratings.get_rating(session, actor, rating_id)[1]
+        return _line(request, session, actor, rating, org, member_id, now, saved=True,
                      trigger=RATING_CHANGED)
     flash(request, _("等次已调整。"))
     return redirect(request, f"{rating_url(rating)}#rating-{member_id}")
