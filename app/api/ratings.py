@@ -17,8 +17,10 @@ from app.points import Grade
 from app.schemas import (
     BallotBody,
     BallotCastOut,
+    BallotLineOut,
     GradeChange,
     Id,
+    MyBallotOut,
     ObjectionCreate,
     ObjectionOut,
     Page,
@@ -34,7 +36,7 @@ from app.schemas import (
     SelfAssessmentOut,
     Year,
 )
-from app.services import appraisal, ratings
+from app.services import appraisal, rating_view, ratings
 from app.services.access import Actor
 
 router = APIRouter(tags=["ratings"])
@@ -164,6 +166,22 @@ def cast_ballot(rating_id: Id, body: BallotBody, session: SessionDep, actor: Cur
     """Cast one's ballot, once; it cannot be changed. Nothing stored links it to you."""
     appraisal.cast_ballot(session, actor, rating_id, _votes(body), clock.now())
     return BallotCastOut(rating_id=rating_id, cast_at=clock.now())
+
+
+@router.get("/ratings/{rating_id}/ballot", response_model=MyBallotOut,
+            responses=errors(401, 404, 422))
+def my_ballot(rating_id: Id, session: SessionDep, actor: CurrentActor) -> MyBallotOut:
+    """My ballot on my branch's rating, in any state (a draft too, which members otherwise
+    do not read): whether I may vote and have voted, and while I may, the lines to vote
+    on. The rating's id comes with the `ballot_open` notice (GET /me/notices)."""
+    mine = rating_view.my_ballot(session, actor, rating_id)
+    rating = mine.rating
+    return MyBallotOut(
+        rating_id=rating_id, org_id=rating.org_id, year=rating.year,
+        rating_status=rating.status, ballot=rating.ballot, voters=rating.voters,
+        cast=rating.cast_online + rating.cast_paper, voter=mine.voter, voted=mine.voted,
+        lines=[BallotLineOut(member_id=line.member_id, name=line.name,
+                             self_assessment=line.self_assessment) for line in mine.lines])
 
 
 @router.post("/ratings/{rating_id}/paper-ballots", status_code=status.HTTP_201_CREATED,

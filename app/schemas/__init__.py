@@ -624,6 +624,31 @@ class BallotCastOut(BaseModel):
     cast_at: datetime
 
 
+class BallotLineOut(BaseModel):
+    member_id: int
+    name: str
+    self_assessment: str | None = Field(description="Their self-assessment, if written.")
+
+
+class MyBallotOut(BaseModel):
+    """A member's ballot (民主测评) on their branch's rating: whether they may vote, whether
+    they voted (never what), and the lines to vote on while it is open."""
+
+    rating_id: int
+    org_id: int
+    year: int
+    rating_status: RatingStatus
+    ballot: BallotStatus
+    voters: int | None = Field(description="Who may vote, fixed when the ballot opened.")
+    cast: int = Field(description="Ballots cast so far, online and paper: the only count "
+                      "anyone sees while the ballot is open.")
+    voter: bool = Field(description="Whether you may vote in this ballot.")
+    voted: bool = Field(description="Whether you have voted.")
+    lines: list[BallotLineOut] = Field(description="The graded members other than you, "
+                                       "while the ballot is open and you have not voted; "
+                                       "otherwise empty.")
+
+
 class PaperBallotOut(BaseModel):
     rating_id: int
     cast_paper: int = Field(description="Paper ballots typed in so far.")

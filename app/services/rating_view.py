@@ -26,7 +26,7 @@ from app.models import (
     Standing,
 )
 from app.services.access import Actor, managed_org_filter
-from app.services.appraisal import graded, open_objection_count
+from app.services.appraisal import graded, has_voted, open_objection_count
 from app.services.errors import NotFound
 from app.services.ratings import rating_items
 from app.services.rules import load_rule_set
@@ -167,6 +167,24 @@ def ballot_lines(session: Session, rating_id: int, voter_id: int | None) -> list
     return [BallotLine(i.member_id, i.name, texts.get(i.member_id))
             for i in rating_items(session, rating_id)
             if graded(i) and i.member_id != voter_id]
+
+
+@dataclass(frozen=True)
+class MyBallot:
+    rating: Rating
+    voter: bool
+    voted: bool
+    lines: list[BallotLine]
+
+
+def my_ballot(session: Session, actor: Actor, rating_id: int) -> MyBallot:
+    """My ballot on my branch's rating, in any state: the lines only while I may vote."""
+    rating, _org = branch_rating(session, actor, rating_id)
+    voted = has_voted(session, rating_id, actor.member_id)
+    may_vote = rating.status == RatingStatus.draft and rating.ballot == BallotStatus.open \
+        and voted is False
+    lines = ballot_lines(session, rating_id, actor.member_id) if may_vote else []
+    return MyBallot(rating, voter=voted is not None, voted=voted is True, lines=lines)
 
 
 def my_line(session: Session, rating_id: int, member_id: int | None) -> RatingItem | None:

@@ -74,7 +74,8 @@ def rating_sheet(rating_id: int, request: Request, session: SessionDep, actor: C
     rating, org = managed_rating(session, actor, rating_id)
     now = clock.now()
     raised = appraisal.objections(session, actor, rating_id)
-    return page(request, "pages/committee/rating.html", _cap_context(session, actor, rating, org, now) | {
+    context = _cap_context(session, actor, rating, org, now)
+    return page(request, "pages/committee/rating.html", context | {
         "steps": rating_view.steps(session, rating, now),
         "objections": raised, "names": worklist.objection_names(session, raised),
         "own_objections": {o.id for o in raised if objections.is_own(actor, o)},
