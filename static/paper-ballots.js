@@ -15,6 +15,10 @@
     if (!isCell(cell) || event.isComposing || !ONE.test(cell.value.trim())) { return; }
     move(cell, 1);
   }
+  // A refused ballot comes back with the first bad cell focused: its character selected, so
+  // the right one typed replaces it.
+  var bad = document.querySelector(".rt-cell-bad input");
+  if (bad) { bad.focus(); bad.select(); }
   document.addEventListener("input", advance);
   document.addEventListener("compositionend", advance);  // 优 合 基 不 typed with an IME
   document.addEventListener("keydown", function (event) {

@@ -154,6 +154,10 @@ def test_the_secretary_types_paper_ballots_and_runs_the_steps(
     expect(secretary.get_by_role("alert")).to_contain_text("第2格（李秀英）只能填")
     expect(secretary.locator(".rt-cell input").nth(1)).to_be_focused()
     expect(secretary.locator(".rt-cell input").first).to_have_value("1")
+    settled(secretary)
+    secretary.keyboard.type("2")  # the refused 9 is selected: the right key replaces it
+    expect(secretary.locator(".rt-cell input").nth(1)).to_have_value("2")
+    expect(secretary.locator(".rt-cell input").nth(2)).to_be_focused()
     pictures(secretary, shots, "paper-ballots-error", english_too=False)
     ballot = world.call.get("sec_a", f"/ratings/{rid}")["ballot"]
     assert (ballot["cast_online"], ballot["cast_paper"]) == (1, 3)
