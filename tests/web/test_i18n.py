@@ -328,3 +328,22 @@ def test_print_pages_in_english(ascii_world: Ascii, client: TestClient) -> None:
     rating = texts[f"/committee/ratings/{w.rating}/print"]
     assert "Annual rating 2025: public notice of the results" in rating
     assert "Alice Wong 43 0 stars" in rating and "Basically qualified" in rating
+
+
+@pytest.mark.parametrize(("page", "expected"), [
+    ("/committee/appraisal/{branch}?year=2025", "/committee/appraisal/{branch}?year=2025"),
+    ("/me?year=2025", "/me?year=2025"),
+    ("/me", "/me"),
+])
+def test_the_language_switch_comes_back_to_the_same_page_and_year(
+        ascii_world: Ascii, client: TestClient, page: str, expected: str) -> None:
+    """The switch posts the page's path with its query, and lands there again."""
+    branch = ascii_world.world.branch_a
+    token = web_login(client, "sam")
+    html = client.get(page.format(branch=branch)).text
+    sent = re.search(r'action="/language".*?name="next" value="([^"]*)"', html, re.S)
+    assert sent is not None
+    back = sent.group(1).replace("&amp;", "&")
+    assert back == expected.format(branch=branch)
+    answer = form_post(client, "/language", token, {"language": "en", "next": back})
+    assert answer.status_code == 303 and answer.headers["location"] == back
