@@ -91,6 +91,11 @@ def rating_notice(session: Session, rating: Rating, org: Org, now: datetime) -> 
     rated, limit = ratings.rating_limit(items, session, rating.year, now)
     params = load_rule_set(session, rating.year, now).params
     heading = _("{year}年度 党员评星定级结果公示").format(year=rating.year)
+    published = rating.status != RatingStatus.draft and rating.published_at is not None
+    period = None
+    if published and rating.published_at is not None and rating.notice_until is not None:
+        period = _("{start} 至 {end}").format(start=moment_text(rating.published_at),
+                                              end=moment_text(rating.notice_until))
     context = {
         "rating": rating, "org_name": org.name, "heading": heading,
         "title": f"{org.name} {heading}", "items": items, "rated": rated, "limit": limit,
@@ -98,7 +103,9 @@ def rating_notice(session: Session, rating: Rating, org: Org, now: datetime) -> 
         "exempt": sum(1 for i in items if i.exempt),
         "max_stars": len(params.star_thresholds),
         "approved": moment_text(rating.approved_at) if rating.approved_at else None,
-        "signed_on": signed_on_text(rating.approved_at),
+        "period": period,
+        "signed_on": signed_on_text(rating.approved_at or (
+            rating.published_at if published else None)),
         "draft_mark": (_("草稿 · 尚未审定，仅供核对") if rating.status == RatingStatus.draft
                        else None),
     }

@@ -211,12 +211,32 @@ def test_rating_notice_page_and_pdf(world: World, client: TestClient) -> None:
     # A member sees the branch's rating once it is approved, not before.
     refused(world.client.get(f"/api/v1/ratings/{rating_id}/notice.pdf",
                              headers=world.as_("a1")), 404)
-    approve_rating(world, rating_id)
+    web_login(client, "sec_a")
+    url = f"/committee/ratings/{rating_id}/print"
+    # A draft: the notice period is left blank to be written in by hand.
+    html = client.get(url).text
+    assert "公示期：</dt><dd><span" in html and "上级党委审批" not in html
+    # Published for 5 days (the clock at 2026-01-10 10:00 Beijing): the dates filled in.
+    for step in ("ballot/open", "ballot/close"):
+        ok(world.post("sec_a", f"/ratings/{rating_id}/{step}"))
+    ok(world.post("sec_a", f"/ratings/{rating_id}/publish", {"notice_days": 5}))
+    period = "2026年1月10日 10:00 至 2026年1月15日 10:00"
+    html = client.get(url).text
+    assert f"公示期：</dt><dd>{period}</dd>" in html
+    assert "上级党委审批：</dt><dd>尚未审批</dd>" in html
+    (text,) = pdf_pages(client.get(f"/committee/ratings/{rating_id}/notice.pdf").content)
+    assert "2026年1月10日 10:00" in text and "2026年1月15日 10:00" in text
+    # Submitted after the notice and approved by the 党委 on 2026-01-16.
+    world.clock.advance(days=6)
+    ok(world.post("sec_a", f"/ratings/{rating_id}/submit"))
+    ok(world.post("party_sec", f"/ratings/{rating_id}/approve"))
     web_login(client, "sec_a")
     assert f'href="/committee/ratings/{rating_id}/print"' in client.get(
         f"/committee/ratings/{rating_id}").text
-    html = client.get(f"/committee/ratings/{rating_id}/print").text
-    assert "2025年度 党员评星定级结果公示" in html and "审定时间：</dt><dd>2026年" in html
+    html = client.get(url).text
+    assert "2025年度 党员评星定级结果公示" in html
+    assert f"公示期：</dt><dd>{period}</dd>" in html
+    assert "上级党委审批：</dt><dd>2026年1月16日 10:00</dd>" in html
     rows = rows_of(html)
     assert set(rows) == {"sec_a", "vice_a", "a1", "a2", "a3", "a4"}
     # Four reviews of 5 and nothing else: 20 points, no star; a4 vetoed: 0 and 不合格.
