@@ -200,6 +200,11 @@ def test_the_sheet_runs_the_ballot_with_participation_and_never_a_count_but_ball
 
     assert landed(post(client, f"{url}/ballot/open", token, back=url)) == f"{url}#step-ballot"
     assert "民主测评已开启，6名党员可以投票" in flashes(client, url)
+    # Closing now, or with one or two ballots (whose votes the tally would give away), is
+    # warned against beside the button and in its confirmation.
+    step = section(client.get(url).text, "step-ballot", "li")
+    assert "还没有人投票：现在结束" in text_of(step)
+    assert re.search(r'hx-post="[^"]*/ballot/close" hx-confirm="还没有人投票', step)
     assert landed(post(client, f"{url}/ballot/open", token, back=url)) == url
     assert "民主测评已经开启过" in flashes(client, url)
     ok(world.post("a1", f"/ratings/{rid}/ballots", {"votes": {
@@ -209,6 +214,7 @@ def test_the_sheet_runs_the_ballot_with_participation_and_never_a_count_but_ball
 
     step = text_of(section(client.get(url).text, "step-ballot", "li"))
     assert "1 / 6 已投票" in step and "在线 1 张，纸质 0 张" in step
+    assert "只收回 1 张票：结束后每人的票数会让人看出个别党员投了什么" in step
     assert "还没有在线投票（可提醒）： sec_a、vice_a、a2、a3、a4" in step
     html = client.get(url).text
     assert "rt-tally" not in html and "测评票数" not in html  # no tally while open
@@ -270,6 +276,8 @@ def test_paper_ballots_typed_one_row_each(world: World, client: TestClient) -> N
 
     tally_before = ok(world.get("sec_a", f"/ratings/{rid}"))["ballot"]
     assert (tally_before["cast_paper"], tally_before["voters"]) == (3, 6)
+    sheet = client.get(f"/committee/ratings/{rid}").text
+    assert "rt-few" not in sheet and "结束民主测评" in sheet  # three ballots: no warning
     for _ in range(3):
         assert landed(post(client, paper, token, typed("2"))) == paper
     full = post(client, paper, token, typed("4", "4"))
