@@ -162,6 +162,7 @@ MESSAGES: dict[str, str] = {
     "branch_unknown": N_("没有这个支部，或不在您负责的范围内。请填写系统中的支部名称。"),
     "branch_ambiguous": N_("有几个支部同名，请改填支部编号。"),
     "category_unknown": N_("类别须填写：在职、流动、离退休或农村无职。"),
+    "standing_unknown": N_("身份填“正式党员”或“预备党员”，留空为正式党员。"),
     "username_duplicate": N_("表中另一行用了同一个用户名，每人的用户名须不同。"),
     "import_invalid": N_("文件中有错误，一名党员也没有导入。请改正后重新上传。"),
     "import_expired": N_("检查结果已过期或被改动，请重新上传文件。"),

@@ -34,7 +34,8 @@ from app.points import Grade, excellent_limit
 from app.services.access import Actor, get_org, managed_org_filter
 from app.services.appraisal import BALLOT_GRADES
 from app.services.rules import load_rule_set
-from app.services.summary import branch_filter, require_some, tree_order
+from app.services.summary import branch_filter, require_some
+from app.services.tree import tree_order
 
 # The grades a graded line can have, in the order every table shows them.
 GRADES = BALLOT_GRADES  # the four grades, as the ballot and the committee give them

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 from app.models import Account, Member, MemberExemption, Org, OrgKind, RoleGrant, RuleSetRow
 from app.services.access import Actor, get_managed_org, managed_org_filter
 from app.services.standing import active_exemptions
+from app.services.tree import tree_order
 
 CANDIDATE_LIMIT = 20
 
@@ -74,7 +75,7 @@ def _people(session: Session, member_ids: set[int]) -> dict[int, Person]:
 def managed_orgs(session: Session, actor: Actor) -> list[Org]:
     """Every organisation the actor manages (all of them for an administrator), by path."""
     return list(session.exec(select(Org).where(managed_org_filter(actor))
-                             .order_by(col(Org.path))).all())
+                             .order_by(tree_order(session))).all())
 
 
 def managed_branches(session: Session, actor: Actor, under: Org | None = None) -> list[Org]:
@@ -82,7 +83,7 @@ def managed_branches(session: Session, actor: Actor, under: Org | None = None) -
     query = select(Org).where(managed_org_filter(actor), Org.kind == OrgKind.branch)
     if under is not None:
         query = query.where(col(Org.path).startswith(under.path, autoescape=True))
-    return list(session.exec(query.order_by(col(Org.path))).all())
+    return list(session.exec(query.order_by(tree_order(session))).all())
 
 
 def org_tree(session: Session, actor: Actor) -> list[OrgNode]:
@@ -169,7 +170,7 @@ def _lines(session: Session, members: list[Member]) -> list[MemberLine]:
             select(RoleGrant.member_id, Org.id, Org.name)
             .join(Org, col(Org.id) == RoleGrant.org_id)
             .where(col(RoleGrant.member_id).in_(ids), RoleGrant.role == "committee")
-            .order_by(col(Org.path))).all():
+            .order_by(tree_order(session))).all():
         if org_id is not None:
             roles[member_id].append(CommitteeRole(org_id, org_name))
     return [MemberLine(m, names.get(m.id), tuple(roles.get(m.id or 0, ())))

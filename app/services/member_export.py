@@ -13,10 +13,12 @@ from app.services.access import Actor, get_managed_org, managed_org_filter
 from app.services.member_import import (
     CATEGORY_HEADINGS,
     COLUMNS,
+    STANDING_HEADINGS,
     WRITTEN_COLUMNS,
     require_importer,
 )
 from app.services.sheets import Cell, Sheet, write_csv, write_xlsx
+from app.services.tree import tree_order
 
 
 def template(fmt: str = "xlsx") -> bytes:
@@ -36,7 +38,7 @@ def export_members(session: Session, actor: Actor, org_id: int | None,
     template's columns without the password."""
     require_importer(actor)
     query = (sa.select(col(Member.name), col(Org.name), col(Member.category),
-                       col(Member.joined_on), col(Account.username))
+                       col(Member.joined_on), col(Account.username), col(Member.standing))
              .join(Org, col(Org.id) == Member.org_id)
              .join(Account, col(Account.member_id) == Member.id, isouter=True)
              .where(managed_org_filter(actor), col(Org.kind) == OrgKind.branch))
@@ -44,8 +46,9 @@ def export_members(session: Session, actor: Actor, org_id: int | None,
         org = get_managed_org(session, actor, org_id)
         query = query.where(col(Org.path).startswith(org.path, autoescape=True))
     rows: list[Sequence[Cell]] = [
-        (name, branch, CATEGORY_HEADINGS.get(category, category), joined_on, username)
-        for name, branch, category, joined_on, username
-        in session.execute(query.order_by(col(Org.path), col(Member.id))).all()]
+        (name, branch, CATEGORY_HEADINGS.get(category, category), joined_on, username,
+         STANDING_HEADINGS.get(standing, standing))
+        for name, branch, category, joined_on, username, standing
+        in session.execute(query.order_by(tree_order(session), col(Member.id))).all()]
     sheet = Sheet("党员名单", WRITTEN_COLUMNS[:-1], rows)
     return write_csv(sheet) if fmt == "csv" else write_xlsx(sheet)

@@ -19,7 +19,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.models import Account, ImportKind, ImportReceipt, Org, OrgKind
+from app.models import Account, ImportKind, ImportReceipt, Org, OrgKind, Standing
 from app.points import Category
 from app.security import hash_passwords
 from app.services import import_receipts, members
@@ -42,6 +42,10 @@ from app.services.sheets import (
 CATEGORY_NAMES: dict[str, str] = {"在职": "active", "流动": "mobile", "离退休": "retired",
                                   "农村无职": "rural"}
 CATEGORY_HEADINGS = {code: name for name, code in CATEGORY_NAMES.items()}
+# The standing column (app/present/labels.py STANDING_LABELS).
+STANDING_NAMES = {"正式党员": Standing.full, "预备党员": Standing.probationary}
+STANDING_HEADINGS = {Standing.full.value: "正式党员", Standing.probationary.value: "预备党员",
+                     Standing.left.value: "已离开"}
 # The one username rule: the API's MemberCreate.username and the administrator's form use it.
 USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]{2,64}$"
 USERNAME = re.compile(USERNAME_PATTERN)
@@ -60,6 +64,8 @@ COLUMNS: tuple[Column, ...] = (
            "入党（转入）日期，如 2010-07-01，不能晚于今天。"),
     Column("username", "用户名", 16, True,
            "登录用户名：2到64位字母、数字或 _ . @ -，不能与已有账号或本表其他行重复。"),
+    Column("standing", "身份", 10, False,
+           "正式党员或预备党员（也可填 full、probationary）；留空为正式党员。"),
     Column("password", "初始密码", 14, False,
            "可留空：留空的由系统生成8位数字密码，导入成功后只显示一次，请当场记下或打印。"),
 )
@@ -82,6 +88,7 @@ class ImportRow:
     joined_on: date
     username: str
     password: str | None  # None: one is generated at the import
+    standing: Standing = Standing.full
 
 
 @dataclass
@@ -128,6 +135,17 @@ def require_importer(actor: Actor) -> None:
 
 
 # --------------------------------------------------------------------------- checking
+def parse_standing(text: str) -> Standing | None:
+    """正式党员 / 预备党员 (or full / probationary); empty is full. None: not one of them (a
+    member who has left is not imported)."""
+    value = text.strip()
+    if not value:
+        return Standing.full
+    if value in STANDING_NAMES:
+        return STANDING_NAMES[value]
+    return {"full": Standing.full, "probationary": Standing.probationary}.get(value.lower())
+
+
 def parse_category(text: str) -> str | None:
     value = text.strip()
     if value in CATEGORY_NAMES:
@@ -203,6 +221,10 @@ def _check_row(line: Row, branches: _Branches, today: date) -> ImportRow | list[
     if category is None:
         fail("category", "category_unknown", f"Unknown category {v['category']!r}: write "
              "在职, 流动, 离退休 or 农村无职 (or active, mobile, retired, rural).")
+    standing = parse_standing(v["standing"])
+    if standing is None:
+        fail("standing", "standing_unknown", f"Unknown standing {v['standing']!r}: write "
+             "正式党员 or 预备党员 (or full, probationary), or leave it empty for 正式党员.")
     joined_on = parse_day(v["joined_on"])
     if joined_on is None:
         fail("joined_on", "joined_on_invalid",
@@ -219,10 +241,10 @@ def _check_row(line: Row, branches: _Branches, today: date) -> ImportRow | list[
             check_policy(password, username)
         except DomainError as error:
             fail("password", error.code, error.detail)
-    if errors or branch is None or category is None or joined_on is None:
+    if errors or branch is None or category is None or joined_on is None or standing is None:
         return errors
     return ImportRow(line.number, v["name"], branch.id or 0, branch.name, category, joined_on,
-                     username, password or None)
+                     username, password or None, standing)
 
 
 def check_rows(session: Session, actor: Actor, lines: list[Row], today: date) -> Preview:
@@ -390,7 +412,7 @@ def _create(session: Session, actor: Actor, lines: list[Row], now: datetime, tod
             password, hashed = passwords.by_row[row.row]
         new = members.NewMember(name=row.name, org_id=row.org_id, category=row.category,
                                 joined_on=row.joined_on, username=row.username,
-                                password=password)
+                                password=password, standing=row.standing)
         member, _account = members.create_member(session, actor, new, now, today, hashed)
         created.append(Created(row.row, member.id or 0, member.name, row.org_id, row.branch,
                                row.username, None if row.password else password,

@@ -13,6 +13,7 @@ from app.services.access import Actor, get_org, managed_org_filter, require_admi
 from app.services.errors import Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.paging import page
+from app.services.tree import tree_order
 
 
 def create_org(session: Session, actor: Actor, name: str, parent_id: int | None, kind: str,
@@ -48,7 +49,7 @@ def list_orgs(session: Session, actor: Actor, limit: int, offset: int) -> tuple[
     own = [p for p in (actor.member_org_path, *actor.committee_paths) if p]
     query = select(Org).where(sa.or_(managed_org_filter(actor),
                                      col(Org.id).in_(_ancestor_ids(own))))
-    return page(session, query, col(Org.path), limit=limit, offset=offset)
+    return page(session, query, tree_order(session), limit=limit, offset=offset)
 
 
 def grant_committee(session: Session, actor: Actor, org_id: int, member_id: int,

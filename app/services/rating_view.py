@@ -30,6 +30,7 @@ from app.services.appraisal import graded, has_voted, open_objection_count
 from app.services.errors import NotFound
 from app.services.ratings import rating_items
 from app.services.rules import load_rule_set
+from app.services.tree import tree_order
 
 # --- the committee's sheet -------------------------------------------------------------
 
@@ -263,7 +264,7 @@ def awaiting_approval(session: Session, actor: Actor) -> list[AwaitingApproval]:
     administrator), in tree order and then by year: never by any score."""
     rows = session.exec(select(Rating, Org).join(Org, col(Org.id) == Rating.org_id).where(
         Rating.status == RatingStatus.submitted, managed_org_filter(actor))
-        .order_by(col(Org.path), col(Rating.year))).all()
+        .order_by(tree_order(session), col(Rating.year))).all()
     if not rows:
         return []
     ancestor_ids = {int(p) for _r, org in rows for p in org.path.strip("/").split("/") if p}

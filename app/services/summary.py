@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -26,6 +25,7 @@ from app.models import (
 )
 from app.services.access import Actor, get_org, managed_org_filter
 from app.services.errors import Forbidden
+from app.services.tree import tree_order
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,6 @@ class YearSummary:
     ratings: dict[int, Rating]              # by branch
     grades: dict[int, Counter[str]]         # members per grade, by branch
     stars: dict[int, Counter[int]]          # members per number of stars, by branch
-
-
-def tree_order(session: Session) -> sa.ColumnElement[Any]:
-    """Organisations in tree order: by path, compared byte by byte. A database collation
-    such as glibc's en_US or zh_CN skips the slashes ("/1/23/" would come between "/1/2/"
-    and "/1/2/5/", splitting a subtree), so PostgreSQL is told "C"; SQLite compares bytes."""
-    path: sa.ColumnElement[Any] = Org.__table__.c.path  # type: ignore[attr-defined]
-    return path.collate("C") if session.get_bind().dialect.name == "postgresql" else path
 
 
 def branch_filter(actor: Actor, org: Org) -> tuple[sa.ColumnElement[bool], ...]:

@@ -25,6 +25,7 @@ from app.services.access import Actor, managed_org_filter
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score, recorded_review_scores, year_scores
 from app.services.standing import active_exemptions
+from app.services.tree import tree_order
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def managed_branches(session: Session, actor: Actor) -> list[Org]:
     """Every branch the actor manages, in tree order."""
     return list(session.exec(
         select(Org).where(managed_org_filter(actor), Org.kind == OrgKind.branch)
-        .order_by(col(Org.path))
+        .order_by(tree_order(session))
     ).all())
 
 

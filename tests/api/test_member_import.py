@@ -83,12 +83,12 @@ def test_template_is_a_real_xlsx_whose_headings_read_back(world: World) -> None:
     book = load_workbook(io.BytesIO(answer.content))
     assert book.sheetnames == ["党员名单", "说明"]
     assert [c.value for c in book["党员名单"][1]] == \
-        ["姓名*", "所属支部*", "类别*", "入党日期*", "用户名*", "初始密码"]
+        ["姓名*", "所属支部*", "类别*", "入党日期*", "用户名*", "身份", "初始密码"]
     notes = {r[0]: r[1] for r in book["说明"].iter_rows(min_row=2, values_only=True)}
     assert "在职、流动、离退休、农村无职" in notes["类别（必填）"]
     # Filled in as downloaded, the template imports.
     sheet = book["党员名单"]
-    sheet.append(["赵六", A, "流动", "2019-06-30", "zhaoliu", None])
+    sheet.append(["赵六", A, "流动", "2019-06-30", "zhaoliu", None, None])
     out = io.BytesIO()
     book.save(out)
     created = ok(send(world, "sec_a", out.getvalue()), 201)
@@ -260,7 +260,7 @@ def test_export_is_the_callers_branches_in_the_template_columns(world: World) ->
     answer = world.client.get("/api/v1/members/export", headers=world.as_("sec_a"))
     assert answer.status_code == 200 and answer.headers["content-type"] == XLSX_TYPE
     rows = read_sheet(answer.content)
-    assert rows[0] == ["姓名*", "所属支部*", "类别*", "入党日期*", "用户名*"]
+    assert rows[0] == ["姓名*", "所属支部*", "类别*", "入党日期*", "用户名*", "身份"]
     assert sorted(r[4] for r in rows[1:]) == ["a1", "a2", "a3", "a4", "sec_a", "vice_a"]
     assert rows[1][1:4] == [A, "在职", rows[1][3]] and rows[1][3].date().isoformat() == \
         "2010-07-01"
@@ -271,9 +271,10 @@ def test_export_is_the_callers_branches_in_the_template_columns(world: World) ->
                                                               "org_id": world.branch_b},
                             headers=world.admin).content.decode("utf-8-sig")
     lines = list(csv.reader(io.StringIO(text)))
-    assert lines[0] == ["姓名*", "所属支部*", "类别*", "入党日期*", "用户名*"]
+    assert lines[0] == ["姓名*", "所属支部*", "类别*", "入党日期*", "用户名*", "身份"]
     assert sorted(r[4] for r in lines[1:]) == ["b1", "party_sec", "sec_b"]
     assert lines[1][1:4] == [B, "在职", "2010-07-01"]
+    assert {r[5] for r in lines[1:]} == {"正式党员"}
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
@@ -284,6 +285,10 @@ def test_export_then_import_gives_the_same_data(world: World, fmt: str) -> None:
                                                              "name": "甲二"})
     world.add_member("a5", world.branch_a, category="rural", joined_on="1999-12-31",
                      name="乙, \"五\"")
+    ok(world.post("admin", "/members", {
+        "name": "预备", "org_id": world.branch_a, "category": "active",
+        "joined_on": "2025-07-01", "username": "p1", "password": "p1-password-9",
+        "standing": "probationary"}), 201)
     exported = world.client.get("/api/v1/members/export",
                                 params={"format": fmt, "org_id": world.branch_a},
                                 headers=world.admin).content
@@ -297,19 +302,45 @@ def test_export_then_import_gives_the_same_data(world: World, fmt: str) -> None:
         data = out.getvalue()
     else:
         lines = list(csv.reader(io.StringIO(exported.decode("utf-8-sig"))))
-        data = csv_bytes([[r[0], B, r[2], r[3], f"{r[4]}_new"] for r in lines[1:]],
+        data = csv_bytes([[r[0], B, r[2], r[3], f"{r[4]}_new", r[5]] for r in lines[1:]],
                          headings=lines[0])
     body = ok(send(world, "admin", data, f"members.{fmt}"), 201)
-    assert body["created"] == 7
+    assert body["created"] == 8
     source = members_of(world, world.branch_a)
     target = members_of(world, world.branch_b)
     for username, member in source.items():
         copy = target[f"{username}_new"]
-        assert (copy["name"], copy["category"], copy["joined_on"]) == \
-            (member["name"], member["category"], member["joined_on"])
+        assert (copy["name"], copy["category"], copy["joined_on"], copy["standing"]) == \
+            (member["name"], member["category"], member["joined_on"], member["standing"])
     assert target["a2_new"]["category"] == "retired"
     assert target["a5_new"]["name"] == "乙, \"五\""
     assert target["a5_new"]["joined_on"] == "1999-12-31"
+    assert target["p1_new"]["standing"] == "probationary"
+
+
+STANDING_HEADINGS = [*HEADINGS[:5], "身份", "初始密码"]
+
+
+@pytest.mark.parametrize(("written", "standing"), [
+    ("", "full"), ("正式党员", "full"), ("预备党员", "probationary"), ("full", "full"),
+    ("Probationary", "probationary"), (" 预备党员 ", "probationary")])
+def test_the_standing_column_imports_probationary_members(world: World, written: str,
+                                                          standing: str) -> None:
+    data = xlsx([["新人", A, "在职", "2025-07-01", "xinren", written, ""]],
+                headings=STANDING_HEADINGS)
+    created = ok(send(world, "sec_a", data), 201)
+    assert created["created"] == 1
+    assert members_of(world, world.branch_a)["xinren"]["standing"] == standing
+
+
+@pytest.mark.parametrize("written", ["已离开", "left", "预备", "党员"])
+def test_a_standing_that_is_not_full_or_probationary_is_refused(world: World,
+                                                                written: str) -> None:
+    data = xlsx([["新人", A, "在职", "2025-07-01", "xinren", written, ""]],
+                headings=STANDING_HEADINGS)
+    answer = send(world, "sec_a", data)
+    assert problems(answer) == {(2, "standing", "standing_unknown")}
+    assert "xinren" not in members_of(world, world.branch_a)
 
 
 # --------------------------------------------------------------------------- limits
