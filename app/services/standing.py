@@ -208,6 +208,22 @@ def _rating_open(session: Session, member: Member, year: int) -> Rating | None:
     return rating
 
 
+# How far back the exemption form reaches (a branch entering its records late).
+EXEMPTION_YEARS_BACK = 9
+
+
+def exemption_years(session: Session, member: Member, today: date) -> list[int]:
+    """The years an exemption can still be recorded for, newest first: next year back to the
+    year the member joined (at most EXEMPTION_YEARS_BACK years back), leaving out those whose
+    rating is past its draft or has opened its ballot (_rating_open refuses them)."""
+    first = max(member.joined_on.year, today.year - EXEMPTION_YEARS_BACK)
+    closed = set(session.exec(select(Rating.year).where(
+        Rating.org_id == member.org_id, Rating.year >= first,
+        sa.or_(col(Rating.status) != RatingStatus.draft,
+               col(Rating.ballot) != BallotStatus.none))).all())
+    return [y for y in range(today.year + 1, first - 1, -1) if y not in closed]
+
+
 def record_exemption(session: Session, actor: Actor, member_id: int, year: int,
                      given: ExemptionIn, now: datetime, today: date) -> MemberExemption:
     """This year's (or another year's) 免评: a new one, or the active one changed."""

@@ -68,7 +68,10 @@ def panel(session: SessionDep, actor: Actor, member: Member, org: Org, today: da
     # person's to use) is shown at its top.
     if state.get("error") and state.get("form") not in offered:
         state = state | {"form": None, "refused": state["error"]}
-    return {"member": member, "org": org, "today": today, "years": (today.year, today.year - 1),
+    years = standing.exemption_years(session, member, today)
+    if not years:
+        offered.discard("exemption")
+    return {"member": member, "org": org, "today": today, "years": years,
             "rights_suspended": facts.rights_suspended, "suspensions": suspensions,
             "exemptions": exemptions, "exemptions_total": total, "offered": offered,
             "back": back, "state": state}

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.api.support import World, approve_rating, ok, refused
+from tests.api.support import World, ok, refused
 from tests.web.support import web_login
 
 Q1 = "2025-02-14"

@@ -420,8 +420,8 @@ def test_the_level_above_lists_approves_and_returns(world: World, client: TestCl
     assert "上级党委已审批，等次为最终结果" in words and "（尚未审批）" not in words
 
 
-BRANCH_BUTTONS = ("开启民主测评", "录入纸质票", "结束民主测评", "<summary>调整等次", "<button class=\"primary\">公示<",
-                  "<summary>撤回公示", "上报上级党委")
+BRANCH_BUTTONS = ("开启民主测评", "录入纸质票", "结束民主测评", "<summary>调整等次",
+                  '<button class="primary">公示<', "<summary>撤回公示", "上报上级党委")
 
 
 def test_the_level_above_reads_the_steps_without_the_branchs_buttons(

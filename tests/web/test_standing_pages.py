@@ -4,11 +4,13 @@ posted as a plain form (no JavaScript) and through htmx, done and refused."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from tests.api.support import PASSWORD, World, ok
+from tests.api.test_bad_input import finalize_year
 from tests.web.support import form_post, web_login
 
 PANEL = '<section class="card st-panel" id="standing-'
@@ -146,6 +148,31 @@ def test_an_exemption_recorded_for_a_year_and_withdrawn(world: World,
     assert "已撤回" in withdrawn.text and "撤回原因：本人已康复" in withdrawn.text
     assert ok(world.get("admin", f"/members/{a3}/exemptions"))["items"][0]["status"] == \
         "withdrawn"
+
+
+def offered_years(client: TestClient, member_id: int) -> tuple[list[int], int | None]:
+    """The exemption form's years, and the one selected."""
+    page = client.get(f"/committee/members/{member_id}").text
+    form = page[page.index('name="year"'):]
+    form = form[:form.index("</select>")]
+    years = [int(y) for y in re.findall(r'<option value="(\d+)"', form)]
+    chosen = re.search(r'<option value="(\d+)" selected', form)
+    return years, int(chosen.group(1)) if chosen else None
+
+
+def test_the_exemption_form_offers_the_years_still_open(world: World,
+                                                        client: TestClient) -> None:
+    """Next year back to the year of joining (at most nine years back), this year chosen;
+    a year whose rating has opened its ballot is no longer offered. The clock: 2026-01-10;
+    a1 joined 2010-07-01, the probationary member 2025-01-05."""
+    web_login(client, "sec_a")
+    assert offered_years(client, world.members["a1"]) == (list(range(2027, 2016, -1)), 2026)
+    assert offered_years(client, probationary(world)) == ([2027, 2026, 2025], 2026)
+    finalize_year(world, world.branch_a)
+    rating = ok(world.post("sec_a", f"/orgs/{world.branch_a}/ratings", {"year": 2025}), 201)
+    assert 2025 in offered_years(client, world.members["a1"])[0]  # a draft: still open
+    ok(world.post("sec_a", f"/ratings/{rating['id']}/ballot/open"))
+    assert offered_years(client, world.members["yubei"]) == ([2027, 2026], 2026)
 
 
 def test_an_exemption_of_other_needs_a_note_and_keeps_the_dates(world: World,
