@@ -18,7 +18,8 @@ from playwright.sync_api import Page, Response, expect
 from tests.e2e.support import PHONE, Api, Phones, settled, shoot
 
 BRANCH = "机关党支部"  # the demo's first branch: shuji1, zhiwei1, dangyuan01..11
-VILLAGE = "东村党支部"  # its 2025 rating is still a draft
+VILLAGE = "东村党支部"  # its 2025 rating is submitted, waiting for the 党委
+PARTY = "城关镇党委"
 OBJECTION = "三月我还参加了两次社区志愿服务，没有计入积分，请支委核实。"
 # Text with no place to break a line (a pasted link, a held-down key) must wrap, not widen.
 UNBROKEN = "x" * 2000
@@ -38,6 +39,10 @@ class Demo:
     def rating(self, branch: str, year: int) -> int:
         rows = self.api.get("dangwei", "/ratings", org_id=self.orgs[branch], year=year)["items"]
         return int(rows[0]["id"])
+
+    def member(self, username: str) -> int:
+        rows = self.api.get("admin", "/members", limit=500)["items"]
+        return next(int(m["id"]) for m in rows if m["username"] == username)
 
     def object_to_q1(self, text: str = OBJECTION) -> int:
         """dangyuan01 objects to their line of the published 2026 Q1 sheet."""
@@ -144,6 +149,17 @@ SPOTS = [
     Spot("member notice print", "dangyuan01",
          lambda d: f"/me/results/{d.review(BRANCH, 2026, 1)}/print", "16-print-notice.png",
          member=True),
+    Spot("my annual rating", "dangyuan01",
+         lambda d: f"/me/ratings/{d.rating(BRANCH, 2025)}", "17-my-rating.png", member=True),
+    Spot("approvals of the level above", "dangwei", lambda d: "/committee/approvals",
+         "18-approvals.png"),
+    Spot("submitted rating before the level above", "dangwei",
+         lambda d: f"/committee/ratings/{d.rating(VILLAGE, 2025)}#step-approval",
+         "19-rating-approval.png"),
+    Spot("appraisal summary", "dangwei",
+         lambda d: f"/committee/appraisal/{d.orgs[PARTY]}?year=2025", "20-appraisal-summary.png"),
+    Spot("a probationary member's standing", "shuji1",
+         lambda d: f"/committee/members/{d.member('dangyuan34')}#standing"),
 ]
 MEMBER_SPOTS = [s for s in SPOTS if s.member]
 
