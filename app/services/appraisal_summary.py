@@ -4,9 +4,10 @@ ballot's turnout, the grades given, the excellent limit and the open objections;
 totals.
 
 Counts, never a ranking: the branches come in the organisation tree's order (their paths),
-whatever their scores or names. Three statements whatever the organisation's size: the
-branches with their ratings, the rating lines counted by rating and grade (the one
-aggregate the level above cannot do without), and the open objections counted by rating.
+whatever their scores or names. Five statements whatever the organisation's size: the
+organisation, the year's rule set, the branches with their ratings, the rating lines
+counted by rating and grade (the one aggregate the level above cannot do without), and the
+open objections counted by rating.
 No ballot choice is read: the tally stays with the branch's rating sheet.
 """
 
