@@ -73,7 +73,7 @@ def rating_out(session: SessionDep, actor: Actor, rating: Rating, org: Org,
                now: datetime) -> RatingOut:
     """The rating as the actor may see it (appraisal.md §4): committees and above see
     everything, the tally once the ballot is closed and who voted online; a member sees
-    their own line's reason only, no tally, no deduction details."""
+    their own line's proposed grade and reason only, no tally, no deduction details."""
     assert rating.id is not None
     items = ratings.rating_items(session, rating.id)
     rated, limit = ratings.rating_limit(items, session, rating.year, now)
@@ -83,11 +83,13 @@ def rating_out(session: SessionDep, actor: Actor, rating: Rating, org: Org,
 
     def line(item: RatingItem) -> RatingItemOut:
         out = RatingItemOut.model_validate(item, from_attributes=True)
-        tally = tallies.get(item.member_id)
-        return out.model_copy(update={"tally": TallyOut(**tally) if tally else None} if
-                              committee else {"vetoed": None, "proposed_grade": None,
-                                              "reason": item.reason if
-                                              item.member_id == actor.member_id else None})
+        if committee:
+            tally = tallies.get(item.member_id)
+            return out.model_copy(update={"tally": TallyOut(**tally) if tally else None})
+        own = item.member_id == actor.member_id
+        return out.model_copy(update={"vetoed": None,
+                                      "proposed_grade": item.proposed_grade if own else None,
+                                      "reason": item.reason if own else None})
 
     return RatingOut(
         id=rating.id, org_id=rating.org_id, year=rating.year, status=rating.status,

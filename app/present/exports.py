@@ -107,8 +107,8 @@ RATING_COLUMNS = (
 
 def rating_export(session: Session, actor: Actor, rating_id: int) -> Export:
     """The rating as GET /ratings/{id} shows it: scores, stars, grades and any change; to a
-    member (once published) without deduction details and with their own line's reason
-    only (appraisal.md §2.5)."""
+    member (once published) without deduction details, and with their own line's proposed
+    grade and reason only, as the API answers them (appraisal.md §2.5)."""
     rating, org = ratings.get_rating(session, actor, rating_id)
     committee = actor.manages(org)
 
@@ -118,7 +118,8 @@ def rating_export(session: Session, actor: Actor, rating_id: int) -> Export:
     rows: list[list[Cell]] = [
         [org.name, rating.year, item.member_id, item.name, item.score, item.stars,
          item.vetoed if committee else None, item.exempt,
-         item.deducted if committee else None, _grade(item.proposed_grade),
+         item.deducted if committee else None,
+         _grade(item.proposed_grade) if told(item) else None,
          _grade(item.grade), item.grade != item.proposed_grade if told(item) else None,
          item.reason if told(item) else None,
          beijing_wall(item.changed_at) if told(item) else None, RATING_STATES[rating.status],

@@ -211,9 +211,16 @@ def test_rating_as_xlsx_and_csv_and_who_may_export_it(world: World,
     assert quote("第一支部-2025年度评星定级.csv") in answer.headers["content-disposition"]
     table = csv_of(answer)
     assert table[0] == RATING_HEADINGS
+    # sec_a's proposal (不合格) and the committee's change are not a1's to see: the API
+    # answers proposed_grade null to a member for another's line, and so does the export.
     assert table[1] == ["第一支部", "2025", str(m["sec_a"]), "sec_a", "20", "0", "", "否", "",
-                        "不合格", "基本合格", "", "", "", "已审定", approved]
+                        "", "基本合格", "", "", "", "已审定", approved]
     assert table[3][4:6] == ["100", "5"] and table[5][6] == ""
+    assert table[3][9:12] == ["优秀", "优秀", "否"]  # a1's own line: proposal and grade
+    assert {row[9] for row in table[1:] if row[3] != "a1"} == {""}
+    lines = {i["name"]: i for i in ok(world.get("a1", f"/ratings/{rid}"))["items"]}
+    assert lines["a1"]["proposed_grade"] == "excellent"
+    assert {lines[n]["proposed_grade"] for n in lines if n != "a1"} == {None}
     for who in ("b1", "sec_b"):
         refused(world.get(who, f"/ratings/{rid}/export"), 404)
     party = csv_of(world.get("party_sec", f"/ratings/{rid}/export", format="csv"))
