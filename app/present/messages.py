@@ -53,6 +53,8 @@ MESSAGES: dict[str, str] = {
     "left_on_invalid": N_("请填写离开日期，格式如 2026-01-05。"),
     "consent_on_invalid": N_("上级党组织同意日期格式不对，格式如 2026-01-05。"),
     "meeting_on_invalid": N_("支部党员大会日期格式不对，格式如 2026-01-05。"),
+    "consent_on_required": N_("请填写上级党组织同意免评的日期：免评须经上级党组织同意。"),
+    "meeting_on_required": N_("请填写支部党员大会决定免评的日期：免评由支部党员大会决定。"),
     "text_too_long": N_("填写的文字太长了，请不超过1000字。"),
     "rules_frozen": N_("该年度已有季度定稿，积分规则已锁定。"),
     "rules_file_invalid": N_("规则文件有误，没有导入。请按下面的提示修改后再上传："),

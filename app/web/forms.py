@@ -65,6 +65,13 @@ def parse_date(value: str | None, code: str = "date_invalid") -> date:
         raise Invalid(f"Expected a date YYYY-MM-DD, got {value!r}.", code) from None
 
 
+def required_date(value: str | None, missing: str, code: str = "date_invalid") -> date:
+    """A date that must be given: `missing` when left blank, `code` when not a date."""
+    if not (value or "").strip():
+        raise Invalid("This date is required.", missing)
+    return parse_date(value, code)
+
+
 def optional_date(value: str | None, code: str = "date_invalid") -> date | None:
     """A date, or None when left blank."""
     return parse_date(value, code) if (value or "").strip() else None

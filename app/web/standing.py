@@ -35,7 +35,15 @@ from app.services import members, standing
 from app.services.access import Actor, get_member, require_committee, require_manages
 from app.services.errors import DomainError, WorkflowConflict, attempt
 from app.web.deps import WebActor
-from app.web.forms import optional_date, parse_choice, parse_date, parse_int, parse_note, safe_next
+from app.web.forms import (
+    optional_date,
+    parse_choice,
+    parse_date,
+    parse_int,
+    parse_note,
+    required_date,
+    safe_next,
+)
 from app.web.render import flash, is_htmx, redirect, render
 
 router = APIRouter()
@@ -216,8 +224,9 @@ def record_exemption(member_id: int, request: Request, session: SessionDep, acto
         chosen_year = parse_int(year, "year_out_of_range", 2000, 2100)
         reason = parse_choice(reason_kind, ExemptionReason, "exemption_reason_invalid")
         given = standing.ExemptionIn(
-            reason, parse_note(note), optional_date(parent_consent_on, "consent_on_invalid"),
-            optional_date(meeting_on, "meeting_on_invalid"))
+            reason, parse_note(note),
+            required_date(parent_consent_on, "consent_on_required", "consent_on_invalid"),
+            required_date(meeting_on, "meeting_on_required", "meeting_on_invalid"))
         standing.record_exemption(session, actor, member_id, chosen_year, given, clock.now(),
                                   clock.today())
         return _("已登记{name}的{year}年度免评（{reason}）。").format(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.support import PASSWORD, World, ok
@@ -189,6 +190,26 @@ def test_an_exemption_of_other_needs_a_note_and_keeps_the_dates(world: World,
     assert ok(world.get("admin", f"/members/{a3}/exemptions"))["total"] == 0
 
 
+@pytest.mark.parametrize(("consent", "meeting", "message"), [
+    ("", "2025-12-05", "请填写上级党组织同意免评的日期"),
+    ("2025-12-01", "", "请填写支部党员大会决定免评的日期"),
+    ("2025-12-01", "5.12.2025", "支部党员大会日期格式不对"),
+])
+def test_an_exemption_needs_the_consent_and_the_meeting(world: World, client: TestClient,
+                                                        consent: str, meeting: str,
+                                                        message: str) -> None:
+    """As the API: no exemption without the level above's consent and the branch meeting
+    (appraisal.md §1); what was typed comes back, nothing is recorded."""
+    a3 = world.members["a3"]
+    token = web_login(client, "sec_a")
+    typed = {"year": "2025", "reason_kind": "abroad_self_funded", "note": "",
+             "parent_consent_on": consent, "meeting_on": meeting}
+    refused = form_post(client, f"/members/{a3}/exemptions", token, typed)
+    assert refused.status_code == 422 and message in refused.text
+    assert 'value="abroad_self_funded" selected' in refused.text
+    assert ok(world.get("admin", f"/members/{a3}/exemptions"))["total"] == 0
+
+
 def test_leaving_is_the_committee_above_s_and_asks_once(world: World,
                                                         client: TestClient) -> None:
     a4 = world.members["a4"]
@@ -258,7 +279,8 @@ def test_the_admin_member_edit_holds_the_panel(world: World, client: TestClient)
     plain = client.get(f"/admin/members?org_id={world.branch_a}&edit={a2}")
     assert f'id="standing-{a2}"' in plain.text
     added = form_post(client, f"/members/{a2}/exemptions", token, {
-        "year": "2026", "reason_kind": "abroad_self_funded", "note": "赴海外探亲", "next": back})
+        "year": "2026", "reason_kind": "abroad_self_funded", "note": "赴海外探亲",
+        "parent_consent_on": "2026-01-05", "meeting_on": "2026-01-08", "next": back})
     assert location(added) == back
     assert "自费出国半年以上" in client.get(location(added)).text
     # The old routes of the row still record and clear this year's exemption.
