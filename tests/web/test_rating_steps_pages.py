@@ -214,7 +214,7 @@ def test_the_sheet_runs_the_ballot_with_participation_and_never_a_count_but_ball
 
     step = text_of(section(client.get(url).text, "step-ballot", "li"))
     assert "1 / 6 已投票" in step and "在线 1 张，纸质 0 张" in step
-    assert "只收回 1 张票：结束后每人的票数会让人看出个别党员投了什么" in step
+    assert "只有 1 名党员在线投票：谁在线投了票是知道的" in step
     assert "还没有在线投票（可提醒）： sec_a、vice_a、a2、a3、a4" in step
     html = client.get(url).text
     assert "rt-tally" not in html and "测评票数" not in html  # no tally while open
@@ -277,7 +277,7 @@ def test_paper_ballots_typed_one_row_each(world: World, client: TestClient) -> N
     tally_before = ok(world.get("sec_a", f"/ratings/{rid}"))["ballot"]
     assert (tally_before["cast_paper"], tally_before["voters"]) == (3, 6)
     sheet = client.get(f"/committee/ratings/{rid}").text
-    assert "rt-few" not in sheet and "结束民主测评" in sheet  # three ballots: no warning
+    assert "rt-few" not in sheet and "结束民主测评" in sheet  # paper ballots only: no warning
     for _ in range(3):
         assert landed(post(client, paper, token, typed("2"))) == paper
     full = post(client, paper, token, typed("4", "4"))
