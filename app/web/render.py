@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,9 +21,30 @@ def _take_flashes(request: Request) -> list[list[str]]:
     return list(session.pop("flash", [])) if session is not None else []
 
 
+# The longest `next` the language switch posts (its form field's limit).
+NEXT_MAX = 500
+
+
+def language_next(request: Request) -> str:
+    """Where the language switch comes back to: this page with its query; from a page
+    answered to a POST (which has no page of its own to GET again), the page the form was
+    on (the Referer, same site only), else home."""
+    if request.method in ("GET", "HEAD"):
+        path, query = request.url.path, request.url.query
+    else:
+        referer = urlsplit(request.headers.get("referer", ""))
+        if referer.netloc != request.url.netloc or not referer.path.startswith("/") \
+                or referer.path.startswith(("//", "/\\")):
+            return "/"
+        path, query = referer.path, referer.query
+    target = path + (f"?{query}" if query else "")
+    return target if len(target) <= NEXT_MAX else path[:NEXT_MAX]
+
+
 def _context(request: Request) -> dict[str, Any]:
     session = request.scope.get("session") or {}
     return {
+        "language_next": language_next(request),
         "csrf_token": session.get("csrf", ""),
         "language": i18n.current_language(),
         "languages": i18n.LANGUAGES,

@@ -131,7 +131,11 @@ def test_the_member_votes_once_on_one_screen_and_sees_no_count(world: World,
     assert not re.search(r"\d+\s*/\s*\d+", text_of(html))  # no count of any kind
 
     check = post(client, f"/me/ratings/{rid}/ballot/check", token,
-                 {f"g_{a2}": "excellent", f"g_{a3}": "unqualified"})
+                 {f"g_{a2}": "excellent", f"g_{a3}": "unqualified"},
+                 back=f"/me/ratings/{rid}/ballot")
+    # The check page answers a POST: its language switch goes back to the ballot itself.
+    assert re.search(rf'action="/language".*?name="next" value="/me/ratings/{rid}/ballot"',
+                     check.text, re.S)
     words = text_of(check.text)
     assert check.status_code == 200 and check.headers["cache-control"] == "no-store"
     assert "您为 2 位党员选了等次，3 位弃权" in words and "选票投出后不能更改，也不能撤回" in words
