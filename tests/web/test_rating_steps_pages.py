@@ -274,6 +274,9 @@ def test_paper_ballots_typed_one_row_each(world: World, client: TestClient) -> N
                      bad.text, re.S)
     assert f'name="v_{members[2]}" value="2"' in bad.text  # nothing typed is lost
     assert re.search(rf'id="v-{members[1]}"[^>]*autofocus', bad.text, re.S)
+    both = post(client, paper, token, typed("1") | {"blank": "1"})
+    assert both.status_code == 422 and "勾选了“空白票”，但也填了格" in both.text
+    assert f'name="v_{members[0]}" value="1"' in both.text
     empty = post(client, paper, token, {})
     assert empty.status_code == 422 and "这张票一格也没有填" in empty.text
     assert landed(post(client, paper, token, {"blank": "1"})) == paper

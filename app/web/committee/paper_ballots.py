@@ -92,6 +92,9 @@ def paper_ballot(rating_id: int, request: Request, session: SessionDep, actor: C
             n=bad[0][0], name=bad[0][1].name)
         return _form(request, session, rating, org, 422, typed=typed, blank=blank,
                      bad=[line.member_id for _n, line in bad], error=error)
+    if votes and blank:
+        error = _("勾选了“空白票”，但也填了格。空白票的每一格都应空着：请去掉勾选，或清空各格。")
+        return _form(request, session, rating, org, 422, typed=typed, blank=blank, error=error)
     if not votes and not blank:
         error = _("这张票一格也没有填。如果它是一张空白票（全部弃权），请勾选“空白票”后再录入。")
         return _form(request, session, rating, org, 422, typed=typed, error=error)
