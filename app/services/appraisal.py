@@ -225,6 +225,12 @@ def _checked_votes(session: Session, rating_id: int, votes: Mapping[int, Grade],
                       "unqualified.", "unknown_grade")
 
 
+def ballots_left(voters: int | None, cast_online: int, cast_paper: int) -> bool:
+    """Whether a ballot can still be cast: online and paper ballots are fewer than the
+    voters (past them, ballot_full)."""
+    return cast_online + cast_paper < (voters or 0)
+
+
 def _count(session: Session, rating: Rating, votes: Mapping[int, Grade], column: str) -> None:
     """One more ballot, refused past the voters; its votes added to the counts."""
     spent = col(Rating.cast_online) + col(Rating.cast_paper)

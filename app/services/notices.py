@@ -41,6 +41,7 @@ from app.models import (
 )
 from app.points import RuleItem
 from app.services.access import Actor
+from app.services.appraisal import ballots_left
 from app.services.errors import Invalid
 from app.services.rules import load_rule_set
 
@@ -214,8 +215,8 @@ def _rating_notices(session: Session, actor: Actor, since: datetime, now: dateti
     for rating, voted in rows:
         opened, published = rating.ballot_opened_at, rating.published_at
         if rating.status == RatingStatus.draft:
-            full = rating.cast_online + rating.cast_paper >= (rating.voters or 0)
-            if voted is False and not full and opened is not None and opened <= now:
+            left = ballots_left(rating.voters, rating.cast_online, rating.cast_paper)
+            if voted is False and left and opened is not None and opened <= now:
                 items.append(Notice(kind=BALLOT_OPEN, at=opened, unseen=unseen(opened),
                                     rating=rating))
         elif published is not None and published <= now:

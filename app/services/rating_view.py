@@ -26,7 +26,7 @@ from app.models import (
     Standing,
 )
 from app.services.access import Actor, managed_org_filter
-from app.services.appraisal import graded, has_voted, open_objection_count
+from app.services.appraisal import ballots_left, graded, has_voted, open_objection_count
 from app.services.errors import NotFound
 from app.services.ratings import rating_items
 from app.services.rules import load_rule_set
@@ -170,6 +170,13 @@ def ballot_lines(session: Session, rating_id: int, voter_id: int | None) -> list
             if graded(i) and i.member_id != voter_id]
 
 
+def may_vote_now(rating: Rating, voted: bool | None) -> bool:
+    """A voter who has not voted, while the ballot is open and not full."""
+    return rating.status == RatingStatus.draft and rating.ballot == BallotStatus.open \
+        and voted is False and ballots_left(rating.voters, rating.cast_online,
+                                            rating.cast_paper)
+
+
 @dataclass(frozen=True)
 class MyBallot:
     rating: Rating
@@ -182,8 +189,7 @@ def my_ballot(session: Session, actor: Actor, rating_id: int) -> MyBallot:
     """My ballot on my branch's rating, in any state: the lines only while I may vote."""
     rating, _org = branch_rating(session, actor, rating_id)
     voted = has_voted(session, rating_id, actor.member_id)
-    may_vote = rating.status == RatingStatus.draft and rating.ballot == BallotStatus.open \
-        and voted is False
+    may_vote = may_vote_now(rating, voted)
     lines = ballot_lines(session, rating_id, actor.member_id) if may_vote else []
     return MyBallot(rating, voter=voted is not None, voted=voted is True, lines=lines)
 
@@ -213,7 +219,8 @@ def rating_task(session: Session, actor: Actor) -> RatingTask | None:
     mine: sa.BindParameter[int] = sa.bindparam("member", actor.member_id)
     row = session.execute(
         sa.select(col(Rating.id), col(Rating.year), col(Rating.status), col(Rating.ballot),
-                  col(RatingVoter.voted), col(RatingItem.exempt), col(SelfAssessment.id))
+                  col(RatingVoter.voted), col(RatingItem.exempt), col(SelfAssessment.id),
+                  col(Rating.voters), col(Rating.cast_online), col(Rating.cast_paper))
         .outerjoin(RatingVoter, sa.and_(col(RatingVoter.rating_id) == Rating.id,
                                         col(RatingVoter.member_id) == mine))
         .outerjoin(RatingItem, sa.and_(col(RatingItem.rating_id) == Rating.id,
@@ -225,11 +232,12 @@ def rating_task(session: Session, actor: Actor) -> RatingTask | None:
         .order_by(col(Rating.year).desc()).limit(1)).first()
     if row is None:
         return None
-    rating_id, year, status, ballot, voted, exempt, written = row
+    rating_id, year, status, ballot, voted, exempt, written, voters, online, paper = row
     task = "waiting"
     if status == RatingStatus.published:
         task = "notice"
-    elif status == RatingStatus.draft and ballot == BallotStatus.open and voted is False:
+    elif status == RatingStatus.draft and ballot == BallotStatus.open and voted is False \
+            and ballots_left(voters, online, paper):
         task = "vote"
     elif status == RatingStatus.draft and exempt is False and written is None:
         task = "self_assessment"

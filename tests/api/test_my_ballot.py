@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from tests.api.appraisal_scene import EXEMPTION
 from tests.api.support import World, ok, refused
 from tests.api.test_bad_input import finalize_year
+from tests.web.support import web_login
 
 
 def draft(world: World) -> int:
@@ -69,3 +72,22 @@ def test_only_the_branchs_members_read_its_ballot(world: World) -> None:
         assert refused(world.get(who, f"/ratings/{rating_id}/ballot"), 404)["code"] == "not_found"
     assert refused(world.get("a1", "/ratings/999999/ballot"), 404)["code"] == "not_found"
     assert world.client.get(f"/api/v1/ratings/{rating_id}/ballot").status_code == 401
+
+
+def test_a_full_ballot_invites_no_one_to_vote(world: World, client: TestClient) -> None:
+    """Five voters, five paper ballots typed in: the ballot is full (ballot_full), so a
+    voter who has not voted online is not invited, on the API, the home page, the rating
+    page or the ballot page."""
+    rating_id = draft(world)
+    ok(world.post("sec_a", f"/ratings/{rating_id}/ballot/open"))
+    web_login(client, "a1")
+    assert "民主测评：请投票" in client.get("/me").text
+    for _ in range(5):
+        ok(world.post("sec_a", f"/ratings/{rating_id}/paper-ballots", {"votes": {}}), 201)
+    assert summary(mine(world, "a1", rating_id)) == ("draft", "open", 5, 5, True, False, [])
+    assert "民主测评：请投票" not in client.get("/me").text
+    page = client.get(f"/me/ratings/{rating_id}").text
+    assert "选票已经全部收回" in page and "去投票" not in page
+    ballot = client.get(f"/me/ratings/{rating_id}/ballot", follow_redirects=False)
+    assert ballot.status_code == 303
+    assert "ballot_open" not in {n["kind"] for n in ok(world.get("a1", "/me/notices"))["items"]}

@@ -15,7 +15,6 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.models import BallotStatus, RatingStatus
 from app.points import Grade
 from app.present.i18n import _
 from app.present.messages import message_for
@@ -54,8 +53,8 @@ def read_votes(form: FormDep) -> dict[int, Grade]:
 def _may_vote(session: SessionDep, actor: Actor, rating_id: int) -> bool:
     """Whether I may vote on it now (else the rating page says why not)."""
     rating, _org = rating_view.branch_rating(session, actor, rating_id)
-    return rating.status == RatingStatus.draft and rating.ballot == BallotStatus.open \
-        and appraisal.has_voted(session, rating_id, actor.member_id) is False
+    return rating_view.may_vote_now(rating, appraisal.has_voted(session, rating_id,
+                                                                actor.member_id))
 
 
 def _render(request: Request, session: SessionDep, actor: Actor, template: str,
