@@ -449,6 +449,8 @@ def test_the_level_above_reads_the_steps_without_the_branchs_buttons(
     ok(world.post("sec_a", f"/ratings/{rid}/ballot/open"))
     assert buttons("sec_a") >= {"录入纸质票", "结束民主测评"}
     assert buttons("party_sec") == set()
+    paper = client.get(f"{url}/paper")  # party_sec: the form is not theirs either
+    assert paper.status_code == 403 and "rt-cell" not in paper.text
     ok(world.post("sec_a", f"/ratings/{rid}/ballot/close"))
     ok(world.post("sec_a", f"/ratings/{rid}/publish", {"notice_days": 0}))
     assert buttons("sec_a") >= {"<summary>撤回公示", "上报上级党委"}

@@ -18,6 +18,7 @@ from app.points import Grade
 from app.present.i18n import _
 from app.present.messages import message_for
 from app.services import appraisal, rating_view, ratings
+from app.services.access import require_branch_committee
 from app.services.errors import DomainError, attempt
 from app.web.committee.common import CommitteeActor, page
 from app.web.committee.ratings import RATING_STYLES, managed_rating, rating_url
@@ -66,6 +67,7 @@ def _form(request: Request, session: SessionDep, rating: Rating, org: Org,
 def paper_form(rating_id: int, request: Request, session: SessionDep, actor: CommitteeActor
                ) -> Response:
     rating, org = managed_rating(session, actor, rating_id)
+    require_branch_committee(actor, org)  # the committees above only read the sheet
     return _form(request, session, rating, org)
 
 
