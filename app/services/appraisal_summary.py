@@ -34,8 +34,9 @@ from app.models import (
 from app.points import Grade, excellent_limit
 from app.services.access import Actor, get_org, managed_org_filter
 from app.services.appraisal import BALLOT_GRADES
+from app.services.errors import Forbidden
 from app.services.rules import load_rule_set
-from app.services.summary import branch_filter, require_some
+from app.services.summary import branch_filter
 from app.services.tree import tree_order
 
 # The grades a graded line can have, in the order every table shows them.
@@ -168,13 +169,15 @@ _NO_LINES = [0] * (4 + len(GRADE_KEYS))
 
 def appraisal_summary(session: Session, actor: Actor, org_id: int, year: int,
                       now: datetime) -> AppraisalSummary:
-    """The year's appraisal of every branch in the organisation that the caller manages: a
-    committee of the organisation or above and administrators get every branch, a branch's
-    committee its own (404 for an organisation outside the caller's view, 403 for one
-    where they manage nothing)."""
+    """The year's appraisal of every branch in the organisation: for a committee of the
+    organisation or above and administrators (appraisal.md §4; a branch's committee reads
+    its own branch's). 404 for an organisation outside the caller's view, 403 for one they
+    can see but do not manage."""
     org = get_org(session, actor, org_id)
+    if not actor.manages(org):  # a branch's committee reads its own, not the 党委's
+        raise Forbidden(f"Only the committees of {org.name} or above (or an administrator) "
+                        "may see or export its appraisal summary.", "committee_only")
     rows = core(session, _branches(session, actor, org, year)).all()
-    require_some(actor, org, bool(rows))
     ratings = (sa.select(col(Rating.id)).where(
         col(Rating.year) == year,
         col(Rating.org_id).in_(sa.select(col(Org.id)).where(*branch_filter(actor, org)))))

@@ -98,21 +98,23 @@ def test_branches_in_tree_order_never_by_name_or_score(world: World, scene: Scen
     assert names != sorted(names)
     excellent = [(b["grades"] or {}).get("excellent", 0) for b in answer["branches"]]
     assert excellent != sorted(excellent, reverse=True)
-    # The 总支's own summary: its two branches, to its committee (a1, granted here) too; a1
-    # reads the 党委's as the 总支's two branches, and is no committee of A.
+    # The 总支's own summary: its two branches, to its committee (a1, granted here) too; a
+    # committee below the 党委 does not read the 党委's.
     ok(world.post("admin", f"/orgs/{general}/committee", {"member_id": world.members["a1"]}),
        201)
-    for who, org in (("admin", general), ("a1", general), ("a1", world.party)):
+    for who, org in (("admin", general), ("a1", general)):
         inner = ok(world.get(who, f"/orgs/{org}/appraisal", year=2025))
         assert [b["org_id"] for b in inner["branches"]] == [i for i in got if i in made]
         assert inner["totals"]["statuses"]["not_rated"] == 2
+    refused(world.get("a1", f"/orgs/{world.party}/appraisal", year=2025), 403,
+            "committee_only")
 
 
 @pytest.mark.parametrize(("who", "org", "status", "branches"), [
     pytest.param("admin", "party", 200, ["branch_a", "branch_b"], id="admin"),
     pytest.param("party_sec", "party", 200, ["branch_a", "branch_b"], id="party_committee"),
-    pytest.param("sec_b", "party", 200, ["branch_b"], id="b_committee_own_branch_only"),
-    pytest.param("sec_a", "party", 200, ["branch_a"], id="a_committee_own_branch_only"),
+    pytest.param("sec_b", "party", 403, None, id="b_committee_on_the_party"),
+    pytest.param("sec_a", "party", 403, None, id="a_committee_on_the_party"),
     pytest.param("sec_b", "branch_b", 200, ["branch_b"], id="b_committee_on_b"),
     pytest.param("sec_a", "branch_b", 404, None, id="a_committee_on_b"),
     pytest.param("b1", "party", 403, None, id="member_on_party"),
