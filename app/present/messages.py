@@ -164,6 +164,9 @@ MESSAGES: dict[str, str] = {
     "branch_unknown": N_("没有这个支部，或不在您负责的范围内。请填写系统中的支部名称。"),
     "branch_ambiguous": N_("有几个支部同名，请改填支部编号。"),
     "category_unknown": N_("类别须填写：在职、流动、离退休或农村无职。"),
+    "probation_too_long": N_("入党已满两年，不能是预备党员（预备期一年，延长不超过一年）；"
+                             "请登记为正式党员。"),
+    "full_not_undone": N_("该党员已经转正，转正不能撤销。"),
     "standing_unknown": N_("身份填“正式党员”或“预备党员”，留空为正式党员。"),
     "username_duplicate": N_("表中另一行用了同一个用户名，每人的用户名须不同。"),
     "import_invalid": N_("文件中有错误，一名党员也没有导入。请改正后重新上传。"),

@@ -37,13 +37,15 @@ from app.services.sheets import (
     read_rows,
     text_problems,
 )
+from app.services.standing import check_probation
 
 # The labels the pages show (app/present/labels.py CATEGORY_LABELS; a test keeps them equal).
 CATEGORY_NAMES: dict[str, str] = {"在职": "active", "流动": "mobile", "离退休": "retired",
                                   "农村无职": "rural"}
 CATEGORY_HEADINGS = {code: name for name, code in CATEGORY_NAMES.items()}
 # The standing column (app/present/labels.py STANDING_LABELS).
-STANDING_NAMES = {"正式党员": Standing.full, "预备党员": Standing.probationary}
+STANDING_NAMES = {"正式党员": Standing.full, "预备党员": Standing.probationary,
+                  "正式": Standing.full, "预备": Standing.probationary}
 STANDING_HEADINGS = {Standing.full.value: "正式党员", Standing.probationary.value: "预备党员",
                      Standing.left.value: "已离开"}
 # The one username rule: the API's MemberCreate.username and the administrator's form use it.
@@ -65,7 +67,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("username", "用户名", 16, True,
            "登录用户名：2到64位字母、数字或 _ . @ -，不能与已有账号或本表其他行重复。"),
     Column("standing", "身份", 10, False,
-           "正式党员或预备党员（也可填 full、probationary）；留空为正式党员。"),
+           "正式党员或预备党员（也可填 正式、预备、full、probationary）；留空为正式党员。"),
     Column("password", "初始密码", 14, False,
            "可留空：留空的由系统生成8位数字密码，导入成功后只显示一次，请当场记下或打印。"),
 )
@@ -231,6 +233,11 @@ def _check_row(line: Row, branches: _Branches, today: date) -> ImportRow | list[
              f"Not a date: {v['joined_on']!r}; write it as 2010-07-01.")
     elif joined_on > today:
         fail("joined_on", "future_date", f"joined_on {joined_on} is in the future.")
+    elif standing == Standing.probationary:
+        try:
+            check_probation(joined_on, today)
+        except DomainError as error:
+            fail("standing", error.code, error.detail)
     username = v["username"]
     if not USERNAME.fullmatch(username):
         fail("username", "username_invalid",

@@ -60,6 +60,8 @@ def create_member(session: Session, actor: Actor, new: NewMember, now: datetime,
     lock_branch(session, org.id or 0)
     if new.standing == Standing.left:
         raise Invalid("A new member is full or probationary.", "leave_required")
+    if new.standing == Standing.probationary:
+        standing.check_probation(new.joined_on, today)
     member = Member(name=new.name.strip(), org_id=new.org_id, category=new.category,
                     joined_on=new.joined_on, created_at=now, standing=new.standing)
     session.add(member)

@@ -88,10 +88,28 @@ def _not_future(on: date, today: date, field: str) -> None:
         raise Invalid(f"{field} {on} is in the future.", "future_date")
 
 
+# 预备期为一年，可延长一次、不超过一年 (党章第七条): nobody is probationary two years
+# after joining.
+PROBATION_MAX_YEARS = 2
+
+
+def check_probation(joined_on: date, today: date) -> None:
+    """A probationary member joined less than PROBATION_MAX_YEARS years ago."""
+    year = today.year - PROBATION_MAX_YEARS
+    limit = today.replace(year=year, day=min(today.day, 28)) if (today.month, today.day) == \
+        (2, 29) else today.replace(year=year)
+    if joined_on <= limit:
+        raise Invalid(f"A member who joined on {joined_on} is past any probation (one year, "
+                      f"extended by a year at most); they are a full member.",
+                      "probation_too_long")
+
+
 def change_standing(member: Member, standing: Standing, full_since: date | None,
                     today: date) -> None:
     """full ↔ probationary on the row (the caller holds the branch lock and audits).
-    Becoming full (转正) records the date, today unless given; `left` only by leave()."""
+    Becoming full (转正) records the date, today unless given; `left` only by leave().
+    Back to probationary only as the correction of a member entered as full by mistake: a
+    recorded 转正 is not undone."""
     if standing == Standing.left:
         raise Invalid("standing left is set by POST /members/{id}/leave, with its kind.",
                       "leave_required")
@@ -105,6 +123,9 @@ def change_standing(member: Member, standing: Standing, full_since: date | None,
                           "before_joined")
     if standing == member.standing and full_since is None:
         return
+    if standing == Standing.probationary and member.full_since is not None:
+        raise WorkflowConflict(f"{member.name} became a full member on {member.full_since}; "
+                               "a 转正 is not undone.", "full_not_undone")
     if standing == Standing.full:
         member.full_since = full_since or (member.full_since if member.standing == standing
                                            else today)

@@ -323,7 +323,8 @@ STANDING_HEADINGS = [*HEADINGS[:5], "身份", "初始密码"]
 
 @pytest.mark.parametrize(("written", "standing"), [
     ("", "full"), ("正式党员", "full"), ("预备党员", "probationary"), ("full", "full"),
-    ("Probationary", "probationary"), (" 预备党员 ", "probationary")])
+    ("Probationary", "probationary"), (" 预备党员 ", "probationary"), ("预备", "probationary"),
+    ("正式", "full")])
 def test_the_standing_column_imports_probationary_members(world: World, written: str,
                                                           standing: str) -> None:
     data = xlsx([["新人", A, "在职", "2025-07-01", "xinren", written, ""]],
@@ -333,7 +334,7 @@ def test_the_standing_column_imports_probationary_members(world: World, written:
     assert members_of(world, world.branch_a)["xinren"]["standing"] == standing
 
 
-@pytest.mark.parametrize("written", ["已离开", "left", "预备", "党员"])
+@pytest.mark.parametrize("written", ["已离开", "left", "预备期", "党员"])
 def test_a_standing_that_is_not_full_or_probationary_is_refused(world: World,
                                                                 written: str) -> None:
     data = xlsx([["新人", A, "在职", "2025-07-01", "xinren", written, ""]],
@@ -373,3 +374,12 @@ def test_login_password_of_world_unchanged(world: World) -> None:
     """The import never touches existing accounts."""
     send(world, "sec_a", xlsx([["重名", A, "在职", "2010-01-01", "a1", "new-pass-99"]]))
     assert login(world.client, "a1", PASSWORD)
+
+
+def test_a_probationary_member_who_joined_two_years_ago_is_refused(world: World) -> None:
+    data = xlsx([["老预备", A, "在职", "2020-07-01", "laoyubei", "预备党员", ""],
+                 ["新预备", A, "在职", "2025-07-01", "xinyubei", "预备党员", ""]],
+                headings=STANDING_HEADINGS)
+    answer = send(world, "sec_a", data)
+    assert problems(answer) == {(2, "standing", "probation_too_long")}
+    assert "xinyubei" not in members_of(world, world.branch_a)  # nothing half imported

@@ -42,6 +42,37 @@ def test_a_new_member_is_full_and_probationary_becomes_full_with_a_date(world: W
         ["member.update", "member.create"], ["member.create", "member.update"])
 
 
+@pytest.mark.parametrize(("joined_on", "allowed"), [
+    ("2025-07-01", True), ("2024-01-11", True),   # under two years before 2026-01-10
+    ("2024-01-10", False), ("2020-01-01", False),  # two years and more: past any probation
+])
+def test_probation_is_two_years_at_most(world: World, joined_on: str, allowed: bool) -> None:
+    """预备期一年，延长不超过一年: a member is not created (or imported) as probationary
+    two years after joining (422 probation_too_long)."""
+    body = {"name": "新党员", "org_id": world.branch_a, "category": "active",
+            "joined_on": joined_on, "username": "newbie", "password": PASSWORD,
+            "standing": "probationary"}
+    made = world.post("sec_a", "/members", body)
+    if allowed:
+        assert ok(made, 201)["standing"] == "probationary"
+    else:
+        refused(made, 422, "probation_too_long")
+        assert "newbie" not in {m["username"] for m in ok(world.get(
+            "admin", "/members", org_id=world.branch_a, limit=100))["items"]}
+
+
+def test_a_recorded_full_membership_is_not_undone(world: World) -> None:
+    body = {"name": "新党员", "org_id": world.branch_a, "category": "active",
+            "joined_on": "2025-07-01", "username": "newbie", "password": PASSWORD,
+            "standing": "probationary"}
+    made = ok(world.post("sec_a", "/members", body), 201)
+    ok(world.patch("sec_a", f"/members/{made['id']}", {"standing": "full"}))
+    refused(world.patch("sec_a", f"/members/{made['id']}", {"standing": "probationary"}),
+            409, "full_not_undone")
+    stored = ok(world.get("admin", f"/members/{made['id']}"))
+    assert (stored["standing"], stored["full_since"]) == ("full", "2026-01-10")
+
+
 @pytest.mark.parametrize(("path", "body", "status", "code"), [
     pytest.param("/members", {"standing": "left"}, 422, "validation_error", id="create_left"),
     pytest.param("", {"standing": "left"}, 422, "validation_error", id="patch_left"),
