@@ -79,7 +79,10 @@ def panel(session: SessionDep, actor: Actor, member: Member, org: Org, today: da
     years = standing.exemption_years(session, member, today)
     if not years:
         offered.discard("exemption")
+    # This year, else the nearest year before it still open, else the first.
+    default_year = next((y for y in years if y <= today.year), years[0] if years else None)
     return {"member": member, "org": org, "today": today, "years": years,
+            "default_year": default_year,
             "rights_suspended": facts.rights_suspended, "suspensions": suspensions,
             "exemptions": exemptions, "exemptions_total": total, "offered": offered,
             "back": back, "state": state}

@@ -414,6 +414,8 @@ def test_the_level_above_lists_approves_and_returns(world: World, client: TestCl
     post(client, f"{url}/submit", token, back=url)
 
     token = web_login(client, "party_sec")
+    top = text_of(client.get(url).text.split('class="card rt-steps-card"')[0])
+    assert "此前曾被上级党委退回" in top and "上级党委退回了这份评定" not in top
     answer = post(client, f"{url}/approve", token, back=url)
     assert landed(answer) == "/committee/approvals"
     done = flashes(client, "/committee/approvals")
