@@ -7,7 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlmodel import Session, select
 
+from app.models import Account
+from app.services import cases
+from app.services.access import load_actor
 from tests.api.case_scene import (
     DECIDE,
     INVESTIGATE,
@@ -30,52 +34,43 @@ WAIT = ("wait", {})  # the clock to the deadline (2026-01-10 + 6 months = 2026-0
 
 # Each step with the case's (status, outcome, measure, allowed measures, next step) after it.
 ALL = ["rectify", "persuade", "expel"]
-PATHS: dict[str, list[tuple[tuple[str, Any], tuple[Any, ...]]]] = {
+Path = list[tuple[tuple[str, Any], tuple[Any, ...]]]
+
+
+def decided(measure: str, allowed: list[str], after: str, *, first: bool = False) -> Path:
+    """From talked (or, the first time, from filed) to the decision approving `measure`,
+    which leaves the case `after`."""
+    done = None if after == "closed" else measure
+    start: Path = [(INVESTIGATE, ("investigated", None, None, allowed, "talk")),
+                   (("talk", None), ("talked", None, None, allowed, "proposal"))]
+    return (start if first else []) + [
+        (propose(measure), ("proposed", None, measure, allowed, "prereview")),
+        (PREREVIEW, ("prereviewed", None, measure, allowed, "vote")),
+        (VOTE, ("voted", None, measure, allowed, "decision")),
+        (DECIDE, (after, None if done else "expelled", measure, allowed,
+                  {"rectifying": "followup", "persuading": "withdrawal"}.get(after)))]
+
+
+PATHS: dict[str, Path] = {
     "rectify_rectified": [
-        (INVESTIGATE, ("investigated", None, None, ALL, "talk")),
-        (("talk", None), ("talked", None, None, ALL, "proposal")),
-        (propose("rectify", months=6), ("proposed", None, "rectify", ALL, "prereview")),
-        (PREREVIEW, ("prereviewed", None, "rectify", ALL, "vote")),
-        (VOTE, ("voted", None, "rectify", ALL, "decision")),
-        (DECIDE, ("rectifying", None, "rectify", ALL, "followup")),
+        *decided("rectify", ALL, "rectifying", first=True),
         (WAIT, ("rectifying", None, "rectify", ALL, "followup")),
         (RECTIFIED, ("closed", "rectified", "rectify", ALL, None)),
     ],
     "rectify_not_rectified_expel": [
-        (INVESTIGATE, ("investigated", None, None, ALL, "talk")),
-        (("talk", None), ("talked", None, None, ALL, "proposal")),
-        (propose("rectify"), ("proposed", None, "rectify", ALL, "prereview")),
-        (PREREVIEW, ("prereviewed", None, "rectify", ALL, "vote")),
-        (VOTE, ("voted", None, "rectify", ALL, "decision")),
-        (DECIDE, ("rectifying", None, "rectify", ALL, "followup")),
+        *decided("rectify", ALL, "rectifying", first=True),
         (WAIT, ("rectifying", None, "rectify", ALL, "followup")),
         (NOT_RECTIFIED, ("talked", None, None, ["persuade", "expel"], "proposal")),
-        (propose("expel"), ("proposed", None, "expel", ["persuade", "expel"], "prereview")),
-        (PREREVIEW, ("prereviewed", None, "expel", ["persuade", "expel"], "vote")),
-        (VOTE, ("voted", None, "expel", ["persuade", "expel"], "decision")),
-        (DECIDE, ("closed", "expelled", "expel", ["persuade", "expel"], None)),
+        *decided("expel", ["persuade", "expel"], "closed"),
     ],
     "persuade_withdrew": [
-        (INVESTIGATE, ("investigated", None, None, ALL, "talk")),
-        (("talk", None), ("talked", None, None, ALL, "proposal")),
-        (propose("persuade"), ("proposed", None, "persuade", ALL, "prereview")),
-        (PREREVIEW, ("prereviewed", None, "persuade", ALL, "vote")),
-        (VOTE, ("voted", None, "persuade", ALL, "decision")),
-        (DECIDE, ("persuading", None, "persuade", ALL, "withdrawal")),
+        *decided("persuade", ALL, "persuading", first=True),
         (AGREED, ("closed", "persuaded", "persuade", ALL, None)),
     ],
     "persuade_refused_expel": [
-        (INVESTIGATE, ("investigated", None, None, ALL, "talk")),
-        (("talk", None), ("talked", None, None, ALL, "proposal")),
-        (propose("persuade"), ("proposed", None, "persuade", ALL, "prereview")),
-        (PREREVIEW, ("prereviewed", None, "persuade", ALL, "vote")),
-        (VOTE, ("voted", None, "persuade", ALL, "decision")),
-        (DECIDE, ("persuading", None, "persuade", ALL, "withdrawal")),
+        *decided("persuade", ALL, "persuading", first=True),
         (REFUSED, ("talked", None, None, ["expel"], "proposal")),
-        (propose("expel"), ("proposed", None, "expel", ["expel"], "prereview")),
-        (PREREVIEW, ("prereviewed", None, "expel", ["expel"], "vote")),
-        (VOTE, ("voted", None, "expel", ["expel"], "decision")),
-        (DECIDE, ("closed", "expelled", "expel", ["expel"], None)),
+        *decided("expel", ["expel"], "closed"),
     ],
 }
 # The member's standing and left_kind at the end of each path.
@@ -255,3 +250,23 @@ def test_cases_are_listed_by_member_org_and_status(world: World) -> None:
         listed = ok(world.get("party_sec", "/cases", **params))
         assert ([c["id"] for c in listed["items"]], listed["total"]) == (ids, len(ids)), params
     assert [c["id"] for c in ok(world.get("a3", "/cases"))["items"]] == [second]
+
+
+def test_the_level_above_has_a_queue_of_cases_waiting_for_it(world: World, db: Session) -> None:
+    """Waiting for the committee above: a prereview (a4's case), a decision (a3's), an
+    appeal's answer; not a case waiting for the branch (a2's)."""
+    prereview = reach(world, "proposed")
+    decision = reach(world, "voted", member="a3")
+    reach(world, "filed", member="a2")
+
+    def queue(who: str) -> list[int]:
+        account = db.exec(select(Account).where(Account.username == who)).one()
+        return [c.id or 0 for c in cases.waiting_above(db, load_actor(db, account))]
+
+    assert (queue("party_sec"), queue("admin"), queue("sec_a"), queue("a4")) == \
+        ([prereview, decision], [prereview, decision], [], [])
+    ok(step(world, decision, *DECIDE))
+    ok(step(world, decision, "a3", {"kind": "appeal", "text": "申诉"}))
+    assert queue("party_sec") == [prereview, decision]
+    ok(step(world, prereview, "party_sec", PREREVIEW[1]))
+    assert queue("party_sec") == [decision]
