@@ -95,12 +95,19 @@ class Standing(StrEnum):
 
 
 class LeaveKind(StrEnum):
-    """Why a member left (appraisal.md §1): 开除党籍, 退党, 去世, 组织关系转出."""
+    """Why a member left (appraisal.md §1): 开除党籍, 退党, 去世, 组织关系转出; or by a disposal
+    case (§5): 除名, or 劝退 accepted."""
 
     discipline = "discipline"
     withdrew = "withdrew"
     died = "died"
     transferred = "transferred"
+    expelled = "expelled"
+    persuaded = "persuaded"
+
+
+# Set only by an approved disposal case (app/services/cases.py), never by hand.
+CASE_LEAVE_KINDS = (LeaveKind.expelled, LeaveKind.persuaded)
 
 
 class SuspensionKind(StrEnum):
@@ -559,3 +566,111 @@ class RevokedSession(SQLModel, table=True):
     # The session's random id: the token's jti, the cookie's sid (app/security.py).
     session_id: str = Field(primary_key=True, max_length=32)
     expires_at: datetime = _at(index=True)
+
+
+class CaseGround(StrEnum):
+    """Why a disposal case is filed (appraisal.md §5)."""
+
+    unqualified_rating = "unqualified_rating"
+    lost_contact = "lost_contact"
+    no_participation = "no_participation"
+    other = "other"
+
+
+class CaseStatus(StrEnum):
+    """Where a disposal case stands (appraisal.md §5)."""
+
+    filed = "filed"
+    investigated = "investigated"
+    talked = "talked"
+    proposed = "proposed"
+    prereviewed = "prereviewed"
+    voted = "voted"
+    rectifying = "rectifying"
+    persuading = "persuading"
+    closed = "closed"
+
+
+class CaseOutcome(StrEnum):
+    not_adopted = "not_adopted"  # the branch meeting's vote failed
+    refused = "refused"  # the level above refused the decision
+    persuaded = "persuaded"
+    expelled = "expelled"
+    rectified = "rectified"
+
+
+class CaseMeasure(StrEnum):
+    rectify = "rectify"  # 限期改正
+    persuade = "persuade"  # 劝其退党
+    expel = "expel"  # 除名
+
+
+class StepKind(StrEnum):
+    file = "file"
+    investigation = "investigation"
+    talk = "talk"
+    proposal = "proposal"
+    prereview = "prereview"
+    defence = "defence"
+    vote = "vote"
+    decision = "decision"
+    withdrawal = "withdrawal"
+    followup = "followup"
+    appeal = "appeal"
+    appeal_answer = "appeal_answer"
+
+
+class DisposalCase(SQLModel, table=True):
+    """不合格党员处置: one member's case. Its steps (case_step) are appended, never changed;
+    the row itself changes only in its state: status, outcome, the measure under way, its
+    deadline, and whether an appeal waits for an answer."""
+
+    __tablename__ = "disposal_case"
+    __table_args__ = (sa.Index("ix_disposal_case_org_status", "org_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    member_id: int = Field(foreign_key="member.id", index=True, sa_type=BigId)
+    org_id: int = Field(foreign_key="org.id", sa_type=BigId)
+    ground: CaseGround = Field(sa_type=State(CaseGround, 20))
+    year: int
+    note: str = Field(default="", max_length=2000, sa_type=sa.Text)
+    status: CaseStatus = Field(default=CaseStatus.filed, sa_type=State(CaseStatus, 20))
+    outcome: CaseOutcome | None = Field(default=None, sa_type=State(CaseOutcome, 20))
+    measure: CaseMeasure | None = Field(default=None, sa_type=State(CaseMeasure, 10))
+    months: int | None = None
+    deadline: date | None = None  # 限期改正 ends (a Beijing date)
+    appeal_open: bool = False
+    created_by: int = Field(foreign_key="account.id", sa_type=BigId)
+    created_at: datetime = _at()
+    updated_at: datetime = _at()
+
+
+class CaseStep(SQLModel, table=True):
+    """One step of a disposal case, as recorded: who, when, and the step's own fields
+    (those of other kinds are null). Never updated, never deleted."""
+
+    __tablename__ = "case_step"
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    case_id: int = Field(foreign_key="disposal_case.id", index=True, sa_type=BigId)
+    kind: StepKind = Field(sa_type=State(StepKind, 20))
+    by_account: int = Field(foreign_key="account.id", sa_type=BigId)
+    by_member: int | None = Field(default=None, foreign_key="member.id", sa_type=BigId)
+    # An appeal recorded by the level above for a member who has left.
+    on_behalf: bool = False
+    at: datetime = _at()
+    # talk and vote: held_on; decision: decided_on.
+    on: date | None = None
+    # findings, summary, reason, note or text: the step's words.
+    text: str = Field(default="", max_length=2000, sa_type=sa.Text)
+    # prereview approve/return, decision approve/refuse, withdrawal agreed/refused,
+    # followup rectified/not_rectified.
+    result: str | None = Field(default=None, max_length=20)
+    measure: CaseMeasure | None = Field(default=None, sa_type=State(CaseMeasure, 10))
+    months: int | None = None
+    talker1_id: int | None = Field(default=None, foreign_key="member.id", sa_type=BigId)
+    talker2_id: int | None = Field(default=None, foreign_key="member.id", sa_type=BigId)
+    eligible: int | None = None
+    present: int | None = None
+    votes_for: int | None = None
+    against: int | None = None
+    abstain: int | None = None
+    passed: bool | None = None

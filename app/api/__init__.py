@@ -7,6 +7,7 @@ from app.api import (
     appraisal,
     audit,
     auth,
+    cases,
     entries,
     entry_import,
     exports,
@@ -36,6 +37,6 @@ def _document_body_limit(module_router: APIRouter) -> None:
 
 for module in (auth, passwords, orgs, member_import, members, rules, rules_file, entries, reviews,
                ratings, audit, entry_import,
-               exports, notices, printing, appraisal):
+               exports, notices, printing, appraisal, cases):
     _document_body_limit(module.router)
     router.include_router(module.router)

@@ -11,7 +11,14 @@ from app.api.deps import CurrentActor, PagingDep, errors
 from app.api.shape import member_out
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.models import ExemptionReason, Member, MemberExemption, MemberSuspension, Standing
+from app.models import (
+    ExemptionReason,
+    LeaveKind,
+    Member,
+    MemberExemption,
+    MemberSuspension,
+    Standing,
+)
 from app.schemas import (
     ExemptionOut,
     ExemptionPut,
@@ -102,7 +109,7 @@ def leave(member_id: Id, body: LeaveBody, session: SessionDep, actor: CurrentAct
           clock: ClockDep) -> MemberOut:
     """The member leaves the membership (committee above the branch, admin): standing
     `left`, their logins refused at once, their records kept. 409 member_left."""
-    member = standing.leave(session, actor, member_id, body.kind, body.on, body.note,
+    member = standing.leave(session, actor, member_id, LeaveKind(body.kind), body.on, body.note,
                             clock.now(), clock.today())
     return _one(session, member, clock.today())
 

@@ -28,6 +28,8 @@ ORG_KIND_LABELS = {"committee": N_("党委"), "general_branch": N_("党总支"),
 STANDING_LABELS = {"full": N_("正式党员"), "probationary": N_("预备党员"), "left": N_("已离开")}
 LEAVE_KIND_LABELS = {"discipline": N_("开除党籍"), "withdrew": N_("退党"), "died": N_("去世"),
                      "transferred": N_("组织关系转出")}
+# Every kind a member may have left by: those above, and those of a disposal case.
+LEFT_KIND_LABELS = {**LEAVE_KIND_LABELS, "expelled": N_("除名"), "persuaded": N_("劝退")}
 SUSPENSION_KIND_LABELS = {"party_probation": N_("留党察看"),
                           "detained": N_("中止党员权利（被留置或逮捕）")}
 EXEMPTION_REASON_LABELS = {

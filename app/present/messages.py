@@ -191,6 +191,36 @@ MESSAGES: dict[str, str] = {
     "status_invalid": N_("状态只能是待审核、已通过、未通过、已撤销，或空着。"),
     "duplicate_entry": N_("这位党员已有一条相同的记录，是否重复导入？"),
     "duplicate_row": N_("表中另有一行与此行完全相同。"),
+    # Disposal cases (不合格党员处置, appraisal.md §5).
+    "probationary": N_("预备党员不进行组织处置，其问题在转正时处理。"),
+    "case_open": N_("该党员已有一件未办结的处置案件。"),
+    "not_unqualified": N_("该党员在该年度已审定的评星定级中不是不合格等次。"),
+    "already_disciplined": N_("该党员的不合格等次来自一票否决（已受党纪处分），"
+                              "不再因同一问题进行组织处置。"),
+    "measure_not_allowed": N_("本案件不能提出这一处置意见：自行脱党的只能除名；"
+                              "限期改正期满仍未改正的，只能劝退或除名；劝而不退的，只能除名。"),
+    "wrong_step": N_("案件当前不在这一步骤，请刷新后按顺序办理。"),
+    "no_quorum": N_("到会有表决权的党员未超过应到会人数的一半，不能表决。"),
+    "deadline_not_reached": N_("限期改正尚未期满，期满后才能进行考察。"),
+    "member_only": N_("只有案件所涉党员本人可以办理这一步骤；"
+                      "已离开的党员，由上级党委代为登记申诉。"),
+    "own_case": N_("党员不能办理涉及本人的处置案件。"),
+    "own_proposal": N_("提出处置意见的人不能预审该意见。"),
+    "future_year": N_("年度不能晚于今年。"),
+    "case_text_too_long": N_("填写的文字太长了，请不超过2000字。"),
+    "step_text_required": N_("请填写这一步骤的内容。"),
+    "return_note_required": N_("退回时须写明理由。"),
+    "unknown_step": N_("没有这个步骤。"),
+    "invalid_result": N_("请选择这一步骤的结果。"),
+    "date_out_of_order": N_("日期不能早于前一步骤的日期。"),
+    "talkers_invalid": N_("谈话人须为本支部两名不同的正式党员（权利未被中止），"
+                          "且不能是案件所涉党员本人。"),
+    "measure_required": N_("请选择处置意见。"),
+    "months_not_rectify": N_("只有限期改正需要填写月数。"),
+    "counts_required": N_("请填写到会人数和赞成、反对、弃权票数。"),
+    "counts_mismatch": N_("赞成、反对、弃权票数之和须等于到会人数。"),
+    "present_over_eligible": N_("到会人数不能超过应到会有表决权的党员人数。"),
+    "case_required": N_("除名和劝退只能通过处置案件登记。"),
 }
 
 

@@ -15,6 +15,7 @@ from app.present.labels import (
     EXEMPTION_STATUS_LABELS,
     KIND_LABELS,
     LEAVE_KIND_LABELS,
+    LEFT_KIND_LABELS,
     QUARTER_NAMES,
     STANDING_LABELS,
     STATUS_LABELS,
@@ -41,6 +42,7 @@ env.globals.update(
     status_labels=STATUS_LABELS, category_labels=CATEGORY_LABELS,
     grade_labels={g.value: label for g, label in GRADE_LABELS.items()},
     standing_labels=STANDING_LABELS, leave_kind_labels=LEAVE_KIND_LABELS,
+    left_kind_labels=LEFT_KIND_LABELS,
     suspension_kind_labels=SUSPENSION_KIND_LABELS,
     exemption_reason_labels=EXEMPTION_REASON_LABELS,
     exemption_status_labels=EXEMPTION_STATUS_LABELS)

@@ -281,8 +281,17 @@ class MemberOut(BaseModel):
     left_kind: LeaveKind | None
 
 
+class LeaveKindIn(StrEnum):
+    """The kinds of leaving recorded by hand; `expelled` and `persuaded` only by a case."""
+
+    discipline = "discipline"
+    withdrew = "withdrew"
+    died = "died"
+    transferred = "transferred"
+
+
 class LeaveBody(Body):
-    kind: Annotated[LeaveKind, FromText]
+    kind: Annotated[LeaveKindIn, FromText]
     on: Annotated[date, FromText]
     note: Text = ""
 

@@ -22,6 +22,7 @@ from app.points import (
     RuleSet,
     default_rule_set,
 )
+from app.points.disposal import MAX_RECTIFY_MONTHS as MAX_RECTIFY_MONTHS
 from app.services import audit
 from app.services.errors import Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_rule_year
@@ -236,7 +237,7 @@ RuleProblem = tuple[str, str, str]
 CODE_PATTERN = re.compile(RULE_CODE_PATTERN)
 MAX_POINTS, MAX_CAP, MAX_SCORE = 100, 1000, 1000
 # A notice period (公示) of at most two months; 限期改正 of at most a year (appraisal.md §5).
-MAX_NOTICE_DAYS, MAX_RECTIFY_MONTHS = 60, 12
+MAX_NOTICE_DAYS = 60
 
 
 def rule_item_problems(item: RuleItem) -> list[RuleProblem]:

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.clock import CHINA
 from app.models import (
+    CASE_LEAVE_KINDS,
     BallotStatus,
     ExemptionReason,
     ExemptionStatus,
@@ -141,19 +142,30 @@ def leave(session: Session, actor: Actor, member_id: int, kind: LeaveKind, on: d
     if not actor.manages_above(org):
         raise Forbidden(f"Only the committee above {org.name} (or an administrator) records "
                         "that a member has left.", "committee_above_only")
+    if kind in CASE_LEAVE_KINDS:
+        raise Invalid(f"{kind} is recorded by an approved disposal case (POST /cases), not "
+                      "by hand.", "case_required")
     lock_branch(session, org.id or 0, member)
     _not_left(member)
     _not_future(on, today, "on")
     if on < member.joined_on:
         raise Invalid(f"on {on} is before joined_on {member.joined_on}.", "before_joined")
+    mark_left(session, actor.account_id, member, kind, on, note, now)
+    return member
+
+
+def mark_left(session: Session, account_id: int, member: Member, kind: LeaveKind, on: date,
+              note: str, now: datetime) -> None:
+    """Standing `left` on the row, audited (the caller holds the branch lock): from the
+    commit on the member's logins and tokens are refused (access.session_account), and
+    every record of theirs stays."""
     before = audit.snapshot(member)
     member.standing, member.left_kind, member.left_on = Standing.left, kind, on
     member.left_note = note.strip() or None
     session.add(member)
-    audit.record(session, actor_id=actor.account_id, action="member.leave",
+    audit.record(session, actor_id=account_id, action="member.leave",
                  object_type="member", object_id=member.id, at=now, before=before,
                  after=audit.snapshot(member))
-    return member
 
 
 def add_suspension(session: Session, actor: Actor, member_id: int, kind: SuspensionKind,

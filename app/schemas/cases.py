@@ -1,0 +1,227 @@
+"""Disposal cases (不合格党员处置, appraisal.md §5, §6): the filing, each step's body (one
+model per `kind`), and the case as answered with its steps."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+
+from app.models import CaseGround, CaseMeasure, CaseOutcome, CaseStatus
+from app.points.disposal import MAX_RECTIFY_MONTHS, MIN_RECTIFY_MONTHS
+from app.schemas import Body, FromText, Id, Year
+
+CaseText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Words = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Day = Annotated[date, FromText]
+Count = Annotated[int, Field(ge=0, le=100_000)]
+Months = Annotated[int, Field(ge=MIN_RECTIFY_MONTHS, le=MAX_RECTIFY_MONTHS)]
+
+
+class CaseCreate(Body):
+    member_id: Id
+    ground: Annotated[CaseGround, FromText] = Field(
+        description="unqualified_rating (graded unqualified in the approved rating of "
+        "`year`), lost_contact, no_participation (only expel may follow) or other (note "
+        "required).")
+    year: Year
+    note: CaseText = ""
+
+
+class InvestigationIn(Body):
+    kind: Literal["investigation"]
+    findings: Words
+
+
+class TalkIn(Body):
+    kind: Literal["talk"]
+    held_on: Day
+    talker_ids: Annotated[list[Id], Field(min_length=2, max_length=2, description=(
+        "Two different full members of the branch with their rights, not the member."))]
+    summary: Words
+
+
+class ProposalIn(Body):
+    kind: Literal["proposal"]
+    measure: Annotated[CaseMeasure, FromText]
+    months: Months | None = Field(default=None, description=(
+        "rectify only; default the year's rule set's rectify_months (6)."))
+    reason: Words
+
+
+class PrereviewIn(Body):
+    kind: Literal["prereview"]
+    decision: Literal["approve", "return"]
+    note: CaseText = Field(default="", description="Required when returned.")
+
+
+class DefenceIn(Body):
+    kind: Literal["defence"]
+    text: Words
+
+
+class VoteIn(Body):
+    kind: Literal["vote"]
+    held_on: Day
+    present: Count
+    votes_for: Count = Field(alias="for")
+    against: Count
+    abstain: Count
+
+
+class DecisionIn(Body):
+    kind: Literal["decision"]
+    decision: Literal["approve", "refuse"]
+    decided_on: Day | None = Field(default=None, description="Default today (Beijing).")
+    note: CaseText = ""
+
+
+class WithdrawalIn(Body):
+    kind: Literal["withdrawal"]
+    agreed: bool
+    note: CaseText = ""
+
+
+class FollowupIn(Body):
+    kind: Literal["followup"]
+    result: Literal["rectified", "not_rectified"]
+    note: CaseText = ""
+
+
+class AppealIn(Body):
+    kind: Literal["appeal"]
+    text: Words
+
+
+class AppealAnswerIn(Body):
+    kind: Literal["appeal_answer"]
+    text: Words
+
+
+STEP_BODIES: tuple[type[Body], ...] = (
+    InvestigationIn, TalkIn, ProposalIn, PrereviewIn, DefenceIn, VoteIn, DecisionIn,
+    WithdrawalIn, FollowupIn, AppealIn, AppealAnswerIn)
+
+
+def _kind(value: Any) -> Any:
+    """The body's `kind`, which picks its model (a callable: Body's validators run on every
+    field, which a plain discriminator field may not have)."""
+    return value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+
+
+StepBody = Annotated[
+    Annotated[InvestigationIn, Tag("investigation")] | Annotated[TalkIn, Tag("talk")]
+    | Annotated[ProposalIn, Tag("proposal")] | Annotated[PrereviewIn, Tag("prereview")]
+    | Annotated[DefenceIn, Tag("defence")] | Annotated[VoteIn, Tag("vote")]
+    | Annotated[DecisionIn, Tag("decision")] | Annotated[WithdrawalIn, Tag("withdrawal")]
+    | Annotated[FollowupIn, Tag("followup")] | Annotated[AppealIn, Tag("appeal")]
+    | Annotated[AppealAnswerIn, Tag("appeal_answer")],
+    Discriminator(_kind)]
+
+
+class _Done(BaseModel):
+    """Who recorded a step and when: `by` the account, `by_member_id` its member if any;
+    `on_behalf`: an appeal the level above recorded for a member who has left."""
+
+    by: int
+    by_member_id: int | None
+    at: datetime
+    on_behalf: bool = False
+
+
+class FileOut(_Done):
+    kind: Literal["file"]
+    ground: CaseGround
+    year: int
+    note: str
+
+
+class InvestigationOut(_Done):
+    kind: Literal["investigation"]
+    findings: str
+
+
+class TalkOut(_Done):
+    kind: Literal["talk"]
+    held_on: date
+    talker_ids: list[int]
+    summary: str
+
+
+class ProposalOut(_Done):
+    kind: Literal["proposal"]
+    measure: CaseMeasure
+    months: int | None
+    reason: str
+
+
+class PrereviewOut(_Done):
+    kind: Literal["prereview"]
+    decision: Literal["approve", "return"]
+    note: str
+
+
+class TextOut(_Done):
+    kind: Literal["defence", "appeal", "appeal_answer"]
+    text: str
+
+
+class VoteOut(_Done):
+    model_config = ConfigDict(populate_by_name=True)
+    kind: Literal["vote"]
+    held_on: date
+    present: int
+    votes_for: int = Field(alias="for")
+    against: int
+    abstain: int
+    eligible: int = Field(description="The members with a vote that day, counted by the server.")
+    passed: bool
+
+
+class DecisionOut(_Done):
+    kind: Literal["decision"]
+    decision: Literal["approve", "refuse"]
+    decided_on: date
+    note: str
+
+
+class WithdrawalOut(_Done):
+    kind: Literal["withdrawal"]
+    agreed: bool
+    note: str
+
+
+class FollowupOut(_Done):
+    kind: Literal["followup"]
+    result: Literal["rectified", "not_rectified"]
+    note: str
+
+
+StepOut = Annotated[FileOut | InvestigationOut | TalkOut | ProposalOut | PrereviewOut | TextOut
+                    | VoteOut | DecisionOut | WithdrawalOut | FollowupOut,
+                    Field(discriminator="kind")]
+
+
+class CaseOut(BaseModel):
+    id: int
+    member_id: int
+    org_id: int
+    ground: CaseGround
+    year: int
+    note: str
+    status: CaseStatus
+    outcome: CaseOutcome | None
+    measure: CaseMeasure | None = Field(description="The measure proposed and under way.")
+    months: int | None
+    deadline: date | None = Field(description="限期改正 ends (Beijing date): the decision "
+                                  "date plus the months, clamped to the month's end.")
+    appeal_open: bool
+    allowed_measures: list[CaseMeasure] = Field(description="What a proposal may still name.")
+    next_step: str | None = Field(description="The step the case waits for; null: none.")
+    next_by: Literal["branch_committee", "committee_above", "member"] | None
+    days_left: int | None = Field(description="Days to the deadline while rectifying "
+                                  "(negative once passed).")
+    created_at: datetime
+    updated_at: datetime
+    steps: list[StepOut]
