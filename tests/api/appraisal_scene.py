@@ -42,8 +42,10 @@ class Scene:
 
 
 def add_member(world: World, username: str, standing: str = "full") -> int:
+    # A probationary member joined less than two years ago (probation_too_long).
+    joined_on = "2024-07-01" if standing == "probationary" else "2010-07-01"
     body = {"name": username, "org_id": world.branch_b, "category": "active",
-            "joined_on": "2010-07-01", "username": username, "password": PASSWORD,
+            "joined_on": joined_on, "username": username, "password": PASSWORD,
             "standing": standing}
     member_id: int = ok(world.post("admin", "/members", body), 201)["id"]
     world.members[username] = member_id
