@@ -78,7 +78,7 @@ def file_case(member_id: int, request: Request, session: SessionDep, actor: Comm
     the_year = parse_int(year, "future_year", 2000, today.year) if year.strip() else today.year
     case = cases.file_case(session, actor, member_id, chosen, the_year, note, clock.now(),
                            today)
-    flash(request, _("已启动组织处置，已通知本人。下一步：调查核实。"))
+    flash(request, _("已启动组织处置。下一步：调查核实。"))
     return redirect(request, case_url(case.id))
 
 
