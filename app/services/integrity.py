@@ -75,13 +75,14 @@ from app.points import (
 )
 from app.points import stars as stars_for
 from app.services import audit
+from app.services.integrity_cases import check_cases
 from app.services.integrity_ratings import STEP_AUDITS, check_ballots, check_rating_steps
 from app.services.rules import load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
 from app.services.text import ONE_LINE, UNCHECKED_TABLES, bad_character
 
 CHECKS = ("audit_chain", "audit_missing", "finalized_totals", "late_change", "entry", "rating",
-          "ballot", "rating_steps", "text")
+          "ballot", "rating_steps", "cases", "text")
 
 STATUSES = tuple(EntryStatus)
 BATCH = 2000
@@ -594,6 +595,7 @@ def run_checks(session: Session, now: datetime) -> Report:
     check_ratings(session, report, names, now)
     report.checked["ballots"] = check_ballots(session, report.add, names.org)
     report.checked["ratings past draft"] = check_rating_steps(session, report.add, names.org)
+    report.checked["disposal cases"] = check_cases(session, report.add)
     check_text(session, report)
     return report
 

@@ -53,3 +53,4 @@ def reach(world: World, state: str, measure: str = "rectify", member: str = "a4"
     for who, body in path_to(world, state, measure):
         ok(step(world, case, who, body))
     return case
+AGREED_STEP = ("sec_a", {"kind": "withdrawal", "agreed": True, "note": "本人同意退党"})

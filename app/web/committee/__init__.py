@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from app.web.committee import (
     appraisal,
     approvals,
+    cases,
     entries,
     home,
     import_entries,
@@ -20,5 +21,5 @@ from app.web.committee import (
 
 router = APIRouter()
 for module in (home, entries, record, reviews, ratings, rating_steps, paper_ballots, approvals,
-               import_members, import_entries, appraisal):
+               cases, import_members, import_entries, appraisal):
     router.include_router(module.router)

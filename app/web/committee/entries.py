@@ -13,9 +13,10 @@ from fastapi.responses import RedirectResponse, Response
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Entry, EntryStatus, Org
+from app.present.case_words import GROUND_LABELS, case_state
 from app.present.i18n import _, rule_item_name
 from app.present.messages import message_for
-from app.services import entries, standing, worklist
+from app.services import case_view, cases, entries, standing, worklist
 from app.services.access import Actor, get_managed_org, get_member, require_manages
 from app.services.entries import EntryFilter
 from app.services.errors import DomainError
@@ -223,9 +224,12 @@ def member_page(member_id: int, request: Request, session: SessionDep, actor: Co
     score, vetoed = worklist.member_score(session, member_id, year, clock.now())
     exemption = standing.active_exemptions(session, [member_id], year).get(member_id)
     panel = standing_panel.panel(session, actor, member, org, clock.today(), here(request))
+    member_cases = cases.cases_of_member(session, actor, member_id)
     return page(request, "pages/committee/member.html", {
         "member": member, "org": org, "year": year, "this_year": this_year,
         "exemption": exemption, "rights_suspended": panel["rights_suspended"], "panel": panel,
         "standing_styles": standing_panel.STYLES,
         "rows": worklist.entry_views(session, rows, clock.now()), "total": total,
-        "score": score, "vetoed": vetoed, "view": "member"})
+        "score": score, "vetoed": vetoed, "view": "member", "member_cases": member_cases,
+        "may_file": case_view.may_file(actor, member, org, member_cases),
+        "case_state": case_state, "ground_labels": GROUND_LABELS})

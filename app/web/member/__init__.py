@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.member import ballot, notices, rating, report, results, score
+from app.web.member import ballot, cases, notices, rating, report, results, score
 
 router = APIRouter()
-for module in (score, report, results, notices, rating, ballot):
+for module in (score, report, results, notices, rating, ballot, cases):
     router.include_router(module.router)

@@ -1,0 +1,206 @@
+"""Disposal cases on the pages (appraisal.md §5), each form posted as a browser without
+JavaScript posts it: filing from the member's page, every step from the case page (the
+happy path and a refusal each), the member's defence and appeal on the phone, the appeal of
+a member who has left recorded by the level above, and who may open which page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.case_scene import TODAY, file_case, reach
+from tests.api.support import World, ok
+from tests.web.support import web_login
+from tests.web.test_rating_steps_pages import flashes, landed, post, text_of
+
+
+def steps_of(world: World, case: int) -> list[str]:
+    return [s["kind"] for s in ok(world.get("admin", f"/cases/{case}"))["steps"]]
+
+
+def status_of(world: World, case: int) -> tuple[str, Any]:
+    seen = ok(world.get("admin", f"/cases/{case}"))
+    return seen["status"], seen["outcome"]
+
+
+def step(client: TestClient, token: str, case: int, data: dict[str, Any]) -> Any:
+    """Post a step's form and, as a browser does, open the page it lands on (its message
+    shown there once)."""
+    answer = post(client, f"/committee/cases/{case}/steps", token, data,
+                  back=f"/committee/cases/{case}")
+    if answer.status_code == 303 and answer.headers["location"].endswith("#steps"):
+        client.get(answer.headers["location"])
+    return answer
+
+
+def test_a_case_is_filed_from_the_members_page(world: World, client: TestClient) -> None:
+    token = web_login(client, "sec_a")
+    a4 = world.members["a4"]
+    page = client.get(f"/committee/members/{a4}")
+    assert "启动组织处置" in page.text and f'action="/committee/members/{a4}/cases"' in page.text
+    # A ground that is not one: refused, nothing filed.
+    back = f"/committee/members/{a4}"
+    answer = post(client, f"/committee/members/{a4}/cases", token,
+                  {"ground": "gossip", "year": "2026"}, back=back)
+    assert landed(answer) == back
+    assert ok(world.get("admin", "/cases"))["total"] == 0
+    answer = post(client, f"/committee/members/{a4}/cases", token,
+                  {"ground": "lost_contact", "year": "2026", "note": "失联半年"}, back=back)
+    where = landed(answer)
+    case = int(where.rsplit("/", 1)[1])
+    page = client.get(where)
+    assert page.status_code == 200
+    words = text_of(page.text)
+    assert "失去联系六个月以上" in words and "下一步：调查核实（支部委员会办理）" in words
+    assert 'id="form-investigation"' in page.text
+    # A second case while this one is open: refused, said in words.
+    assert "启动组织处置（" not in client.get(back).text
+    answer = post(client, f"/committee/members/{a4}/cases", token,
+                  {"ground": "other", "year": "2026", "note": "再启动"}, back=back)
+    assert landed(answer) == back
+    assert "该党员已有一件未办结的处置案件" in flashes(client, back)
+    assert ok(world.get("admin", "/cases"))["total"] == 1
+    assert f"/committee/cases/{case}" in client.get("/committee/cases").text
+
+
+def test_every_step_from_the_case_page_and_a_refusal_each(world: World,
+                                                          client: TestClient) -> None:
+    case: int = ok(file_case(world), 201)["id"]
+    here = f"/committee/cases/{case}"
+    token = web_login(client, "sec_a")
+    m = world.members
+    branch_steps: list[tuple[dict[str, Any], dict[str, Any], str, str]] = [
+        ({"kind": "investigation", "text": " "}, {"kind": "investigation", "text": "半年未参加"},
+         "请填写这一步骤的内容", "investigated"),
+        ({"kind": "talk", "on": TODAY, "talker1": m["a1"], "talker2": m["a1"], "text": "谈"},
+         {"kind": "talk", "on": TODAY, "talker1": m["a1"], "talker2": m["a2"], "text": "谈"},
+         "谈话人须为本支部两名不同的正式党员", "talked"),
+        ({"kind": "proposal", "measure": "rectify", "months": "13", "text": "理由"},
+         {"kind": "proposal", "measure": "rectify", "months": "6", "text": "经教育仍无转变"},
+         "限期改正月数须为1到12之间的整数", "proposed"),
+    ]
+    for bad, good, said, after in branch_steps:
+        assert landed(step(client, token, case, bad)) == here
+        assert said in flashes(client, here)
+        assert landed(step(client, token, case, good)) == f"{here}#steps"
+        assert status_of(world, case)[0] == after
+    # The branch cannot prereview: the form is not offered, the post is refused.
+    assert 'id="form-prereview"' not in client.get(here).text
+    assert landed(step(client, token, case, {"kind": "prereview", "result": "approve"})) == here
+    assert status_of(world, case)[0] == "proposed"
+    above = web_login(client, "party_sec")
+    assert f"/committee/cases/{case}" in client.get("/committee/cases").text
+    assert "待上级办理的处置案件" in client.get("/committee").text
+    assert landed(step(client, above, case, {"kind": "prereview", "result": "return"})) == here
+    assert "退回" in flashes(client, here) or status_of(world, case)[0] == "proposed"
+    assert landed(step(client, above, case, {"kind": "prereview", "result": "approve"})) \
+        == f"{here}#steps"
+    token = web_login(client, "sec_a")
+    page = client.get(here).text
+    assert 'hx-confirm="表决结果记录后不能更改' in page and "今天本支部有表决权的党员 6 名" in page
+    counts = {"kind": "vote", "on": TODAY, "present": "3", "for": "3", "against": "0",
+              "abstain": "0"}
+    assert landed(step(client, token, case, counts)) == here
+    assert "不能表决" in flashes(client, here)
+    assert landed(step(client, token, case, counts | {"present": "5", "for": "4",
+                                                      "against": "1"})) == f"{here}#steps"
+    above = web_login(client, "party_sec")
+    page = client.get(here).text
+    assert "批准后开始限期改正" in page and 'id="form-decision"' in page
+    assert landed(step(client, above, case, {"kind": "decision", "result": "approve",
+                                             "on": "2099-01-01"})) == here
+    assert status_of(world, case)[0] == "voted"
+    assert landed(step(client, above, case, {"kind": "decision", "result": "approve",
+                                             "on": TODAY})) == f"{here}#steps"
+    assert status_of(world, case)[0] == "rectifying"
+    token = web_login(client, "sec_a")
+    words = text_of(client.get(here).text)
+    assert "改正期限至 2026年7月10日，还有 181 天" in words
+    assert "期满后才能考察" in words
+    assert landed(step(client, token, case, {"kind": "followup", "result": "rectified"})) == here
+    assert "尚未期满" in flashes(client, here)
+    world.clock.advance(days=181)
+    token = web_login(client, "sec_a")  # half a year later: a new session
+    assert landed(step(client, token, case, {"kind": "followup", "result": "rectified",
+                                             "text": "已改正"})) == f"{here}#steps"
+    assert status_of(world, case) == ("closed", "rectified")
+    assert steps_of(world, case) == ["file", "investigation", "talk", "proposal", "prereview",
+                                     "vote", "decision", "followup"]
+    words = text_of(client.get(here).text)
+    assert "已办结：已改正" in words and "赞成 4，反对 1，弃权 0" in words
+
+
+def test_the_member_writes_a_defence_and_an_appeal_on_the_phone(world: World,
+                                                                client: TestClient) -> None:
+    case = reach(world, "talked")
+    here = f"/me/cases/{case}"
+    token = web_login(client, "a4")
+    assert here in client.get("/me").text
+    page = client.get(here)
+    assert page.status_code == 200
+    assert "下一步：支委会提出处置意见（支部委员会办理）" in text_of(page.text)
+    assert f'action="/me/cases/{case}/defence"' in page.text
+    assert "/appeal" not in page.text
+    answer = post(client, f"{here}/defence", token, {"text": "  "})
+    assert answer.status_code == 422 and "请填写这一步骤的内容" in answer.text
+    assert landed(post(client, f"{here}/defence", token, {"text": "我一直在外地务工"})) \
+        == f"{here}#steps"
+    assert "我一直在外地务工" in client.get(here).text
+    assert "defence" in steps_of(world, case)
+    # An appeal before the decision is refused, in words, on the page.
+    answer = post(client, f"{here}/appeal", token, {"text": "不服"})
+    assert answer.status_code == 409 and "案件当前不在这一步骤" in answer.text
+
+
+def test_an_appeal_after_the_decision_and_for_a_member_who_left(world: World,
+                                                               client: TestClient) -> None:
+    case = reach(world, "decided")  # rectify: the member is still here
+    token = web_login(client, "a4")
+    here = f"/me/cases/{case}"
+    assert "/defence" not in client.get(here).text
+    assert landed(post(client, f"{here}/appeal", token, {"text": "期限太短"})) == f"{here}#steps"
+    assert "等待上级党委答复" in client.get(here).text
+    above = web_login(client, "party_sec")
+    page = f"/committee/cases/{case}"
+    assert 'id="form-appeal_answer"' in client.get(page).text
+    assert landed(step(client, above, case, {"kind": "appeal_answer", "text": "维持"})) \
+        == f"{page}#steps"
+    # A member expelled cannot log in: the level above records the appeal on the case page.
+    expelled = reach(world, "decided", "expel", member="a3")
+    page = f"/committee/cases/{expelled}"
+    assert "代为登记申诉" in client.get(page).text
+    assert landed(step(client, above, expelled, {"kind": "appeal", "text": "本人来信申诉"})) \
+        == f"{page}#steps"
+    assert "由上级党委代为登记" in client.get(page).text
+    sec = web_login(client, "sec_a")
+    assert "代为登记申诉" not in client.get(page).text
+    assert landed(step(client, sec, expelled, {"kind": "appeal", "text": "x"})) == page
+    assert steps_of(world, expelled)[-1] == "appeal"
+
+
+@pytest.mark.parametrize(("who", "committee_page", "my_page", "listed"), [
+    ("sec_a", 200, 404, True), ("vice_a", 200, 404, True), ("party_sec", 200, 404, False),
+    ("admin", 200, 404, True), ("sec_b", 404, 404, False), ("a1", 403, 404, False),
+    ("a4", 403, 200, False),
+])
+def test_who_opens_which_case_page(world: World, client: TestClient, who: str,
+                                   committee_page: int, my_page: int, listed: bool) -> None:
+    case = reach(world, "proposed")
+    web_login(client, who)
+    assert client.get(f"/committee/cases/{case}").status_code == committee_page
+    assert client.get(f"/me/cases/{case}").status_code == my_page
+    cases_page = client.get("/committee/cases")
+    if cases_page.status_code == 200:
+        assert (f'href="/committee/cases/{case}"' in section_of(cases_page.text,
+                                                               "branch-cases")) == listed
+    if who not in ("admin", "a4") and who != "sec_b":
+        assert f"/me/cases/{case}" not in client.get("/me").text
+
+
+def section_of(html: str, element_id: str) -> str:
+    if f'id="{element_id}"' not in html:
+        return ""
+    start = html.index(f'id="{element_id}"')
+    return html[start:html.index("</ul>", start)]
