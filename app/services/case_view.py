@@ -71,12 +71,11 @@ def _rows(session: Session, found: list[DisposalCase]) -> list[CaseRow]:
 
 
 def branch_cases(session: Session, actor: Actor) -> list[CaseRow]:
-    """The cases of the branches whose own committee the actor is on (administrators: all),
-    newest first; never another member's case to a member who is not on that committee."""
+    """The cases the actor reads as a committee (its branches' and, for a committee above,
+    those of the branches below; administrators: all), newest first; never their own
+    (that is on /me), never another member's to a plain member (cases.list_cases)."""
     found = cases.list_cases(session, actor, None, None, None, LIST_LIMIT, 0)[0]
-    rows = _rows(session, found)
-    return [r for r in rows if takes_branch_steps(actor, r.org)
-            and r.case.member_id != actor.member_id]
+    return [r for r in _rows(session, found) if r.case.member_id != actor.member_id]
 
 
 def queue_above(session: Session, actor: Actor) -> list[CaseRow]:

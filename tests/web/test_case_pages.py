@@ -181,7 +181,7 @@ def test_an_appeal_after_the_decision_and_for_a_member_who_left(world: World,
 
 
 @pytest.mark.parametrize(("who", "committee_page", "my_page", "listed"), [
-    ("sec_a", 200, 404, True), ("vice_a", 200, 404, True), ("party_sec", 200, 404, False),
+    ("sec_a", 200, 404, True), ("vice_a", 200, 404, True), ("party_sec", 200, 404, True),
     ("admin", 200, 404, True), ("sec_b", 404, 404, False), ("a1", 403, 404, False),
     ("a4", 403, 200, False),
 ])
