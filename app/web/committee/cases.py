@@ -8,13 +8,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import CaseGround, CaseMeasure, StepKind
 from app.present import case_words
+from app.present.case_print import case_notice
 from app.present.i18n import _
+from app.present.print_notice import notice_html, notice_pdf
 from app.services import case_steps, case_view, cases
 from app.services.access import Actor, require_manages
 from app.services.errors import Invalid
@@ -66,6 +68,34 @@ def case_page(case_id: int, request: Request, session: SessionDep, actor: Commit
         "voters": len(cases.members_with_a_vote(session, file.case.org_id, today))
         if StepKind.vote in offered else 0,
         "step_labels": case_words.STEP_LABELS, "measure_labels": case_words.MEASURE_LABELS})
+
+
+def _readable_file(session: SessionDep, actor: Actor, case_id: int,
+                   today: Any) -> case_view.CaseFile:
+    """The case as the committee side reads it: 404 if the actor may not see it, 403 if
+    they see it only as its member."""
+    file = case_view.case_file(session, actor, case_id, today)
+    require_manages(actor, file.org)
+    return file
+
+
+@router.get("/committee/cases/{case_id}/print")
+def case_print(case_id: int, session: SessionDep, actor: CommitteeActor,
+               clock: ClockDep) -> HTMLResponse:
+    """The case as an A4 审批表, with a 打印 button the print leaves out."""
+    notice = case_notice(session, _readable_file(session, actor, case_id, clock.today()))
+    return HTMLResponse(notice_html(notice, for_pdf=False, back_url=case_url(case_id),
+                                    pdf_url=f"{case_url(case_id)}/case.pdf"),
+                        headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/committee/cases/{case_id}/case.pdf")
+async def case_pdf(case_id: int, session: SessionDep, actor: CommitteeActor,
+                   clock: ClockDep) -> Response:
+    """The same 审批表 as a PDF, for the file."""
+    today = clock.today()
+    return await notice_pdf(session, lambda: case_notice(
+        session, _readable_file(session, actor, case_id, today)))
 
 
 @router.post("/committee/members/{member_id}/cases")

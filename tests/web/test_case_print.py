@@ -1,0 +1,72 @@
+"""A disposal case printed as the A4 审批表 for the file (appraisal.md §5): the print page
+and its PDF from one template, every step in order, the signature and seal lines; only the
+committees that read the case on the committee side may print it."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.case_scene import file_case, reach
+from tests.api.support import World, ok
+from tests.web.support import web_login
+from tests.web.test_print import pdf_pages
+
+
+def test_the_case_prints_with_every_step_and_the_seals(world: World,
+                                                       client: TestClient) -> None:
+    case = reach(world, "decided", "rectify")
+    web_login(client, "sec_a")
+    page = client.get(f"/committee/cases/{case}")
+    assert f'href="/committee/cases/{case}/print"' in page.text
+    assert f'href="/committee/cases/{case}/case.pdf"' in page.text
+    answer = client.get(f"/committee/cases/{case}/print")
+    assert answer.status_code == 200, answer.text
+    html = answer.text
+    assert "不合格党员处置审批表" in html
+    assert '<link rel="stylesheet" href="/static/print.css">' in html
+    assert f'href="/committee/cases/{case}/case.pdf"' in html and "data-print>打印</button>" in html
+    assert "a4" in html and "第一支部" in html and "失去联系六个月以上" in html
+    assert "2026" in html and "失联半年" in html
+    titles = ["启动组织处置", "调查核实", "谈话", "支委会提出处置意见", "上级预审",
+              "支部大会表决", "上级审批"]
+    body = html[html.index("<tbody>"):html.index("</tbody>")]
+    places = [body.index(f'<td class="step">{t}</td>') for t in titles]
+    assert places == sorted(places)  # every step, in order
+    assert "半年未参加组织生活" in body and "赞成 4，反对 1，弃权 0" in body
+    assert "谈话人：a1、a2" in body and "sec_a" in body and "party_sec" in body
+    assert "限期改正中" in html and "改正期限：" in html
+    assert "支部书记（签字）" in html and "党委书记（签字）" in html
+    assert html.count("（盖章）") == 2 and html.count("　　　　年　　月　　日") == 2
+    assert 'class="tabs"' not in html and "退出登录" not in html
+
+    pdf = client.get(f"/committee/cases/{case}/case.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(pdf_pages(pdf.content))
+    assert "a4" in text and "支部大会表决" in text and "半年未参加组织生活" in text
+    assert "打印" not in text and "下载" not in text
+
+    web_login(client, "party_sec")  # the committee above reads it
+    assert client.get(f"/committee/cases/{case}/print").status_code == 200
+    web_login(client, "admin")
+    assert client.get(f"/committee/cases/{case}/print").status_code == 200
+
+
+def test_only_the_committees_of_the_case_may_print_it(world: World,
+                                                      client: TestClient) -> None:
+    case = reach(world, "proposed")
+    web_login(client, "sec_b")  # another branch's committee: no such case for them
+    assert client.get(f"/committee/cases/{case}/print").status_code == 404
+    assert client.get(f"/committee/cases/{case}/case.pdf").status_code == 404
+    for member in ("a1", "a4"):  # a member (the case's own one too): not the committee side
+        web_login(client, member)
+        assert client.get(f"/committee/cases/{case}/print").status_code == 403
+        assert client.get(f"/committee/cases/{case}/case.pdf").status_code == 403
+    web_login(client, "sec_a")
+    assert client.get("/committee/cases/999999/print").status_code == 404
+
+
+def test_words_are_text_in_the_print(world: World, client: TestClient) -> None:
+    case = ok(file_case(world, note='<b>失联</b>&'), 201)["id"]
+    web_login(client, "sec_a")
+    html = client.get(f"/committee/cases/{case}/print").text
+    assert "&lt;b&gt;失联&lt;/b&gt;&amp;" in html and "<b>" not in html
