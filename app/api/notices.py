@@ -23,7 +23,8 @@ def _out(notice: notices.Notice) -> NoticeOut:
         entry_id=notice.entry.id if notice.entry else None,
         review_id=notice.review.id if notice.review else None,
         objection_id=notice.objection.id if notice.objection else None,
-        rating_id=notice.rating.id if notice.rating else None)
+        rating_id=notice.rating.id if notice.rating else None,
+        case_id=notice.case.id if notice.case else None)
 
 
 @router.get("/me/notices", response_model=NoticePage, responses=errors(401, 422))

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from app.clock import CHINA
 from app.models import Rating, RatingStatus, ReviewStatus
+from app.present import case_words
 from app.present.i18n import _, ngettext
 from app.present.labels import day_text, quarter_name, rule_name
 from app.services import notices as service
@@ -53,6 +54,8 @@ def _review_title(year: int, quarter: int) -> str:
 def notice_text(notice: Notice) -> str:
     """The sentence, e.g. 您3月5日报的「参加主题党日」已通过，加2分."""
     entry, review, rating = notice.entry, notice.review, notice.rating
+    if notice.case is not None:
+        return _case_text(notice)
     if rating is not None:
         return _rating_text(notice.kind, rating.year, notice)
     if entry is not None:
@@ -98,6 +101,31 @@ def _rating_text(kind: str, year: int, notice: Notice) -> str:
     return _("{year}年度评星定级结果已公示").format(year=year)
 
 
+def _case_text(notice: Notice) -> str:
+    """The member's own disposal case: what happened and what it means for them."""
+    case = notice.case
+    assert case is not None
+    if notice.kind == service.CASE_FILED:
+        return _("支部委员会启动了关于您的组织处置（理由：{ground}）。每一步都会记录在案；"
+                 "支部大会表决前，您可以提出申辩。").format(
+            ground=_(case_words.GROUND_LABELS[case.ground]))
+    if notice.kind == service.CASE_DEADLINE and notice.deadline is not None:
+        return _("您的限期改正将于{day}期满，还有一个月。期满后，支部委员会将对您的改正情况"
+                 "进行考察。").format(day=case_words.day_text(notice.deadline))
+    step = notice.step
+    if step is not None and step.result == "refuse":
+        return _("上级党委没有批准对您的处置意见，案件已办结，不对您作处置。")
+    if notice.measure == "rectify" and notice.deadline is not None:
+        return _("上级党委批准对您{measure}，改正期限至{day}。请在期限内改正；期满后，支部"
+                 "委员会将考察您的改正情况。").format(
+            measure=case_words.measure_text(notice.measure, notice.months),
+            day=case_words.day_text(notice.deadline))
+    if notice.measure == "persuade":
+        return _("上级党委批准劝您退党。请向支部委员会表明您是否同意退党；如不同意，"
+                 "支部可以按程序予以除名。")
+    return _("上级党委批准对您予以除名。您对处置不服的，可以提出申诉。")
+
+
 def _objections_invited(rating: Rating) -> bool:
     """Published with a notice period (not 0 days): members may object until it ends."""
     return rating.status == RatingStatus.published and rating.notice_until is not None \
@@ -105,6 +133,8 @@ def _objections_invited(rating: Rating) -> bool:
 
 
 def _link_text(notice: Notice) -> str:
+    if notice.case is not None:
+        return _("查看案件")
     if notice.kind == service.BALLOT_OPEN:
         return _("去投票")
     published = (notice.review is not None
@@ -119,6 +149,8 @@ def _link_text(notice: Notice) -> str:
 
 
 def _good(notice: Notice) -> bool | None:
+    if notice.case is not None:
+        return None
     if notice.kind in (service.ENTRY_REJECTED, service.ENTRY_REVOKED):
         return False
     if notice.entry is not None:

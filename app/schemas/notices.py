@@ -12,7 +12,7 @@ from app.schemas import IsoDateTime
 
 NoticeKind = Literal["entry_approved", "entry_rejected", "entry_recorded", "entry_revoked",
                      "review_published", "objection_answered", "ballot_open",
-                     "rating_published"]
+                     "rating_published", "case_filed", "case_decided", "case_deadline"]
 
 
 class NoticeOut(BaseModel):
@@ -29,6 +29,9 @@ class NoticeOut(BaseModel):
     rating_id: int | None = Field(default=None, description=(
         "The annual rating: its ballot open (`ballot_open`, until the member votes or it "
         "closes), its 公示 (`rating_published`), or the rating of an answered objection"))
+    case_id: int | None = Field(default=None, description=(
+        "The member's own disposal case: filed (`case_filed`), decided by the level above "
+        "(`case_decided`), or its 限期改正 ending in a month (`case_deadline`)"))
 
 
 class NoticePage(BaseModel):

@@ -3,9 +3,13 @@
 A member is told when one of their entries was decided (approved, rejected, recorded by
 the committee, revoked), when a quarter's review or the annual rating of their branch was
 published (公示), when their objection to either was answered, and, while the rating's
-ballot (民主测评) is open and they have not voted, that it is. Nothing is written for a
+ballot (民主测评) is open and they have not voted, that it is. A member a disposal case
+(不合格党员处置, appraisal.md §5) is about is told when it was filed, when the level above
+decided it, and a month before the end of a 限期改正 while it runs; no one else is told of
+it. Nothing is written for a
 notice: each is read from the row it is about (entry.decided_at / revoked_at,
-review.published_at, rating.published_at / ballot_opened_at, objection.resolved_at). Per
+review.published_at, rating.published_at / ballot_opened_at, objection.resolved_at, a case's
+file and decision steps, its deadline). Per
 account only "seen up to" is kept (account.notices_seen_at), which the member's kept page is
 keyed on too (app/web/page_cache.py).
 
@@ -20,16 +24,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.clock import CHINA
 from app.models import (
     PUBLIC_RATING_STATES,
     PUBLIC_REVIEW_STATES,
     Account,
     BallotStatus,
+    CaseStatus,
+    CaseStep,
+    DisposalCase,
     Entry,
     EntryStatus,
     Objection,
@@ -38,8 +46,10 @@ from app.models import (
     RatingStatus,
     RatingVoter,
     Review,
+    StepKind,
 )
 from app.points import RuleItem
+from app.points.disposal import add_months
 from app.services.access import Actor
 from app.services.appraisal import ballots_left
 from app.services.errors import Invalid
@@ -58,8 +68,12 @@ REVIEW_PUBLISHED = "review_published"  # my branch's quarter results are publish
 OBJECTION_ANSWERED = "objection_answered"  # the committee answered my objection
 BALLOT_OPEN = "ballot_open"  # my branch's 民主测评 is open and I have not voted yet
 RATING_PUBLISHED = "rating_published"  # my branch's annual rating is published (公示)
+CASE_FILED = "case_filed"  # the branch committee filed a disposal case about me
+CASE_DECIDED = "case_decided"  # the level above approved or refused the measure
+CASE_DEADLINE = "case_deadline"  # my 限期改正 ends in a month
 KINDS = (ENTRY_APPROVED, ENTRY_REJECTED, ENTRY_RECORDED, ENTRY_REVOKED, REVIEW_PUBLISHED,
-         OBJECTION_ANSWERED, BALLOT_OPEN, RATING_PUBLISHED)
+         OBJECTION_ANSWERED, BALLOT_OPEN, RATING_PUBLISHED, CASE_FILED, CASE_DECIDED,
+         CASE_DEADLINE)
 
 
 @dataclass(frozen=True)
@@ -74,16 +88,25 @@ class Notice:
     review: Review | None = None
     objection: Objection | None = None
     rating: Rating | None = None  # the objection's rating, or the rating itself
+    case: DisposalCase | None = None  # the member's disposal case
+    step: CaseStep | None = None  # its file or decision step
+    measure: str | None = None  # a decision's measure (the proposal it decided)
+    months: int | None = None  # and for 限期改正 its months
+    deadline: date | None = None  # 限期改正: the deadline it set or that nears
 
     @property
     def key(self) -> str:
-        """Stable per notice: the kind and the id of its row."""
-        row = self.entry or self.objection or self.review or self.rating
+        """Stable per notice: the kind and the id of its row (a case's step, or for its
+        deadline the case)."""
+        row = self.entry or self.objection or self.review or self.rating or self.step \
+            or self.case
         return f"{self.kind}:{row.id if row else 0}"
 
     @property
     def link(self) -> str:
         """The member page that shows what the notice is about."""
+        if self.case is not None:
+            return f"/me/cases/{self.case.id}"
         if self.entry is not None:
             return f"/me/entries?year={self.entry.year}"
         if self.rating is not None:
@@ -170,6 +193,7 @@ def member_notices(session: Session, actor: Actor, now: datetime) -> Notices:
                                 unseen=unseen(review.published_at), review=review))
     items += _answers(session, actor, since, now, unseen)
     items += _rating_notices(session, actor, since, now, unseen)
+    items += _case_notices(session, actor, since, now, unseen)
     items.sort(key=lambda n: (n.at, KINDS.index(n.kind), n.key), reverse=True)
     return Notices(items=items, seen_at=seen)
 
@@ -222,6 +246,51 @@ def _rating_notices(session: Session, actor: Actor, since: datetime, now: dateti
         elif published is not None and published <= now:
             items.append(Notice(kind=RATING_PUBLISHED, at=published,
                                 unseen=unseen(published), rating=rating))
+    return items
+
+
+def deadline_notice_at(deadline: date) -> datetime:
+    """When the member is told their 限期改正 nears its end: a calendar month before the
+    deadline, at the start of that (Beijing) day."""
+    return datetime.combine(add_months(deadline, -1), time(0), CHINA)
+
+
+def _case_notices(session: Session, actor: Actor, since: datetime, now: datetime,
+                  unseen: Callable[[datetime], bool]) -> list[Notice]:
+    """The member's own disposal cases (appraisal.md §5), in one statement: the filing, each
+    decision of the level above (with the measure of the proposal it decided) and, while a
+    限期改正 runs, a month before its deadline. Only ever the member's own cases."""
+    rows = session.exec(
+        select(DisposalCase, CaseStep).join(CaseStep, col(CaseStep.case_id) == DisposalCase.id)
+        .where(DisposalCase.member_id == actor.member_id,
+               col(CaseStep.kind).in_((StepKind.file, StepKind.proposal, StepKind.decision)))
+        .order_by(col(CaseStep.case_id), col(CaseStep.id))).all()
+    items: list[Notice] = []
+    proposal: dict[int, CaseStep] = {}
+    for case, step in rows:
+        case_id = case.id or 0
+        if step.kind == StepKind.proposal:
+            proposal[case_id] = step
+            continue
+        if not since <= step.at <= now:
+            continue
+        if step.kind == StepKind.file:
+            items.append(Notice(kind=CASE_FILED, at=step.at, unseen=unseen(step.at),
+                                case=case, step=step))
+            continue
+        proposed = proposal.get(case_id)
+        measure = proposed.measure if proposed is not None else case.measure
+        months = proposed.months if proposed is not None else case.months
+        deadline = add_months(step.on, months or 0) if step.result == "approve" \
+            and measure == "rectify" and step.on is not None else None
+        items.append(Notice(kind=CASE_DECIDED, at=step.at, unseen=unseen(step.at), case=case,
+                            step=step, measure=measure, months=months, deadline=deadline))
+    for case in {c.id: c for c, _s in rows}.values():
+        if case.status == CaseStatus.rectifying and case.deadline is not None:
+            at = deadline_notice_at(case.deadline)
+            if since <= at <= now:
+                items.append(Notice(kind=CASE_DEADLINE, at=at, unseen=unseen(at), case=case,
+                                    deadline=case.deadline))
     return items
 
 
