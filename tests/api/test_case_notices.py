@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from tests.api.case_scene import DECIDE, file_case, reach, step
 from tests.api.support import World, ok
+from tests.web.support import web_login
 
 CASE_KINDS = ("case_filed", "case_decided", "case_deadline")
 FILED = ("支部委员会启动了关于您的组织处置（理由：失去联系六个月以上）。每一步都会记录在案；"
@@ -26,11 +29,16 @@ def nobody_else(world: World) -> None:
         assert case_notices(world, who) == [], who
 
 
-def test_the_member_hears_of_the_filing_the_decision_and_the_deadline(world: World) -> None:
+def test_the_member_hears_of_the_filing_the_decision_and_the_deadline(
+        world: World, client: TestClient) -> None:
     case = ok(file_case(world), 201)["id"]
     link = f"/me/cases/{case}"
     filed = {"kind": "case_filed", "text": FILED, "link": link, "case_id": case}
     assert case_notices(world, "a4") == [filed]
+    web_login(client, "a4")  # the notices page and the home page say it too
+    for page in ("/me/notices", "/me"):
+        html = client.get(page).text
+        assert "支部委员会启动了关于您的组织处置" in html and f'href="{link}"' in html
     nobody_else(world)
     world.clock.advance(minutes=1)
     ok(world.get("a4", "/me/notices"))
