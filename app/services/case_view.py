@@ -135,11 +135,3 @@ def may_file(actor: Actor, member: Member, org: Org, found: list[DisposalCase]) 
         and actor.member_id != member.id \
         and all(c.status == CaseStatus.closed for c in found)
 
-
-def my_case_links(session: Session, member_id: int) -> list[tuple[int, str]]:
-    """My own cases for my home page, newest first: (id, status), one statement (the page is
-    kept lean; a case is rare)."""
-    return [(case_id or 0, str(status)) for case_id, status in session.exec(
-        select(DisposalCase.id, DisposalCase.status)
-        .where(DisposalCase.member_id == member_id)
-        .order_by(col(DisposalCase.id).desc())).all()]

@@ -23,7 +23,7 @@ A committee member is shown what waits for them: counts over the branches they m
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -124,6 +124,9 @@ class Notices:
 
     items: list[Notice]
     seen_at: datetime | None
+    # The member's own disposal cases, (id, status) newest first: read by the statement
+    # that finds their notices, for the home page's links to them.
+    cases: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def unseen(self) -> list[Notice]:
@@ -193,9 +196,10 @@ def member_notices(session: Session, actor: Actor, now: datetime) -> Notices:
                                 unseen=unseen(review.published_at), review=review))
     items += _answers(session, actor, since, now, unseen)
     items += _rating_notices(session, actor, since, now, unseen)
-    items += _case_notices(session, actor, since, now, unseen)
+    case_items, cases = _case_notices(session, actor, since, now, unseen)
+    items += case_items
     items.sort(key=lambda n: (n.at, KINDS.index(n.kind), n.key), reverse=True)
-    return Notices(items=items, seen_at=seen)
+    return Notices(items=items, seen_at=seen, cases=cases)
 
 
 def _answers(session: Session, actor: Actor, since: datetime, now: datetime,
@@ -256,10 +260,13 @@ def deadline_notice_at(deadline: date) -> datetime:
 
 
 def _case_notices(session: Session, actor: Actor, since: datetime, now: datetime,
-                  unseen: Callable[[datetime], bool]) -> list[Notice]:
+                  unseen: Callable[[datetime], bool]
+                  ) -> tuple[list[Notice], list[tuple[int, str]]]:
     """The member's own disposal cases (appraisal.md §5), in one statement: the filing, each
     decision of the level above (with the measure of the proposal it decided) and, while a
-    限期改正 runs, a month before its deadline. Only ever the member's own cases."""
+    限期改正 runs, a month before its deadline; and the cases themselves, (id, status) newest
+    first (every case has its filing step, so each is in the rows). Only ever the member's
+    own cases."""
     rows = session.exec(
         select(DisposalCase, CaseStep).join(CaseStep, col(CaseStep.case_id) == DisposalCase.id)
         .where(DisposalCase.member_id == actor.member_id,
@@ -285,13 +292,14 @@ def _case_notices(session: Session, actor: Actor, since: datetime, now: datetime
             and measure == "rectify" and step.on is not None else None
         items.append(Notice(kind=CASE_DECIDED, at=step.at, unseen=unseen(step.at), case=case,
                             step=step, measure=measure, months=months, deadline=deadline))
-    for case in {c.id: c for c, _s in rows}.values():
+    cases = {c.id or 0: c for c, _s in rows}
+    for case in cases.values():
         if case.status == CaseStatus.rectifying and case.deadline is not None:
             at = deadline_notice_at(case.deadline)
             if since <= at <= now:
                 items.append(Notice(kind=CASE_DEADLINE, at=at, unseen=unseen(at), case=case,
                                     deadline=case.deadline))
-    return items
+    return items, [(i, str(cases[i].status)) for i in sorted(cases, reverse=True)]
 
 
 def mark_seen(session: Session, actor: Actor, now: datetime,

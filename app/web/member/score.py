@@ -13,7 +13,7 @@ from app.models import EntryStatus, ReviewStatus
 from app.points import quarter_start
 from app.present.downloads import Format, member_year_response
 from app.present.labels import quarter_name, signed
-from app.services import case_view, member_view, notices, rating_view
+from app.services import member_view, notices, rating_view
 from app.services.errors import NotFound
 from app.services.member_score import member_score
 from app.services.rules import load_rule_set
@@ -86,12 +86,12 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
         "pending": member_view.pending_count(session, member.id or 0, year),
         # The branch's annual rating under way, and what it asks of me (one tap to it).
         "rating_task": rating_view.rating_task(session, actor),
-        # My own disposal cases (appraisal.md §5): shown to me only.
-        "my_cases": case_view.my_case_links(session, member.id or 0),
     }
     # 消息: what happened to me lately (keyed in the page cache by "seen up to").
     found = notices.member_notices(session, actor, clock.now())
+    # My own disposal cases (appraisal.md §5), shown to me only, read with the notices.
     context |= {"notices": home_notices(found), "unseen_notices": found.unseen_count,
+                "my_cases": found.cases,
                 "notices_up_to": found.newest_at.isoformat() if found.newest_at else ""}
     return page_cache.keep(request, render(request, "pages/member/score.html", context,
                                            partial="partials/member/score.html"))
