@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.present import i18n
 from app.present.templating import env
+from app.web.forms import here, safe_next
 
 
 def _take_flashes(request: Request) -> list[list[str]]:
@@ -30,14 +31,13 @@ def language_next(request: Request) -> str:
     answered to a POST (which has no page of its own to GET again), the page the form was
     on (the Referer, same site only), else home."""
     if request.method in ("GET", "HEAD"):
-        path, query = request.url.path, request.url.query
+        path, target = request.url.path, here(request)
     else:
         referer = urlsplit(request.headers.get("referer", ""))
-        if referer.netloc != request.url.netloc or not referer.path.startswith("/") \
-                or referer.path.startswith(("//", "/\\")):
+        if referer.netloc != request.url.netloc or not safe_next(referer.path, ""):
             return "/"
-        path, query = referer.path, referer.query
-    target = path + (f"?{query}" if query else "")
+        path = referer.path
+        target = path + (f"?{referer.query}" if referer.query else "")
     return target if len(target) <= NEXT_MAX else path[:NEXT_MAX]
 
 
