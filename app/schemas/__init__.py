@@ -563,8 +563,8 @@ class RatingItemOut(BaseModel):
                                 "committee's.")
     exempt: bool
     standing: Standing = Field(description="The member's standing when the rating was made.")
-    proposed_grade: Grade | None = Field(description="The engine's proposal; null for "
-                                         "members, who see the grade only.")
+    proposed_grade: Grade | None = Field(description="The engine's proposal; to a member, "
+                                         "null but on their own line.")
     grade: Grade
     reason: str | None = Field(description="Why the committee changed the grade; a member "
                                "sees it on their own line only.")
