@@ -112,12 +112,6 @@ def offered_steps(session: Session, actor: Actor, file: CaseFile) -> list[StepKi
     return [k for k in kinds if may_take(session, actor, file, k)]
 
 
-def rectifying(session: Session) -> list[DisposalCase]:
-    """Every case waiting out its 限期改正, for the notices of its deadline."""
-    return list(session.exec(select(DisposalCase).where(
-        DisposalCase.status == CaseStatus.rectifying).order_by(col(DisposalCase.id))).all())
-
-
 def talker_choices(session: Session, file: CaseFile, on: date) -> list[tuple[int, str]]:
     """Who the talk form offers: the branch's full members with their rights on that day,
     not the member (the service checks again)."""

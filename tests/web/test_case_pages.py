@@ -5,6 +5,7 @@ a member who has left recorded by the level above, and who may open which page."
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -130,6 +131,40 @@ def test_every_step_from_the_case_page_and_a_refusal_each(world: World,
                                      "vote", "decision", "followup"]
     words = text_of(client.get(here).text)
     assert "已办结：已改正" in words and "赞成 4，反对 1，弃权 0" in words
+
+
+OVERDUE = "限期改正已到期、待期满考察的处置案件"
+
+
+def overdue_count(client: TestClient, who: str) -> int | None:
+    """The count on the committee home's 等您处理 line of cases due their 期满考察, if shown."""
+    web_login(client, who)
+    found = re.search(f"{OVERDUE} (\\d+) ›", text_of(client.get("/committee").text))
+    return int(found[1]) if found else None
+
+
+def test_the_committee_is_told_when_a_deadline_comes_without_a_followup(
+        world: World, client: TestClient) -> None:
+    a4_case = reach(world, "decided")  # 限期改正 of a4 until 2026-07-10
+    own_case = reach(world, "decided", member="vice_a")  # vice_a sits on the committee
+    world.clock.advance(days=180)  # 2026-07-09: a day to go, nothing to tell
+    assert overdue_count(client, "sec_a") is None
+    world.clock.advance(days=1)  # the deadline: 期满考察 may be recorded from today
+    assert overdue_count(client, "sec_a") == 2
+    page = client.get("/committee").text
+    assert f'href="/committee/cases/{a4_case}">{OVERDUE}' in page  # the first due
+    # vice_a is told of a4's case, never of their own; the 党委's committee takes no
+    # branch step and is not told (its queue is /committee/cases); an administrator is.
+    assert overdue_count(client, "vice_a") == 1
+    assert "限期改正中 · 已到期，待期满考察" in text_of(client.get("/committee/cases").text)
+    assert overdue_count(client, "party_sec") is None
+    assert overdue_count(client, "admin") == 2
+    # Once the follow-up is recorded the case no longer waits.
+    ok(world.post("sec_a", f"/cases/{a4_case}/steps",
+                  {"kind": "followup", "result": "rectified", "note": "已改正"}))
+    assert overdue_count(client, "sec_a") == 1
+    assert f'href="/committee/cases/{own_case}">{OVERDUE}' in client.get("/committee").text
+    assert overdue_count(client, "vice_a") is None
 
 
 def test_the_member_writes_a_defence_and_an_appeal_on_the_phone(world: World,

@@ -47,12 +47,13 @@ def case_context(session: SessionDep, actor: Actor, file: case_view.CaseFile,
 
 
 @router.get("/committee/cases")
-def case_list(request: Request, session: SessionDep, actor: CommitteeActor) -> Response:
+def case_list(request: Request, session: SessionDep, actor: CommitteeActor,
+              clock: ClockDep) -> Response:
     """The branch's cases (its own committee only) and the level above's queue."""
     return page(request, "pages/committee/cases.html", {
         "rows": case_view.branch_cases(session, actor),
         "queue": case_view.queue_above(session, actor), "state": case_words.case_state,
-        "case_styles": CASE_STYLES})
+        "today": clock.today(), "case_styles": CASE_STYLES})
 
 
 @router.get("/committee/cases/{case_id}")
