@@ -282,6 +282,8 @@ class RuleSetRow(SQLModel, table=True):
     ballot_required: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     rating_notice_days: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
     rectify_months: int = Field(default=6, sa_column_kwargs={"server_default": "6"})
+    # Below it, publishing needs a reason (issue 17, app/services/early_steps.py).
+    min_notice_days: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
     created_at: datetime = _at()
     # A new random value whenever the year's rules change (never reused, even by a
     # rolled-back change), so each process may keep the rules it loaded until it moves.
@@ -367,6 +369,10 @@ class Review(SQLModel, table=True):
     published_at: datetime | None = _at(nullable=True)
     finalized_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     finalized_at: datetime | None = _at(nullable=True)
+    # Why it was published or finalized before the quarter ended, or published with a
+    # short notice (app/services/early_steps.py); any reason given otherwise too.
+    publish_reason: str | None = Field(default=None, max_length=500)
+    finalize_reason: str | None = Field(default=None, max_length=500)
 
 
 class ReviewScore(SQLModel, table=True):
@@ -427,6 +433,10 @@ class Rating(SQLModel, table=True):
     published_at: datetime | None = _at(nullable=True)
     submitted_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     submitted_at: datetime | None = _at(nullable=True)
+    # Why the last publication or the submission came before the year ended, or with a
+    # short notice (app/services/early_steps.py); any reason given otherwise too.
+    publish_reason: str | None = Field(default=None, max_length=500)
+    submit_reason: str | None = Field(default=None, max_length=500)
     # The last return by the level above or reopen by the committee, and why (the audit
     # log keeps every one).
     sent_back: str | None = Field(default=None, max_length=10)  # "returned" or "reopened"

@@ -64,7 +64,7 @@ def update_rule(code: Annotated[str, Path(pattern=RULE_CODE_PATTERN)], body: Rul
 @router.put("/rules/{year}/procedure", response_model=RuleParamsOut,
             responses=errors(401, 403, 404, 422, codes={422: (
                 "not_a_boolean", "notice_out_of_range", "months_out_of_range",
-                "validation_error")}))
+                "min_notice_out_of_range", "validation_error")}))
 def update_procedure(year: Annotated[Year, Path()], body: RuleProcedureUpdate,
                      session: SessionDep, actor: CurrentActor,
                      clock: ClockDep) -> RuleParamsOut:

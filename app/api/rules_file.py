@@ -100,8 +100,8 @@ def import_rules(year: YearPath, session: SessionDep, actor: CurrentActor, clock
                  dry_run: Annotated[bool, Query()] = False) -> Response:
     """Replace the year's rule set with a rule file's (or only check it, `dry_run`);
     refused once the year is frozen unless only the procedural parameters (ballot_required,
-    rating_notice_days, rectify_months) differ, or when it drops or re-kinds a code entries
-    use."""
+    rating_notice_days, rectify_months, min_notice_days) differ, or when it drops or
+    re-kinds a code entries use."""
     require_admin(actor)
     try:
         result = rules_file.import_rule_set(session, actor.account_id, year, data,

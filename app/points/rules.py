@@ -71,6 +71,8 @@ class RatingParams:
     ballot_required: bool = True
     rating_notice_days: int = 5
     rectify_months: int = 6
+    # A notice (公示) shorter than this needs a reason, for reviews and ratings alike.
+    min_notice_days: int = 5
 
 
 @dataclass(frozen=True)

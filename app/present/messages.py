@@ -122,6 +122,7 @@ MESSAGES: dict[str, str] = {
     # The committee's pages (committee*.py).
     "review_score_out_of_range": N_("评议分须为0到5之间的整数。"),
     "notice_out_of_range": N_("公示天数须为0到60之间的整数。"),
+    "min_notice_out_of_range": N_("最短公示天数须为0到60之间的整数。"),
     "veto_has_no_points": N_("一票否决项目不填次数和分值。"),
     "quantity_not_allowed": N_("该项目填写分值，不填次数。"),
     "points_not_allowed": N_("该项目按次数计分，不填分值。"),

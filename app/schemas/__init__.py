@@ -397,6 +397,8 @@ class RuleParamsOut(BaseModel):
                                     "60); procedural.")
     rectify_months: int = Field(description="Months of 限期改正 a disposal case proposes by "
                                 "default (1 to 12); procedural.")
+    min_notice_days: int = Field(description="The shortest notice (公示) of a review or a "
+                                 "rating published without a reason (0 to 60); procedural.")
 
 
 class RulesOut(BaseModel):
@@ -431,6 +433,9 @@ class RuleProcedureUpdate(Body):
     rectify_months: int | None = Field(
         default=None, json_schema_extra=_left_out_not_null(minimum=1, maximum=MAX_RECTIFY_MONTHS),
         description="1 to 12, else 422 `months_out_of_range`.")
+    min_notice_days: int | None = Field(
+        default=None, json_schema_extra=_left_out_not_null(minimum=0, maximum=MAX_NOTICE_DAYS),
+        description="0 to 60, else 422 `min_notice_out_of_range`.")
 
 
 class RuleUpdate(Body):

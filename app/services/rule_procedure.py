@@ -1,7 +1,7 @@
 """The procedural parameters of a year's rule set (appraisal.md §6): `ballot_required`,
-`rating_notice_days` and `rectify_months` say how the annual appraisal is run, not how
-anything is scored, so they stay editable after the year's rules freeze
-(docs/scoring.md, Workflow 5)."""
+`rating_notice_days`, `rectify_months` and `min_notice_days` say how the appraisal and the
+reviews are run, not how anything is scored, so they stay editable after the year's rules
+freeze (docs/scoring.md, Workflow 5)."""
 
 from __future__ import annotations
 
@@ -25,10 +25,11 @@ from app.services.rules import (
     write_params,
 )
 
-PROCEDURAL = ("ballot_required", "rating_notice_days", "rectify_months")
+PROCEDURAL = ("ballot_required", "rating_notice_days", "rectify_months", "min_notice_days")
 # The code a null value is refused with: each parameter's own, as for a bad value.
 _NULL_CODES = {"ballot_required": "not_a_boolean", "rating_notice_days": "notice_out_of_range",
-               "rectify_months": "months_out_of_range"}
+               "rectify_months": "months_out_of_range",
+               "min_notice_days": "min_notice_out_of_range"}
 
 
 def procedural(params: RatingParams) -> dict[str, Any]:

@@ -55,6 +55,7 @@ def read_params(row: RuleSetRow) -> RatingParams:
         ballot_required=bool(row.ballot_required),
         rating_notice_days=row.rating_notice_days,
         rectify_months=row.rectify_months,
+        min_notice_days=row.min_notice_days,
     )
 
 
@@ -71,6 +72,7 @@ def write_params(row: RuleSetRow, params: RatingParams) -> None:
     row.ballot_required = params.ballot_required
     row.rating_notice_days = params.rating_notice_days
     row.rectify_months = params.rectify_months
+    row.min_notice_days = params.min_notice_days
 
 
 def item_row(year: int, item: RuleItem, position: int,
@@ -314,6 +316,9 @@ def rating_params_problems(params: RatingParams) -> list[RuleProblem]:
     if not 1 <= params.rectify_months <= MAX_RECTIFY_MONTHS:
         problems.append(("rectify_months", "months_out_of_range",
                          f"must be from 1 to {MAX_RECTIFY_MONTHS}"))
+    if not 0 <= params.min_notice_days <= MAX_NOTICE_DAYS:
+        problems.append(("min_notice_days", "min_notice_out_of_range",
+                         f"must be from 0 to {MAX_NOTICE_DAYS}"))
     return problems
 
 

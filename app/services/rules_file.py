@@ -68,9 +68,10 @@ HEADER = """\
 # params: review scores, star thresholds (least score for 1..5 stars) and grade numbers.
 """
 PROCEDURE_NOTE = """\
-  # Procedural (appraisal.md §6): these three stay editable after the year's rules freeze.
+  # Procedural (appraisal.md §6): these four stay editable after the year's rules freeze.
   # ballot_required 须经民主测评方可公示; rating_notice_days 评星定级公示天数 (0-60);
-  # rectify_months 限期改正默认月数 (1-12)."""
+  # rectify_months 限期改正默认月数 (1-12); min_notice_days 最短公示天数 (0-60: a
+  # shorter notice needs a reason)."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from app.models import Account, AuditLog, RuleSetRow
 from tests.api.support import World, ok, refused
 from tests.api.test_bad_input import GARBAGE, finalize_year, not_500
 
-DEFAULTS = {"ballot_required": True, "rating_notice_days": 5, "rectify_months": 6}
+DEFAULTS = {"ballot_required": True, "rating_notice_days": 5, "rectify_months": 6,
+            "min_notice_days": 5}
 
 
 def put(world: World, year: int, body: Any, who: str = "admin") -> Any:
@@ -49,9 +50,9 @@ def test_set_them_one_or_all_and_each_change_is_audited(world: World, db: Sessio
     first = revision(db, 2026)
     assert first is not None  # stored by its first write, as an item edit would store it
     ok(put(world, 2026, {"ballot_required": False, "rating_notice_days": 0,
-                         "rectify_months": 12}))
+                         "rectify_months": 12, "min_notice_days": 0}))
     assert procedure(world, 2026) == {"ballot_required": False, "rating_notice_days": 0,
-                                      "rectify_months": 12}
+                                      "rectify_months": 12, "min_notice_days": 0}
     assert revision(db, 2026) not in (None, first)
     # 2027 has no rules of its own: it reads 2026's, procedure included.
     assert procedure(world, 2027)["rating_notice_days"] == 0
@@ -63,7 +64,8 @@ def test_set_them_one_or_all_and_each_change_is_audited(world: World, db: Sessio
     assert changes == [
         (DEFAULTS, DEFAULTS | {"rating_notice_days": 7}),
         (DEFAULTS | {"rating_notice_days": 7},
-         {"ballot_required": False, "rating_notice_days": 0, "rectify_months": 12}),
+         {"ballot_required": False, "rating_notice_days": 0, "rectify_months": 12,
+          "min_notice_days": 0}),
     ]
     # Nothing new (an empty body, or the values it has): answered, nothing written.
     last = revision(db, 2026)
@@ -84,6 +86,10 @@ BAD: list[tuple[str, Any, str]] = [
     ("months 13", {"rectify_months": 13}, "months_out_of_range"),
     ("months null", {"rectify_months": None}, "months_out_of_range"),
     ("months text", {"rectify_months": "six"}, "validation_error"),
+    ("minimum -1", {"min_notice_days": -1}, "min_notice_out_of_range"),
+    ("minimum 61", {"min_notice_days": 61}, "min_notice_out_of_range"),
+    ("minimum null", {"min_notice_days": None}, "min_notice_out_of_range"),
+    ("minimum text", {"min_notice_days": "5"}, "validation_error"),
     ("ballot null", {"ballot_required": None}, "not_a_boolean"),
     ("ballot text", {"ballot_required": "yes"}, "validation_error"),
     ("ballot 1", {"ballot_required": 1}, "validation_error"),
@@ -102,8 +108,7 @@ def test_each_bad_value_is_refused_with_its_code(world: World, db: Session, body
     ok(put(world, 2026, {"rating_notice_days": 4}))
     before = revision(db, 2026)
     answer = refused(put(world, 2026, body), 422, code)
-    assert "rating_notice_days" in answer["detail"] or "rectify_months" in answer["detail"] \
-        or "ballot_required" in answer["detail"] or code == "validation_error"
+    assert any(name in answer["detail"] for name in DEFAULTS) or code == "validation_error"
     assert procedure(world, 2026) == DEFAULTS | {"rating_notice_days": 4}
     assert revision(db, 2026) == before and len(audit_rows(db, 2026)) == 1
 

@@ -123,7 +123,8 @@ def freeze(world: World, year: int) -> None:
 
 PROCEDURAL = (("ballot_required: true", "ballot_required: false"),
               ("rating_notice_days: 5", "rating_notice_days: 7"),
-              ("rectify_months: 6", "rectify_months: 3"))
+              ("rectify_months: 6", "rectify_months: 3"),
+              ("min_notice_days: 5", "min_notice_days: 2"))
 
 
 def procedural(text: str) -> str:
@@ -149,7 +150,8 @@ def test_a_frozen_year_refuses_an_import_that_changes_the_scoring(world: World,
         for dry_run in (False, True):
             body = refused(send(world, 2025, changed, dry_run=dry_run), 409, "rules_frozen")
             assert named in body["detail"], body["detail"]
-            assert "only ballot_required, rating_notice_days, rectify_months" in body["detail"]
+            assert "only ballot_required, rating_notice_days, rectify_months, " \
+                "min_notice_days may" in body["detail"]
     # Two items swapped: the same items, another order (the rules page's order).
     lines = text.split("- code: ")
     swapped = "- code: ".join([*lines[:1], lines[2], lines[1], *lines[3:]])
@@ -160,6 +162,9 @@ def test_a_frozen_year_refuses_an_import_that_changes_the_scoring(world: World,
     assert problems(send(world, 2025, text.replace("ballot_required: true",
                                                     "ballot_required: 'no'"))) == \
         [("params.ballot_required", "not_a_boolean")]
+    assert problems(send(world, 2025, text.replace("min_notice_days: 5",
+                                                    "min_notice_days: 61"))) == \
+        [("params.min_notice_days", "min_notice_out_of_range")]
     assert revision(db, 2025) == before and export(world, 2025) == text
 
 
@@ -175,7 +180,8 @@ def test_a_frozen_year_imports_its_procedural_parameters(world: World, db: Sessi
     done = ok(send(world, 2025, changed))
     assert (done["frozen"], done["added"], done["removed"], done["changed"],
             done["params_changed"]) == (True, [], [], [], True)
-    expected = {"ballot_required": False, "rating_notice_days": 7, "rectify_months": 3}
+    expected = {"ballot_required": False, "rating_notice_days": 7, "rectify_months": 3,
+                "min_notice_days": 2}
     assert {k: done["params"][k] for k in expected} == expected
     shown = ok(world.get("a1", "/rules", year=2025))
     assert shown["frozen"] is True and shown["params"] == done["params"]

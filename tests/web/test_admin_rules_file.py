@@ -109,6 +109,12 @@ def test_a_frozen_year_takes_a_file_that_changes_only_the_procedure(
     bad = upload(client, token, 2025, text.replace("rectify_months: 6", "rectify_months: 0"))
     assert bad.status_code == 422
     assert "<code>params.rectify_months</code>：限期改正月数须为1到12之间的整数。" in bad.text
+    done = upload(client, token, 2025, text.replace("min_notice_days: 5", "min_notice_days: 3"))
+    assert done.status_code == 303
+    assert ok(world.get("admin", "/rules", year=2025))["params"]["min_notice_days"] == 3
+    bad = upload(client, token, 2025, text.replace("min_notice_days: 5", "min_notice_days: 61"))
+    assert bad.status_code == 422
+    assert "<code>params.min_notice_days</code>：最短公示天数须为0到60之间的整数。" in bad.text
     web_login(client, "sec_a")
     page = client.get("/admin/rules?year=2025").text
     assert "该年度规则已锁定，不能导入。" in page and "/admin/rules/import" not in page

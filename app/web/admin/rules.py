@@ -131,6 +131,7 @@ FILE_PROBLEMS: dict[str, str] = {
     "excellent_divisor_invalid": N_("优秀比例的分母应在 1 到 100 之间。"),
     "not_a_boolean": N_("应为 true 或 false。"),
     "notice_out_of_range": N_("公示天数须为0到60之间的整数。"),
+    "min_notice_out_of_range": N_("最短公示天数须为0到60之间的整数。"),
     "months_out_of_range": N_("限期改正月数须为1到12之间的整数。"),
     "items_required": N_("至少要有一条积分项目。"),
     "too_many_items": N_("积分项目太多（最多 200 条）。"),
@@ -226,7 +227,8 @@ def import_file(request: Request, session: SessionDep, actor: WebActor, clock: C
 
 # The form's field each refusal is about, so the page marks it.
 PROCEDURE_FIELDS = {"notice_out_of_range": "rating_notice_days",
-                    "months_out_of_range": "rectify_months"}
+                    "months_out_of_range": "rectify_months",
+                    "min_notice_out_of_range": "min_notice_days"}
 
 
 @router.post("/admin/rules/procedure")
@@ -234,9 +236,10 @@ def update_procedure(request: Request, session: SessionDep, actor: WebActor, clo
                      year: YearQuery = None,
                      ballot_required: Annotated[str, Form(max_length=10)] = "",
                      rating_notice_days: Annotated[str, Form(max_length=20)] = "",
-                     rectify_months: Annotated[str, Form(max_length=20)] = "") -> Response:
+                     rectify_months: Annotated[str, Form(max_length=20)] = "",
+                     min_notice_days: Annotated[str, Form(max_length=20)] = "") -> Response:
     """The year's procedural parameters (appraisal.md §6), also once the year is frozen. The
-    form shows all three, so an unticked box is false."""
+    form shows all four, so an unticked box is false."""
     require_admin(actor)
     the_year = year or clock.today().year
 
@@ -246,14 +249,17 @@ def update_procedure(request: Request, session: SessionDep, actor: WebActor, clo
             "rating_notice_days": parse_int(rating_notice_days, "notice_out_of_range", 0,
                                             rules.MAX_NOTICE_DAYS),
             "rectify_months": parse_int(rectify_months, "months_out_of_range", 1,
-                                        rules.MAX_RECTIFY_MONTHS)}
+                                        rules.MAX_RECTIFY_MONTHS),
+            "min_notice_days": parse_int(min_notice_days, "min_notice_out_of_range", 0,
+                                         rules.MAX_NOTICE_DAYS)}
         return rule_procedure.set_procedure(session, actor.account_id, the_year, changes,
                                             clock.now())
 
     result = attempt(session, change)
     if isinstance(result, DomainError):
         form = {"ballot_required": bool(ballot_required),
-                "rating_notice_days": rating_notice_days, "rectify_months": rectify_months}
+                "rating_notice_days": rating_notice_days, "rectify_months": rectify_months,
+                "min_notice_days": min_notice_days}
         return _rules_page(request, session, actor, the_year, clock,
                            status_code=result.status_code, procedure={
                                "form": form, "error": message_for(result),
