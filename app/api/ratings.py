@@ -29,6 +29,7 @@ from app.schemas import (
     RatingCreate,
     RatingOut,
     RatingPublishBody,
+    RatingSubmitBody,
     RatingSummaryOut,
     ReasonBody,
     SelfAssessmentBody,
@@ -43,6 +44,9 @@ router = APIRouter(tags=["ratings"])
 
 # The refusals of each step, listed in the schema (appraisal.md §2, §6).
 DRAFT_ONLY = ("rating_final", "rating_not_draft", "rating_changed")
+# A publication or submission before the year's end, or with a short notice, without a
+# reason; or a body the step cannot take.
+EARLY = ("reason_required", "validation_error")
 BALLOT_REFUSALS = {403: ("not_a_voter",),
                    409: ("ballot_not_open", "already_voted", "ballot_full"),
                    422: ("own_line", "not_a_graded_line", "unknown_grade", "validation_error")}
@@ -198,12 +202,16 @@ def cast_paper_ballot(rating_id: Id, body: BallotBody, session: SessionDep,
 
 @router.post("/ratings/{rating_id}/publish", response_model=RatingOut,
              responses=errors(401, 403, 404, 409, 422, codes={
-                 409: (*DRAFT_ONLY, "ballot_open", "ballot_required")}))
+                 409: (*DRAFT_ONLY, "ballot_open", "ballot_required"),
+                 422: ("notice_out_of_range", *EARLY)}))
 def publish_rating(rating_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                    body: RatingPublishBody | None = None) -> RatingOut:
-    """Publish the rating to the branch (公示) for `notice_days`."""
-    days = body.notice_days if body else None
-    rating = appraisal.publish(session, actor, rating_id, days, clock.now())
+    """Publish the rating to the branch (公示) for `notice_days`. Before the year has ended,
+    or with a notice below the year's min_notice_days, only with a `reason`, which is
+    stored."""
+    given = body or RatingPublishBody()
+    rating = appraisal.publish(session, actor, rating_id, given.notice_days, clock.now(),
+                               reason=given.reason)
     return _answer(session, actor, rating, clock)
 
 
@@ -241,12 +249,16 @@ def reopen_rating(rating_id: Id, body: ReasonBody, session: SessionDep, actor: C
 
 @router.post("/ratings/{rating_id}/submit", response_model=RatingOut,
              responses=errors(401, 403, 404, 409, 422, codes={
-                 409: ("rating_not_published", "notice_running", "objections_open")}))
-def submit_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
-                  clock: ClockDep) -> RatingOut:
+                 409: ("rating_not_published", "notice_running", "objections_open",
+                       "rating_changed"),
+                 422: EARLY}))
+def submit_rating(rating_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+                  body: RatingSubmitBody | None = None) -> RatingOut:
     """Submit the published rating to the level above (上报), once its notice has ended and
-    every objection is answered."""
-    rating = appraisal.submit(session, actor, rating_id, clock.now())
+    every objection is answered. Before the year has ended, only with a `reason`, which is
+    stored (the body may be left out otherwise)."""
+    reason = body.reason if body else None
+    rating = appraisal.submit(session, actor, rating_id, clock.now(), reason=reason)
     return _answer(session, actor, rating, clock)
 
 

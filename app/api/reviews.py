@@ -12,6 +12,7 @@ from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Review
 from app.schemas import (
+    FinalizeBody,
     Id,
     ObjectionCreate,
     ObjectionOut,
@@ -28,6 +29,10 @@ from app.services import objections, reviews
 from app.services.access import Actor
 
 router = APIRouter(tags=["reviews"])
+
+# A publication or finalization before the quarter's end, or with a short notice, without a
+# reason; or a body it cannot take (docs/scoring.md, Workflow 2).
+EARLY = ("reason_required", "validation_error")
 
 
 def _out(session: SessionDep, actor: Actor, review: Review, clock: ClockDep) -> ReviewOut:
@@ -75,12 +80,17 @@ def set_scores(review_id: Id, body: ScoresBody, session: SessionDep, actor: Curr
 
 
 @router.post("/reviews/{review_id}/publish", response_model=ReviewOut,
-             responses=errors(401, 403, 404, 409, 422))
+             responses=errors(401, 403, 404, 409, 422, codes={
+                 409: ("review_not_draft", "pending_entries", "review_changed"),
+                 422: ("notice_out_of_range", *EARLY)}))
 def publish_review(review_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                    body: Annotated[PublishBody | None, Body()] = None) -> ReviewOut:
-    """Publish the results (公示); unset scores become the default; the notice period starts."""
-    notice_days = (body or PublishBody()).notice_days
-    review = reviews.publish_review(session, actor, review_id, notice_days, clock.now())
+    """Publish the results (公示); unset scores become the default; the notice period starts.
+    Before the quarter has ended, or with a notice below the year's min_notice_days, only
+    with a `reason`, which is stored."""
+    given = body or PublishBody()
+    review = reviews.publish_review(session, actor, review_id, given.notice_days, clock.now(),
+                                    reason=given.reason)
     return _out(session, actor, review, clock)
 
 
@@ -94,11 +104,16 @@ def reopen_review(review_id: Id, session: SessionDep, actor: CurrentActor,
 
 
 @router.post("/reviews/{review_id}/finalize", response_model=ReviewOut,
-             responses=errors(401, 403, 404, 409, 422))
-def finalize_review(review_id: Id, session: SessionDep, actor: CurrentActor,
-                    clock: ClockDep) -> ReviewOut:
-    """Finalize: the quarter is locked for the branch from now on."""
-    review = reviews.finalize_review(session, actor, review_id, clock.now())
+             responses=errors(401, 403, 404, 409, 422, codes={
+                 409: ("review_not_published", "objections_open", "notice_running",
+                       "previous_quarter_open", "pending_entries", "review_changed"),
+                 422: EARLY}))
+def finalize_review(review_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+                    body: Annotated[FinalizeBody | None, Body()] = None) -> ReviewOut:
+    """Finalize: the quarter is locked for the branch from now on. Before the quarter has
+    ended, only with a `reason`, which is stored (the body may be left out otherwise)."""
+    reason = body.reason if body else None
+    review = reviews.finalize_review(session, actor, review_id, clock.now(), reason=reason)
     return _out(session, actor, review, clock)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from babel.numbers import format_compact_decimal
 
+from app.present.early_words import early_warning
 from app.present.i18n import N_, _, current_language
+from app.services.early_steps import ReasonRequired
 from app.services.errors import DomainError, TooManyAttempts
 from app.services.evidence import PhotoTooManyPixels
 
@@ -229,6 +231,9 @@ MESSAGES: dict[str, str] = {
 def message_for(error: DomainError) -> str:
     if isinstance(error, PhotoTooManyPixels):
         return too_many_pixels(error)
+    if isinstance(error, ReasonRequired):
+        # Why this step needs one, as the page said before the button.
+        return early_warning(error.earliness)
     if isinstance(error, TooManyAttempts):
         # The minutes until a try can succeed, as Retry-After says in seconds.
         return _("登录失败次数过多，请{n}分钟后再试。").format(n=-(-error.retry_after // 60))

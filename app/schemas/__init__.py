@@ -45,6 +45,9 @@ from app.services.text import bad_character
 T = TypeVar("T")
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+# Why a step is taken early (app/services/early_steps.py): blank is none, which the step
+# refuses (422 reason_required) only when it is early.
+EarlyReason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Year = Annotated[int, Field(ge=2000, le=2100)]
 # The largest id anyone may send: JavaScript's Number.MAX_SAFE_INTEGER, so the mini-program
 # and browsers read every id exactly. The BIGINT ids (app.models.BigId) hold far more.
@@ -506,6 +509,12 @@ class ReviewSummaryOut(BaseModel):
 class ReviewOut(ReviewSummaryOut):
     published_at: datetime | None
     finalized_at: datetime | None
+    publish_reason: str | None = Field(description="Why it was published before the quarter "
+                                       "ended or with a short notice (or any reason given); "
+                                       "committees only, else null.")
+    finalize_reason: str | None = Field(description="Why it was finalized before the "
+                                        "quarter ended (or any reason given); committees "
+                                        "only, else null.")
     pending_entries: int
     open_objections: int
     items: list[ReviewLineOut]
@@ -518,6 +527,17 @@ class ScoresBody(Body):
 
 class PublishBody(Body):
     notice_days: Annotated[int, Field(ge=0, le=60)] = 5
+    reason: EarlyReason | None = Field(
+        default=None, description="Required (else 422 `reason_required`) before the quarter "
+        "has ended, or with notice_days below the year's min_notice_days; at most 500 "
+        "characters; stored whenever given.")
+
+
+class FinalizeBody(Body):
+    reason: EarlyReason | None = Field(
+        default=None, description="Required (else 422 `reason_required`) before the quarter "
+        "has ended: finalizing locks the rest of it for the branch; at most 500 characters; "
+        "stored whenever given.")
 
 
 class ObjectionCreate(Body):
@@ -603,6 +623,12 @@ class RatingOut(BaseModel):
     published_at: datetime | None
     submitted_at: datetime | None
     approved_at: datetime | None
+    publish_reason: str | None = Field(description="Why the last publication came before the "
+                                       "year ended or with a short notice (or any reason "
+                                       "given); committees only, else null.")
+    submit_reason: str | None = Field(description="Why it was submitted before the year "
+                                      "ended (or any reason given); committees only, else "
+                                      "null.")
     sent_back: str | None = Field(description='"returned" by the level above or "reopened" '
                                   "by the committee, the last time; null if never.")
     sent_back_reason: str | None
@@ -672,6 +698,16 @@ class RatingPublishBody(Body):
     notice_days: Annotated[int | None, Field(ge=0, le=60)] = Field(
         default=None, description="Days of notice (公示); default the year's "
         "rating_notice_days (5).")
+    reason: EarlyReason | None = Field(
+        default=None, description="Required (else 422 `reason_required`) before the year has "
+        "ended, or with a notice below the year's min_notice_days; at most 500 characters; "
+        "stored whenever given.")
+
+
+class RatingSubmitBody(Body):
+    reason: EarlyReason | None = Field(
+        default=None, description="Required (else 422 `reason_required`) before the year has "
+        "ended; at most 500 characters; stored whenever given.")
 
 
 class SelfAssessmentBody(Body):

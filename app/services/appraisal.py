@@ -40,6 +40,7 @@ from app.models import (
 from app.points import Grade
 from app.services import audit
 from app.services.access import Actor, require_branch_committee
+from app.services.early_steps import checked_reason, year_earliness
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.objections import record_objection
@@ -377,8 +378,10 @@ def open_objection_count(session: Session, rating_id: int) -> int:
     return count
 
 
-def publish(session: Session, actor: Actor, rating_id: int, notice_days: int | None,
-            now: datetime) -> Rating:
+def _publishable(session: Session, actor: Actor, rating_id: int, notice_days: int | None,
+                 reason: str | None, now: datetime) -> tuple[Rating, int, str | None]:
+    """The rating under the branch lock, its notice days and the reason to store; or the
+    refusal publishing it now would meet."""
     rating, _org = _managed(session, actor, rating_id)
     require_draft(rating)
     params = load_rule_set(session, rating.year, now).params
@@ -392,10 +395,29 @@ def publish(session: Session, actor: Actor, rating_id: int, notice_days: int | N
         raise WorkflowConflict(f"The {rating.year} rules require a ballot (民主测评) before "
                                "the rating is published; open it and close it first.",
                                "ballot_required")
+    early = year_earliness(rating.year, "publish", now, days, params.min_notice_days)
+    return rating, days, checked_reason(reason, early)
+
+
+def check_publish(session: Session, actor: Actor, rating_id: int, notice_days: int | None,
+                  reason: str | None, now: datetime) -> tuple[int, datetime]:
+    """The notice days and when the notice would end if the rating were published now;
+    refused as publishing would be, and nothing written (the page's confirmation)."""
+    _rating, days, _reason = _publishable(session, actor, rating_id, notice_days, reason, now)
+    return days, now + timedelta(days=days)
+
+
+def publish(session: Session, actor: Actor, rating_id: int, notice_days: int | None,
+            now: datetime, reason: str | None = None) -> Rating:
+    """Publish (公示); before the year ends or with a notice below the year's minimum, only
+    with a reason (app/services/early_steps.py)."""
+    rating, days, stored_reason = _publishable(session, actor, rating_id, notice_days, reason,
+                                               now)
     before = audit.snapshot(rating)
     _transition(session, rating, RatingStatus.draft, {
         "status": RatingStatus.published, "published_by": actor.account_id,
-        "published_at": now, "notice_until": now + timedelta(days=days)})
+        "published_at": now, "notice_until": now + timedelta(days=days),
+        "publish_reason": stored_reason})
     _audit(session, actor, "rating.publish", rating, now, before)
     return rating
 
@@ -453,7 +475,10 @@ def reopen(session: Session, actor: Actor, rating_id: int, reason: str,
     return rating
 
 
-def submit(session: Session, actor: Actor, rating_id: int, now: datetime) -> Rating:
+def submit(session: Session, actor: Actor, rating_id: int, now: datetime,
+           reason: str | None = None) -> Rating:
+    """Submit (上报), the branch's last step; before the year ends, only with a reason
+    (app/services/early_steps.py)."""
     rating = _published(session, actor, rating_id)
     if rating.notice_until is not None and now < rating.notice_until:
         raise WorkflowConflict("The notice (公示) runs until "
@@ -461,10 +486,11 @@ def submit(session: Session, actor: Actor, rating_id: int, now: datetime) -> Rat
                                "notice_running")
     if open_objection_count(session, rating_id):
         raise WorkflowConflict("Answer the open objections first.", "objections_open")
+    stored_reason = checked_reason(reason, year_earliness(rating.year, "submit", now))
     before = audit.snapshot(rating)
     _transition(session, rating, RatingStatus.published, {
         "status": RatingStatus.submitted, "submitted_by": actor.account_id,
-        "submitted_at": now})
+        "submitted_at": now, "submit_reason": stored_reason})
     _audit(session, actor, "rating.submit", rating, now, before)
     return rating
 
@@ -501,7 +527,8 @@ def return_rating(session: Session, actor: Actor, rating_id: int, reason: str,
     before = audit.snapshot(rating)
     _transition(session, rating, RatingStatus.submitted, {
         "status": RatingStatus.draft, "notice_until": None, "submitted_by": None,
-        "submitted_at": None, "sent_back": "returned", "sent_back_reason": _reason(reason),
-        "sent_back_by": actor.account_id, "sent_back_at": now})
+        "submitted_at": None, "submit_reason": None, "sent_back": "returned",
+        "sent_back_reason": _reason(reason), "sent_back_by": actor.account_id,
+        "sent_back_at": now})
     _audit(session, actor, "rating.return", rating, now, before)
     return rating

@@ -27,6 +27,7 @@ from app.models import (
 from app.points import quarter_end, quarter_start, review_points, review_score_allowed
 from app.services import audit
 from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
+from app.services.early_steps import Earliness, checked_reason, unended
 from app.services.errors import Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.paging import page
@@ -215,6 +216,10 @@ class ReviewBlockers:
     notice_running: bool
     previous_quarter_open: int | None
     previous_review_id: int | None = None
+    # The quarter's last day while it has not ended, and the year's shortest notice: below
+    # it, or before the quarter ends, a step needs a reason (app/services/early_steps.py).
+    quarter_ends: date | None = None
+    min_notice_days: int = 0
 
     def refusals(self, step: Step) -> list[WorkflowConflict]:
         """Each reason `step` is refused for, in the order it checks them."""
@@ -238,6 +243,11 @@ class ReviewBlockers:
                 f"{self.year} Q{self.quarter} still pending; approve or reject them first.",
                 "pending_entries"))
         return found
+
+    def earliness(self, step: Step, notice_days: int | None = None) -> Earliness:
+        """Why `step` needs a reason now (with `notice_days`, for publishing), if it does."""
+        return Earliness(self.year, self.quarter, step, self.quarter_ends,
+                         notice_days if step == "publish" else None, self.min_notice_days)
 
     @property
     def can_publish(self) -> bool:
@@ -266,7 +276,9 @@ def blockers(session: Session, review: Review, now: datetime) -> ReviewBlockers:
         pending=pending_entry_count(session, review),
         open_objections=open_objections(session, [review.id])[review.id],
         notice_until=review.notice_until, notice_running=running,
-        previous_quarter_open=previous_open, previous_review_id=previous_id)
+        previous_quarter_open=previous_open, previous_review_id=previous_id,
+        quarter_ends=unended(quarter_end(review.year, review.quarter), now),
+        min_notice_days=load_rule_set(session, review.year, now).params.min_notice_days)
 
 
 def _transition(session: Session, review: Review, from_: ReviewStatus,
@@ -282,8 +294,10 @@ def _transition(session: Session, review: Review, from_: ReviewStatus,
     session.refresh(review)
 
 
-def publish_review(session: Session, actor: Actor, review_id: int, notice_days: int,
-                   now: datetime) -> Review:
+def _publishable(session: Session, actor: Actor, review_id: int, notice_days: int,
+                 reason: str | None, now: datetime) -> tuple[Review, str | None]:
+    """The review, under the branch lock, and the reason to store; or the refusal that
+    publishing it now would meet."""
     review, org = get_review(session, actor, review_id)
     require_manages(actor, org)
     lock_branch(session, org.id or 0, review)
@@ -292,9 +306,26 @@ def publish_review(session: Session, actor: Actor, review_id: int, notice_days: 
                                "review_not_draft")
     if not 0 <= notice_days <= MAX_NOTICE_DAYS:
         raise Invalid(f"notice_days must be from 0 to {MAX_NOTICE_DAYS}.", "notice_out_of_range")
-    refused = blockers(session, review, now).refusals("publish")
+    found = blockers(session, review, now)
+    refused = found.refusals("publish")
     if refused:
         raise refused[0]
+    return review, checked_reason(reason, found.earliness("publish", notice_days))
+
+
+def check_publish(session: Session, actor: Actor, review_id: int, notice_days: int,
+                  reason: str | None, now: datetime) -> datetime:
+    """When the notice would end if the review were published now; refused as publishing
+    would be, and nothing written (the page's confirmation, before the step)."""
+    _publishable(session, actor, review_id, notice_days, reason, now)
+    return now + timedelta(days=notice_days)
+
+
+def publish_review(session: Session, actor: Actor, review_id: int, notice_days: int,
+                   now: datetime, reason: str | None = None) -> Review:
+    """Publish (公示) for `notice_days`; before the quarter ends or with a notice below the
+    year's minimum, only with a reason (app/services/early_steps.py)."""
+    review, stored_reason = _publishable(session, actor, review_id, notice_days, reason, now)
     params = load_rule_set(session, review.year, now).params
     rows = _score_rows(session, review_id)
     for member in _branch_members(session, review):
@@ -307,7 +338,7 @@ def publish_review(session: Session, actor: Actor, review_id: int, notice_days: 
     before = audit.snapshot(review)
     _transition(session, review, ReviewStatus.draft, {
         "status": ReviewStatus.published, "published_by": actor.account_id, "published_at": now,
-        "notice_until": now + timedelta(days=notice_days)})
+        "notice_until": now + timedelta(days=notice_days), "publish_reason": stored_reason})
     published = {str(m): r.score for m, r in sorted(_score_rows(session, review_id).items())}
     audit.record(session, actor_id=actor.account_id, action="review.publish",
                  object_type="review", object_id=review_id, at=now, before=before,
@@ -332,7 +363,10 @@ def reopen_review(session: Session, actor: Actor, review_id: int, now: datetime)
     return review
 
 
-def finalize_review(session: Session, actor: Actor, review_id: int, now: datetime) -> Review:
+def finalize_review(session: Session, actor: Actor, review_id: int, now: datetime,
+                    reason: str | None = None) -> Review:
+    """Finalize: the quarter is locked for the branch; before it ends, only with a reason
+    (app/services/early_steps.py)."""
     review, org = get_review(session, actor, review_id)
     require_manages(actor, org)
     lock_branch(session, org.id or 0, review)
@@ -341,9 +375,11 @@ def finalize_review(session: Session, actor: Actor, review_id: int, now: datetim
                 else "it is already finalized")
         raise WorkflowConflict(f"Review {review_id} cannot be finalized: {hint}.",
                                "review_not_published")
-    refused = blockers(session, review, now).refusals("finalize")
+    found = blockers(session, review, now)
+    refused = found.refusals("finalize")
     if refused:
         raise refused[0]
+    stored_reason = checked_reason(reason, found.earliness("finalize"))
     lines = {line.member_id: line for line in review_lines(session, review, now)}
     final: dict[str, dict[str, int | None]] = {}
     for member_id, row in sorted(_score_rows(session, review_id).items()):
@@ -354,7 +390,8 @@ def finalize_review(session: Session, actor: Actor, review_id: int, now: datetim
                                  "delta": row.final_delta}
     before = audit.snapshot(review)
     _transition(session, review, ReviewStatus.published, {
-        "status": ReviewStatus.finalized, "finalized_by": actor.account_id, "finalized_at": now})
+        "status": ReviewStatus.finalized, "finalized_by": actor.account_id, "finalized_at": now,
+        "finalize_reason": stored_reason})
     audit.record(session, actor_id=actor.account_id, action="review.finalize",
                  object_type="review", object_id=review_id, at=now, before=before,
                  after=audit.snapshot(review) | {"final": final})

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tests.api.support import PASSWORD, World, ok
+from tests.api.support import NO_NOTICE, PASSWORD, World, ok
 
 Q_DATES = {1: "2025-02-14", 2: "2025-05-14", 3: "2025-08-14", 4: "2025-11-14"}
 B1_RECORDS = {1: [("P01", 4), ("P02", 8), ("P03", 4), ("P04", 4)],
@@ -59,7 +59,7 @@ def finalize_b(world: World) -> None:
             world.entry("sec_b", "b1", code, Q_DATES[quarter], quantity=quantity)
         review = ok(world.post("sec_b", f"/orgs/{world.branch_b}/reviews",
                                {"year": 2025, "quarter": quarter}), 201)
-        ok(world.post("sec_b", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+        ok(world.post("sec_b", f"/reviews/{review['id']}/publish", NO_NOTICE))
         ok(world.post("sec_b", f"/reviews/{review['id']}/finalize"))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.support import PASSWORD, World, approve_rating, ok, refused
+from tests.api.support import NO_NOTICE, PASSWORD, World, approve_rating, ok, refused
 
 CALLERS = ("anonymous", "a1", "b1", "sec_b", "sec_a", "party_sec", "admin")
 SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -58,7 +58,7 @@ def _finalized_year(w: World, year: int = 2025) -> Ids:
     for quarter in (1, 2, 3, 4):
         review = ok(w.post("sec_a", f"/orgs/{w.branch_a}/reviews",
                            {"year": year, "quarter": quarter}), 201)["id"]
-        ok(w.post("sec_a", f"/reviews/{review}/publish", {"notice_days": 0}))
+        ok(w.post("sec_a", f"/reviews/{review}/publish", NO_NOTICE))
         ok(w.post("sec_a", f"/reviews/{review}/finalize"))
     return {}
 
@@ -78,7 +78,7 @@ def _closed_ballot(w: World) -> Ids:
 
 def _published_rating(w: World) -> Ids:
     ids = _closed_ballot(w)
-    ok(w.post("sec_a", f"/ratings/{ids['rating']}/publish", {"notice_days": 0}))
+    ok(w.post("sec_a", f"/ratings/{ids['rating']}/publish", NO_NOTICE))
     return ids
 
 
@@ -195,7 +195,7 @@ MATRIX = [
              (401, 404, 404, 404, 200, 403, 200), prepare=_draft_rating,
              codes={"party_sec": "branch_committee_only"}),
     Endpoint("publish-rating", "POST", "/ratings/{rating}/publish",
-             (401, 404, 404, 404, 200, 403, 200), {"notice_days": 0},
+             (401, 404, 404, 404, 200, 403, 200), NO_NOTICE,
              prepare=_closed_ballot, codes={"party_sec": "branch_committee_only"}),
     Endpoint("read-published-rating", "GET", "/ratings/{rating}",
              (401, 200, 404, 404, 200, 200, 200), prepare=_published_rating),
@@ -290,7 +290,7 @@ def branch_life(world: World) -> Ids:
     for quarter in (1, 2, 3, 4):
         review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                                {"year": 2024, "quarter": quarter}), 201)["id"]
-        ok(world.post("sec_a", f"/reviews/{review}/publish", {"notice_days": 0}))
+        ok(world.post("sec_a", f"/reviews/{review}/publish", NO_NOTICE))
         ok(world.post("sec_a", f"/reviews/{review}/finalize"))
     ids["rating"] = ok(world.post("sec_a", f"/orgs/{world.branch_a}/ratings", {"year": 2024}),
                        201)["id"]

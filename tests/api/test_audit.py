@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session
 
 from app.services.integrity import run_checks
-from tests.api.support import World, approve_rating, ok, refused
+from tests.api.support import NO_NOTICE, World, approve_rating, ok, refused
 
 Q_DAY = {1: "2025-02-14", 2: "2025-05-14", 3: "2025-08-14", 4: "2025-11-14"}
 
@@ -47,7 +47,7 @@ def play_branch_life(world: World) -> dict[str, Any]:
         ids["reviews"].append(review)
         if quarter == 1:
             ok(world.put("sec_a", f"/reviews/{review}/scores", {"scores": {str(m["a1"]): 4}}))
-        ok(world.post("sec_a", f"/reviews/{review}/publish", {"notice_days": 0}))
+        ok(world.post("sec_a", f"/reviews/{review}/publish", NO_NOTICE))
         if quarter == 1:
             ids["objection"] = ok(world.post("a1", f"/reviews/{review}/objections",
                                              {"text": "评议分偏低"}), 201)["id"]

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from app.models import LoginAttempt
 from app.schemas import MAX_ID
 from app.settings import get_settings
-from tests.api.support import PASSWORD, World, approve_rating, login, ok, refused
+from tests.api.support import NO_NOTICE, PASSWORD, World, approve_rating, login, ok, refused
 
 SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()  # left out
@@ -161,7 +161,7 @@ def finalize_year(world: World, branch: int, year: int = 2025) -> list[int]:
     for quarter in (1, 2, 3, 4):
         review = ok(world.post("sec_a", f"/orgs/{branch}/reviews",
                                {"year": year, "quarter": quarter}), 201)["id"]
-        ok(world.post("sec_a", f"/reviews/{review}/publish", {"notice_days": 0}))
+        ok(world.post("sec_a", f"/reviews/{review}/publish", NO_NOTICE))
         ok(world.post("sec_a", f"/reviews/{review}/finalize"))
         ids.append(review)
     return ids
@@ -436,7 +436,8 @@ ENDPOINTS: list[Case] = [
                  id="create-review"),
     pytest.param("sec_a", "PUT", "/reviews/{draft}/scores", {"scores": {"@a2": 3}}, 200,
                  id="set-scores"),
-    pytest.param("sec_a", "POST", "/reviews/{draft}/publish", {"notice_days": 3}, 200,
+    pytest.param("sec_a", "POST", "/reviews/{draft}/publish",
+                 {"notice_days": 3, "reason": "支委会决定"}, 200,
                  id="publish-review"),
     pytest.param("a2", "POST", "/reviews/{published}/objections", {"text": "有异议"}, 201,
                  id="raise-objection"),
@@ -698,7 +699,7 @@ OUT_OF_SCOPE = {  # it exists, but not for this caller: 404, exactly as if it di
         scope("sec_b", "GET", "/reviews/{draft}"),
         scope("sec_b", "GET", "/reviews/{published}"),
         scope("sec_b", "PUT", "/reviews/{draft}/scores", {"scores": {"@a1": 1}}),
-        scope("sec_b", "POST", "/reviews/{draft}/publish", {"notice_days": 0}),
+        scope("sec_b", "POST", "/reviews/{draft}/publish", NO_NOTICE),
         scope("sec_b", "POST", "/reviews/{published}/reopen"),
         scope("sec_b", "POST", "/reviews/{published}/finalize"),
         scope("sec_b", "GET", "/reviews/{published}/objections"),

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.models import AuditLog, Entry, Org
 from app.services.sheets import XLSX_TYPE
-from tests.api.support import World, ok, refused
+from tests.api.support import NO_NOTICE, World, ok, refused
 
 HEADINGS = ["用户名", "姓名", "支部", "日期", "规则编号", "数量", "分值", "说明"]
 
@@ -57,7 +57,7 @@ def entries_of(world: World, who: str, member: str, year: int = 2025) -> list[di
 
 def finalize_q1(world: World, org: int) -> None:
     review = ok(world.post("sec_a", f"/orgs/{org}/reviews", {"year": 2025, "quarter": 1}), 201)
-    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE))
     assert ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))["status"] == "finalized"
 
 

@@ -23,7 +23,7 @@ from app.services import audit, entries, members, orgs
 from app.services.access import load_actor
 from app.services.entries import NewEntry
 from app.services.integrity import Problem, Report, format_report, run_checks
-from tests.api.support import World, approve_rating, ok
+from tests.api.support import EARLY_REASON, World, approve_rating, ok
 
 Q_DAY = {1: "2025-02-14", 2: "2025-05-14", 3: "2025-08-14", 4: "2025-11-14"}
 
@@ -69,7 +69,8 @@ def year(world: World, db: Session) -> Year:
                            {"year": 2025, "quarter": quarter}), 201)["id"]
         ok(w.put("sec_a", f"/reviews/{review}/scores",
                  {"scores": {str(w.members["a2"]): 4}}))
-        ok(w.post("sec_a", f"/reviews/{review}/publish", {"notice_days": 2}))
+        ok(w.post("sec_a", f"/reviews/{review}/publish",
+                  {"notice_days": 2, "reason": EARLY_REASON}))
         if quarter == 1:
             objection = ok(w.post("a2", f"/reviews/{review}/objections", {"text": "偏低"}),
                            201)["id"]

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from app.services import audit
 from app.services.integrity import Report, run_checks
-from tests.api.support import PASSWORD, World, ok
+from tests.api.support import NO_NOTICE, PASSWORD, World, ok
 
 
 @dataclass
@@ -36,7 +36,7 @@ def finalize_2025(world: World, who: str, branch: int) -> None:
     for quarter in (1, 2, 3, 4):
         review = ok(world.post(who, f"/orgs/{branch}/reviews",
                                {"year": 2025, "quarter": quarter}), 201)["id"]
-        ok(world.post(who, f"/reviews/{review}/publish", {"notice_days": 0}))
+        ok(world.post(who, f"/reviews/{review}/publish", NO_NOTICE))
         ok(world.post(who, f"/reviews/{review}/finalize"))
 
 
@@ -83,7 +83,7 @@ def flow(world: World, db: Session) -> Flow:
     ok(w.post("sec_a", f"/ratings/{rating}/reopen", {"reason": "按异议调整"}))
     ok(w.patch("sec_a", f"/ratings/{rating}/items/{w.members['a3']}",
                {"grade": "qualified", "reason": "请假属实"}))
-    ok(w.post("sec_a", f"/ratings/{rating}/publish", {"notice_days": 0}))
+    ok(w.post("sec_a", f"/ratings/{rating}/publish", NO_NOTICE))
     ok(w.post("sec_a", f"/ratings/{rating}/submit"))
     ok(w.post("party_sec", f"/ratings/{rating}/approve"))
     return Flow(world=w, db=db, rating=rating, draft=draft, m=w.members)
@@ -271,7 +271,7 @@ def test_without_ballot_required_a_rating_goes_on_without_one(flow: Flow) -> Non
     w = flow.world
     flow.sql("UPDATE rule_set SET ballot_required = false, revision = 'no-ballot' "
              "WHERE year = 2025")
-    ok(w.post("sec_b", f"/ratings/{flow.draft}/publish", {"notice_days": 0}))
+    ok(w.post("sec_b", f"/ratings/{flow.draft}/publish", NO_NOTICE))
     ok(w.post("sec_b", f"/ratings/{flow.draft}/submit"))
     ok(w.post("party_sec", f"/ratings/{flow.draft}/approve"))
     report = flow.check()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.clock import FixedClock
-from tests.api.support import World, ok, refused
+from tests.api.support import EARLY_REASON, World, ok, refused
 
 
 def notices(world: World, who: str, **params: Any) -> Any:
@@ -139,7 +139,8 @@ def test_revoked_entries_and_reopened_reviews(world: World, clock: FixedClock) -
                                                  f"entry_approved:{study}"]
     # Published again: news again, at the new time, with the new notice period.
     step(world)
-    ok(world.post("sec_a", f"/reviews/{review}/publish", {"notice_days": 3}))
+    ok(world.post("sec_a", f"/reviews/{review}/publish",
+                  {"notice_days": 3, "reason": EARLY_REASON}))
     assert texts(notices(world, "a1"))[0] == \
         "2025年第四季度评议结果已公示，公示期到1月13日 10:02，有异议请在此前提出"
     # Beyond 90 days a notice is gone.

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.support import World, approve_rating, ok, refused
+from tests.api.support import NO_NOTICE, World, approve_rating, ok, refused
 from tests.api.test_year_workflow import run_quarter
 
 EXPECTED = {
@@ -30,7 +30,7 @@ def year(world: World) -> World:
         run_quarter(world, quarter)
     review = ok(world.post("sec_b", f"/orgs/{world.branch_b}/reviews",
                            {"year": 2025, "quarter": 1}), 201)
-    ok(world.post("sec_b", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+    ok(world.post("sec_b", f"/reviews/{review['id']}/publish", NO_NOTICE))
     ok(world.post("sec_b", f"/reviews/{review['id']}/finalize"))
     return world
 

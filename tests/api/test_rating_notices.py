@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.api.support import PASSWORD, World, ok
+from tests.api.support import NO_NOTICE, PASSWORD, World, ok
 from tests.web.support import web_login
 
 BALLOT = "2025年度民主评议党员测评已开始，请您投票（每人一票，投出后不能修改）"
@@ -49,7 +49,7 @@ def branch_a_rating(world: World) -> int:
     for quarter in (1, 2, 3, 4):
         review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                                {"year": 2025, "quarter": quarter}), 201)["id"]
-        ok(world.post("sec_a", f"/reviews/{review}/publish", {"notice_days": 0}))
+        ok(world.post("sec_a", f"/reviews/{review}/publish", NO_NOTICE))
         ok(world.post("sec_a", f"/reviews/{review}/finalize"))
     rating: int = ok(world.post("sec_a", f"/orgs/{world.branch_a}/ratings",
                                 {"year": 2025}), 201)["id"]
@@ -165,7 +165,7 @@ def test_publish_objection_reopen_return_and_approve(world: World,
     ok(world.post("sec_a", f"/ratings/{rating}/reopen", {"reason": "按异议调整等次"}))
     assert kinds(world, "a1") == [] and kinds(world, "a2") == []
     step(world)
-    ok(world.post("sec_a", f"/ratings/{rating}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/ratings/{rating}/publish", NO_NOTICE))
     again = running | {"text": PUBLISHED}
     assert rating_notices(world, "a1") == [again, answered]
     assert ok(world.get("a1", "/me/notices"))["items"][0]["at"] == "2026-01-10T02:06:00Z"
@@ -198,7 +198,7 @@ def test_publish_objection_reopen_return_and_approve(world: World,
     assert kinds(world, "a1") == []
 
     step(world)
-    ok(world.post("sec_a", f"/ratings/{rating}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/ratings/{rating}/publish", NO_NOTICE))
     assert RETURNED not in committee(client, "sec_a")  # published anew: done
     ok(world.post("vice_a", f"/ratings/{rating}/submit"))
     step(world)
@@ -224,7 +224,7 @@ def test_the_level_above_is_not_asked_to_approve_its_own_submission(
     rating = branch_a_rating(world)
     for path in ("ballot/open", "ballot/close"):
         ok(world.post("admin", f"/ratings/{rating}/{path}"))
-    ok(world.post("admin", f"/ratings/{rating}/publish", {"notice_days": 0}))
+    ok(world.post("admin", f"/ratings/{rating}/publish", NO_NOTICE))
     ok(world.post("admin", f"/ratings/{rating}/submit"))
     assert count(committee(client, "admin"), TO_APPROVE) is None
     assert count(committee(client, "party_sec"), TO_APPROVE) == 1

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.models import RatingTally, RatingVoter
-from tests.api.support import World, ok, refused
+from tests.api.support import EARLY_REASON, NO_NOTICE, World, ok, refused
 from tests.api.test_bad_input import finalize_year
 
 EXEMPTION = {"reason_kind": "bedridden", "note": "长期卧床", "parent_consent_on": "2025-12-01",
@@ -45,7 +45,7 @@ def prepare(world: World) -> int:
 
 
 def publish_and_submit(world: World, rating: int, who: str) -> None:
-    ok(world.post(who, f"/ratings/{rating}/publish", {"notice_days": 0}))
+    ok(world.post(who, f"/ratings/{rating}/publish", NO_NOTICE))
     ok(world.post(who, f"/ratings/{rating}/submit"))
 
 
@@ -140,7 +140,7 @@ CASES = {
                                        {"vice_a": "qualified"}, 422, "not_a_graded_line"),
     "paper_unknown_grade": Case("open", "sec_a", "POST", PAPER, {"a1": "top"}, 422,
                                 "validation_error"),
-    "publish_ballot_open": Case("open", "sec_a", "POST", "/publish", {"notice_days": 0}, 409,
+    "publish_ballot_open": Case("open", "sec_a", "POST", "/publish", NO_NOTICE, 409,
                                 "ballot_open"),
     "open_twice": Case("open", "sec_a", "POST", "/ballot/open", None, 409, "ballot_opened"),
     "member_opens": Case("draft", "a1", "POST", "/ballot/open", None, 404, None),
@@ -163,13 +163,13 @@ CASES = {
     "vote_when_published": Case("published", "a2", "POST", BALLOTS, {"a1": "qualified"}, 409,
                                 "ballot_not_open"),
     # --- publish ---
-    "publish_without_ballot": Case("draft", "sec_a", "POST", "/publish", {"notice_days": 0},
+    "publish_without_ballot": Case("draft", "sec_a", "POST", "/publish", NO_NOTICE,
                                    409, "ballot_required"),
     "notice_too_long": Case("closed", "sec_a", "POST", "/publish", {"notice_days": 61}, 422,
                             "validation_error"),
-    "publish_twice": Case("published", "sec_a", "POST", "/publish", {"notice_days": 0}, 409,
+    "publish_twice": Case("published", "sec_a", "POST", "/publish", NO_NOTICE, 409,
                           "rating_not_draft"),
-    "member_publishes": Case("closed", "a1", "POST", "/publish", {"notice_days": 0}, 404,
+    "member_publishes": Case("closed", "a1", "POST", "/publish", NO_NOTICE, 404,
                              None),
     # --- after publication: no grade change, no self-assessment ---
     "grade_when_published": Case("published", "sec_a", "PATCH", "/items/{a1}",
@@ -219,7 +219,7 @@ CASES = {
     "above_grades": Case("closed", "party_sec", "PATCH", "/items/{a1}",
                          {"grade": "qualified", "reason": "复核"}, 403,
                          "branch_committee_only"),
-    "above_publishes": Case("closed", "party_sec", "POST", "/publish", {"notice_days": 0},
+    "above_publishes": Case("closed", "party_sec", "POST", "/publish", NO_NOTICE,
                             403, "branch_committee_only"),
     "above_reopens": Case("published", "party_sec", "POST", "/reopen", {"reason": "复核"},
                           403, "branch_committee_only"),
@@ -335,7 +335,7 @@ def test_returned_then_published_again_starts_a_new_notice(world: World) -> None
     ok(world.patch("sec_a", f"{r}/items/{world.members['a2']}",
                    {"grade": "basically_qualified", "reason": "党委退回后复核"}))
     world.clock.advance(days=1)
-    again = ok(world.post("sec_a", f"{r}/publish", {"notice_days": 3}))
+    again = ok(world.post("sec_a", f"{r}/publish", {"notice_days": 3, "reason": EARLY_REASON}))
     assert again["notice_until"] == "2026-01-20T02:00:00Z"  # 10 Jan + 6 + 1 days, + 3
     refused(world.post("sec_a", f"{r}/submit"), 409, "notice_running")
     objection = ok(world.post("a2", f"{r}/objections", {"text": "不同意基本合格"}), 201)
@@ -388,14 +388,14 @@ def test_a_general_branch_between_cannot_approve_only_the_party_committee(
     for quarter in (1, 2, 3, 4):
         review = ok(world.post("sec_c", f"/orgs/{branch}/reviews",
                                {"year": 2025, "quarter": quarter}), 201)["id"]
-        ok(world.post("sec_c", f"/reviews/{review}/publish", {"notice_days": 0}))
+        ok(world.post("sec_c", f"/reviews/{review}/publish", NO_NOTICE))
         ok(world.post("sec_c", f"/reviews/{review}/finalize"))
     rating = ok(world.post("sec_c", f"/orgs/{branch}/ratings", {"year": 2025}), 201)["id"]
     r = f"/ratings/{rating}"
     ok(world.post("sec_c", f"{r}/ballot/open"))
     ok(world.post("c1", f"{r}/ballots", votes(world, sec_c="excellent")), 201)
     ok(world.post("sec_c", f"{r}/ballot/close"))
-    refused(world.post("zz_sec", f"{r}/publish", {"notice_days": 0}), 403,
+    refused(world.post("zz_sec", f"{r}/publish", NO_NOTICE), 403,
             "branch_committee_only")
     publish_and_submit(world, rating, "sec_c")
     for who, code in (("sec_c", "committee_above_only"), ("zz_sec", "committee_above_only"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.support import World, ok, refused
+from tests.api.support import EARLY_REASON, NO_NOTICE, World, ok, refused
 
 
 def names(review: dict[str, object]) -> set[str]:
@@ -19,7 +19,7 @@ def test_a_late_joiner_is_on_the_sheets_of_quarters_after_joining_only(world: Wo
     refused(world.put("sec_a", f"/reviews/{q1['id']}/scores",
                       {"scores": {str(world.members["newcomer"]): 5}}), 422, "unknown_member")
     # A member who joins after publication does not appear on the published sheet.
-    ok(world.post("sec_a", f"/reviews/{q1['id']}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{q1['id']}/publish", NO_NOTICE))
     world.add_member("latecomer", world.branch_a, joined_on="2025-01-05")
     assert "latecomer" not in names(ok(world.get("sec_a", f"/reviews/{q1['id']}")))
 
@@ -29,7 +29,8 @@ def test_reopen_after_an_upheld_objection_corrects_the_score(world: World) -> No
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": 2025, "quarter": 1}), 201)
     ok(world.put("sec_a", f"/reviews/{review['id']}/scores", {"scores": {str(a2): 3}}))
-    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 3}))
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish",
+                  {"notice_days": 3, "reason": EARLY_REASON}))
     refused(world.put("sec_a", f"/reviews/{review['id']}/scores", {"scores": {str(a2): 5}}),
             409, "review_not_draft")
     objection = ok(world.post("a2", f"/reviews/{review['id']}/objections",
@@ -46,7 +47,7 @@ def test_reopen_after_an_upheld_objection_corrects_the_score(world: World) -> No
     ok(world.put("sec_a", f"/reviews/{review['id']}/scores", {"scores": {str(a2): 5}}))
     ok(world.post("sec_a", f"/objections/{objection['id']}/resolve",
                   {"response": "核实全勤, 已改为5分"}))
-    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE))
     final = ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))
     line = next(i for i in final["items"] if i["member_id"] == a2)
     assert (line["review_score"], line["ytd"], line["delta"]) == (5, 5, 5)
@@ -83,7 +84,7 @@ def test_the_member_score_counts_published_reviews_but_not_drafts(world: World) 
 def test_a_committee_member_does_not_answer_their_own_objection(world: World) -> None:
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": 2025, "quarter": 1}), 201)
-    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE))
     own = ok(world.post("sec_a", f"/reviews/{review['id']}/objections",
                         {"text": "我的评议分有误"}), 201)
     # Four eyes, as for an entry about oneself (own_entry).

@@ -14,7 +14,7 @@ from app import settings
 from app.cli import main
 from app.models import AuditLog, RuleSetRow
 from app.services.rules import ensure_rule_set
-from tests.api.support import World, ok, refused
+from tests.api.support import NO_NOTICE, World, ok, refused
 
 SHIPPED = Path(__file__).resolve().parents[2] / "docs" / "rules" / "shuangshi-2026.yaml"
 
@@ -117,7 +117,7 @@ def test_dry_run_checks_and_writes_nothing(world: World, db: Session) -> None:
 def freeze(world: World, year: int) -> None:
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": year, "quarter": 1}), 201)
-    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE))
     ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))
 
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.web.page_cache import PageCache
-from tests.api.support import World, ok
+from tests.api.support import NO_NOTICE, World, ok
 from tests.api.test_year_workflow import RECORDS, REVIEW_SCORES, record, run_quarter
 from tests.web.support import web_login
 
@@ -51,7 +51,7 @@ def test_the_lean_paths_send_no_more_statements(world: World, client: TestClient
     q4 = ok(world.post("sec_a", f"/orgs/{a}/reviews", {"year": 2025, "quarter": 4}), 201)["id"]
     ok(world.put("sec_a", f"/reviews/{q4}/scores", {"scores": {
         str(world.members[m]): s for m, s in REVIEW_SCORES[4].items()}}))
-    ok(world.post("sec_a", f"/reviews/{q4}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{q4}/publish", NO_NOTICE))
 
     counts: dict[str, int] = {}
     for year in (2025, 2026):  # a year with its rule set, and this year without one

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.support import World, approve_rating, ok, refused
+from tests.api.support import NO_NOTICE, World, approve_rating, ok, refused
 
 Q_DATES = {1: "2025-02-14", 2: "2025-05-14", 3: "2025-08-14", 4: "2025-11-14"}
 
@@ -176,7 +176,7 @@ def test_whole_year_of_a_branch(world: World) -> None:
             "quarters_not_finalized")
     ok(world.put("sec_a", f"/reviews/{q4['id']}/scores", {"scores": {
         str(world.members[m]): s for m, s in REVIEW_SCORES[4].items()}}))
-    ok(world.post("sec_a", f"/reviews/{q4['id']}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{q4['id']}/publish", NO_NOTICE))
     q4 = ok(world.post("sec_a", f"/reviews/{q4['id']}/finalize"))
     assert ytd_by_name(q4) == {name: expected_line(name, 4) for name in branch_names}
 

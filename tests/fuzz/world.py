@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel, func, select
 from app.clock import FixedClock
 from app.models import Account
 from app.schemas import MAX_ID
-from tests.api.support import Headers, World, build_world, ok
+from tests.api.support import NO_NOTICE, Headers, World, build_world, ok
 
 # Who calls: nobody, a plain member of branch A, a committee member of branch A, a committee
 # member of branch B (so branch A's things are outside their scope), the administrator.
@@ -59,7 +59,7 @@ def _finalized_year(world: World, who: str, branch: int, year: int) -> list[int]
     for quarter in (1, 2, 3, 4):
         review = ok(world.post(who, f"/orgs/{branch}/reviews",
                                {"year": year, "quarter": quarter}), 201)["id"]
-        ok(world.post(who, f"/reviews/{review}/publish", {"notice_days": 0}))
+        ok(world.post(who, f"/reviews/{review}/publish", NO_NOTICE))
         ok(world.post(who, f"/reviews/{review}/finalize"))
         reviews.append(review)
     return reviews

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.api.support import World, ok
+from tests.api.support import NO_NOTICE, World, ok
 from tests.web.support import form_post, web_login
 
 HTMX = {"HX-Request": "true"}
@@ -346,7 +346,7 @@ def finalize_a_quarter(world: World, year: int = 2025, quarter: int = 1) -> None
     """Freezes the year's rules: one branch's quarter reviewed, published and finalized."""
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": year, "quarter": quarter}), 201)
-    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE))
     assert ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))["status"] == "finalized"
 
 

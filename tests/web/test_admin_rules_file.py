@@ -10,7 +10,7 @@ from sqlmodel import Session
 from app.clock import FixedClock
 from app.models import RuleSetRow
 from app.services.rules import ensure_rule_set
-from tests.api.support import World, ok
+from tests.api.support import NO_NOTICE, World, ok
 from tests.web.support import web_login
 
 
@@ -94,7 +94,7 @@ def test_a_frozen_year_takes_a_file_that_changes_only_the_procedure(
         world: World, client: TestClient) -> None:
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": 2025, "quarter": 1}), 201)
-    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE))
     ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))
     token = web_login(client, "admin")
     page = client.get("/admin/rules?year=2025").text

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.api.support import World, approve_rating, ok
+from tests.api.support import NO_NOTICE, World, approve_rating, ok
 from tests.web.support import form_post, web_login
 from tests.web.test_member import SELF_REPORT, jpeg, report, uploads
 
@@ -398,7 +398,7 @@ def finalize_year(world: World) -> None:
     for quarter in (1, 2, 3, 4):
         review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                                {"year": 2025, "quarter": quarter}), 201)
-        ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+        ok(world.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE))
         ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))
 
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.services.sheets import XLSX_TYPE, Row
 from app.web.committee.imports import pack_rows, unpack_rows
-from tests.api.support import World, ok
+from tests.api.support import NO_NOTICE, World, ok
 from tests.api.test_entry_import import entries_of, entry_count, sheet_csv
 from tests.web.support import csrf_of, web_login
 
@@ -155,7 +155,7 @@ def test_a_quarter_finalized_between_preview_and_confirm(world: World, client: T
     assert "检查通过" in preview.text
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": 2025, "quarter": 1}), 201)
-    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE))
     ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))
     before = entry_count(db)
     answer = confirm(client, token, carried(preview.text))

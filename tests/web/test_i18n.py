@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from app.clock import FixedClock
 from app.services.accounts import create_admin
-from tests.api.support import PASSWORD, World, approve_rating, login, ok
+from tests.api.support import NO_NOTICE, PASSWORD, World, approve_rating, login, ok
 from tests.web.support import form_post, web_login
 
 CJK = re.compile(r"[\u3001-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -109,7 +109,7 @@ def english_world(client: TestClient, db: Session, clock: FixedClock) -> Ascii:
         ok(world.put("sam", f"/reviews/{review['id']}/scores", {"scores": {
             str(world.members["alice"]): 5, str(world.members["bob"]): 4}}))
         ok(world.post("sam", f"/reviews/{review['id']}/publish",
-                      {"notice_days": 5 if quarter == 4 else 0}))
+                      {"notice_days": 5} if quarter == 4 else NO_NOTICE))
         if quarter == 4:
             review_q4 = review["id"]
             objection = ok(world.post("alice", f"/reviews/{review_q4}/objections",

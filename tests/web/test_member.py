@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 
 from app.models import Entry
 from app.settings import get_settings
-from tests.api.support import World, approve_rating, ok
+from tests.api.support import EARLY_REASON, World, approve_rating, ok
 from tests.web.support import web_login
 
 SELF_REPORT = {"rule_code": "P01", "occurred_on": "2026-01-05", "quantity": "2",
@@ -105,7 +105,10 @@ def publish_review(world: World, year: int, quarter: int, scores: dict[str, int]
                            {"year": year, "quarter": quarter}), 201)
     ok(world.put("sec_a", f"/reviews/{review['id']}/scores",
                  {"scores": {str(world.members[m]): s for m, s in scores.items()}}))
-    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": notice_days}))
+    # Below the year's minimum notice, with the reason a branch would give (issue 17).
+    early = {"reason": EARLY_REASON} if notice_days < 5 else {}
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish",
+                  {"notice_days": notice_days} | early))
     return int(review["id"])
 
 

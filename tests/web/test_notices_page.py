@@ -8,7 +8,7 @@ import re
 from fastapi.testclient import TestClient
 
 from app.clock import FixedClock
-from tests.api.support import World, ok
+from tests.api.support import NO_NOTICE, World, ok
 from tests.web.support import form_post, web_login
 from tests.web.test_page_cache import look
 
@@ -121,13 +121,13 @@ def test_the_committee_home_counts_what_waits(world: World, client: TestClient) 
     # Branch A: Q4 published with an open objection; a2's report of January waits.
     q4a = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                         {"year": 2025, "quarter": 4}), 201)["id"]
-    ok(world.post("sec_a", f"/reviews/{q4a}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{q4a}/publish", NO_NOTICE))
     ok(world.post("a1", f"/reviews/{q4a}/objections", {"text": "分数不对"}), 201)
     world.entry("a2", "a2", "P03", "2026-01-05")
     # Branch B: Q4 published, its notice over and no objection (ready); Q3 still a draft.
     q4b = ok(world.post("sec_b", f"/orgs/{world.branch_b}/reviews",
                         {"year": 2025, "quarter": 4}), 201)["id"]
-    ok(world.post("sec_b", f"/reviews/{q4b}/publish", {"notice_days": 0}))
+    ok(world.post("sec_b", f"/reviews/{q4b}/publish", NO_NOTICE))
     q3b = ok(world.post("sec_b", f"/orgs/{world.branch_b}/reviews",
                         {"year": 2025, "quarter": 3}), 201)["id"]
 

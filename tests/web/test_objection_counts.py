@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.services import reviews
-from tests.api.support import World, ok, refused
+from tests.api.support import NO_NOTICE, World, ok, refused
 from tests.web.support import web_login
 
 
@@ -15,7 +15,7 @@ def test_the_api_finalize_and_both_pages_read_one_count(world: World, client: Te
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": 2025, "quarter": 1}), 201)
     rid = review["id"]
-    ok(world.post("sec_a", f"/reviews/{rid}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{rid}/publish", NO_NOTICE))
     mine = [ok(world.post("a1", f"/reviews/{rid}/objections", {"text": f"异议{n}"}), 201)
             for n in (1, 2)]
     ok(world.post("a2", f"/reviews/{rid}/objections", {"text": "a2的异议"}), 201)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.api.support import World, ok
+from tests.api.support import NO_NOTICE, World, ok
 from tests.web.support import form_post, web_login
 from tests.web.test_committee import flashes, fragment, is_partial, location
 
@@ -13,7 +13,7 @@ def test_my_own_objection_has_no_answer_form_and_a_post_is_refused(world: World,
                                                                    client: TestClient) -> None:
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": 2025, "quarter": 1}), 201)
-    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE))
     own = ok(world.post("sec_a", f"/reviews/{review['id']}/objections",
                         {"text": "我的评议分有误"}), 201)["id"]
     other = ok(world.post("a1", f"/reviews/{review['id']}/objections",

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from app.clock import FixedClock
 from app.settings import get_settings
 from app.web.page_cache import PageCache
-from tests.api.support import PASSWORD, World, approve_rating, ok
+from tests.api.support import NO_NOTICE, PASSWORD, World, approve_rating, ok
 from tests.web.support import web_login
 
 PAGE = "/me?year=2025"
@@ -129,7 +129,7 @@ def test_every_change_to_the_branch_is_on_the_next_page(world: World, client: Te
     step(lambda: ok(world.put("sec_a", f"/reviews/{q1}/scores", {"scores": {str(a1): 3}})))
 
     def publish() -> None:
-        ok(world.post("sec_a", f"/reviews/{q1}/publish", {"notice_days": 0}))
+        ok(world.post("sec_a", f"/reviews/{q1}/publish", NO_NOTICE))
 
     step(publish, lambda p: badge(p, 1) == "published" and ">3<" in p)
 
@@ -150,7 +150,7 @@ def test_every_change_to_the_branch_is_on_the_next_page(world: World, client: Te
     for quarter in (2, 3, 4):
         review = ok(world.post("sec_a", f"/orgs/{branch}/reviews",
                                {"year": 2025, "quarter": quarter}), 201)["id"]
-        ok(world.post("sec_a", f"/reviews/{review}/publish", {"notice_days": 0}))
+        ok(world.post("sec_a", f"/reviews/{review}/publish", NO_NOTICE))
         ok(world.post("sec_a", f"/reviews/{review}/finalize"))
 
     def rate() -> None:

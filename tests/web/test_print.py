@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.api.support import World, ok, refused
+from tests.api.support import EARLY_REASON, NO_NOTICE, World, ok, refused
 from tests.web.support import web_login
 
 Q1 = "2025-02-14"
@@ -30,7 +30,10 @@ def published_review(world: World, scores: dict[str, int], notice_days: int = 5)
                            {"year": 2025, "quarter": 1}), 201)
     ok(world.put("sec_a", f"/reviews/{review['id']}/scores",
                  {"scores": {str(world.members[m]): s for m, s in scores.items()}}))
-    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": notice_days}))
+    # Below the year's minimum notice, with the reason a branch would give (issue 17).
+    early = {"reason": EARLY_REASON} if notice_days < 5 else {}
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish",
+                  {"notice_days": notice_days} | early))
     review_id: int = review["id"]
     return review_id
 
@@ -199,7 +202,7 @@ def finalize_year(world: World) -> None:
     for quarter in (1, 2, 3, 4):
         review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                                {"year": 2025, "quarter": quarter}), 201)
-        ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+        ok(world.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE))
         ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.api.support import World, ok
+from tests.api.support import EARLY_REASON, NO_NOTICE, World, ok
 from tests.web.support import csrf_of, web_login
 
 GRADE_WORDS = ("优秀", "合格", "基本合格", "不合格")
@@ -51,7 +51,7 @@ def rating_of(world: World) -> int:
     for quarter in (1, 2, 3, 4):
         review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                                {"year": 2025, "quarter": quarter}), 201)
-        ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+        ok(world.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE))
         ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))
     rating_id: int = ok(world.post("sec_a", f"/orgs/{world.branch_a}/ratings",
                                    {"year": 2025}), 201)["id"]
@@ -65,7 +65,8 @@ def published(world: World, days: int = 5) -> int:
     ok(world.post("a1", f"/ratings/{rid}/ballots", {"votes": {
         str(world.members["a2"]): "excellent"}}), 201)
     ok(world.post("sec_a", f"/ratings/{rid}/ballot/close"))
-    ok(world.post("sec_a", f"/ratings/{rid}/publish", {"notice_days": days}))
+    early = {"reason": EARLY_REASON} if days < 5 else {}  # below the minimum (issue 17)
+    ok(world.post("sec_a", f"/ratings/{rid}/publish", {"notice_days": days} | early))
     return rid
 
 
@@ -454,7 +455,7 @@ def test_the_level_above_reads_the_steps_without_the_branchs_buttons(
     paper = client.get(f"{url}/paper")  # party_sec: the form is not theirs either
     assert paper.status_code == 403 and "rt-cell" not in paper.text
     ok(world.post("sec_a", f"/ratings/{rid}/ballot/close"))
-    ok(world.post("sec_a", f"/ratings/{rid}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/ratings/{rid}/publish", NO_NOTICE))
     assert buttons("sec_a") >= {"<summary>撤回公示", "上报上级党委"}
     assert buttons("party_sec") == set()
 
@@ -466,7 +467,7 @@ def test_the_account_that_submitted_sees_why_it_cannot_approve(world: World,
     # An administrator took the branch through its steps (the 党委's committee may not).
     for step in ("ballot/open", "ballot/close"):
         ok(world.post("admin", f"/ratings/{rid}/{step}"))
-    ok(world.post("admin", f"/ratings/{rid}/publish", {"notice_days": 0}))
+    ok(world.post("admin", f"/ratings/{rid}/publish", NO_NOTICE))
     ok(world.post("admin", f"/ratings/{rid}/submit"))
     token = web_login(client, "admin")
     step = section(client.get(url).text, "step-approval", "li")

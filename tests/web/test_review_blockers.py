@@ -10,7 +10,7 @@ from sqlmodel import Session
 from app.clock import FixedClock
 from app.models import Review
 from app.services import reviews
-from tests.api.support import World, ok, refused
+from tests.api.support import NO_NOTICE, World, ok, refused
 from tests.web.support import web_login
 
 PANEL = {
@@ -68,7 +68,7 @@ def test_finalize_raises_the_first_blocker_the_page_lists_them_all(
 def finalize_q1(world: World) -> None:
     q1 = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                        {"year": 2025, "quarter": 1}), 201)["id"]
-    ok(world.post("sec_a", f"/reviews/{q1}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{q1}/publish", NO_NOTICE))
     ok(world.post("sec_a", f"/reviews/{q1}/finalize"))
 
 

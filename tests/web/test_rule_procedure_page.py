@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.api.support import World, ok
+from tests.api.support import NO_NOTICE, World, ok
 from tests.web.support import form_post, web_login
 
 
@@ -89,7 +89,7 @@ def test_a_bad_value_is_shown_in_the_form_and_nothing_changes(world: World,
 def freeze(world: World, year: int) -> None:
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": year, "quarter": 1}), 201)
-    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+    ok(world.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE))
     ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))
 
 

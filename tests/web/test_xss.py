@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 from app.models import Account, Entry, Org
 from app.present.templating import TEMPLATES_DIR
 from app.web.render import templates
-from tests.api.support import PASSWORD, World, approve_rating, ok
+from tests.api.support import NO_NOTICE, PASSWORD, World, approve_rating, ok
 from tests.web.hostile import PAYLOADS, unsafe_markup
 from tests.web.support import csrf_of, web_login
 
@@ -212,7 +212,7 @@ def test_hostile_text_renders_inert_everywhere(world: World, client: TestClient,
     for quarter in (1, 2, 3):
         review = ok(world.post("admin", f"/orgs/{branch}/reviews",
                                {"year": 2025, "quarter": quarter}), 201)
-        ok(world.post("admin", f"/reviews/{review['id']}/publish", {"notice_days": 0}))
+        ok(world.post("admin", f"/reviews/{review['id']}/publish", NO_NOTICE))
         ok(world.post("admin", f"/reviews/{review['id']}/finalize"))
     answer = v.post("/committee/reviews", token, {"org_id": str(branch), "year": "2025",
                                                   "quarter": "4"}, status=303,
