@@ -9,6 +9,7 @@ import jinja2
 from app.models import EntryStatus, ObjectionStatus, RatingStatus, ReviewStatus
 from app.points import GRADE_LABELS, Grade
 from app.present import i18n
+from app.present.early_words import early_warning
 from app.present.labels import (
     CATEGORY_LABELS,
     EXEMPTION_REASON_LABELS,
@@ -45,4 +46,4 @@ env.globals.update(
     left_kind_labels=LEFT_KIND_LABELS,
     suspension_kind_labels=SUSPENSION_KIND_LABELS,
     exemption_reason_labels=EXEMPTION_REASON_LABELS,
-    exemption_status_labels=EXEMPTION_STATUS_LABELS)
+    exemption_status_labels=EXEMPTION_STATUS_LABELS, early_warning=early_warning)

@@ -340,7 +340,7 @@ def test_publish_and_finalize_explain_why_they_are_refused(world: World,
     assert "待审核" in flashes(client, url)
 
     form_post(client, f"/committee/entries/{pending}/approve", token, {}, htmx=True)
-    answer = form_post(client, f"{url}/publish", token, {"notice_days": "5"})
+    answer = form_post(client, f"{url}/publish", token, {"notice_days": "5", "step": "confirm"})
     assert "已发布公示" in flashes(client, location(answer))
     sheet = client.get(url).text
     assert "公示期尚未结束" in sheet and "2026-01-15 10:00" in sheet  # Beijing time
@@ -376,7 +376,7 @@ def test_reopen_takes_a_published_review_back_to_draft(world: World,
                                                        client: TestClient) -> None:
     token = web_login(client, "sec_a")
     url = open_review(client, token, world, 1)
-    form_post(client, f"{url}/publish", token, {"notice_days": "0"})
+    form_post(client, f"{url}/publish", token, NO_NOTICE | {"step": "confirm"})
     sheet = client.get(url).text
     assert "可以定稿" in sheet and "退回草稿" in sheet and "<select" not in sheet
     answer = form_post(client, f"{url}/reopen", token, {})

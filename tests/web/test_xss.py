@@ -46,6 +46,7 @@ STORED = {
     "REV": "revocation reason", "OBJ": "objection text", "OBQ": "second objection text",
     "RSP": "answer to an objection (htmx)", "RSQ": "answer to an objection (plain form)",
     "RAT": "reason for a changed grade",
+    "PUB": "reason for publishing a review with a short notice",
 }
 # Echoed fields: typed in, sent back on the page (never stored).
 ECHOED = {
@@ -56,6 +57,7 @@ ECHOED = {
     "RUX": "name on a refused rule edit", "RET": "note on a refused committee record",
     "RPT": "note on a refused self-report",
     "RAX": "reason of a refused grade change",
+    "PBX": "reason in 发布公示's question, before it is confirmed",
 }
 FIELDS = {**STORED, **ECHOED}
 # What the test counted, per payload: pages fetched, (field, page) pairs checked.
@@ -218,8 +220,12 @@ def test_hostile_text_renders_inert_everywhere(world: World, client: TestClient,
                                                   "quarter": "4"}, status=303,
                     then="ORG MEM SEC")
     review = _id(answer, r"/committee/reviews/(\d+)")
-    v.post(f"/committee/reviews/{review}/publish", token, {"notice_days": "3"}, status=303,
-           then="ORG MEM SEC")
+    # A short notice: the reason is echoed in the question 发布公示 asks, then stored and shown.
+    v.post(f"/committee/reviews/{review}/publish", token,
+           {"notice_days": "3", "reason": v("PBX")}, status=200, expect="ORG PBX")
+    v.post(f"/committee/reviews/{review}/publish", token,
+           {"notice_days": "3", "reason": v("PUB"), "step": "confirm"}, status=303,
+           then="ORG MEM SEC PUB")
     token = web_login(client, "xss_m1")
     v.post(f"/me/results/{review}/objections", token, {"text": v("OBJ")}, status=303,
            then="OBJ MEM SEC")

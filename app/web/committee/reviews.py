@@ -11,20 +11,30 @@ from fastapi.responses import Response
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Org, Review
+from app.present.early_words import review_reasons
 from app.present.i18n import _
 from app.present.labels import QUARTER_NAMES, beijing
+from app.present.messages import message_for
 from app.services import objections, reviews, worklist
 from app.services.access import Actor, require_manages
-from app.services.errors import Invalid
-from app.services.rules import load_rule_set
+from app.services.errors import DomainError, Invalid, attempt
+from app.services.rules import MAX_NOTICE_DAYS, load_rule_set
 from app.web.committee.common import CommitteeActor, page
-from app.web.forms import FormDep, id_or_none, int_or_none
+from app.web.forms import FormDep, id_or_none, int_or_none, parse_int
 from app.web.render import flash, is_htmx, redirect, reload
 
 router = APIRouter()
 
 REVIEW_CHANGED = "reviewChanged"
 Number = Annotated[str, Form(max_length=20)]
+# The service refuses a reason over 500 characters in words; this only stops a flood.
+Reason = Annotated[str, Form(max_length=5000)]
+Step = Annotated[str, Form(max_length=10)]
+# Refusals shown in the publish or finalize form with what was typed, not in #flash.
+IN_THE_FORM = {"reason_required", "reason_too_long", "notice_out_of_range"}
+# What a review is published for when the page is first shown: 5 days, or the year's
+# minimum if longer, so that only a shorter notice typed in needs a reason.
+DEFAULT_NOTICE_DAYS = 5
 
 
 def _review(session: SessionDep, actor: Actor, review_id: int) -> tuple[Review, Org]:
@@ -33,11 +43,21 @@ def _review(session: SessionDep, actor: Actor, review_id: int) -> tuple[Review, 
     return review, org
 
 
-def _sheet_context(session: SessionDep, review: Review, org: Org, now: datetime) -> dict[str, Any]:
+def _sheet_context(session: SessionDep, review: Review, org: Org, now: datetime,
+                   form: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the sheet and its publish / finalize panel show; `form`: what was typed in the
+    panel (its notice days decide whether publishing needs a reason)."""
     params = load_rule_set(session, review.year, now).params
-    return {"review": review, "org": org,
-            "blockers": reviews.blockers(session, review, now),
+    found = reviews.blockers(session, review, now)
+    default_days = max(DEFAULT_NOTICE_DAYS, found.min_notice_days)
+    typed = int_or_none((form or {}).get("notice_days"))
+    return {"review": review, "org": org, "blockers": found,
             "review_max": params.review_max, "review_default": params.review_default,
+            "default_days": default_days, "form": form or {},
+            "publish_early": found.earliness("publish",
+                                             default_days if typed is None else typed),
+            "finalize_early": found.earliness("finalize"),
+            "reasons": review_reasons(review),
             "title": _("{org} {year}年{quarter}评议").format(
                 org=org.name, year=review.year, quarter=_(QUARTER_NAMES[review.quarter]))}
 
@@ -63,13 +83,34 @@ def create_review(request: Request, session: SessionDep, actor: CommitteeActor,
 def review_sheet(review_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
                  clock: ClockDep) -> Response:
     """One line per member: review score, change and running total; what blocks the next step."""
+    return _sheet(request, session, actor, review_id, clock)
+
+
+def _sheet(request: Request, session: SessionDep, actor: Actor, review_id: int,
+           clock: ClockDep, *, form: dict[str, str] | None = None,
+           panel: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+    """The sheet; with `form` and `panel` (a refusal, a confirmation), the publish or
+    finalize panel as the person left it: only that panel for HTMX."""
     review, org = _review(session, actor, review_id)
     raised = objections.list_objections(session, actor, review_id)
     return page(request, "pages/committee/review.html", _sheet_context(
-        session, review, org, clock.now()) | {
+        session, review, org, clock.now(), form) | (panel or {}) | {
         "lines": reviews.review_lines(session, review, clock.now()),
         "objections": raised, "names": worklist.objection_names(session, raised),
-        "own_objections": {o.id for o in raised if objections.is_own(actor, o)}})
+        "own_objections": {o.id for o in raised if objections.is_own(actor, o)}},
+        partial="partials/committee/review_actions.html" if panel else None,
+        status_code=status_code)
+
+
+def _in_the_form(request: Request, session: SessionDep, actor: Actor, review_id: int,
+                 clock: ClockDep, form: dict[str, str], error: DomainError) -> Response:
+    """A refusal the form answers (a reason missing or too long, a bad number): shown in
+    it, with everything typed kept; any other, as every refusal is shown."""
+    if error.code not in IN_THE_FORM:
+        raise error
+    return _sheet(request, session, actor, review_id, clock, form=form,
+                  status_code=error.status_code,
+                  panel={"error": message_for(error), "error_code": error.code})
 
 
 @router.get("/committee/reviews/{review_id}/actions")
@@ -110,13 +151,30 @@ def set_scores(review_id: int, request: Request, session: SessionDep, actor: Com
 
 @router.post("/committee/reviews/{review_id}/publish")
 def publish(review_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
-            clock: ClockDep, notice_days: Number = "5") -> Response:
-    days = int_or_none(notice_days)
-    if days is None:
-        raise Invalid("notice_days must be a whole number.", "notice_out_of_range")
-    review = reviews.publish_review(session, actor, review_id, days, clock.now())
-    flash(request, _("已发布公示，公示期至 {until}。").format(until=beijing(review.notice_until)))
-    return redirect(request, _url(review))
+            clock: ClockDep, notice_days: Number = "", reason: Reason = "",
+            step: Step = "") -> Response:
+    """Publish (公示) in two posts, with JavaScript or without: the first (`step` empty)
+    checks and says what will happen (N days, until when) and asks once; `confirm`
+    publishes; `edit` goes back to the form. Nothing typed is lost on the way."""
+    form = {"notice_days": notice_days, "reason": reason}
+    if step == "edit":
+        return _sheet(request, session, actor, review_id, clock, form=form, panel={"edit": True})
+
+    def check() -> datetime | Review:
+        days = parse_int(notice_days, "notice_out_of_range", 0, MAX_NOTICE_DAYS)
+        if step == "confirm":
+            return reviews.publish_review(session, actor, review_id, days, clock.now(),
+                                          reason=reason)
+        return reviews.check_publish(session, actor, review_id, days, reason, clock.now())
+
+    result = attempt(session, check)
+    if isinstance(result, DomainError):
+        return _in_the_form(request, session, actor, review_id, clock, form, result)
+    if isinstance(result, datetime):
+        return _sheet(request, session, actor, review_id, clock, form=form,
+                      panel={"confirm_until": result, "confirm_days": int_or_none(notice_days)})
+    flash(request, _("已发布公示，公示期至 {until}。").format(until=beijing(result.notice_until)))
+    return redirect(request, _url(result))
 
 
 @router.post("/committee/reviews/{review_id}/reopen")
@@ -129,10 +187,15 @@ def reopen(review_id: int, request: Request, session: SessionDep, actor: Committ
 
 @router.post("/committee/reviews/{review_id}/finalize")
 def finalize(review_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
-             clock: ClockDep) -> Response:
-    review = reviews.finalize_review(session, actor, review_id, clock.now())
+             clock: ClockDep, reason: Reason = "") -> Response:
+    """Finalize; before the quarter ends, with the reason the panel asks for."""
+    result = attempt(session, lambda: reviews.finalize_review(session, actor, review_id,
+                                                              clock.now(), reason=reason))
+    if isinstance(result, DomainError):
+        return _in_the_form(request, session, actor, review_id, clock, {"reason": reason},
+                            result)
     flash(request, _("已定稿，本季度已锁定。"))
-    return redirect(request, _url(review))
+    return redirect(request, _url(result))
 
 
 @router.post("/committee/objections/{objection_id}/resolve")
