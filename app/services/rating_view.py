@@ -8,7 +8,7 @@ ballot choice: while the ballot is open the only count is the ballots cast, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from app.models import (
 )
 from app.services.access import Actor, managed_org_filter
 from app.services.appraisal import ballots_left, graded, has_voted, open_objection_count
+from app.services.early_steps import Earliness, year_earliness
 from app.services.errors import NotFound
 from app.services.ratings import rating_items
 from app.services.rules import load_rule_set
@@ -80,6 +81,16 @@ class Steps:
     notice_days: int  # the rule set's default
     notice_running: bool
     open_objections: int
+    # Why publishing (for the default notice) or submitting needs a reason now, if it
+    # does (app/services/early_steps.py): the year not ended, a notice below the minimum.
+    publish_early: Earliness | None = None
+    submit_early: Earliness | None = None
+
+    def publish_earliness(self, notice_days: int | None) -> Earliness | None:
+        """Why publishing for `notice_days` (None: the default) needs a reason now."""
+        if self.publish_early is None or notice_days is None:
+            return self.publish_early
+        return replace(self.publish_early, notice_days=notice_days)
 
     def state(self, step: str) -> str:
         """done, current or todo, for the step's mark."""
@@ -127,7 +138,11 @@ def steps(session: Session, rating: Rating, now: datetime) -> Steps:
                  participation=participation(session, rating),
                  ballot_required=params.ballot_required,
                  notice_days=params.rating_notice_days, notice_running=running,
-                 open_objections=open_objection_count(session, rating.id or 0))
+                 open_objections=open_objection_count(session, rating.id or 0),
+                 publish_early=year_earliness(rating.year, "publish", now,
+                                              params.rating_notice_days,
+                                              params.min_notice_days),
+                 submit_early=year_earliness(rating.year, "submit", now))
 
 
 # --- a member's view of their branch's rating ---------------------------------------------

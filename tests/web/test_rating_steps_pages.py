@@ -316,9 +316,18 @@ def test_publish_objection_answer_reopen_and_submit(world: World, client: TestCl
     token = web_login(client, "sec_a")
     publish_form = section(client.get(url).text, "step-notice", "li")
     assert 'name="notice_days" value="5"' in publish_form  # the rule set's default
+    # A bad number is shown in the form, as typed.
     refused = post(client, f"{url}/publish", token, {"notice_days": "61"}, back=url)
-    assert "公示天数须为0到60之间的整数" in flashes(client, landed(refused))
-    answer = post(client, f"{url}/publish", token, {"notice_days": "7"}, back=url)
+    assert refused.status_code == 422
+    form = section(refused.text, "step-notice", "li")
+    assert "公示天数须为0到60之间的整数" in form and 'value="61"' in form
+    # Asked once, with what will happen: the days typed and when the notice ends.
+    asked = post(client, f"{url}/publish", token, {"notice_days": "7"}, back=url)
+    assert asked.status_code == 200
+    assert "公示 7 天，至 2026-01-17 10:00；公示期间党员可提出异议。" in text_of(asked.text)
+    assert ok(world.get("sec_a", f"/ratings/{rid}"))["status"] == "draft"
+    answer = post(client, f"{url}/publish", token, {"notice_days": "7", "step": "confirm"},
+                  back=url)
     assert landed(answer) == f"{url}#step-notice"
     assert "已公示，公示期至 2026-01-17 10:00" in flashes(client, url)
 
@@ -367,13 +376,21 @@ def test_publish_objection_answer_reopen_and_submit(world: World, client: TestCl
     top = text_of(client.get(url).text.split('class="card rt-steps-card"')[0])
     assert "公示已撤回" in top and "理由：a1补交请假条，重新评定" in top
     assert ok(world.get("sec_a", f"/ratings/{rid}"))["status"] == "draft"
-    answer = post(client, f"{url}/publish", token, {"notice_days": "0"}, back=url)
+    # No notice: below the year's minimum, so a reason is asked for, and kept.
+    short = post(client, f"{url}/publish", token, {"notice_days": "0"}, back=url)
+    assert short.status_code == 422
+    form = text_of(section(short.text, "step-notice", "li"))
+    assert "公示0天，少于本年度规定的最短公示期5天。如确需缩短公示期，请写明理由。" in form
+    answer = post(client, f"{url}/publish", token,
+                  {"notice_days": "0", "reason": "党委要求本周上报", "step": "confirm"},
+                  back=url)
     assert landed(answer) == f"{url}#step-notice"
     assert "已公示" in flashes(client, url)  # as the browser's redirect shows it
     assert landed(post(client, f"{url}/submit", token, back=url)) == f"{url}#step-approval"
     assert "已上报上级党委审批" in flashes(client, url)
     sheet = text_of(client.get(url).text)
     assert "已上报，等待上级党委审批" in sheet and "审批通过" not in sheet
+    assert "发布公示理由：党委要求本周上报" in sheet
     web_login(client, "a1")
     assert "已上报上级党委。" in text_of(client.get(f"/me/ratings/{rid}").text)
 
@@ -411,8 +428,9 @@ def test_the_level_above_lists_approves_and_returns(world: World, client: TestCl
     token = web_login(client, "sec_a")
     top = client.get(url).text.split('class="card rt-steps-card"')[0]
     assert "上级党委退回了这份评定" in text_of(top) and "理由：a3的等次理由不充分" in text_of(top)
-    post(client, f"{url}/publish", token, {"notice_days": "0"}, back=url)
-    post(client, f"{url}/submit", token, back=url)
+    assert landed(post(client, f"{url}/publish", token, NO_NOTICE | {"step": "confirm"},
+                       back=url)) == f"{url}#step-notice"
+    assert landed(post(client, f"{url}/submit", token, back=url)) == f"{url}#step-approval"
 
     token = web_login(client, "party_sec")
     top = text_of(client.get(url).text.split('class="card rt-steps-card"')[0])

@@ -1,10 +1,13 @@
 """The annual rating's steps from its sheet (appraisal.md §2): the ballot opened and closed,
 publication (公示) with its notice days, reopening and submission by the branch; approval
 or return by the level above (上级审批). Each is a plain form post: the browser gets a
-redirect to the sheet with what happened, a refusal comes back to the sheet in #flash."""
+redirect to the sheet with what happened, a refusal comes back to the sheet in #flash; a
+reason missing for a step taken early (app/services/early_steps.py) or a bad number comes
+back in its form, with what was typed."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -12,21 +15,41 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.models import Rating
 from app.present.i18n import _
 from app.present.labels import beijing
+from app.present.messages import message_for
 from app.services import appraisal, ratings
 from app.services.access import Actor
-from app.services.errors import DomainError, Invalid, attempt
+from app.services.errors import DomainError, attempt
+from app.services.rules import MAX_NOTICE_DAYS
 from app.web.committee.common import CommitteeActor
-from app.web.committee.ratings import rating_url
+from app.web.committee.ratings import rating_url, sheet
 from app.web.errors import web_error
-from app.web.forms import int_or_none
+from app.web.forms import parse_int
 from app.web.render import flash, redirect, reload
 
 router = APIRouter()
 
 Reason = Annotated[str, Form(max_length=1000)]
+# The service refuses an early step's reason over 500 characters in words; this only stops
+# a flood.
+EarlyReason = Annotated[str, Form(max_length=5000)]
 Number = Annotated[str, Form(max_length=20)]
+Step = Annotated[str, Form(max_length=10)]
+# Refusals shown in the publish or submit form with what was typed, not in #flash.
+IN_THE_FORM = {"reason_required", "reason_too_long", "notice_out_of_range"}
+
+
+def _in_the_form(request: Request, session: SessionDep, actor: Actor, rating_id: int,
+                 clock: ClockDep, form: dict[str, str], error: DomainError) -> Response:
+    """A refusal the form answers, shown in it with everything typed kept; any other, as
+    every refusal is shown."""
+    if error.code not in IN_THE_FORM:
+        raise error
+    return sheet(request, session, actor, rating_id, clock, form=form,
+                 status_code=error.status_code,
+                 panel={"error": message_for(error), "error_code": error.code})
 
 
 @router.post("/committee/ratings/{rating_id}/ballot/open")
@@ -49,14 +72,34 @@ def close_ballot(rating_id: int, request: Request, session: SessionDep, actor: C
 
 @router.post("/committee/ratings/{rating_id}/publish")
 def publish(rating_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
-            clock: ClockDep, notice_days: Number = "") -> Response:
-    """Publish to the branch for the notice days typed (blank: the rule set's default)."""
-    days = int_or_none(notice_days)
-    if notice_days.strip() and days is None:
-        raise Invalid("notice_days must be a whole number.", "notice_out_of_range")
-    rating = appraisal.publish(session, actor, rating_id, days, clock.now())
-    flash(request, _("已公示，公示期至 {until}。").format(until=beijing(rating.notice_until)))
-    return reload(request, f"{rating_url(rating)}#step-notice")
+            clock: ClockDep, notice_days: Number = "", reason: EarlyReason = "",
+            step: Step = "") -> Response:
+    """Publish to the branch for the notice days typed (blank: the rule set's default), in
+    two posts, with JavaScript or without: the first (`step` empty) checks and says what
+    will happen (N days, until when) and asks once; `confirm` publishes; `edit` goes back
+    to the form. Nothing typed is lost on the way."""
+    form = {"notice_days": notice_days, "reason": reason}
+    if step == "edit":
+        return sheet(request, session, actor, rating_id, clock, form=form,
+                     panel={"edit": True})
+
+    def check() -> tuple[int, datetime] | Rating:
+        days = parse_int(notice_days, "notice_out_of_range", 0, MAX_NOTICE_DAYS) \
+            if notice_days.strip() else None
+        if step == "confirm":
+            return appraisal.publish(session, actor, rating_id, days, clock.now(),
+                                     reason=reason)
+        return appraisal.check_publish(session, actor, rating_id, days, reason, clock.now())
+
+    result = attempt(session, check)
+    if isinstance(result, DomainError):
+        return _in_the_form(request, session, actor, rating_id, clock, form, result)
+    if isinstance(result, tuple):
+        days, until = result
+        return sheet(request, session, actor, rating_id, clock, form=form | {
+            "notice_days": str(days)}, panel={"confirm_days": days, "confirm_until": until})
+    flash(request, _("已公示，公示期至 {until}。").format(until=beijing(result.notice_until)))
+    return reload(request, f"{rating_url(result)}#step-notice")
 
 
 @router.post("/committee/ratings/{rating_id}/reopen")
@@ -69,13 +112,16 @@ def reopen(rating_id: int, request: Request, session: SessionDep, actor: Committ
 
 @router.post("/committee/ratings/{rating_id}/submit")
 def submit(rating_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
-           clock: ClockDep) -> Response:
-    result = attempt(session, lambda: appraisal.submit(session, actor, rating_id, clock.now()))
+           clock: ClockDep, reason: EarlyReason = "") -> Response:
+    """Submit (上报); before the year ends, with the reason the step asks for."""
+    result = attempt(session, lambda: appraisal.submit(session, actor, rating_id, clock.now(),
+                                                       reason=reason))
     if isinstance(result, DomainError):
         if result.code == "notice_running":
             # Its message says 定稿, as a quarterly review is; a rating is submitted (上报).
             return web_error(request, result.status_code, _("公示期尚未结束，结束后才能上报。"))
-        raise result
+        return _in_the_form(request, session, actor, rating_id, clock, {"reason": reason},
+                            result)
     flash(request, _("已上报上级党委审批。"))
     return reload(request, f"{rating_url(result)}#step-approval")
 

@@ -14,12 +14,14 @@ from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Org, Rating, RatingItem
 from app.points import Grade
+from app.present.early_words import rating_reasons
 from app.present.i18n import _
 from app.present.messages import message_for
 from app.services import access, appraisal, objections, rating_view, ratings, worklist
 from app.services.access import Actor, require_manages
 from app.services.errors import DomainError, Invalid
 from app.web.committee.common import CommitteeActor, page
+from app.web.forms import int_or_none
 from app.web.render import flash, is_htmx, redirect
 
 router = APIRouter()
@@ -71,17 +73,30 @@ def rating_sheet(rating_id: int, request: Request, session: SessionDep, actor: C
                  clock: ClockDep) -> Response:
     """The steps with the current one highlighted, the lines with their tallies, the
     objections and the self-assessments."""
+    return sheet(request, session, actor, rating_id, clock)
+
+
+def sheet(request: Request, session: SessionDep, actor: Actor, rating_id: int,
+          clock: ClockDep, *, form: dict[str, str] | None = None,
+          panel: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+    """The sheet; with `form` and `panel` (a refusal, a confirmation), the steps as the
+    person left them (rating_steps.py): only the steps for HTMX."""
     rating, org = managed_rating(session, actor, rating_id)
     now = clock.now()
     raised = appraisal.objections(session, actor, rating_id)
     context = _cap_context(session, actor, rating, org, now)
+    steps = rating_view.steps(session, rating, now)
     return page(request, "pages/committee/rating.html", context | {
-        "steps": rating_view.steps(session, rating, now),
+        "steps": steps, "form": form or {},
+        "publish_early": steps.publish_earliness(int_or_none((form or {}).get("notice_days"))),
+        "reasons": rating_reasons(rating),
         "objections": raised, "names": worklist.objection_names(session, raised),
         "own_objections": {o.id for o in raised if objections.is_own(actor, o)},
         "self_assessments": appraisal.self_assessments(session, actor, rating_id),
         "approver": appraisal.approves(session, actor, org),
-        "own_submission": actor.account_id in (rating.published_by, rating.submitted_by)})
+        "own_submission": actor.account_id in (rating.published_by, rating.submitted_by)}
+        | (panel or {}), partial="partials/committee/rating_steps.html" if panel else None,
+        status_code=status_code)
 
 
 @router.get("/committee/ratings/{rating_id}/cap")
