@@ -85,7 +85,7 @@ class RatingWriter:
         first_notice = NOTICE_DAYS if objection else pace.notice_days("rating_publish", "submit")
         add(pace.step("rating_publish", index), lambda when: appraisal.publish(
             self.session, self.cast.actor(branch.secretary), self.rating_ids[key],
-            first_notice, when))
+            first_notice, when, reason=pace.notice_reason(first_notice)))
         if objection:
             self._objection(index, key, pace, objector)
         add(pace.step("submit", index), lambda when: appraisal.submit(
@@ -244,8 +244,9 @@ class RatingWriter:
                                    Grade.qualified, REGRADE_REASON, when)
 
         def publish_again(when: datetime) -> None:
+            days = pace.notice_days("republish", "submit")
             appraisal.publish(self.session, self.cast.actor(secretary), self.rating_ids[key],
-                              pace.notice_days("republish", "submit"), when)
+                              days, when, reason=pace.notice_reason(days))
 
         for step, action in (("rating_object", raise_it), ("rating_resolve", answer),
                              ("reopen", reopen), ("regrade", regrade),

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from app.demo.cast import Cast, Person
-from app.demo.texts import OBJECTION_RESPONSE, OBJECTION_TEXT
+from app.demo.texts import OBJECTION_RESPONSE, OBJECTION_TEXT, SHORT_NOTICE_REASON
 from app.demo.timeline import Timeline, local_day
 from app.services import objections, reviews
 
@@ -60,6 +60,12 @@ class Pace:
         window = self.step(end) - self.step(publish)
         return min(NOTICE_DAYS, int(window / timedelta(days=1)))
 
+    @staticmethod
+    def notice_reason(days: int) -> str | None:
+        """The reason a notice squeezed below the usual days needs (the rule set's minimum
+        is the demo's NOTICE_DAYS); none for a full one."""
+        return SHORT_NOTICE_REASON if days < NOTICE_DAYS else None
+
 
 def review_score(rng: random.Random, person: Person) -> int:
     """Mostly 4 and 5; 3 for members who miss much of branch life."""
@@ -101,7 +107,8 @@ class ReviewWriter:
 
         def publish(when: datetime) -> None:
             reviews.publish_review(self.session, secretary(branch.secretary),
-                                   self.review_ids[key], notice, when)
+                                   self.review_ids[key], notice, when,
+                                   reason=pace.notice_reason(notice))
 
         def finalize(when: datetime) -> None:
             reviews.finalize_review(self.session, secretary(branch.secretary),

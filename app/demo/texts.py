@@ -111,6 +111,9 @@ RATING_OBJECTION_TEXT = ("本人缺席的两次组织生活均已提前向支部
 RATING_OBJECTION_RESPONSE = ("经支委会复核：两次缺席均已请假，属实；民主测评中多数党员评为合格。"
                              "同意调整为合格，重新公示。")
 REOPEN_REASON = "根据异议复核意见调整等次，重新公示"
+# A notice squeezed below the rule set's minimum (the demo loaded soon after a quarter
+# ends) needs a reason, as a branch would give one (app/services/early_steps.py).
+SHORT_NOTICE_REASON = "上级党委要求按期报送结果，经支委会研究缩短公示期"
 REGRADE_REASON = "经复核两次缺席均已请假，测评中多数评为合格，评为合格"
 
 # Self-reports still waiting for the committee at `now` (the approval queue).

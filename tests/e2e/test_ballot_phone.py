@@ -13,6 +13,7 @@ from typing import Any
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from tests.api.support import NO_NOTICE
 from tests.e2e.support import PHONE, Phones, World, settled, shoot
 from tests.e2e.test_pages import QUALITY, SERIOUS, axe_report
 
@@ -37,7 +38,7 @@ def rating_ready(world: World) -> int:
     for quarter in (1, 2, 3, 4):
         review = api.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                           {"year": 2025, "quarter": quarter}, 201)
-        api.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0})
+        api.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE)
         api.post("sec_a", f"/reviews/{review['id']}/finalize")
     rating_id: int = api.post("sec_a", f"/orgs/{world.branch_a}/ratings", {"year": 2025},
                               201)["id"]
@@ -183,9 +184,22 @@ def test_the_secretary_types_paper_ballots_and_runs_the_steps(
     expect(secretary.locator("#step-grades")).to_have_attribute("aria-current", "step")
     pictures(secretary, shots, "rating-sheet-tally")
 
-    secretary.locator("#step-notice").get_by_label("公示天数").fill("1")
-    secretary.locator("#step-notice").get_by_role("button", name="公示").click()
+    # One day's notice: below the year's minimum, so the step asks why before anything.
+    notice = secretary.locator("#step-notice")
+    notice.get_by_label("公示天数").fill("1")
+    notice.get_by_role("button", name="公示").click()
+    notice = secretary.locator("#step-notice")
+    expect(notice).to_contain_text("公示1天，少于本年度规定的最短公示期5天。")
+    expect(notice.get_by_label("公示天数")).to_have_value("1")
+    notice.get_by_label("理由（必填，会保存并显示）").fill("党委要求本周内上报")
+    notice.get_by_role("button", name="公示").click()
+    # Asked once, with what will happen.
+    expect(secretary.locator("#publish-confirm")).to_contain_text(
+        "公示 1 天，至 2026-01-11 10:00；公示期间党员可提出异议。")
+    pictures(secretary, shots, "rating-publish-question", english_too=False)
+    secretary.get_by_role("button", name="确认公示").click()
     expect(secretary.locator("#flash")).to_contain_text("已公示，公示期至 2026-01-11 10:00")
+    expect(secretary.locator(".cm-step-reason")).to_contain_text("发布公示理由：党委要求本周内上报")
     expect(secretary.locator("#step-notice")).to_have_attribute("aria-current", "step")
 
     # The member: the published rating, their own line, an objection while the notice runs.

@@ -104,6 +104,10 @@ def test_refusal_of_an_htmx_action_is_shown_in_flash(world: World, phones: Phone
     expect(page).to_have_url(re.compile(rf"/committee/reviews/{review['id']}$"))
     page.reload()
     page.locator("#review-actions").get_by_role("button", name="发布公示").click()
+    # Asked once in place (the panel swapped, the page kept), then published.
+    expect(page.locator("#publish-confirm")).to_contain_text("公示 5 天，至 2026-01-15 10:00")
+    expect(page.locator(f"#line-{world.members['a1']}")).to_be_visible()
+    page.get_by_role("button", name="确认发布").click()
     expect(page.locator("#flash")).to_contain_text("已发布公示")
     expect(page.locator(".cm-titlebar .badge")).to_have_text("公示中")
 

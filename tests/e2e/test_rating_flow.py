@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.api.support import NO_NOTICE
 from tests.e2e.support import Phones, World, settled
 
 # Enough of every positive item to reach its cap of 8: 80 points a year.
@@ -27,7 +28,7 @@ def four_finalized_quarters(world: World) -> None:
                           {"year": 2025, "quarter": quarter}, 201)
         scores = {str(world.members[m]): s[quarter - 1] for m, s in REVIEWS.items()}
         api.put("sec_a", f"/reviews/{review['id']}/scores", {"scores": scores})
-        api.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0})
+        api.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE)
         api.post("sec_a", f"/reviews/{review['id']}/finalize")
 
 
@@ -93,7 +94,7 @@ def test_rating_created_overridden_within_the_cap_and_approved(
     api, rid = world.call, int(secretary.url.rsplit("/", 1)[1])
     for step in ("ballot/open", "ballot/close"):
         api.post("sec_a", f"/ratings/{rid}/{step}")
-    api.post("sec_a", f"/ratings/{rid}/publish", {"notice_days": 0})
+    api.post("sec_a", f"/ratings/{rid}/publish", NO_NOTICE)
     api.post("sec_a", f"/ratings/{rid}/submit")
     api.post("party_sec", f"/ratings/{rid}/approve")
     secretary.reload()

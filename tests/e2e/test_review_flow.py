@@ -39,11 +39,23 @@ def test_quarter_published_objected_answered_finalized(world: World, phones: Pho
     expect(line.locator("td").last).to_have_text("5")
     assert secretary.evaluate("() => window.__stayed") == "same page"
 
-    # Publish with three days' notice.
+    # Publish with three days' notice: below the year's minimum of five, so the panel says
+    # so and asks why, keeping the days typed; then it asks once what will happen.
     actions = secretary.locator("#review-actions")
     actions.get_by_label("公示天数").fill("3")
     actions.get_by_role("button", name="发布公示").click()
+    actions = secretary.locator("#review-actions")
+    expect(actions.get_by_role("alert")).to_contain_text(
+        "公示3天，少于本年度规定的最短公示期5天。如确需缩短公示期，请写明理由。")
+    expect(actions.get_by_label("公示天数")).to_have_value("3")
+    actions.get_by_label("理由（必填，会保存并显示）").fill("春节前须报送党委")
+    actions.get_by_role("button", name="发布公示").click()
+    expect(secretary.locator("#publish-confirm")).to_contain_text(
+        "公示 3 天，至 2026-01-13 10:00；公示期间党员可提出异议。")
+    expect(secretary.locator(".cm-titlebar .badge")).to_have_text("草稿")
+    secretary.get_by_role("button", name="确认发布").click()
     expect(secretary.locator("#flash")).to_contain_text("已发布公示，公示期至 2026-01-13 10:00")
+    expect(secretary.locator(".cm-step-reason")).to_have_text("发布公示理由：春节前须报送党委")
     expect(secretary.locator(".cm-titlebar .badge")).to_have_text("公示中")
 
     # a2 reads the 公示 on their phone and objects to their own line.

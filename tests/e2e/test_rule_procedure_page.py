@@ -8,6 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from tests.api.support import NO_NOTICE
 from tests.e2e.support import Phones, World, settled, shoot
 
 
@@ -16,7 +17,7 @@ def test_a_frozen_years_procedure_is_changed_on_a_phone(world: World, phones: Ph
     api = world.call
     review = api.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                       {"year": 2025, "quarter": 1}, 201)
-    api.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0})
+    api.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE)
     api.post("sec_a", f"/reviews/{review['id']}/finalize")
 
     page = phones.login("admin", then="/admin/rules?year=2025")

@@ -15,6 +15,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from tests.api.support import NO_NOTICE
 from tests.e2e.support import PHONE, Phones, World, settled
 from tests.web.hostile import PAYLOADS
 
@@ -113,7 +114,7 @@ def _prepare(world: World) -> dict[str, int]:
     for quarter in (1, 2, 3, 4):
         review = api.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                           {"year": 2025, "quarter": quarter}, 201)
-        api.post("sec_a", f"/reviews/{review['id']}/publish", {"notice_days": 0})
+        api.post("sec_a", f"/reviews/{review['id']}/publish", NO_NOTICE)
         if quarter == 4:
             objection = api.post("a1", f"/reviews/{review['id']}/objections",
                                  {"text": ALL}, 201)
@@ -124,7 +125,7 @@ def _prepare(world: World) -> dict[str, int]:
              json={"grade": "basically_qualified", "reason": ALL})
     for step in ("ballot/open", "ballot/close"):
         api.post("sec_a", f"/ratings/{rating['id']}/{step}")
-    api.post("sec_a", f"/ratings/{rating['id']}/publish", {"notice_days": 0})
+    api.post("sec_a", f"/ratings/{rating['id']}/publish", NO_NOTICE)
     api.post("sec_a", f"/ratings/{rating['id']}/submit")
     api.post("party_sec", f"/ratings/{rating['id']}/approve")
     return {"review": review["id"], "rating": rating["id"]}

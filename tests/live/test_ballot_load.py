@@ -39,6 +39,7 @@ from app.models import Account
 from app.services.access import load_actor
 from app.services.members import NewMember, create_member
 from bench.ballots import Ballot, Cast, at_once, known_ballot, tallies
+from tests.api.support import NO_NOTICE
 from tests.live.support import COMMITTEE_A, LAST_YEAR, PASSWORD, Api, LiveServer, build_world
 from tests.live.test_concurrency import assert_consistent
 
@@ -83,7 +84,7 @@ def grown(api: Api, server: LiveServer, branch: str, secretary: str, people: lis
     for quarter in (1, 2, 3, 4):
         review = api.ok(secretary, "POST", f"/orgs/{org}/reviews",
                         {"year": LAST_YEAR, "quarter": quarter}, status=201)
-        api.ok(secretary, "POST", f"/reviews/{review['id']}/publish", {"notice_days": 0})
+        api.ok(secretary, "POST", f"/reviews/{review['id']}/publish", NO_NOTICE)
         api.ok(secretary, "POST", f"/reviews/{review['id']}/finalize")
     for username in new:
         api.headers(username)

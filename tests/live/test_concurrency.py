@@ -18,6 +18,7 @@ import pytest
 
 from app.db import make_engine
 from app.services.integrity import check_database
+from tests.api.support import NO_NOTICE
 from tests.live.support import (
     COMMITTEE_A,
     LAST_YEAR,
@@ -103,7 +104,7 @@ def test_entries_recorded_while_finalizing_land_before_the_lock_or_are_refused(
         month = 3 * quarter - 1
         review = api.ok("sec_a", "POST", f"/orgs/{branch}/reviews",
                         {"year": LAST_YEAR, "quarter": quarter}, status=201)
-        api.ok("sec_a", "POST", f"/reviews/{review['id']}/publish", {"notice_days": 0})
+        api.ok("sec_a", "POST", f"/reviews/{review['id']}/publish", NO_NOTICE)
         recorders = cycle(COMMITTEE_A)
         records = [
             lambda who=next(recorders), m=members[i % 4], on=f"{LAST_YEAR}-{month:02d}-"
@@ -148,7 +149,7 @@ def test_publish_lands_only_when_no_entry_is_pending(api: Api, live_server: Live
                                                           f"/entries/{e['id']}/approve")
                  for e in entries]
     publishes = [lambda who=who: api.call(who, "POST", f"/reviews/{review['id']}/publish",
-                                          {"notice_days": 0}) for who in COMMITTEE_A]
+                                          NO_NOTICE) for who in COMMITTEE_A]
     answers = at_once(approvals[:10] + publishes + approvals[10:])
     published = [a for a in answers[10:14] if a.status_code == 200]
     approved = answers[:10] + answers[14:]
@@ -157,7 +158,7 @@ def test_publish_lands_only_when_no_entry_is_pending(api: Api, live_server: Live
     assert set(codes(answers[10:14])) <= {(200, ""), (409, "pending_entries"),
                                           (409, "review_not_draft"), (409, "review_changed")}
     if not published:  # every attempt came too early: publishing now works
-        api.ok("sec_a", "POST", f"/reviews/{review['id']}/publish", {"notice_days": 0})
+        api.ok("sec_a", "POST", f"/reviews/{review['id']}/publish", NO_NOTICE)
     log = audit_rows(api, action="entry.approved") + audit_rows(api, action="review.publish")
     publish_row = max(r["id"] for r in log if r["action"] == "review.publish")
     ids = {e["id"] for e in entries}
