@@ -46,6 +46,13 @@ def int_or_none(value: str | None) -> int | None:
     return int(text) if WHOLE_NUMBER.fullmatch(text) else None
 
 
+def int_within(value: str | None, low: int, high: int) -> int | None:
+    """A whole number from low to high typed into a form, or None (blank, not a number, or
+    out of range: the page then goes by its default)."""
+    number = int_or_none(value)
+    return number if number is not None and low <= number <= high else None
+
+
 def optional_id(value: str | None, code: str = "unknown_org") -> int | None:
     """An id (1 to MAX_ID) or None when blank; anything else is Invalid."""
     text = (value or "").strip()

@@ -7,7 +7,7 @@ import pytest
 
 from app.schemas import MAX_ID
 from app.services.errors import Invalid
-from app.web.forms import id_or_none, int_or_none, optional_id, parse_int, safe_next
+from app.web.forms import id_or_none, int_or_none, int_within, optional_id, parse_int, safe_next
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,14 @@ def test_id_or_none(text: str | None, expected: int | None) -> None:
 )
 def test_int_or_none(text: str | None, expected: int | None) -> None:
     assert int_or_none(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("0", 0), (" 60 ", 60), ("7", 7), ("-1", None), ("61", None), ("", None), (None, None),
+    ("七", None), ("9" * 400, None)])
+def test_int_within_is_the_number_typed_only_in_range(text: str | None,
+                                                     expected: int | None) -> None:
+    assert int_within(text, 0, 60) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [("1", 1), (" 10 ", 10), ("5", 5)])

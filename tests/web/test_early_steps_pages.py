@@ -113,6 +113,12 @@ def test_a_short_notice_after_the_quarter_needs_a_reason_too(world: World,
     assert ("公示2天，少于本年度规定的最短公示期5天。如确需缩短公示期，请写明理由。"
             in text_of(shown))
     assert 'value="2"' in shown and re.search(r'<textarea name="reason"[^>]*required', shown)
+    # A number out of range: said so in the form, as typed, and no talk of -1 days.
+    refused = form_post(client, f"{url}/publish", token, {"notice_days": "-1"})
+    shown = panel(refused.text)
+    assert refused.status_code == 422 and "公示天数须为0到60之间的整数。" in shown
+    assert 'value="-1"' in shown and "公示-1天" not in shown
+    assert re.search(r'name="notice_days"[^>]*aria-invalid="true"', shown)
     asked = form_post(client, f"{url}/publish", token, {"notice_days": "5"})
     assert "公示 5 天，至 2026-01-15 10:00；公示期间党员可提出异议。" in text_of(asked.text)
 

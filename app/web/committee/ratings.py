@@ -20,8 +20,9 @@ from app.present.messages import message_for
 from app.services import access, appraisal, objections, rating_view, ratings, worklist
 from app.services.access import Actor, require_manages
 from app.services.errors import DomainError, Invalid
+from app.services.rules import MAX_NOTICE_DAYS
 from app.web.committee.common import CommitteeActor, page
-from app.web.forms import int_or_none
+from app.web.forms import int_within
 from app.web.render import flash, is_htmx, redirect
 
 router = APIRouter()
@@ -88,7 +89,8 @@ def sheet(request: Request, session: SessionDep, actor: Actor, rating_id: int,
     steps = rating_view.steps(session, rating, now)
     return page(request, "pages/committee/rating.html", context | {
         "steps": steps, "form": form or {},
-        "publish_early": steps.publish_earliness(int_or_none((form or {}).get("notice_days"))),
+        "publish_early": steps.publish_earliness(
+            int_within((form or {}).get("notice_days"), 0, MAX_NOTICE_DAYS)),
         "reasons": rating_reasons(rating),
         "objections": raised, "names": worklist.objection_names(session, raised),
         "own_objections": {o.id for o in raised if objections.is_own(actor, o)},

@@ -20,7 +20,7 @@ from app.services.access import Actor, require_manages
 from app.services.errors import DomainError, Invalid, attempt
 from app.services.rules import MAX_NOTICE_DAYS, load_rule_set
 from app.web.committee.common import CommitteeActor, page
-from app.web.forms import FormDep, id_or_none, int_or_none, parse_int
+from app.web.forms import FormDep, id_or_none, int_or_none, int_within, parse_int
 from app.web.render import flash, is_htmx, redirect, reload
 
 router = APIRouter()
@@ -50,7 +50,7 @@ def _sheet_context(session: SessionDep, review: Review, org: Org, now: datetime,
     params = load_rule_set(session, review.year, now).params
     found = reviews.blockers(session, review, now)
     default_days = max(DEFAULT_NOTICE_DAYS, found.min_notice_days)
-    typed = int_or_none((form or {}).get("notice_days"))
+    typed = int_within((form or {}).get("notice_days"), 0, MAX_NOTICE_DAYS)
     return {"review": review, "org": org, "blockers": found,
             "review_max": params.review_max, "review_default": params.review_default,
             "default_days": default_days, "form": form or {},
@@ -151,7 +151,7 @@ def set_scores(review_id: int, request: Request, session: SessionDep, actor: Com
 
 @router.post("/committee/reviews/{review_id}/publish")
 def publish(review_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
-            clock: ClockDep, notice_days: Number = "", reason: Reason = "",
+            clock: ClockDep, notice_days: Number = "5", reason: Reason = "",
             step: Step = "") -> Response:
     """Publish (公示) in two posts, with JavaScript or without: the first (`step` empty)
     checks and says what will happen (N days, until when) and asks once; `confirm`
