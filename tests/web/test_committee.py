@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.support import World, approve_rating, ok
 from tests.web.support import form_post, web_login
+from tests.web.test_admin import block
 from tests.web.test_member import SELF_REPORT, jpeg, report, uploads
 
 __all__ = ["uploads"]  # the fixture, used by name below
@@ -236,6 +237,18 @@ def test_the_party_committee_works_across_its_branches(world: World,
     assert '<span class="big num">4</span>' in member.text and "撤销这条记录" in member.text
     answer = client.get("/committee/entries/count", follow_redirects=False)
     assert location(answer) == "/committee/entries"  # a page, not a fragment
+
+
+def test_hours_and_times_read_the_same_to_the_committee_as_to_the_member(
+        world: World, client: TestClient) -> None:
+    hours = self_report(world, "a1", "P07", quantity=3)
+    times = self_report(world, "a2", "P02", quantity=2)
+    web_login(client, "sec_a")
+    page = client.get("/committee/entries").text
+    assert "3小时" in block(page, f"entry-{hours}") and "×" not in block(page, f"entry-{hours}")
+    assert "2次" in block(page, f"entry-{times}")
+    web_login(client, "a1")
+    assert "3小时" in client.get("/me/entries?year=2025").text
 
 
 # Recording an entry
