@@ -32,7 +32,7 @@ MESSAGES: dict[str, str] = {
     "not_probationary": N_("预备党员须先在党员信息中登记。"),
     "member_left": N_("该党员已不在党员名册中，记录保留不变。"),
     "committee_above_only": N_("只有上级党组织的委员或管理员可以进行此操作。"),
-    "branch_committee_only": N_("评定的各个步骤由本支部委员会办理；上级党委只审批或退回。"),
+    "branch_committee_only": N_("这一步骤由本支部委员会办理；上级党委只预审、审批或退回。"),
     "suspension_ended": N_("该权利中止已经结束。"),
     "dates_reversed": N_("结束日期须晚于开始日期。"),
     "note_required": N_("选择“其他”原因须写明说明。"),

@@ -90,6 +90,10 @@ BEFORE_VOTE = (CaseStatus.filed, CaseStatus.investigated, CaseStatus.talked,
                CaseStatus.proposed, CaseStatus.prereviewed)
 # What waits for the committee above: a prereview, a decision, or an appeal's answer.
 ABOVE_STATES = (CaseStatus.proposed, CaseStatus.voted)
+# What waits for the branch's own committee at once (a 限期改正 waits for its deadline).
+BRANCH_STATES = tuple(status for status, kind in NEXT_STEP.items()
+                      if STEP_PARTY[kind] == Party.branch_committee
+                      and status != CaseStatus.rectifying)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -166,7 +170,9 @@ def waiting_above(session: Session, actor: Actor) -> list[DisposalCase]:
     for _, org in rows:
         if org.id not in answers:
             answers[org.id or 0] = approves(session, actor, org)
-    return [case for case, org in rows if answers[org.id or 0]]
+    # A committee member's own case is never theirs to act on (own_case): not in their queue.
+    return [case for case, org in rows if answers[org.id or 0]
+            and case.member_id != actor.member_id]
 
 
 # --- what is due next --------------------------------------------------------------------

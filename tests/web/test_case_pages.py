@@ -136,11 +136,39 @@ def test_every_step_from_the_case_page_and_a_refusal_each(world: World,
 OVERDUE = "限期改正已到期、待期满考察的处置案件"
 
 
-def overdue_count(client: TestClient, who: str) -> int | None:
-    """The count on the committee home's 等您处理 line of cases due their 期满考察, if shown."""
+BRANCH_DUE = "待支部办理的处置案件"
+
+
+def waiting_count(client: TestClient, who: str, line: str) -> int | None:
+    """The count on one line of the committee home's 等您处理, if shown."""
     web_login(client, who)
-    found = re.search(f"{OVERDUE} (\\d+) ›", text_of(client.get("/committee").text))
+    found = re.search(f"{line} (\\d+) ›", text_of(client.get("/committee").text))
     return int(found[1]) if found else None
+
+
+def overdue_count(client: TestClient, who: str) -> int | None:
+    """Cases due their 期满考察, on the committee home."""
+    return waiting_count(client, who, OVERDUE)
+
+
+def test_the_committee_is_told_of_the_cases_whose_next_step_is_theirs(
+        world: World, client: TestClient) -> None:
+    a4_case = reach(world, "filed")  # next: 调查核实, the branch's
+    own_case = reach(world, "talked", member="vice_a")  # next: the proposal, the branch's
+    assert waiting_count(client, "sec_a", BRANCH_DUE) == 2
+    page = client.get("/committee").text
+    assert f'href="/committee/cases/{a4_case}">{BRANCH_DUE}' in page  # waiting longest
+    assert waiting_count(client, "vice_a", BRANCH_DUE) == 1  # never their own case
+    assert waiting_count(client, "party_sec", BRANCH_DUE) is None  # not its step
+    # Proposed: the level above's prereview is next, the branch waits; prereviewed: the
+    # branch meeting's vote is the branch's again.
+    ok(world.post("sec_a", f"/cases/{own_case}/steps",
+                  {"kind": "proposal", "measure": "rectify", "reason": "经教育仍无转变"}))
+    assert waiting_count(client, "sec_a", BRANCH_DUE) == 1
+    ok(world.post("party_sec", f"/cases/{own_case}/steps",
+                  {"kind": "prereview", "decision": "approve", "note": ""}))
+    assert waiting_count(client, "sec_a", BRANCH_DUE) == 2
+    assert waiting_count(client, "vice_a", BRANCH_DUE) == 1
 
 
 def test_the_committee_is_told_when_a_deadline_comes_without_a_followup(
@@ -239,3 +267,21 @@ def section_of(html: str, element_id: str) -> str:
         return ""
     start = html.index(f'id="{element_id}"')
     return html[start:html.index("</ul>", start)]
+
+
+def test_the_level_aboves_queue_never_holds_a_members_own_case(world: World,
+                                                              client: TestClient) -> None:
+    """party_sec sits on the 党委's committee and is a member of 支部B: a case about them,
+    proposed, waits for the 党委's prereview, but not in their own queue."""
+    case = ok(file_case(world, "party_sec", "other", who="sec_b", note="长期不参加组织生活"),
+              201)["id"]
+    for body in ({"kind": "investigation", "findings": "属实"},
+                 {"kind": "talk", "held_on": TODAY, "summary": "谈话",
+                  "talker_ids": [world.members["sec_b"], world.members["b1"]]},
+                 {"kind": "proposal", "measure": "rectify", "reason": "限期改正"}):
+        ok(world.post("sec_b", f"/cases/{case}/steps", body))
+    web_login(client, "party_sec")
+    assert f"/committee/cases/{case}" not in client.get("/committee/cases").text
+    web_login(client, "admin")
+    queue = client.get("/committee/cases").text.split('id="queue"', 1)[1]
+    assert f"/committee/cases/{case}" in queue.split("</ul>", 1)[0]

@@ -240,7 +240,7 @@ def test_committee_pages_in_english(ascii_world: Ascii, client: TestClient) -> N
     assert "Record points" in record and "Bob Chan (Retired)" in record
     assert "P01 Attend group study (2 points each time, up to 8 a year)" in record
     member = texts[f"/committee/members/{ascii_world.world.members['alice']}?year=2025"]
-    assert "Reason for revoking: Recorded twice" in member and "×5" in member
+    assert "Reason for revoking: Recorded twice" in member and "5 hours" in member
     q4 = texts[f"/committee/reviews/{ascii_world.review_q4}"]
     assert "Q4 2025 review" in q4 and "Objections (1)" in q4 and "Answered" in q4
     draft = texts[f"/committee/reviews/{ascii_world.review_2026}"]
