@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.case_scene import TODAY, file_case, reach
 from tests.api.support import World, ok
-from tests.web.support import web_login
+from tests.web.support import form_post, web_login
 from tests.web.test_rating_steps_pages import flashes, landed, post, text_of
 
 
@@ -64,6 +64,25 @@ def test_a_case_is_filed_from_the_members_page(world: World, client: TestClient)
     assert "该党员已有一件未办结的处置案件" in flashes(client, back)
     assert ok(world.get("admin", "/cases"))["total"] == 1
     assert f"/committee/cases/{case}" in client.get("/committee/cases").text
+
+
+def test_filing_with_javascript_keeps_the_form_on_a_refusal(world: World,
+                                                             client: TestClient) -> None:
+    """With htmx the filing form posts in place: a refusal comes into #flash and the page,
+    with the open form and what was typed, stays; a filing goes to the new case."""
+    token = web_login(client, "sec_a")
+    a4 = world.members["a4"]
+    assert f'hx-post="/committee/members/{a4}/cases"' in client.get(
+        f"/committee/members/{a4}").text
+    refused = form_post(client, f"/committee/members/{a4}/cases", token,
+                        {"ground": "unqualified_rating", "year": "2025", "note": "说明"},
+                        htmx=True)
+    assert refused.status_code == 409 and refused.headers["HX-Retarget"] == "#flash"
+    assert "不是不合格等次" in refused.text
+    filed = form_post(client, f"/committee/members/{a4}/cases", token,
+                      {"ground": "other", "year": "2026", "note": "长期不参加组织生活"}, htmx=True)
+    assert filed.status_code == 204
+    assert filed.headers["HX-Redirect"].startswith("/committee/cases/")
 
 
 def test_every_step_from_the_case_page_and_a_refusal_each(world: World,
