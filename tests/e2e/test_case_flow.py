@@ -21,7 +21,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
 
-from tests.api.case_scene import DECIDE, INVESTIGATE, PREREVIEW, VOTE, propose, talk
+from tests.api.case_scene import DECIDE, INVESTIGATE, PREREVIEW, TODAY, VOTE, propose
 from tests.e2e.support import PHONE, Phones, World, settled, shoot
 from tests.e2e.test_pages import QUALITY, SERIOUS, axe_report
 
@@ -177,9 +177,12 @@ def test_a_whole_case_from_filing_to_expulsion(world: World, phones: Phones,
     expect(due(secretary)).to_have_text(NEXT.format(step="支委会提出处置意见", by=BRANCH))
     proposal = secretary.locator("#form-proposal")
     expect(proposal.get_by_role("radio")).to_have_count(3)  # 限期改正, 劝其退党, 除名
-    take(secretary, "proposal", "提出处置意见", "待上级预审", pick("限期改正", then=lambda f: (
-        f.get_by_label("限期改正的月数（1到12，不填为默认）").fill("6"),
-        f.get_by_label("理由", exact=True).fill("经教育有所认识，给予限期改正。"))))
+
+    def months_and_reason(form: Locator) -> None:
+        form.get_by_label("限期改正的月数（1到12，不填为默认）").fill("6")
+        form.get_by_label("理由", exact=True).fill("经教育有所认识，给予限期改正。")
+    take(secretary, "proposal", "提出处置意见", "待上级预审",
+         pick("限期改正", then=months_and_reason))
     expect(due(secretary)).to_have_text(NEXT.format(step="上级预审", by=ABOVE))
     expect(secretary.locator(".cs-summary")).to_contain_text("处置意见：限期改正（6个月）")
     expect(secretary.locator("#next")).to_have_count(0)  # the branch has nothing to do now
@@ -399,7 +402,9 @@ def decided(world: World, member: str, measure: str) -> int:
     case: int = api.post("sec_a", "/cases", {"member_id": world.members[member],
                                              "ground": "lost_contact", "year": 2026,
                                              "note": "失联半年"}, 201)["id"]
-    for who, body in (INVESTIGATE, talk(world), propose(measure), PREREVIEW, VOTE, DECIDE):
+    talked = ("sec_a", {"kind": "talk", "held_on": TODAY, "summary": "谈心谈话",
+                        "talker_ids": [world.members["a1"], world.members["a2"]]})
+    for who, body in (INVESTIGATE, talked, propose(measure), PREREVIEW, VOTE, DECIDE):
         api.post(who, f"/cases/{case}/steps", body)
     return case
 
