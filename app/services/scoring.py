@@ -85,10 +85,13 @@ def year_scores(
     }
 
 
-def member_year_score(session: Session, rules: RuleSet, member_id: int) -> YearScore:
-    """The provisional score: approved entries and published or finalized review scores."""
+def member_year_score(session: Session, rules: RuleSet, member_id: int,
+                      extra: Iterable[ItemTotal] = ()) -> YearScore:
+    """The provisional score: approved entries and published or finalized review scores;
+    with `extra`, as if those entries were approved too (nothing is written)."""
     reviews = recorded_review_scores(session, [member_id], rules.year)
-    return year_scores(session, rules, [member_id], reviews)[member_id]
+    totals = item_totals(session, [member_id], rules.year).get(member_id, [])
+    return score_year(rules, [*totals, *extra], reviews.get(member_id, {}))
 
 
 # Rows fetched at a time from the streamed aggregates below (a server-side cursor on
