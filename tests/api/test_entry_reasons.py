@@ -1,5 +1,5 @@
 """A veto, or a deduction of 10 points or more, needs a note the member will see (issue 17):
-POST /api/v1/entries, the entries import and approval."""
+POST /api/v1/entries, the entries import, approval, and the member's notice."""
 
 from __future__ import annotations
 
@@ -107,3 +107,19 @@ def test_an_import_row_without_a_note_is_a_row_error(world: World, db: Session) 
                                          (4, "note", "说明", "note_required", DETAIL)]
     assert entry_count(db) == before  # nothing imported
 
+
+def test_the_members_notice_says_why(world: World) -> None:
+    world.entry("sec_a", "a1", "V01", DAY, note="受到党内警告处分")
+    world.clock.advance(minutes=1)
+    world.entry("sec_a", "a1", "D01", DAY, points=10, note="防汛值守期间擅自离岗")
+    world.clock.advance(minutes=1)
+    world.entry("sec_a", "a1", "N01", DAY, note="无故缺席11月主题党日")
+    world.clock.advance(minutes=1)
+    world.entry("sec_a", "a1", "P01", DAY, note="集中学习")
+    texts = [n["text"] for n in ok(world.get("a1", "/me/notices"))["items"]]
+    assert texts == [
+        "支委给您记了11月14日的「参加集中学习」，加2分",
+        "支委给您记了11月14日的「无故缺席组织生活」，扣2分，理由：无故缺席11月主题党日",
+        "支委给您记了11月14日的「现实表现扣分」，扣10分，理由：防汛值守期间擅自离岗",
+        "支委给您记了11月14日的「受到党纪处分或被纪委通报」，记为一票否决，理由：受到党内警告处分",
+    ]
