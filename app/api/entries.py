@@ -17,7 +17,7 @@ from app.services.entries import EntryFilter, NewEntry
 
 router = APIRouter(tags=["entries"])
 
-# The refusals of a new entry (docs/scoring.md, Rule items and Workflow 1), in the schema.
+# The refusals of a new entry (docs/scoring.md, Workflow 1), listed in the schema.
 CREATE_REFUSALS = {
     403: ("self_report_kind",),
     409: ("quarter_locked",),
