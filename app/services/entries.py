@@ -33,7 +33,7 @@ from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.paging import page
 from app.services.rules import ensure_rule_set, load_rule_set
-from app.services.scoring import member_year_score
+from app.services.scoring import member_year_scores
 from app.services.uploads import Upload
 
 MAX_QUANTITY = 100
@@ -185,8 +185,7 @@ def score_change(session: Session, checked: CheckedEntry) -> tuple[int, int]:
     rules, member_id = checked.rules, checked.member.id or 0
     magnitude = abs(checked.points)
     extra = ItemTotal(checked.item.code, checked.quarter, magnitude, 1, magnitude)
-    before = member_year_score(session, rules, member_id)
-    after = member_year_score(session, rules, member_id, extra=(extra,))
+    before, after = member_year_scores(session, rules, member_id, extra)
     return before.annual, after.annual
 
 

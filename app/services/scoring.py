@@ -85,13 +85,19 @@ def year_scores(
     }
 
 
-def member_year_score(session: Session, rules: RuleSet, member_id: int,
-                      extra: Iterable[ItemTotal] = ()) -> YearScore:
-    """The provisional score: approved entries and published or finalized review scores;
-    with `extra`, as if those entries were approved too (nothing is written)."""
+def member_year_score(session: Session, rules: RuleSet, member_id: int) -> YearScore:
+    """The provisional score: approved entries and published or finalized review scores."""
     reviews = recorded_review_scores(session, [member_id], rules.year)
+    return year_scores(session, rules, [member_id], reviews)[member_id]
+
+
+def member_year_scores(session: Session, rules: RuleSet, member_id: int,
+                       *extra: ItemTotal) -> tuple[YearScore, YearScore]:
+    """member_year_score, and the same year as if the `extra` entries were approved too
+    (read once, scored twice; nothing is written): what recording them would change."""
+    reviews = recorded_review_scores(session, [member_id], rules.year).get(member_id, {})
     totals = item_totals(session, [member_id], rules.year).get(member_id, [])
-    return score_year(rules, [*totals, *extra], reviews.get(member_id, {}))
+    return score_year(rules, totals, reviews), score_year(rules, [*totals, *extra], reviews)
 
 
 # Rows fetched at a time from the streamed aggregates below (a server-side cursor on
