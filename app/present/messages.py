@@ -5,6 +5,7 @@ from __future__ import annotations
 from babel.numbers import format_compact_decimal
 
 from app.present.i18n import N_, _, current_language
+from app.services.entries import NoteRequired
 from app.services.errors import DomainError, TooManyAttempts
 from app.services.evidence import PhotoTooManyPixels
 
@@ -225,9 +226,16 @@ MESSAGES: dict[str, str] = {
 }
 
 
+# An entry's note_required (NoteRequired), apart from the exemption's and the case's above;
+# {points} is the year's basic_single_deduction (10 by default). Also an import row's text.
+ENTRY_NOTE_REQUIRED = N_("一票否决或扣{points}分以上，须写明理由（党员本人能看到）。")
+
+
 def message_for(error: DomainError) -> str:
     if isinstance(error, PhotoTooManyPixels):
         return too_many_pixels(error)
+    if isinstance(error, NoteRequired):
+        return _(ENTRY_NOTE_REQUIRED).format(points=error.threshold)
     if isinstance(error, TooManyAttempts):
         # The minutes until a try can succeed, as Retry-After says in seconds.
         return _("登录失败次数过多，请{n}分钟后再试。").format(n=-(-error.retry_after // 60))

@@ -15,7 +15,13 @@ from sqlmodel import Session, col, select
 from app.models import Account, EntryStatus, Member, Org
 from app.points import RuleItem, RuleSet, quarter_of
 from app.services.access import Actor, managed_org_filter
-from app.services.entries import MAX_QUANTITY, NewEntry, signed_points
+from app.services.entries import (
+    MAX_QUANTITY,
+    NewEntry,
+    NoteRequired,
+    require_reason,
+    signed_points,
+)
 from app.services.errors import Invalid
 from app.services.sheets import Row, RowProblem, parse_day
 
@@ -227,6 +233,12 @@ def plan_row(row: Row, who: tuple[Member, Org] | None, rules: RuleSet, year: int
     if len(note) > 1000:
         mine.append(RowProblem(n, "note", "note_too_long", "The note is over 1000 characters.",
                              note[:20] + "…"))
+    if item is not None and signed is not None:
+        try:
+            require_reason(item.kind, signed, note, rules.params)
+        except NoteRequired as error:
+            mine.append(RowProblem(n, "note", error.code, error.detail,
+                                   params=(("points", error.threshold),)))
     if not skipped:
         errors.extend(mine)
     by_committee = org is not None and actor.manages(org)

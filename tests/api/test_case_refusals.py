@@ -186,7 +186,7 @@ def test_unqualified_rating_needs_that_grade_and_not_from_a_veto(world: World) -
     """2025 approved: a4 vetoed (V01: unqualified, already disciplined), a3 unqualified by
     the score (no entries: the four reviews' points only, below 60), a1 set to qualified by
     the committee."""
-    world.entry("sec_a", "a4", "V01", "2025-03-01")
+    world.entry("sec_a", "a4", "V01", "2025-03-01", note="受到党内警告处分")
     finalize_year(world, world.branch_a)
     rating = ok(world.post("sec_a", f"/orgs/{world.branch_a}/ratings", {"year": 2025}), 201)
     lines = {i["member_id"]: i for i in rating["items"]}

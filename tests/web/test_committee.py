@@ -426,7 +426,7 @@ def test_rating_refused_until_four_quarters_are_final(world: World, client: Test
 
 
 def test_rating_sheet_override_cap_and_approval(world: World, client: TestClient) -> None:
-    world.entry("sec_a", "a4", "V01", Q1)
+    world.entry("sec_a", "a4", "V01", Q1, note="受到党内警告处分")
     finalize_year(world)
     token = web_login(client, "sec_a")
     home = client.get("/committee?year=2025").text

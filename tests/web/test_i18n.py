@@ -96,7 +96,7 @@ def english_world(client: TestClient, db: Session, clock: FixedClock) -> Ascii:
     world.entry("sam", "bob", "P02", days[1], quantity=1)
     world.entry("sam", "bob", "N01", days[2], quantity=1)
     world.entry("sam", "alice", "B01", days[2], points=4)
-    world.entry("sam", "bob", "V02", days[3])
+    world.entry("sam", "bob", "V02", days[3], note="Convicted of fraud")
     world.entry("sam", "alice", "P10", days[4], quantity=2)
     wrong = world.entry("alice", "alice", "P03", days[1])
     ok(world.post("sam", f"/entries/{wrong['id']}/reject", {"reason": "Not on the list"}))

@@ -213,7 +213,7 @@ def finalize_year(world: World) -> None:
 
 
 def test_rating_notice_page_and_pdf(world: World, client: TestClient) -> None:
-    world.entry("sec_a", "a4", "V01", Q1)
+    world.entry("sec_a", "a4", "V01", Q1, note="受到党内警告处分")
     finalize_year(world)
     rating = ok(world.post("sec_a", f"/orgs/{world.branch_a}/ratings", {"year": 2025}), 201)
     rating_id = rating["id"]
