@@ -313,6 +313,26 @@ def beijing_day(moment: datetime) -> date:
     return moment.astimezone(CHINA).date()
 
 
+# The steps people date (the filing, 调查核实, the talk, the vote, the decision): each is
+# dated on or after the one of them before it.
+DATED_STEPS = (StepKind.file, StepKind.investigation, StepKind.talk, StepKind.vote,
+               StepKind.decision)
+
+
+def step_day(step: CaseStep) -> date:
+    """The date entered for the step, or (a filing or 调查核实 recorded before they took a
+    date) the Beijing day it was recorded."""
+    return step.on if step.on is not None else beijing_day(step.at)
+
+
+def previous_dated(steps: list[CaseStep]) -> CaseStep | None:
+    """The latest dated step, which the next dated step may not be before. A 调查核实
+    recorded before it took a date is passed over: its stamp is the day it was typed in,
+    and the talk after it was then compared with the filing."""
+    return next((s for s in reversed(steps) if s.kind in DATED_STEPS
+                 and (s.on is not None or s.kind != StepKind.investigation)), None)
+
+
 def committee_above_of(session: Session, org: Org) -> Org | None:
     """The organisation whose committee prereviews and decides (appraisal.md §2.8)."""
     return nearest_committee(session, org)
