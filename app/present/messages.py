@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from babel.numbers import format_compact_decimal
 
+from app.present.case_words import STEP_LABELS, day_text
 from app.present.i18n import N_, _, current_language
+from app.services.case_steps import DateBeforeStep
 from app.services.errors import DomainError, TooManyAttempts
 from app.services.evidence import PhotoTooManyPixels
 
@@ -228,6 +230,9 @@ MESSAGES: dict[str, str] = {
 def message_for(error: DomainError) -> str:
     if isinstance(error, PhotoTooManyPixels):
         return too_many_pixels(error)
+    if isinstance(error, DateBeforeStep):
+        return _("日期不能早于上一步骤（{step}，{date}）。").format(
+            step=_(STEP_LABELS[error.before_kind]), date=day_text(error.before_on))
     if isinstance(error, TooManyAttempts):
         # The minutes until a try can succeed, as Retry-After says in seconds.
         return _("登录失败次数过多，请{n}分钟后再试。").format(n=-(-error.retry_after // 60))

@@ -61,6 +61,20 @@ def test_cases_taken_by_the_app_are_in_order(world: World, db: Session) -> None:
     assert problems(world, db) == []
 
 
+def test_a_case_with_a_defence_and_dates_entered_is_in_order(world: World,
+                                                            db: Session) -> None:
+    """Every kind of step, the filing and 调查核实 dated by hand before the talk."""
+    world.clock.advance(days=5)
+    case: int = ok(world.post("sec_a", "/cases", {
+        "member_id": world.members["a4"], "ground": "lost_contact", "year": 2026,
+        "note": "失联半年", "filed_on": "2026-01-08"}), 201)["id"]
+    ok(step(world, case, "sec_a", {**INVESTIGATE[1], "investigated_on": "2026-01-09"}))
+    for who, body in [talk(world), ("a4", {"kind": "defence", "text": "我有正当理由"}),
+                      propose("expel"), PREREVIEW, VOTE, DECIDE]:
+        ok(step(world, case, who, body))
+    assert problems(world, db) == []
+
+
 def test_a_tampered_case_is_found_and_told_in_words(world: World, db: Session) -> None:
     case = reach(world, "proposed")
     db.execute(sa.text("UPDATE disposal_case SET status = 'voted' WHERE id = :id"), {"id": case})
@@ -108,7 +122,7 @@ TAMPERED: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "talk_before_the_investigation": ("UPDATE case_step SET \"on\" = '2026-01-05' "
                                       "WHERE id = :step", "talk",
                                       ("it is dated 2026-01-05, before step",
-                                       "of 2026-01-10",
+                                       "(investigation) of 2026-01-10",
                                        "on 2026-01-05 (recorded 2026-01-10)")),
     "vote_after_the_day_recorded": ("UPDATE case_step SET \"on\" = '2026-02-01' "
                                     "WHERE id = :step", "vote",
