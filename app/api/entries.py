@@ -22,7 +22,11 @@ router = APIRouter(tags=["entries"])
              responses=errors(401, 403, 404, 409, 422))
 def create_entry(body: EntryCreate, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
-    """Self-report (pending) or record for a member (approved when by the committee)."""
+    """Self-report (pending) or record for a member (approved when by the committee).
+
+    409 `member_left` for an entry dated on or after the day its member left (their
+    earlier entries may still be recorded); `quarter_locked` in a finalized quarter.
+    """
     new = NewEntry(**body.model_dump())
     return entry_out(entries.create_entry(session, actor, new, clock.now(), clock.today()))
 

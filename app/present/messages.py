@@ -7,8 +7,13 @@ from babel.numbers import format_compact_decimal
 from app.present.case_words import STEP_LABELS, day_text
 from app.present.i18n import N_, _, current_language
 from app.services.case_steps import DateBeforeStep
+from app.services.entries import MemberLeft
 from app.services.errors import DomainError, TooManyAttempts
 from app.services.evidence import PhotoTooManyPixels
+
+# An entry dated on or after the day its member left (app/services/entries.MemberLeft; an
+# imported row's problem too, app/web/committee/imports.py).
+LEFT_BEFORE_ENTRY = N_("{name}已于{left_on}离开党员队伍，此后的积分记录不能再登记。")
 
 # The API's detail is English for programs; people on the pages read these (translated
 # by message_for in the language of the request).
@@ -230,6 +235,8 @@ MESSAGES: dict[str, str] = {
 def message_for(error: DomainError) -> str:
     if isinstance(error, PhotoTooManyPixels):
         return too_many_pixels(error)
+    if isinstance(error, MemberLeft):
+        return _(LEFT_BEFORE_ENTRY).format(name=error.name, left_on=error.left_on)
     if isinstance(error, DateBeforeStep):
         return _("日期不能早于上一步骤（{step}，{date}）。").format(
             step=_(STEP_LABELS[error.before_kind]), date=day_text(error.before_on))
