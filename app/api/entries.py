@@ -20,7 +20,7 @@ router = APIRouter(tags=["entries"])
 # The refusals of a new entry (docs/scoring.md, Workflow 1), listed in the schema.
 CREATE_REFUSALS = {
     403: ("self_report_kind",),
-    409: ("quarter_locked",),
+    409: ("quarter_locked", "member_left"),
     422: ("validation_error", "future_date", "before_joined", "unknown_rule",
           "category_not_applicable", "veto_has_no_points", "points_required",
           "points_out_of_range", "points_not_allowed", "quantity_not_allowed",
@@ -35,7 +35,11 @@ def create_entry(body: EntryCreate, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
     """Self-report (pending) or record for a member (approved when by the committee). A veto,
     or a deduction of 10 points or more (the year's `basic_single_deduction`), needs a
-    note the member will see: 422 `note_required` without one."""
+    note the member will see: 422 `note_required` without one.
+
+    409 `member_left` for an entry dated on or after the day its member left (their
+    earlier entries may still be recorded); `quarter_locked` in a finalized quarter.
+    """
     new = NewEntry(**body.model_dump())
     return entry_out(entries.create_entry(session, actor, new, clock.now(), clock.today()))
 

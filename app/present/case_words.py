@@ -10,7 +10,7 @@ from app.models import CaseStep, DisposalCase, StepKind
 from app.present.i18n import N_, _, ngettext
 from app.present.labels import moment_text
 from app.services.case_view import CaseFile
-from app.services.cases import Due, Party
+from app.services.cases import Due, Party, step_day
 
 GROUND_LABELS = {"unqualified_rating": N_("民主评议被评为不合格，经教育仍无转变"),
                  "lost_contact": N_("失去联系六个月以上"),
@@ -77,8 +77,11 @@ def _facts(file: CaseFile, step: CaseStep) -> list[str]:
     case = file.case
     match step.kind:
         case StepKind.file:
-            return [_("理由：{g}").format(g=_(GROUND_LABELS[case.ground])),
+            return [_("启动日期：{d}").format(d=day_text(step_day(step))),
+                    _("理由：{g}").format(g=_(GROUND_LABELS[case.ground])),
                     _("年度：{y}").format(y=case.year)]
+        case StepKind.investigation:
+            return [_("调查核实日期：{d}").format(d=day_text(step_day(step)))]
         case StepKind.talk:
             return [_("谈话日期：{d}").format(d=day_text(step.on)) if step.on else "",
                     _("谈话人：{a}、{b}").format(a=names.get(step.talker1_id or 0, ""),

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from babel.numbers import format_compact_decimal
 
+from app.present.case_words import STEP_LABELS, day_text
 from app.present.i18n import N_, _, current_language
-from app.services.entries import NoteRequired
+from app.services.case_steps import DateBeforeStep
+from app.services.entries import MemberLeft, NoteRequired
 from app.services.errors import DomainError, TooManyAttempts
 from app.services.evidence import PhotoTooManyPixels
+
+# An entry dated on or after the day its member left (app/services/entries.MemberLeft; an
+# imported row's problem too, app/web/committee/imports.py).
+LEFT_BEFORE_ENTRY = N_("{name}已于{left_on}离开党员队伍，此后的积分记录不能再登记。")
 
 # The API's detail is English for programs; people on the pages read these (translated
 # by message_for in the language of the request).
@@ -236,6 +242,11 @@ def message_for(error: DomainError) -> str:
         return too_many_pixels(error)
     if isinstance(error, NoteRequired):
         return _(ENTRY_NOTE_REQUIRED).format(points=error.threshold)
+    if isinstance(error, MemberLeft):
+        return _(LEFT_BEFORE_ENTRY).format(name=error.name, left_on=error.left_on)
+    if isinstance(error, DateBeforeStep):
+        return _("日期不能早于上一步骤（{step}，{date}）。").format(
+            step=_(STEP_LABELS[error.before_kind]), date=day_text(error.before_on))
     if isinstance(error, TooManyAttempts):
         # The minutes until a try can succeed, as Retry-After says in seconds.
         return _("登录失败次数过多，请{n}分钟后再试。").format(n=-(-error.retry_after // 60))

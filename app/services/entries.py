@@ -16,6 +16,7 @@ from app.models import (
     Org,
     Review,
     ReviewStatus,
+    Standing,
 )
 from app.points import (
     SELF_REPORT_KINDS,
@@ -48,6 +49,22 @@ class NewEntry:
     points: int | None = None
     note: str = ""
     evidence: str | None = None
+
+
+class MemberLeft(WorkflowConflict):
+    """An entry dated on or after the day its member left (appraisal.md §1: they keep every
+    record, but nothing of theirs happens after it); says who and since when."""
+
+    def __init__(self, member: Member) -> None:
+        self.name, self.left_on = member.name, member.left_on
+        super().__init__(f"{member.name} left the membership on {member.left_on}: nothing "
+                         "dated on or after that day is recorded for them.", "member_left")
+
+
+def left_by(member: Member, day: date) -> bool:
+    """The member had left by `day` (the day they left included)."""
+    return member.standing == Standing.left and (member.left_on is None
+                                                 or day >= member.left_on)
 
 
 def quarter_is_finalized(session: Session, org_id: int, year: int, quarter: int) -> bool:
@@ -144,6 +161,8 @@ def _check_date(member: Member, new: NewEntry, today: date) -> None:
     if new.occurred_on < member.joined_on:
         raise Invalid(f"occurred_on {new.occurred_on} is before {member.name} joined "
                       f"({member.joined_on}).", "before_joined")
+    if left_by(member, new.occurred_on):
+        raise MemberLeft(member)
 
 
 def _check(session: Session, actor: Actor, member: Member, org: Org, new: NewEntry,

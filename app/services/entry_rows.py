@@ -19,6 +19,7 @@ from app.services.entries import (
     MAX_QUANTITY,
     NewEntry,
     NoteRequired,
+    left_by,
     require_reason,
     signed_points,
 )
@@ -204,6 +205,11 @@ def plan_row(row: Row, who: tuple[Member, Org] | None, rules: RuleSet, year: int
         mine.append(RowProblem(n, "occurred_on", "before_joined",
                              f"{day} is before {member.name} joined ({member.joined_on}).",
                              day_text, (("joined_on", member.joined_on.isoformat()),)))
+    elif member is not None and left_by(member, day):
+        mine.append(RowProblem(n, "occurred_on", "member_left",
+                             f"{member.name} left the membership on {member.left_on}: nothing "
+                             "dated on or after that day is recorded for them.", day_text,
+                             (("name", member.name), ("left_on", str(member.left_on)))))
     elif org is not None and (org.id, quarter_of(day)) in locked:
         mine.append(RowProblem(n, "occurred_on", "quarter_locked",
                              f"{year} Q{quarter_of(day)} is finalized for {org.name}.",

@@ -82,8 +82,14 @@ STEPS = {
                    "validation_error"),
     "three_talkers": ("investigated", "sec_a", TALK | {"talkers": ["a1", "a2", "a3"]}, 422,
                       "validation_error"),
-    "talk_before_filing": ("investigated", "sec_a", TALK | {"talkers": ["a1", "a2"],
-                           "held_on": "2026-01-09"}, 422, "date_out_of_order"),
+    "talk_before_investigation_date": ("investigated", "sec_a", TALK | {
+        "talkers": ["a1", "a2"], "held_on": "2026-01-09"}, 422, "date_out_of_order"),
+    "investigation_before_filing": ("filed", "sec_a", INVESTIGATE[1] | {
+        "investigated_on": "2026-01-09"}, 422, "date_out_of_order"),
+    "investigation_in_the_future": ("filed", "sec_a", INVESTIGATE[1] | {
+        "investigated_on": "2026-01-11"}, 422, "future_date"),
+    "investigation_date_not_a_date": ("filed", "sec_a", INVESTIGATE[1] | {
+        "investigated_on": "2026-02-30"}, 422, "validation_error"),
     "talk_without_summary": ("investigated", "sec_a", TALK | {"talkers": ["a1", "a2"],
                              "summary": "  "}, 422, "validation_error"),
     "months_13": ("talked", "sec_a", propose("rectify", months=13)[1], 422,

@@ -304,3 +304,41 @@ def test_the_level_aboves_queue_never_holds_a_members_own_case(world: World,
     web_login(client, "admin")
     queue = client.get("/committee/cases").text.split('id="queue"', 1)[1]
     assert f"/committee/cases/{case}" in queue.split("</ul>", 1)[0]
+
+
+def test_a_case_typed_in_after_the_meetings_takes_their_dates(world: World,
+                                                              client: TestClient) -> None:
+    """The filing and 调查核实 take the day they happened (review 16 #4); a date before the
+    step before it is refused naming that step and its date."""
+    world.clock.advance(days=10)  # typed in on 2026-01-20
+    token = web_login(client, "sec_a")
+    a4 = world.members["a4"]
+    back = f"/committee/members/{a4}"
+    form = client.get(back).text
+    assert '<input type="date" name="filed_on" value="2026-01-20" max="2026-01-20" required>' \
+        in form
+    answer = post(client, f"{back}/cases", token, {"ground": "lost_contact", "year": "2026",
+                                                   "filed_on": "2026-01-21"}, back=back)
+    assert landed(answer) == back and "日期不能晚于今天" in flashes(client, back)
+    answer = post(client, f"{back}/cases", token, {"ground": "lost_contact", "year": "2026",
+                                                   "filed_on": "2026-01-12"}, back=back)
+    here = landed(answer)
+    case = int(here.rsplit("/", 1)[1])
+    page = client.get(here).text
+    assert "启动日期：2026年1月12日" in text_of(page)
+    investigation = page[page.index('id="form-investigation"'):]
+    assert 'name="on" value="2026-01-20" max="2026-01-20"' in investigation.split("</form>")[0]
+    assert landed(step(client, token, case, {"kind": "investigation", "on": "2026-01-11",
+                                             "text": "半年未参加"})) == here
+    assert "日期不能早于上一步骤（启动组织处置，2026年1月12日）。" in flashes(client, here)
+    assert landed(step(client, token, case, {"kind": "investigation", "on": "2026-01-13",
+                                             "text": "半年未参加"})) == f"{here}#steps"
+    talk = {"kind": "talk", "on": "2026-01-12", "talker1": world.members["a1"],
+            "talker2": world.members["a2"], "text": "谈心谈话"}
+    assert landed(step(client, token, case, talk)) == here
+    assert "日期不能早于上一步骤（调查核实，2026年1月13日）。" in flashes(client, here)
+    assert landed(step(client, token, case, talk | {"on": "2026-01-14"})) == f"{here}#steps"
+    words = text_of(client.get(here).text)
+    assert "调查核实日期：2026年1月13日" in words and "谈话日期：2026年1月14日" in words
+    printed = text_of(client.get(f"{here}/print").text)
+    assert "启动日期：2026年1月12日" in printed and "调查核实日期：2026年1月13日" in printed
