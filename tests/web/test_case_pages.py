@@ -239,3 +239,19 @@ def section_of(html: str, element_id: str) -> str:
         return ""
     start = html.index(f'id="{element_id}"')
     return html[start:html.index("</ul>", start)]
+
+
+def test_the_choices_are_small_radios_before_their_words(world: World,
+                                                         client: TestClient) -> None:
+    """Not the full-width box the general input rule draws: a circle on the line of its
+    label, the whole label the touch target (review 16, finding 3)."""
+    case = reach(world, "proposed")
+    web_login(client, "party_sec")
+    page = client.get(f"/committee/cases/{case}").text
+    assert re.search(r'<label class="cs-choice"><input type="radio" name="result" '
+                     r'value="approve" required> 同意，提交支部大会表决</label>', page)
+    css = client.get("/static/parts/case.css").text
+    label = re.search(r"\.cs-choice\s*{([^}]*)}", css)
+    radio = re.search(r"\.cs-choice input\s*{([^}]*)}", css)
+    assert label and "flex-direction: row" in label[1] and "min-height: 48px" in label[1]
+    assert radio and "width: 24px" in radio[1] and "min-height: 0" in radio[1]
