@@ -255,3 +255,14 @@ def test_the_choices_are_small_radios_before_their_words(world: World,
     radio = re.search(r"\.cs-choice input\s*{([^}]*)}", css)
     assert label and "flex-direction: row" in label[1] and "min-height: 48px" in label[1]
     assert radio and "width: 24px" in radio[1] and "min-height: 0" in radio[1]
+
+
+def test_the_state_badge_wraps(world: World, client: TestClient) -> None:
+    """A state is a phrase, long in English: its badge wraps rather than widen the page at
+    360 px (review 16, finding 7)."""
+    case = reach(world, "prereviewed")
+    web_login(client, "sec_a")
+    page = client.get(f"/committee/cases/{case}").text
+    assert '<span class="badge cs-badge cs-badge-prereviewed">待支部大会表决</span>' in page
+    css = client.get("/static/parts/case.css").text
+    assert re.search(r"\.cs-badge\s*{[^}]*white-space:\s*normal", css)
