@@ -101,9 +101,18 @@ def _facts(file: CaseFile, step: CaseStep) -> list[str]:
 
 
 def step_lines(file: CaseFile) -> list[StepLine]:
-    return [StepLine(kind=s.kind, title=_(STEP_LABELS[s.kind]), by=file.by(s),
-                     at=moment_text(s.at), facts=[f for f in _facts(file, s) if f],
-                     text=s.text) for s in file.steps]
+    """The steps as people read them; one an administrator recorded (an account that is no
+    member's) says 系统管理员, not a login name."""
+    return [StepLine(kind=s.kind, title=_(STEP_LABELS[s.kind]),
+                     by=file.by(s) or _("系统管理员"), at=moment_text(s.at),
+                     facts=[f for f in _facts(file, s) if f], text=s.text) for s in file.steps]
+
+
+def next_step_text(due: Due) -> str:
+    """期满考察（支部委员会办理）: the step due and who takes it, nothing that changes by the
+    day (the printed 审批表's 待办 is filed and read long after)."""
+    return _("{step}（{by}办理）").format(step=_(STEP_LABELS[due.kind]),
+                                      by=_(PARTY_LABELS[due.by]))
 
 
 def due_text(due: Due | None) -> str:

@@ -4,9 +4,11 @@ committees that read the case on the committee side may print it."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi.testclient import TestClient
 
-from tests.api.case_scene import file_case, reach
+from tests.api.case_scene import INVESTIGATE, file_case, reach, step
 from tests.api.support import World, ok
 from tests.web.support import web_login
 from tests.web.test_print import pdf_pages
@@ -70,3 +72,39 @@ def test_words_are_text_in_the_print(world: World, client: TestClient) -> None:
     web_login(client, "sec_a")
     html = client.get(f"/committee/cases/{case}/print").text
     assert "&lt;b&gt;失联&lt;/b&gt;&amp;" in html and "<b>" not in html
+
+
+def test_the_form_prints_what_holds_on_the_day_it_is_read(world: World,
+                                                          client: TestClient) -> None:
+    """A filed form is read long after: the deadline as a date, never the days left; each
+    label once and bold (review 16, finding 8)."""
+    case = reach(world, "decided", "rectify")
+    web_login(client, "sec_a")
+    assert "还有 181 天" in client.get(f"/committee/cases/{case}").text  # the page counts
+    html = client.get(f"/committee/cases/{case}/print").text
+    facts = html[html.index('<dl class="case-facts">'):html.index("</dl>", html.index(
+        '<dl class="case-facts">'))]
+    assert "<dt>改正期限：</dt><dd>2026年7月10日</dd>" in facts
+    assert "<dt>待办：</dt><dd>期满考察（支部委员会办理）</dd>" in facts
+    assert "下一步" not in html and "还有" not in html and "天" not in facts
+    pdf = client.get(f"/committee/cases/{case}/case.pdf")
+    text = "".join(pdf_pages(pdf.content))
+    assert "待办：期满考察（支部委员会办理）" in text and "还有" not in text
+    # The file's name: in Chinese for today's clients, the case's number for old ones.
+    name = quote("第一支部a42026年处置审批表.pdf", safe="")
+    assert pdf.headers["content-disposition"] == \
+        f"inline; filename=\"case-{case}.pdf\"; filename*=UTF-8''{name}"
+
+
+def test_a_step_an_administrator_recorded_prints_no_login_name(world: World,
+                                                               client: TestClient) -> None:
+    case = ok(file_case(world), 201)["id"]
+    ok(step(world, case, "admin", INVESTIGATE[1]))
+    web_login(client, "sec_a")
+    printed = client.get(f"/committee/cases/{case}/print").text
+    steps = printed[printed.index("<tbody>"):]
+    assert '<td class="who">系统管理员<br>' in steps and '<td class="who">sec_a<br>' in steps
+    page = client.get(f"/committee/cases/{case}").text
+    for steps in (printed[printed.index("<tbody>"):], page[page.index('id="steps"'):]):
+        assert "系统管理员" in steps and "admin" not in steps
+
