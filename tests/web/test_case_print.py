@@ -4,6 +4,7 @@ committees that read the case on the committee side may print it."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from fastapi.testclient import TestClient
@@ -108,3 +109,27 @@ def test_a_step_an_administrator_recorded_prints_no_login_name(world: World,
     for steps in (printed[printed.index("<tbody>"):], page[page.index('id="steps"'):]):
         assert "系统管理员" in steps and "admin" not in steps
 
+
+def test_the_opinions_keep_with_the_last_step(world: World, client: TestClient) -> None:
+    """Never the signature and seal boxes alone on a page: as the steps grow past the first
+    page, the last step goes over with them."""
+    case = reach(world, "talked")
+    web_login(client, "sec_a")
+    for n in range(1, 40):
+        words = f"申辩{n}：" + "我一直在外地务工。" * 12
+        ok(step(world, case, "a4", {"kind": "defence", "text": words}))
+        pages = pdf_pages(client.get(f"/committee/cases/{case}/case.pdf").content)
+        if len(pages) > 1:
+            break
+    assert len(pages) == 2
+    assert "党委书记（签字）" in pages[1] and f"申辩{n}：" in pages[1]
+
+
+def test_on_a_phone_the_print_page_reflows(client: TestClient) -> None:
+    """At 360 px the 审批表 is as wide as the screen (each step a block, the opinions one
+    under the other); print media and the PDF keep the A4 table."""
+    css = client.get("/static/print-case.css").text
+    phone = css[css.index("@media screen and (max-width: 640px)"):]
+    assert re.search(r"table\.case-steps thead\s*{\s*display:\s*none", phone)
+    assert re.search(r"\.sign\.case-sign\s*{\s*flex-direction:\s*column", phone)
+    assert re.search(r"\.sign\.case-sign\s*{[^}]*break-before:\s*avoid", css)
