@@ -91,7 +91,8 @@ def _facts(file: CaseFile, step: CaseStep) -> list[str]:
                         e=step.eligible, p=step.present),
                     _("赞成 {f}，反对 {a}，弃权 {b}").format(
                         f=step.votes_for, a=step.against, b=step.abstain),
-                    _("通过") if step.passed else _("未通过")]
+                    # Not 通过/未通过: those are an entry's Approve and Rejected.
+                    _("表决通过") if step.passed else _("表决未通过")]
         case StepKind.decision:
             return [_(RESULT_LABELS[step.result or "approve"]),
                     _("审批日期：{d}").format(d=day_text(step.on)) if step.on else ""]

@@ -36,6 +36,7 @@ def test_the_case_prints_with_every_step_and_the_seals(world: World,
     places = [body.index(f'<td class="step">{t}</td>') for t in titles]
     assert places == sorted(places)  # every step, in order
     assert "半年未参加组织生活" in body and "赞成 4，反对 1，弃权 0" in body
+    assert '<span class="fact">表决通过</span>' in body  # not 通过, an entry's Approve
     assert "谈话人：a1、a2" in body and "sec_a" in body and "party_sec" in body
     assert "限期改正中" in html and "改正期限：" in html
     assert "支部书记（签字）" in html and "党委书记（签字）" in html
