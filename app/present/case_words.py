@@ -94,7 +94,8 @@ def _facts(file: CaseFile, step: CaseStep) -> list[str]:
                         e=step.eligible, p=step.present),
                     _("赞成 {f}，反对 {a}，弃权 {b}").format(
                         f=step.votes_for, a=step.against, b=step.abstain),
-                    _("通过") if step.passed else _("未通过")]
+                    # Not 通过/未通过: those are an entry's Approve and Rejected.
+                    _("表决通过") if step.passed else _("表决未通过")]
         case StepKind.decision:
             return [_(RESULT_LABELS[step.result or "approve"]),
                     _("审批日期：{d}").format(d=day_text(step.on)) if step.on else ""]
@@ -104,9 +105,18 @@ def _facts(file: CaseFile, step: CaseStep) -> list[str]:
 
 
 def step_lines(file: CaseFile) -> list[StepLine]:
-    return [StepLine(kind=s.kind, title=_(STEP_LABELS[s.kind]), by=file.by(s),
-                     at=moment_text(s.at), facts=[f for f in _facts(file, s) if f],
-                     text=s.text) for s in file.steps]
+    """The steps as people read them; one an administrator recorded (an account that is no
+    member's) says 系统管理员, not a login name."""
+    return [StepLine(kind=s.kind, title=_(STEP_LABELS[s.kind]),
+                     by=file.by(s) or _("系统管理员"), at=moment_text(s.at),
+                     facts=[f for f in _facts(file, s) if f], text=s.text) for s in file.steps]
+
+
+def next_step_text(due: Due) -> str:
+    """期满考察（支部委员会办理）: the step due and who takes it, nothing that changes by the
+    day (the printed 审批表's 待办 is filed and read long after)."""
+    return _("{step}（{by}办理）").format(step=_(STEP_LABELS[due.kind]),
+                                      by=_(PARTY_LABELS[due.by]))
 
 
 def due_text(due: Due | None) -> str:

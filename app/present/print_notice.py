@@ -48,11 +48,13 @@ class PdfUnavailable(DomainError):
 
 @dataclass(frozen=True)
 class Notice:
-    """A notice ready to render: its template, what goes in it, the PDF's file name."""
+    """A notice ready to render: its template, what goes in it, the PDF's file name (and its
+    plain-ASCII fallback for old clients)."""
 
     template: str
     context: dict[str, Any]
     filename: str
+    ascii_name: str = "notice.pdf"
 
 
 @dataclass(frozen=True)
@@ -177,22 +179,22 @@ def html_to_pdf(html: str) -> bytes:
     return pdf
 
 
-async def pdf_response(html: str, filename: str) -> Response:
+async def pdf_response(html: str, filename: str, ascii_name: str = "notice.pdf") -> Response:
     """The PDF, made in a worker thread (one at a time), shown inline with its file name."""
     pdf = await anyio.to_thread.run_sync(html_to_pdf, html, limiter=_pdf_limiter)
     return Response(pdf, media_type=PDF_TYPE, headers={
-        "Content-Disposition": content_disposition(filename, "notice.pdf", inline=True),
+        "Content-Disposition": content_disposition(filename, ascii_name, inline=True),
         "Cache-Control": "private, no-store"})
 
 
 async def notice_pdf(session: Session, build: Callable[[], Notice]) -> Response:
     """Load and render in a worker thread, give the connection back, then make the PDF."""
 
-    def load() -> tuple[str, str]:
+    def load() -> tuple[str, Notice]:
         notice = build()
         html = notice_html(notice, for_pdf=True)
         session.close()  # nothing was written; the connection is not held during the PDF
-        return html, notice.filename
+        return html, notice
 
-    html, filename = await anyio.to_thread.run_sync(load)
-    return await pdf_response(html, filename)
+    html, notice = await anyio.to_thread.run_sync(load)
+    return await pdf_response(html, notice.filename, notice.ascii_name)

@@ -112,7 +112,7 @@ def record_step(session: Session, actor: Actor, case_id: int, given: StepIn, now
     if len(text) > MAX_CASE_TEXT:
         raise Invalid(f"The text is at most {MAX_CASE_TEXT} characters.", "case_text_too_long")
     if given.kind in TEXT_REQUIRED and not text:
-        raise Invalid(f"A {given.kind} step needs its text.", "step_text_required")
+        raise Invalid(f"The {given.kind} step needs its text.", "step_text_required")
     step = CaseStep(case_id=case_id, kind=given.kind, by_account=actor.account_id,
                     by_member=actor.member_id, on_behalf=on_behalf, at=now, text=text)
     before = audit.snapshot(case)
@@ -138,7 +138,7 @@ def _in_order(case: DisposalCase, steps: list[CaseStep], kind: StepKind) -> None
     else:
         due = NEXT_STEP.get(case.status) == kind
     if not due:
-        raise WorkflowConflict(f"Case {case.id} is {case.status}: a {kind} step is not "
+        raise WorkflowConflict(f"Case {case.id} is {case.status}: the {kind} step is not "
                                "due now.", "wrong_step")
 
 
@@ -152,7 +152,7 @@ def _close(case: DisposalCase, outcome: CaseOutcome) -> None:
 
 def _result(d: _Doing, *allowed: str) -> str:
     if d.given.result not in allowed:
-        raise Invalid(f"A {d.given.kind} step's result is one of {', '.join(allowed)}.",
+        raise Invalid(f"The {d.given.kind} step's result is one of {', '.join(allowed)}.",
                       "invalid_result")
     d.step.result = d.given.result
     return d.given.result
@@ -161,7 +161,7 @@ def _result(d: _Doing, *allowed: str) -> str:
 def _dated(d: _Doing, on: date | None) -> date:
     """The step's date: not in the future, not before the dated step before it."""
     if on is None:
-        raise Invalid(f"A {d.given.kind} step needs its date.", "date_required")
+        raise Invalid(f"The {d.given.kind} step needs its date.", "date_required")
     if on > d.today:
         raise Invalid(f"{on} is in the future.", "future_date")
     before = previous_dated(d.steps)

@@ -123,6 +123,13 @@ def test_a_refused_step_changes_nothing(world: World, name: str) -> None:
     assert snapshot(world, case) == before
 
 
+def test_a_refusal_names_the_step_in_good_english(world: World) -> None:
+    """The step's kind stands after "the", never after "a" (not "a investigation step")."""
+    case = reach(world, "investigated")
+    said = refused(step(world, case, *INVESTIGATE), 409, "wrong_step")["detail"]
+    assert said == f"Case {case} is investigated: the investigation step is not due now."
+
+
 def test_the_proposer_does_not_prereview(world: World) -> None:
     case = reach(world, "talked")
     ok(step(world, case, "admin", propose("expel")[1]))

@@ -342,3 +342,30 @@ def test_a_case_typed_in_after_the_meetings_takes_their_dates(world: World,
     assert "调查核实日期：2026年1月13日" in words and "谈话日期：2026年1月14日" in words
     printed = text_of(client.get(f"{here}/print").text)
     assert "启动日期：2026年1月12日" in printed and "调查核实日期：2026年1月13日" in printed
+
+
+def test_the_choices_are_small_radios_before_their_words(world: World,
+                                                         client: TestClient) -> None:
+    """Not the full-width box the general input rule draws: a circle on the line of its
+    label, the whole label the touch target (review 16, finding 3)."""
+    case = reach(world, "proposed")
+    web_login(client, "party_sec")
+    page = client.get(f"/committee/cases/{case}").text
+    assert re.search(r'<label class="cs-choice"><input type="radio" name="result" '
+                     r'value="approve" required> 同意，提交支部大会表决</label>', page)
+    css = client.get("/static/parts/case.css").text
+    label = re.search(r"\.cs-choice\s*{([^}]*)}", css)
+    radio = re.search(r"\.cs-choice input\s*{([^}]*)}", css)
+    assert label and "flex-direction: row" in label[1] and "min-height: 48px" in label[1]
+    assert radio and "width: 24px" in radio[1] and "min-height: 0" in radio[1]
+
+
+def test_the_state_badge_wraps(world: World, client: TestClient) -> None:
+    """A state is a phrase, long in English: its badge wraps rather than widen the page at
+    360 px (review 16, finding 7)."""
+    case = reach(world, "prereviewed")
+    web_login(client, "sec_a")
+    page = client.get(f"/committee/cases/{case}").text
+    assert '<span class="badge cs-badge cs-badge-prereviewed">待支部大会表决</span>' in page
+    css = client.get("/static/parts/case.css").text
+    assert re.search(r"\.cs-badge\s*{[^}]*white-space:\s*normal", css)
