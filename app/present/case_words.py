@@ -96,8 +96,8 @@ def _facts(file: CaseFile, step: CaseStep) -> list[str]:
                         f=step.votes_for, a=step.against, b=step.abstain),
                     # Not 通过/未通过: those are an entry's Approve and Rejected.
                     _("表决通过") if step.passed else _("表决未通过")]
-        case StepKind.decision:
-            return [_(RESULT_LABELS[step.result or "approve"]),
+        case StepKind.decision:  # the level above's 批准 (a prereview's approve is 同意)
+            return [_("予以批准") if step.result == "approve" else _(RESULT_LABELS["refuse"]),
                     _("审批日期：{d}").format(d=day_text(step.on)) if step.on else ""]
         case StepKind.appeal if step.on_behalf:
             return [_("本人已离开，由上级党委代为登记")]

@@ -119,7 +119,7 @@ def test_every_step_from_the_case_page_and_a_refusal_each(world: World,
         == f"{here}#steps"
     token = web_login(client, "sec_a")
     page = client.get(here).text
-    assert 'hx-confirm="表决结果记录后不能更改' in page and "今天本支部有表决权的党员 6 名" in page
+    assert 'hx-confirm="表决结果记录后不能更改' in page and "本支部有表决权的党员现有 6 名" in page
     counts = {"kind": "vote", "on": TODAY, "present": "3", "for": "3", "against": "0",
               "abstain": "0"}
     assert landed(step(client, token, case, counts)) == here
