@@ -667,7 +667,8 @@ class CaseStep(SQLModel, table=True):
     # An appeal recorded by the level above for a member who has left.
     on_behalf: bool = False
     at: datetime = _at()
-    # talk and vote: held_on; decision: decided_on.
+    # file: filed_on; investigation: investigated_on; talk and vote: held_on; decision:
+    # decided_on. Null on a filing or 调查核实 recorded before they took a date.
     on: date | None = None
     # findings, summary, reason, note or text: the step's words.
     text: str = Field(default="", max_length=2000, sa_type=sa.Text)

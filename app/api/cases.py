@@ -19,6 +19,7 @@ from app.schemas.cases import (
     CaseOut,
     DecisionIn,
     FollowupIn,
+    InvestigationIn,
     PrereviewIn,
     ProposalIn,
     StepBody,
@@ -43,7 +44,7 @@ FILE_REFUSALS = {
     403: ("branch_committee_only", "committee_only", "own_case"),
     409: ("probationary", "case_open", "not_unqualified", "already_disciplined",
           "member_left"),
-    422: ("validation_error", "future_year", "note_required"),
+    422: ("validation_error", "future_year", "future_date", "note_required"),
 }
 # Where each kind keeps its words on the row (app.models.CaseStep.text).
 TEXT_FIELD = {StepKind.file: "note", StepKind.investigation: "findings",
@@ -63,7 +64,9 @@ def step_out(case: DisposalCase, step: CaseStep) -> dict[str, Any]:
         out[words] = step.text
     match step.kind:
         case StepKind.file:
-            out |= {"ground": case.ground, "year": case.year}
+            out |= {"ground": case.ground, "year": case.year, "filed_on": cases.step_day(step)}
+        case StepKind.investigation:
+            out |= {"investigated_on": cases.step_day(step)}
         case StepKind.talk:
             out |= {"held_on": step.on, "talker_ids": [step.talker1_id, step.talker2_id]}
         case StepKind.proposal:
@@ -103,6 +106,8 @@ def step_in(body: StepBody) -> case_steps.StepIn:
     words = TEXT_FIELD[kind]
     given = case_steps.StepIn(kind=kind, text=getattr(body, words) if words else "")
     match body:
+        case InvestigationIn():
+            return case_steps.StepIn(kind, given.text, on=body.investigated_on)
         case TalkIn():
             return case_steps.StepIn(kind, given.text, on=body.held_on,
                                      talker_ids=tuple(body.talker_ids))
@@ -130,7 +135,7 @@ def file_case(body: CaseCreate, session: SessionDep, actor: CurrentActor,
               clock: ClockDep) -> CaseOut:
     """启动组织处置: the branch committee files a case about one of its full members."""
     case = cases.file_case(session, actor, body.member_id, body.ground, body.year, body.note,
-                           clock.now(), clock.today())
+                           clock.now(), clock.today(), body.filed_on)
     return _one(session, case, clock)
 
 

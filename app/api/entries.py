@@ -17,12 +17,29 @@ from app.services.entries import EntryFilter, NewEntry
 
 router = APIRouter(tags=["entries"])
 
+# The refusals of a new entry (docs/scoring.md, Workflow 1), listed in the schema.
+CREATE_REFUSALS = {
+    403: ("self_report_kind",),
+    409: ("quarter_locked", "member_left"),
+    422: ("validation_error", "future_date", "before_joined", "unknown_rule",
+          "category_not_applicable", "veto_has_no_points", "points_required",
+          "points_out_of_range", "points_not_allowed", "quantity_not_allowed",
+          "quantity_out_of_range", "evidence_unknown", "text_control_character",
+          "note_required"),
+}
+
 
 @router.post("/entries", status_code=status.HTTP_201_CREATED, response_model=EntryOut,
-             responses=errors(401, 403, 404, 409, 422))
+             responses=errors(401, 403, 404, 409, 422, codes=CREATE_REFUSALS))
 def create_entry(body: EntryCreate, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
-    """Self-report (pending) or record for a member (approved when by the committee)."""
+    """Self-report (pending) or record for a member (approved when by the committee). A veto,
+    or a deduction of 10 points or more (the year's `basic_single_deduction`), needs a
+    note the member will see: 422 `note_required` without one.
+
+    409 `member_left` for an entry dated on or after the day its member left (their
+    earlier entries may still be recorded); `quarter_locked` in a finalized quarter.
+    """
     new = NewEntry(**body.model_dump())
     return entry_out(entries.create_entry(session, actor, new, clock.now(), clock.today()))
 
@@ -49,10 +66,13 @@ def read_entry(entry_id: Id, session: SessionDep, actor: CurrentActor) -> EntryO
 
 
 @router.post("/entries/{entry_id}/approve", response_model=EntryOut,
-             responses=errors(401, 403, 404, 409, 422))
+             responses=errors(401, 403, 404, 409, 422, codes={
+                 403: ("own_entry",), 409: ("not_pending", "quarter_locked"),
+                 422: ("note_required",)}))
 def approve_entry(entry_id: Id, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> EntryOut:
-    """Approve a pending entry of another member."""
+    """Approve a pending entry of another member; a veto or big deduction recorded without
+    a note is refused (`note_required`): reject it, and record it again with one."""
     return entry_out(entries.approve_entry(session, actor, entry_id, clock.now()))
 
 

@@ -18,7 +18,8 @@ PARTY_NAME = "城关镇党委"
 # Per branch: (category, tags) of each member; the first two are its 支部书记 and 支委,
 # "party" is the 党委's committee member. Tags name the members the story singles out:
 # "late" joined last April as a 预备党员 (probationary) and became full this April,
-# "recruit" joins this year as a 预备党员. The recruit comes last and draws no die (its
+# "recruit" joins this year as a 预备党员, "case" is the 流动党员 of the demo's disposal
+# case (不合格党员处置, app/demo/cases.py). The recruit comes last and draws no die (its
 # name, day and keenness are set), so everyone else's names, scores and accounts are what
 # they were before it existed.
 BRANCHES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -34,7 +35,7 @@ BRANCHES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("社区党支部", (
         ("active", ""), ("retired", ""), ("retired", "star3"), ("retired", ""), ("retired", ""),
         ("retired", ""), ("retired", "low3"), ("mobile", ""), ("mobile", ""), ("mobile", ""),
-        ("mobile", ""), ("active", ""))),
+        ("mobile", "case"), ("active", ""))),
 )
 # The years members joined the Party, by category.
 JOINED = {"retired": (1972, 1995), "active": (1998, 2021), "rural": (1985, 2020),

@@ -14,6 +14,7 @@ from functools import partial
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from app.demo.cases import disposal_case
 from app.demo.cast import Cast, Person, build_cast, plan_people
 from app.demo.entries import EntryWriter
 from app.demo.ratings import RatingWriter
@@ -180,6 +181,8 @@ def load_demo(session: Session, now: datetime) -> DemoLogins:
             results.quarter(index, year, q, Pace(_next_quarter_start(year, q)))
     results.draft(0, year, current,
                   max(now - timedelta(hours=2), at(quarter_start(year, current), 0)))
+    # 社区党支部: a disposal case (不合格党员处置), decided about two months ago, 限期改正 now.
+    disposal_case(cast, timeline)
 
     timeline.play()
     # Every password was set at a moment worked out from the year (above); as tokens carry

@@ -25,6 +25,7 @@ from app.points.rules import (
     RuleSet,
     default_rule_items,
     default_rule_set,
+    needs_reason,
 )
 from app.points.score import (
     AnnualScore,
@@ -65,6 +66,7 @@ __all__ = [
     "default_rule_items",
     "default_rule_set",
     "excellent_limit",
+    "needs_reason",
     "propose_grades",
     "quarter_end",
     "quarter_of",

@@ -38,16 +38,21 @@ class VoteCount:
     against: int
     abstain: int
 
-    def problem(self) -> VoteProblem | None:
-        """The first thing wrong with the counts, or None: they add up, at most everyone
+    def problems(self) -> list[VoteProblem]:
+        """Everything wrong with the counts, in this order: they add up, at most everyone
         with a vote came, and more than half of them did (the quorum)."""
+        found = []
         if self.votes_for + self.against + self.abstain != self.present:
-            return VoteProblem.counts_mismatch
+            found.append(VoteProblem.counts_mismatch)
         if self.present > self.eligible:
-            return VoteProblem.present_over_eligible
+            found.append(VoteProblem.present_over_eligible)
         if self.present * 2 <= self.eligible:
-            return VoteProblem.no_quorum
-        return None
+            found.append(VoteProblem.no_quorum)
+        return found
+
+    def problem(self) -> VoteProblem | None:
+        """The first thing wrong with the counts, or None."""
+        return next(iter(self.problems()), None)
 
     @property
     def passed(self) -> bool:

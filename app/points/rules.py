@@ -90,6 +90,13 @@ class RuleSet:
         return self._by_code.get(code)
 
 
+def needs_reason(kind: Kind, points: int, params: RatingParams) -> bool:
+    """A veto, or one entry deducting `basic_single_deduction` points or more (signed
+    `points` at most its minus): each alone caps the member's grade (docs/scoring.md,
+    Grades), so the member must be told why, in the entry's note (issue 17)."""
+    return kind is Kind.veto or -points >= params.basic_single_deduction
+
+
 def _fixed(code: str, kind: Kind, name: str, points: int, cap: int | None = None) -> RuleItem:
     return RuleItem(code=code, kind=kind, name=name, points=points, cap=cap)
 

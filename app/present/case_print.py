@@ -27,8 +27,9 @@ def case_notice(session: Session, file: CaseFile) -> Notice:
         "ground": _(case_words.GROUND_LABELS[case.ground]),
         "measure": case_words.measure_text(case.measure, case.months),
         "deadline": case_words.day_text(case.deadline) if case.deadline else None,
-        "state": case_words.case_state(case), "due": case_words.due_text(file.due),
+        "state": case_words.case_state(case),
+        "due": case_words.next_step_text(file.due) if file.due is not None else None,
         "lines": case_words.step_lines(file), "draft_mark": None, "signed_on": None,
     }
     return Notice("print/case.html", context,
-                  f"{org.name}{member.name}{case.year}年处置审批表.pdf")
+                  f"{org.name}{member.name}{case.year}年处置审批表.pdf", f"case-{case.id}.pdf")

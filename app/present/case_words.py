@@ -10,7 +10,7 @@ from app.models import CaseStep, DisposalCase, StepKind
 from app.present.i18n import N_, _, ngettext
 from app.present.labels import moment_text
 from app.services.case_view import CaseFile
-from app.services.cases import Due, Party
+from app.services.cases import Due, Party, step_day
 
 GROUND_LABELS = {"unqualified_rating": N_("民主评议被评为不合格，经教育仍无转变"),
                  "lost_contact": N_("失去联系六个月以上"),
@@ -77,8 +77,11 @@ def _facts(file: CaseFile, step: CaseStep) -> list[str]:
     case = file.case
     match step.kind:
         case StepKind.file:
-            return [_("理由：{g}").format(g=_(GROUND_LABELS[case.ground])),
+            return [_("启动日期：{d}").format(d=day_text(step_day(step))),
+                    _("理由：{g}").format(g=_(GROUND_LABELS[case.ground])),
                     _("年度：{y}").format(y=case.year)]
+        case StepKind.investigation:
+            return [_("调查核实日期：{d}").format(d=day_text(step_day(step)))]
         case StepKind.talk:
             return [_("谈话日期：{d}").format(d=day_text(step.on)) if step.on else "",
                     _("谈话人：{a}、{b}").format(a=names.get(step.talker1_id or 0, ""),
@@ -91,9 +94,10 @@ def _facts(file: CaseFile, step: CaseStep) -> list[str]:
                         e=step.eligible, p=step.present),
                     _("赞成 {f}，反对 {a}，弃权 {b}").format(
                         f=step.votes_for, a=step.against, b=step.abstain),
-                    _("通过") if step.passed else _("未通过")]
-        case StepKind.decision:
-            return [_(RESULT_LABELS[step.result or "approve"]),
+                    # Not 通过/未通过: those are an entry's Approve and Rejected.
+                    _("表决通过") if step.passed else _("表决未通过")]
+        case StepKind.decision:  # the level above's 批准 (a prereview's approve is 同意)
+            return [_("予以批准") if step.result == "approve" else _(RESULT_LABELS["refuse"]),
                     _("审批日期：{d}").format(d=day_text(step.on)) if step.on else ""]
         case StepKind.appeal if step.on_behalf:
             return [_("本人已离开，由上级党委代为登记")]
@@ -101,9 +105,18 @@ def _facts(file: CaseFile, step: CaseStep) -> list[str]:
 
 
 def step_lines(file: CaseFile) -> list[StepLine]:
-    return [StepLine(kind=s.kind, title=_(STEP_LABELS[s.kind]), by=file.by(s),
-                     at=moment_text(s.at), facts=[f for f in _facts(file, s) if f],
-                     text=s.text) for s in file.steps]
+    """The steps as people read them; one an administrator recorded (an account that is no
+    member's) says 系统管理员, not a login name."""
+    return [StepLine(kind=s.kind, title=_(STEP_LABELS[s.kind]),
+                     by=file.by(s) or _("系统管理员"), at=moment_text(s.at),
+                     facts=[f for f in _facts(file, s) if f], text=s.text) for s in file.steps]
+
+
+def next_step_text(due: Due) -> str:
+    """期满考察（支部委员会办理）: the step due and who takes it, nothing that changes by the
+    day (the printed 审批表's 待办 is filed and read long after)."""
+    return _("{step}（{by}办理）").format(step=_(STEP_LABELS[due.kind]),
+                                      by=_(PARTY_LABELS[due.by]))
 
 
 def due_text(due: Due | None) -> str:

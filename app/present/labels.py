@@ -91,6 +91,13 @@ def moment_text(moment: datetime) -> str:
                                            hm=local.strftime("%H:%M"))
 
 
+def quantity_text(item_name: str, quantity: int) -> str:
+    """3小时 of volunteer service (an hourly item), 3次 of anything else: the same words for
+    the member and the committee."""
+    return (ngettext("{n}小时", "{n}小时", quantity) if HOURLY.search(item_name)
+            else ngettext("{n}次", "{n}次", quantity)).format(n=quantity)
+
+
 def rule_name(item: RuleItem) -> str:
     """A rule item's name as shown, without the "(每小时)" its points already say."""
     return _HOURLY_SHOWN.sub("", rule_item_name(item.name))

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from babel.numbers import format_compact_decimal
 
+from app.present.case_words import STEP_LABELS, day_text
 from app.present.early_words import early_warning
 from app.present.i18n import N_, _, current_language
+from app.services.case_steps import DateBeforeStep
 from app.services.early_steps import ReasonRequired
+from app.services.entries import MemberLeft, NoteRequired
 from app.services.errors import DomainError, TooManyAttempts
 from app.services.evidence import PhotoTooManyPixels
+
+# An entry dated on or after the day its member left (app/services/entries.MemberLeft; an
+# imported row's problem too, app/web/committee/imports.py).
+LEFT_BEFORE_ENTRY = N_("{name}已于{left_on}离开党员队伍，此后的积分记录不能再登记。")
 
 # The API's detail is English for programs; people on the pages read these (translated
 # by message_for in the language of the request).
@@ -34,7 +41,7 @@ MESSAGES: dict[str, str] = {
     "not_probationary": N_("预备党员须先在党员信息中登记。"),
     "member_left": N_("该党员已不在党员名册中，记录保留不变。"),
     "committee_above_only": N_("只有上级党组织的委员或管理员可以进行此操作。"),
-    "branch_committee_only": N_("评定的各个步骤由本支部委员会办理；上级党委只审批或退回。"),
+    "branch_committee_only": N_("这一步骤由本支部委员会办理；上级党委只预审、审批或退回。"),
     "suspension_ended": N_("该权利中止已经结束。"),
     "dates_reversed": N_("结束日期须晚于开始日期。"),
     "note_required": N_("选择“其他”原因须写明说明。"),
@@ -228,12 +235,24 @@ MESSAGES: dict[str, str] = {
 }
 
 
+# An entry's note_required (NoteRequired), apart from the exemption's and the case's above;
+# {points} is the year's basic_single_deduction (10 by default). Also an import row's text.
+ENTRY_NOTE_REQUIRED = N_("一票否决或扣{points}分以上，须写明理由（党员本人能看到）。")
+
+
 def message_for(error: DomainError) -> str:
     if isinstance(error, PhotoTooManyPixels):
         return too_many_pixels(error)
     if isinstance(error, ReasonRequired):
         # Why this step needs one, as the page said before the button.
         return early_warning(error.earliness)
+    if isinstance(error, NoteRequired):
+        return _(ENTRY_NOTE_REQUIRED).format(points=error.threshold)
+    if isinstance(error, MemberLeft):
+        return _(LEFT_BEFORE_ENTRY).format(name=error.name, left_on=error.left_on)
+    if isinstance(error, DateBeforeStep):
+        return _("日期不能早于上一步骤（{step}，{date}）。").format(
+            step=_(STEP_LABELS[error.before_kind]), date=day_text(error.before_on))
     if isinstance(error, TooManyAttempts):
         # The minutes until a try can succeed, as Retry-After says in seconds.
         return _("登录失败次数过多，请{n}分钟后再试。").format(n=-(-error.retry_after // 60))

@@ -68,8 +68,13 @@ def notice_text(notice: Notice) -> str:
             return _("您{day}报的「{item}」没有通过，原因：{reason}").format(
                 day=day, item=item, reason=entry.reason or "")
         if notice.kind == service.ENTRY_RECORDED:
+            points = _points(entry.points, entry.kind)
+            if (entry.kind == "veto" or entry.points < 0) and entry.note.strip():
+                # Points taken away: the member is told why (issue 17).
+                return _("支委给您记了{day}的「{item}」，{points}，理由：{note}").format(
+                    day=day, item=item, points=points, note=entry.note.strip())
             return _("支委给您记了{day}的「{item}」，{points}").format(
-                day=day, item=item, points=_points(entry.points, entry.kind))
+                day=day, item=item, points=points)
         return _("您{day}的「{item}」已被撤销，原因：{reason}").format(
             day=day, item=item, reason=entry.reason or "")
     if review is not None and notice.objection is not None:

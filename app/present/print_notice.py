@@ -48,11 +48,13 @@ class PdfUnavailable(DomainError):
 
 @dataclass(frozen=True)
 class Notice:
-    """A notice ready to render: its template, what goes in it, the PDF's file name."""
+    """A notice ready to render: its template, what goes in it, the PDF's file name (and its
+    plain-ASCII fallback for old clients)."""
 
     template: str
     context: dict[str, Any]
     filename: str
+    ascii_name: str = "notice.pdf"
 
 
 @dataclass(frozen=True)
@@ -63,16 +65,23 @@ class NoticeLine:
     ytd: int
 
 
+def notice_period(published_at: datetime | None, until: datetime | None) -> str | None:
+    """公示期: from publication to the notice's end; a notice of no days has no period, and
+    says so rather than print the same minute twice."""
+    if published_at is None or until is None:
+        return None
+    if until <= published_at:
+        return _("{start} 公布，未设公示期").format(start=moment_text(published_at))
+    return _("{start} 至 {end}").format(start=moment_text(published_at), end=moment_text(until))
+
+
 def review_notice(session: Session, review: Review, org: Org, now: datetime) -> Notice:
     """The quarter's 公示: every member's review score, the quarter's points, the year's total."""
     quarter = _(QUARTER_NAMES[review.quarter])
     heading = _("{year}年{quarter} 党员积分公示").format(year=review.year, quarter=quarter)
     lines = [NoticeLine(x.name, x.review_score, signed(x.delta), x.ytd)
              for x in reviews.review_lines(session, review, now)]
-    period = None
-    if review.published_at is not None and review.notice_until is not None:
-        period = _("{start} 至 {end}").format(start=moment_text(review.published_at),
-                                              end=moment_text(review.notice_until))
+    period = notice_period(review.published_at, review.notice_until)
     context = {
         "review": review, "org_name": org.name, "heading": heading, "quarter": quarter,
         "title": f"{org.name} {heading}", "lines": lines, "period": period,
@@ -92,10 +101,7 @@ def rating_notice(session: Session, rating: Rating, org: Org, now: datetime) -> 
     params = load_rule_set(session, rating.year, now).params
     heading = _("{year}年度 党员评星定级结果公示").format(year=rating.year)
     published = rating.status != RatingStatus.draft and rating.published_at is not None
-    period = None
-    if published and rating.published_at is not None and rating.notice_until is not None:
-        period = _("{start} 至 {end}").format(start=moment_text(rating.published_at),
-                                              end=moment_text(rating.notice_until))
+    period = notice_period(rating.published_at, rating.notice_until) if published else None
     context = {
         "rating": rating, "org_name": org.name, "heading": heading,
         "title": f"{org.name} {heading}", "items": items, "rated": rated, "limit": limit,
@@ -173,22 +179,22 @@ def html_to_pdf(html: str) -> bytes:
     return pdf
 
 
-async def pdf_response(html: str, filename: str) -> Response:
+async def pdf_response(html: str, filename: str, ascii_name: str = "notice.pdf") -> Response:
     """The PDF, made in a worker thread (one at a time), shown inline with its file name."""
     pdf = await anyio.to_thread.run_sync(html_to_pdf, html, limiter=_pdf_limiter)
     return Response(pdf, media_type=PDF_TYPE, headers={
-        "Content-Disposition": content_disposition(filename, "notice.pdf", inline=True),
+        "Content-Disposition": content_disposition(filename, ascii_name, inline=True),
         "Cache-Control": "private, no-store"})
 
 
 async def notice_pdf(session: Session, build: Callable[[], Notice]) -> Response:
     """Load and render in a worker thread, give the connection back, then make the PDF."""
 
-    def load() -> tuple[str, str]:
+    def load() -> tuple[str, Notice]:
         notice = build()
         html = notice_html(notice, for_pdf=True)
         session.close()  # nothing was written; the connection is not held during the PDF
-        return html, notice.filename
+        return html, notice
 
-    html, filename = await anyio.to_thread.run_sync(load)
-    return await pdf_response(html, filename)
+    html, notice = await anyio.to_thread.run_sync(load)
+    return await pdf_response(html, notice.filename, notice.ascii_name)

@@ -22,6 +22,7 @@ from app.present.labels import (
     STATUS_LABELS,
     SUSPENSION_KIND_LABELS,
     beijing,
+    quantity_text,
     quarter_name,
     signed,
 )
@@ -39,6 +40,7 @@ env.globals.update(
     Grade=Grade, EntryStatus=EntryStatus, ReviewStatus=ReviewStatus,
     ObjectionStatus=ObjectionStatus, RatingStatus=RatingStatus,
     rule_item_name=i18n.rule_item_name, signed=signed, bj=beijing,
+    quantity_text=quantity_text,
     quarter_name=quarter_name, quarter_names=QUARTER_NAMES, kind_labels=KIND_LABELS,
     status_labels=STATUS_LABELS, category_labels=CATEGORY_LABELS,
     grade_labels={g.value: label for g, label in GRADE_LABELS.items()},

@@ -27,11 +27,15 @@ class CaseCreate(Body):
         "required).")
     year: Year
     note: CaseText = ""
+    filed_on: Day | None = Field(default=None, description=(
+        "The day the case was started; default today (Beijing), never in the future."))
 
 
 class InvestigationIn(Body):
     kind: Literal["investigation"]
     findings: Words
+    investigated_on: Day | None = Field(default=None, description=(
+        "Default today (Beijing); not before the filing."))
 
 
 class TalkIn(Body):
@@ -135,11 +139,15 @@ class FileOut(_Done):
     ground: CaseGround
     year: int
     note: str
+    filed_on: date = Field(description=(
+        "The date entered (for a case filed before filings took one, the Beijing day of `at`)."))
 
 
 class InvestigationOut(_Done):
     kind: Literal["investigation"]
     findings: str
+    investigated_on: date = Field(description=(
+        "The date entered (for one recorded before 调查核实 took one, the Beijing day of `at`)."))
 
 
 class TalkOut(_Done):

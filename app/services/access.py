@@ -143,14 +143,14 @@ def require_manages(actor: Actor, org: Org) -> None:
 
 def require_branch_committee(actor: Actor, org: Org) -> None:
     """The branch's own committee (or an administrator): the steps of its annual rating
-    are the branch's (appraisal.md §4); the committees above see them and approve or
-    return the result, and may not grade, publish or submit it themselves (they would then
-    approve what they made)."""
+    and of its disposal cases are the branch's (appraisal.md §4, §5); the committees above
+    see them and approve or return the result, and may not grade, publish or submit it
+    themselves (they would then approve what they made)."""
     require_manages(actor, org)
     if not takes_branch_steps(actor, org):
-        raise Forbidden(f"Only the committee of {org.name} itself takes its rating through "
-                        "its steps; the committees above approve or return it.",
-                        "branch_committee_only")
+        raise Forbidden(f"Only the committee of {org.name} itself takes this step (of its "
+                        "annual rating or a disposal case); the committees above prereview, "
+                        "approve or return.", "branch_committee_only")
 
 
 def takes_branch_steps(actor: Actor, org: Org) -> bool:

@@ -36,10 +36,11 @@ from app.services.cases import (
     MAX_CASE_TEXT,
     NEXT_STEP,
     allowed_measures,
-    beijing_day,
     get_case,
     members_with_a_vote,
+    previous_dated,
     require_party,
+    step_day,
     steps_of,
 )
 from app.services.errors import Forbidden, Invalid, WorkflowConflict
@@ -58,7 +59,9 @@ class StepIn:
 
     kind: StepKind
     text: str = ""
-    on: date | None = None  # talk and vote: held_on; decision: decided_on (default today)
+    # investigation: investigated_on, decision: decided_on (both default today); talk and
+    # vote: held_on.
+    on: date | None = None
     result: str | None = None  # approve/return, approve/refuse, agreed/refused, rectified...
     measure: CaseMeasure | None = None
     months: int | None = None
@@ -67,6 +70,17 @@ class StepIn:
     votes_for: int | None = None
     against: int | None = None
     abstain: int | None = None
+
+
+class DateBeforeStep(Invalid):
+    """A step dated before the dated step before it (cases.previous_dated): the refusal
+    names that step and its date, so the person knows what to compare with."""
+
+    def __init__(self, on: date, before: CaseStep) -> None:
+        self.before_kind, self.before_on = before.kind, step_day(before)
+        named = "filing" if before.kind == StepKind.file else before.kind
+        super().__init__(f"{on} is before the {named} ({self.before_on}).",
+                         "date_out_of_order")
 
 
 @dataclass
@@ -98,7 +112,7 @@ def record_step(session: Session, actor: Actor, case_id: int, given: StepIn, now
     if len(text) > MAX_CASE_TEXT:
         raise Invalid(f"The text is at most {MAX_CASE_TEXT} characters.", "case_text_too_long")
     if given.kind in TEXT_REQUIRED and not text:
-        raise Invalid(f"A {given.kind} step needs its text.", "step_text_required")
+        raise Invalid(f"The {given.kind} step needs its text.", "step_text_required")
     step = CaseStep(case_id=case_id, kind=given.kind, by_account=actor.account_id,
                     by_member=actor.member_id, on_behalf=on_behalf, at=now, text=text)
     before = audit.snapshot(case)
@@ -124,7 +138,7 @@ def _in_order(case: DisposalCase, steps: list[CaseStep], kind: StepKind) -> None
     else:
         due = NEXT_STEP.get(case.status) == kind
     if not due:
-        raise WorkflowConflict(f"Case {case.id} is {case.status}: a {kind} step is not "
+        raise WorkflowConflict(f"Case {case.id} is {case.status}: the {kind} step is not "
                                "due now.", "wrong_step")
 
 
@@ -138,20 +152,21 @@ def _close(case: DisposalCase, outcome: CaseOutcome) -> None:
 
 def _result(d: _Doing, *allowed: str) -> str:
     if d.given.result not in allowed:
-        raise Invalid(f"A {d.given.kind} step's result is one of {', '.join(allowed)}.",
+        raise Invalid(f"The {d.given.kind} step's result is one of {', '.join(allowed)}.",
                       "invalid_result")
     d.step.result = d.given.result
     return d.given.result
 
 
-def _dated(d: _Doing, on: date | None, after: date, earlier: str) -> date:
-    """The step's date: not in the future, not before `after` (the date of `earlier`)."""
+def _dated(d: _Doing, on: date | None) -> date:
+    """The step's date: not in the future, not before the dated step before it."""
     if on is None:
-        raise Invalid(f"A {d.given.kind} step needs its date.", "date_required")
+        raise Invalid(f"The {d.given.kind} step needs its date.", "date_required")
     if on > d.today:
         raise Invalid(f"{on} is in the future.", "future_date")
-    if on < after:
-        raise Invalid(f"{on} is before {earlier} ({after}).", "date_out_of_order")
+    before = previous_dated(d.steps)
+    if before is not None and on < step_day(before):
+        raise DateBeforeStep(on, before)
     d.step.on = on
     return on
 
@@ -160,21 +175,16 @@ def _last(steps: list[CaseStep], kind: StepKind) -> CaseStep | None:
     return next((s for s in reversed(steps) if s.kind == kind), None)
 
 
-def _last_date(d: _Doing, kind: StepKind) -> date:
-    """The date of the latest step of `kind`, or the day the case was filed."""
-    step = _last(d.steps, kind)
-    return step.on if step is not None and step.on is not None else beijing_day(d.case.created_at)
-
-
 # --- each step -----------------------------------------------------------------------------
 
 
 def _investigation(d: _Doing) -> None:
+    _dated(d, d.given.on or d.today)
     d.case.status = CaseStatus.investigated
 
 
 def _talk(d: _Doing) -> None:
-    _dated(d, d.given.on, beijing_day(d.case.created_at), "the filing")
+    _dated(d, d.given.on)
     talkers = d.given.talker_ids
     if len(talkers) != 2 or talkers[0] == talkers[1]:
         raise Invalid("A talk has two talkers, two different members.", "talkers_invalid")
@@ -231,7 +241,7 @@ def _defence(d: _Doing) -> None:
 
 
 def _vote(d: _Doing) -> None:
-    held_on = _dated(d, d.given.on, _last_date(d, StepKind.talk), "the talk")
+    held_on = _dated(d, d.given.on)
     counts = (d.given.present, d.given.votes_for, d.given.against, d.given.abstain)
     if any(c is None or c < 0 for c in counts):
         raise Invalid("A vote gives present, for, against and abstain, each 0 or more.",
@@ -256,7 +266,7 @@ def _vote(d: _Doing) -> None:
 
 
 def _decision(d: _Doing) -> None:
-    decided_on = _dated(d, d.given.on or d.today, _last_date(d, StepKind.vote), "the vote")
+    decided_on = _dated(d, d.given.on or d.today)
     if _result(d, "approve", "refuse") == "refuse":
         _close(d.case, CaseOutcome.refused)
     elif d.case.measure == CaseMeasure.rectify:

@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from app.models import Account, CaseStatus, CaseStep, DisposalCase, Member, Org, Standing, StepKind
+from app.models import CaseStatus, CaseStep, DisposalCase, Member, Org, Standing, StepKind
 from app.services import cases
 from app.services.access import Actor, takes_branch_steps
 from app.services.appraisal import approves
@@ -21,21 +21,19 @@ LIST_LIMIT = 500
 @dataclass(frozen=True)
 class CaseFile:
     """One case as its page shows it: the case, its branch and member, the steps, the names
-    of everyone in them (member ids and account ids apart), what comes next."""
+    of everyone in them, what comes next."""
 
     case: DisposalCase
     org: Org
     member: Member
     steps: list[CaseStep]
     member_names: dict[int, str]
-    account_names: dict[int, str]
     due: cases.Due | None
 
-    def by(self, step: CaseStep) -> str:
-        """Who recorded a step: the member's name, else the account's (an administrator)."""
-        if step.by_member is not None and step.by_member in self.member_names:
-            return self.member_names[step.by_member]
-        return self.account_names.get(step.by_account, "")
+    def by(self, step: CaseStep) -> str | None:
+        """Who recorded a step: the name of its account's member; None for an account that
+        is no member's (an administrator), never its login name."""
+        return self.member_names.get(step.by_member) if step.by_member is not None else None
 
 
 def case_file(session: Session, actor: Actor, case_id: int, today: date) -> CaseFile:
@@ -48,9 +46,7 @@ def case_file(session: Session, actor: Actor, case_id: int, today: date) -> Case
                                                             s.talker2_id) if i is not None}
     names = {m.id or 0: m.name for m in session.exec(
         select(Member).where(col(Member.id).in_(ids))).all()}
-    accounts = {a.id or 0: a.username for a in session.exec(select(Account).where(
-        col(Account.id).in_({s.by_account for s in steps}))).all()}
-    return CaseFile(case, org, member, steps, names, accounts, cases.next_step(case, today))
+    return CaseFile(case, org, member, steps, names, cases.next_step(case, today))
 
 
 @dataclass(frozen=True)

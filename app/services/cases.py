@@ -90,6 +90,10 @@ BEFORE_VOTE = (CaseStatus.filed, CaseStatus.investigated, CaseStatus.talked,
                CaseStatus.proposed, CaseStatus.prereviewed)
 # What waits for the committee above: a prereview, a decision, or an appeal's answer.
 ABOVE_STATES = (CaseStatus.proposed, CaseStatus.voted)
+# What waits for the branch's own committee at once (a 限期改正 waits for its deadline).
+BRANCH_STATES = tuple(status for status, kind in NEXT_STEP.items()
+                      if STEP_PARTY[kind] == Party.branch_committee
+                      and status != CaseStatus.rectifying)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -166,7 +170,9 @@ def waiting_above(session: Session, actor: Actor) -> list[DisposalCase]:
     for _, org in rows:
         if org.id not in answers:
             answers[org.id or 0] = approves(session, actor, org)
-    return [case for case, org in rows if answers[org.id or 0]]
+    # A committee member's own case is never theirs to act on (own_case): not in their queue.
+    return [case for case, org in rows if answers[org.id or 0]
+            and case.member_id != actor.member_id]
 
 
 # --- what is due next --------------------------------------------------------------------
@@ -252,8 +258,10 @@ def require_party(session: Session, actor: Actor, case: DisposalCase, org: Org,
 
 
 def file_case(session: Session, actor: Actor, member_id: int, ground: CaseGround, year: int,
-              note: str, now: datetime, today: date) -> DisposalCase:
-    """启动组织处置: the branch committee opens a case about one of its members."""
+              note: str, now: datetime, today: date, filed_on: date | None = None
+              ) -> DisposalCase:
+    """启动组织处置: the branch committee opens a case about one of its members, on
+    `filed_on` (today unless given: a case may be typed in after the meetings)."""
     member, org = get_member(session, actor, member_id)
     require_branch_committee(actor, org)
     if actor.member_id == member_id:
@@ -267,6 +275,9 @@ def file_case(session: Session, actor: Actor, member_id: int, ground: CaseGround
                                "handled at 转正, not here.", "probationary")
     if year > today.year:
         raise Invalid(f"year {year} is after this year.", "future_year")
+    filed_on = filed_on or today
+    if filed_on > today:
+        raise Invalid(f"filed_on {filed_on} is in the future.", "future_date")
     if ground == CaseGround.other and not note:
         raise Invalid("A case on ground other needs a note saying why.", "note_required")
     if len(note) > MAX_CASE_TEXT:
@@ -285,7 +296,7 @@ def file_case(session: Session, actor: Actor, member_id: int, ground: CaseGround
     session.add(case)
     session.flush()
     step = CaseStep(case_id=case.id or 0, kind=StepKind.file, by_account=actor.account_id,
-                    by_member=actor.member_id, at=now, text=note)
+                    by_member=actor.member_id, at=now, on=filed_on, text=note)
     session.add(step)
     session.flush()
     audit.record(session, actor_id=actor.account_id, action="case.file", object_type="case",
@@ -311,6 +322,26 @@ def _graded_unqualified(session: Session, member: Member, year: int) -> None:
 
 def beijing_day(moment: datetime) -> date:
     return moment.astimezone(CHINA).date()
+
+
+# The steps people date (the filing, 调查核实, the talk, the vote, the decision): each is
+# dated on or after the one of them before it.
+DATED_STEPS = (StepKind.file, StepKind.investigation, StepKind.talk, StepKind.vote,
+               StepKind.decision)
+
+
+def step_day(step: CaseStep) -> date:
+    """The date entered for the step, or (a filing or 调查核实 recorded before they took a
+    date) the Beijing day it was recorded."""
+    return step.on if step.on is not None else beijing_day(step.at)
+
+
+def previous_dated(steps: list[CaseStep]) -> CaseStep | None:
+    """The latest dated step, which the next dated step may not be before. A 调查核实
+    recorded before it took a date is passed over: its stamp is the day it was typed in,
+    and the talk after it was then compared with the filing."""
+    return next((s for s in reversed(steps) if s.kind in DATED_STEPS
+                 and (s.on is not None or s.kind != StepKind.investigation)), None)
 
 
 def committee_above_of(session: Session, org: Org) -> Org | None:

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field, replace
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from app.models import Account, Member, MemberExemption, Org, OrgKind, RoleGrant, RuleSetRow
+from app.models import (
+    Account,
+    Member,
+    MemberExemption,
+    Org,
+    OrgKind,
+    RoleGrant,
+    RuleSetRow,
+    Standing,
+)
 from app.services.access import Actor, get_managed_org, managed_org_filter
 from app.services.standing import active_exemptions
 from app.services.tree import tree_order
@@ -89,14 +98,15 @@ def managed_branches(session: Session, actor: Actor, under: Org | None = None) -
 def org_tree(session: Session, actor: Actor) -> list[OrgNode]:
     """The managed organisations as a tree (党委 → 总支 → 支部), siblings by id.
 
-    Member counts cover each organisation's whole subtree.
+    Member counts cover each organisation's whole subtree, members who have left aside.
     """
     orgs = managed_orgs(session, actor)
     nodes = {o.id: OrgNode(org=o, depth=0) for o in orgs if o.id is not None}
     if not nodes:
         return []
     counts = dict(session.exec(
-        select(Member.org_id, func.count()).where(col(Member.org_id).in_(nodes))
+        select(Member.org_id, func.count()).where(col(Member.org_id).in_(nodes),
+                                                  Member.standing != Standing.left)
         .group_by(col(Member.org_id))).all())
     for node in nodes.values():
         direct = counts.get(node.id, 0)

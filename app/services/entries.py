@@ -16,14 +16,25 @@ from app.models import (
     Org,
     Review,
     ReviewStatus,
+    Standing,
 )
-from app.points import SELF_REPORT_KINDS, Kind, RuleItem, quarter_of
+from app.points import (
+    SELF_REPORT_KINDS,
+    ItemTotal,
+    Kind,
+    RatingParams,
+    RuleItem,
+    RuleSet,
+    needs_reason,
+    quarter_of,
+)
 from app.services import audit, uploads
 from app.services.access import Actor, get_member, managed_org_filter, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.paging import page
-from app.services.rules import ensure_rule_set
+from app.services.rules import ensure_rule_set, load_rule_set
+from app.services.scoring import member_year_scores
 from app.services.uploads import Upload
 
 MAX_QUANTITY = 100
@@ -38,6 +49,22 @@ class NewEntry:
     points: int | None = None
     note: str = ""
     evidence: str | None = None
+
+
+class MemberLeft(WorkflowConflict):
+    """An entry dated on or after the day its member left (appraisal.md §1: they keep every
+    record, but nothing of theirs happens after it); says who and since when."""
+
+    def __init__(self, member: Member) -> None:
+        self.name, self.left_on = member.name, member.left_on
+        super().__init__(f"{member.name} left the membership on {member.left_on}: nothing "
+                         "dated on or after that day is recorded for them.", "member_left")
+
+
+def left_by(member: Member, day: date) -> bool:
+    """The member had left by `day` (the day they left included)."""
+    return member.standing == Standing.left and (member.left_on is None
+                                                 or day >= member.left_on)
 
 
 def quarter_is_finalized(session: Session, org_id: int, year: int, quarter: int) -> bool:
@@ -90,18 +117,56 @@ def signed_points(item: RuleItem, new: NewEntry) -> tuple[int, int]:
     return quantity, sign * magnitude
 
 
-def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
-                 today: date, photo: Upload | None = None) -> Entry:
-    """A new entry; its evidence is `photo`, stored now, or `new.evidence`, a photo already
-    stored for the member (app/services/uploads.py)."""
-    member, org = get_member(session, actor, new.member_id)
-    lock_branch(session, org.id or 0)
+class NoteRequired(Invalid):
+    """A veto or a big deduction with a blank note: the member would not be told why."""
+
+    default_code = "note_required"
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__(f"A veto or a deduction of {threshold} points or more needs a note "
+                         "the member will see.")
+        self.threshold = threshold
+
+
+def require_reason(kind: Kind, points: int, note: str | None, params: RatingParams) -> None:
+    """NoteRequired for a veto or a deduction of basic_single_deduction points or more
+    whose note is blank (issue 17)."""
+    if needs_reason(kind, points, params) and not (note or "").strip():
+        raise NoteRequired(params.basic_single_deduction)
+
+
+@dataclass(frozen=True)
+class CheckedEntry:
+    """A new entry that passed every check create_entry makes: what it would record."""
+
+    new: NewEntry
+    member: Member
+    org: Org
+    rules: RuleSet
+    item: RuleItem
+    quantity: int
+    points: int  # signed
+    quarter: int
+    approved: bool  # at once; else it waits for another committee member
+
+    @property
+    def needs_reason(self) -> bool:
+        return needs_reason(self.item.kind, self.points, self.rules.params)
+
+
+def _check_date(member: Member, new: NewEntry, today: date) -> None:
+    """Before the year's rules are read: a date in the future has none to read."""
     if new.occurred_on > today:
         raise Invalid(f"occurred_on {new.occurred_on} is in the future.", "future_date")
     if new.occurred_on < member.joined_on:
         raise Invalid(f"occurred_on {new.occurred_on} is before {member.name} joined "
                       f"({member.joined_on}).", "before_joined")
-    rules = ensure_rule_set(session, new.occurred_on.year, now)
+    if left_by(member, new.occurred_on):
+        raise MemberLeft(member)
+
+
+def _check(session: Session, actor: Actor, member: Member, org: Org, new: NewEntry,
+           rules: RuleSet) -> CheckedEntry:
     item = rules.item(new.rule_code)
     if item is None:
         raise Invalid(f"Unknown rule code {new.rule_code!r} for {rules.year}; "
@@ -114,24 +179,59 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
         raise Invalid(f"{item.code} does not apply to members of category {member.category}.",
                       "category_not_applicable")
     quantity, points = signed_points(item, new)
+    require_reason(item.kind, points, new.note, rules.params)
     quarter = quarter_of(new.occurred_on)
     refuse_if_locked(session, org, new.occurred_on.year, quarter)
+    # A committee member's entry about themself waits for another's approval.
+    approved = by_committee and actor.member_id != member.id
+    return CheckedEntry(new=new, member=member, org=org, rules=rules, item=item,
+                        quantity=quantity, points=points, quarter=quarter, approved=approved)
+
+
+def check_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
+                today: date) -> CheckedEntry:
+    """Every check create_entry makes, reading only (no lock, no rule set stored): the
+    record page asks for a confirmation of a veto or a big deduction before recording."""
+    member, org = get_member(session, actor, new.member_id)
+    _check_date(member, new, today)
+    return _check(session, actor, member, org, new,
+                  load_rule_set(session, new.occurred_on.year, now))
+
+
+def score_change(session: Session, checked: CheckedEntry) -> tuple[int, int]:
+    """The member's current score of the entry's year (as their score page shows it), and
+    what it would be with the entry approved: scored by the engine, nothing written."""
+    rules, member_id = checked.rules, checked.member.id or 0
+    magnitude = abs(checked.points)
+    extra = ItemTotal(checked.item.code, checked.quarter, magnitude, 1, magnitude)
+    before, after = member_year_scores(session, rules, member_id, extra)
+    return before.annual, after.annual
+
+
+def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
+                 today: date, photo: Upload | None = None) -> Entry:
+    """A new entry; its evidence is `photo`, stored now, or `new.evidence`, a photo already
+    stored for the member (app/services/uploads.py)."""
+    member, org = get_member(session, actor, new.member_id)
+    lock_branch(session, org.id or 0)
+    _check_date(member, new, today)
+    checked = _check(session, actor, member, org, new,
+                     ensure_rule_set(session, new.occurred_on.year, now))
     evidence = uploads.own_photo(session, member, new.evidence)
     if photo is not None:
         # Decoded only now that the entry passed every check (issue 14).
         evidence = uploads.store_photo(session, actor, member, photo, today, now)
-    # A committee member's entry about themself waits for another's approval.
-    approved = by_committee and actor.member_id != member.id
+    approved = checked.approved
     entry = Entry(
         member_id=new.member_id,
         org_id=member.org_id,
-        rule_code=item.code,
-        kind=item.kind.value,
+        rule_code=checked.item.code,
+        kind=checked.item.kind.value,
         occurred_on=new.occurred_on,
         year=new.occurred_on.year,
-        quarter=quarter,
-        quantity=quantity,
-        points=points,
+        quarter=checked.quarter,
+        quantity=checked.quantity,
+        points=checked.points,
         status=EntryStatus.approved if approved else EntryStatus.pending,
         note=new.note,
         evidence=evidence,
@@ -183,6 +283,11 @@ def _decide(session: Session, actor: Actor, entry_id: int, *, to: EntryStatus,
         raise WorkflowConflict(f"Entry {entry_id} is {entry.status}, not {from_}.",
                                f"not_{from_}")
     refuse_if_locked(session, org, entry.year, entry.quarter)
+    if to == EntryStatus.approved and (entry.kind == Kind.veto or entry.points < 0):
+        # A committee member's own entry, recorded before notes were required (issue 17):
+        # it is rejected, and recorded again with a note.
+        require_reason(Kind(entry.kind), entry.points, entry.note,
+                       load_rule_set(session, entry.year, now).params)
     before = audit.snapshot(entry)
     values: dict[str, object] = {"status": to}
     if to == EntryStatus.revoked:

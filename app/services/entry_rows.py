@@ -15,7 +15,14 @@ from sqlmodel import Session, col, select
 from app.models import Account, EntryStatus, Member, Org
 from app.points import RuleItem, RuleSet, quarter_of
 from app.services.access import Actor, managed_org_filter
-from app.services.entries import MAX_QUANTITY, NewEntry, signed_points
+from app.services.entries import (
+    MAX_QUANTITY,
+    NewEntry,
+    NoteRequired,
+    left_by,
+    require_reason,
+    signed_points,
+)
 from app.services.errors import Invalid
 from app.services.sheets import Row, RowProblem, parse_day
 
@@ -198,6 +205,11 @@ def plan_row(row: Row, who: tuple[Member, Org] | None, rules: RuleSet, year: int
         mine.append(RowProblem(n, "occurred_on", "before_joined",
                              f"{day} is before {member.name} joined ({member.joined_on}).",
                              day_text, (("joined_on", member.joined_on.isoformat()),)))
+    elif member is not None and left_by(member, day):
+        mine.append(RowProblem(n, "occurred_on", "member_left",
+                             f"{member.name} left the membership on {member.left_on}: nothing "
+                             "dated on or after that day is recorded for them.", day_text,
+                             (("name", member.name), ("left_on", str(member.left_on)))))
     elif org is not None and (org.id, quarter_of(day)) in locked:
         mine.append(RowProblem(n, "occurred_on", "quarter_locked",
                              f"{year} Q{quarter_of(day)} is finalized for {org.name}.",
@@ -227,6 +239,12 @@ def plan_row(row: Row, who: tuple[Member, Org] | None, rules: RuleSet, year: int
     if len(note) > 1000:
         mine.append(RowProblem(n, "note", "note_too_long", "The note is over 1000 characters.",
                              note[:20] + "…"))
+    if item is not None and signed is not None:
+        try:
+            require_reason(item.kind, signed, note, rules.params)
+        except NoteRequired as error:
+            mine.append(RowProblem(n, "note", error.code, error.detail,
+                                   params=(("points", error.threshold),)))
     if not skipped:
         errors.extend(mine)
     by_committee = org is not None and actor.manages(org)

@@ -595,7 +595,7 @@ def run_checks(session: Session, now: datetime) -> Report:
     check_ratings(session, report, names, now)
     report.checked["ballots"] = check_ballots(session, report.add, names.org)
     report.checked["ratings past draft"] = check_rating_steps(session, report.add, names.org)
-    report.checked["disposal cases"] = check_cases(session, report.add)
+    report.checked["disposal cases"] = check_cases(session, report.add, names.member)
     check_text(session, report)
     return report
 

@@ -264,9 +264,9 @@ def _case_notices(session: Session, actor: Actor, since: datetime, now: datetime
                   ) -> tuple[list[Notice], list[tuple[int, str]]]:
     """The member's own disposal cases (appraisal.md §5), in one statement: the filing, each
     decision of the level above (with the measure of the proposal it decided) and, while a
-    限期改正 runs, a month before its deadline; and the cases themselves, (id, status) newest
-    first (every case has its filing step, so each is in the rows). Only ever the member's
-    own cases."""
+    限期改正 runs, a month before its deadline (unless the decision came later: a term of
+    a month or less); and the cases themselves, (id, status) newest first (every case has
+    its filing step, so each is in the rows). Only ever the member's own cases."""
     rows = session.exec(
         select(DisposalCase, CaseStep).join(CaseStep, col(CaseStep.case_id) == DisposalCase.id)
         .where(DisposalCase.member_id == actor.member_id,
@@ -293,10 +293,12 @@ def _case_notices(session: Session, actor: Actor, since: datetime, now: datetime
         items.append(Notice(kind=CASE_DECIDED, at=step.at, unseen=unseen(step.at), case=case,
                             step=step, measure=measure, months=months, deadline=deadline))
     cases = {c.id or 0: c for c, _s in rows}
+    decided = {c.id or 0: s.at for c, s in rows if s.kind == StepKind.decision}
     for case in cases.values():
         if case.status == CaseStatus.rectifying and case.deadline is not None:
             at = deadline_notice_at(case.deadline)
-            if since <= at <= now:
+            # A term of a month or less: the decision itself said the deadline.
+            if since <= at <= now and at > decided.get(case.id or 0, at):
                 items.append(Notice(kind=CASE_DEADLINE, at=at, unseen=unseen(at), case=case,
                                     deadline=case.deadline))
     return items, [(i, str(cases[i].status)) for i in sorted(cases, reverse=True)]

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from app.models import Account, LoginAttempt, Member, Org, RoleGrant
+from app.models import Account, LoginAttempt, Member, Org, RoleGrant, Standing
 from app.security import hash_password, verify_password
 from app.services import audit
 from app.services.access import Actor, get_member, require_manages
@@ -104,6 +104,10 @@ def resettable_account(session: Session, actor: Actor, member_id: int) -> tuple[
     """
     member, org = get_member(session, actor, member_id)
     require_manages(actor, org)
+    if member.standing == Standing.left:
+        raise WorkflowConflict(f"{member.name} left the membership on {member.left_on}: their "
+                               "logins stay stopped, and their password is not reset.",
+                               "member_left")
     if actor.member_id == member_id:
         raise Forbidden("Change your own password with POST /api/v1/auth/password.",
                         "own_account")

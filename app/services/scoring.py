@@ -91,6 +91,15 @@ def member_year_score(session: Session, rules: RuleSet, member_id: int) -> YearS
     return year_scores(session, rules, [member_id], reviews)[member_id]
 
 
+def member_year_scores(session: Session, rules: RuleSet, member_id: int,
+                       *extra: ItemTotal) -> tuple[YearScore, YearScore]:
+    """member_year_score, and the same year as if the `extra` entries were approved too
+    (read once, scored twice; nothing is written): what recording them would change."""
+    reviews = recorded_review_scores(session, [member_id], rules.year).get(member_id, {})
+    totals = item_totals(session, [member_id], rules.year).get(member_id, [])
+    return score_year(rules, totals, reviews), score_year(rules, [*totals, *extra], reviews)
+
+
 # Rows fetched at a time from the streamed aggregates below (a server-side cursor on
 # PostgreSQL): memory holds one branch's rows, whatever the size of the organisation.
 STREAM_ROWS = 10_000

@@ -7,18 +7,19 @@ administrator), drafts to carry to 公示 and published ratings whose notice is 
 submit); for the level above (the nearest 党委, or an administrator), submitted ratings to
 approve or return. The branch's own committee is also told of its ratings the level above
 returned (with the reason; work again, until published anew) or approved (news, for
-NOTICE_DAYS), and of each disposal case (§5) whose 限期改正 deadline has come without its
-期满考察 (never a committee member's own case; the level above's queue of cases is on
-/committee/cases). Nobody is told of what they did themselves: their own objections, a rating
-they published or submitted (they may not approve it), one they returned or approved.
-Nothing here counts votes.
+NOTICE_DAYS), and of the disposal cases (§5) whose next step is theirs: an investigation,
+a talk, a proposal, the branch meeting's vote, the result of 劝退, and apart, each 限期改正
+whose deadline has come without its 期满考察 (never a committee member's own case; the
+level above's queue of cases is on /committee/cases). Nobody is told of what they did
+themselves: their own objections, a rating they published or submitted (they may not
+approve it), one they returned or approved. Nothing here counts votes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -36,7 +37,7 @@ from app.models import (
     ReviewStatus,
 )
 from app.services.access import Actor
-from app.services.cases import beijing_day
+from app.services.cases import BRANCH_STATES, beijing_day
 from app.services.notices import NOTICE_DAYS
 from app.services.rating_view import AwaitingApproval
 from app.services.worklist import BranchWork
@@ -76,6 +77,8 @@ class Waiting:
     to_approve: int = 0  # submitted, for the level above (listed on /committee/approvals)
     returned: tuple[RatingNews, ...] = ()  # work again: counted
     approved: tuple[RatingNews, ...] = ()  # news: not counted
+    cases: int = 0  # disposal cases whose next step is the branch's
+    case_id: int | None = None
     overdue_cases: int = 0  # 限期改正 at or past its deadline, no 期满考察 yet
     overdue_case_id: int | None = None
 
@@ -83,7 +86,7 @@ class Waiting:
     def total(self) -> int:
         return self.entries + self.objections + self.to_publish + self.to_finalize \
             + self.ratings + self.rating_objections + self.to_submit + self.to_approve \
-            + len(self.returned) + self.overdue_cases
+            + len(self.returned) + self.cases + self.overdue_cases
 
 
 def _first_and_count(session: Session,
@@ -181,9 +184,12 @@ def _rating_work(session: Session, actor: Actor, work: list[BranchWork], now: da
                              col(Rating.approved_at) <= now,
                              col(Rating.approved_by) != actor.account_id)
         .order_by(col(Rating.approved_at).desc(), col(Rating.id))).all()] if own else []
-    overdue, overdue_id = _overdue_cases(session, actor, steps, beijing_day(now))
+    due, due_id = _case_steps_due(session, actor, steps, sa.true())
+    overdue, overdue_id = _case_steps_due(session, actor, steps,
+                                          col(DisposalCase.deadline) <= beijing_day(now),
+                                          CaseStatus.rectifying)
     return replace(
-        waiting, overdue_cases=overdue, overdue_case_id=overdue_id,
+        waiting, cases=due, case_id=due_id, overdue_cases=overdue, overdue_case_id=overdue_id,
         ratings=len(others), rating_id=others[0] if others else None,
         rating_objections=rating_objections, objection_rating_id=objection_rating,
         to_submit=to_submit, submit_rating_id=submit_id,
@@ -191,18 +197,18 @@ def _rating_work(session: Session, actor: Actor, work: list[BranchWork], now: da
         approved=tuple(approved))
 
 
-def _overdue_cases(session: Session, actor: Actor, branch_ids: list[int],
-                   today: date) -> tuple[int, int | None]:
-    """限期改正 cases in the branches whose steps the actor takes, the deadline come (期满考察
-    may be recorded from that day) and no follow-up recorded yet (the case would have left
-    `rectifying`): how many, and the one due longest. Never the actor's own case."""
+def _case_steps_due(session: Session, actor: Actor, branch_ids: list[int], when: Any,
+                    *states: CaseStatus) -> tuple[int, int | None]:
+    """Disposal cases in the branches whose steps the actor takes, in `states` (by default
+    those whose next step is the branch's) and meeting `when` (a 限期改正 waits for its
+    deadline: 期满考察 may be recorded from that day): how many, and the one waiting
+    longest. Never the actor's own case."""
     if not branch_ids:
         return 0, None
     query = select(DisposalCase.id).where(
         col(DisposalCase.org_id).in_(branch_ids),
-        col(DisposalCase.status) == CaseStatus.rectifying,
-        col(DisposalCase.deadline) <= today)
+        col(DisposalCase.status).in_(states or BRANCH_STATES), when)
     if actor.member_id is not None:
         query = query.where(col(DisposalCase.member_id) != actor.member_id)
-    return _first_and_count(session, query.order_by(col(DisposalCase.deadline),
+    return _first_and_count(session, query.order_by(col(DisposalCase.updated_at),
                                                     col(DisposalCase.id)))

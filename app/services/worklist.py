@@ -19,6 +19,7 @@ from app.models import (
     RatingStatus,
     Review,
     ReviewStatus,
+    Standing,
 )
 from app.points import QUARTERS, RuleSet, quarter_start
 from app.services.access import Actor, managed_org_filter
@@ -112,9 +113,11 @@ def branch_worklist(session: Session, actor: Actor, year: int, today: date) -> l
         return []
     parents = {o.id: o.name for o in session.exec(select(Org).where(
         col(Org.id).in_({b.parent_id for b in branches if b.parent_id}))).all()}
+    # The members who have not left: the branch's membership (appraisal.md §1).
     members = dict(session.exec(
         select(col(Member.org_id), func.count(col(Member.id)))
-        .where(col(Member.org_id).in_(ids)).group_by(col(Member.org_id))).all())
+        .where(col(Member.org_id).in_(ids), Member.standing != Standing.left)
+        .group_by(col(Member.org_id))).all())
     pending = _pending_by_org(session, actor, ids, own=False)
     pending_own = _pending_by_org(session, actor, ids, own=True)
     reviews: dict[tuple[int, int], Review] = {

@@ -12,8 +12,10 @@ router = APIRouter()
 
 @router.get("/")
 def home(request: Request, actor: WebActor) -> RedirectResponse:
-    if actor.member_id is not None:
-        return RedirectResponse("/me", status_code=303)
+    """A committee member's work is on /committee (their own score is one tap away, in the
+    top bar); a member's is their score; an administrator without either, /admin."""
     if actor.is_committee:
         return RedirectResponse("/committee", status_code=303)
+    if actor.member_id is not None:
+        return RedirectResponse("/me", status_code=303)
     return RedirectResponse("/admin", status_code=303)

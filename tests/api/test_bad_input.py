@@ -172,7 +172,7 @@ def rated(world: World) -> Scene:
     """Branch A with 2025 finalized (an approved entry of a1 in Q1, a veto for a4) and a
     draft rating."""
     entry = world.entry("sec_a", "a1", "P01", "2025-02-03")["id"]
-    world.entry("sec_a", "a4", "V01", "2025-03-01")
+    world.entry("sec_a", "a4", "V01", "2025-03-01", note="受到党内警告处分")
     reviews = finalize_year(world, world.branch_a)
     rating = ok(world.post("sec_a", f"/orgs/{world.branch_a}/ratings", {"year": 2025}),
                 201)["id"]

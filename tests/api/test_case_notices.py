@@ -8,7 +8,17 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.api.case_scene import DECIDE, file_case, reach, step
+from tests.api.case_scene import (
+    DECIDE,
+    INVESTIGATE,
+    PREREVIEW,
+    VOTE,
+    file_case,
+    propose,
+    reach,
+    step,
+    talk,
+)
 from tests.api.support import World, ok
 from tests.web.support import web_login
 
@@ -63,6 +73,23 @@ def test_the_member_hears_of_the_filing_the_decision_and_the_deadline(
     assert page["items"][0]["kind"] == "case_deadline" and page["items"][0]["unseen"]
     nobody_else(world)
     assert case_notices(world, "a4") == []  # a4's filing is long past
+
+
+def test_a_term_of_one_month_is_not_reminded_at_the_decision(world: World,
+                                                             client: TestClient) -> None:
+    """The decision of a one-month term says its deadline: the month before the deadline is
+    already past when it is decided, and no second notice comes, then or later."""
+    case = ok(file_case(world), 201)["id"]
+    for who, body in (INVESTIGATE, talk(world), propose("rectify", months=1), PREREVIEW,
+                      VOTE, DECIDE):
+        ok(step(world, case, who, body))
+    assert [n["kind"] for n in case_notices(world, "a4")] == ["case_decided", "case_filed"]
+    world.clock.advance(days=20)
+    assert [n["kind"] for n in case_notices(world, "a4")] == ["case_decided", "case_filed"]
+    web_login(client, "a4")
+    assert "关于您的处置案件" in client.get("/me/notices").text  # the page names cases
+    web_login(client, "a1")
+    assert "关于您的处置案件" not in client.get("/me/notices").text  # to a member with one
 
 
 def test_a_refusal_and_a_persuasion_in_words(world: World) -> None:

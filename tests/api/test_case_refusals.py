@@ -82,8 +82,14 @@ STEPS = {
                    "validation_error"),
     "three_talkers": ("investigated", "sec_a", TALK | {"talkers": ["a1", "a2", "a3"]}, 422,
                       "validation_error"),
-    "talk_before_filing": ("investigated", "sec_a", TALK | {"talkers": ["a1", "a2"],
-                           "held_on": "2026-01-09"}, 422, "date_out_of_order"),
+    "talk_before_investigation_date": ("investigated", "sec_a", TALK | {
+        "talkers": ["a1", "a2"], "held_on": "2026-01-09"}, 422, "date_out_of_order"),
+    "investigation_before_filing": ("filed", "sec_a", INVESTIGATE[1] | {
+        "investigated_on": "2026-01-09"}, 422, "date_out_of_order"),
+    "investigation_in_the_future": ("filed", "sec_a", INVESTIGATE[1] | {
+        "investigated_on": "2026-01-11"}, 422, "future_date"),
+    "investigation_date_not_a_date": ("filed", "sec_a", INVESTIGATE[1] | {
+        "investigated_on": "2026-02-30"}, 422, "validation_error"),
     "talk_without_summary": ("investigated", "sec_a", TALK | {"talkers": ["a1", "a2"],
                              "summary": "  "}, 422, "validation_error"),
     "months_13": ("talked", "sec_a", propose("rectify", months=13)[1], 422,
@@ -115,6 +121,13 @@ def test_a_refused_step_changes_nothing(world: World, name: str) -> None:
     before = snapshot(world, case)
     refused(step(world, case, who, people(world, dict(body))), status, code)
     assert snapshot(world, case) == before
+
+
+def test_a_refusal_names_the_step_in_good_english(world: World) -> None:
+    """The step's kind stands after "the", never after "a" (not "a investigation step")."""
+    case = reach(world, "investigated")
+    said = refused(step(world, case, *INVESTIGATE), 409, "wrong_step")["detail"]
+    assert said == f"Case {case} is investigated: the investigation step is not due now."
 
 
 def test_the_proposer_does_not_prereview(world: World) -> None:
@@ -186,7 +199,7 @@ def test_unqualified_rating_needs_that_grade_and_not_from_a_veto(world: World) -
     """2025 approved: a4 vetoed (V01: unqualified, already disciplined), a3 unqualified by
     the score (no entries: the four reviews' points only, below 60), a1 set to qualified by
     the committee."""
-    world.entry("sec_a", "a4", "V01", "2025-03-01")
+    world.entry("sec_a", "a4", "V01", "2025-03-01", note="受到党内警告处分")
     finalize_year(world, world.branch_a)
     rating = ok(world.post("sec_a", f"/orgs/{world.branch_a}/ratings", {"year": 2025}), 201)
     lines = {i["member_id"]: i for i in rating["items"]}

@@ -1,9 +1,10 @@
 """`jifen demo`: loaded through the services, then read back through the real API; its
-ratings in the states the story leaves them in, and `jifen check` clean on it."""
+ratings and its disposal case in the states the story leaves them in, and `jifen check`
+clean on it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,8 +13,16 @@ from sqlmodel import Session, select
 
 from app.clock import FixedClock
 from app.demo import DEMO_PASSWORD, load_demo
-from app.demo.texts import EXEMPT_NOTE, REGRADE_REASON, REOPEN_REASON
-from app.models import Account, Rating
+from app.demo.texts import (
+    CASE_DECISION,
+    CASE_DEFENCE,
+    CASE_NOTE,
+    EXEMPT_NOTE,
+    REGRADE_REASON,
+    REOPEN_REASON,
+)
+from app.models import Account, DisposalCase, Rating
+from app.points.disposal import add_months
 from app.services.errors import WorkflowConflict
 from app.services.integrity import run_checks
 from tests.api.support import Headers, login, ok
@@ -104,8 +113,9 @@ def test_demo_loads_a_realistic_world_through_the_services(
     with pytest.raises(WorkflowConflict) as refused:
         load_demo(db, NOW)
     assert refused.value.code == "demo_loaded"
-    # One load serves both (a load takes most of a minute).
+    # One load serves all three (a load takes most of a minute).
     the_ratings_went_through_their_steps(client, db, logins.password)
+    the_case_went_through_its_steps(client, logins.password, users["dangyuan32"])
 
 
 def _ballot_adds_up(rating: dict[str, Any], voters: int) -> None:
@@ -172,13 +182,72 @@ def the_ratings_went_through_their_steps(client: TestClient, db: Session,
 
     report = run_checks(db, NOW)
     assert report.ok, report.problems
-    assert (report.checked["ballots"], report.checked["ratings past draft"]) == (2, 2)
+    assert (report.checked["ballots"], report.checked["ratings past draft"],
+            report.checked["disposal cases"]) == (2, 2, 1)
+
+
+CASE_STEPS = ["file", "investigation", "talk", "proposal", "prereview", "defence", "vote",
+              "decision"]
+
+
+def the_case_went_through_its_steps(client: TestClient, password: str, listed: str) -> None:
+    """社区党支部: one 流动党员's disposal case (ground other), filed about three months ago
+    by shuji3, every step by its party in §5's order, the branch meeting's vote passed
+    with its quorum, approved by dangwei about two months ago: 限期改正 for six months, the
+    deadline about four months ahead. The member and the secretary read it; another member
+    of the branch does not see it; `jifen demo` names the member's case."""
+    admin = login(client, "admin", password)
+    [case] = _get(client, admin, "/cases")["items"]
+    member = _get(client, admin, f"/members/{case['member_id']}")
+    orgs = {o["id"]: o["name"] for o in _get(client, admin, "/orgs")["items"]}
+    assert (member["username"], orgs[case["org_id"]], member["category"],
+            member["standing"]) == ("dangyuan32", "社区党支部", "mobile", "full")
+    assert "不合格党员处置" in listed and "rectifying" in listed
+    assert (case["status"], case["outcome"], case["ground"], case["measure"],
+            case["months"], case["note"]) == ("rectifying", None, "other", "rectify", 6,
+                                              CASE_NOTE)
+    assert (case["next_step"], case["next_by"], case["appeal_open"]) == (
+        "followup", "branch_committee", False)
+    steps = case["steps"]
+    assert [s["kind"] for s in steps] == CASE_STEPS
+    moments = [datetime.fromisoformat(s["at"]) for s in steps]
+    assert moments == sorted(moments) and moments[-1] < NOW
+    assert timedelta(days=88) <= NOW - moments[0] <= timedelta(days=95)
+    [file, investigation, talk, proposal, prereview, defence, vote, decision] = steps
+    assert case["year"] == file["year"] == 2026
+    assert (proposal["measure"], proposal["months"]) == ("rectify", 6)
+    decided = date.fromisoformat(decision["decided_on"])
+    assert timedelta(days=58) <= NOW.date() - decided <= timedelta(days=65)
+    assert case["deadline"] == add_months(decided, 6).isoformat()
+    assert 115 <= case["days_left"] <= 125
+    assert (decision["decision"], decision["note"]) == ("approve", CASE_DECISION)
+    assert talk["held_on"] <= vote["held_on"] <= decision["decided_on"]
+    # The branch meeting: more than half of the members with a vote there, and for.
+    assert vote["passed"] and vote["present"] * 2 > vote["eligible"] == 12
+    assert vote["for"] * 2 > vote["eligible"]
+    assert vote["for"] + vote["against"] + vote["abstain"] == vote["present"]
+    # Each step by its party: the branch's secretary and deputy, the member, the 党委.
+    ids = {who: _get(client, login(client, who, password), "/me")["member_id"]
+           for who in ("shuji3", "zhiwei3", "dangwei")}
+    assert [s["by_member_id"] for s in steps] == [
+        ids["shuji3"], ids["zhiwei3"], ids["shuji3"], ids["shuji3"], ids["dangwei"],
+        case["member_id"], ids["shuji3"], ids["dangwei"]]
+    assert talk["talker_ids"] == [ids["shuji3"], ids["zhiwei3"]]
+    assert prereview["decision"] == "approve" and investigation["findings"]
+    assert defence["text"] == CASE_DEFENCE
+    # Who sees it: the member and the branch's secretary; another member of the branch not.
+    mine, secretary = login(client, "dangyuan32", password), login(client, "shuji3", password)
+    assert _get(client, mine, f"/cases/{case['id']}")["steps"] == steps
+    assert _get(client, secretary, f"/cases/{case['id']}")["steps"] == steps
+    other = login(client, "dangyuan31", password)
+    assert client.get(f"/api/v1/cases/{case['id']}", headers=other).status_code == 404
 
 
 def test_on_3_january_last_years_ratings_are_through_already(db: Session) -> None:
     """Loaded two days into the year, the whole of last year's appraisal is squeezed before
     now (the pace fits it): the objection still falls inside the first 公示 (five days,
-    ended by the reopen), the second has none left, and the 党委 has approved."""
+    ended by the reopen), the second has none left, and the 党委 has approved. The disposal
+    case, filed last autumn, is 限期改正 with its deadline in the spring."""
     now = datetime(2026, 1, 3, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
     load_demo(db, now)
     states = dict(db.exec(select(Rating.org_id, Rating.status).where(Rating.year == 2025)).all())
@@ -186,5 +255,9 @@ def test_on_3_january_last_years_ratings_are_through_already(db: Session) -> Non
     rating = db.exec(select(Rating).where(Rating.status == "approved")).one()
     assert rating.sent_back == "reopened" and rating.approved_at is not None
     assert rating.approved_at < now
+    case = db.exec(select(DisposalCase)).one()
+    assert (case.status, case.year, case.created_at < case.updated_at < now) == (
+        "rectifying", 2025, True)
+    assert case.deadline is not None and date(2026, 4, 1) <= case.deadline <= date(2026, 5, 31)
     report = run_checks(db, now)
     assert report.ok, report.problems

@@ -88,7 +88,7 @@ def test_a_clean_sheet_is_created_through_create_entry(world: World, db: Session
         ["a1", "", "", "2025-03-14", "P01", "2", "", "三月集中学习"],
         ["", "a2", "", "2025/4/2", "b01", "", "4", ""],
         ["", "张三", "", "2025年5月6日", "N02", "", "", "缺学"],   # sec_a sees one 张三 only
-        ["a4", "a4", "第一支部", "2025-06-30", "V01", "", "", ""],
+        ["a4", "a4", "第一支部", "2025-06-30", "V01", "", "", "受到党内警告处分"],
         ["a3", "", "", "2025-12-31", "D01", "", "7", ""],
         ["sec_a", "", "", "2025-07-01", "P05", "1", "", "本人"],
     )
@@ -151,7 +151,7 @@ def test_every_bad_row_is_named_and_nothing_is_written(world: World, db: Session
         ["a1", "", "", "2025-13-01", "B01", "", "", ""],                  # 14 two errors
         ["a1", "a2", "", "2025-05-01", "P01", "", "", "x" * 1001],        # 15 two errors
         ["a1", "", "", "2025-05-01", "P01", "", "3", ""],                 # 16
-        ["a1", "", "", "2025-05-01", "V02", "1", "", ""],                 # 17 veto + qty 1 ok
+        ["a1", "", "", "2025-05-01", "V02", "1", "", "违法"],             # 17 veto + qty 1 ok
         ["a1", "", "", "2025-05-01", "P01", "²", "", ""],                 # 18 not 0-9
     )
     expected = {
@@ -314,7 +314,7 @@ def test_export_then_import_for_another_member_round_trips(world: World) -> None
     world.entry("sec_a", "a1", "P01", "2025-03-14", quantity=2, note="学习")
     world.entry("sec_a", "a1", "B01", "2025-04-01", points=3)
     world.entry("sec_a", "a1", "N02", "2025-05-01", quantity=1)
-    world.entry("sec_a", "a1", "V01", "2025-06-01")
+    world.entry("sec_a", "a1", "V01", "2025-06-01", note="受处分")
     reported = world.entry("a1", "a1", "P07", "2025-07-01", quantity=5)     # stays pending
     rejected = world.entry("a1", "a1", "P08", "2025-07-02")
     ok(world.post("sec_a", f"/entries/{rejected['id']}/reject", {"reason": "无记录"}))
@@ -340,7 +340,7 @@ def test_export_then_import_for_another_member_round_trips(world: World) -> None
     copied = entries_of(world, "sec_a", "a2")
     assert [kept(e) for e in copied] == original
     assert original == [("P01", "2025-03-14", 2, 4, "学习"), ("B01", "2025-04-01", 1, 3, ""),
-                        ("N02", "2025-05-01", 1, -3, ""), ("V01", "2025-06-01", 1, 0, ""),
+                        ("N02", "2025-05-01", 1, -3, ""), ("V01", "2025-06-01", 1, 0, "受处分"),
                         ("P07", "2025-07-01", 5, 5, "")]
     assert {e["status"] for e in copied} == {"approved"}
 

@@ -46,7 +46,8 @@ REVIEW_HEADINGS = ["支部", "年度", "季度", "党员编号", "姓名", "评�
 
 
 def record(world: World, quarter: int, member: str, code: str, quantity: int) -> Any:
-    extra = {} if code.startswith("V") else {"quantity": quantity}
+    # A veto says why (issue 17).
+    extra = {"note": "受到党纪处分"} if code.startswith("V") else {"quantity": quantity}
     return world.entry("sec_a", member, code, Q_DATES[quarter], **extra)
 
 

@@ -67,6 +67,8 @@ def record(world: World, quarter: int, member: str, code: str, amount: int) -> d
         extra["points"] = amount
     elif not code.startswith("V"):
         extra["quantity"] = amount
+    if code.startswith("V") or code == "N06":  # a veto or 10 points off says why (issue 17)
+        extra["note"] = "经支委会核实"
     entry: dict[str, Any] = world.entry(who, member, code, Q_DATES[quarter], **extra)
     assert entry["status"] == "approved"
     return entry

@@ -55,8 +55,7 @@ def test_self_report_with_photo_is_approved_inline_and_counts(
 
     # sec_a, on their own phone, approves it on the pending list without leaving the page.
     secretary = phones.login("sec_a")
-    expect(secretary).to_have_url(re.compile(r"/me$"))  # a member first: their own score
-    secretary.get_by_role("link", name="支部工作").click()
+    expect(secretary).to_have_url(re.compile(r"/committee$"))  # the committee's work first
     secretary.get_by_role("link", name=re.compile(r"^待审核")).first.click()
     expect(secretary).to_have_url(re.compile(r"/committee/entries$"))
     line = secretary.locator(f"#entry-{entry_id}")

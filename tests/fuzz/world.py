@@ -83,7 +83,7 @@ def build_fuzz_world(client: TestClient, db: Session, clock: FixedClock) -> Fuzz
     entries = [world.entry("a1", "a1", "P01", "2025-08-06", note="参加集中学习")["id"],
                world.entry("sec_a", "a2", "P01", "2025-08-06")["id"],
                world.entry("sec_a", "sec_a", "P02", "2025-08-06")["id"],
-               world.entry("sec_b", "b1", "V01", "2025-03-01")["id"]]
+               world.entry("sec_b", "b1", "V01", "2025-03-01", note="违纪")["id"]]
     finalized = _finalized_year(world, "sec_b", b, 2025)
     rating = ok(world.post("sec_b", f"/orgs/{b}/ratings", {"year": 2025}), 201)["id"]
     accounts = [i for i in db.exec(select(Account.id)).all() if i is not None]

@@ -45,3 +45,17 @@ def test_a_vote_needs_its_counts_to_add_up_a_quorum_and_a_majority_of_all_with_a
         problem: VoteProblem | None, passed: bool) -> None:
     vote = VoteCount(eligible, present, for_, against, abstain)
     assert (vote.problem(), vote.passed) == (problem, passed)
+
+
+@pytest.mark.parametrize(("counts", "problems"), [
+    ((6, 5, 4, 1, 0), []),
+    ((6, 2, 1, 0, 0), [VoteProblem.counts_mismatch, VoteProblem.no_quorum]),
+    ((6, 7, 3, 6, 0), [VoteProblem.counts_mismatch, VoteProblem.present_over_eligible]),
+    ((6, 3, 1, 1, 1), [VoteProblem.no_quorum]),
+])
+def test_every_problem_of_a_vote_is_named(counts: tuple[int, int, int, int, int],
+                                          problems: list[VoteProblem]) -> None:
+    """What `jifen check` reports of a stored vote: all that is wrong, the first as refused."""
+    vote = VoteCount(*counts)
+    assert vote.problems() == problems
+    assert vote.problem() == (problems[0] if problems else None)

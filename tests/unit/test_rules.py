@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from app.points import ALL_CATEGORIES, Category, Kind, RatingParams, default_rule_set
+from app.points import (
+    ALL_CATEGORIES,
+    Category,
+    Kind,
+    RatingParams,
+    default_rule_set,
+    needs_reason,
+)
 
 RULES = default_rule_set(2025)
 P, N, BON, DED, V = Kind.positive, Kind.negative, Kind.bonus, Kind.deduction, Kind.veto
@@ -100,3 +107,24 @@ def test_categories() -> None:
 def test_default_rating_params(field: str, expected: object) -> None:
     assert getattr(RULES.params, field) == expected
     assert getattr(RatingParams(), field) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "points", "threshold", "needed"),
+    [
+        pytest.param(V, 0, 10, True, id="veto"),
+        pytest.param(N, -10, 10, True, id="N06_10"),
+        pytest.param(DED, -10, 10, True, id="D01_10"),
+        pytest.param(DED, -9, 10, False, id="D01_9"),
+        pytest.param(N, -12, 10, True, id="N02_x4"),
+        pytest.param(N, -2, 10, False, id="N01"),
+        pytest.param(P, 8, 10, False, id="positive"),
+        pytest.param(BON, 5, 10, False, id="bonus"),
+        pytest.param(N, -8, 8, True, id="threshold_is_the_years"),
+    ],
+)
+def test_a_veto_or_a_big_deduction_needs_a_reason(kind: Kind, points: int, threshold: int,
+                                                  needed: bool) -> None:
+    """The grade's single-deduction line (docs/scoring.md, Grades) is the reason's too."""
+    params = RatingParams(basic_single_deduction=threshold)
+    assert needs_reason(kind, points, params) is needed

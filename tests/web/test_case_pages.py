@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.case_scene import TODAY, file_case, reach
 from tests.api.support import World, ok
-from tests.web.support import web_login
+from tests.web.support import form_post, web_login
 from tests.web.test_rating_steps_pages import flashes, landed, post, text_of
 
 
@@ -66,6 +66,25 @@ def test_a_case_is_filed_from_the_members_page(world: World, client: TestClient)
     assert f"/committee/cases/{case}" in client.get("/committee/cases").text
 
 
+def test_filing_with_javascript_keeps_the_form_on_a_refusal(world: World,
+                                                             client: TestClient) -> None:
+    """With htmx the filing form posts in place: a refusal comes into #flash and the page,
+    with the open form and what was typed, stays; a filing goes to the new case."""
+    token = web_login(client, "sec_a")
+    a4 = world.members["a4"]
+    assert f'hx-post="/committee/members/{a4}/cases"' in client.get(
+        f"/committee/members/{a4}").text
+    refused = form_post(client, f"/committee/members/{a4}/cases", token,
+                        {"ground": "unqualified_rating", "year": "2025", "note": "说明"},
+                        htmx=True)
+    assert refused.status_code == 409 and refused.headers["HX-Retarget"] == "#flash"
+    assert "不是不合格等次" in refused.text
+    filed = form_post(client, f"/committee/members/{a4}/cases", token,
+                      {"ground": "other", "year": "2026", "note": "长期不参加组织生活"}, htmx=True)
+    assert filed.status_code == 204
+    assert filed.headers["HX-Redirect"].startswith("/committee/cases/")
+
+
 def test_every_step_from_the_case_page_and_a_refusal_each(world: World,
                                                           client: TestClient) -> None:
     case: int = ok(file_case(world), 201)["id"]
@@ -100,7 +119,7 @@ def test_every_step_from_the_case_page_and_a_refusal_each(world: World,
         == f"{here}#steps"
     token = web_login(client, "sec_a")
     page = client.get(here).text
-    assert 'hx-confirm="表决结果记录后不能更改' in page and "今天本支部有表决权的党员 6 名" in page
+    assert 'hx-confirm="表决结果记录后不能更改' in page and "本支部有表决权的党员现有 6 名" in page
     counts = {"kind": "vote", "on": TODAY, "present": "3", "for": "3", "against": "0",
               "abstain": "0"}
     assert landed(step(client, token, case, counts)) == here
@@ -136,11 +155,39 @@ def test_every_step_from_the_case_page_and_a_refusal_each(world: World,
 OVERDUE = "限期改正已到期、待期满考察的处置案件"
 
 
-def overdue_count(client: TestClient, who: str) -> int | None:
-    """The count on the committee home's 等您处理 line of cases due their 期满考察, if shown."""
+BRANCH_DUE = "待支部办理的处置案件"
+
+
+def waiting_count(client: TestClient, who: str, line: str) -> int | None:
+    """The count on one line of the committee home's 等您处理, if shown."""
     web_login(client, who)
-    found = re.search(f"{OVERDUE} (\\d+) ›", text_of(client.get("/committee").text))
+    found = re.search(f"{line} (\\d+) ›", text_of(client.get("/committee").text))
     return int(found[1]) if found else None
+
+
+def overdue_count(client: TestClient, who: str) -> int | None:
+    """Cases due their 期满考察, on the committee home."""
+    return waiting_count(client, who, OVERDUE)
+
+
+def test_the_committee_is_told_of_the_cases_whose_next_step_is_theirs(
+        world: World, client: TestClient) -> None:
+    a4_case = reach(world, "filed")  # next: 调查核实, the branch's
+    own_case = reach(world, "talked", member="vice_a")  # next: the proposal, the branch's
+    assert waiting_count(client, "sec_a", BRANCH_DUE) == 2
+    page = client.get("/committee").text
+    assert f'href="/committee/cases/{a4_case}">{BRANCH_DUE}' in page  # waiting longest
+    assert waiting_count(client, "vice_a", BRANCH_DUE) == 1  # never their own case
+    assert waiting_count(client, "party_sec", BRANCH_DUE) is None  # not its step
+    # Proposed: the level above's prereview is next, the branch waits; prereviewed: the
+    # branch meeting's vote is the branch's again.
+    ok(world.post("sec_a", f"/cases/{own_case}/steps",
+                  {"kind": "proposal", "measure": "rectify", "reason": "经教育仍无转变"}))
+    assert waiting_count(client, "sec_a", BRANCH_DUE) == 1
+    ok(world.post("party_sec", f"/cases/{own_case}/steps",
+                  {"kind": "prereview", "decision": "approve", "note": ""}))
+    assert waiting_count(client, "sec_a", BRANCH_DUE) == 2
+    assert waiting_count(client, "vice_a", BRANCH_DUE) == 1
 
 
 def test_the_committee_is_told_when_a_deadline_comes_without_a_followup(
@@ -239,3 +286,86 @@ def section_of(html: str, element_id: str) -> str:
         return ""
     start = html.index(f'id="{element_id}"')
     return html[start:html.index("</ul>", start)]
+
+
+def test_the_level_aboves_queue_never_holds_a_members_own_case(world: World,
+                                                              client: TestClient) -> None:
+    """party_sec sits on the 党委's committee and is a member of 支部B: a case about them,
+    proposed, waits for the 党委's prereview, but not in their own queue."""
+    case = ok(file_case(world, "party_sec", "other", who="sec_b", note="长期不参加组织生活"),
+              201)["id"]
+    for body in ({"kind": "investigation", "findings": "属实"},
+                 {"kind": "talk", "held_on": TODAY, "summary": "谈话",
+                  "talker_ids": [world.members["sec_b"], world.members["b1"]]},
+                 {"kind": "proposal", "measure": "rectify", "reason": "限期改正"}):
+        ok(world.post("sec_b", f"/cases/{case}/steps", body))
+    web_login(client, "party_sec")
+    assert f"/committee/cases/{case}" not in client.get("/committee/cases").text
+    web_login(client, "admin")
+    queue = client.get("/committee/cases").text.split('id="queue"', 1)[1]
+    assert f"/committee/cases/{case}" in queue.split("</ul>", 1)[0]
+
+
+def test_a_case_typed_in_after_the_meetings_takes_their_dates(world: World,
+                                                              client: TestClient) -> None:
+    """The filing and 调查核实 take the day they happened (review 16 #4); a date before the
+    step before it is refused naming that step and its date."""
+    world.clock.advance(days=10)  # typed in on 2026-01-20
+    token = web_login(client, "sec_a")
+    a4 = world.members["a4"]
+    back = f"/committee/members/{a4}"
+    form = client.get(back).text
+    assert '<input type="date" name="filed_on" value="2026-01-20" max="2026-01-20" required>' \
+        in form
+    answer = post(client, f"{back}/cases", token, {"ground": "lost_contact", "year": "2026",
+                                                   "filed_on": "2026-01-21"}, back=back)
+    assert landed(answer) == back and "日期不能晚于今天" in flashes(client, back)
+    answer = post(client, f"{back}/cases", token, {"ground": "lost_contact", "year": "2026",
+                                                   "filed_on": "2026-01-12"}, back=back)
+    here = landed(answer)
+    case = int(here.rsplit("/", 1)[1])
+    page = client.get(here).text
+    assert "启动日期：2026年1月12日" in text_of(page)
+    investigation = page[page.index('id="form-investigation"'):]
+    assert 'name="on" value="2026-01-20" max="2026-01-20"' in investigation.split("</form>")[0]
+    assert landed(step(client, token, case, {"kind": "investigation", "on": "2026-01-11",
+                                             "text": "半年未参加"})) == here
+    assert "日期不能早于上一步骤（启动组织处置，2026年1月12日）。" in flashes(client, here)
+    assert landed(step(client, token, case, {"kind": "investigation", "on": "2026-01-13",
+                                             "text": "半年未参加"})) == f"{here}#steps"
+    talk = {"kind": "talk", "on": "2026-01-12", "talker1": world.members["a1"],
+            "talker2": world.members["a2"], "text": "谈心谈话"}
+    assert landed(step(client, token, case, talk)) == here
+    assert "日期不能早于上一步骤（调查核实，2026年1月13日）。" in flashes(client, here)
+    assert landed(step(client, token, case, talk | {"on": "2026-01-14"})) == f"{here}#steps"
+    words = text_of(client.get(here).text)
+    assert "调查核实日期：2026年1月13日" in words and "谈话日期：2026年1月14日" in words
+    printed = text_of(client.get(f"{here}/print").text)
+    assert "启动日期：2026年1月12日" in printed and "调查核实日期：2026年1月13日" in printed
+
+
+def test_the_choices_are_small_radios_before_their_words(world: World,
+                                                         client: TestClient) -> None:
+    """Not the full-width box the general input rule draws: a circle on the line of its
+    label, the whole label the touch target (review 16, finding 3)."""
+    case = reach(world, "proposed")
+    web_login(client, "party_sec")
+    page = client.get(f"/committee/cases/{case}").text
+    assert re.search(r'<label class="cs-choice"><input type="radio" name="result" '
+                     r'value="approve" required> 同意，提交支部大会表决</label>', page)
+    css = client.get("/static/parts/case.css").text
+    label = re.search(r"\.cs-choice\s*{([^}]*)}", css)
+    radio = re.search(r"\.cs-choice input\s*{([^}]*)}", css)
+    assert label and "flex-direction: row" in label[1] and "min-height: 48px" in label[1]
+    assert radio and "width: 24px" in radio[1] and "min-height: 0" in radio[1]
+
+
+def test_the_state_badge_wraps(world: World, client: TestClient) -> None:
+    """A state is a phrase, long in English: its badge wraps rather than widen the page at
+    360 px (review 16, finding 7)."""
+    case = reach(world, "prereviewed")
+    web_login(client, "sec_a")
+    page = client.get(f"/committee/cases/{case}").text
+    assert '<span class="badge cs-badge cs-badge-prereviewed">待支部大会表决</span>' in page
+    css = client.get("/static/parts/case.css").text
+    assert re.search(r"\.cs-badge\s*{[^}]*white-space:\s*normal", css)

@@ -4,9 +4,12 @@ committees that read the case on the committee side may print it."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 from fastapi.testclient import TestClient
 
-from tests.api.case_scene import file_case, reach
+from tests.api.case_scene import INVESTIGATE, file_case, reach, step
 from tests.api.support import World, ok
 from tests.web.support import web_login
 from tests.web.test_print import pdf_pages
@@ -33,6 +36,7 @@ def test_the_case_prints_with_every_step_and_the_seals(world: World,
     places = [body.index(f'<td class="step">{t}</td>') for t in titles]
     assert places == sorted(places)  # every step, in order
     assert "半年未参加组织生活" in body and "赞成 4，反对 1，弃权 0" in body
+    assert '<span class="fact">表决通过</span>' in body  # not 通过, an entry's Approve
     assert "谈话人：a1、a2" in body and "sec_a" in body and "party_sec" in body
     assert "限期改正中" in html and "改正期限：" in html
     assert "支部书记（签字）" in html and "党委书记（签字）" in html
@@ -70,3 +74,63 @@ def test_words_are_text_in_the_print(world: World, client: TestClient) -> None:
     web_login(client, "sec_a")
     html = client.get(f"/committee/cases/{case}/print").text
     assert "&lt;b&gt;失联&lt;/b&gt;&amp;" in html and "<b>" not in html
+
+
+def test_the_form_prints_what_holds_on_the_day_it_is_read(world: World,
+                                                          client: TestClient) -> None:
+    """A filed form is read long after: the deadline as a date, never the days left; each
+    label once and bold (review 16, finding 8)."""
+    case = reach(world, "decided", "rectify")
+    web_login(client, "sec_a")
+    assert "还有 181 天" in client.get(f"/committee/cases/{case}").text  # the page counts
+    html = client.get(f"/committee/cases/{case}/print").text
+    facts = html[html.index('<dl class="case-facts">'):html.index("</dl>", html.index(
+        '<dl class="case-facts">'))]
+    assert "<dt>改正期限：</dt><dd>2026年7月10日</dd>" in facts
+    assert "<dt>待办：</dt><dd>期满考察（支部委员会办理）</dd>" in facts
+    assert "下一步" not in html and "还有" not in html and "天" not in facts
+    pdf = client.get(f"/committee/cases/{case}/case.pdf")
+    text = "".join(pdf_pages(pdf.content))
+    assert "待办：期满考察（支部委员会办理）" in text and "还有" not in text
+    # The file's name: in Chinese for today's clients, the case's number for old ones.
+    name = quote("第一支部a42026年处置审批表.pdf", safe="")
+    assert pdf.headers["content-disposition"] == \
+        f"inline; filename=\"case-{case}.pdf\"; filename*=UTF-8''{name}"
+
+
+def test_a_step_an_administrator_recorded_prints_no_login_name(world: World,
+                                                               client: TestClient) -> None:
+    case = ok(file_case(world), 201)["id"]
+    ok(step(world, case, "admin", INVESTIGATE[1]))
+    web_login(client, "sec_a")
+    printed = client.get(f"/committee/cases/{case}/print").text
+    steps = printed[printed.index("<tbody>"):]
+    assert '<td class="who">系统管理员<br>' in steps and '<td class="who">sec_a<br>' in steps
+    page = client.get(f"/committee/cases/{case}").text
+    for steps in (printed[printed.index("<tbody>"):], page[page.index('id="steps"'):]):
+        assert "系统管理员" in steps and "admin" not in steps
+
+
+def test_the_opinions_keep_with_the_last_step(world: World, client: TestClient) -> None:
+    """Never the signature and seal boxes alone on a page: as the steps grow past the first
+    page, the last step goes over with them."""
+    case = reach(world, "talked")
+    web_login(client, "sec_a")
+    for n in range(1, 40):
+        words = f"申辩{n}：" + "我一直在外地务工。" * 12
+        ok(step(world, case, "a4", {"kind": "defence", "text": words}))
+        pages = pdf_pages(client.get(f"/committee/cases/{case}/case.pdf").content)
+        if len(pages) > 1:
+            break
+    assert len(pages) == 2
+    assert "党委书记（签字）" in pages[1] and f"申辩{n}：" in pages[1]
+
+
+def test_on_a_phone_the_print_page_reflows(client: TestClient) -> None:
+    """At 360 px the 审批表 is as wide as the screen (each step a block, the opinions one
+    under the other); print media and the PDF keep the A4 table."""
+    css = client.get("/static/print-case.css").text
+    phone = css[css.index("@media screen and (max-width: 640px)"):]
+    assert re.search(r"table\.case-steps thead\s*{\s*display:\s*none", phone)
+    assert re.search(r"\.sign\.case-sign\s*{\s*flex-direction:\s*column", phone)
+    assert re.search(r"\.sign\.case-sign\s*{[^}]*break-before:\s*avoid", css)

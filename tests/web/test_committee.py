@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.support import NO_NOTICE, World, approve_rating, ok
 from tests.web.support import form_post, web_login
+from tests.web.test_admin import block
 from tests.web.test_member import SELF_REPORT, jpeg, report, uploads
 
 __all__ = ["uploads"]  # the fixture, used by name below
@@ -238,6 +239,18 @@ def test_the_party_committee_works_across_its_branches(world: World,
     assert location(answer) == "/committee/entries"  # a page, not a fragment
 
 
+def test_hours_and_times_read_the_same_to_the_committee_as_to_the_member(
+        world: World, client: TestClient) -> None:
+    hours = self_report(world, "a1", "P07", quantity=3)
+    times = self_report(world, "a2", "P02", quantity=2)
+    web_login(client, "sec_a")
+    page = client.get("/committee/entries").text
+    assert "3小时" in block(page, f"entry-{hours}") and "×" not in block(page, f"entry-{hours}")
+    assert "2次" in block(page, f"entry-{times}")
+    web_login(client, "a1")
+    assert "3小时" in client.get("/me/entries?year=2025").text
+
+
 # Recording an entry
 
 def test_record_an_entry_for_a_member(world: World, client: TestClient) -> None:
@@ -413,7 +426,7 @@ def test_rating_refused_until_four_quarters_are_final(world: World, client: Test
 
 
 def test_rating_sheet_override_cap_and_approval(world: World, client: TestClient) -> None:
-    world.entry("sec_a", "a4", "V01", Q1)
+    world.entry("sec_a", "a4", "V01", Q1, note="受到党内警告处分")
     finalize_year(world)
     token = web_login(client, "sec_a")
     home = client.get("/committee?year=2025").text

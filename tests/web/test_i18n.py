@@ -96,7 +96,7 @@ def english_world(client: TestClient, db: Session, clock: FixedClock) -> Ascii:
     world.entry("sam", "bob", "P02", days[1], quantity=1)
     world.entry("sam", "bob", "N01", days[2], quantity=1)
     world.entry("sam", "alice", "B01", days[2], points=4)
-    world.entry("sam", "bob", "V02", days[3])
+    world.entry("sam", "bob", "V02", days[3], note="Convicted of fraud")
     world.entry("sam", "alice", "P10", days[4], quantity=2)
     wrong = world.entry("alice", "alice", "P03", days[1])
     ok(world.post("sam", f"/entries/{wrong['id']}/reject", {"reason": "Not on the list"}))
@@ -240,7 +240,7 @@ def test_committee_pages_in_english(ascii_world: Ascii, client: TestClient) -> N
     assert "Record points" in record and "Bob Chan (Retired)" in record
     assert "P01 Attend group study (2 points each time, up to 8 a year)" in record
     member = texts[f"/committee/members/{ascii_world.world.members['alice']}?year=2025"]
-    assert "Reason for revoking: Recorded twice" in member and "×5" in member
+    assert "Reason for revoking: Recorded twice" in member and "5 hours" in member
     q4 = texts[f"/committee/reviews/{ascii_world.review_q4}"]
     assert "Q4 2025 review" in q4 and "Objections (1)" in q4 and "Answered" in q4
     draft = texts[f"/committee/reviews/{ascii_world.review_2026}"]
@@ -347,3 +347,43 @@ def test_the_language_switch_comes_back_to_the_same_page_and_year(
     assert back == expected.format(branch=branch)
     answer = form_post(client, "/language", token, {"language": "en", "next": back})
     assert answer.status_code == 303 and answer.headers["location"] == back
+
+
+def test_a_disposal_case_in_english(ascii_world: Ascii, client: TestClient) -> None:
+    """The case's words as labels in sentence case, 限期改正 as "Correct within …", the
+    printed form's labels each followed by a space (review 16, finding 6)."""
+    w = ascii_world.world
+    today = w.clock.today().isoformat()
+    case = ok(w.post("sam", "/cases", {"member_id": w.members["bob"], "ground": "other",
+                                       "year": 2026, "note": "Missed every meeting"}), 201)["id"]
+    for body in ({"kind": "investigation", "findings": "Checked the sign-in sheets"},
+                 {"kind": "talk", "held_on": today, "summary": "Talked it through",
+                  "talker_ids": [w.members["sam"], w.members["alice"]]},
+                 {"kind": "proposal", "measure": "rectify", "months": 6,
+                  "reason": "He wants to change"}):
+        ok(w.post("sam", f"/cases/{case}/steps", body))
+    token = web_login(client, "sam")
+    switch(client, token, "en")
+    page = assert_english(client, f"/committee/cases/{case}")
+    assert "Waiting for the prereview above" in page and "Ground: Other" in page
+    assert "Measure: Correct within 6 months" in page
+    assert "Next: Prereview (by the Party committee above)" in page
+    assert "Investigation Sam Lee" in page and "Proposal of a measure Sam Lee" in page
+    printed = client.get(f"/committee/cases/{case}/print").text
+    for label, value in (("Party branch: ", "North Branch"), ("Ground: ", "Other"),
+                         ("Measure: ", "Correct within 6 months"), ("State: ", "Waiting")):
+        assert f"<dt>{label}</dt><dd>{value}" in printed
+    client.cookies.clear()
+    switch(client, web_login(client, "bob"), "en")
+    mine = assert_english(client, f"/me/cases/{case}")
+    assert "Waiting for the prereview above" in mine and "My defence" in mine
+
+    # The vote's result is its own words, not an entry's Approve or Rejected.
+    ok(w.post("admin", f"/cases/{case}/steps", {"kind": "prereview", "decision": "approve"}))
+    ok(w.post("sam", f"/cases/{case}/steps", {"kind": "vote", "held_on": today, "present": 3,
+                                              "for": 2, "against": 1, "abstain": 0}))
+    html = client.get(f"/me/cases/{case}").text
+    vote = html[html.index('class="cs-step cs-vote"'):]
+    vote = " ".join(visible(vote[:vote.index("</li>")]))
+    assert "For 2, against 1, abstaining 0" in vote
+    assert "Passed" in vote and "Approve" not in vote and "Rejected" not in vote

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.clock import FixedClock
@@ -21,6 +22,18 @@ def test_login_sets_an_httponly_session_and_lands_on_my_score(world: World,
     assert "jifen_session=" in cookie and "httponly" in cookie.lower()
     assert "samesite=lax" in cookie.lower()
     assert client.get("/", follow_redirects=False).headers["location"] == "/me"
+
+
+@pytest.mark.parametrize(("who", "lands"), [
+    ("a1", "/me"),  # a member: their score
+    ("sec_a", "/committee"),  # a branch secretary: the committee's work, not their score
+    ("party_sec", "/committee"),  # on the 党委's committee
+    ("admin", "/admin"),  # an administrator who is no member
+])
+def test_each_person_lands_where_their_work_is(world: World, client: TestClient, who: str,
+                                                lands: str) -> None:
+    web_login(client, who)
+    assert client.get("/", follow_redirects=False).headers["location"] == lands
 
 
 def test_wrong_password_says_so_and_throttles(world: World, client: TestClient,

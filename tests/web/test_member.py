@@ -178,7 +178,7 @@ def test_approved_rating_shows_grade_stars_and_the_committees_reason(
 
 def test_a_vetoed_member_is_told_when_and_why(world: World, client: TestClient) -> None:
     world.entry("sec_a", "a2", "P01", "2025-02-10", quantity=4)
-    world.entry("sec_a", "a2", "V01", "2025-08-10")
+    world.entry("sec_a", "a2", "V01", "2025-08-10", note="受到党内警告处分")
     web_login(client, "a2")
     page = client.get("/me?year=2025").text
     assert re.search(r'class="big score-number">0<', page)

@@ -120,6 +120,15 @@ def test_print_page_has_the_title_every_member_and_print_css(world: World,
     assert "window.print()" in client.get("/static/print.js").text
 
 
+def test_a_notice_of_no_days_says_so_rather_than_a_period_of_no_time(
+        world: World, client: TestClient) -> None:
+    review_id = published_review(world, {"a1": 4}, notice_days=0)
+    web_login(client, "sec_a")
+    html = client.get(f"/committee/reviews/{review_id}/print").text
+    assert "公示期：</dt><dd>2026年1月10日 10:00 公布，未设公示期</dd>" in html
+    assert " 至 " not in html.split("公示期：", 1)[1].split("</dd>", 1)[0]
+
+
 def test_a_draft_prints_marked_as_a_draft(world: World, client: TestClient) -> None:
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": 2025, "quarter": 1}), 201)
@@ -207,7 +216,7 @@ def finalize_year(world: World) -> None:
 
 
 def test_rating_notice_page_and_pdf(world: World, client: TestClient) -> None:
-    world.entry("sec_a", "a4", "V01", Q1)
+    world.entry("sec_a", "a4", "V01", Q1, note="受到党内警告处分")
     finalize_year(world)
     rating = ok(world.post("sec_a", f"/orgs/{world.branch_a}/ratings", {"year": 2025}), 201)
     rating_id = rating["id"]

@@ -101,14 +101,14 @@ async def case_pdf(case_id: int, session: SessionDep, actor: CommitteeActor,
 
 @router.post("/committee/members/{member_id}/cases")
 def file_case(member_id: int, request: Request, session: SessionDep, actor: CommitteeActor,
-              clock: ClockDep, ground: Short = "", year: Short = "",
-              note: Text = "") -> Response:
+              clock: ClockDep, ground: Short = "", year: Short = "", note: Text = "",
+              filed_on: Short = "") -> Response:
     """启动组织处置 from the member's page."""
     today = clock.today()
     chosen = parse_choice(ground, CaseGround, "invalid_ground")
     the_year = parse_int(year, "future_year", 2000, today.year) if year.strip() else today.year
     case = cases.file_case(session, actor, member_id, chosen, the_year, note, clock.now(),
-                           today)
+                           today, optional_date(filed_on))
     flash(request, _("已启动组织处置。下一步：调查核实。"))
     return redirect(request, case_url(case.id))
 

@@ -230,6 +230,7 @@ def member_page(member_id: int, request: Request, session: SessionDep, actor: Co
         "exemption": exemption, "rights_suspended": panel["rights_suspended"], "panel": panel,
         "standing_styles": standing_panel.STYLES,
         "rows": worklist.entry_views(session, rows, clock.now()), "total": total,
+        "today": clock.today(),
         "score": score, "vetoed": vetoed, "view": "member", "member_cases": member_cases,
         "may_file": case_view.may_file(actor, member, org, member_cases),
         "case_state": case_state, "ground_labels": GROUND_LABELS})

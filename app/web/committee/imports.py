@@ -20,7 +20,7 @@ import json
 import zlib
 
 from app.present.i18n import N_, _
-from app.present.messages import MESSAGES
+from app.present.messages import ENTRY_NOTE_REQUIRED, LEFT_BEFORE_ENTRY, MESSAGES
 from app.services.access import Actor
 from app.services.sheets import Row, RowProblem
 from app.settings import get_settings
@@ -39,6 +39,8 @@ DETAILED = {
     "branch_mismatch": N_("这名党员在{branch}，与支部不符。"),
     "before_joined": N_("日期早于入党（转入）日期 {joined_on}。"),
     "quarter_locked": N_("第{quarter}季度已定稿，不能再新增其中的记录。"),
+    "note_required": ENTRY_NOTE_REQUIRED,  # an entry's (the exemption's is in MESSAGES)
+    "member_left": LEFT_BEFORE_ENTRY,
     "duplicate_entry": N_("这位党员已有一条相同的记录（编号{id}），是否重复导入？"),
     "entries_already_imported": N_("您已于{at}导入过这个文件，共{n}条积分记录，不需要再次导入。"
                                    "如确需重新导入，请先撤销那次导入的记录。"),

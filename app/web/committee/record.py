@@ -1,4 +1,5 @@
-"""Recording an entry for a member (any kind of item); it starts approved."""
+"""Recording an entry for a member (any kind of item); it starts approved. A veto or a big
+deduction needs a reason and is confirmed once, with what the member's score becomes."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from app.clock import ClockDep
+from app.clock import Clock, ClockDep
 from app.db import SessionDep
 from app.models import EntryStatus
-from app.points import Kind, RuleItem
+from app.points import DEDUCTING_KINDS, Kind, RatingParams, RuleItem, needs_reason
 from app.present.i18n import _, ngettext, rule_item_name
+from app.present.labels import KIND_LABELS, points_text
 from app.present.messages import message_for
 from app.services import entries, worklist
 from app.services.access import Actor
-from app.services.entries import NewEntry
+from app.services.entries import CheckedEntry, NewEntry, NoteRequired
 from app.services.errors import DomainError
 from app.services.rules import load_rule_set
 from app.web.committee.common import CommitteeActor, page
@@ -44,6 +46,16 @@ def _item_label(item: RuleItem) -> str:
                                                     cap=cap)
 
 
+def _reason(item: RuleItem, params: RatingParams) -> str:
+    """When the note is a reason that must be given (issue 17): "always" (a veto, or an item
+    whose least amount already deducts enough), "amount" (a deduction that may: it depends
+    on the points or the quantity typed), or "" (never). The page says so by the note."""
+    least = item.min_points if item.chosen_points else item.points
+    if needs_reason(item.kind, -(least or 0), params):
+        return "always"
+    return "amount" if item.kind in DEDUCTING_KINDS else ""
+
+
 def _form_context(session: SessionDep, actor: Actor, values: dict[str, str], today: date,
                   now: datetime) -> dict[str, Any]:
     """The picker: members of my branches, and the year's items grouped by kind."""
@@ -52,10 +64,12 @@ def _form_context(session: SessionDep, actor: Actor, values: dict[str, str], tod
     if len(typed) == 10 and typed[:4].isdigit() and 2000 <= int(typed[:4]) <= today.year:
         year = int(typed[:4])
     rules = load_rule_set(session, year, now)
-    groups = [(kind.value, [(i, _item_label(i)) for i in rules.items if i.kind is kind])
+    groups = [(kind.value, [(i, _item_label(i), _reason(i, rules.params))
+                            for i in rules.items if i.kind is kind])
               for kind in KIND_ORDER]
     return {"members": worklist.scope_members(session, actor), "groups": groups,
-            "values": values, "today": today.isoformat(), "rules_year": year}
+            "values": values, "today": today.isoformat(), "rules_year": year,
+            "reason_from": rules.params.basic_single_deduction}
 
 
 @router.get("/committee/record")
@@ -101,24 +115,70 @@ def _new_entry(session: SessionDep, values: dict[str, str], now: datetime) -> Ne
                     quantity=quantity, points=points, note=values["note"].strip())
 
 
+def _form(request: Request, session: SessionDep, actor: Actor, values: dict[str, str],
+          clock: Clock, error: _Typo | DomainError | None = None) -> Response:
+    """The form as typed; with the reason it was refused, if it was."""
+    context = _form_context(session, actor, values, clock.today(), clock.now())
+    if error is None:
+        return page(request, "pages/committee/record.html", context)
+    status = error.status_code if isinstance(error, DomainError) else 422
+    message = message_for(error) if isinstance(error, DomainError) else str(error)
+    return page(request, "pages/committee/record.html",
+                context | {"error": message, "note_missing": isinstance(error, NoteRequired)},
+                status_code=status)
+
+
+def _change_sentence(name: str, year: int, before: int, after: int, veto: bool) -> str:
+    """记录后，张三 2026 年的积分将由 84 分变为 0 分（一票否决）。确定吗？"""
+    if veto:
+        text = ngettext("记录后，{name} {year} 年的积分将由 {before} 分变为 {after} 分"
+                        "（一票否决）。确定吗？",
+                        "记录后，{name} {year} 年的积分将由 {before} 分变为 {after} 分"
+                        "（一票否决）。确定吗？", after)
+    else:
+        text = ngettext("记录后，{name} {year} 年的积分将由 {before} 分变为 {after} 分。确定吗？",
+                        "记录后，{name} {year} 年的积分将由 {before} 分变为 {after} 分。确定吗？",
+                        after)
+    return text.format(name=name, year=year, before=before, after=after)
+
+
+def _confirmation(request: Request, session: SessionDep, checked: CheckedEntry,
+                  values: dict[str, str]) -> Response:
+    """A veto or a big deduction: what it does to the member's score, asked once; the
+    values go back as hidden fields (no JavaScript needed)."""
+    before, after = entries.score_change(session, checked)
+    veto = checked.item.kind is Kind.veto
+    return page(request, "pages/committee/record_confirm.html", {
+        "values": values, "checked": checked, "before": before, "after": after,
+        "sentence": _change_sentence(checked.member.name, checked.new.occurred_on.year,
+                                    before, after, veto),
+        "item_label": f"{checked.item.code} {rule_item_name(checked.item.name)}",
+        "amount": _(KIND_LABELS["veto"]) if veto else points_text(checked.points)})
+
+
 @router.post("/committee/record")
 def record_entry(request: Request, session: SessionDep, actor: CommitteeActor, clock: ClockDep,
                  member_id: Field = "", rule_code: Field = "", occurred_on: Field = "",
-                 quantity: Field = "", points: Field = "", note: Field = "") -> Response:
-    """Record it; on a refusal the form comes back as typed, with the reason."""
+                 quantity: Field = "", points: Field = "", note: Field = "",
+                 confirmed: Field = "", edit: Field = "") -> Response:
+    """Record it; on a refusal the form comes back as typed, with the reason. A veto or a
+    deduction of 10 points or more is first shown with what the member's score becomes,
+    and recorded when confirmed (`confirmed`); `edit` goes back to the form as typed."""
     values = {"member_id": member_id.strip(), "rule_code": rule_code.strip(),
               "occurred_on": occurred_on.strip(), "quantity": quantity.strip(),
               "points": points.strip(), "note": note}
+    if edit:
+        return _form(request, session, actor, values, clock)
     try:
         new = _new_entry(session, values, clock.now())
+        if not confirmed:
+            checked = entries.check_entry(session, actor, new, clock.now(), clock.today())
+            if checked.needs_reason:
+                return _confirmation(request, session, checked, values)
         with session.begin_nested():
             entry = entries.create_entry(session, actor, new, clock.now(), clock.today())
     except (_Typo, DomainError) as error:
-        status = error.status_code if isinstance(error, DomainError) else 422
-        message = message_for(error) if isinstance(error, DomainError) else str(error)
-        context = _form_context(session, actor, values, clock.today(), clock.now())
-        return page(request, "pages/committee/record.html", context | {"error": message},
-                    status_code=status)
+        return _form(request, session, actor, values, clock, error)
     row = worklist.entry_views(session, [entry], clock.now())[0]
     what = f"{row.member_name} {entry.rule_code} {rule_item_name(row.item_name)}"
     if entry.status == EntryStatus.approved:

@@ -35,7 +35,7 @@ def my_notices(request: Request, session: SessionDep, actor: WebActor,
         "lines": [notice_line(n) for n in found.items],
         "unseen_notices": found.unseen_count,
         "up_to": found.newest_at.isoformat() if found.newest_at else "",
-        "days": notices.NOTICE_DAYS})
+        "days": notices.NOTICE_DAYS, "has_cases": bool(found.cases)})
 
 
 def _moment(text: str) -> datetime | None:

@@ -8,7 +8,7 @@ from app.clock import Clock
 from app.models import Entry, EntryStatus
 from app.points import Kind, RuleItem, RuleSet
 from app.present.i18n import _, ngettext
-from app.present.labels import HOURLY, day_text, points_text, rule_name
+from app.present.labels import HOURLY, day_text, points_text, quantity_text, rule_name
 from app.services.errors import NotFound
 
 
@@ -82,8 +82,7 @@ def entry_view(entry: Entry, rules: RuleSet) -> EntryView:
     amount = ""
     if item is not None and not item.chosen_points and item.kind is not Kind.veto \
             and entry.quantity > 1:
-        amount = (ngettext("{n}小时", "{n}小时", entry.quantity) if HOURLY.search(item.name)
-                  else ngettext("{n}次", "{n}次", entry.quantity)).format(n=entry.quantity)
+        amount = quantity_text(item.name, entry.quantity)
     reason = entry.reason if entry.status in (EntryStatus.rejected, EntryStatus.revoked) else None
     return EntryView(id=entry.id or 0, name=name, kind=entry.kind,
                      points=points_text(entry.points), amount=amount,
