@@ -44,7 +44,8 @@ FILE_REFUSALS = {
     403: ("branch_committee_only", "committee_only", "own_case"),
     409: ("probationary", "case_open", "not_unqualified", "already_disciplined",
           "member_left"),
-    422: ("validation_error", "future_year", "future_date", "note_required"),
+    422: ("validation_error", "future_year", "future_date", "filed_too_early",
+          "note_required"),
 }
 # Where each kind keeps its words on the row (app.models.CaseStep.text).
 TEXT_FIELD = {StepKind.file: "note", StepKind.investigation: "findings",

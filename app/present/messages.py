@@ -224,6 +224,7 @@ MESSAGES: dict[str, str] = {
     "unknown_step": N_("没有这个步骤。"),
     "invalid_result": N_("请选择这一步骤的结果。"),
     "date_out_of_order": N_("日期不能早于前一步骤的日期。"),
+    "filed_too_early": N_("启动日期不能早于案件年度的1月1日，也不能早于该党员入党的日期。"),
     "talkers_invalid": N_("谈话人须为本支部两名不同的正式党员（权利未被中止），"
                           "且不能是案件所涉党员本人。"),
     "measure_required": N_("请选择处置意见。"),

@@ -278,6 +278,10 @@ def file_case(session: Session, actor: Actor, member_id: int, ground: CaseGround
     filed_on = filed_on or today
     if filed_on > today:
         raise Invalid(f"filed_on {filed_on} is in the future.", "future_date")
+    earliest = max(date(year, 1, 1), member.joined_on)
+    if filed_on < earliest:
+        raise Invalid(f"filed_on {filed_on} is before {earliest}: a case is filed in or after "
+                      f"its year and after {member.name} joined.", "filed_too_early")
     if ground == CaseGround.other and not note:
         raise Invalid("A case on ground other needs a note saying why.", "note_required")
     if len(note) > MAX_CASE_TEXT:
@@ -328,6 +332,11 @@ def beijing_day(moment: datetime) -> date:
 # dated on or after the one of them before it.
 DATED_STEPS = (StepKind.file, StepKind.investigation, StepKind.talk, StepKind.vote,
                StepKind.decision)
+# The steps of the case's path that take no date: their day is the day they were recorded,
+# and a dated step after them is not before it (a vote is not dated before the prereview
+# it needs). The member's defence and the appeals stand aside from the order.
+ORDERED_STEPS = (*DATED_STEPS, StepKind.proposal, StepKind.prereview, StepKind.withdrawal,
+                 StepKind.followup)
 
 
 def step_day(step: CaseStep) -> date:
@@ -337,10 +346,10 @@ def step_day(step: CaseStep) -> date:
 
 
 def previous_dated(steps: list[CaseStep]) -> CaseStep | None:
-    """The latest dated step, which the next dated step may not be before. A 调查核实
-    recorded before it took a date is passed over: its stamp is the day it was typed in,
-    and the talk after it was then compared with the filing."""
-    return next((s for s in reversed(steps) if s.kind in DATED_STEPS
+    """The latest step of the case's path (ORDERED_STEPS), which the next dated step may not
+    be before. A 调查核实 recorded before it took a date is passed over: its stamp is the
+    day it was typed in, and the talk after it was then compared with the filing."""
+    return next((s for s in reversed(steps) if s.kind in ORDERED_STEPS
                  and (s.on is not None or s.kind != StepKind.investigation)), None)
 
 

@@ -23,7 +23,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,7 +40,7 @@ from app.models import (
     Standing,
     StepKind,
 )
-from app.points.disposal import VoteCount, VoteProblem
+from app.points.disposal import VoteCount, VoteProblem, add_months
 from app.services import audit
 from app.services.cases import (
     BEFORE_VOTE,
@@ -82,6 +82,9 @@ class _Replay:
         self.measure: str | None = None
         self.appeal_open = False
         self.decided = False
+        self.months: int | None = None  # of a proposed 限期改正
+        self.deadline: date | None = None  # of an approved one
+        self.left_on: date | None = None  # the day an expulsion or a 劝退 took effect
 
     def words(self) -> str:
         return _state_words(self.status, self.outcome, self.measure, self.appeal_open)
@@ -111,9 +114,12 @@ class _Replay:
             pass
         elif key in TO_TALKED:
             self.status, self.measure = CaseStatus.talked, None
+            self.months = self.deadline = None
         elif key in CLOSES:
             self.decided = self.decided or step.kind == StepKind.decision
             self.status, self.outcome = CaseStatus.closed, CLOSES[key]
+            if self.outcome == CaseOutcome.persuaded:
+                self.left_on = beijing_day(step.at)  # recorded the day it is told
         elif step.kind == StepKind.vote:
             self.status = CaseStatus.voted if step.passed else CaseStatus.closed
             self.outcome = None if step.passed else CaseOutcome.not_adopted
@@ -121,11 +127,24 @@ class _Replay:
             self.decided = True
             self.status = DECIDED.get(self.measure or "", CaseStatus.closed)
             if self.status == CaseStatus.closed:
-                self.outcome = CaseOutcome.expelled
+                self.outcome, self.left_on = CaseOutcome.expelled, step.on
+            elif self.status == CaseStatus.rectifying and step.on is not None:
+                self.deadline = add_months(step.on, self.months or 0)
         else:
             if step.kind == StepKind.proposal:
-                self.measure = step.measure
+                self.measure, self.months, self.deadline = step.measure, step.months, None
             self.status = AFTER[step.kind]
+
+    def term_differs(self, case: DisposalCase) -> str | None:
+        """While a 限期改正 is proposed or runs: its months and deadline as stored against
+        those its steps give (the deadline decides when 期满考察 may be recorded)."""
+        if self.measure != "rectify" or case.status == CaseStatus.closed:
+            return None
+        if (case.months, case.deadline) == (self.months, self.deadline):
+            return None
+        return (f"case {case.id} is stored with {case.months} months to correct, deadline "
+                f"{case.deadline}, but its steps give {self.months} months, deadline "
+                f"{self.deadline}.")
 
 
 def _step_name(step: CaseStep) -> str:
@@ -271,6 +290,7 @@ def check_cases(session: Session, add: Add, name: Name) -> int:
     recorded = _recorded_steps(session, add)
     found = session.exec(select(DisposalCase).order_by(col(DisposalCase.id))).all()
     closed_by: dict[tuple[int, CaseOutcome], int] = {}
+    left_on: dict[int, tuple[int, date]] = {}  # member → (case, the day its steps say)
     for case in found:
         mine = steps.get(case.id or 0, [])
         replay = _Replay()
@@ -290,6 +310,11 @@ def check_cases(session: Session, add: Add, name: Name) -> int:
                 was = _state_words(case.status, case.outcome, case.measure, case.appeal_open)
                 add("cases", "case", case.id, f"case {case.id} is stored as {was}, but its "
                     f"steps lead to {replay.words()}.")
+            term = replay.term_differs(case)
+            if term is not None:
+                add("cases", "case", case.id, term)
+            if replay.left_on is not None:
+                left_on[case.member_id] = (case.id or 0, replay.left_on)
         _rule_problems(case, mine, name, add)
         _audit_problems(case, mine, recorded, add)
         if case.outcome in LEFT_BY_CASE.values():
@@ -306,6 +331,10 @@ def check_cases(session: Session, add: Add, name: Name) -> int:
         if member.standing != Standing.left or (member.id, outcome) not in closed_by:
             add("cases", "member", member.id, f"{name(member.id or 0)} left as "
                 f"{member.left_kind} without the closed case (outcome {outcome}) that did it.")
+        elif member.id in left_on and member.left_on != left_on[member.id or 0][1]:
+            case_id, day = left_on[member.id or 0]
+            add("cases", "member", member.id, f"{name(member.id or 0)} is stored as having "
+                f"left on {member.left_on}, but case {case_id}'s steps say {day}.")
     for (member_id, outcome), case_id in closed_by.items():
         subject = session.get(Member, member_id)
         if subject is None or subject.standing != Standing.left:

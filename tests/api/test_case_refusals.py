@@ -219,3 +219,14 @@ def test_unqualified_rating_needs_that_grade_and_not_from_a_veto(world: World) -
     filed = ok(file_case(world, "a3", "unqualified_rating", year=2025), 201)
     assert (filed["ground"], filed["year"], filed["status"]) == \
         ("unqualified_rating", 2025, "filed")
+
+
+@pytest.mark.parametrize("filed_on", ["1900-01-01", "0001-01-01", "2025-12-31"])
+def test_a_case_is_not_filed_before_its_year_or_the_member_joined(world: World,
+                                                                  filed_on: str) -> None:
+    """A case of 2026 is filed in 2026 at the earliest: a filing dated years back would let
+    its steps, and a 限期改正's deadline, be dated into the past."""
+    answer = world.post("sec_a", "/cases", {"member_id": world.members["a4"], "ground": "other",
+                                            "year": 2026, "note": "说明", "filed_on": filed_on})
+    refused(answer, 422, "filed_too_early")
+    assert ok(world.get("admin", "/cases"))["total"] == 0

@@ -69,8 +69,10 @@ def test_a_case_with_a_defence_and_dates_entered_is_in_order(world: World,
         "member_id": world.members["a4"], "ground": "lost_contact", "year": 2026,
         "note": "失联半年", "filed_on": "2026-01-08"}), 201)["id"]
     ok(step(world, case, "sec_a", {**INVESTIGATE[1], "investigated_on": "2026-01-09"}))
+    # The branch meeting votes after the 党委's prereview, recorded today (2026-01-15).
+    vote = ("sec_a", {**VOTE[1], "held_on": "2026-01-15"})
     for who, body in [talk(world), ("a4", {"kind": "defence", "text": "我有正当理由"}),
-                      propose("expel"), PREREVIEW, VOTE, DECIDE]:
+                      propose("expel"), PREREVIEW, vote, DECIDE]:
         ok(step(world, case, who, body))
     assert problems(world, db) == []
 
@@ -175,3 +177,31 @@ def test_a_member_expelled_by_hand_is_found(world: World, db: Session) -> None:
     assert (found.object_type, found.object_id) == ("member", member)
     assert found.message.startswith(f"member {member} (")
     assert "left as expelled without the closed case (outcome expelled)" in found.message
+
+
+# The case's own row changed behind the app's back where its steps say otherwise:
+# (the case, the SQL, what the check says).
+ROW_TAMPERED = {
+    "deadline": ("rectifying", "UPDATE disposal_case SET deadline = '2026-02-10' WHERE id = "
+                 ":case", "stored with 6 months to correct, deadline 2026-02-10, but its "
+                 "steps give 6 months, deadline 2026-07-10"),
+    "months": ("proposed", "UPDATE disposal_case SET months = 1 WHERE id = :case",
+               "stored with 1 months to correct, deadline None, but its steps give 6 months"),
+    "left_on": ("expelled", "UPDATE member SET left_on = '2026-06-01' WHERE id = (SELECT "
+                "member_id FROM disposal_case WHERE id = :case)",
+                "stored as having left on 2026-06-01, but case"),
+}
+
+
+@pytest.mark.parametrize("tampering", sorted(ROW_TAMPERED))
+def test_a_deadline_a_term_or_a_leaving_day_changed_by_hand_is_found(
+        world: World, db: Session, tampering: str) -> None:
+    state, sql, says = ROW_TAMPERED[tampering]
+    if state == "expelled":
+        case = reach(world, "decided", "expel")
+    else:
+        case = reach(world, "decided" if state == "rectifying" else "proposed", "rectify")
+    assert problems(world, db) == []
+    db.execute(sa.text(sql), {"case": case})
+    messages = [p.message for p in case_problems(world, db)]
+    assert any(says in m for m in messages), messages

@@ -369,3 +369,10 @@ def test_the_state_badge_wraps(world: World, client: TestClient) -> None:
     assert '<span class="badge cs-badge cs-badge-prereviewed">待支部大会表决</span>' in page
     css = client.get("/static/parts/case.css").text
     assert re.search(r"\.cs-badge\s*{[^}]*white-space:\s*normal", css)
+
+
+def test_the_level_above_is_told_of_the_cases_waiting_for_it(world: World,
+                                                             client: TestClient) -> None:
+    reach(world, "proposed")  # the 党委's prereview is next
+    assert waiting_count(client, "party_sec", "待上级办理的处置案件") == 1
+    assert waiting_count(client, "sec_a", "待上级办理的处置案件") is None
