@@ -6,6 +6,8 @@ The print page and its PDF come from one template, as the printed notices do
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlmodel import Session
 
 from app.models import Org
@@ -29,7 +31,16 @@ def case_notice(session: Session, file: CaseFile) -> Notice:
         "deadline": case_words.day_text(case.deadline) if case.deadline else None,
         "state": case_words.case_state(case),
         "due": case_words.next_step_text(file.due) if file.due is not None else None,
-        "lines": case_words.step_lines(file), "draft_mark": None, "signed_on": None,
+        "lines": [_filing_once(line) for line in case_words.step_lines(file)],
+        "draft_mark": None, "signed_on": None,
     }
     return Notice("print/case.html", context,
                   f"{org.name}{member.name}{case.year}年处置审批表.pdf", f"case-{case.id}.pdf")
+
+
+def _filing_once(line: case_words.StepLine) -> case_words.StepLine:
+    """The form's head already says the ground, the year and the filing's note: its first
+    step keeps only its date."""
+    if line.kind != "file":
+        return line
+    return replace(line, facts=line.facts[:1], text="")

@@ -134,3 +134,12 @@ def test_on_a_phone_the_print_page_reflows(client: TestClient) -> None:
     assert re.search(r"table\.case-steps thead\s*{\s*display:\s*none", phone)
     assert re.search(r"\.sign\.case-sign\s*{\s*flex-direction:\s*column", phone)
     assert re.search(r"\.sign\.case-sign\s*{[^}]*break-before:\s*avoid", css)
+
+
+def test_the_filing_is_said_once_in_the_forms_head(world: World, client: TestClient) -> None:
+    """The head says the ground, the year and the filing's note; its step only its date."""
+    case = reach(world, "investigated")  # file_case's note: 失联半年
+    web_login(client, "sec_a")
+    html = client.get(f"/committee/cases/{case}/print").text
+    assert html.count("失联半年") == 1 and html.count("失去联系六个月以上") == 1
+    assert "启动日期：2026年1月10日" in html
