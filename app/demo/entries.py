@@ -155,7 +155,7 @@ class EntryWriter:
     # -- a member's year ------------------------------------------------------------------
 
     def note(self, code: str, day: date) -> str:
-        return self.rng.choice(NOTES[code]).format(m=day.month, q=quarter_of(day))
+        return self.rng.choice(NOTES[code]).format(m=day.month, q="一二三四"[quarter_of(day) - 1])
 
     def year(self, person: Person, year: int) -> None:
         """A year of branch life for one member, at their level of engagement; what lies

@@ -15,7 +15,7 @@ from app.services.early_steps import Earliness, unended
 # What taking the step before the period ends means, by (a review or a rating, the step).
 EFFECTS = {
     ("review", "publish"): N_("现在发布公示，季度结束前还可能有新的积分记录。"),
-    ("review", "finalize"): N_("现在定稿，本季度剩下的日子就不能再记积分了。"),
+    ("review", "finalize"): N_("现在确认，本季度剩下的日子就不能再记积分了。"),
     ("rating", "publish"): N_("现在公示，年度结束前本支部党员就会看到评定结果。"),
     ("rating", "submit"): N_("现在上报，年度结束前就交上级党委审批。"),
 }
@@ -30,7 +30,7 @@ def period_text(earliness: Earliness) -> str:
 
 def early_warning(earliness: Earliness) -> str:
     """Why its step needs a reason now, and that one is asked for; empty when it needs none.
-    E.g. 第四季度到12月31日才结束。现在定稿，本季度剩下的日子就不能再记积分了。
+    E.g. 第四季度到12月31日才结束。现在确认，本季度剩下的日子就不能再记积分了。
     如确需提前，请写明理由。"""
     said = []
     if earliness.ends_on is not None:
@@ -55,10 +55,10 @@ def early_warning(earliness: Earliness) -> str:
 
 
 # The label of a stored reason, by (step, whether it was taken before the period ended):
-# 提前定稿理由 for an early one; 定稿理由 for a short notice, or a reason given unasked.
+# 提前确认理由 for an early one; 确认理由 for a short notice, or a reason given unasked.
 REASON_LABELS = {
     ("publish", True): N_("提前发布公示理由："), ("publish", False): N_("发布公示理由："),
-    ("finalize", True): N_("提前定稿理由："), ("finalize", False): N_("定稿理由："),
+    ("finalize", True): N_("提前确认理由："), ("finalize", False): N_("确认理由："),
     ("submit", True): N_("提前上报理由："), ("submit", False): N_("上报理由："),
 }
 Taken = tuple[str, datetime | None, str | None]  # a step, when it was taken, its reason

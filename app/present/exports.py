@@ -134,7 +134,7 @@ SUMMARY_COLUMNS = (
     Column("parent", "上级组织", 16), Column("members", "党员数", 8),
     *(Column(f"entries_{status}", f"{STATUS_LABELS[status]}记录", 10) for status in ENTRY_STATES),
     *(Column(f"q{q}", f"{name}评议", 12) for q, name in QUARTER_NAMES.items()),
-    Column("finalized", "已定稿季度数", 12), Column("rating", "评定状态", 10),
+    Column("finalized", "已确认季度数", 12), Column("rating", "评定状态", 10),
     *(Column(grade.value, label, 8) for grade, label in GRADE_LABELS.items()),
     *(Column(f"stars_{n}", f"{n}星", 6) for n in STAR_LEVELS),
 )

@@ -75,7 +75,7 @@ DEFAULT_RULE_NAMES = frozenset({
     N_("按时足额交纳党费"),
     N_("完成组织交办任务"),
     N_("公开承诺并践诺"),
-    N_("参加志愿服务(每小时)"),
+    N_("参加志愿服务（每小时）"),
     N_("联系服务群众"),
     N_("提交思想汇报或心得"),
     N_("急难险重任务中发挥先锋作用"),
@@ -88,7 +88,7 @@ DEFAULT_RULE_NAMES = frozenset({
     N_("违反中央八项规定精神"),
     N_("违反法律法规或单位规章"),
     N_("损害群众利益"),
-    N_("参与不良风气(赌博、大操大办等)"),
+    N_("参与不良风气（赌博、大操大办等）"),
     N_("现实表现加分"),
     N_("现实表现扣分"),
     N_("受到党纪处分或被纪委通报"),
@@ -98,6 +98,12 @@ DEFAULT_RULE_NAMES = frozenset({
 })
 
 
+# Rule sets made before the default names took full-width brackets keep "(每小时)" stored.
+_ASCII_BRACKETS = str.maketrans("()", "（）")
+
+
 def rule_item_name(name: str) -> str:
-    """A rule item's name as shown: a default name translated, a custom one as typed."""
-    return gettext(name) if name in DEFAULT_RULE_NAMES else name
+    """A rule item's name as shown: a default name translated (also in its older form with
+    ASCII brackets), a custom one as typed."""
+    default = name.translate(_ASCII_BRACKETS)
+    return gettext(default) if default in DEFAULT_RULE_NAMES else name

@@ -18,7 +18,7 @@ KIND_LABELS = {"positive": N_("正向得分"), "negative": N_("反向扣分"),
                "veto": N_("一票否决")}
 STATUS_LABELS = {"pending": N_("待审核"), "approved": N_("已通过"), "rejected": N_("未通过"),
                  "revoked": N_("已撤销"), "draft": N_("草稿"), "published": N_("公示中"),
-                 "finalized": N_("已定稿"), "open": N_("进行中"), "resolved": N_("已答复"),
+                 "finalized": N_("已确认"), "open": N_("进行中"), "resolved": N_("已答复"),
                  "approved_rating": N_("已审定"), "submitted_rating": N_("已上报待审批"),
                  "submitted": N_("已上报")}
 CATEGORY_LABELS = {"active": N_("在职"), "mobile": N_("流动"), "retired": N_("离退休"),
@@ -45,7 +45,7 @@ EXEMPTION_STATUS_LABELS = {"active": N_("有效"), "withdrawn": N_("已撤回")}
 # keeps the two the same.
 GRADE_MSGIDS = (N_("优秀"), N_("合格"), N_("基本合格"), N_("不合格"), N_("免评"), N_("预备党员"))
 
-# "参加志愿服务(每小时)": the unit is in the name; it is said once, next to the points.
+# "参加志愿服务（每小时）": the unit is in the name; it is said once, next to the points.
 HOURLY = re.compile(r"\s*[(（]每小时[)）]\s*$")
 # The same unit in the shown (perhaps translated) name.
 _HOURLY_SHOWN = re.compile(r"\s*[(（](?:每小时|per hour)[)）]\s*$", re.IGNORECASE)
@@ -99,5 +99,5 @@ def quantity_text(item_name: str, quantity: int) -> str:
 
 
 def rule_name(item: RuleItem) -> str:
-    """A rule item's name as shown, without the "(每小时)" its points already say."""
+    """A rule item's name as shown, without the "（每小时）" its points already say."""
     return _HOURLY_SHOWN.sub("", rule_item_name(item.name))

@@ -20,18 +20,18 @@ LEFT_BEFORE_ENTRY = N_("{name}已于{left_on}离开党员队伍，此后的积�
 # The API's detail is English for programs; people on the pages read these (translated
 # by message_for in the language of the request).
 MESSAGES: dict[str, str] = {
-    "quarter_locked": N_("该季度已定稿，不能再新增、审核或撤销其中的记录。"
-                         "更正请在未定稿季度新增一条记录，并在说明中注明原记录。"),
+    "quarter_locked": N_("该季度已确认，不能再新增、审核或撤销其中的记录。"
+                         "更正请在未确认季度新增一条记录，并在说明中注明原记录。"),
     "pending_entries": N_("本季度还有待审核的积分记录，请先审核通过或退回。"),
     "objections_open": N_("还有未答复的异议，请先答复。"),
-    "notice_running": N_("公示期尚未结束，结束后才能定稿。"),
-    "previous_quarter_open": N_("上一季度尚未定稿，请先定稿上一季度。"),
-    "review_not_draft": N_("评议已公示或定稿，评议分不能再修改。"),
+    "notice_running": N_("公示期尚未结束，结束后才能确认。"),
+    "previous_quarter_open": N_("上一季度尚未确认，请先确认上一季度。"),
+    "review_not_draft": N_("评议已公示或确认，评议分不能再修改。"),
     "review_not_published": N_("只有公示中的评议才能进行此操作。"),
     "review_exists": N_("该季度的评议已经创建。"),
     "review_changed": N_("评议刚被其他人修改，请刷新后重试。"),
     "quarter_not_started": N_("该季度尚未开始。"),
-    "quarters_not_finalized": N_("四个季度都定稿后才能进行年度评星定级。"),
+    "quarters_not_finalized": N_("四个季度都确认后才能进行年度评星定级。"),
     "rating_exists": N_("该年度的评星定级已经创建。"),
     "rating_final": N_("年度评星定级已审定，不能再修改。"),
     "excellent_cap": N_("优秀人数已达上限（不超过参评人数的三分之一），请先调整其他人的等次。"),
@@ -65,7 +65,7 @@ MESSAGES: dict[str, str] = {
     "consent_on_required": N_("请填写上级党组织同意免评的日期：免评须经上级党组织同意。"),
     "meeting_on_required": N_("请填写支部党员大会决定免评的日期：免评由支部党员大会决定。"),
     "text_too_long": N_("填写的文字太长了，请不超过1000字。"),
-    "rules_frozen": N_("该年度已有季度定稿，积分规则已锁定。"),
+    "rules_frozen": N_("该年度已有季度确认，积分规则已锁定。"),
     "rules_file_invalid": N_("规则文件有误，没有导入。请按下面的提示修改后再上传："),
     "rules_file_too_large": N_("规则文件太大（最多 256 KB），请上传导出的规则文件。"),
     "rules_file_missing": N_("请先选择要上传的规则文件。"),

@@ -91,7 +91,7 @@ def review_notice(session: Session, review: Review, org: Org, now: datetime) -> 
                        else None),
     }
     return Notice("print/review.html", context,
-                  f"{org.name}{review.year}年{review.quarter}季度积分公示.pdf")
+                  f"{org.name}{review.year}年{QUARTER_NAMES[review.quarter]}积分公示.pdf")
 
 
 def rating_notice(session: Session, rating: Rating, org: Org, now: datetime) -> Notice:

@@ -124,7 +124,7 @@ def test_every_change_writes_an_audit_row(world: World, db: Session) -> None:
     assert len(rules_created["after"]["items"]) == 26
     rule = rows[1]
     assert (rule["before"]["code"], rule["before"]["name"], rule["after"]["name"]) == \
-        ("P07", "参加志愿服务(每小时)", "参加志愿服务")
+        ("P07", "参加志愿服务（每小时）", "参加志愿服务")
     created = by[("entry.create", entries[0])]
     assert created["before"] is None
     assert (created["after"]["status"], created["after"]["points"]) == ("approved", 2)

@@ -129,7 +129,7 @@ def test_review_sheet_as_xlsx_and_csv(world: World, year: dict[str, Any]) -> Non
     expected = {  # name: (review score, delta, ytd, objections)
         "sec_a": (5, 5, 5, 0), "vice_a": (5, 5, 5, 0), "a1": (5, 37, 37, 0),
         "a2": (4, 8, 8, 1), "a3": (5, 5, 5, 0), "a4": (5, 5, 5, 0)}
-    assert rows[1:] == [["第一支部", 2025, 1, m[n], n, *expected[n][:3], expected[n][3], "已定稿",
+    assert rows[1:] == [["第一支部", 2025, 1, m[n], n, *expected[n][:3], expected[n][3], "已确认",
                          notice] for n in BRANCH_A]
     # Real cell types: numbers are numbers, the notice's end a date and time.
     line = ws[3]
@@ -142,7 +142,7 @@ def test_review_sheet_as_xlsx_and_csv(world: World, year: dict[str, Any]) -> Non
     assert table[0] == REVIEW_HEADINGS
     a1 = next(r for r in table if r[4] == "a1")
     notice4 = beijing(year["published_at"][4] + timedelta(days=5)).strftime("%Y-%m-%d %H:%M")
-    assert a1 == ["第一支部", "2025", "4", str(m["a1"]), "a1", "5", "21", "100", "0", "已定稿",
+    assert a1 == ["第一支部", "2025", "4", str(m["a1"]), "a1", "5", "21", "100", "0", "已确认",
                   notice4]
     a3 = next(r for r in table if r[4] == "a3")
     assert a3[5:8] == ["5", "0", "0"]
@@ -235,7 +235,7 @@ def test_rating_as_xlsx_and_csv_and_who_may_export_it(world: World,
 
 SUMMARY_HEADINGS = ["支部编号", "支部", "上级组织", "党员数", "待审核记录", "已通过记录",
                     "未通过记录", "已撤销记录", "第一季度评议", "第二季度评议", "第三季度评议",
-                    "第四季度评议", "已定稿季度数", "评定状态", "优秀", "合格", "基本合格",
+                    "第四季度评议", "已确认季度数", "评定状态", "优秀", "合格", "基本合格",
                     "不合格", "免评", "预备党员", "5星", "4星", "3星", "2星", "1星", "0星"]
 MEMBER_HEADINGS = ["支部编号", "支部", "党员编号", "姓名", "年度得分", "星级", "一票否决", "免评",
                    "等次", "得分来源"]
@@ -251,7 +251,7 @@ def test_summary_of_the_party_committee(world: World, year: dict[str, Any]) -> N
     branches, people = book.worksheets
     assert branches.freeze_panes == "A2" and people.freeze_panes == "A2"
     # A: 13 approved entries and the revoked one; four finalized quarters; the draft rating.
-    row_a = [a, "第一支部", "某镇党委", 6, 0, 13, 0, 1, "已定稿", "已定稿", "已定稿", "已定稿", 4,
+    row_a = [a, "第一支部", "某镇党委", 6, 0, 13, 0, 1, "已确认", "已确认", "已确认", "已确认", 4,
              "草稿", 1, 0, 1, 4, 0, 0, 1, 0, 0, 0, 0, 5]
     row_b = [b, "第二支部", "某镇党委", 3, 1, 0, 0, 0, "草稿", "未开始", "未开始", "未开始", 0,
              "未评定", *[None] * 12]

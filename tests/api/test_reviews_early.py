@@ -49,7 +49,7 @@ PUBLISH = [
      "a notice of 4 days is below the year's minimum of 5 days", None),
     ("ended-short-blank", 2025, 4, 0, "", "a notice of 0 days is below", None),
     ("ended-short-whitespace", 2025, 4, 3, " \n\t ", "a notice of 3 days is below", None),
-    ("ended-short-given", 2025, 4, 0, "春节前须定稿", None, "春节前须定稿"),
+    ("ended-short-given", 2025, 4, 0, "春节前须确认", None, "春节前须确认"),
     ("ended-short-500", 2025, 4, 1, "理" * 500, None, "理" * 500),
     ("unended-enough-none", 2026, 1, 5, MISSING,
      "2026 Q1 has not ended (it ends on 2026-03-31)", None),
@@ -101,15 +101,15 @@ FINALIZE = [
     ("ended-bodiless", 2025, 1, MISSING, None, None),
     ("ended-empty", 2025, 1, {}, None, None),
     ("ended-blank", 2025, 1, {"reason": " "}, None, None),
-    ("ended-given", 2025, 1, {"reason": "按时定稿"}, None, "按时定稿"),
+    ("ended-given", 2025, 1, {"reason": "按时确认"}, None, "按时确认"),
     ("unended-bodiless", 2026, 1, MISSING, "2026 Q1 has not ended (it ends on 2026-03-31)",
      None),
     ("unended-empty", 2026, 1, {}, "2026 Q1 has not ended", None),
     ("unended-null", 2026, 1, {"reason": None}, "2026 Q1 has not ended", None),
     ("unended-blank", 2026, 1, {"reason": ""}, "2026 Q1 has not ended", None),
     ("unended-whitespace", 2026, 1, {"reason": "\n  "}, "2026 Q1 has not ended", None),
-    ("unended-given", 2026, 1, {"reason": " 党员外出务工，提前定稿 "}, None,
-     "党员外出务工，提前定稿"),
+    ("unended-given", 2026, 1, {"reason": " 党员外出务工，提前确认 "}, None,
+     "党员外出务工，提前确认"),
 ]
 
 

@@ -78,7 +78,7 @@ def test_a_citys_variant_replaces_the_year_and_is_audited(world: World, db: Sess
     every = "  categories: [active, mobile, retired, rural]\n"
     variant = (text.replace("name: 参加集中学习\n  points: 2",
                             "name: 参加集中学习(市版)\n  points: 3")
-               .replace("- code: N10\n  kind: negative\n  name: 参与不良风气(赌博、大操大办等)\n"
+               .replace("- code: N10\n  kind: negative\n  name: 参与不良风气（赌博、大操大办等）\n"
                         "  points: 5\n  cap: null\n" + every,
                         "- code: P11\n  kind: positive\n  name: 参加社区网格服务\n  points: 2\n"
                         "  cap: 6\n  categories: [retired, rural]\n")

@@ -148,7 +148,7 @@ def test_whole_year_of_a_branch(world: World) -> None:
     some_q1_entry = ok(world.get("sec_a", "/entries", member_id=world.members["a1"],
                                  year=2025, quarter=1))["items"][0]
     refused(world.post("sec_a", f"/entries/{some_q1_entry['id']}/revoke",
-                       {"reason": "试图修改已定稿季度"}), 409, "quarter_locked")
+                       {"reason": "试图修改已确认季度"}), 409, "quarter_locked")
     refused(world.put("admin", "/rules/P01", {"points": 3}, year=2025), 409, "rules_frozen")
 
     # Q2: a wrong record is revoked (kept, not counted) and recorded again.

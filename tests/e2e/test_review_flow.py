@@ -78,7 +78,7 @@ def test_quarter_published_objected_answered_finalized(world: World, phones: Pho
     secretary.reload()
     actions = secretary.locator("#review-actions")
     expect(actions).to_contain_text("还有 1 条异议未答复")
-    actions.get_by_role("button", name="定稿").click()
+    actions.get_by_role("button", name="确认本季度结果").click()
     expect(secretary.locator("#flash")).to_contain_text("还有未答复的异议，请先答复。")
     expect(actions).to_be_visible()  # the refusal went to #flash, nothing was blanked
     expect(secretary.get_by_role("heading", level=1)).to_have_text("2025年第一季度评议")
@@ -94,8 +94,8 @@ def test_quarter_published_objected_answered_finalized(world: World, phones: Pho
     expect(actions).to_contain_text("公示期尚未结束")
 
     # Still in the notice period: refused again, with that reason.
-    actions.get_by_role("button", name="定稿").click()
-    expect(secretary.locator("#flash")).to_contain_text("公示期尚未结束，结束后才能定稿。")
+    actions.get_by_role("button", name="确认本季度结果").click()
+    expect(secretary.locator("#flash")).to_contain_text("公示期尚未结束，结束后才能确认。")
 
     # Three days and a bit later: the session is long gone, so she logs in again.
     world.clock.advance(days=3, minutes=1)
@@ -104,19 +104,19 @@ def test_quarter_published_objected_answered_finalized(world: World, phones: Pho
     phones.login("sec_a", page=secretary)
     expect(secretary).to_have_url(re.compile(rf"/committee/reviews/{review_id}$"))
     actions = secretary.locator("#review-actions")
-    expect(actions).to_contain_text("可以定稿")
-    actions.get_by_role("button", name="定稿").click()
-    expect(secretary.locator("#flash")).to_contain_text("已定稿，本季度已锁定。")
-    expect(secretary.locator(".cm-titlebar .badge")).to_have_text("已定稿")
+    expect(actions).to_contain_text("可以确认")
+    actions.get_by_role("button", name="确认本季度结果").click()
+    expect(secretary.locator("#flash")).to_contain_text("已确认，本季度已锁定。")
+    expect(secretary.locator(".cm-titlebar .badge")).to_have_text("已确认")
     settled(secretary)
 
     # a2 sees the quarter final, their objection answered, and no more objecting.
     phones.login("a2", page=member, then=f"/me/results/{review_id}")
     expect(member).to_have_url(re.compile(rf"/me/results/{review_id}$"))
-    expect(member.locator("h1 .badge")).to_have_text("已定稿")
+    expect(member.locator("h1 .badge")).to_have_text("已确认")
     expect(member.locator("#objections")).to_contain_text("已答复")
     expect(member.locator("#objections")).to_contain_text("经核实，志愿服务已另行记分")
-    expect(member.locator("#objections")).to_contain_text("本季度已定稿，不能再提出异议。")
+    expect(member.locator("#objections")).to_contain_text("本季度已确认，不能再提出异议。")
     expect(member.get_by_role("button", name="提交异议")).to_have_count(0)
     member.get_by_role("link", name="← 返回公示结果").click()
-    expect(member.locator("ul.results")).to_contain_text("已定稿")
+    expect(member.locator("ul.results")).to_contain_text("已确认")

@@ -125,9 +125,14 @@ def test_labels_defined_in_the_engine_are_in_the_catalogue(english: Catalog) -> 
 def test_rule_names_translate_only_the_defaults() -> None:
     try:
         assert i18n.rule_item_name("参加集中学习") == "参加集中学习"
+        old_form = "参与不良风气(赌博、大操大办等)"
+        assert i18n.rule_item_name(old_form) == "参与不良风气（赌博、大操大办等）"
         i18n.set_language("en")
         assert i18n.rule_item_name("参加集中学习") == "Attend group study"
+        assert i18n.rule_item_name("参加志愿服务（每小时）") == "Volunteer service (per hour)"
+        # As rule sets made before the full-width brackets store it.
         assert i18n.rule_item_name("参加志愿服务(每小时)") == "Volunteer service (per hour)"
+        assert i18n.rule_item_name("植树(春季)") == "植树(春季)"
         # A name an administrator typed is data, shown as it is, even if it is a msgid.
         assert i18n.rule_item_name("已通过") == "已通过"
         assert i18n.rule_item_name("Village clean-up") == "Village clean-up"

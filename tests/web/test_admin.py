@@ -109,10 +109,10 @@ def test_grant_and_revoke_the_committee_role(world: World, client: TestClient) -
     token = web_login(client, "admin")
     member = world.members["b1"]
     confirm = client.get(f"/admin/orgs/{b}/committee/{member}/revoke")
-    assert confirm.status_code == 200 and "确定取消b1在第二支部的支委职务" in confirm.text
+    assert confirm.status_code == 200 and "确定免去b1在第二支部的支委职务" in confirm.text
     revoked = form_post(client, f"/admin/orgs/{b}/committee/{member}/revoke", token)
     assert location(revoked) == f"/admin#org-{b}"
-    assert "已取消b1在第二支部的支委职务" in client.get("/admin").text
+    assert "已免去b1在第二支部的支委职务" in client.get("/admin").text
     missing = form_post(client, f"/admin/orgs/{b}/committee/{member}/revoke", token,
                         htmx=True)
     assert missing.status_code == 404 and "没有找到" in missing.text
@@ -355,7 +355,7 @@ def test_a_frozen_year_shows_the_lock_and_refuses_edits(world: World,
     finalize_a_quarter(world)
     token = web_login(client, "admin")
     page = client.get("/admin/rules?year=2025")
-    assert page.status_code == 200 and "该年度已有季度定稿，规则已锁定" in page.text
+    assert page.status_code == 200 and "该年度已有季度确认，规则已锁定" in page.text
     assert "/edit" not in page.text and "编辑" not in page.text
     assert "/admin/rules/P01/edit" in client.get("/admin/rules?year=2026").text
 

@@ -157,7 +157,7 @@ def test_the_register_of_a_member(world: World, scene: Scene, client: TestClient
     assert "2025年度党员积分登记表" in html and "第二支部" in html
     got = cells(html)
     assert got[:8] == [
-        ["第一季度（已定稿）"],
+        ["第一季度（已确认）"],
         ["2025-02-14", "P01", "参加集中学习", "4", "+8"],
         ["2025-02-14", "P02", "参加“三会一课”", "8", "+8"],
         ["2025-02-14", "P03", "参加主题党日", "4", "+8"],

@@ -72,7 +72,7 @@ def test_home_lists_my_branches_with_pending_counts_and_quarters(world: World,
     assert re.search(r'class="cm-count">2</strong>', page.text)
     assert "另有 1 条关于您本人的记录" in page.text
     assert page.text.count("开始评议") == 4  # every quarter of 2025 has begun
-    assert "四个季度都定稿后才能评定" in page.text
+    assert "四个季度都确认后才能评定" in page.text
     assert '<link rel="stylesheet" href="/static/parts/committee.css">' in page.text
 
     web_login(client, "party_sec")
@@ -382,7 +382,7 @@ def test_publish_and_finalize_explain_why_they_are_refused(world: World,
     answer = form_post(client, f"{url}/finalize", token, {}, htmx=True)
     assert answer.status_code == 204 and answer.headers["HX-Redirect"] == url
     sheet = client.get(url).text
-    assert "已定稿，本季度已锁定" in sheet and "<select" not in sheet
+    assert "已确认，本季度已锁定" in sheet and "<select" not in sheet
 
 
 def test_reopen_takes_a_published_review_back_to_draft(world: World,
@@ -391,7 +391,7 @@ def test_reopen_takes_a_published_review_back_to_draft(world: World,
     url = open_review(client, token, world, 1)
     form_post(client, f"{url}/publish", token, NO_NOTICE | {"step": "confirm"})
     sheet = client.get(url).text
-    assert "可以定稿" in sheet and "退回草稿" in sheet and "<select" not in sheet
+    assert "可以确认" in sheet and "退回草稿" in sheet and "<select" not in sheet
     answer = form_post(client, f"{url}/reopen", token, {})
     assert "已退回草稿" in flashes(client, location(answer))
     assert "<select" in client.get(url).text
@@ -420,8 +420,8 @@ def test_rating_refused_until_four_quarters_are_final(world: World, client: Test
     answer = back_post(client, "/committee/ratings", token,
                        {"org_id": world.branch_a, "year": 2025}, "/committee?year=2025")
     assert location(answer) == "/committee?year=2025"
-    assert "四个季度都定稿后才能进行年度评星定级" in flashes(client, location(answer))
-    assert "尚未定稿：第一季度、第二季度、第三季度、第四季度" in client.get(
+    assert "四个季度都确认后才能进行年度评星定级" in flashes(client, location(answer))
+    assert "尚未确认：第一季度、第二季度、第三季度、第四季度" in client.get(
         "/committee?year=2025").text
 
 

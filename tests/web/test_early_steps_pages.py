@@ -17,7 +17,7 @@ from tests.api.support import EARLY_REASON, NO_NOTICE, World, ok
 from tests.api.test_ratings_early import closed_rating
 from tests.web.support import form_post, web_login
 
-FINALIZE_EARLY = ("第一季度到3月31日才结束。现在定稿，本季度剩下的日子就不能再记积分了。"
+FINALIZE_EARLY = ("第一季度到3月31日才结束。现在确认，本季度剩下的日子就不能再记积分了。"
                   "如确需提前，请写明理由。")
 PUBLISH_EARLY = ("第一季度到3月31日才结束。现在发布公示，季度结束前还可能有新的积分记录。"
                  "如确需提前，请写明理由。")
@@ -129,9 +129,9 @@ def test_finalizing_early_warns_and_keeps_what_was_typed(world: World,
     ok(world.post("sec_a", f"{url.removeprefix('/committee')}/publish", NO_NOTICE))
     token = web_login(client, "sec_a")
     shown = panel(client.get(url).text)
-    assert "可以定稿" in shown and FINALIZE_EARLY in text_of(shown)
+    assert "可以确认" in shown and FINALIZE_EARLY in text_of(shown)
     assert re.search(r'<textarea name="reason"[^>]*required', shown)
-    assert "定稿后本季度锁定，不能再修改。确定定稿吗？" in shown  # the confirmation, as before
+    assert "确认后本季度锁定，不能再修改。现在确认吗？" in shown  # the confirmation, as before
     assert "提前发布公示理由：" + EARLY_REASON in text_of(client.get(url).text)
 
     refused = form_post(client, f"{url}/finalize", token, {"reason": " "})
@@ -140,10 +140,10 @@ def test_finalizing_early_warns_and_keeps_what_was_typed(world: World,
     refused = form_post(client, f"{url}/finalize", token, {"reason": long})
     assert refused.status_code == 422 and f">{long}</textarea>" in panel(refused.text)
     assert status(world, url)["status"] == "published"
-    done = form_post(client, f"{url}/finalize", token, {"reason": "年初集中学习后定稿"})
+    done = form_post(client, f"{url}/finalize", token, {"reason": "年初集中学习后确认"})
     assert done.status_code == 303
     page = text_of(client.get(url).text)
-    assert "提前定稿理由：年初集中学习后定稿" in page and "已定稿" in page
+    assert "提前确认理由：年初集中学习后确认" in page and "已确认" in page
 
 
 def test_the_rating_steps_warn_before_the_year_ends(world: World, client: TestClient) -> None:

@@ -159,7 +159,7 @@ def test_a_quarter_finalized_between_preview_and_confirm(world: World, client: T
     ok(world.post("sec_a", f"/reviews/{review['id']}/finalize"))
     before = entry_count(db)
     answer = confirm(client, token, carried(preview.text))
-    assert answer.status_code == 422 and "第1季度已定稿" in answer.text
+    assert answer.status_code == 422 and "第一季度已确认" in answer.text
     assert entry_count(db) == before
 
 

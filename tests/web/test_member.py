@@ -474,7 +474,7 @@ def test_finalized_results_take_no_more_objections(world: World, client: TestCli
     ok(world.post("sec_a", f"/reviews/{rid}/finalize"))
     token = web_login(client, "a1")
     page = client.get(f"/me/results/{rid}").text
-    assert "本季度已定稿，不能再提出异议" in page and "<textarea" not in page
+    assert "本季度已确认，不能再提出异议" in page and "<textarea" not in page
     answer = client.post(f"/me/results/{rid}/objections", data={"text": "晚了"},
                          headers={"HX-Request": "true", "X-CSRF-Token": token})
     assert answer.status_code == 409 and "只有公示中的评议才能进行此操作" in answer.text

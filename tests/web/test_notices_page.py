@@ -135,7 +135,7 @@ def test_the_committee_home_counts_what_waits(world: World, client: TestClient) 
     page = client.get("/committee").text
     assert "等您处理" in page
     assert [count(page, label) for label in (
-        "待审核的记录", "待答复的异议", "待公示的评议", "公示期已满、待定稿的评议",
+        "待审核的记录", "待答复的异议", "待公示的评议", "公示期已满、待确认的评议",
         "待审定的评星定级")] == [1, 1, 1, 1, None]
     assert f'href="/committee/reviews/{q4a}">待答复的异议' in page
     assert f'href="/committee/reviews/{q3b}">待公示的评议' in page
@@ -146,4 +146,4 @@ def test_the_committee_home_counts_what_waits(world: World, client: TestClient) 
     web_login(client, "sec_b")
     page = client.get("/committee").text
     assert [count(page, label) for label in ("待审核的记录", "待答复的异议", "待公示的评议",
-                                             "公示期已满、待定稿的评议")] == [None, None, 1, 1]
+                                             "公示期已满、待确认的评议")] == [None, None, 1, 1]

@@ -83,7 +83,7 @@ def test_the_photo_of_the_finding_is_refused_and_a_phone_photo_taken(
 @pytest.mark.parametrize(
     ("form", "status", "message"),
     [
-        pytest.param({"occurred_on": "2025-02-10"}, 409, "该季度已定稿", id="quarter-locked"),
+        pytest.param({"occurred_on": "2025-02-10"}, 409, "该季度已确认", id="quarter-locked"),
         pytest.param({"rule_code": "N01"}, 403, "党员只能申报正向得分和加分项目",
                      id="not-a-self-report-item"),
         pytest.param({"rule_code": "Z99"}, 422, "没有这个积分项目", id="unknown-item"),

@@ -16,7 +16,7 @@ from tests.web.support import web_login
 PANEL = {
     "objections_open": "还有 1 条异议未答复",
     "notice_running": "公示期尚未结束",
-    "previous_quarter_open": "第一季度尚未定稿",
+    "previous_quarter_open": "第一季度尚未确认",
     "pending_entries": "还有 1 条待审核的积分记录",
 }
 

@@ -97,7 +97,7 @@ def test_a_frozen_year_still_takes_them(world: World, client: TestClient) -> Non
     freeze(world, 2025)
     token = web_login(client, "admin")
     page = client.get("/admin/rules?year=2025").text
-    assert "该年度已有季度定稿，规则已锁定" in page and "/edit" not in page
+    assert "该年度已有季度确认，规则已锁定" in page and "/edit" not in page
     assert 'action="/admin/rules/procedure?year=2025#procedure"' in section(page)
     answer = send(client, token, 2025, True, "0", "12", "3")
     assert answer.status_code == 303 and procedure(world, 2025) == (True, 0, 12, 3)

@@ -172,5 +172,5 @@ def revoke_committee(request: Request, org_id: int, member_id: int, session: Ses
                  if p.member_id == member_id), "")
     result = attempt(session, lambda: orgs.revoke_committee(session, actor, org_id, member_id,
                                                             clock.now()))
-    done = _("已取消{name}在{org}的支委职务。").format(name=name, org=org.name)
+    done = _("已免去{name}在{org}的支委职务。").format(name=name, org=org.name)
     return _committee_change(request, session, org, result, done)

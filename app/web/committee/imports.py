@@ -20,6 +20,7 @@ import json
 import zlib
 
 from app.present.i18n import N_, _
+from app.present.labels import QUARTER_NAMES
 from app.present.messages import ENTRY_NOTE_REQUIRED, LEFT_BEFORE_ENTRY, MESSAGES
 from app.services.access import Actor
 from app.services.sheets import Row, RowProblem
@@ -38,7 +39,7 @@ DETAILED = {
     "name_mismatch": N_("这个用户名是{name}的，与姓名不符。"),
     "branch_mismatch": N_("这名党员在{branch}，与支部不符。"),
     "before_joined": N_("日期早于入党（转入）日期 {joined_on}。"),
-    "quarter_locked": N_("第{quarter}季度已定稿，不能再新增其中的记录。"),
+    "quarter_locked": N_("{quarter_name}已确认，不能再新增其中的记录。"),
     "note_required": ENTRY_NOTE_REQUIRED,  # an entry's (the exemption's is in MESSAGES)
     "member_left": LEFT_BEFORE_ENTRY,
     "duplicate_entry": N_("这位党员已有一条相同的记录（编号{id}），是否重复导入？"),
@@ -49,13 +50,22 @@ DETAILED = {
 }
 
 
+def _named(params: dict[str, object]) -> dict[str, object]:
+    """The row's details with a quarter's number also as its name (第四季度), the one form
+    the pages use."""
+    quarter = params.get("quarter")
+    if isinstance(quarter, int) and quarter in QUARTER_NAMES:
+        params["quarter_name"] = _(QUARTER_NAMES[quarter])
+    return params
+
+
 def row_message(problem: RowProblem) -> str:
     """What a person reads about one problem: Chinese, with its details where known (the
     English message if no code is known)."""
     detailed = DETAILED.get(problem.code)
     if detailed and problem.params:
         try:
-            return _(detailed).format_map(dict(problem.params))
+            return _(detailed).format_map(_named(dict(problem.params)))
         except (KeyError, ValueError, IndexError):
             pass
     text = MESSAGES.get(problem.code)

@@ -118,7 +118,7 @@ def submit(rating_id: int, request: Request, session: SessionDep, actor: Committ
                                                        reason=reason))
     if isinstance(result, DomainError):
         if result.code == "notice_running":
-            # Its message says 定稿, as a quarterly review is; a rating is submitted (上报).
+            # Its message says 确认, as a quarterly review is; a rating is submitted (上报).
             return web_error(request, result.status_code, _("公示期尚未结束，结束后才能上报。"))
         return _in_the_form(request, session, actor, rating_id, clock, {"reason": reason},
                             result)

@@ -194,7 +194,7 @@ def finalize(review_id: int, request: Request, session: SessionDep, actor: Commi
     if isinstance(result, DomainError):
         return _in_the_form(request, session, actor, review_id, clock, {"reason": reason},
                             result)
-    flash(request, _("已定稿，本季度已锁定。"))
+    flash(request, _("已确认，本季度已锁定。"))
     return redirect(request, _url(result))
 
 

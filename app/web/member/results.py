@@ -88,10 +88,10 @@ def _title(review: Review) -> str:
 def _notice(review: Review, now: datetime) -> str:
     """Where the review stands in time, in one line."""
     if review.status == ReviewStatus.finalized and review.finalized_at is not None:
-        return _("定稿时间：{at}").format(at=moment_text(review.finalized_at))
+        return _("确认时间：{at}").format(at=moment_text(review.finalized_at))
     if review.notice_until is not None and now < review.notice_until:
         return _("公示期至 {at}").format(at=moment_text(review.notice_until))
-    return _("公示期已结束，等待定稿")
+    return _("公示期已结束，等待确认")
 
 
 def objection_view(objection: Objection) -> ObjectionView:
@@ -133,7 +133,7 @@ def _sheet_context(session: SessionDep, actor: Actor, clock: Clock,
             "lines": lines, "mine": mine, "objections": objections,
             "can_object": review.status == ReviewStatus.published and mine is not None,
             "objection_action": f"/me/results/{review_id}/objections",
-            "closed_note": _("本季度已定稿，不能再提出异议。")
+            "closed_note": _("本季度已确认，不能再提出异议。")
             if review.status == ReviewStatus.finalized else None,
             "text": "", "error": None, "done": False}
 
