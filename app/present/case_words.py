@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from app.clock import CHINA
 from app.models import CaseStep, DisposalCase, StepKind
 from app.present.i18n import N_, _, ngettext
-from app.present.labels import moment_text
+from app.present.labels import full_day_text, moment_text
 from app.services.case_view import CaseFile
 from app.services.cases import Due, Party, step_day
 
@@ -41,7 +42,7 @@ RESULT_LABELS = {"approve": N_("同意"), "return": N_("退回重议"), "refuse"
 
 def day_text(day: date) -> str:
     """2026年1月5日: a case's dates span years."""
-    return _("{y}年{m}月{d}日").format(y=day.year, m=day.month, d=day.day)
+    return full_day_text(day)
 
 
 @dataclass(frozen=True)
@@ -112,19 +113,36 @@ def step_lines(file: CaseFile) -> list[StepLine]:
                      facts=[f for f in _facts(file, s) if f], text=s.text) for s in file.steps]
 
 
+# Steps whose name already says who takes them (上级审批, 本人申辩): "（上级党委办理）"
+# after them would say it twice.
+NAMES_ITS_PARTY = frozenset({"prereview", "decision", "defence", "proposal"})
+
+
 def next_step_text(due: Due) -> str:
     """期满考察（支部委员会办理）: the step due and who takes it, nothing that changes by the
     day (the printed 审批表's 待办 is filed and read long after)."""
+    if due.kind in NAMES_ITS_PARTY:
+        return _(STEP_LABELS[due.kind])
     return _("{step}（{by}办理）").format(step=_(STEP_LABELS[due.kind]),
                                       by=_(PARTY_LABELS[due.by]))
+
+
+def returned_text(file: CaseFile) -> str | None:
+    """上级党委于2027年1月6日退回重议：…, while the case waits for the committee's new
+    proposal after a prereview returned it (its state reads 已谈话 again)."""
+    last = file.steps[-1] if file.steps else None
+    if last is None or last.kind != "prereview" or last.result != "return":
+        return None
+    day = last.on or last.at.astimezone(CHINA).date()
+    text = _("上级党委于{d}退回重议。").format(d=day_text(day))
+    return text + (_("意见：{t}").format(t=last.text) if last.text else "")
 
 
 def due_text(due: Due | None) -> str:
     """下一步：调查核实（支部委员会）, with the deadline and the days left for 期满考察."""
     if due is None:
         return _("案件已办结。")
-    text = _("下一步：{step}（{by}办理）").format(step=_(STEP_LABELS[due.kind]),
-                                            by=_(PARTY_LABELS[due.by]))
+    text = _("下一步：{step}").format(step=next_step_text(due))
     if due.deadline is not None and due.days_left is not None:
         if due.days_left > 0:
             text += _("。改正期限至 {d}，还有 {n} 天").format(d=day_text(due.deadline),

@@ -8,8 +8,11 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from babel.dates import format_date
+
 from app.clock import CHINA
 from app.points import RuleItem
+from app.present import i18n
 from app.present.i18n import N_, _, ngettext, rule_item_name
 
 QUARTER_NAMES = {1: N_("第一季度"), 2: N_("第二季度"), 3: N_("第三季度"), 4: N_("第四季度")}
@@ -76,12 +79,18 @@ def day_text(day: date) -> str:
     return _("{m}月{d}日").format(m=day.month, d=day.day)
 
 
+def full_day_text(day: date) -> str:
+    """A day with its year, as people write it: 2026年1月5日, in English 5 January 2026."""
+    if i18n.current_language() == "en":
+        return format_date(day, "d MMMM y", locale="en")
+    return _("{y}年{m}月{d}日").format(y=day.year, m=day.month, d=day.day)
+
+
 def signed_on_text(moment: datetime | None) -> str | None:
     """The day a stored moment falls on, on the branch's (Beijing) clock: 2026年1月5日."""
     if moment is None:
         return None
-    local = moment.astimezone(CHINA)
-    return _("{y}年{m}月{d}日").format(y=local.year, m=local.month, d=local.day)
+    return full_day_text(moment.astimezone(CHINA).date())
 
 
 def moment_text(moment: datetime) -> str:

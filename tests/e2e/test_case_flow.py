@@ -172,7 +172,7 @@ def test_a_whole_case_from_filing_to_expulsion(world: World, phones: Phones,
         form.get_by_label("谈话人2").select_option(label="李秀英")
         form.get_by_label("谈话情况").fill("本人承认工作忙、对组织生活重视不够，表示愿意改正。")
     take(secretary, "talk", "记录谈话", "已谈话", talk_form)
-    expect(due(secretary)).to_have_text(NEXT.format(step="支委会提出处置意见", by=BRANCH))
+    expect(due(secretary)).to_have_text("下一步：支委会提出处置意见")
     proposal = secretary.locator("#form-proposal")
     expect(proposal.get_by_role("radio")).to_have_count(3)  # 限期改正, 劝其退党, 除名
 
@@ -181,7 +181,7 @@ def test_a_whole_case_from_filing_to_expulsion(world: World, phones: Phones,
         form.get_by_label("理由", exact=True).fill("经教育有所认识，给予限期改正。")
     take(secretary, "proposal", "提出处置意见", "待上级预审",
          pick("限期改正", then=months_and_reason))
-    expect(due(secretary)).to_have_text(NEXT.format(step="上级预审", by=ABOVE))
+    expect(due(secretary)).to_have_text("下一步：上级预审")
     expect(secretary.locator(".cs-summary")).to_contain_text("处置意见：限期改正（6个月）")
     expect(secretary.locator("#next")).to_have_count(0)  # the branch has nothing to do now
     assert done(secretary) == ["启动组织处置", "调查核实", "谈话", "支委会提出处置意见"]
@@ -197,7 +197,7 @@ def test_a_whole_case_from_filing_to_expulsion(world: World, phones: Phones,
     mine = f"/me/cases/{case_id}"
     expect(member).to_have_url(re.compile(re.escape(mine) + "$"))
     expect(member.get_by_role("heading", level=1)).to_have_text("关于我的组织处置")
-    expect(due(member)).to_have_text(NEXT.format(step="上级预审", by=ABOVE))
+    expect(due(member)).to_have_text("下一步：上级预审")
     expect(member.locator(".cs-me")).to_contain_text("处置意见：限期改正（6个月）")
     assert done(member) == ["启动组织处置", "调查核实", "谈话", "支委会提出处置意见"]
     expect(member.locator("#appeal")).to_have_count(0)
@@ -229,7 +229,7 @@ def test_a_whole_case_from_filing_to_expulsion(world: World, phones: Phones,
     shoot(above, shots, "22-case-queue.png")
     row.click()
     expect(above).to_have_url(re.compile(re.escape(here) + "$"))
-    expect(due(above)).to_have_text(NEXT.format(step="上级预审", by=ABOVE))
+    expect(due(above)).to_have_text("下一步：上级预审")
     expect(above.locator("#steps")).to_contain_text("在外地照顾生病的母亲")  # the defence
     fits(above)
     above_asked = Asked(above)
@@ -262,7 +262,7 @@ def test_a_whole_case_from_filing_to_expulsion(world: World, phones: Phones,
     expect(secretary.locator("#steps li").last).to_contain_text("赞成 4，反对 1，弃权 0")
     expect(secretary.locator("#steps li").last).to_contain_text(
         "应到会有表决权的党员 6 名，实到 5 名")
-    expect(due(secretary)).to_have_text(NEXT.format(step="上级审批", by=ABOVE))
+    expect(due(secretary)).to_have_text("下一步：上级审批")
 
     # The 党委 approves: the page asks once, saying what follows.
     above.goto("/committee/cases")
@@ -327,7 +327,7 @@ def test_a_whole_case_from_filing_to_expulsion(world: World, phones: Phones,
     take(secretary, "followup", "记录考察结果", "已谈话",
          pick("仍未改正（重新提出劝退或除名）",
               then=words("考察情况", "期限内仍有四次无故缺席组织生活，未见改正。")))
-    expect(due(secretary)).to_have_text(NEXT.format(step="支委会提出处置意见", by=BRANCH))
+    expect(due(secretary)).to_have_text("下一步：支委会提出处置意见")
     measures = secretary.locator("#form-proposal .cs-choice")
     expect(measures).to_have_text(["劝其退党", "除名"])
     expect(secretary.get_by_label("限期改正的月数（1到12，不填为默认）")).to_have_count(0)
@@ -337,7 +337,7 @@ def test_a_whole_case_from_filing_to_expulsion(world: World, phones: Phones,
     # 杨洋, still a member, logs in again and sees what is proposed.
     log_in_again(phones, "a4", member, mine)
     expect(member.locator(".cs-me")).to_contain_text("处置意见：除名")
-    expect(due(member)).to_have_text(NEXT.format(step="上级预审", by=ABOVE))
+    expect(due(member)).to_have_text("下一步：上级预审")
     expect(member.locator("#defence")).to_be_visible()
     readable(member)
 
@@ -442,7 +442,7 @@ def test_persuaded_to_withdraw_refused_then_agreed(world: World, phones: Phones)
          pick("劝而不退", then=words("说明", "本人不同意退党。")))
     asked.once("本人同意退党的，党员身份即终止", "确定吗？")
     expect(secretary.locator("#steps li").last).to_contain_text("劝而不退")
-    expect(due(secretary)).to_have_text(NEXT.format(step="支委会提出处置意见", by=BRANCH))
+    expect(due(secretary)).to_have_text("下一步：支委会提出处置意见")
     expect(secretary.locator("#form-proposal .cs-choice")).to_have_text(["除名"])
     take(secretary, "proposal", "提出处置意见", "待上级预审",
          pick("除名", then=words("理由", "劝而不退，建议除名。")))

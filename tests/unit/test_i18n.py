@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from app.points import GRADE_LABELS, default_rule_items
-from app.present import i18n
+from app.present import case_words, i18n, labels
 from app.present.labels import CATEGORY_LABELS, GRADE_MSGIDS, KIND_LABELS, STATUS_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,8 +118,8 @@ def test_labels_defined_in_the_engine_are_in_the_catalogue(english: Catalog) -> 
     assert set(GRADE_MSGIDS) == set(GRADE_LABELS.values())
     assert {item.name for item in default_rule_items()} == i18n.DEFAULT_RULE_NAMES
     ids = {msgid(m) for m in english if m.id}
-    for labels in (KIND_LABELS, STATUS_LABELS, CATEGORY_LABELS):
-        assert set(labels.values()) <= ids
+    for table in (KIND_LABELS, STATUS_LABELS, CATEGORY_LABELS):
+        assert set(table.values()) <= ids
     assert ids >= i18n.DEFAULT_RULE_NAMES
 
 
@@ -136,5 +137,20 @@ def test_rule_names_translate_only_the_defaults() -> None:
         # A name an administrator typed is data, shown as it is, even if it is a msgid.
         assert i18n.rule_item_name("已通过") == "已通过"
         assert i18n.rule_item_name("Village clean-up") == "Village clean-up"
+    finally:
+        i18n.set_language(i18n.DEFAULT_LANGUAGE)
+
+
+@pytest.mark.parametrize(("language", "day", "said"), [
+    ("zh", date(2027, 1, 6), "2027年1月6日"),
+    ("en", date(2027, 1, 6), "6 January 2027"),
+    ("en", date(2026, 12, 31), "31 December 2026"),
+])
+def test_a_day_with_its_year_reads_as_people_write_it(language: str, day: date,
+                                                       said: str) -> None:
+    try:
+        i18n.set_language(language)
+        assert labels.full_day_text(day) == said
+        assert case_words.day_text(day) == said
     finally:
         i18n.set_language(i18n.DEFAULT_LANGUAGE)

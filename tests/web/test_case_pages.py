@@ -222,7 +222,7 @@ def test_the_member_writes_a_defence_and_an_appeal_on_the_phone(world: World,
     assert here in client.get("/me").text
     page = client.get(here)
     assert page.status_code == 200
-    assert "下一步：支委会提出处置意见（支部委员会办理）" in text_of(page.text)
+    assert "下一步：支委会提出处置意见" in text_of(page.text)
     assert f'action="/me/cases/{case}/defence"' in page.text
     assert "/appeal" not in page.text
     answer = post(client, f"{here}/defence", token, {"text": "  "})
@@ -376,3 +376,23 @@ def test_the_level_above_is_told_of_the_cases_waiting_for_it(world: World,
     reach(world, "proposed")  # the 党委's prereview is next
     assert waiting_count(client, "party_sec", "待上级办理的处置案件") == 1
     assert waiting_count(client, "sec_a", "待上级办理的处置案件") is None
+
+
+def test_a_returned_case_says_so_at_the_top(world: World, client: TestClient) -> None:
+    """After the level above returns the proposal (the state reads 已谈话 again), the case
+    page and the member's page say who returned it, when and why, above the next step; the
+    note goes once the committee proposes again."""
+    case = reach(world, "proposed")
+    ok(world.post("party_sec", f"/cases/{case}/steps",
+                  {"kind": "prereview", "decision": "return", "note": "证据不足，请补充谈话记录"}))
+    note = "上级党委于2026年1月10日退回重议。意见：证据不足，请补充谈话记录"
+    web_login(client, "sec_a")
+    words = text_of(client.get(f"/committee/cases/{case}").text)
+    assert note in words and words.index(note) < words.index("下一步：支委会提出处置意见")
+    web_login(client, "a4")
+    assert note in text_of(client.get(f"/me/cases/{case}").text)
+    ok(world.post("sec_a", f"/cases/{case}/steps",
+                  {"kind": "proposal", "measure": "rectify", "months": 6,
+                   "reason": "补充谈话后仍未转变"}))
+    web_login(client, "sec_a")
+    assert "退回重议。" not in text_of(client.get(f"/committee/cases/{case}").text)

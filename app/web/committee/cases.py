@@ -40,6 +40,7 @@ def case_context(session: SessionDep, actor: Actor, file: case_view.CaseFile,
     """What the case page and the member's page both show."""
     return {"file": file, "case": file.case, "org": file.org, "member": file.member,
             "lines": case_words.step_lines(file), "due_text": case_words.due_text(file.due),
+            "returned": case_words.returned_text(file),
             "state": case_words.case_state(file.case),
             "ground": _(case_words.GROUND_LABELS[file.case.ground]),
             "measure": case_words.measure_text(file.case.measure, file.case.months),

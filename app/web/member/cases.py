@@ -45,6 +45,7 @@ def _page(request: Request, session: SessionDep, actor: Actor, clock: Clock, cas
     return render(request, "pages/member/case.html", {
         "file": file, "case": case, "org": file.org,
         "lines": case_words.step_lines(file), "due_text": case_words.due_text(file.due),
+        "returned": case_words.returned_text(file),
         "state": case_words.case_state(case),
         "ground": _(case_words.GROUND_LABELS[case.ground]),
         "measure": case_words.measure_text(case.measure, case.months),
