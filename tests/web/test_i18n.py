@@ -367,8 +367,8 @@ def test_a_disposal_case_in_english(ascii_world: Ascii, client: TestClient) -> N
     page = assert_english(client, f"/committee/cases/{case}")
     assert "Waiting for the prereview above" in page and "Ground: Other" in page
     assert "Measure: Correct within 6 months" in page
-    assert "Next: Prereview (by the Party committee above)" in page
-    assert "Investigation Sam Lee" in page and "Proposal of a measure Sam Lee" in page
+    assert "Next: Prereview by the committee above" in page
+    assert "Investigation Sam Lee" in page and "Proposal by the branch committee Sam Lee" in page
     printed = client.get(f"/committee/cases/{case}/print").text
     for label, value in (("Party branch: ", "North Branch"), ("Ground: ", "Other"),
                          ("Measure: ", "Correct within 6 months"), ("State: ", "Waiting")):
