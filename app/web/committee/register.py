@@ -122,9 +122,7 @@ def _list_context(session: SessionDep, roster: Roster, values: dict[str, str],
         "item_label": item_label(roster.item),
         "reason": reason_needed(roster.item, roster.rules.params),
         "reason_from": roster.rules.params.basic_single_deduction,
-        "absence_label": _("{code} {name}").format(code=absence.code,
-                                                   name=rule_item_name(absence.name))
-        if absence else "",
+        "absence_label": f"{absence.code} {rule_item_name(absence.name)}" if absence else "",
         "absence_points": ngettext("{points}分", "{points}分", absence.points or 0).format(
             points=absence.points or 0) if absence else "",
         "tick_all": _query(values, tick="all"), "tick_none": _query(values, tick="none"),
