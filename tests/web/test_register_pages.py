@@ -96,6 +96,12 @@ def test_the_picker_comes_first_and_the_links_lead_here(world: World,
     assert f'value="{DAY[:8]}10"' in html  # today
     for path in ("/committee", "/committee/record"):
         assert 'href="/committee/register"' in client.get(path).text, path
+    assert f'href="/committee/register?org_id={world.branch_a}"' in client.get("/committee").text
+    # A committee of several branches picks one; their own comes first.
+    web_login(client, "party_sec")
+    html = client.get(PAGE).text
+    assert f'<option value="{world.branch_b}" selected>' in html
+    assert f'<option value="{world.branch_a}" >' in html
 
 
 def test_confirmed_once_then_recorded_once(world: World, client: TestClient) -> None:
