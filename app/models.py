@@ -524,10 +524,12 @@ class AuditLog(SQLModel, table=True):
 
 
 class ImportKind(StrEnum):
-    """What a confirmed sheet import created (app/services/import_receipts.py)."""
+    """What a confirmed sheet import created (app/services/import_receipts.py), or an
+    attendance register (app/services/attendance.py): a batch that takes effect once."""
 
     entries = "entries"
     members = "members"
+    attendance = "attendance"
 
 
 class ImportReceipt(SQLModel, table=True):

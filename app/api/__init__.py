@@ -5,6 +5,7 @@ from fastapi.routing import APIRoute
 
 from app.api import (
     appraisal,
+    attendance,
     audit,
     auth,
     cases,
@@ -35,8 +36,8 @@ def _document_body_limit(module_router: APIRouter) -> None:
             route.responses = {**route.responses, **errors(413)}
 
 
-for module in (auth, passwords, orgs, member_import, members, rules, rules_file, entries, reviews,
-               ratings, audit, entry_import,
+for module in (auth, passwords, orgs, member_import, members, rules, rules_file, entries,
+               attendance, reviews, ratings, audit, entry_import,
                exports, notices, printing, appraisal, cases):
     _document_body_limit(module.router)
     router.include_router(module.router)

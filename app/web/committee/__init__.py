@@ -16,10 +16,11 @@ from app.web.committee import (
     rating_steps,
     ratings,
     record,
+    register,
     reviews,
 )
 
 router = APIRouter()
-for module in (home, entries, record, reviews, ratings, rating_steps, paper_ballots, approvals,
-               cases, import_members, import_entries, appraisal):
+for module in (home, entries, record, register, reviews, ratings, rating_steps, paper_ballots,
+               approvals, cases, import_members, import_entries, appraisal):
     router.include_router(module.router)

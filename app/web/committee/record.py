@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from app.clock import Clock, ClockDep
 from app.db import SessionDep
 from app.models import EntryStatus
-from app.points import DEDUCTING_KINDS, Kind, RatingParams, RuleItem, needs_reason
+from app.points import DEDUCTING_KINDS, Kind, RatingParams, RuleItem, RuleSet, needs_reason
 from app.present.i18n import _, ngettext, rule_item_name
 from app.present.labels import KIND_LABELS, points_text
 from app.present.messages import message_for
@@ -32,7 +32,7 @@ KIND_ORDER = (Kind.positive, Kind.negative, Kind.bonus, Kind.deduction, Kind.vet
 Field = Annotated[str, Form(max_length=2000)]
 
 
-def _item_label(item: RuleItem) -> str:
+def item_label(item: RuleItem) -> str:
     name = rule_item_name(item.name)
     if item.kind is Kind.veto:
         return f"{item.code} {name}"
@@ -46,7 +46,7 @@ def _item_label(item: RuleItem) -> str:
                                                     cap=cap)
 
 
-def _reason(item: RuleItem, params: RatingParams) -> str:
+def reason_needed(item: RuleItem, params: RatingParams) -> str:
     """When the note is a reason that must be given (issue 17): "always" (a veto, or an item
     whose least amount already deducts enough), "amount" (a deduction that may: it depends
     on the points or the quantity typed), or "" (never). The page says so by the note."""
@@ -54,6 +54,13 @@ def _reason(item: RuleItem, params: RatingParams) -> str:
     if needs_reason(item.kind, -(least or 0), params):
         return "always"
     return "amount" if item.kind in DEDUCTING_KINDS else ""
+
+
+def item_groups(rules: RuleSet) -> list[tuple[str, list[tuple[RuleItem, str, str]]]]:
+    """The year's items grouped by kind, each with its label and when it needs a reason."""
+    return [(kind.value, [(i, item_label(i), reason_needed(i, rules.params))
+                          for i in rules.items if i.kind is kind])
+            for kind in KIND_ORDER]
 
 
 def _form_context(session: SessionDep, actor: Actor, values: dict[str, str], today: date,
@@ -64,10 +71,7 @@ def _form_context(session: SessionDep, actor: Actor, values: dict[str, str], tod
     if len(typed) == 10 and typed[:4].isdigit() and 2000 <= int(typed[:4]) <= today.year:
         year = int(typed[:4])
     rules = load_rule_set(session, year, now)
-    groups = [(kind.value, [(i, _item_label(i), _reason(i, rules.params))
-                            for i in rules.items if i.kind is kind])
-              for kind in KIND_ORDER]
-    return {"members": worklist.scope_members(session, actor), "groups": groups,
+    return {"members": worklist.scope_members(session, actor), "groups": item_groups(rules),
             "values": values, "today": today.isoformat(), "rules_year": year,
             "reason_from": rules.params.basic_single_deduction}
 
@@ -81,42 +85,49 @@ def record_page(request: Request, session: SessionDep, actor: CommitteeActor, cl
                 _form_context(session, actor, values, clock.today(), clock.now()))
 
 
-class _Typo(Exception):
+class Typo(Exception):
     """Something typed that cannot be sent to the service as it is."""
+
+
+def typed_amount(session: SessionDep, values: dict[str, str], occurred_on: date,
+                 now: datetime) -> tuple[int | None, int | None]:
+    """The quantity or the points typed, whichever the item takes (Typo when it is not a
+    number); only that one is sent, so a leftover in the other field does no harm."""
+    item = None
+    if 2000 <= occurred_on.year <= 2100:
+        item = load_rule_set(session, occurred_on.year, now).item(values["rule_code"])
+    quantity = points = None
+    if item is not None and item.chosen_points:
+        points = int_or_none(values["points"])
+        if points is None:
+            raise Typo(_("该项目须填写分值（{low}–{high}分）。").format(
+                low=item.min_points, high=item.max_points))
+    elif item is not None and item.kind is not Kind.veto:
+        quantity = int_or_none(values["quantity"] or "1")
+        if quantity is None:
+            raise Typo(_("次数须为1到100之间的整数。"))
+    return quantity, points
 
 
 def _new_entry(session: SessionDep, values: dict[str, str], now: datetime) -> NewEntry:
     member_id = id_or_none(values["member_id"])
     if member_id is None:
-        raise _Typo(_("请选择党员。"))
+        raise Typo(_("请选择党员。"))
     if not values["rule_code"]:
-        raise _Typo(_("请选择积分项目。"))
+        raise Typo(_("请选择积分项目。"))
     try:
         occurred_on = date.fromisoformat(values["occurred_on"])
     except ValueError:
-        raise _Typo(_("请填写正确的日期，例如 2025-11-14。")) from None
+        raise Typo(_("请填写正确的日期，例如 2025-11-14。")) from None
     if len(values["note"]) > 1000:
-        raise _Typo(_("说明不能超过1000字。"))
-    item = None
-    if 2000 <= occurred_on.year <= 2100:
-        item = load_rule_set(session, occurred_on.year, now).item(values["rule_code"])
-    quantity = points = None
-    # Only the field the item takes is sent, so a leftover in the other one does no harm.
-    if item is not None and item.chosen_points:
-        points = int_or_none(values["points"])
-        if points is None:
-            raise _Typo(_("该项目须填写分值（{low}–{high}分）。").format(
-                low=item.min_points, high=item.max_points))
-    elif item is not None and item.kind is not Kind.veto:
-        quantity = int_or_none(values["quantity"] or "1")
-        if quantity is None:
-            raise _Typo(_("次数须为1到100之间的整数。"))
+        raise Typo(_("说明不能超过1000字。"))
+    quantity, points = typed_amount(session, values, occurred_on, now)
     return NewEntry(member_id=member_id, rule_code=values["rule_code"], occurred_on=occurred_on,
                     quantity=quantity, points=points, note=values["note"].strip())
 
 
 def _form(request: Request, session: SessionDep, actor: Actor, values: dict[str, str],
-          clock: Clock, error: _Typo | DomainError | None = None) -> Response:
+          clock: Clock, error: Typo | DomainError | None = None) -> Response:
     """The form as typed; with the reason it was refused, if it was."""
     context = _form_context(session, actor, values, clock.today(), clock.now())
     if error is None:
@@ -177,7 +188,7 @@ def record_entry(request: Request, session: SessionDep, actor: CommitteeActor, c
                 return _confirmation(request, session, checked, values)
         with session.begin_nested():
             entry = entries.create_entry(session, actor, new, clock.now(), clock.today())
-    except (_Typo, DomainError) as error:
+    except (Typo, DomainError) as error:
         return _form(request, session, actor, values, clock, error)
     row = worklist.entry_views(session, [entry], clock.now())[0]
     what = f"{row.member_name} {entry.rule_code} {rule_item_name(row.item_name)}"
