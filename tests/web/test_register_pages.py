@@ -206,7 +206,7 @@ def test_a_finalized_quarter_refuses_with_nothing_recorded(world: World,
     data = marks(world, ("a1", "a2"), occurred_on="2025-11-14", confirmed="1")
     answer = form_post(client, PAGE, token, data)
     assert answer.status_code == 409
-    assert "该季度已定稿" in text(answer.text)
+    assert "该季度已确认" in text(answer.text)
     assert ticked(answer.text) == set(ids(world, "a1", "a2"))
     assert entry_count(world) == before
 
