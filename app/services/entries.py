@@ -320,12 +320,26 @@ def resubmit_entry(session: Session, actor: Actor, entry_id: int, change: Resubm
 
     Only the member: a self-report is their own claim. The committee, which rejected it,
     records a correct entry for them instead (approved at once, POST /entries)."""
+    rejected, member, org = _resubmittable(session, actor, entry_id, lock=True)
+    return _create(session, actor, member, org, _resubmitted(session, rejected, change, now),
+                   now, today, photo, resubmits=rejected)
+
+
+def resubmittable(session: Session, actor: Actor, entry_id: int) -> Entry:
+    """The rejected entry the actor may correct and send again (the form shows it filled
+    in), or the refusal resubmit_entry would give now."""
+    return _resubmittable(session, actor, entry_id, lock=False)[0]
+
+
+def _resubmittable(session: Session, actor: Actor, entry_id: int,
+                   lock: bool) -> tuple[Entry, Member, Org]:
     rejected, member, org = get_entry(session, actor, entry_id)
     if member.id != actor.member_id:
         raise Forbidden(f"Entry {entry_id} is about {member.name}: only they may resubmit "
                         "it. A committee member records a correct entry for them instead.",
                         "not_own_entry")
-    lock_branch(session, org.id or 0, rejected)
+    if lock:
+        lock_branch(session, org.id or 0, rejected)
     if rejected.status != EntryStatus.rejected:
         raise WorkflowConflict(f"Entry {entry_id} is {rejected.status}: only a rejected "
                                "entry is resubmitted.", "not_rejected")
@@ -333,8 +347,7 @@ def resubmit_entry(session: Session, actor: Actor, entry_id: int, change: Resubm
     if again is not None:
         raise WorkflowConflict(f"Entry {entry_id} was resubmitted already, as entry "
                                f"{again.id}.", "already_resubmitted")
-    return _create(session, actor, member, org, _resubmitted(session, rejected, change, now),
-                   now, today, photo, resubmits=rejected)
+    return rejected, member, org
 
 
 def entry_photo(session: Session, actor: Actor, entry_id: int) -> str:
