@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.models import Entry, EntryStatus
 from tests.api.support import NO_NOTICE, World, ok
@@ -72,7 +72,7 @@ def entry_item(page: str, entry_id: int) -> str:
 
 def entries_of(db: Session, world: World) -> list[Entry]:
     return list(db.exec(select(Entry).where(Entry.member_id == world.members["a1"])
-                        .order_by(Entry.id)).all())  # type: ignore[arg-type]
+                        .order_by(col(Entry.id))).all())
 
 
 def test_the_form_is_filled_in_from_the_rejected_entry(world: World, client: TestClient) -> None:
