@@ -341,6 +341,10 @@ class Entry(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=1000)
     revoked_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     revoked_at: datetime | None = _at(nullable=True)
+    # The rejected entry this one corrects (a member's resubmission, issue 17), which stays
+    # as it was. No foreign key: none may reference entry.id, so that entry can be
+    # partitioned by year (docs/scaling.md §2); `jifen check` verifies it (migration 0015).
+    resubmits_id: int | None = Field(default=None, index=True, sa_type=BigId)
 
 
 class EvidencePhoto(SQLModel, table=True):

@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import CurrentActor, PagingDep, errors
-from app.api.shape import entry_out
+from app.api.shape import entries_out, entry_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import EntryStatus
-from app.schemas import EntryCreate, EntryOut, Id, Page, ReasonBody, Year
+from app.schemas import EntryCreate, EntryOut, EntryResubmit, Id, Page, ReasonBody, Year
 from app.services import entries
-from app.services.entries import EntryFilter, NewEntry
+from app.services.entries import EntryFilter, NewEntry, Resubmission
 
 router = APIRouter(tags=["entries"])
 
@@ -56,13 +56,44 @@ def list_entries(
     f = EntryFilter(member_id=member_id, org_id=org_id, status=status, year=year,
                     quarter=quarter)
     rows, total = entries.list_entries(session, actor, f, paging.limit, paging.offset)
-    return Page[EntryOut](items=[entry_out(e) for e in rows], total=total)
+    return Page[EntryOut](items=entries_out(session, rows), total=total)
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut, responses=errors(401, 404, 422))
 def read_entry(entry_id: Id, session: SessionDep, actor: CurrentActor) -> EntryOut:
-    """One entry."""
-    return entry_out(entries.get_entry(session, actor, entry_id)[0])
+    """One entry; a rejected one names the entry that resubmitted it (`resubmitted_by`)."""
+    return entries_out(session, [entries.get_entry(session, actor, entry_id)[0]])[0]
+
+
+# The refusals of a resubmission: its own, then those of any new entry.
+RESUBMIT_REFUSALS = {
+    403: ("not_own_entry", *CREATE_REFUSALS[403]),
+    409: ("not_rejected", "already_resubmitted", *CREATE_REFUSALS[409]),
+    422: CREATE_REFUSALS[422],
+}
+
+
+@router.post("/entries/{entry_id}/resubmit", status_code=status.HTTP_201_CREATED,
+             response_model=EntryOut,
+             responses=errors(401, 403, 404, 409, 422, codes=RESUBMIT_REFUSALS))
+def resubmit_entry(entry_id: Id, body: EntryResubmit, session: SessionDep,
+                   actor: CurrentActor, clock: ClockDep) -> EntryOut:
+    """Correct a rejected entry about me and send it again: a new entry (`resubmits` names
+    the rejected one, which stays as it was, with its reason), checked as any new entry.
+    Each field left out keeps the rejected entry's value; its photo is kept unless
+    `evidence` names another of mine, or is null or "" for none.
+
+    403 `not_own_entry` for anyone but the entry's member (the committee records a correct
+    entry instead); 409 `not_rejected` for an entry not rejected, `already_resubmitted` for
+    one resubmitted before (once per rejected entry).
+    """
+    sent = body.model_fields_set
+    change = Resubmission(
+        **body.model_dump(exclude={"evidence"}),
+        evidence=body.evidence or None,
+        keep_photo="evidence" not in sent)
+    return entry_out(entries.resubmit_entry(session, actor, entry_id, change, clock.now(),
+                                            clock.today()))
 
 
 @router.post("/entries/{entry_id}/approve", response_model=EntryOut,

@@ -8,6 +8,7 @@ from app.db import SessionDep
 from app.models import (
     BallotStatus,
     Entry,
+    EntryStatus,
     Member,
     Objection,
     Org,
@@ -27,7 +28,7 @@ from app.schemas import (
     ReviewOut,
     TallyOut,
 )
-from app.services import appraisal, ratings, reviews
+from app.services import appraisal, entries, ratings, reviews
 from app.services.access import Actor
 from app.services.standing import MemberFacts
 
@@ -45,8 +46,18 @@ def member_out(member: Member, username: str | None, facts: MemberFacts) -> Memb
         from_attributes=False)
 
 
-def entry_out(entry: Entry) -> EntryOut:
-    return EntryOut.model_validate(entry, from_attributes=True)
+def entry_out(entry: Entry, resubmitted_by: Entry | None = None) -> EntryOut:
+    out = EntryOut.model_validate(entry, from_attributes=True)
+    return out.model_copy(update={"resubmits": entry.resubmits_id,
+                                  "resubmitted_by": resubmitted_by.id if resubmitted_by
+                                  else None})
+
+
+def entries_out(session: SessionDep, rows: list[Entry]) -> list[EntryOut]:
+    """Entries with the links between a rejected entry and its resubmission."""
+    rejected = [e.id for e in rows if e.id is not None and e.status == EntryStatus.rejected]
+    again = entries.resubmitted_as(session, rejected)
+    return [entry_out(e, again.get(e.id or 0)) for e in rows]
 
 
 def objection_out(objection: Objection) -> ObjectionOut:

@@ -74,6 +74,11 @@ MESSAGES: dict[str, str] = {
     "self_report_kind": N_("党员只能申报正向得分和加分项目。"),
     "not_pending": N_("该记录已经处理过了。"),
     "not_approved": N_("只有已通过的记录才能撤销。"),
+    # A rejected self-report corrected and sent again (issue 17).
+    "not_own_entry": N_("只有党员本人可以修改后重新提交自己的记录；"
+                        "支委可以直接为其登记一条正确的记录。"),
+    "not_rejected": N_("只有未通过的记录才能修改后重新提交。"),
+    "already_resubmitted": N_("这条记录已经重新提交过了，请看“我的记录”里新的那一条。"),
     "reason_required": N_("请填写理由。"),
     "response_required": N_("请填写答复内容。"),
     "text_required": N_("请写明异议内容。"),

@@ -460,6 +460,18 @@ class EntryCreate(Body):
     evidence: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
+class EntryResubmit(Body):
+    """A rejected entry corrected: each field left out keeps the rejected entry's value; its
+    photo (`evidence`) is kept unless another is named, or null or "" for none."""
+
+    rule_code: Annotated[str, StringConstraints(pattern=RULE_CODE_PATTERN)] | None = None
+    occurred_on: IsoDate | None = None
+    quantity: Annotated[int, Field(ge=1, le=100)] | None = None
+    points: Annotated[int, Field(ge=0, le=100)] | None = None
+    note: Text | None = None
+    evidence: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
 class EntryOut(BaseModel):
     id: int
     member_id: int
@@ -478,6 +490,9 @@ class EntryOut(BaseModel):
     reason: str | None
     revoked_by: int | None
     revoked_at: datetime | None
+    # The rejected entry this one corrects; the entry that corrects this rejected one.
+    resubmits: int | None = None
+    resubmitted_by: int | None = None
 
 
 class ReasonBody(Body):

@@ -3,6 +3,7 @@ Workflow 1, 3)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -214,6 +215,13 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
     stored for the member (app/services/uploads.py)."""
     member, org = get_member(session, actor, new.member_id)
     lock_branch(session, org.id or 0)
+    return _create(session, actor, member, org, new, now, today, photo)
+
+
+def _create(session: Session, actor: Actor, member: Member, org: Org, new: NewEntry,
+            now: datetime, today: date, photo: Upload | None,
+            resubmits: Entry | None = None) -> Entry:
+    """create_entry once the branch is locked (resubmit_entry's too)."""
     _check_date(member, new, today)
     checked = _check(session, actor, member, org, new,
                      ensure_rule_set(session, new.occurred_on.year, now))
@@ -239,12 +247,107 @@ def create_entry(session: Session, actor: Actor, new: NewEntry, now: datetime,
         created_at=now,
         decided_by=actor.account_id if approved else None,
         decided_at=now if approved else None,
+        resubmits_id=resubmits.id if resubmits else None,
     )
     session.add(entry)
     session.flush()
     audit.record(session, actor_id=actor.account_id, action="entry.create", object_type="entry",
                  object_id=entry.id, at=now, after=audit.snapshot(entry))
     return entry
+
+
+@dataclass(frozen=True)
+class Resubmission:
+    """What a member changes in a rejected entry before sending it again; None keeps the
+    rejected one's. Its photo is kept unless `evidence` names another or `keep_photo` is
+    False (a new photo uploaded replaces it)."""
+
+    rule_code: str | None = None
+    occurred_on: date | None = None
+    quantity: int | None = None
+    points: int | None = None
+    note: str | None = None
+    evidence: str | None = None
+    keep_photo: bool = True
+
+
+def resubmitted_as(session: Session, entry_ids: Collection[int]) -> dict[int, Entry]:
+    """Of these entries, those resubmitted: the entry that corrects each (issue 17)."""
+    if not entry_ids:
+        return {}
+    return {e.resubmits_id or 0: e for e in session.exec(
+        select(Entry).where(col(Entry.resubmits_id).in_(set(entry_ids))))}
+
+
+def resubmitted_entries(session: Session, entries: Iterable[Entry]) -> dict[int, Entry]:
+    """The rejected entries these entries resubmit, by id (with their reasons)."""
+    ids = {e.resubmits_id for e in entries if e.resubmits_id is not None}
+    if not ids:
+        return {}
+    return {e.id or 0: e for e in session.exec(select(Entry).where(col(Entry.id).in_(ids)))}
+
+
+def _resubmitted(session: Session, rejected: Entry, change: Resubmission,
+                 now: datetime) -> NewEntry:
+    """The new entry: the rejected one's values where the member changed nothing. Its
+    quantity or points stay only with its item (they mean nothing for another)."""
+    quantity = points = None
+    if change.rule_code in (None, rejected.rule_code):
+        item = load_rule_set(session, rejected.year, now).item(rejected.rule_code)
+        if item is not None and item.kind is not Kind.veto:
+            if item.chosen_points:
+                points = abs(rejected.points)
+            else:
+                quantity = rejected.quantity
+    # Kept only if it is the member's stored photo, the one their pages show.
+    kept = rejected.evidence if change.keep_photo and uploads.is_members_photo(
+        session, rejected.member_id, rejected.evidence) else None
+    return NewEntry(
+        member_id=rejected.member_id,
+        rule_code=change.rule_code or rejected.rule_code,
+        occurred_on=change.occurred_on or rejected.occurred_on,
+        quantity=change.quantity if change.quantity is not None else quantity,
+        points=change.points if change.points is not None else points,
+        note=rejected.note if change.note is None else change.note,
+        evidence=change.evidence or kept)
+
+
+def resubmit_entry(session: Session, actor: Actor, entry_id: int, change: Resubmission,
+                   now: datetime, today: date, photo: Upload | None = None) -> Entry:
+    """A rejected entry, corrected and sent again by its member (issue 17): a new entry,
+    checked as any of theirs is, that names the rejected one; that one stays as it was,
+    with its reason. Once per rejected entry.
+
+    Only the member: a self-report is their own claim. The committee, which rejected it,
+    records a correct entry for them instead (approved at once, POST /entries)."""
+    rejected, member, org = _resubmittable(session, actor, entry_id, lock=True)
+    return _create(session, actor, member, org, _resubmitted(session, rejected, change, now),
+                   now, today, photo, resubmits=rejected)
+
+
+def resubmittable(session: Session, actor: Actor, entry_id: int) -> Entry:
+    """The rejected entry the actor may correct and send again (the form shows it filled
+    in), or the refusal resubmit_entry would give now."""
+    return _resubmittable(session, actor, entry_id, lock=False)[0]
+
+
+def _resubmittable(session: Session, actor: Actor, entry_id: int,
+                   lock: bool) -> tuple[Entry, Member, Org]:
+    rejected, member, org = get_entry(session, actor, entry_id)
+    if member.id != actor.member_id:
+        raise Forbidden(f"Entry {entry_id} is about {member.name}: only they may resubmit "
+                        "it. A committee member records a correct entry for them instead.",
+                        "not_own_entry")
+    if lock:
+        lock_branch(session, org.id or 0, rejected)
+    if rejected.status != EntryStatus.rejected:
+        raise WorkflowConflict(f"Entry {entry_id} is {rejected.status}: only a rejected "
+                               "entry is resubmitted.", "not_rejected")
+    again = resubmitted_as(session, [entry_id]).get(entry_id)
+    if again is not None:
+        raise WorkflowConflict(f"Entry {entry_id} was resubmitted already, as entry "
+                               f"{again.id}.", "already_resubmitted")
+    return rejected, member, org
 
 
 def entry_photo(session: Session, actor: Actor, entry_id: int) -> str:

@@ -20,7 +20,8 @@
 - entry: year and quarter match occurred_on, the kind is the rule item's kind of that
   year, points have the kind's sign, the status is one of the four and its fields agree,
   its branch is its member's (the annual rating reads entries by branch), and its
-  evidence, if any, is a photo stored for its member.
+  evidence, if any, is a photo stored for its member; an entry resubmitting another names
+  a rejected entry of its member, and no entry is resubmitted twice.
 - rating: every approved rating's items match score, stars, vetoed, deductions and the
   proposed grade recomputed from the finalized data, and its grades obey the rules.
 - ballot and rating_steps (app/services/integrity_ratings.py): each rating's ballot adds up
@@ -496,6 +497,34 @@ def check_entries(session: Session, report: Report) -> None:
             break
         after_id = rows[-1].id
     report.checked["entries"] = count
+    check_resubmits(session, report)
+
+
+def check_resubmits(session: Session, report: Report) -> None:
+    """Each resubmission names a rejected entry of its own member, resubmitted once (a soft
+    reference, no foreign key: migration 0015)."""
+    rejected = sa.orm.aliased(Entry)
+    for e in session.execute(
+            sa.select(col(Entry.id), col(Entry.resubmits_id), col(Entry.member_id),
+                      col(rejected.member_id).label("named_member"),
+                      col(rejected.status).label("named_status"))
+            .outerjoin(rejected, col(rejected.id) == col(Entry.resubmits_id))
+            .where(col(Entry.resubmits_id).is_not(None))).all():
+        if e.named_member is None:
+            problem = "names no entry"
+        elif e.named_member != e.member_id or e.named_status != EntryStatus.rejected:
+            problem = f"is {e.named_status}, or of another member, not a rejected entry of " \
+                      "its member"
+        else:
+            continue
+        report.add("entry", "entry", e.id, f"entry {e.id} resubmits entry {e.resubmits_id}, "
+                   f"which {problem}.")
+    for named, ids in session.execute(
+            sa.select(col(Entry.resubmits_id), sa.func.count())
+            .where(col(Entry.resubmits_id).is_not(None))
+            .group_by(col(Entry.resubmits_id)).having(sa.func.count() > 1)).all():
+        report.add("entry", "entry", named, f"entry {named} is resubmitted by {ids} entries, "
+                   "not once.")
 
 
 # --- (e) approved ratings match the finalized data -------------------------------------------

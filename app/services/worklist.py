@@ -23,6 +23,7 @@ from app.models import (
 )
 from app.points import QUARTERS, RuleSet, quarter_start
 from app.services.access import Actor, managed_org_filter
+from app.services.entries import resubmitted_as, resubmitted_entries
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score, recorded_review_scores, year_scores
 from app.services.standing import active_exemptions
@@ -70,6 +71,10 @@ class EntryView:
     org_name: str
     item_name: str
     locked: bool  # its quarter is finalized for the member's branch
+    # A resubmission: the rejected entry it corrects (with its reason); a rejected entry:
+    # the entry that corrects it (issue 17).
+    resubmits: Entry | None = None
+    resubmitted_by: Entry | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +188,9 @@ def entry_views(session: Session, rows: list[Entry], now: datetime) -> list[Entr
         select(col(Review.org_id), col(Review.year), col(Review.quarter)).where(
             col(Review.org_id).in_(orgs.keys()), col(Review.year).in_(rules.keys()),
             Review.status == ReviewStatus.finalized)).all())
+    originals = resubmitted_entries(session, rows)
+    again = resubmitted_as(session, [e.id or 0 for e in rows
+                                     if e.status == EntryStatus.rejected])
     views = []
     for entry in rows:
         member = members[entry.member_id]
@@ -191,7 +199,9 @@ def entry_views(session: Session, rows: list[Entry], now: datetime) -> list[Entr
             entry=entry, member_name=member.name, org_id=member.org_id,
             org_name=orgs[member.org_id].name if member.org_id in orgs else "",
             item_name=item.name if item else entry.rule_code,
-            locked=(member.org_id, entry.year, entry.quarter) in finalized))
+            locked=(member.org_id, entry.year, entry.quarter) in finalized,
+            resubmits=originals.get(entry.resubmits_id or 0),
+            resubmitted_by=again.get(entry.id or 0)))
     return views
 
 

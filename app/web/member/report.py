@@ -14,12 +14,13 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from app.clock import Clock, ClockDep
 from app.db import SessionDep
+from app.models import Entry
 from app.points import SELF_REPORT_KINDS
 from app.present.i18n import N_, _
 from app.present.messages import message_for
 from app.services import entries, member_view
 from app.services.access import Actor
-from app.services.entries import NewEntry
+from app.services.entries import NewEntry, Resubmission
 from app.services.errors import DomainError, Forbidden, Invalid, NotFound, attempt
 from app.services.evidence import MIB, stored_file
 from app.services.rules import load_rule_set
@@ -27,7 +28,8 @@ from app.services.scoring import member_year_score
 from app.services.uploads import Upload
 from app.settings import get_settings
 from app.web.deps import WebActor
-from app.web.member.shared import RuleChoice, rule_choice
+from app.web.forms import id_or_none
+from app.web.member.shared import EntryView, RuleChoice, entry_view, rule_choice
 from app.web.render import flash, is_htmx, redirect, render
 
 # The page that takes a photo: app.limits allows it a photo-sized body (main.py).
@@ -68,6 +70,10 @@ class ReportForm:
     quantity: str = "1"
     points: str = ""
     note: str = ""
+    # A rejected entry of mine corrected and sent again (issue 17): its id, and whether its
+    # photo goes with the new one (unless a new photo is chosen).
+    resubmit: int | None = None
+    keep_photo: bool = True
 
 
 def _choices(session: SessionDep, actor: Actor, clock: Clock) -> list[RuleChoice]:
@@ -78,11 +84,20 @@ def _choices(session: SessionDep, actor: Actor, clock: Clock) -> list[RuleChoice
             for i in member_view.reportable_items(rules, member.category)]
 
 
+def _rejected_view(session: SessionDep, actor: Actor, clock: Clock,
+                   entry_id: int) -> EntryView:
+    """The rejected entry a correction is for, as my entries list shows it."""
+    entry = entries.get_entry(session, actor, entry_id)[0]
+    return entry_view(entry, load_rule_set(session, entry.year, clock.now()))
+
+
 def _form_page(request: Request, session: SessionDep, actor: Actor, clock: Clock,
                form: ReportForm, error: str | None = None, status_code: int = 200) -> Response:
     context = {"choices": _choices(session, actor, clock), "form": form,
                "today": clock.today().isoformat(), "error": error,
-               "max_mb": get_settings().max_upload_mb, "message": error}
+               "max_mb": get_settings().max_upload_mb, "message": error,
+               "again": _rejected_view(session, actor, clock, form.resubmit)
+               if form.resubmit is not None else None}
     response = render(request, "pages/member/report.html", context,
                       partial="partials/member/form_error.html" if error else None,
                       status_code=status_code)
@@ -95,10 +110,27 @@ def _form_page(request: Request, session: SessionDep, actor: Actor, clock: Clock
 
 @router.get(UPLOAD_PATH)
 def report_form(request: Request, session: SessionDep, actor: WebActor,
-                clock: ClockDep) -> Response:
-    """The self-report form: what I did, when, how much, and a photo if I have one."""
-    return _form_page(request, session, actor, clock,
-                      ReportForm(occurred_on=clock.today().isoformat()))
+                clock: ClockDep, resubmit: str = "") -> Response:
+    """The self-report form: what I did, when, how much, and a photo if I have one; with
+    `resubmit`, filled in from a rejected entry of mine, to correct and send again."""
+    if not resubmit:
+        return _form_page(request, session, actor, clock,
+                          ReportForm(occurred_on=clock.today().isoformat()))
+    rejected = entries.resubmittable(session, actor, _entry_id(resubmit))
+    item = load_rule_set(session, rejected.year, clock.now()).item(rejected.rule_code)
+    chosen = item is not None and item.chosen_points
+    return _form_page(request, session, actor, clock, ReportForm(
+        rule_code=rejected.rule_code, occurred_on=rejected.occurred_on.isoformat(),
+        quantity="1" if chosen else str(rejected.quantity),
+        points=str(abs(rejected.points)) if chosen else "", note=rejected.note,
+        resubmit=rejected.id))
+
+
+def _entry_id(text: str) -> int:
+    entry_id = id_or_none(text)
+    if entry_id is None:
+        raise NotFound(f"Entry {text!r} does not exist or is outside your scope.")
+    return entry_id
 
 
 def _parse_day(text: str) -> date:
@@ -161,11 +193,16 @@ def report(
     points: Annotated[str, Form(max_length=10)] = "",
     note: Annotated[str, Form(max_length=1000)] = "",
     photo: Annotated[list[UploadFile | str] | None, File()] = None,
+    resubmit: Annotated[str, Form(max_length=30)] = "",
+    keep_photo: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Create a pending entry about me; the photo is stored only if the entry is."""
+    """Create a pending entry about me (with `resubmit`, the correction of a rejected one);
+    the photo is stored only if the entry is."""
     member_view.me(session, actor)
     form = ReportForm(rule_code=rule_code.strip(), occurred_on=occurred_on.strip(),
-                      quantity=quantity.strip(), points=points.strip(), note=note.strip())
+                      quantity=quantity.strip(), points=points.strip(), note=note.strip(),
+                      resubmit=_entry_id(resubmit) if resubmit.strip() else None,
+                      keep_photo=bool(keep_photo))
     # Two inputs (camera, album) share the name; an empty one arrives as "". (Starlette's
     # UploadFile: FastAPI's is a subclass the parsed form does not use.)
     upload = next((p for p in photo or [] if isinstance(p, StarletteUpload) and p.filename),
@@ -174,18 +211,41 @@ def report(
         if upload else None
     # The photo is decoded only once the entry has passed every check; a refusal (of the
     # entry or of its photo) undoes what the checks wrote, e.g. the year's rule set.
-    outcome = attempt(session, lambda: entries.create_entry(
-        session, actor, _new_entry(session, actor, clock, form), clock.now(), clock.today(),
-        photo=photo_upload))
+    outcome = attempt(session, lambda: _record(session, actor, clock, form, photo_upload))
     if isinstance(outcome, DomainError):
         error = outcome
+        if error.code in _NOT_RESUBMITTABLE:
+            # Sent again from an old page (already resubmitted, say): my entries say how.
+            flash(request, message_for(error), "error")
+            return redirect(request, "/me/entries")
         message = _too_large_message() if error.status_code == 413 else _message(error)
         if upload is not None and not is_htmx(request) and not error.code.startswith("photo_") \
                 and error.status_code != 413:
             message += _("（照片需要重新选择）")
         return _form_page(request, session, actor, clock, form, message, error.status_code)
-    flash(request, _("已提交，等待支委审核"))
-    return redirect(request, "/me/entries")
+    if form.resubmit is None:
+        flash(request, _("已提交，等待支委审核"))
+        return redirect(request, "/me/entries")
+    flash(request, _("已重新提交，等待支委审核"))
+    return redirect(request, f"/me/entries?year={outcome.year}")
+
+
+# Refusals of a correction the form cannot help with.
+_NOT_RESUBMITTABLE = ("not_rejected", "already_resubmitted", "not_own_entry")
+
+
+def _record(session: SessionDep, actor: Actor, clock: Clock, form: ReportForm,
+            photo: Upload | None) -> Entry:
+    new = _new_entry(session, actor, clock, form)
+    if form.resubmit is None:
+        return entries.create_entry(session, actor, new, clock.now(), clock.today(),
+                                    photo=photo)
+    # Every field is on the form, filled in from the rejected entry: all are sent.
+    change = Resubmission(rule_code=new.rule_code, occurred_on=new.occurred_on,
+                          quantity=new.quantity, points=new.points, note=new.note,
+                          keep_photo=form.keep_photo)
+    return entries.resubmit_entry(session, actor, form.resubmit, change, clock.now(),
+                                  clock.today(), photo=photo)
 
 
 @router.get("/evidence/{entry_id}")

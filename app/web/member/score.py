@@ -14,6 +14,7 @@ from app.points import quarter_start
 from app.present.downloads import Format, member_year_response
 from app.present.labels import quarter_name, signed
 from app.services import member_view, notices, rating_view
+from app.services.entries import quarter_is_finalized, resubmitted_as, resubmitted_entries
 from app.services.errors import NotFound
 from app.services.member_score import member_score
 from app.services.rules import load_rule_set
@@ -104,8 +105,16 @@ def my_entries(request: Request, session: SessionDep, actor: WebActor, clock: Cl
     member, _org = member_view.me(session, actor)
     year = pick_year(year, clock)
     rules = load_rule_set(session, year, clock.now())
-    entries = [entry_view(e, rules) for e in member_view.my_entries(session, member.id or 0,
-                                                                    year)]
+    rows = member_view.my_entries(session, member.id or 0, year)
+    # Which rejected entries were sent again, and what each resubmission corrects.
+    again = resubmitted_as(session, [e.id or 0 for e in rows if e.status == EntryStatus.rejected])
+    originals = resubmitted_entries(session, rows)
+    # A rejected entry whose quarter is confirmed is not offered for correction.
+    closed = {q for q in {(e.year, e.quarter) for e in rows if e.status == EntryStatus.rejected
+                          and e.id not in again}
+              if quarter_is_finalized(session, member.org_id, *q)}
+    entries = [entry_view(e, rules, again.get(e.id or 0), originals.get(e.resubmits_id or 0),
+                          (e.year, e.quarter) in closed) for e in rows]
     context = {"year": year, "this_year": clock.today().year, "entries": entries,
                "pending": sum(1 for e in entries if e.status == EntryStatus.pending)}
     return render(request, "pages/member/entries.html", context,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from app.clock import Clock
 from app.models import Entry, EntryStatus
-from app.points import Kind, RuleItem, RuleSet
+from app.points import SELF_REPORT_KINDS, Kind, RuleItem, RuleSet
 from app.present.i18n import _, ngettext
 from app.present.labels import HOURLY, day_text, points_text, quantity_text, rule_name
 from app.services.errors import NotFound
@@ -74,9 +74,18 @@ class EntryView:
     status: str
     reason: str | None
     has_photo: bool
+    year: int = 0
+    # Its correction sent again, or the rejected entry it corrects (issue 17).
+    resubmitted_by: Entry | None = None
+    resubmits: Entry | None = None
+    # Rejected, not sent again yet, of an item members report themselves: it may be
+    # corrected and sent again, unless its quarter is confirmed (then it says so).
+    may_resubmit: bool = False
+    quarter_closed: bool = False
 
 
-def entry_view(entry: Entry, rules: RuleSet) -> EntryView:
+def entry_view(entry: Entry, rules: RuleSet, resubmitted_by: Entry | None = None,
+               resubmits: Entry | None = None, quarter_closed: bool = False) -> EntryView:
     item = rules.item(entry.rule_code)
     name = rule_name(item) if item else entry.rule_code
     amount = ""
@@ -87,4 +96,8 @@ def entry_view(entry: Entry, rules: RuleSet) -> EntryView:
     return EntryView(id=entry.id or 0, name=name, kind=entry.kind,
                      points=points_text(entry.points), amount=amount,
                      day=day_text(entry.occurred_on), note=entry.note, status=entry.status,
-                     reason=reason, has_photo=bool(entry.evidence))
+                     reason=reason, has_photo=bool(entry.evidence), year=entry.year,
+                     resubmitted_by=resubmitted_by, resubmits=resubmits,
+                     may_resubmit=entry.status == EntryStatus.rejected and resubmitted_by is None
+                     and Kind(entry.kind) in SELF_REPORT_KINDS,
+                     quarter_closed=quarter_closed)
