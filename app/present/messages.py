@@ -290,7 +290,7 @@ def member_quarter_locked(error: QuarterLocked, open_since: date | None) -> str:
     head = _("{y}年{q}已经确认，不能再申报这个季度的事情。").format(
         y=error.year, q=quarter_name(error.quarter))
     if open_since is not None:
-        can = _("现在可以申报{day}以后的事情；如果日期填错了，请改正后再提交。").format(
+        can = _("现在可以申报{day}及以后的事情；如果日期填错了，请改正后再提交。").format(
             day=_("{y}年{m}月{d}日").format(y=open_since.year, m=open_since.month,
                                           d=open_since.day))
     else:

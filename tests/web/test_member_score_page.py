@@ -364,7 +364,7 @@ def test_a_member_reporting_into_a_confirmed_quarter_is_told_what_they_can_do(
     assert answer.status_code == 409
     said = text_of(answer.text)
     assert "2025年第四季度已经确认，不能再申报这个季度的事情。" in said
-    assert "现在可以申报2026年1月1日以后的事情；如果日期填错了，请改正后再提交。" in said
+    assert "现在可以申报2026年1月1日及以后的事情；如果日期填错了，请改正后再提交。" in said
     assert "如果有漏记或记错，请找支部委员更正。" in said
     assert COMMITTEE_WORDS not in said
     # The form keeps what was typed.
@@ -372,7 +372,7 @@ def test_a_member_reporting_into_a_confirmed_quarter_is_told_what_they_can_do(
     # HTMX: the same words by the button.
     htmx = report(client, token, {**SELF_REPORT, "occurred_on": "2025-11-20"}, htmx=True)
     assert htmx.status_code == 409 and htmx.headers["HX-Retarget"] == "#report-error"
-    assert "现在可以申报2026年1月1日以后的事情" in htmx.text
+    assert "现在可以申报2026年1月1日及以后的事情" in htmx.text
     # The API's code is the same.
     api = world.post("a1", "/entries", {"member_id": world.members["a1"], "rule_code": "P01",
                                         "occurred_on": "2025-11-20"})
