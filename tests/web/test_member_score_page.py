@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.models import Member
 from app.points import Category, Kind, RatingParams, RuleItem, default_rule_set
 from app.present.rule_words import next_star_text
+from app.services.member_score import no_review
 from app.services.rules_file import dump_rule_set
 from tests.api.support import NO_NOTICE, World, approve_rating, ok
 from tests.web.support import web_login
@@ -411,3 +414,21 @@ def test_the_committee_keeps_its_own_words(world: World, client: TestClient) -> 
 def record_form(world: World, token: str) -> dict[str, Any]:
     return {"csrf_token": token, "member_id": str(world.members["a2"]), "rule_code": "P01",
             "occurred_on": "2025-11-20", "quantity": "1", "note": ""}
+
+
+@pytest.mark.parametrize(("joined_on", "recorded", "state", "listed", "expected"), [
+    ("2010-07-01", "2025-03-15", "finalized", True, None),  # on the sheet
+    ("2010-07-01", "2025-03-15", "draft", False, None),  # may still be: not published yet
+    ("2010-07-01", "2025-03-15", "open", False, None),
+    ("2010-07-01", "2025-03-15", "published", False, "not_listed"),  # came after the sheet
+    ("2010-07-01", "2025-04-01", "finalized", False, "not_recorded"),
+    ("2025-04-01", "2025-04-01", "open", False, "not_joined"),  # whatever the state
+    ("2025-04-01", "2025-04-01", "finalized", False, "not_joined"),
+    ("2025-03-31", "2025-04-02", "finalized", False, "not_recorded"),
+])
+def test_why_a_quarter_has_no_review_score(joined_on: str, recorded: str, state: str,
+                                           listed: bool, expected: str | None) -> None:
+    """Q1 2025, by the member's joining and recording days (recorded at 10:00 Beijing)."""
+    member = Member(name="x", org_id=1, category="active", joined_on=date.fromisoformat(joined_on),
+                    created_at=datetime.fromisoformat(f"{recorded}T02:00:00+00:00"))
+    assert no_review(member, 2025, 1, state, listed) == expected
