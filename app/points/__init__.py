@@ -9,6 +9,7 @@ from app.points.rating import (
     OverrideRefused,
     check_override,
     excellent_limit,
+    next_star,
     propose_grades,
     stars,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "default_rule_set",
     "excellent_limit",
     "needs_reason",
+    "next_star",
     "propose_grades",
     "quarter_end",
     "quarter_of",

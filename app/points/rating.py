@@ -68,6 +68,17 @@ def stars(score: int, vetoed: bool, params: RatingParams) -> int:
     return sum(1 for threshold in params.star_thresholds if score >= threshold)
 
 
+def next_star(score: int, vetoed: bool, params: RatingParams) -> tuple[int, int] | None:
+    """(points still needed, stars then) for the next star band above `score`, or None at
+    the top band or when vetoed (docs/scoring.md, Stars): "再得7分升为三星"."""
+    if vetoed:
+        return None
+    for band, threshold in enumerate(sorted(params.star_thresholds), start=1):
+        if score < threshold:
+            return threshold - score, band
+    return None
+
+
 def excellent_limit(rated: int, params: RatingParams) -> int:
     """At most ⌊n/3⌋ excellent members, n being the graded lines (appraisal.md §1)."""
     return rated // params.excellent_divisor

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from babel.numbers import format_compact_decimal
 
 from app.present.case_words import STEP_LABELS, day_text
 from app.present.early_words import early_warning
 from app.present.i18n import N_, _, current_language
+from app.present.labels import quarter_name
 from app.services.case_steps import DateBeforeStep
 from app.services.early_steps import ReasonRequired
-from app.services.entries import MemberLeft, NoteRequired
+from app.services.entries import MemberLeft, NoteRequired, QuarterLocked
 from app.services.errors import DomainError, TooManyAttempts
 from app.services.evidence import PhotoTooManyPixels
 
@@ -272,6 +275,40 @@ def message_for(error: DomainError) -> str:
         return _("登录失败次数过多，请{n}分钟后再试。").format(n=-(-error.retry_after // 60))
     text = MESSAGES.get(error.code)
     return _(text) if text else error.detail
+
+
+# A member's own pages (self-report, objections) say what the member can do, where the
+# committee's words (MESSAGES) would tell them to do what only a committee member can. The
+# API's code is the same; committee pages keep MESSAGES.
+MEMBER_MESSAGES: dict[str, str] = {
+    "quarter_locked": N_("这个季度已经确认，不能再申报这个季度的事情。"
+                         "如果有漏记或记错，请找支部委员更正。"),
+    "category_not_applicable": N_("这个项目不适用于您这一类党员，请选择别的项目。"),
+    "before_joined": N_("这个日期在您入党（转入）之前，请检查日期。"),
+    "review_not_published": N_("这个季度的评议已经不在公示期，不能再提出异议。"
+                               "如有疑问，请找支部委员。"),
+}
+
+
+def member_message_for(error: DomainError) -> str:
+    """message_for, in the member's words where the member has their own."""
+    text = MEMBER_MESSAGES.get(error.code)
+    return _(text) if text else message_for(error)
+
+
+def member_quarter_locked(error: QuarterLocked, open_since: date | None) -> str:
+    """A self-report dated in a confirmed quarter: which quarter, from when the member can
+    still report this year (`open_since`, None: every quarter so far is confirmed), and
+    who corrects what was missed."""
+    head = _("{y}年{q}已经确认，不能再申报这个季度的事情。").format(
+        y=error.year, q=quarter_name(error.quarter))
+    if open_since is not None:
+        can = _("现在可以申报{day}及以后的事情；如果日期填错了，请改正后再提交。").format(
+            day=_("{y}年{m}月{d}日").format(y=open_since.year, m=open_since.month,
+                                          d=open_since.day))
+    else:
+        can = _("今年到现在的各个季度都已经确认，现在不能申报。")
+    return head + can + _("如果有漏记或记错，请找支部委员更正。")
 
 
 def too_many_pixels(error: PhotoTooManyPixels) -> str:

@@ -81,10 +81,13 @@ def review_notice(session: Session, review: Review, org: Org, now: datetime) -> 
     heading = _("{year}年{quarter} 党员积分公示").format(year=review.year, quarter=quarter)
     lines = [NoticeLine(x.name, x.review_score, signed(x.delta), x.ytd)
              for x in reviews.review_lines(session, review, now)]
+    # 3/5: out of the year's best review score, as the member's pages show it.
+    review_max = load_rule_set(session, review.year, now).params.review_max
     period = notice_period(review.published_at, review.notice_until)
     context = {
         "review": review, "org_name": org.name, "heading": heading, "quarter": quarter,
         "title": f"{org.name} {heading}", "lines": lines, "period": period,
+        "review_max": review_max,
         "finalized": moment_text(review.finalized_at) if review.finalized_at else None,
         "signed_on": signed_on_text(review.published_at),
         "draft_mark": (_("草稿 · 尚未公示，仅供核对") if review.status == ReviewStatus.draft

@@ -28,6 +28,7 @@ from app.points import (
     RuleSet,
     needs_reason,
     quarter_of,
+    quarter_start,
 )
 from app.services import audit, uploads
 from app.services.access import Actor, get_member, managed_org_filter, require_manages
@@ -79,13 +80,32 @@ def quarter_is_finalized(session: Session, org_id: int, year: int, quarter: int)
     ).first() is not None
 
 
-def refuse_if_locked(session: Session, org: Org, year: int, quarter: int) -> None:
-    if quarter_is_finalized(session, org.id or 0, year, quarter):
-        raise WorkflowConflict(
+class QuarterLocked(WorkflowConflict):
+    """Something dated in a finalized quarter (docs/scoring.md, Workflow 3); says which
+    quarter, so a page can tell a member what they can do instead."""
+
+    def __init__(self, org: Org, year: int, quarter: int) -> None:
+        self.org_id, self.year, self.quarter = org.id or 0, year, quarter
+        super().__init__(
             f"{year} Q{quarter} is finalized for {org.name}; nothing dated in it can change. "
             "Record a correction in an open quarter, naming the original entry in its note.",
-            "quarter_locked",
-        )
+            "quarter_locked")
+
+
+def refuse_if_locked(session: Session, org: Org, year: int, quarter: int) -> None:
+    if quarter_is_finalized(session, org.id or 0, year, quarter):
+        raise QuarterLocked(org, year, quarter)
+
+
+def open_since(session: Session, org_id: int, today: date) -> date | None:
+    """The first day of this year's first quarter so far not finalized for the branch:
+    anything dated from then to today can still be recorded (a year's quarters are
+    finalized in order, docs/scoring.md, Workflow 2). None: every quarter begun is final."""
+    finalized = set(session.exec(select(Review.quarter).where(
+        Review.org_id == org_id, Review.year == today.year,
+        Review.status == ReviewStatus.finalized)).all())
+    return next((quarter_start(today.year, q) for q in range(1, quarter_of(today) + 1)
+                 if q not in finalized), None)
 
 
 def signed_points(item: RuleItem, new: NewEntry) -> tuple[int, int]:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from app.clock import CHINA
 from app.db import core
-from app.models import Member, Rating, RatingItem, RatingStatus, Review
-from app.points import Grade, RuleSet, YearScore, stars
+from app.models import PUBLIC_REVIEW_STATES, Member, Rating, RatingItem, RatingStatus, Review
+from app.points import Grade, RuleSet, YearScore, quarter_end, stars
 from app.services.access import Actor, get_member
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score
@@ -56,6 +58,37 @@ class MemberScore:
 
     def state(self, quarter: int) -> str:
         return self.states.get(quarter, "open")
+
+    def no_review(self, quarter: int) -> NoReview | None:
+        """Why the quarter has, and will have, no review score of mine; None when it has
+        one or its review is not published yet."""
+        listed = self.engine.quarter(quarter).review_score is not None
+        return no_review(self.member, self.year, quarter, self.state(quarter), listed)
+
+
+# Why a member has no line in a quarter's review (docs/scoring.md, Quarterly review score):
+# the review lists the branch's members who had joined by the quarter's end, as they were
+# when it was created or published.
+NoReview = Literal["not_joined", "not_recorded", "not_listed"]
+
+
+def no_review(member: Member, year: int, quarter: int, state: str,
+              listed: bool) -> NoReview | None:
+    """`not_joined`: the quarter ended before the member joined (never reviewed in it);
+    once its review is published without the member: `not_recorded` when the member was
+    recorded in the system (imported) after the quarter ended, else `not_listed` (came to
+    the branch after it was reviewed). None: the member has a review score, or may still
+    get one."""
+    if listed:
+        return None
+    end = quarter_end(year, quarter)
+    if member.joined_on > end:
+        return "not_joined"
+    if state not in PUBLIC_REVIEW_STATES:
+        return None
+    # The day the member was recorded, on the branch's (Beijing) clock.
+    recorded = member.created_at.astimezone(CHINA).date() if member.created_at else None
+    return "not_recorded" if recorded is not None and recorded > end else "not_listed"
 
 
 def member_score(session: Session, actor: Actor, member_id: int, year: int,

@@ -57,9 +57,6 @@ from app.services.rules import load_rule_set
 
 # How far back notices go: a quarter and a bit, so the last 公示 is always there.
 NOTICE_DAYS = 90
-# Unseen notices on the member's home page; the rest are on the notices page.
-HOME_NOTICES = 3
-
 ENTRY_APPROVED = "entry_approved"  # my self-report was approved
 ENTRY_REJECTED = "entry_rejected"  # my self-report was rejected, with the reason
 ENTRY_RECORDED = "entry_recorded"  # the committee recorded an entry about me

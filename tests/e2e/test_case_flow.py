@@ -188,8 +188,10 @@ def test_a_whole_case_from_filing_to_expulsion(world: World, phones: Phones,
     expect(secretary.locator("#steps")).to_contain_text("谈话人：王建国、李秀英")
     asked.never()
 
-    # 杨洋 reads the notice on her phone and opens her case from it; she writes a 申辩.
+    # 杨洋 reads the notice on her phone (one tap from her score's "新消息" line) and opens
+    # her case from it; she writes a 申辩.
     member = phones.login("a4")
+    member.locator("a.notices-line").click()
     notice = member.locator(".notice-item", has_text="支部委员会启动了关于您的组织处置")
     expect(notice).to_contain_text("理由：其他")
     expect(notice).to_contain_text("支部大会表决前，您可以提出申辩")

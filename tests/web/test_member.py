@@ -123,7 +123,7 @@ def test_my_score_of_last_year_with_hand_worked_numbers(world: World,
     assert re.search(r'class="big score-number">19<', page.text)
     assert 'aria-label="0颗星（满5颗）"' in page.text
     assert "暂定分数" in page.text
-    assert quarter_text(page.text, 1) == "第一季度 公示中 评议分 4 本季变化 +13 累计 13"
+    assert quarter_text(page.text, 1) == "第一季度 公示中 评议分 4/5 本季变化 +13 累计 13"
     assert quarter_text(page.text, 2) == "第二季度 进行中 评议分 — 本季变化 +6 累计 19"
     assert quarter_text(page.text, 4) == "第四季度 进行中 评议分 — 本季变化 0 累计 19"
     # The picture says the same in words, for a screen reader.
@@ -424,7 +424,7 @@ def test_results_drafts_stay_hidden_and_objections_work(world: World,
     sheet = client.get(f"/me/results/{rid}").text
     assert len(re.findall(r"<tr", sheet)) == 1 + 6  # header + the six members of branch A
     mine = re.search(r'<tr class="mine" id="my-line">(.*?)</tr>', sheet, re.S)
-    assert mine and text_of(mine.group(1)) == "a1 我 3 +3 3"
+    assert mine and text_of(mine.group(1)) == "a1 我 3/5 +3 3"
     assert f'action="/me/results/{rid}/objections"' in sheet
 
     # A plain form post: 303 back to the sheet, which lists the objection.
@@ -477,7 +477,9 @@ def test_finalized_results_take_no_more_objections(world: World, client: TestCli
     assert "本季度已确认，不能再提出异议" in page and "<textarea" not in page
     answer = client.post(f"/me/results/{rid}/objections", data={"text": "晚了"},
                          headers={"HX-Request": "true", "X-CSRF-Token": token})
-    assert answer.status_code == 409 and "只有公示中的评议才能进行此操作" in answer.text
+    # In the member's words, not the committee's.
+    assert answer.status_code == 409 and "不在公示期，不能再提出异议" in answer.text
+    assert "只有公示中的评议才能进行此操作" not in answer.text
 
 
 # HTMX and plain pages ---------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The 消息 block on /me, the /me/notices page, 知道了 (through the page cache), and the
+"""The 消息 line on /me, the /me/notices page, 知道了 (through the page cache), and the
 committee home's counts of what waits. The clock stands at 2026-01-10 02:00 UTC."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ _UP_TO = re.compile(r'name="up_to" value="([^"]*)"')
 
 
 def block(page: str) -> str:
-    """The 消息 block of /me ('' when there is none)."""
-    match = re.search(r'<div class="card notices-card".*?</form>\s*</div>', page, re.S)
-    return match.group(0) if match else ""
+    """The 消息 line of /me, "2条新消息 ›" ('' when there is none)."""
+    match = re.search(r'<a class="card notices-line" href="/me/notices">(.*?)</a>', page, re.S)
+    return match.group(1).strip() if match else ""
 
 
 def nav_badge(page: str) -> str | None:
@@ -37,48 +37,48 @@ def decide_two(world: World, clock: FixedClock) -> None:
     ok(world.post("sec_a", f"/entries/{lesson}/reject", {"reason": "没有签到记录"}))
 
 
-def test_the_home_page_shows_new_notices_until_seen(world: World, client: TestClient,
-                                                   clock: FixedClock) -> None:
+def test_the_home_page_counts_new_notices_until_seen(world: World, client: TestClient,
+                                                    clock: FixedClock) -> None:
     decide_two(world, clock)
     token = web_login(client, "a1")
     page, _fresh = look(client, "/me")
-    shown = block(page)
-    assert "消息" in shown and "2条新" in shown and "全部消息" in shown
-    # Newest first, one line each, with the link to the records.
-    assert shown.index(REJECTED) < shown.index(APPROVED)
-    assert shown.count('class="notice-item') == 2
-    assert 'href="/me/entries?year=2025"' in shown
+    # One line under the score, to the notices page: the score comes first (issue 17).
+    assert block(page) == "2条新消息 ›"
+    assert page.index('class="big score-number"') < page.index('class="card notices-line"')
+    assert APPROVED not in page and REJECTED not in page and "知道了" not in page
     assert nav_badge(page) == "2"
     # Kept, and still the same page: a GET of either page changes nothing.
     assert look(client, "/me") == (page, False)
     notices_page = client.get("/me/notices").text
     assert notices_page.count('class="badge badge-new"') == 2
     assert "有2条新消息" in notices_page
+    # Newest first, one line each, with the link to the records.
+    assert notices_page.index(REJECTED) < notices_page.index(APPROVED)
+    assert 'href="/me/entries?year=2025"' in notices_page
     assert look(client, "/me") == (page, False)
 
-    # 知道了, up to the newest notice the page showed: the block is gone at once.
-    up_to = _UP_TO.search(shown)
+    # 知道了 on the notices page, up to the newest notice it showed: the line is gone.
+    up_to = _UP_TO.search(notices_page)
     assert up_to and up_to.group(1) == "2026-01-10T02:02:00+00:00"
     answer = form_post(client, "/me/notices/seen", token,
-                       {"up_to": up_to.group(1), "next": "/me"})
-    assert (answer.status_code, answer.headers["location"]) == (303, "/me")
+                       {"up_to": up_to.group(1), "next": "/me/notices"})
+    assert (answer.status_code, answer.headers["location"]) == (303, "/me/notices")
     after, fresh = look(client, "/me")
     assert fresh, "the page kept before 知道了 was answered"
     assert block(after) == "" and nav_badge(after) is None
-    assert APPROVED not in after and 'href="/me/notices"' in after
+    assert 'href="/me/notices">查看消息' in after
     assert look(client, "/me") == (after, False)
     # The notices page still lists them, no longer new.
     listed = client.get("/me/notices").text
     assert APPROVED in listed and REJECTED in listed and "badge-new" not in listed
     assert "知道了" not in listed
 
-    # A new decision: back on the page, alone.
+    # A new decision: one new notice, counted in the singular's words.
     clock.advance(minutes=1)
     world.entry("sec_a", "a1", "N01", "2025-12-02")
     again, fresh = look(client, "/me")
-    assert fresh and "1条新" in block(again) and nav_badge(again) == "1"
-    assert "支委给您记了12月2日的「无故缺席组织生活」，扣2分" in block(again)
-    assert APPROVED not in block(again)
+    assert fresh and block(again) == "1条新消息 ›" and nav_badge(again) == "1"
+    assert "支委给您记了12月2日的「无故缺席组织生活」，扣2分" in client.get("/me/notices").text
 
 
 def test_seen_needs_the_form_token_and_a_real_time(world: World, client: TestClient,

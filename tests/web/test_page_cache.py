@@ -131,7 +131,7 @@ def test_every_change_to_the_branch_is_on_the_next_page(world: World, client: Te
     def publish() -> None:
         ok(world.post("sec_a", f"/reviews/{q1}/publish", NO_NOTICE))
 
-    step(publish, lambda p: badge(p, 1) == "published" and ">3<" in p)
+    step(publish, lambda p: badge(p, 1) == "published" and ">3/5<" in p)
 
     def object_() -> None:
         recorded["objection"] = ok(world.post("a1", f"/reviews/{q1}/objections",

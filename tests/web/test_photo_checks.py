@@ -83,12 +83,14 @@ def test_the_photo_of_the_finding_is_refused_and_a_phone_photo_taken(
 @pytest.mark.parametrize(
     ("form", "status", "message"),
     [
-        pytest.param({"occurred_on": "2025-02-10"}, 409, "该季度已确认", id="quarter-locked"),
+        pytest.param({"occurred_on": "2025-02-10"}, 409, "2025年第一季度已经确认",
+                     id="quarter-locked"),
         pytest.param({"rule_code": "N01"}, 403, "党员只能申报正向得分和加分项目",
                      id="not-a-self-report-item"),
         pytest.param({"rule_code": "Z99"}, 422, "没有这个积分项目", id="unknown-item"),
         pytest.param({"occurred_on": "2026-02-01"}, 422, "日期不能晚于今天", id="future"),
-        pytest.param({"occurred_on": "1999-12-31"}, 422, "日期早于入党", id="before-joining"),
+        pytest.param({"occurred_on": "1999-12-31"}, 422, "在您入党（转入）之前",
+                     id="before-joining"),
         pytest.param({"quantity": "101"}, 422, "次数须为1到100之间的整数", id="quantity"),
     ],
 )

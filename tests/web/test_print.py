@@ -98,8 +98,8 @@ def test_print_page_has_the_title_every_member_and_print_css(world: World,
     assert f'<h1><span class="branch">第一支部</span> {TITLE}</h1>' in html
     # ytd = positive + review: a1 2 + 4; a2 0 + 2; the rest the default 5.
     assert rows_of(html) == {
-        "sec_a": ("5", "+5", "5"), "vice_a": ("5", "+5", "5"), "a1": ("4", "+6", "6"),
-        "a2": ("2", "+2", "2"), "a3": ("5", "+5", "5"), "a4": ("5", "+5", "5")}
+        "sec_a": ("5/5", "+5", "5"), "vice_a": ("5/5", "+5", "5"), "a1": ("4/5", "+6", "6"),
+        "a2": ("2/5", "+2", "2"), "a3": ("5/5", "+5", "5"), "a4": ("5/5", "+5", "5")}
     assert "共 6 名党员。" in html
     # Published at the test clock, 2026-01-10 02:00 UTC, for 5 days; Beijing time.
     assert "公示期：</dt><dd>2026年1月10日 10:00 至 2026年1月15日 10:00</dd>" in html

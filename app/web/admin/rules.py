@@ -13,6 +13,7 @@ from app.models import RuleItemRow
 from app.points import Kind, RatingParams
 from app.present.i18n import N_, _
 from app.present.messages import message_for
+from app.present.rule_words import grade_bands, star_bands
 from app.schemas import Year
 from app.services import directory, rule_procedure, rules, rules_file
 from app.services.access import Actor, require_admin, require_committee
@@ -51,6 +52,7 @@ def _rules_page(request: Request, session: SessionDep, actor: Actor, year: int, 
                "editable": actor.is_admin and not frozen,
                "groups": [(k, rs) for k, rs in groups if rs], "rows": rows or {},
                "upload": upload or {}, "params": params, "procedure": procedure or {},
+               "star_bands": star_bands(params), "grade_bands": grade_bands(params),
                "notice_days_max": rules.MAX_NOTICE_DAYS,
                "rectify_months_max": rules.MAX_RECTIFY_MONTHS}
     return render(request, "pages/admin/rules.html", context, status_code=status_code)

@@ -31,6 +31,7 @@ class ReferenceLine:
     value: int
     y: float
     label: str
+    name: str  # what the line is (合格线), written on it at the left
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,12 @@ def _nice_top(highest: int) -> int:
 
 
 def progress_chart(year: int, points: list[tuple[int, str, int | None, bool]],
-                   reference: int | None) -> Chart:
-    """Bars of the running total after each quarter: (quarter, label, ytd or None, current)."""
+                   qualifying: int | None) -> Chart:
+    """Bars of the running total after each quarter: (quarter, label, ytd or None, current),
+    and the dashed 合格线 at the year's `qualifying` score (app/present/rule_words.py).
+
+    The line's name is written at its left end, where the lowest bar is: the bars are
+    running totals, so the first quarter's is the shortest."""
     top = _nice_top(max((v for _, _, v, _ in points if v is not None), default=0))
     scale = (BOTTOM - TOP) / top
     bars = []
@@ -66,9 +71,11 @@ def progress_chart(year: int, points: list[tuple[int, str, int | None, bool]],
         parts.append(ngettext("{q}{n}分", "{q}{n}分", value).format(q=label, n=value)
                      if value is not None else _("{q}未开始").format(q=label))
     line = None
-    if reference is not None and reference <= top:
-        line = ReferenceLine(value=reference, y=BOTTOM - reference * scale,
-                             label=ngettext("{n}分", "{n}分", reference).format(n=reference))
+    if qualifying is not None and 0 < qualifying <= top:
+        line = ReferenceLine(value=qualifying, y=BOTTOM - qualifying * scale,
+                             label=ngettext("{n}分", "{n}分", qualifying).format(n=qualifying),
+                             name=_("合格线"))
+        parts.append(_("合格线{n}分").format(n=qualifying))
     description = _("{year}年累计得分：").format(year=year) + _("，").join(parts)
     return Chart(width=WIDTH, height=HEIGHT, plot_width=PLOT, bar_width=BAR, bars=tuple(bars),
                  baseline=BOTTOM, line=line, description=description)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.present.notice_texts import NoticeLine, notice_line
+from app.present.notice_texts import notice_line
 from app.services import member_view, notices
 from app.services.errors import Invalid
 from app.web.deps import WebActor
@@ -18,11 +18,6 @@ from app.web.forms import safe_next
 from app.web.render import redirect, render
 
 router = APIRouter()
-
-
-def home_notices(found: notices.Notices) -> list[NoticeLine]:
-    """The unseen notices the home page shows at the top, newest first."""
-    return [notice_line(n) for n in found.unseen[:notices.HOME_NOTICES]]
 
 
 @router.get("/me/notices")

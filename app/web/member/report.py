@@ -17,10 +17,10 @@ from app.db import SessionDep
 from app.models import Entry
 from app.points import SELF_REPORT_KINDS
 from app.present.i18n import N_, _
-from app.present.messages import message_for
+from app.present.messages import member_message_for, member_quarter_locked
 from app.services import entries, member_view
 from app.services.access import Actor
-from app.services.entries import NewEntry, Resubmission
+from app.services.entries import NewEntry, QuarterLocked, Resubmission
 from app.services.errors import DomainError, Forbidden, Invalid, NotFound, attempt
 from app.services.evidence import MIB, stored_file
 from app.services.rules import load_rule_set
@@ -160,9 +160,15 @@ _FORM_MESSAGES = {
 }
 
 
-def _message(error: DomainError) -> str:
+def _message(session: SessionDep, clock: Clock, error: DomainError) -> str:
+    """The refusal in the member's words: what they can do instead (issue 17)."""
     text = _FORM_MESSAGES.get(error.code)
-    return _(text) if text else message_for(error)
+    if text:
+        return _(text)
+    if isinstance(error, QuarterLocked):
+        return member_quarter_locked(error, entries.open_since(session, error.org_id,
+                                                               clock.today()))
+    return member_message_for(error)
 
 
 def _new_entry(session: SessionDep, actor: Actor, clock: Clock, form: ReportForm) -> NewEntry:
@@ -216,9 +222,10 @@ def report(
         error = outcome
         if error.code in _NOT_RESUBMITTABLE:
             # Sent again from an old page (already resubmitted, say): my entries say how.
-            flash(request, message_for(error), "error")
+            flash(request, member_message_for(error), "error")
             return redirect(request, "/me/entries")
-        message = _too_large_message() if error.status_code == 413 else _message(error)
+        message = _too_large_message() if error.status_code == 413 \
+            else _message(session, clock, error)
         if upload is not None and not is_htmx(request) and not error.code.startswith("photo_") \
                 and error.status_code != 413:
             message += _("（照片需要重新选择）")

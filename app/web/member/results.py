@@ -15,11 +15,14 @@ from app.db import SessionDep
 from app.models import Objection, Rating, RatingStatus, Review, ReviewStatus
 from app.present.i18n import N_, _
 from app.present.labels import moment_text, quarter_name, signed
-from app.present.messages import message_for
+from app.present.messages import member_message_for
 from app.services import member_view, objections, rating_view, reviews
 from app.services.access import Actor
 from app.services.errors import DomainError, attempt
+from app.services.member_score import no_review
+from app.services.rules import load_rule_set
 from app.web.deps import WebActor
+from app.web.member.shared import no_review_text, review_text
 from app.web.render import flash, is_htmx, redirect, render
 
 router = APIRouter()
@@ -69,6 +72,7 @@ class SheetLine:
     delta: str
     ytd: int
     mine: bool
+    review: str = "—"  # 3/5
 
 
 @dataclass(frozen=True)
@@ -123,14 +127,22 @@ def results(request: Request, session: SessionDep, actor: WebActor,
 def _sheet_context(session: SessionDep, actor: Actor, clock: Clock,
                    review_id: int) -> dict[str, Any]:
     review = member_view.branch_review(session, actor, review_id)
+    params = load_rule_set(session, review.year, clock.now()).params
     lines = [SheetLine(member_id=x.member_id, name=x.name, review_score=x.review_score,
-                       delta=signed(x.delta), ytd=x.ytd, mine=x.member_id == actor.member_id)
+                       delta=signed(x.delta), ytd=x.ytd, mine=x.member_id == actor.member_id,
+                       review=review_text(x.review_score, params))
              for x in reviews.review_lines(session, review, clock.now())]
     mine = next((line for line in lines if line.mine), None)
+    # Not on the sheet: say why (joined or recorded in the branch after the quarter).
+    why = None
+    if mine is None:
+        member, _org = member_view.me(session, actor)
+        reason = no_review(member, review.year, review.quarter, review.status, listed=False)
+        why = no_review_text(reason) if reason else None
     objections = [objection_view(o) for o in member_view.my_objections(session, actor,
                                                                         review_id)]
     return {"review": review, "title": _title(review), "notice": _notice(review, clock.now()),
-            "lines": lines, "mine": mine, "objections": objections,
+            "lines": lines, "mine": mine, "not_listed": why, "objections": objections,
             "can_object": review.status == ReviewStatus.published and mine is not None,
             "objection_action": f"/me/results/{review_id}/objections",
             "closed_note": _("本季度已确认，不能再提出异议。")
@@ -162,7 +174,7 @@ def object_to_result(
                                                                   text, clock.now()))
     if isinstance(error, DomainError):
         context = _sheet_context(session, actor, clock, review_id)
-        context |= {"text": text, "error": message_for(error)}
+        context |= {"text": text, "error": member_message_for(error)}
         return render(request, "pages/member/sheet.html", context,
                       partial="partials/member/objections.html",
                       status_code=error.status_code)

@@ -10,9 +10,11 @@ from fastapi.responses import Response
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import EntryStatus, ReviewStatus
-from app.points import quarter_start
+from app.points import QUARTERS, quarter_start
 from app.present.downloads import Format, member_year_response
+from app.present.i18n import _
 from app.present.labels import quarter_name, signed
+from app.present.rule_words import next_star_text, qualifying_line
 from app.services import member_view, notices, rating_view
 from app.services.entries import quarter_is_finalized, resubmitted_as, resubmitted_entries
 from app.services.errors import NotFound
@@ -23,8 +25,7 @@ from app.web import page_cache
 from app.web.deps import WebActor, web_actor
 from app.web.forms import year_or
 from app.web.member.chart import progress_chart
-from app.web.member.notices import home_notices
-from app.web.member.shared import entry_view, pick_year
+from app.web.member.shared import entry_view, no_review_text, pick_year, review_text
 from app.web.render import render
 
 router = APIRouter()
@@ -39,6 +40,15 @@ class QuarterLine:
     ytd: int
     # open, draft, published, finalized, or future (not begun yet)
     status: str
+    # 3/5; "—" not published yet; 不计 when there is, and will be, none (no_review says why)
+    review: str = "—"
+    no_review: str | None = None
+
+    @property
+    def unpublished(self) -> bool:
+        """"—": the branch has not published this quarter's review scores yet."""
+        return self.status != "future" and self.review_score is None \
+            and self.no_review is None
 
 
 @router.get("/me")
@@ -61,14 +71,17 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
     quarters = []
     for q in score.engine.quarters:
         begun = quarter_start(year, q.quarter) <= today
+        why = score.no_review(q.quarter) if begun else None
         quarters.append(QuarterLine(
             quarter=q.quarter, name=quarter_name(q.quarter), review_score=q.review_score,
             delta=signed(q.delta), ytd=q.ytd,
-            status=score.state(q.quarter) if begun else "future"))
+            status=score.state(q.quarter) if begun else "future",
+            review=review_text(q.review_score, params) if why is None else _("不计"),
+            no_review=no_review_text(why) if why else None))
     chart = progress_chart(year, [
         (q.quarter, q.name, q.ytd if q.status != "future" else None,
          q.status in ("open", ReviewStatus.draft)) for q in quarters],
-        params.star_thresholds[0] if params.star_thresholds else None)
+        qualifying_line(params))
     # This year's rating and, in the new year, last year's: one query.
     ratings = member_view.my_ratings(session, member.id or 0, year, year - 1)
     rating = ratings.get(year)
@@ -78,9 +91,16 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
         else bool(active_exemptions(session, [member.id or 0], year))
     # In the new year, last year's approved grade is news worth a line on this page.
     last_rating = ratings.get(year - 1) if year == today.year else None
+    # 再得7分升为三星: while the score may still change, for a member who gets stars.
+    final = rating is not None or (year < today.year and all(
+        score.state(q) == ReviewStatus.finalized for q in QUARTERS))
+    next_star = None if final or exempt else next_star_text(score.annual, score.vetoed,
+                                                              params)
     context = {
         "year": year, "this_year": today.year, "member": member, "org": org,
         "score": score, "quarters": quarters, "chart": chart, "rating": rating,
+        "next_star": next_star, "review_max": params.review_max,
+        "unpublished": any(q.unpublished for q in quarters),
         "last_rating": last_rating,
         "exempt": exempt, "veto_quarter": score.engine.veto_quarter,
         "max_stars": len(params.star_thresholds),
@@ -88,12 +108,11 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
         # The branch's annual rating under way, and what it asks of me (one tap to it).
         "rating_task": rating_view.rating_task(session, actor),
     }
-    # 消息: what happened to me lately (keyed in the page cache by "seen up to").
+    # 消息: one line under the score, "3条新消息 ›", to the notices page (keyed in the page
+    # cache by "seen up to"); the score comes first on a phone's first screen (issue 17).
     found = notices.member_notices(session, actor, clock.now())
     # My own disposal cases (appraisal.md §5), shown to me only, read with the notices.
-    context |= {"notices": home_notices(found), "unseen_notices": found.unseen_count,
-                "my_cases": found.cases,
-                "notices_up_to": found.newest_at.isoformat() if found.newest_at else ""}
+    context |= {"unseen_notices": found.unseen_count, "my_cases": found.cases}
     return page_cache.keep(request, render(request, "pages/member/score.html", context,
                                            partial="partials/member/score.html"))
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from app.clock import Clock
 from app.models import Entry, EntryStatus
-from app.points import SELF_REPORT_KINDS, Kind, RuleItem, RuleSet
-from app.present.i18n import _, ngettext
+from app.points import SELF_REPORT_KINDS, Kind, RatingParams, RuleItem, RuleSet
+from app.present.i18n import N_, _, ngettext
 from app.present.labels import HOURLY, day_text, points_text, quantity_text, rule_name
 from app.services.errors import NotFound
+from app.services.member_score import NoReview
 
 
 def pick_year(year: int | None, clock: Clock) -> int:
@@ -20,6 +21,24 @@ def pick_year(year: int | None, clock: Clock) -> int:
     if not 2000 <= year <= today.year:
         raise NotFound(f"No score for {year}.")
     return year
+
+
+def review_text(score: int | None, params: RatingParams) -> str:
+    """A review score (评议分) as a member reads it: 3/5, out of the year's best; "—" for one
+    not published yet."""
+    return "—" if score is None else f"{score}/{params.review_max}"
+
+
+# Why a quarter has, and will have, no review score of mine (app/services/member_score.py).
+NO_REVIEW_TEXTS: dict[NoReview, str] = {
+    "not_joined": N_("这个季度您还没有入党，不计评议分。"),
+    "not_recorded": N_("这个季度在您录入本支部之前，不计评议分。"),
+    "not_listed": N_("这个季度评议时您还不在本支部，不计评议分。"),
+}
+
+
+def no_review_text(why: NoReview) -> str:
+    return _(NO_REVIEW_TEXTS[why])
 
 
 @dataclass(frozen=True)
