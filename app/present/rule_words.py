@@ -49,8 +49,8 @@ def next_star_text(score: int, vetoed: bool, params: RatingParams) -> str | None
 
 
 def qualifying_line(params: RatingParams) -> int | None:
-    """The annual score from which a member is 合格 (docs/scoring.md, Grades: below
-    `basic_below` is at best 基本合格); None when the rules set none (every score qualifies)."""
+    """The annual score from which a member is 合格 (docs/scoring.md, Grades); below
+    `basic_below` is at best 基本合格. None when the rules set none (every score qualifies)."""
     return params.basic_below if params.basic_below > 0 else None
 
 
