@@ -39,7 +39,8 @@ def change_password(body: PasswordChange, session: SessionDep, actor: AccountAct
 def reset_password(member_id: Id, session: SessionDep, actor: CurrentActor,
                    clock: ClockDep, response: Response,
                    body: PasswordResetBody | None = None) -> PasswordResetOut:
-    """Set a member's password (given, or 8 generated digits); their tokens stop working.
+    """Set a member's password (given, or 8 generated digits); their tokens stop working,
+    and they must change it at their next login (`password_change_required`).
 
     Administrators; a committee for the members it manages, but not for committee members
     of its own level (403 `committee_member_account`: a higher committee or an
