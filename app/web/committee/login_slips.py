@@ -72,6 +72,6 @@ def login_slips(request: Request, session: SessionDep, actor: WebActor, clock: C
     sheets = [slips[i:i + PER_SHEET] for i in range(0, len(slips), PER_SHEET)]
     response = render(request, "print/login_slips.html", {
         "sheets": sheets, "count": len(slips), "site": str(request.base_url).rstrip("/"),
-        "title": _("登录条")})
+        "title": _("打印登录条")})
     response.headers["Cache-Control"] = "no-store"
     return response
