@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from app.clock import FixedClock
 from app.demo import load_demo
 from app.models import Account
+from app.services import passwords
 from tests.api.support import PASSWORD, Headers, World, login, ok, refused
 from tests.api.test_member_import import csv_bytes, send
 
@@ -165,6 +166,29 @@ def test_the_token_answer_documents_the_field(world: World) -> None:
     for name in ("TokenOut", "MeOut"):
         field = schema[name]["properties"]["password_change_required"]
         assert field["type"] == "boolean" and "password_change_required" in field["description"]
+
+
+def test_the_operators_set_password_clears_it(world: World, db: Session) -> None:
+    """`jifen set-password` (an administrator locked out): the operator chose it."""
+    reset = ok(world.post("admin", f"/members/{world.members['a1']}/password-reset"))
+    assert token_answer(world, "a1", reset["password"])["password_change_required"] is True
+    passwords.set_password(db, "a1", NEW, world.clock.now())
+    db.flush()
+    assert token_answer(world, "a1", NEW)["password_change_required"] is False
+
+
+def test_every_call_but_the_open_ones_documents_the_403(world: World) -> None:
+    paths = ok(world.client.get("/openapi.json"))["paths"]
+    open_ones = {("/api/v1/me", "get"), ("/api/v1/auth/password", "post"),
+                 ("/api/v1/auth/logout", "post"), ("/api/v1/auth/logout-everywhere", "post"),
+                 ("/api/v1/auth/token", "post")}
+    for path, methods in paths.items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in methods.items():
+            said = operation["responses"].get("403", {}).get("description", "")
+            assert ("password_change_required" in said) == ((path, method) not in open_ones), \
+                (path, method, said)
 
 
 def test_demo_accounts_log_in_straight_away(client: TestClient, db: Session,
