@@ -253,6 +253,10 @@ class Account(SQLModel, table=True):
     # 退出所有设备 moves it on: tokens and page sessions carry the generation they were
     # opened in, and one of an earlier generation is refused (app/services/access.py).
     session_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The password was set by someone else (a members import, a reset): known to them, so
+    # the person sets their own before anything else (app/services/passwords.py).
+    must_change_password: bool = Field(default=False,
+                                       sa_column_kwargs={"server_default": sa.false()})
 
 
 class RoleGrant(SQLModel, table=True):

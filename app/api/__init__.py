@@ -1,6 +1,7 @@
 """The JSON API, /api/v1 (docs/api.md)."""
 
 from fastapi import APIRouter
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from app.api import (
@@ -23,7 +24,7 @@ from app.api import (
     rules,
     rules_file,
 )
-from app.api.deps import errors
+from app.api.deps import current_actor, errors
 
 router = APIRouter(prefix="/api/v1")
 
@@ -36,8 +37,29 @@ def _document_body_limit(module_router: APIRouter) -> None:
             route.responses = {**route.responses, **errors(413)}
 
 
+def _calls(dependant: Dependant, call: object) -> bool:
+    return any(d.call is call or _calls(d, call) for d in dependant.dependencies)
+
+
+CHANGE_FIRST = ("`password_change_required`: the caller's password was set by someone else "
+                "(a members import, a reset); change it with POST /api/v1/auth/password first.")
+
+
+def _document_change_first(module_router: APIRouter) -> None:
+    """Every route of a caller (all but changing the password, GET /me and the logouts)
+    may answer 403 `password_change_required` (app/api/deps.py)."""
+    for route in module_router.routes:
+        if isinstance(route, APIRoute) and _calls(route.dependant, current_actor):
+            given = route.responses.get(403) or errors(403)[403]
+            said = str(given.get("description", "")).rstrip(".")
+            # A new dict: a route's responses may be shared with others (one constant).
+            route.responses = {**route.responses, 403: {
+                **given, "description": f"{said}. Also {CHANGE_FIRST}"}}
+
+
 for module in (auth, passwords, orgs, member_import, members, rules, rules_file, entries,
                attendance, reviews, ratings, audit, entry_import,
                exports, notices, printing, appraisal, cases):
     _document_body_limit(module.router)
+    _document_change_first(module.router)
     router.include_router(module.router)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import JSONResponse, Response
 
-from app.api.deps import CurrentActor, TokenClaims, errors
+from app.api.deps import AccountActor, TokenClaims, errors
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import MeOut, RoleOut, TokenOut
@@ -23,19 +23,24 @@ def token(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=128)],
 ) -> TokenOut | JSONResponse:
-    """Exchange a username and password for a bearer token."""
-    access_token = accounts.login(session, username, password, clock.now())
-    if access_token is None:
+    """Exchange a username and password for a bearer token.
+
+    `password_change_required: true`: someone else set this password (a members import, a
+    reset); change it with POST /api/v1/auth/password before anything else (every other
+    call but GET /api/v1/me and the logouts answers 403 `password_change_required`)."""
+    login = accounts.login(session, username, password, clock.now())
+    if login is None:
         # Answered, not raised, so the failed attempt is committed and counts.
         return JSONResponse(
             {"detail": "Wrong username or password.", "code": "bad_credentials"},
             status_code=401, headers={"WWW-Authenticate": "Bearer"})
-    return TokenOut(access_token=access_token)
+    return TokenOut(access_token=login.token,
+                    password_change_required=login.password_change_required)
 
 
 @router.post("/auth/logout", status_code=204, response_class=Response,
              responses=errors(401, 403))
-def logout(session: SessionDep, actor: CurrentActor, claims: TokenClaims,
+def logout(session: SessionDep, actor: AccountActor, claims: TokenClaims,
            clock: ClockDep) -> Response:
     """Log this token out: from now on it is refused (401 `invalid_token`), not only once it
     expires. Other tokens and page sessions of the account stay logged in."""
@@ -45,7 +50,7 @@ def logout(session: SessionDep, actor: CurrentActor, claims: TokenClaims,
 
 @router.post("/auth/logout-everywhere", status_code=204, response_class=Response,
              responses=errors(401, 403))
-def logout_everywhere(session: SessionDep, actor: CurrentActor, clock: ClockDep) -> Response:
+def logout_everywhere(session: SessionDep, actor: AccountActor, clock: ClockDep) -> Response:
     """Log the account out everywhere (退出所有设备): every token, this one included, and
     every page session are refused from now on; log in again for a new token."""
     accounts.end_all_sessions(session, actor, clock.now())
@@ -53,10 +58,11 @@ def logout_everywhere(session: SessionDep, actor: CurrentActor, clock: ClockDep)
 
 
 @router.get("/me", response_model=MeOut, responses=errors(401))
-def me(actor: CurrentActor) -> MeOut:
-    """The caller: account, member and roles."""
+def me(actor: AccountActor) -> MeOut:
+    """The caller: account, member and roles (and whether they must change their password
+    before anything else)."""
     roles = [RoleOut(org_id=o, role="committee") for o in actor.committee_org_ids]
     if actor.member_org_id is not None:
         roles.append(RoleOut(org_id=actor.member_org_id, role="member"))
     return MeOut(username=actor.username, member_id=actor.member_id, is_admin=actor.is_admin,
-                 roles=roles)
+                 roles=roles, password_change_required=actor.must_change_password)

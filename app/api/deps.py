@@ -14,6 +14,7 @@ from app.schemas import ErrorOut
 from app.security import SessionClaims, read_token
 from app.services.access import Actor, load_actor, session_account
 from app.services.errors import Unauthorized
+from app.services.passwords import require_own_password
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
 
@@ -34,12 +35,23 @@ async def token_claims(
 TokenClaims = Annotated[SessionClaims, Depends(token_claims)]
 
 
-def current_actor(session: SessionDep, claims: TokenClaims) -> Actor:
+def account_actor(session: SessionDep, claims: TokenClaims) -> Actor:
+    """The caller, even one who must change their password first (for that change, GET /me
+    and the logouts)."""
     account = session_account(session, claims)
     if account is None:
         raise Unauthorized("The token is invalid, expired or logged out; log in again.",
                            "invalid_token")
     return load_actor(session, account)
+
+
+AccountActor = Annotated[Actor, Depends(account_actor)]
+
+
+def current_actor(actor: AccountActor) -> Actor:
+    """The caller; 403 `password_change_required` while someone else's password stands."""
+    require_own_password(actor)
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -60,7 +60,9 @@ def import_members(session: SessionDep, actor: CurrentActor, clock: ClockDep,
     every row and problem); otherwise all rows are created or, if any row has a problem,
     none (422 listing them all). Passwords left blank are generated and returned once. The
     same rows sent again by the same caller create nothing: the first import's answer, with
-    `Idempotent-Replayed: true` and no password (generated ones are kept nowhere)."""
+    `Idempotent-Replayed: true` and no password (generated ones are kept nowhere). Every
+    imported account, its password generated or given in the file, must change it at its
+    first login (`password_change_required` in POST /api/v1/auth/token)."""
     data = file.file.read()
     name = file.filename or "upload"
     if dry_run:

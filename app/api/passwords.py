@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import CurrentActor, errors
+from app.api.deps import AccountActor, CurrentActor, errors
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import Id, PasswordChange, PasswordResetBody, PasswordResetOut, TokenOut
@@ -15,13 +15,14 @@ router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/password", response_model=TokenOut, responses=errors(401, 403, 422, 429))
-def change_password(body: PasswordChange, session: SessionDep, actor: CurrentActor,
+def change_password(body: PasswordChange, session: SessionDep, actor: AccountActor,
                     clock: ClockDep) -> TokenOut | JSONResponse:
     """Change your own password; every earlier token stops working, the answer is a new one.
 
     A wrong current password is 403 `wrong_password` and counts as a failed login (429
     after too many); a weak new one is 422 (`password_too_short`, `password_too_long`,
-    `password_is_username`, `password_too_simple`, `password_unchanged`).
+    `password_is_username`, `password_too_simple`, `password_unchanged`). It is the one
+    call open to an account that must change its password first (and clears that).
     """
     now = clock.now()
     account = passwords.change_own_password(session, actor, body.current_password,
@@ -38,7 +39,8 @@ def change_password(body: PasswordChange, session: SessionDep, actor: CurrentAct
 def reset_password(member_id: Id, session: SessionDep, actor: CurrentActor,
                    clock: ClockDep, response: Response,
                    body: PasswordResetBody | None = None) -> PasswordResetOut:
-    """Set a member's password (given, or 8 generated digits); their tokens stop working.
+    """Set a member's password (given, or 8 generated digits); their tokens stop working,
+    and they must change it at their next login (`password_change_required`).
 
     Administrators; a committee for the members it manages, but not for committee members
     of its own level (403 `committee_member_account`: a higher committee or an

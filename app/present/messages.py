@@ -173,6 +173,7 @@ MESSAGES: dict[str, str] = {
     "own_submission": N_("您发布或上报了这份评定，不能由您审批，须由上级党委的其他委员审批。"),
     # Passwords (passwords.py).
     "wrong_password": N_("当前密码不正确。"),
+    "password_change_required": N_("请先设置自己的新密码。"),
     "password_too_long": N_("密码最多128位。"),
     "password_is_username": N_("密码不能与用户名相同。"),
     "password_too_simple": N_("密码不能全是同一个字符。"),

@@ -193,9 +193,17 @@ class Page(BaseModel, Generic[T]):
     total: int
 
 
+# What the 403 of an account that must change its password says (app/api/deps.py).
+CHANGE_FIRST = ("The account's password was set by someone else (a members import or a "
+                "password reset): until it is changed with POST /api/v1/auth/password, every "
+                "other call but GET /api/v1/me and the logouts answers 403 with code "
+                "`password_change_required`.")
+
+
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
+    password_change_required: bool = Field(default=False, description=CHANGE_FIRST)
 
 
 class RoleOut(BaseModel):
@@ -208,6 +216,7 @@ class MeOut(BaseModel):
     member_id: int | None
     is_admin: bool
     roles: list[RoleOut]
+    password_change_required: bool = Field(default=False, description=CHANGE_FIRST)
 
 
 class OrgCreate(Body):

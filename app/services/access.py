@@ -24,6 +24,8 @@ class Actor:
     # Paths of the organisations the actor is a committee member of.
     committee_paths: tuple[str, ...] = ()
     committee_org_ids: tuple[int, ...] = ()
+    # Someone else set the password (an import, a reset): the person sets their own first.
+    must_change_password: bool = False
 
     @property
     def is_committee(self) -> bool:
@@ -108,6 +110,7 @@ def load_actor(session: Session, account: Account) -> Actor:
         member_org_path=org.path if org else None,
         committee_paths=tuple(path for _, path in grants),
         committee_org_ids=tuple(org_id for org_id, _ in grants if org_id is not None),
+        must_change_password=account.must_change_password,
     )
 
 

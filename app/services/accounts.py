@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -98,12 +99,19 @@ def authenticate(session: Session, username: str, password: str, now: datetime) 
     return account if ok else None
 
 
-def login(session: Session, username: str, password: str, now: datetime) -> str | None:
+@dataclass(frozen=True)
+class Login:
+    token: str
+    # Someone else set the password: nothing but changing it until it is changed.
+    password_change_required: bool
+
+
+def login(session: Session, username: str, password: str, now: datetime) -> Login | None:
     """A bearer token, or None for bad credentials."""
     account = authenticate(session, username, password, now)
     if account is None or account.id is None:
         return None
-    return token_for(account, now)
+    return Login(token_for(account, now), account.must_change_password)
 
 
 def token_for(account: Account, now: datetime) -> str:

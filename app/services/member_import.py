@@ -420,7 +420,10 @@ def _create(session: Session, actor: Actor, lines: list[Row], now: datetime, tod
         new = members.NewMember(name=row.name, org_id=row.org_id, category=row.category,
                                 joined_on=row.joined_on, username=row.username,
                                 password=password, standing=row.standing)
-        member, _account = members.create_member(session, actor, new, now, today, hashed)
+        # Generated or written in the file, the importer knows it: the member replaces it
+        # at their first login (app/services/passwords.py).
+        member, _account = members.create_member(session, actor, new, now, today, hashed,
+                                                  must_change_password=True)
         created.append(Created(row.row, member.id or 0, member.name, row.org_id, row.branch,
                                row.username, None if row.password else password,
                                generated=not row.password))

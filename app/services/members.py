@@ -42,9 +42,11 @@ def username_taken(session: Session, username: str) -> bool:
 
 
 def create_member(session: Session, actor: Actor, new: NewMember, now: datetime,
-                  today: date, password_hash: str | None = None) -> tuple[Member, Account]:
+                  today: date, password_hash: str | None = None,
+                  must_change_password: bool = False) -> tuple[Member, Account]:
     """A member and their account; `password_hash` is new.password's hash when the caller
-    computed it beforehand (an import hashes outside its transaction)."""
+    computed it beforehand (an import hashes outside its transaction);
+    `must_change_password`: the member sets their own at their first login (an import)."""
     org = get_managed_org(session, actor, new.org_id)
     if org.kind != OrgKind.branch:
         raise Invalid(f"{org.name} is not a branch; members belong to a branch.",
@@ -68,12 +70,14 @@ def create_member(session: Session, actor: Actor, new: NewMember, now: datetime,
     session.flush()
     account = Account(username=new.username,
                       password_hash=password_hash or hash_password(new.password),
-                      member_id=member.id, password_changed_at=now, created_at=now)
+                      member_id=member.id, password_changed_at=now, created_at=now,
+                      must_change_password=must_change_password)
     session.add(account)
     session.flush()
     audit.record(session, actor_id=actor.account_id, action="member.create",
                  object_type="member", object_id=member.id, at=now,
-                 after=audit.snapshot(member) | {"username": new.username})
+                 after=audit.snapshot(member) | {"username": new.username} | (
+                     {"must_change_password": True} if must_change_password else {}))
     return member, account
 
 

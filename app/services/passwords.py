@@ -2,14 +2,20 @@
 
 Either way the account's password stamp moves on, so every token and page session
 issued before it is refused (app/api/deps.py, app/web/deps.py).
+
+A password someone else set (a reset here, a members import) is known to them: the account
+must change it (Account.must_change_password) before anything else, on the pages and in the
+API alike (require_own_password). Changing one's own clears that; a reset sets it again.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.models import Account, LoginAttempt, Member, Org, RoleGrant, Standing
@@ -50,11 +56,22 @@ def generate_password(username: str) -> str:
         return password
 
 
-def _set_password(account: Account, password: str, now: datetime) -> None:
+def _set_password(account: Account, password: str, now: datetime, *,
+                  set_by_another: bool) -> None:
     # Tokens carry the stamp in whole seconds, so it must move on by at least one second.
     floor = account.password_changed_at.replace(microsecond=0) + timedelta(seconds=1)
     account.password_hash = hash_password(password)
     account.password_changed_at = max(now, floor)
+    account.must_change_password = set_by_another
+
+
+def require_own_password(actor: Actor) -> None:
+    """Refused until the person has replaced a password someone else set for them (every
+    request but changing it, reading one's own account and logging out)."""
+    if actor.must_change_password:
+        raise Forbidden("Your password was set by someone else (an import or a reset): "
+                        "change it first with POST /api/v1/auth/password.",
+                        "password_change_required")
 
 
 def change_own_password(session: Session, actor: Actor, current: str, new: str,
@@ -74,11 +91,14 @@ def change_own_password(session: Session, actor: Actor, current: str, new: str,
     check_policy(new, account.username)
     if new == current:
         raise Invalid("The new password is the same as the current one.", "password_unchanged")
-    _set_password(account, new, now)
+    required = account.must_change_password
+    _set_password(account, new, now, set_by_another=False)
     session.add(account)
     audit.record(session, actor_id=actor.account_id, action="account.password_change",
                  object_type="account", object_id=account.id, at=now,
-                 after={"password": "changed"})
+                 before={"must_change_password": True} if required else None,
+                 after={"password": "changed"} | (
+                     {"must_change_password": False} if required else {}))
     return account
 
 
@@ -88,6 +108,8 @@ class PasswordReset:
     member_id: int
     # The generated password, shown once; None when the person resetting gave one.
     generated: str | None
+    name: str = ""  # the member's, and their branch's: for the login slip
+    branch: str = ""
 
 
 def _outranked_by(actor: Actor, org_path: str) -> bool:
@@ -96,7 +118,13 @@ def _outranked_by(actor: Actor, org_path: str) -> bool:
 
 
 def resettable_account(session: Session, actor: Actor, member_id: int) -> tuple[Member, Account]:
-    """The member and the account whose password the actor may reset, or the refusal.
+    """The member and the account whose password the actor may reset, or the refusal."""
+    member, _org, account = _resettable(session, actor, member_id)
+    return member, account
+
+
+def _resettable(session: Session, actor: Actor, member_id: int) -> tuple[Member, Org, Account]:
+    """The member, their branch and their account, if the actor may reset its password.
 
     Administrators reset anyone's; a committee resets those of the members it manages,
     except administrators and committee members of its own level (a committee member's
@@ -124,36 +152,51 @@ def resettable_account(session: Session, actor: Actor, member_id: int) -> tuple[
         if not all(_outranked_by(actor, path) for path in grant_paths):
             raise Forbidden("This member is on a committee; a higher committee or an "
                             "administrator resets their password.", "committee_member_account")
-    return member, account
+    return member, org, account
 
 
 def reset_password(session: Session, actor: Actor, member_id: int, password: str | None,
                    now: datetime) -> PasswordReset:
     """A new password for a member's account: given, or generated (digits)."""
-    _member, account = resettable_account(session, actor, member_id)
+    member, org, account = _resettable(session, actor, member_id)
     generated: str | None
     if password is None:
         generated = new = generate_password(account.username)
     else:
         check_policy(password, account.username)
         generated, new = None, password
-    _set_password(account, new, now)
+    # Given or generated, the one resetting knows it: the member sets their own at login.
+    _set_password(account, new, now, set_by_another=True)
     session.add(account)
     audit.record(session, actor_id=actor.account_id, action="account.password_reset",
                  object_type="account", object_id=account.id, at=now,
                  after={"member_id": member_id, "password": "reset",
-                        "generated": generated is not None})
-    return PasswordReset(account=account, member_id=member_id, generated=generated)
+                        "generated": generated is not None, "must_change_password": True})
+    return PasswordReset(account=account, member_id=member_id, generated=generated,
+                         name=member.name, branch=org.name)
 
 
 def set_password(session: Session, username: str, password: str, now: datetime) -> Account:
-    """`jifen set-password`: the operator's way in when an administrator is locked out."""
+    """`jifen set-password`: the operator's way in when an administrator is locked out (the
+    operator chose it: no change required at login)."""
     account = session.exec(select(Account).where(Account.username == username)).first()
     if account is None:
         raise NotFound(f"There is no account {username!r}.")
     check_policy(password, account.username)
-    _set_password(account, password, now)
+    _set_password(account, password, now, set_by_another=False)
     session.add(account)
     audit.record(session, actor_id=None, action="account.password_set", object_type="account",
                  object_id=account.id, at=now, after={"password": "set"})
     return account
+
+
+def awaiting_change(session: Session, usernames: Collection[str]) -> set[str]:
+    """The usernames among these whose account still has the password someone else set (a
+    login slip printed later shows no password the member has replaced since)."""
+    names = sorted(set(usernames))
+    waiting: set[str] = set()
+    for start in range(0, len(names), 500):
+        waiting.update(session.exec(select(Account.username).where(
+            col(Account.username).in_(names[start:start + 500]),
+            col(Account.must_change_password) == sa.true())).all())
+    return waiting

@@ -15,7 +15,7 @@ from app.present.messages import message_for
 from app.services import accounts
 from app.services.errors import TooManyAttempts
 from app.web.deps import (
-    WebActor,
+    WebAccount,
     ensure_csrf_token,
     open_session,
     renew_session,
@@ -71,7 +71,7 @@ def logout(request: Request, session: SessionDep, clock: ClockDep) -> Response:
 
 
 @router.post("/logout-everywhere")
-def logout_everywhere(request: Request, session: SessionDep, actor: WebActor,
+def logout_everywhere(request: Request, session: SessionDep, actor: WebAccount,
                       clock: ClockDep) -> Response:
     """退出所有设备: every other page session and API token of the account ends; this one
     stays (it pressed the button, as after a password change)."""

@@ -16,6 +16,7 @@ from app.present import i18n
 from app.security import SESSION_ID_MAX, SessionClaims, new_session_id
 from app.services.access import Actor, load_actor, session_account
 from app.services.errors import DomainError, Forbidden
+from app.services.passwords import require_own_password
 from app.settings import get_settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -81,7 +82,9 @@ def renew_session(request: Request, account: Account) -> None:
                             "gen": account.session_generation})
 
 
-def web_actor(request: Request, session: SessionDep, clock: ClockDep) -> Actor:
+def web_account(request: Request, session: SessionDep, clock: ClockDep) -> Actor:
+    """The logged-in person, even one who must change their password first (for 修改密码
+    and 退出所有设备 only)."""
     claims = session_claims(request.session, clock)
     account = session_account(session, claims) if claims else None
     if account is None:
@@ -92,4 +95,13 @@ def web_actor(request: Request, session: SessionDep, clock: ClockDep) -> Actor:
     return actor
 
 
+def web_actor(request: Request, session: SessionDep, clock: ClockDep) -> Actor:
+    """The logged-in person; one whose password someone else set is sent to 修改密码
+    (app/web/errors.py) from every page until they have set their own."""
+    actor = web_account(request, session, clock)
+    require_own_password(actor)
+    return actor
+
+
+WebAccount = Annotated[Actor, Depends(web_account)]
 WebActor = Annotated[Actor, Depends(web_actor)]

@@ -46,7 +46,15 @@ def web_error(request: Request, status: int, message: str, *, back: bool = True)
                   status_code=status)
 
 
+# Where a person whose password someone else set is sent, whatever they asked for.
+CHANGE_PASSWORD = "/password"
+
+
 def web_domain_error(request: Request, error: DomainError) -> Response:
+    if error.code == "password_change_required":
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": CHANGE_PASSWORD})
+        return RedirectResponse(CHANGE_PASSWORD, status_code=303)
     if error.code in ("login_required",):
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Redirect": "/login"})

@@ -14,7 +14,8 @@ from app.present.messages import message_for
 from app.services import passwords
 from app.services.access import require_committee
 from app.services.errors import DomainError, Invalid, TooManyAttempts
-from app.web.deps import WebActor, renew_session
+from app.web.committee.login_slips import SLIPS_PATH, Slip, slip_fields
+from app.web.deps import WebAccount, WebActor, renew_session
 from app.web.forms import safe_next
 from app.web.render import flash, redirect, render
 
@@ -26,13 +27,14 @@ RESET_PAGE = "pages/password_reset.html"
 
 
 @router.get("/password")
-def password_page(request: Request, actor: WebActor) -> Response:
-    """Change my password: the current one, and the new one twice."""
+def password_page(request: Request, actor: WebAccount) -> Response:
+    """Change my password: the current one, and the new one twice. Where a person whose
+    password someone else set is sent from every page (app/web/errors.py)."""
     return render(request, PAGE, {"min_length": passwords.MIN_LENGTH})
 
 
 @router.post("/password")
-def change_password(request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
+def change_password(request: Request, session: SessionDep, actor: WebAccount, clock: ClockDep,
                     current_password: Secret = "", new_password: Secret = "",
                     new_password_again: Secret = "") -> Response:
     context: dict[str, object] = {"min_length": passwords.MIN_LENGTH}
@@ -53,7 +55,8 @@ def change_password(request: Request, session: SessionDep, actor: WebActor, cloc
         return render(request, PAGE, context, status_code=403)
     # This session stays logged in; every other one (and every API token) is now refused.
     renew_session(request, account)
-    flash(request, _("密码已修改。其他手机或电脑上的登录已退出，请用新密码重新登录。"))
+    flash(request, _("新密码已设置好，以后请用新密码登录。") if actor.must_change_password
+          else _("密码已修改。其他手机或电脑上的登录已退出，请用新密码重新登录。"))
     return redirect(request, "/")
 
 
@@ -90,7 +93,9 @@ def reset_password(member_id: int, request: Request, session: SessionDep, actor:
     except DomainError as error:
         context["error"] = message_for(error)
         return render(request, RESET_PAGE, context, status_code=error.status_code)
-    context |= {"done": True, "generated": reset.generated}
+    context |= {"done": True, "generated": reset.generated, "slips_path": SLIPS_PATH,
+                "slips": slip_fields(actor, [Slip(reset.name, reset.branch, account.username,
+                                                  reset.generated)], clock.now().timestamp())}
     response = render(request, RESET_PAGE, context)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -131,7 +131,7 @@ def test_admin_resets_with_a_generated_password(world: World) -> None:
     assert [(r["action"], r["actor"], r["object_type"]) for r in rows] == \
         [("account.password_reset", "admin", "account")]
     assert rows[0]["after"] == {"member_id": world.members["a1"], "password": "reset",
-                                "generated": True}
+                                "generated": True, "must_change_password": True}
     assert_no_secret(rows, generated)
 
 

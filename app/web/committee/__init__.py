@@ -12,6 +12,7 @@ from app.web.committee import (
     home,
     import_entries,
     import_members,
+    login_slips,
     paper_ballots,
     rating_steps,
     ratings,
@@ -22,5 +23,5 @@ from app.web.committee import (
 
 router = APIRouter()
 for module in (home, entries, record, register, reviews, ratings, rating_steps, paper_ballots,
-               approvals, cases, import_members, import_entries, appraisal):
+               approvals, cases, import_members, import_entries, appraisal, login_slips):
     router.include_router(module.router)

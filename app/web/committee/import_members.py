@@ -24,6 +24,7 @@ from app.services.member_import import Preview
 from app.services.sheets import CSV_TYPE, XLSX_TYPE, ImportRefused
 from app.web.committee.common import CommitteeActor, page
 from app.web.committee.imports import PAYLOAD_MAX, carry, row_message, uncarry
+from app.web.committee.login_slips import SLIPS_PATH, Slip, slip_fields
 from app.web.forms import id_or_none
 
 router = APIRouter()
@@ -45,7 +46,8 @@ def _page(request: Request, session: SessionDep, actor: Actor, context: dict[str
           status_code: int = 200) -> Response:
     base = {"columns": member_import.COLUMNS, "headings": member_import.HEADINGS,
             "branches": directory.managed_branches(session, actor), "message": row_message,
-            "max_rows": member_import.MAX_IMPORT_ROWS, "preview": None, "created": None}
+            "max_rows": member_import.MAX_IMPORT_ROWS, "preview": None, "created": None,
+            "slips_path": SLIPS_PATH}
     return _no_store(page(request, "pages/committee/import_members.html", base | context,
                           status_code=status_code))
 
@@ -129,4 +131,9 @@ def confirm(request: Request, session: SessionDep, actor: CommitteeActor, clock:
     request.state.flashes = [["ok", _("您已于{at}导入过这个文件，共{n}名党员，这次没有重复导入。")
                               .format(at=beijing(result.imported_at), n=n) if result.again
                               else _("已导入{n}名党员。").format(n=n)]]
-    return _page(request, session, actor, {"created": result.created, "again": result.again})
+    context: dict[str, Any] = {"created": result.created, "again": result.again}
+    if not result.again:  # the replay of an earlier import has no passwords to hand over
+        context["slips"] = slip_fields(actor, (
+            Slip(c.name, c.branch, c.username, c.password) for c in result.created),
+            now.timestamp())
+    return _page(request, session, actor, context)
