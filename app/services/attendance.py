@@ -36,10 +36,25 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.models import Entry, EntryStatus, ImportKind, ImportReceipt, Member, Org
-from app.points import ADDING_KINDS, ItemTotal, Kind, RuleItem, RuleSet, score_year
+from app.points import (
+    ADDING_KINDS,
+    ItemTotal,
+    Kind,
+    RuleItem,
+    RuleSet,
+    needs_reason,
+    score_year,
+)
 from app.services import audit, import_receipts
 from app.services.access import Actor, get_managed_org
-from app.services.entries import CheckedEntry, NewEntry, check_entry, create_entry, left_by
+from app.services.entries import (
+    CheckedEntry,
+    NewEntry,
+    check_entry,
+    create_entry,
+    left_by,
+    signed_points,
+)
 from app.services.entry_rows import chunks
 from app.services.errors import DomainError, Invalid
 from app.services.import_receipts import Earlier
@@ -286,6 +301,13 @@ def plan_register(session: Session, actor: Actor, register: Register, now: datet
                           "record absences with.", "absence_item_missing")
         raise Invalid(f"Absences are recorded only from a register of a positive item, not "
                       f"{listed.item.code}.", "absences_not_for_item")
+    _, points = signed_points(listed.item, register.entry(0))
+    if needs_reason(listed.item.kind, points, listed.rules.params):
+        # Each takes the member's grade down: recorded one at a time, the page showing
+        # that member's score before and after (issue 17's guard), never for a list.
+        raise Invalid(f"{listed.item.code} with these points is a veto or a deduction of "
+                      f"{listed.rules.params.basic_single_deduction} points or more: record "
+                      "it for each member with POST /entries.", "one_at_a_time")
     present, excused, problems = _marked(session, listed.org, register)
     marked = {m.id for m in (*present, *excused)}
     others = [m for m in listed.members if m.id not in marked]

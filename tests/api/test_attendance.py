@@ -220,8 +220,12 @@ def test_the_committee_above_and_the_administrator_may_record(world: World) -> N
     ({"rule_code": "P99"}, "unknown_rule"),
     ({"points": 2}, "points_not_allowed"),
     ({"quantity": 101}, "validation_error"),
-    ({"rule_code": "V01"}, "note_required"),
-    ({"rule_code": "D01", "points": 10}, "note_required"),
+    # A veto or a deduction reaching the grade line: one member at a time, never a list,
+    # with or without the note that each needs.
+    ({"rule_code": "V01"}, "one_at_a_time"),
+    ({"rule_code": "V01", "note": "受到党纪处分"}, "one_at_a_time"),
+    ({"rule_code": "N06", "note": "发表不当言论"}, "one_at_a_time"),
+    ({"rule_code": "D01", "points": 10, "note": "理由"}, "one_at_a_time"),
     ({"present": []}, "nothing_to_record"),
     ({"rule_code": "B01", "points": 2, "record_absences": True}, "absences_not_for_item"),
     ({"excused": "a1"}, "register_invalid"),  # present and excused

@@ -94,6 +94,10 @@ def test_the_picker_comes_first_and_the_links_lead_here(world: World,
     assert 'name="rule_code"' in html and 'name="present"' not in html
     assert f'name="org_id" value="{world.branch_a}"' in html  # the one branch sec_a runs
     assert f'value="{DAY[:8]}10"' in html  # today
+    # Items, but never a veto or a deduction that always reaches the grade line: those are
+    # recorded one member at a time (记一笔积分), the page showing each one's score.
+    assert all(f'value="{code}"' in html for code in ("P01", "P02", "N01", "D01"))
+    assert not any(f'value="{code}"' in html for code in ("V01", "V04", "N06", "N07"))
     for path in ("/committee", "/committee/record"):
         assert 'href="/committee/register"' in client.get(path).text, path
     assert f'href="/committee/register?org_id={world.branch_a}"' in client.get("/committee").text
@@ -176,7 +180,7 @@ def test_a_refusal_keeps_every_tick_and_names_who_and_why(world: World,
 
 @pytest.mark.parametrize(("change", "said"), [
     ({"rule_code": "D01"}, "该项目须填写分值（1–10分）。"),
-    ({"rule_code": "D01", "points": "10"}, "一票否决或扣10分以上，须写明理由（党员本人能看到）。"),
+    ({"rule_code": "D01", "points": "10"}, "一票否决和一次扣分较多的记录不能用签到登记"),
     ({"occurred_on": "2026-01-11"}, "日期不能晚于今天。"),
     ({"present": []}, "没有人打勾，也没有要记的缺席"),
 ])

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from app.clock import Clock, ClockDep
 from app.db import SessionDep
 from app.models import Member
-from app.points import Kind
+from app.points import Kind, RuleItem, RuleSet
 from app.present.i18n import N_, _, ngettext, rule_item_name
 from app.present.labels import beijing, points_text
 from app.present.messages import message_for
@@ -37,6 +37,14 @@ STYLES = "/static/parts/register.css"
 Field = Annotated[str, Form(max_length=2000)]
 Marks = Annotated[list[str] | None, Form()]
 MARK_LABELS = {"present": N_("到会"), "excused": N_("请假"), "absent": N_("缺席")}
+
+
+def register_groups(rules: RuleSet) -> list[tuple[str, list[tuple[RuleItem, str, str]]]]:
+    """The record form's items less those always recorded one member at a time (a veto, a
+    deduction that always reaches the grade line): a list is no place for them."""
+    groups = [(kind, [i for i in items if i[2] != "always"])
+              for kind, items in item_groups(rules)]
+    return [(kind, items) for kind, items in groups if items]
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,7 @@ def _page(request: Request, session: SessionDep, actor: Actor, clock: Clock,
     day = _day(values["occurred_on"], today)
     rules = load_rule_set(session, day.year if day else today.year, now)
     context: dict[str, Any] = {
-        "branches": branches, "groups": item_groups(rules), "values": values,
+        "branches": branches, "groups": register_groups(rules), "values": values,
         "today": today.isoformat(), "rules_year": rules.year, "error": error,
         "problems": [_problem_text(p) for p in problems or []], "roster": None,
         "extra_styles": STYLES}
