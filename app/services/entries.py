@@ -367,6 +367,10 @@ def _resubmittable(session: Session, actor: Actor, entry_id: int,
     if again is not None:
         raise WorkflowConflict(f"Entry {entry_id} was resubmitted already, as entry "
                                f"{again.id}.", "already_resubmitted")
+    # Its quarter confirmed, the claim is closed: a new date would only move it out of
+    # the quarter the committee confirmed (the committee can still record a correction).
+    refuse_if_locked(session, org, rejected.occurred_on.year,
+                     quarter_of(rejected.occurred_on))
     return rejected, member, org
 
 

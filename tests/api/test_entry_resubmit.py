@@ -150,10 +150,11 @@ def test_a_rejected_entry_is_resubmitted_once_and_the_new_one_may_be_again(
     assert ok(world.get("a1", f"/entries/{old['id']}"))["resubmitted_by"] == first["id"]
 
 
-def test_a_quarter_confirmed_since_refuses_its_dates(world: World, db: Session) -> None:
-    """Rejected in 2025 Q1, whose review was then confirmed (定稿): sent again with that
-    date it is refused as any new entry there is; with a date in an open quarter it is
-    taken. The rejected entry stays where it was."""
+def test_a_quarter_confirmed_since_closes_the_claim(world: World, db: Session) -> None:
+    """Rejected in 2025 Q1, whose review was then confirmed: it is not sent again, neither
+    with its date nor moved to a date in an open quarter (which would take it out of the
+    quarter the committee confirmed; the member's page says so instead of offering the
+    form). The rejected entry stays where it was."""
     old = rejected(world, on="2025-02-10")
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": 2025, "quarter": 1}), 201)
@@ -163,9 +164,10 @@ def test_a_quarter_confirmed_since_refuses_its_dates(world: World, db: Session) 
     refused(resubmit(world, "a1", old["id"]), 409, "quarter_locked")
     refused(resubmit(world, "a1", old["id"], {"occurred_on": "2025-03-31"}), 409,
             "quarter_locked")
+    refused(resubmit(world, "a1", old["id"], {"occurred_on": "2025-04-02"}), 409,
+            "quarter_locked")
     assert entry_count(db) == before
-    new = ok(resubmit(world, "a1", old["id"], {"occurred_on": "2025-04-02"}), 201)
-    assert (new["occurred_on"], new["resubmits"]) == ("2025-04-02", old["id"])
+    assert ok(world.get("a1", f"/entries/{old['id']}"))["resubmitted_by"] is None
 
 
 # (case id, body, status, code): nothing is created, and the entry may still be resubmitted.

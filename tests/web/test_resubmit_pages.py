@@ -154,9 +154,10 @@ def test_sent_twice_the_second_lands_on_my_entries_with_why(
     assert landed(second) == "/me/entries", second.text
     assert "这条记录已经重新提交过了" in flashes(client, "/me")
     assert len(entries_of(db, world)) == count
-    # The form itself says so too, as a page of its own.
-    form = client.get(f"/me/report?resubmit={old['id']}")
-    assert form.status_code == 409 and "这条记录已经重新提交过了" in text_of(form.text)
+    # The form's address (an old link) leads to my entries too, saying so.
+    form = client.get(f"/me/report?resubmit={old['id']}", follow_redirects=False)
+    assert form.status_code == 303 and form.headers["location"] == "/me/entries"
+    assert "这条记录已经重新提交过了" in flashes(client, "/me/entries")
 
 
 def test_a_refused_correction_keeps_the_form_as_typed(world: World, client: TestClient,
@@ -179,12 +180,13 @@ def test_a_refused_correction_keeps_the_form_as_typed(world: World, client: Test
     assert landed_htmx.headers["HX-Redirect"] == "/me/entries?year=2026"
 
 
-# (case id, who, the entry's state, status of the form page)
+# (case id, who, the entry's state, status of the form page): another's entry is not
+# found; one the caller can see but not send again leads to my entries, saying why.
 NOT_MINE = [
     ("another-member", "a2", "rejected", 404),
-    ("the-committee", "sec_a", "rejected", 403),
-    ("pending", "a1", "pending", 409),
-    ("approved", "a1", "approved", 409),
+    ("the-committee", "sec_a", "rejected", 303),
+    ("pending", "a1", "pending", 303),
+    ("approved", "a1", "approved", 303),
 ]
 
 
@@ -199,7 +201,10 @@ def test_only_my_rejected_entries_open_the_form(world: World, client: TestClient
     elif state == "approved":
         entry = ok(world.post("sec_a", f"/entries/{entry['id']}/approve"))
     token = web_login(client, who)
-    assert client.get(f"/me/report?resubmit={entry['id']}").status_code == status
+    form = client.get(f"/me/report?resubmit={entry['id']}", follow_redirects=False)
+    assert form.status_code == status
+    if status == 303:
+        assert form.headers["location"] == "/me/entries"
     count = len(db.exec(select(Entry)).all())
     answer = send(client, token, {"resubmit": str(entry["id"]), "rule_code": "P01",
                                   "occurred_on": "2026-01-05", "quantity": "1", "note": "x"})
@@ -227,6 +232,10 @@ def test_a_rejected_entry_in_a_confirmed_quarter_says_so(world: World,
     item = entry_item(client.get("/me/entries?year=2025").text, old["id"])
     assert "这个季度已确认，不能再修改后重新提交。" in text_of(item)
     assert "/me/report?resubmit=" not in item
+    # The form opened by its address (an old link) is not offered, and a post is refused.
+    form = client.get(f"/me/report?resubmit={old['id']}", follow_redirects=False)
+    assert form.status_code == 303 and form.headers["location"] == "/me/entries"
+    assert "这个季度已确认，不能再修改后重新提交。" in text_of(client.get("/me/entries").text)
 
 
 def test_the_photo_is_kept_unless_untucked_or_replaced(world: World, client: TestClient,

@@ -116,7 +116,13 @@ def report_form(request: Request, session: SessionDep, actor: WebActor,
     if not resubmit:
         return _form_page(request, session, actor, clock,
                           ReportForm(occurred_on=clock.today().isoformat()))
-    rejected = entries.resubmittable(session, actor, _entry_id(resubmit))
+    entry_id = _entry_id(resubmit)
+    found = attempt(session, lambda: entries.resubmittable(session, actor, entry_id))
+    if isinstance(found, DomainError):
+        if found.code not in _NOT_RESUBMITTABLE:
+            raise found
+        return _not_resubmittable(request, found)
+    rejected = found
     item = load_rule_set(session, rejected.year, clock.now()).item(rejected.rule_code)
     chosen = item is not None and item.chosen_points
     return _form_page(request, session, actor, clock, ReportForm(
@@ -220,10 +226,14 @@ def report(
     outcome = attempt(session, lambda: _record(session, actor, clock, form, photo_upload))
     if isinstance(outcome, DomainError):
         error = outcome
-        if error.code in _NOT_RESUBMITTABLE:
-            # Sent again from an old page (already resubmitted, say): my entries say how.
-            flash(request, member_message_for(error), "error")
-            return redirect(request, "/me/entries")
+        # A correction whose rejected entry may no longer be sent again (resubmitted
+        # already, or its quarter confirmed since the page was opened).
+        closed = None if form.resubmit is None else attempt(
+            session, lambda: entries.resubmittable(session, actor, form.resubmit or 0))
+        if isinstance(closed, DomainError) and closed.code in _NOT_RESUBMITTABLE:
+            # Sent again from an old page (already resubmitted, its quarter confirmed
+            # since): my entries say how.
+            return _not_resubmittable(request, closed)
         message = _too_large_message() if error.status_code == 413 \
             else _message(session, clock, error)
         if upload is not None and not is_htmx(request) and not error.code.startswith("photo_") \
@@ -237,8 +247,15 @@ def report(
     return redirect(request, f"/me/entries?year={outcome.year}")
 
 
+def _not_resubmittable(request: Request, error: DomainError) -> Response:
+    """To my entries, saying why this rejected entry is not sent again."""
+    flash(request, _("这个季度已确认，不能再修改后重新提交。") if error.code == "quarter_locked"
+          else member_message_for(error), "error")
+    return redirect(request, "/me/entries")
+
+
 # Refusals of a correction the form cannot help with.
-_NOT_RESUBMITTABLE = ("not_rejected", "already_resubmitted", "not_own_entry")
+_NOT_RESUBMITTABLE = ("not_rejected", "already_resubmitted", "not_own_entry", "quarter_locked")
 
 
 def _record(session: SessionDep, actor: Actor, clock: Clock, form: ReportForm,
