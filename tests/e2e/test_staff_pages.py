@@ -189,9 +189,10 @@ ADMIN = [
                    f"{i.demo.member('zhiwei1')}/revoke"),
     Spot("rules", "admin", lambda i: "/admin/rules", shot="33-admin-rules-en.png"),
     Spot("rules editing one", "admin", lambda i: "/admin/rules?year=2026&edit=D01"),
-    Spot("members", "admin", lambda i: "/admin/members", shot="34-admin-members-en.png"),
+    Spot("members", "admin", lambda i: "/admin/members"),
     Spot("members of a branch", "admin",
-         lambda i: f"/admin/members?org_id={i.demo.orgs[BRANCH]}"),
+         lambda i: f"/admin/members?org_id={i.demo.orgs[BRANCH]}",
+         shot="34-admin-members-en.png"),
     Spot("members editing one", "admin",
          lambda i: f"/admin/members?org_id={i.demo.orgs[BRANCH]}"
                    f"&edit={i.demo.member('dangyuan01')}"),
