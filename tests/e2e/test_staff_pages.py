@@ -78,7 +78,6 @@ from tests.e2e.test_pages import (
 
 LIGHT = 60 * 1024  # bytes: the first load of a page
 NARROW: ViewportSize = {"width": 320, "height": 740}
-COMMUNITY = "社区党支部"  # the demo's third branch (shuji3), with the one disposal case
 LANGUAGES = {"zh": ("中文", "zh-CN"), "en": ("English", "en")}
 
 
