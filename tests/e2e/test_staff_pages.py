@@ -41,7 +41,6 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import (
     Browser,
-    BrowserContext,
     Page,
     Response,
     ViewportSize,
@@ -212,8 +211,7 @@ CASES = [pytest.param(spot, language, id=f"{spot.name.replace(' ', '-')}-{langua
 # --------------------------------------------------------------------------- the phones
 class Site:
     """The live server's stage on one database or the other, and one logged-in phone per
-    person and language (kept for the whole file; each test opens a new tab in it, so that
-    what it weighs is its own page's load alone)."""
+    person and language, kept for the whole file."""
 
     def __init__(self, live_server: Any, browser: Browser, context_args: dict[str, Any],
                  databases: dict[str, Path]) -> None:
@@ -224,7 +222,7 @@ class Site:
         self.passwords = {"demo": DEMO_PASSWORD, "world": PASSWORD}
         self.phones = {site: Phones(browser, context_args, password)
                        for site, password in self.passwords.items()}
-        self.contexts: dict[tuple[str, str, str], BrowserContext] = {}
+        self.pages: dict[tuple[str, str, str], Page] = {}
         self.on: str | None = None
         self.seen = 0
 
@@ -234,18 +232,15 @@ class Site:
             self.on = site
 
     def page(self, site: str, who: str, language: str) -> Page:
-        """A new tab of WHO's phone, logged in, in LANGUAGE."""
+        """WHO's phone, logged in, in LANGUAGE: the page the last test left (everything it
+        loaded has come by the end of its checks), or a blank one."""
         self.use(site)
         key = (site, who, language)
-        context = self.contexts.get(key)
-        if context is None:
+        if key not in self.pages:
             page = self.phones[site].open()
             log_in(page, who, self.passwords[site], language)
-            self.contexts[key] = page.context
-            return page
-        for old in context.pages:
-            old.close()
-        return context.new_page()
+            self.pages[key] = page
+        return self.pages[key]
 
     def problems(self) -> list[str]:
         """What pages did that they must not (5xx, script errors, requests elsewhere), since
