@@ -47,6 +47,7 @@ from app.services.errors import Forbidden, Invalid, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.rules import load_rule_set
 from app.services.standing import mark_left, member_facts
+from app.services.text import says_nothing
 
 # Steps whose words may not be empty.
 TEXT_REQUIRED = (StepKind.investigation, StepKind.talk, StepKind.proposal, StepKind.defence,
@@ -111,7 +112,7 @@ def record_step(session: Session, actor: Actor, case_id: int, given: StepIn, now
     text = given.text.strip()
     if len(text) > MAX_CASE_TEXT:
         raise Invalid(f"The text is at most {MAX_CASE_TEXT} characters.", "case_text_too_long")
-    if given.kind in TEXT_REQUIRED and not text:
+    if given.kind in TEXT_REQUIRED and says_nothing(text):
         raise Invalid(f"The {given.kind} step needs its text.", "step_text_required")
     step = CaseStep(case_id=case_id, kind=given.kind, by_account=actor.account_id,
                     by_member=actor.member_id, on_behalf=on_behalf, at=now, text=text)

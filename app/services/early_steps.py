@@ -18,6 +18,7 @@ from typing import Literal
 
 from app.clock import CHINA
 from app.services.errors import Invalid
+from app.services.text import says_nothing
 
 # Stored in a column of this length (migration 0014).
 MAX_REASON = 500
@@ -88,6 +89,6 @@ def checked_reason(reason: str | None, earliness: Earliness) -> str | None:
     text = (reason or "").strip()
     if len(text) > MAX_REASON:
         raise Invalid(f"reason is longer than {MAX_REASON} characters.", "reason_too_long")
-    if not text and earliness.needs_reason:
+    if says_nothing(text) and earliness.needs_reason:
         raise ReasonRequired(earliness)
     return text or None

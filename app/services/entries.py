@@ -37,6 +37,7 @@ from app.services.locking import lock_branch
 from app.services.paging import page
 from app.services.rules import ensure_rule_set, load_rule_set
 from app.services.scoring import member_year_scores
+from app.services.text import says_nothing
 from app.services.uploads import Upload
 
 MAX_QUANTITY = 100
@@ -152,7 +153,7 @@ class NoteRequired(Invalid):
 def require_reason(kind: Kind, points: int, note: str | None, params: RatingParams) -> None:
     """NoteRequired for a veto or a deduction of basic_single_deduction points or more
     whose note is blank (issue 17)."""
-    if needs_reason(kind, points, params) and not (note or "").strip():
+    if needs_reason(kind, points, params) and says_nothing(note):
         raise NoteRequired(params.basic_single_deduction)
 
 
@@ -404,7 +405,7 @@ def _decide(session: Session, actor: Actor, entry_id: int, *, to: EntryStatus,
     if member.id == actor.member_id:
         raise Forbidden("You cannot decide on an entry about yourself; another committee "
                         "member must.", "own_entry")
-    if to != EntryStatus.approved and not (reason or "").strip():
+    if to != EntryStatus.approved and says_nothing(reason):
         raise Invalid("A reason is required.", "reason_required")
     if entry.status != from_:
         raise WorkflowConflict(f"Entry {entry_id} is {entry.status}, not {from_}.",

@@ -55,6 +55,7 @@ from app.services.scoring import (
     annual_totals_by_branch,
     finalized_review_scores_by_branch,
 )
+from app.services.text import says_nothing
 
 # Rating lines written together when a town or city rates all its branches: a few thousand
 # lines in memory at a time, whatever the size of the whole.
@@ -354,7 +355,7 @@ def override_grade(session: Session, actor: Actor, rating_id: int, member_id: in
     item = next((i for i in items if i.member_id == member_id), None)
     if item is None:
         raise NotFound(f"Member {member_id} is not in rating {rating_id}.")
-    if not reason.strip():
+    if says_nothing(reason):
         raise Invalid("Give the reason for changing the grade; it is stored and shown.",
                       "reason_required")
     params = load_rule_set(session, rating.year, now).params

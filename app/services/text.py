@@ -50,6 +50,16 @@ ONE_LINE = frozenset({("member", "name"), ("org", "name"), ("account", "username
                       ("rule_item", "code"), ("rule_item", "name"), ("rating_item", "name")})
 
 
+# What shows nothing: spaces, and the invisible characters above.
+_SHOWS_NOTHING = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
+
+
+def says_nothing(value: str | None) -> bool:
+    """A reason or note that a reader would see as blank: spaces, line breaks, zero-width
+    and other invisible characters only (issue 17: a reason is something said)."""
+    return all(c.isspace() or unicodedata.category(c) in _SHOWS_NOTHING for c in value or "")
+
+
 def bad_character(value: str, one_line: bool = False) -> str | None:
     """How the first character text may not hold is named ("U+000B VERTICAL TAB at
     character 6"), or None when there is none."""

@@ -30,6 +30,7 @@ CASES = [
     ("D01-9-blank", "D01", {"points": 9}, "", 201),
     ("D01-10-blank", "D01", {"points": 10}, "", "note_required"),
     ("D01-10-spaces", "D01", {"points": 10}, "  ", "note_required"),
+    ("D01-10-invisible", "D01", {"points": 10}, "\u200b\u3000\ufeff", "note_required"),
     ("D01-10-given", "D01", {"points": 10}, "防汛值守期间擅自离岗", 201),
     ("N01-small", "N01", {}, "", 201),
     ("N01-4-times", "N01", {"quantity": 4}, "", 201),                # −8

@@ -55,6 +55,9 @@ PUBLISH = [
      "2026 Q1 has not ended (it ends on 2026-03-31)", None),
     ("unended-enough-null", 2026, 1, 5, None, "2026 Q1 has not ended", None),
     ("unended-enough-whitespace", 2026, 1, 30, "  ", "2026 Q1 has not ended", None),
+    # Nothing a reader would see: a zero-width space, an ideographic space, a word joiner.
+    ("unended-invisible", 2026, 1, 5, "\u200b", "2026 Q1 has not ended", None),
+    ("ended-short-invisible", 2025, 4, 0, "\u200b\u3000\u2060", "a notice of 0 days", None),
     ("unended-short-none", 2026, 1, 2, MISSING,
      "2026 Q1 has not ended (it ends on 2026-03-31) and a notice of 2 days is below", None),
     ("unended-enough-given", 2026, 1, 5, "换届前完成", None, "换届前完成"),

@@ -182,11 +182,14 @@ def test_nine_slips_take_two_sheets(world: World, client: TestClient) -> None:
 def test_slips_are_for_the_importer_only(world: World, client: TestClient) -> None:
     page, _shown = import_rows(client)
     fields = slip_form(page)
-    for who in ("vice_a", "admin", "a1"):  # the same branch's committee, the admin, a member
+    for who in ("vice_a", "admin"):  # the same branch's committee, the admin
         token = web_login(client, who)
         answer = print_slips(client, fields, token)
         assert answer.status_code == 404, who
         assert "<article" not in answer.text and "没有找到这些登录条" in answer.text
+    token = web_login(client, "a1")  # a member: not a committee page of theirs
+    answer = print_slips(client, fields, token)
+    assert answer.status_code in (303, 403) and "<article" not in answer.text
 
     token = web_login(client, "sec_a")
     payload = json.dumps([[2, {"name": "X", "branch": "Y", "username": "zhangsan",
@@ -200,6 +203,20 @@ def test_slips_are_for_the_importer_only(world: World, client: TestClient) -> No
     client.cookies.clear()
     away = client.post(SLIPS, data=fields, follow_redirects=False)
     assert away.status_code in (303, 403)  # logged out: no CSRF token, no session
+
+
+def test_slips_are_gone_once_the_importer_leaves_the_committee(world: World,
+                                                               client: TestClient) -> None:
+    page, _shown = import_rows(client)
+    fields = slip_form(page)
+    token = csrf_of(client, "/committee")
+    assert print_slips(client, fields, token).status_code == 200
+    answer = world.client.delete(
+        f"/api/v1/orgs/{world.branch_a}/committee/{world.members['sec_a']}",
+        headers=world.as_("admin"))
+    assert answer.status_code in (200, 204), answer.text
+    replay = print_slips(client, fields, token)
+    assert replay.status_code in (303, 403) and "<article" not in replay.text
 
 
 def test_slips_are_gone_once_the_result_is_old(world: World, client: TestClient) -> None:

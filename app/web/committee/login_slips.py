@@ -26,8 +26,8 @@ from app.present.i18n import _
 from app.services import passwords
 from app.services.access import Actor
 from app.services.sheets import Row
+from app.web.committee.common import CommitteeActor
 from app.web.committee.imports import PAYLOAD_MAX, carry, uncarry
-from app.web.deps import WebActor
 from app.web.errors import web_error
 from app.web.render import render
 
@@ -56,7 +56,7 @@ def slip_fields(actor: Actor, slips: Iterable[Slip], now: float) -> dict[str, st
 
 
 @router.post(SLIPS_PATH)
-def login_slips(request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
+def login_slips(request: Request, session: SessionDep, actor: CommitteeActor, clock: ClockDep,
                 payload: Annotated[str, Form(max_length=PAYLOAD_MAX)] = "",
                 token: Annotated[str, Form(max_length=200)] = "") -> Response:
     """The slips of the result this account was just shown, ready to print."""
