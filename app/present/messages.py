@@ -178,7 +178,8 @@ MESSAGES: dict[str, str] = {
     "password_change_required": N_("请先设置自己的新密码。"),
     "password_too_long": N_("密码最多128位。"),
     "password_is_username": N_("密码不能与用户名相同。"),
-    "password_too_simple": N_("密码不能全是同一个字符。"),
+    "password_too_simple": N_("密码太简单：不能全是同一个字符，不能是12345678这样的顺序，"
+                              "也不能是12121212这样的重复。"),
     "password_unchanged": N_("新密码不能与当前密码相同。"),
     "password_mismatch": N_("两次输入的新密码不一样，请重新输入。"),
     "own_account": N_("不能在这里重置自己的密码，请用“修改密码”。"),

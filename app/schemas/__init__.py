@@ -111,15 +111,18 @@ _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 def _day_text(value: Any) -> Any:
     if not isinstance(value, str) or not _DAY.fullmatch(value):
+        # The template fills {value} with str(); repr() shows what was sent, quotes and all.
         raise PydanticCustomError("date_format", "must be a date written YYYY-MM-DD, not "
-                                  "{value!r} (no Unix time, no time of day)", {"value": value})
+                                  "{value} (no Unix time, no time of day)",
+                                  {"value": repr(value)[:80]})
     return value
 
 
 def _moment_text(value: Any) -> Any:
     if not isinstance(value, str) or not _MOMENT.match(value):
         raise PydanticCustomError("datetime_format", "must be an ISO 8601 time such as "
-                                  "2026-12-06T08:00:00+08:00, not {value!r}", {"value": value})
+                                  "2026-12-06T08:00:00+08:00, not {value}",
+                                  {"value": repr(value)[:80]})
     return value
 
 

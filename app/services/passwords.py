@@ -31,8 +31,18 @@ MAX_LENGTH = 128
 GENERATED_DIGITS = 8
 
 
+def _too_simple(password: str) -> bool:
+    """One character repeated (11111111), a run up or down (12345678, 87654321, abcdefgh),
+    or a short pattern over and over (12121212, 123123123): the first a person tries."""
+    steps = {ord(b) - ord(a) for a, b in zip(password, password[1:], strict=False)}
+    if len(steps) == 1 and steps <= {-1, 0, 1}:
+        return True
+    return any(password == (password[:n] * len(password))[:len(password)] for n in (2, 3))
+
+
 def check_policy(password: str, username: str) -> None:
-    """8 to 128 characters, not the username, not one character repeated."""
+    """8 to 128 characters, not the username, not one character repeated, not a run
+    (12345678) nor a short pattern repeated (12121212)."""
     if len(password) < MIN_LENGTH:
         raise Invalid(f"The password needs at least {MIN_LENGTH} characters.",
                       "password_too_short")
@@ -41,8 +51,9 @@ def check_policy(password: str, username: str) -> None:
                       "password_too_long")
     if password.casefold() == username.casefold():
         raise Invalid("The password must not be the username.", "password_is_username")
-    if len(set(password)) == 1:
-        raise Invalid("The password must not be one character repeated.",
+    if _too_simple(password):
+        raise Invalid("The password must not be one character repeated, a run such as "
+                      "12345678, or a short pattern repeated such as 12121212.",
                       "password_too_simple")
 
 

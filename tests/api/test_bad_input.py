@@ -10,6 +10,7 @@ their own are parametrized one by one."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -1166,3 +1167,19 @@ def test_no_path_or_query_value_causes_a_500(scene: Scene, tag: str) -> None:
                     if (why := not_500(answer)) is not None:
                         failures.append(f"{who} {method} {url} {body!r}: {why}")
     assert not failures, failures
+
+
+@pytest.mark.parametrize(("path", "field", "sent"), [
+    ("/entries", "occurred_on", "x"),
+    ("/entries", "occurred_on", 20260105),
+    ("/entries", "occurred_on", "2026-01-05T08:00"),
+])
+def test_a_date_refused_says_what_was_sent(world: World, path: str, field: str,
+                                           sent: object) -> None:
+    """The message names the value as sent, never its template's placeholder."""
+    body = {"member_id": world.members["a1"], "rule_code": "P01", "occurred_on": "2026-01-05",
+            field: sent}
+    answer = world.post("sec_a", path, body)
+    assert answer.status_code == 422
+    said = json.dumps(answer.json(), ensure_ascii=False)
+    assert "{value" not in said and repr(sent) in said.replace('\\"', '"')

@@ -98,6 +98,11 @@ def test_failed_logins_throttle_the_change_too(world: World) -> None:
     ("x" * 100 + "y" * 29, "password_too_long"),
     ("Farmer_Wang", "password_is_username"),
     ("88888888", "password_too_simple"),
+    ("12345678", "password_too_simple"),
+    ("987654321", "password_too_simple"),
+    ("abcdefgh", "password_too_simple"),
+    ("12121212", "password_too_simple"),
+    ("123123123", "password_too_simple"),
     (PASSWORD, "password_unchanged"),
 ])
 def test_weak_new_password_is_refused_with_its_code(world: World, new: str, code: str) -> None:

@@ -50,7 +50,7 @@ def test_refusals_show_on_the_form(world: World, client: TestClient) -> None:
             (change_form(again="plum-blossom-78"), 422, "两次输入的新密码不一样"),
             (change_form(new="short"), 422, "密码至少8位"),
             (change_form(new="Farmer_Li"), 422, "密码不能与用户名相同"),
-            (change_form(new="66666666"), 422, "密码不能全是同一个字符"),
+            (change_form(new="66666666"), 422, "密码太简单：不能全是同一个字符"),
             (change_form(new=PASSWORD), 422, "新密码不能与当前密码相同")):
         answer = form_post(client, "/password", token, form)
         assert answer.status_code == status and message in answer.text, message
