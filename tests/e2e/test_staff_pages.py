@@ -203,7 +203,20 @@ ADMIN = [
     Spot("password reset by the administrator", "admin",
          lambda i: f"/members/{i.demo.member('dangyuan02')}/password-reset"),
 ]
-SPOTS = COMMITTEE + ADMIN
+# Issue 17's pages, and the member's pages in English too (tests/e2e/test_pages.py holds
+# the member's pages to these bars in Chinese).
+NEW = [
+    Spot("attendance register", "shuji1",
+         lambda i: f"/committee/register?org_id={i.demo.orgs[BRANCH]}"),
+    Spot("member score", "dangyuan01", lambda i: "/me"),
+    Spot("how scores work", "dangyuan01", lambda i: "/me/rules"),
+    Spot("my entries", "dangyuan01", lambda i: "/me/entries"),
+    Spot("self-report", "dangyuan01", lambda i: "/me/report"),
+    Spot("results", "dangyuan01", lambda i: "/me/results"),
+    Spot("results sheet", "dangyuan01",
+         lambda i: f"/me/results/{i.demo.review(BRANCH, 2026, 1)}"),
+]
+SPOTS = COMMITTEE + ADMIN + NEW
 CASES = [pytest.param(spot, language, id=f"{spot.name.replace(' ', '-')}-{language}")
          for spot in SPOTS for language in LANGUAGES]
 
