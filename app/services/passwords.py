@@ -10,6 +10,7 @@ API alike (require_own_password). Changing one's own clears that; a reset sets i
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ GENERATED_DIGITS = 8
 def _too_simple(password: str) -> bool:
     """One character repeated (11111111), a run up or down (12345678, 87654321, abcdefgh),
     or a short pattern over and over (12121212, 123123123): the first a person tries."""
-    steps = {ord(b) - ord(a) for a, b in zip(password, password[1:], strict=False)}
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(password)}
     if len(steps) == 1 and steps <= {-1, 0, 1}:
         return True
     return any(password == (password[:n] * len(password))[:len(password)] for n in (2, 3))

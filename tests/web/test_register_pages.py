@@ -138,6 +138,9 @@ def test_confirmed_once_then_recorded_once(world: World, client: TestClient) -> 
     assert codes_of(world, "a4") == []
     done = client.get(landed).text
     assert "当日已记录" in done and done.count("当日已记过此项") == 4
+    # Those four are not ticked again on the fresh list; the others are.
+    recorded = set(ids(world, "vice_a", "a1", "a2", "a3"))
+    assert ticked(done) == boxes(done) - recorded and recorded <= boxes(done)
 
     # The confirm sent again (a double click, the back button): nothing more.
     again = location(form_post(client, PAGE, token, confirm))
@@ -258,3 +261,12 @@ def test_the_confirmation_names_who_is_at_the_cap_and_who_has_it_already(
             "a1（0分）") in words
     assert "以下党员当日已有“参加集中学习”的记录，请核对是否重复登记：a2" in words
     assert "其中 1 条关于您本人的记录，须经其他支委审核通过后才计入积分。" in words
+
+
+def test_an_hourly_item_says_its_unit_once(world: World, client: TestClient) -> None:
+    """P07's unit is in its name: the pickers say 每小时1分, not （每小时）（每次1分…）."""
+    web_login(client, "sec_a")
+    for path in ("/committee/record", PAGE):
+        html = client.get(path).text
+        assert "P07 参加志愿服务（每小时1分，全年上限8分）" in html, path
+        assert "（每小时）（" not in html and "P01 参加集中学习（每次2分，全年上限8分）" in html

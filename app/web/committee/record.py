@@ -15,7 +15,7 @@ from app.db import SessionDep
 from app.models import EntryStatus
 from app.points import DEDUCTING_KINDS, Kind, RatingParams, RuleItem, RuleSet, needs_reason
 from app.present.i18n import _, ngettext, rule_item_name
-from app.present.labels import KIND_LABELS, points_text
+from app.present.labels import HOURLY, KIND_LABELS, points_text, rule_name
 from app.present.messages import message_for
 from app.services import entries, worklist
 from app.services.access import Actor
@@ -33,14 +33,16 @@ Field = Annotated[str, Form(max_length=2000)]
 
 
 def item_label(item: RuleItem) -> str:
-    name = rule_item_name(item.name)
+    """P07 参加志愿服务（每小时1分，全年上限8分）: the unit said once, with the points."""
+    name = rule_name(item)
     if item.kind is Kind.veto:
         return f"{item.code} {name}"
     if item.chosen_points:
         span = _("{low}–{high}分").format(low=item.min_points, high=item.max_points)
     else:
         points = item.points or 0
-        span = ngettext("每次{points}分", "每次{points}分", points).format(points=points)
+        span = (ngettext("每小时{points}分", "每小时{points}分", points) if HOURLY.search(item.name)
+                else ngettext("每次{points}分", "每次{points}分", points)).format(points=points)
     cap = _("，全年上限{cap}分").format(cap=item.cap) if item.cap else ""
     return _("{code} {name}（{span}{cap}）").format(code=item.code, name=name, span=span,
                                                     cap=cap)

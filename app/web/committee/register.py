@@ -121,7 +121,10 @@ def _list_context(session: SessionDep, roster: Roster, values: dict[str, str],
                   present: set[int] | None, excused: frozenset[int], absences: bool,
                   problems: list[MemberProblem]) -> dict[str, Any]:
     why = {p.member_id: message_for(p.error) for p in problems}
-    lines = [Line(m, (present is None or (m.id or 0) in present) and m.id not in excused,
+    # A fresh list ticks everyone but those who already have the item that day (a second
+    # register of the same meeting would count them twice); a list sent back keeps its ticks.
+    lines = [Line(m, ((m.id or 0) not in roster.already if present is None
+                      else (m.id or 0) in present) and m.id not in excused,
                   m.id in excused, roster.already.get(m.id or 0, 0), why.get(m.id or 0))
              for m in roster.members]
     absence = roster.absence_item
