@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # If set, /metrics answers only "Authorization: Bearer <this>" (else anyone who can
     # reach it: keep it on the internal network).
     metrics_token: str = ""
+    # The address members type, printed on login slips (https://jifen.example.gov.cn); empty:
+    # the address the request came to, which behind a proxy may be an internal one.
+    public_url: str = Field(default="", max_length=200, pattern=r"^(https?://[^\s/]+[^\s]*)?$")
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

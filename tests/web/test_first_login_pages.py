@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel
 
+from app.settings import get_settings
 from tests.api.support import World
 from tests.api.test_member_import import xlsx
 from tests.web.support import csrf_of, form_post, web_login
@@ -287,3 +288,17 @@ def test_the_password_table_is_cards_on_a_phone(world: World, client: TestClient
                               page.index('id="import-passwords"')]
     for label in ("用户名", "初始密码"):
         assert table.count(f'data-label="{label}"') == 3
+
+
+def test_slips_print_the_public_address_when_set(world: World, client: TestClient,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIFEN_PUBLIC_URL", "https://jifen.example.gov.cn/")
+    get_settings.cache_clear()
+    try:
+        page, _shown = import_rows(client)
+        answer = print_slips(client, slip_form(page), csrf_of(client, "/committee"))
+        assert "https://jifen.example.gov.cn" in answer.text
+        assert "http://testserver" not in answer.text
+    finally:
+        monkeypatch.delenv("JIFEN_PUBLIC_URL")
+        get_settings.cache_clear()

@@ -26,6 +26,7 @@ from app.present.i18n import _
 from app.services import passwords
 from app.services.access import Actor
 from app.services.sheets import Row
+from app.settings import get_settings
 from app.web.committee.common import CommitteeActor
 from app.web.committee.imports import PAYLOAD_MAX, carry, uncarry
 from app.web.errors import web_error
@@ -70,8 +71,9 @@ def login_slips(request: Request, session: SessionDep, actor: CommitteeActor, cl
                   password=r.values.get("password") or None,
                   replaced=username not in waiting) for r in rows]
     sheets = [slips[i:i + PER_SHEET] for i in range(0, len(slips), PER_SHEET)]
+    site = get_settings().public_url or str(request.base_url)
     response = render(request, "print/login_slips.html", {
-        "sheets": sheets, "count": len(slips), "site": str(request.base_url).rstrip("/"),
+        "sheets": sheets, "count": len(slips), "site": site.rstrip("/"),
         "title": _("打印登录条")})
     response.headers["Cache-Control"] = "no-store"
     return response
