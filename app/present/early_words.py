@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from app.models import Rating, Review
 from app.points import quarter_end
+from app.present import i18n
 from app.present.i18n import N_, _
 from app.present.labels import day_text, quarter_name
 from app.services.early_steps import Earliness, unended
@@ -49,7 +50,8 @@ def early_warning(earliness: Earliness) -> str:
         said.append(_("如确需缩短公示期，请写明理由。"))
     else:
         said.append(_("如确需提前，请写明理由。"))
-    return "".join(said)
+    # Chinese sentences follow each other without a space; English ones need one.
+    return (" " if i18n.current_language() == "en" else "").join(said)
 
 
 

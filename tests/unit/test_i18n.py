@@ -20,7 +20,9 @@ from babel.messages.pofile import read_po
 
 from app.points import GRADE_LABELS, default_rule_items
 from app.present import case_words, i18n, labels
+from app.present.early_words import early_warning
 from app.present.labels import CATEGORY_LABELS, GRADE_MSGIDS, KIND_LABELS, STATUS_LABELS
+from app.services.early_steps import Earliness
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "app" / "locale"
@@ -152,5 +154,19 @@ def test_a_day_with_its_year_reads_as_people_write_it(language: str, day: date,
         i18n.set_language(language)
         assert labels.full_day_text(day) == said
         assert case_words.day_text(day) == said
+    finally:
+        i18n.set_language(i18n.DEFAULT_LANGUAGE)
+
+
+def test_an_early_warnings_sentences_are_spaced_in_english() -> None:
+    early = Earliness(year=2026, quarter=4, step="publish", ends_on=date(2026, 12, 31),
+                      notice_days=0, min_notice_days=5)
+    chinese = early_warning(early)
+    assert "。公示0天" in chinese and " " not in chinese.replace("12月31日", "")
+    try:
+        i18n.set_language("en")
+        english = early_warning(early)
+        assert not re.search(r"[.!?][A-Z]", english), english
+        assert english.count(". ") >= 3
     finally:
         i18n.set_language(i18n.DEFAULT_LANGUAGE)
