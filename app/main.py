@@ -103,6 +103,10 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
         # A wrong method is answered as it is (its Allow: app/methods.py), even a form's.
         return web_error(request, exc.status_code, _("没有这个页面。"),
                          back=exc.status_code != 405)
+    if exc.status_code == 400 and _is_page(request):
+        # A form the framework could not read (too many fields, a broken upload): a page
+        # that says so, not the API's JSON.
+        return web_error(request, 422, _(MESSAGES["form_unreadable"]))
     if exc.status_code == 400 and not _is_page(request):
         # The framework could not parse the body (bytes that are not UTF-8, a broken form):
         # invalid input, which docs/api.md answers with 422.

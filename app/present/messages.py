@@ -92,6 +92,7 @@ MESSAGES: dict[str, str] = {
     # The attendance register (签到登记, app/services/attendance.py).
     "nothing_to_record": N_("没有人打勾，也没有要记的缺席：没有可记录的内容。"),
     "absences_not_for_item": N_("只有正向得分项目（如参加会议、学习）的签到才能记缺席。"),
+    "form_unreadable": N_("提交的内容无法读取（可能是选项太多或文件不完整），请返回后重新提交。"),
     "one_at_a_time": N_("一票否决和一次扣分较多的记录不能用签到登记，请用“记一笔积分”逐人记录："
                         "那里会显示每人得分的变化，并要求写明理由。"),
     "absence_item_missing": N_("本年度积分规则中没有“无故缺席组织生活”（N01）项目，无法记缺席。"),

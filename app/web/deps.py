@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.formparsers import MultiPartException
 
 from app.clock import Clock, ClockDep
 from app.db import SessionDep
@@ -15,7 +16,7 @@ from app.models import Account
 from app.present import i18n
 from app.security import SESSION_ID_MAX, SessionClaims, new_session_id
 from app.services.access import Actor, load_actor, session_account
-from app.services.errors import DomainError, Forbidden
+from app.services.errors import DomainError, Forbidden, Invalid
 from app.services.passwords import require_own_password
 from app.settings import get_settings
 
@@ -41,7 +42,11 @@ async def csrf_protect(request: Request) -> None:
         return
     sent = request.headers.get("X-CSRF-Token")
     if sent is None and "form" in request.headers.get("content-type", ""):
-        sent = str((await request.form()).get("csrf_token") or "")
+        try:
+            sent = str((await request.form()).get("csrf_token") or "")
+        except MultiPartException as unreadable:  # more than 1,000 fields, a broken upload
+            raise Invalid(f"The form could not be read: {unreadable.message}",
+                          "form_unreadable") from None
     expected = str(request.session.get("csrf", ""))
     if not sent or not hmac.compare_digest(sent, expected):
         raise Forbidden("The form has expired; reload the page and try again.", "csrf_failed")
