@@ -66,7 +66,7 @@ def test_quarter_published_objected_answered_finalized(world: World, phones: Pho
     expect(member).to_have_url(re.compile(rf"/me/results/{review_id}$"))
     mine = member.locator("#my-line")
     expect(mine).to_contain_text("刘芳")
-    expect(mine.locator("td").first).to_have_text("3")
+    expect(mine.locator("td").first).to_have_text("3/5")
     objections = member.locator("#objections")
     objections.get_by_label(re.compile("对我的结果有不同意见")).fill(
         "二月份我参加了两次志愿服务，评议分3分偏低，请支委核实。")

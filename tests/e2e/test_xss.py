@@ -151,7 +151,7 @@ def test_hostile_text_never_runs_in_the_browser(world: World, phones: Phones) ->
     member.page.locator("input[name=occurred_on]").fill("2009-01-05")
     member.page.locator("textarea[name=note]").fill(ALL)
     member.page.get_by_role("button", name="提交申报").click()
-    expect(member.page.locator("#report-error")).to_contain_text("日期早于入党")
+    expect(member.page.locator("#report-error")).to_contain_text("这个日期在您入党（转入）之前")
     member.check(ALL)
     member.hover_names()
 
@@ -198,10 +198,10 @@ def test_hostile_text_never_runs_in_the_browser(world: World, phones: Phones) ->
     admin.page.once("dialog", lambda dialog: confirmed.append(dialog.message))
     person = admin.page.locator(f"#committee-{world.branch_a} .person",
                                 has_text=NAMES["vice_a"])
-    person.get_by_role("button", name="取消").click()
+    person.get_by_role("button", name="免去").click()
     expect(admin.page.locator(f"#committee-{world.branch_a} .committee-list")) \
         .not_to_contain_text(NAMES["vice_a"])
-    assert confirmed == [f"确定取消{NAMES['vice_a']}在第一支部的支委职务？"]
+    assert confirmed == [f"确定免去{NAMES['vice_a']}在第一支部的支委职务？"]
     admin.dialogs.clear()
     admin.check()
 
