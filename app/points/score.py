@@ -89,6 +89,25 @@ def _capped(points: int, cap: int | None) -> int:
     return points if cap is None else min(cap, points)
 
 
+def counted_by_entry(rules: RuleSet,
+                     entries: Iterable[tuple[int, str, int]]) -> dict[int, int]:
+    """What each approved entry adds to its item's capped year, the entries taken in the
+    order given (by date): (id, code, signed points) → id → the magnitude that counts.
+    The year's total is score_year's; this only says which entry the cap stopped, so a
+    member reads "已达全年上限" beside the entry, not "+2分" that changed nothing. Items
+    without a cap are left out (each counts whole)."""
+    running: dict[str, int] = {}
+    counted: dict[int, int] = {}
+    for entry_id, code, points in entries:
+        item = rules.item(code)
+        if item is None or item.cap is None:
+            continue
+        before = running.get(code, 0)
+        running[code] = before + abs(points)
+        counted[entry_id] = max(0, min(item.cap, running[code]) - min(item.cap, before))
+    return counted
+
+
 def score_year(
     rules: RuleSet, totals: Iterable[ItemTotal], reviews: Mapping[int, int | None]
 ) -> YearScore:

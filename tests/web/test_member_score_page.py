@@ -432,3 +432,20 @@ def test_why_a_quarter_has_no_review_score(joined_on: str, recorded: str, state:
     member = Member(name="x", org_id=1, category="active", joined_on=date.fromisoformat(joined_on),
                     created_at=datetime.fromisoformat(f"{recorded}T02:00:00+00:00"))
     assert no_review(member, 2025, 1, state, listed) == expected
+
+
+def test_my_entries_say_which_entry_the_cap_stopped(world: World, client: TestClient) -> None:
+    """P01 is 2 points an entry, 8 a year: of five approved, the fifth counts nothing and
+    says so; with a quantity of 3 (6 points) after three (6), only 2 count."""
+    for day in ("2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05", "2026-01-06"):
+        world.entry("sec_a", "a1", "P01", day)
+    world.entry("sec_a", "a2", "P01", "2026-01-02", quantity=3)
+    world.entry("sec_a", "a2", "P01", "2026-01-03", quantity=3)
+    web_login(client, "a1")
+    html = client.get("/me/entries").text
+    assert html.count("已达全年上限") == 1
+    newest = html.index('class="entry-cap"')
+    assert newest < html.index("1月5日") and "这一条不再计分" in html
+    web_login(client, "a2")
+    html = client.get("/me/entries").text
+    assert "已达全年上限，这一条只计2分" in html and html.count("已达全年上限") == 1

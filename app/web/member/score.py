@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import EntryStatus, ReviewStatus
-from app.points import QUARTERS, quarter_start
+from app.points import QUARTERS, counted_by_entry, quarter_start
 from app.present.downloads import Format, member_year_response
 from app.present.i18n import _
 from app.present.labels import quarter_name, signed
@@ -132,8 +132,12 @@ def my_entries(request: Request, session: SessionDep, actor: WebActor, clock: Cl
     closed = {q for q in {(e.year, e.quarter) for e in rows if e.status == EntryStatus.rejected
                           and e.id not in again}
               if quarter_is_finalized(session, member.org_id, *q)}
+    # What each approved entry adds once its item's annual cap is applied, oldest first.
+    counted = counted_by_entry(rules, [(e.id or 0, e.rule_code, e.points) for e in reversed(rows)
+                                       if e.status == EntryStatus.approved])
     entries = [entry_view(e, rules, again.get(e.id or 0), originals.get(e.resubmits_id or 0),
-                          (e.year, e.quarter) in closed) for e in rows]
+                          (e.year, e.quarter) in closed, counted.get(e.id or 0))
+               for e in rows]
     context = {"year": year, "this_year": clock.today().year, "entries": entries,
                "pending": sum(1 for e in entries if e.status == EntryStatus.pending)}
     return render(request, "pages/member/entries.html", context,

@@ -101,10 +101,23 @@ class EntryView:
     # corrected and sent again, unless its quarter is confirmed (then it says so).
     may_resubmit: bool = False
     quarter_closed: bool = False
+    # An approved entry its item's annual cap stopped, wholly or in part: what counted.
+    cap_note: str = ""
+
+
+def cap_note(entry: Entry, counted: int | None) -> str:
+    """已达全年上限，不再计分 (or 只计1分) beside an approved entry the cap stopped."""
+    if counted is None or entry.status != EntryStatus.approved or counted >= abs(entry.points):
+        return ""
+    if counted == 0:
+        return _("已达全年上限，这一条不再计分")
+    return ngettext("已达全年上限，这一条只计{n}分", "已达全年上限，这一条只计{n}分",
+                    counted).format(n=counted)
 
 
 def entry_view(entry: Entry, rules: RuleSet, resubmitted_by: Entry | None = None,
-               resubmits: Entry | None = None, quarter_closed: bool = False) -> EntryView:
+               resubmits: Entry | None = None, quarter_closed: bool = False,
+               counted: int | None = None) -> EntryView:
     item = rules.item(entry.rule_code)
     name = rule_name(item) if item else entry.rule_code
     amount = ""
@@ -119,4 +132,4 @@ def entry_view(entry: Entry, rules: RuleSet, resubmitted_by: Entry | None = None
                      resubmitted_by=resubmitted_by, resubmits=resubmits,
                      may_resubmit=entry.status == EntryStatus.rejected and resubmitted_by is None
                      and Kind(entry.kind) in SELF_REPORT_KINDS,
-                     quarter_closed=quarter_closed)
+                     quarter_closed=quarter_closed, cap_note=cap_note(entry, counted))
