@@ -104,7 +104,7 @@ def counted_by_entry(rules: RuleSet,
             continue
         before = running.get(code, 0)
         running[code] = before + abs(points)
-        counted[entry_id] = max(0, min(item.cap, running[code]) - min(item.cap, before))
+        counted[entry_id] = _capped(running[code], item.cap) - _capped(before, item.cap)
     return counted
 
 
