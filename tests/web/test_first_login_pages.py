@@ -196,7 +196,9 @@ def test_slips_are_for_the_importer_only(world: World, client: TestClient) -> No
     payload = json.dumps([[2, {"name": "X", "branch": "Y", "username": "zhangsan",
                                 "password": "12345678"}]])
     forged = base64.urlsafe_b64encode(zlib.compress(payload.encode())).decode()
-    for changed in ({"payload": forged}, {"token": fields["token"][:-1] + "0"},
+    # The token's last hex digit changed (to 1 if it was 0, else to 0): a forged signature.
+    other = "1" if fields["token"].endswith("0") else "0"
+    for changed in ({"payload": forged}, {"token": fields["token"][:-1] + other},
                     {"payload": ""}, {"token": "x.y"}):
         assert print_slips(client, fields | changed, token).status_code == 404, changed
     assert print_slips(client, fields, token).status_code == 200
