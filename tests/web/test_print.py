@@ -6,7 +6,6 @@ import ctypes
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -181,20 +180,15 @@ def test_pdf_is_the_notice_in_a_chinese_font(world: World, client: TestClient) -
 
 
 def test_sixty_members_take_two_pages_with_the_header_repeated(
-        world: World, client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
+        world: World, client: TestClient) -> None:
+    # How long the PDF takes is bench/files.py's review_pdf_ms, not a timed test here.
     for n in range(54):
         world.add_member(f"m{n:02d}", world.branch_a, name=f"党员{n:02d}号")
     review_id = published_review(world, {})
     web_login(client, "sec_a")
-    client.get(f"/committee/reviews/{review_id}/notice.pdf")  # the first one loads the fonts
-    started = time.perf_counter()
     answer = client.get(f"/committee/reviews/{review_id}/notice.pdf")
-    elapsed = time.perf_counter() - started
     assert answer.status_code == 200
     pages = pdf_pages(answer.content)
-    with capsys.disabled():
-        print(f"\n60-member notice PDF: {elapsed * 1000:.0f} ms, {len(answer.content)} bytes, "
-              f"{len(pages)} pages")
     assert len(pages) == 2
     assert "党员00号" in pages[0] and "党员53号" in pages[1] and "党员53号" not in pages[0]
     assert all("姓名" in p and "年度累计" in p for p in pages)  # the header on every page
@@ -202,7 +196,6 @@ def test_sixty_members_take_two_pages_with_the_header_repeated(
     assert "1 / 2" in pages[0] and "2 / 2" in pages[1]
     text = "".join(pages)
     assert all(f"党员{n:02d}号" in text for n in range(54))
-    assert elapsed < 10
 
 
 # The annual rating
