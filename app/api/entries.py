@@ -41,7 +41,7 @@ def create_entry(body: EntryCreate, session: SessionDep, actor: CurrentActor,
     earlier entries may still be recorded); `quarter_locked` in a finalized quarter.
     """
     new = NewEntry(**body.model_dump())
-    return entry_out(entries.create_entry(session, actor, new, clock.now(), clock.today()))
+    return entry_out(session, entries.create_entry(session, actor, new, clock.now(), clock.today()))
 
 
 @router.get("/entries", response_model=Page[EntryOut], responses=errors(401, 422))
@@ -92,8 +92,8 @@ def resubmit_entry(entry_id: Id, body: EntryResubmit, session: SessionDep,
         **body.model_dump(exclude={"evidence"}),
         evidence=body.evidence or None,
         keep_photo="evidence" not in sent)
-    return entry_out(entries.resubmit_entry(session, actor, entry_id, change, clock.now(),
-                                            clock.today()))
+    return entry_out(session, entries.resubmit_entry(session, actor, entry_id, change,
+                                                     clock.now(), clock.today()))
 
 
 @router.post("/entries/{entry_id}/approve", response_model=EntryOut,
@@ -104,7 +104,7 @@ def approve_entry(entry_id: Id, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> EntryOut:
     """Approve a pending entry of another member; a veto or big deduction recorded without
     a note is refused (`note_required`): reject it, and record it again with one."""
-    return entry_out(entries.approve_entry(session, actor, entry_id, clock.now()))
+    return entry_out(session, entries.approve_entry(session, actor, entry_id, clock.now()))
 
 
 @router.post("/entries/{entry_id}/reject", response_model=EntryOut,
@@ -112,7 +112,8 @@ def approve_entry(entry_id: Id, session: SessionDep, actor: CurrentActor,
 def reject_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
     """Reject a pending entry of another member, saying why."""
-    return entry_out(entries.reject_entry(session, actor, entry_id, body.reason, clock.now()))
+    return entry_out(session, entries.reject_entry(session, actor, entry_id, body.reason,
+                                                   clock.now()))
 
 
 @router.post("/entries/{entry_id}/revoke", response_model=EntryOut,
@@ -120,4 +121,5 @@ def reject_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: Cur
 def revoke_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
     """Revoke an approved entry, saying why; it stays on record."""
-    return entry_out(entries.revoke_entry(session, actor, entry_id, body.reason, clock.now()))
+    return entry_out(session, entries.revoke_entry(session, actor, entry_id, body.reason,
+                                                   clock.now()))
