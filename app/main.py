@@ -26,6 +26,7 @@ from swagger_ui_bundle import swagger_ui_path
 from app import api, ops, web
 from app.api.entry_import import IMPORT_PATH as API_ENTRY_IMPORT_PATH
 from app.api.member_import import IMPORT_PATH as API_IMPORT_PATH
+from app.api.photos import UPLOAD_PATH as API_PHOTO_PATH
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.limits import BodyLimitMiddleware, BodyTooLarge, RequestSlots
@@ -234,7 +235,7 @@ def create_app() -> FastAPI:
     # Innermost, so a refused page has its session (flash, CSRF) and language.
     app.add_middleware(BodyLimitMiddleware, refuse=on_body_too_large,
                        upload_paths={UPLOAD_PATH, API_IMPORT_PATH, API_ENTRY_IMPORT_PATH,
-                                     ENTRY_IMPORT_PAGE, *IMPORT_PATHS})
+                                     API_PHOTO_PATH, ENTRY_IMPORT_PAGE, *IMPORT_PATHS})
     app.add_middleware(LanguageMiddleware)
     settings = get_settings()
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
