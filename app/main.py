@@ -28,13 +28,14 @@ from app.api.entry_import import IMPORT_PATH as API_ENTRY_IMPORT_PATH
 from app.api.member_import import IMPORT_PATH as API_IMPORT_PATH
 from app.api.photos import UPLOAD_PATH as API_PHOTO_PATH
 from app.clock import ClockDep
+from app.cors import ApiCors
 from app.db import SessionDep
 from app.limits import BodyLimitMiddleware, BodyTooLarge, RequestSlots
 from app.methods import AllowedMethods
 from app.present.i18n import DEFAULT_LANGUAGE, _, set_language
 from app.present.messages import MESSAGES
 from app.services.errors import DomainError, TooManyAttempts
-from app.settings import get_settings
+from app.settings import cors_origins, get_settings
 from app.web.committee.import_entries import PAGE_PATH as ENTRY_IMPORT_PAGE
 from app.web.committee.import_members import UPLOAD_PATHS as IMPORT_PATHS
 from app.web.errors import web_domain_error, web_error
@@ -247,6 +248,10 @@ def create_app() -> FastAPI:
     # A request waits for its slot before anything else is done for it.
     app.add_middleware(RequestSlots, slots=min(settings.db_pool_size + settings.db_max_overflow,
                                                settings.worker_threads))
+    # Pages of the origins JIFEN_CORS_ORIGINS lists may call /api/v1 (app/cors.py); a
+    # preflight waits for no slot.
+    if origins := cors_origins(settings.cors_origins):
+        app.add_middleware(ApiCors, origins=origins)
     # Outermost: the request id, the access line and the metrics count the wait too.
     app.add_middleware(ops.RequestContext)
     app.add_exception_handler(DomainError, on_domain_error)
