@@ -71,7 +71,8 @@ def upload_photo(
                                     "304).",
                      "content": {JPEG: {"schema": {"type": "string", "format": "binary"}}}},
                304: {"description": "Not modified: the copy the client holds (If-None-Match)."},
-               **errors(401, 404, 422, codes={404: ("not_found", "no_photo")})})
+               **errors(401, 404, 422, codes={404: ("not_found", "no_photo"),
+                                              422: ("validation_error",)})})
 def read_entry_photo(
     entry_id: Id, request: Request, session: SessionDep, actor: CurrentActor,
     size: Annotated[Literal["full", "thumb"], Query(

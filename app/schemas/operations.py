@@ -66,9 +66,18 @@ class BatchRefusedOut(ErrorOut):
     errors: list[EntryRefusalOut | FieldProblemOut] = Field(default_factory=list)
 
 
+_EXAMPLE_DETAILS = {
+    "own_entry": "You cannot decide on an entry about yourself; another committee member must.",
+    "not_found": "Entry 102 does not exist or is outside your scope.",
+    "not_pending": "Entry 102 is approved, not pending.",
+    "note_required": "A veto or a deduction of 10 points or more needs a note the member "
+                     "will see.",
+}
+
+
 def batch_refused_example(status: int, code: str) -> dict[str, Any]:
     """An example answer, for the OpenAPI document."""
     return {"detail": "1 of the entries cannot be approved (entry 102); none was. Leave them "
             "out or settle them, and send the batch again.", "code": "batch_refused",
             "errors": [{"id": 102, "status": status, "code": code,
-                        "detail": "Entry 102 is approved, not pending."}]}
+                        "detail": _EXAMPLE_DETAILS[code]}]}
