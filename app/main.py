@@ -26,14 +26,16 @@ from swagger_ui_bundle import swagger_ui_path
 from app import api, ops, web
 from app.api.entry_import import IMPORT_PATH as API_ENTRY_IMPORT_PATH
 from app.api.member_import import IMPORT_PATH as API_IMPORT_PATH
+from app.api.photos import UPLOAD_PATH as API_PHOTO_PATH
 from app.clock import ClockDep
+from app.cors import ApiCors
 from app.db import SessionDep
 from app.limits import BodyLimitMiddleware, BodyTooLarge, RequestSlots
 from app.methods import AllowedMethods
 from app.present.i18n import DEFAULT_LANGUAGE, _, set_language
 from app.present.messages import MESSAGES
 from app.services.errors import DomainError, TooManyAttempts
-from app.settings import get_settings
+from app.settings import cors_origins, get_settings
 from app.web.committee.import_entries import PAGE_PATH as ENTRY_IMPORT_PAGE
 from app.web.committee.import_members import UPLOAD_PATHS as IMPORT_PATHS
 from app.web.errors import web_domain_error, web_error
@@ -234,7 +236,7 @@ def create_app() -> FastAPI:
     # Innermost, so a refused page has its session (flash, CSRF) and language.
     app.add_middleware(BodyLimitMiddleware, refuse=on_body_too_large,
                        upload_paths={UPLOAD_PATH, API_IMPORT_PATH, API_ENTRY_IMPORT_PATH,
-                                     ENTRY_IMPORT_PAGE, *IMPORT_PATHS})
+                                     API_PHOTO_PATH, ENTRY_IMPORT_PAGE, *IMPORT_PATHS})
     app.add_middleware(LanguageMiddleware)
     settings = get_settings()
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
@@ -246,6 +248,10 @@ def create_app() -> FastAPI:
     # A request waits for its slot before anything else is done for it.
     app.add_middleware(RequestSlots, slots=min(settings.db_pool_size + settings.db_max_overflow,
                                                settings.worker_threads))
+    # Pages of the origins JIFEN_CORS_ORIGINS lists may call /api/v1 (app/cors.py); a
+    # preflight waits for no slot.
+    if origins := cors_origins(settings.cors_origins):
+        app.add_middleware(ApiCors, origins=origins)
     # Outermost: the request id, the access line and the metrics count the wait too.
     app.add_middleware(ops.RequestContext)
     app.add_exception_handler(DomainError, on_domain_error)

@@ -7,8 +7,9 @@ method, which ones it would hand to an endpoint (through the routes' `matches`, 
 it asks when it dispatches), so the answer cannot drift from the routes.
 
 OPTIONS on a path that has routes is answered 204 with Allow (RFC 9110, 9.3.7), before any
-login: it says only what the OpenAPI document says too. There is no CORS: the pages and the
-API are served from one origin, so a browser never sends a preflight. HEAD is answered
+login: it says only what the OpenAPI document says too. A browser's CORS preflight to
+/api/v1 from an origin JIFEN_CORS_ORIGINS lists is answered before this (app/cors.py); the
+pages are served from one origin and never answer one. HEAD is answered
 wherever GET is (RFC 9110, 9.1: FastAPI's GET routes take no HEAD): the GET, without its
 body.
 """

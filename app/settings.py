@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import tempfile
 from functools import lru_cache
@@ -69,6 +70,10 @@ class Settings(BaseSettings):
     # The address members type, printed on login slips (https://jifen.example.gov.cn); empty:
     # the address the request came to, which behind a proxy may be an internal one.
     public_url: str = Field(default="", max_length=200, pattern=r"^(https?://[^\s/]+[^\s]*)?$")
+    # Web origins whose pages may call /api/v1 from a browser (CORS), comma-separated, e.g.
+    # "https://h5.example.gov.cn,https://admin.example.gov.cn", or "*" alone for any; empty
+    # (the default): none. Bearer tokens only: cookies are never allowed across origins.
+    cors_origins: str = Field(default="", max_length=4000)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:
@@ -76,6 +81,7 @@ class Settings(BaseSettings):
             self.cookie_secure = self.env == "production"
         if self.log_format is None:
             self.log_format = "json" if self.env == "production" else "text"
+        cors_origins(self.cors_origins)  # refused here, at startup, with what is wrong
         if self.secret_key in PUBLISHED_KEYS:
             raise ValueError("JIFEN_SECRET_KEY is a key published in Jifen's source; unset it "
                              "(development makes its own) or set a random one.")
@@ -90,6 +96,41 @@ class Settings(BaseSettings):
                 "  python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
         return self
+
+
+_ORIGIN = re.compile(r"(https?)://([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*"
+                     r"|\[[0-9a-f:.]+\])(:(\d{1,5}))?")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def cors_origins(text: str) -> tuple[str, ...]:
+    """JIFEN_CORS_ORIGINS as origins a browser sends (scheme://host[:port], lower case), or
+    ValueError saying which one is wrong and how to write it."""
+    given = [part.strip() for part in text.split(",") if part.strip()]
+    if given == ["*"]:
+        return ("*",)
+    for origin in given:
+        if problem := _origin_problem(origin):
+            raise ValueError(f"JIFEN_CORS_ORIGINS: {origin!r}: {problem}. Give origins "
+                             "separated by commas, or leave it empty for none.")
+    return tuple(dict.fromkeys(origin.lower() for origin in given))
+
+
+def _origin_problem(origin: str) -> str | None:
+    if origin == "*":
+        return "'*' allows every origin: give it alone, or list the origins"
+    if "*" in origin:
+        return "a wildcard in a host is not supported: list each origin"
+    match = _ORIGIN.fullmatch(origin.lower())
+    if match is None:
+        return ("an origin is scheme://host[:port] with no path, not even a trailing /, "
+                "e.g. https://h5.example.gov.cn")
+    scheme, port = match.group(1), match.group(7)
+    if port == _DEFAULT_PORTS[scheme]:
+        return f"browsers send the default port of {scheme} as none: leave out :{port}"
+    if port and not 0 < int(port) < 65536:
+        return "the port must be from 1 to 65535"
+    return None
 
 
 def development_key(path: Path) -> str:

@@ -18,6 +18,7 @@ from app.api import (
     notices,
     orgs,
     passwords,
+    photos,
     printing,
     ratings,
     reviews,
@@ -30,11 +31,11 @@ router = APIRouter(prefix="/api/v1")
 
 
 def _document_body_limit(module_router: APIRouter) -> None:
-    """Every route that takes a body may answer 413 (app.limits); said before inclusion,
-    which builds the routes' answer schemas."""
+    """Every route that takes a body may answer 413 (app.limits), unless it says its own
+    413 (a photo upload); said before inclusion, which builds the routes' answer schemas."""
     for route in module_router.routes:
         if isinstance(route, APIRoute) and route.body_field is not None:
-            route.responses = {**route.responses, **errors(413)}
+            route.responses = {**errors(413), **route.responses}  # the route's own first
 
 
 def _calls(dependant: Dependant, call: object) -> bool:
@@ -59,7 +60,7 @@ def _document_change_first(module_router: APIRouter) -> None:
 
 for module in (auth, passwords, orgs, member_import, members, rules, rules_file, entries,
                attendance, reviews, ratings, audit, entry_import,
-               exports, notices, printing, appraisal, cases):
+               exports, notices, printing, appraisal, cases, photos):
     _document_body_limit(module.router)
     _document_change_first(module.router)
     router.include_router(module.router)

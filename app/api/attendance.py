@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import REPLAYED, CurrentActor, errors
 from app.api.entries import CREATE_REFUSALS
-from app.api.shape import entry_out
+from app.api.shape import entries_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import Id
@@ -32,9 +32,9 @@ _REGISTER_422 = tuple(dict.fromkeys((
     *(c for c in CREATE_REFUSALS[422] if c not in MEMBER_CODES and c != "evidence_unknown"))))
 
 
-def _out(recorded: Recorded) -> dict[str, Any]:
+def _out(session: SessionDep, recorded: Recorded) -> dict[str, Any]:
     out = AttendanceOut(org_id=recorded.org.id or 0,
-                        entries=[entry_out(e) for e in recorded.entries],
+                        entries=entries_out(session, recorded.entries),
                         excused=recorded.excused, capped=recorded.capped,
                         recorded_at=recorded.recorded_at)
     return out.model_dump(mode="json")
@@ -77,5 +77,5 @@ def record_attendance(org_id: Id, body: AttendanceCreate, session: SessionDep,
                              message=p.error.detail) for p in error.problems])
         return JSONResponse(refused.model_dump(mode="json"), status_code=422)
     if recorded.again:
-        return JSONResponse(_out(recorded), status_code=201, headers={REPLAYED: "true"})
-    return _out(recorded)
+        return JSONResponse(_out(session, recorded), status_code=201, headers={REPLAYED: "true"})
+    return _out(session, recorded)

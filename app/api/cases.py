@@ -58,7 +58,7 @@ TEXT_FIELD = {StepKind.file: "note", StepKind.investigation: "findings",
 
 def step_out(case: DisposalCase, step: CaseStep) -> dict[str, Any]:
     """A recorded step with the fields of its kind (appraisal.md §6)."""
-    out: dict[str, Any] = {"kind": step.kind, "by": step.by_account,
+    out: dict[str, Any] = {"kind": step.kind, "by": step.by_member,
                            "by_member_id": step.by_member, "at": step.at,
                            "on_behalf": step.on_behalf}
     if words := TEXT_FIELD[step.kind]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
 
 from app.api.deps import CurrentActor, PagingDep, errors
 from app.api.shape import entries_out, entry_out
@@ -12,7 +13,15 @@ from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import EntryStatus
 from app.schemas import EntryCreate, EntryOut, EntryResubmit, Id, Page, ReasonBody, Year
-from app.services import entries
+from app.schemas.operations import (
+    BatchApprove,
+    BatchApprovedOut,
+    BatchRefusedOut,
+    EntryRefusalOut,
+    batch_refused_example,
+)
+from app.services import bulk_approval, entries
+from app.services.bulk_approval import BatchRefused
 from app.services.entries import EntryFilter, NewEntry, Resubmission
 
 router = APIRouter(tags=["entries"])
@@ -41,7 +50,7 @@ def create_entry(body: EntryCreate, session: SessionDep, actor: CurrentActor,
     earlier entries may still be recorded); `quarter_locked` in a finalized quarter.
     """
     new = NewEntry(**body.model_dump())
-    return entry_out(entries.create_entry(session, actor, new, clock.now(), clock.today()))
+    return entry_out(session, entries.create_entry(session, actor, new, clock.now(), clock.today()))
 
 
 @router.get("/entries", response_model=Page[EntryOut], responses=errors(401, 422))
@@ -92,8 +101,56 @@ def resubmit_entry(entry_id: Id, body: EntryResubmit, session: SessionDep,
         **body.model_dump(exclude={"evidence"}),
         evidence=body.evidence or None,
         keep_photo="evidence" not in sent)
-    return entry_out(entries.resubmit_entry(session, actor, entry_id, change, clock.now(),
-                                            clock.today()))
+    return entry_out(session, entries.resubmit_entry(session, actor, entry_id, change,
+                                                     clock.now(), clock.today()))
+
+
+# The refusals of one approval (POST /entries/{id}/approve), each listed by entry in a
+# refused batch under its own status.
+APPROVE_REFUSALS = {
+    403: ("own_entry", "committee_only"),
+    404: ("not_found",),
+    409: ("not_pending", "quarter_locked"),
+    422: ("note_required",),
+}
+
+
+def _batch_refusal(status: int, meaning: str) -> dict[str, Any]:
+    codes = APPROVE_REFUSALS[status]
+    also = " or `validation_error` (a bad body: no ids, over 200, an id twice)" \
+        if status == 422 else ""
+    return {"model": BatchRefusedOut, "description": (
+        f"{meaning}: code `batch_refused`{also}, nothing approved; `errors` lists every entry "
+        "that cannot be approved with its own status and code (" +
+        ", ".join(f"`{c}`" for c in codes) + " here, or those of a graver status)."),
+        "content": {"application/json": {"example": batch_refused_example(status, codes[0])}}}
+
+
+@router.post("/entries/approve", response_model=BatchApprovedOut, responses={
+    **errors(401),
+    403: _batch_refusal(403, "An entry the caller may not approve"),
+    404: _batch_refusal(404, "An entry that does not exist or is outside the caller's scope"),
+    409: _batch_refusal(409, "An entry not pending, or in a confirmed quarter"),
+    422: _batch_refusal(422, "A veto or big deduction without a note, or a bad body"),
+})
+def approve_entries(body: BatchApprove, session: SessionDep, actor: CurrentActor,
+                    clock: ClockDep) -> Any:
+    """Approve up to 200 pending entries at once, all or nothing: each as POST
+    /entries/{id}/approve approves it (not one's own, not in a confirmed quarter, a note
+    for a veto or big deduction, audited). Answers every entry approved, in the order sent.
+
+    One refused and none is approved: `batch_refused` with `errors` listing each refused
+    entry (`id`, its `status`, `code` and `detail`); the answer's status is the gravest of
+    theirs, in the order 404, 403, 422, 409. Send the batch again without them.
+    """
+    try:
+        approved = bulk_approval.approve_all(session, actor, body.ids, clock.now())
+    except BatchRefused as refused:
+        out = BatchRefusedOut(detail=refused.detail, code=refused.code, errors=[
+            EntryRefusalOut(id=r.entry_id, status=r.error.status_code, code=r.error.code,
+                            detail=r.error.detail) for r in refused.refusals])
+        return JSONResponse(out.model_dump(mode="json"), status_code=refused.status_code)
+    return BatchApprovedOut(items=entries_out(session, approved))
 
 
 @router.post("/entries/{entry_id}/approve", response_model=EntryOut,
@@ -104,7 +161,7 @@ def approve_entry(entry_id: Id, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> EntryOut:
     """Approve a pending entry of another member; a veto or big deduction recorded without
     a note is refused (`note_required`): reject it, and record it again with one."""
-    return entry_out(entries.approve_entry(session, actor, entry_id, clock.now()))
+    return entry_out(session, entries.approve_entry(session, actor, entry_id, clock.now()))
 
 
 @router.post("/entries/{entry_id}/reject", response_model=EntryOut,
@@ -112,7 +169,8 @@ def approve_entry(entry_id: Id, session: SessionDep, actor: CurrentActor,
 def reject_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
     """Reject a pending entry of another member, saying why."""
-    return entry_out(entries.reject_entry(session, actor, entry_id, body.reason, clock.now()))
+    return entry_out(session, entries.reject_entry(session, actor, entry_id, body.reason,
+                                                   clock.now()))
 
 
 @router.post("/entries/{entry_id}/revoke", response_model=EntryOut,
@@ -120,4 +178,5 @@ def reject_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: Cur
 def revoke_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
     """Revoke an approved entry, saying why; it stays on record."""
-    return entry_out(entries.revoke_entry(session, actor, entry_id, body.reason, clock.now()))
+    return entry_out(session, entries.revoke_entry(session, actor, entry_id, body.reason,
+                                                   clock.now()))

@@ -28,7 +28,7 @@ from app.schemas import (
     ReviewOut,
     TallyOut,
 )
-from app.services import appraisal, entries, ratings, reviews
+from app.services import actors, appraisal, entries, ratings, reviews
 from app.services.access import Actor
 from app.services.standing import MemberFacts
 
@@ -46,18 +46,27 @@ def member_out(member: Member, username: str | None, facts: MemberFacts) -> Memb
         from_attributes=False)
 
 
-def entry_out(entry: Entry, resubmitted_by: Entry | None = None) -> EntryOut:
-    out = EntryOut.model_validate(entry, from_attributes=True)
-    return out.model_copy(update={"resubmits": entry.resubmits_id,
-                                  "resubmitted_by": resubmitted_by.id if resubmitted_by
-                                  else None})
+def entry_out(session: SessionDep, entry: Entry) -> EntryOut:
+    return entries_out(session, [entry])[0]
 
 
 def entries_out(session: SessionDep, rows: list[Entry]) -> list[EntryOut]:
-    """Entries with the links between a rejected entry and its resubmission."""
+    """Entries with the links between a rejected entry and its resubmission, and who acted
+    as member ids (app/services/actors.py)."""
     rejected = [e.id for e in rows if e.id is not None and e.status == EntryStatus.rejected]
     again = entries.resubmitted_as(session, rejected)
-    return [entry_out(e, again.get(e.id or 0)) for e in rows]
+    members = actors.members_of(session, (a for e in rows
+                                          for a in (e.created_by, e.decided_by, e.revoked_by)))
+
+    def member(account_id: int | None) -> int | None:
+        return None if account_id is None else members.get(account_id)
+
+    return [EntryOut.model_validate(e.model_dump() | {
+        "resubmits": e.resubmits_id,
+        "resubmitted_by": (resubmission.id if (resubmission := again.get(e.id or 0))
+                           else None),
+        "created_by": member(e.created_by), "decided_by": member(e.decided_by),
+        "revoked_by": member(e.revoked_by)}) for e in rows]
 
 
 def objection_out(objection: Objection) -> ObjectionOut:

@@ -111,6 +111,7 @@ MESSAGES: dict[str, str] = {
     "committee_only": N_("只有支委或管理员可以进行此操作。"),
     "admin_only": N_("只有管理员可以进行此操作。"),
     "not_found": N_("没有找到，或不在您的权限范围内。"),
+    "no_photo": N_("这条记录没有照片。"),
     "bad_credentials": N_("用户名或密码不正确。"),
     "concurrent_change": N_("其他人刚刚修改了同一内容，请刷新后重试。"),
     "value_out_of_range": N_("填写的数字或文字超出了允许的范围。"),

@@ -484,6 +484,11 @@ class EntryResubmit(Body):
     evidence: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
+# Who acted, in answers: a member id (issue 18; these were account ids before).
+ACTOR = ("The member who {did}; null when the account that did has no member (an "
+         "administrator's own account, a service account).")
+
+
 class EntryOut(BaseModel):
     id: int
     member_id: int
@@ -494,13 +499,16 @@ class EntryOut(BaseModel):
     points: int
     status: EntryStatus
     note: str
-    evidence: str | None
-    created_by: int
+    evidence: str | None = Field(description="The photo's reference (as POST /api/v1/photos "
+                                 "answers it); read it with GET /api/v1/entries/{id}/photo.")
+    created_by: int | None = Field(description=ACTOR.format(did="reported or recorded it"))
     created_at: datetime
-    decided_by: int | None
+    decided_by: int | None = Field(description=ACTOR.format(did="approved or rejected it")
+                                   + " Null while pending.")
     decided_at: datetime | None
     reason: str | None
-    revoked_by: int | None
+    revoked_by: int | None = Field(description=ACTOR.format(did="revoked it")
+                                   + " Null unless revoked.")
     revoked_at: datetime | None
     # The rejected entry this one corrects; the entry that corrects this rejected one.
     resubmits: int | None = None

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstrai
 
 from app.models import CaseGround, CaseMeasure, CaseOutcome, CaseStatus
 from app.points.disposal import MAX_RECTIFY_MONTHS, MIN_RECTIFY_MONTHS
-from app.schemas import Body, FromText, Id, Year
+from app.schemas import ACTOR, Body, FromText, Id, Year
 
 CaseText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Words = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -125,11 +125,13 @@ StepBody = Annotated[
 
 
 class _Done(BaseModel):
-    """Who recorded a step and when: `by` the account, `by_member_id` its member if any;
+    """Who recorded a step and when: `by` the member (null for an account without one);
     `on_behalf`: an appeal the level above recorded for a member who has left."""
 
-    by: int
-    by_member_id: int | None
+    by: int | None = Field(description=ACTOR.format(did="recorded the step"))
+    by_member_id: int | None = Field(deprecated=True, description=(
+        "The same as `by` (which was the account's id before issue 18); kept for the "
+        "clients that read it."))
     at: datetime
     on_behalf: bool = False
 

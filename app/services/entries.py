@@ -381,7 +381,7 @@ def entry_photo(session: Session, actor: Actor, entry_id: int) -> str:
     entry, _member, _org = get_entry(session, actor, entry_id)
     if entry.evidence is None or not uploads.is_members_photo(session, entry.member_id,
                                                                entry.evidence):
-        raise NotFound(f"Entry {entry_id} has no photo.")
+        raise NotFound(f"Entry {entry_id} has no photo.", "no_photo")
     return entry.evidence
 
 

@@ -6,6 +6,11 @@ recorded an entry for them: a path sent in the API's `evidence` field that names
 member's photo, or no stored photo at all, is refused with one answer for both (nothing to
 learn about others' paths), and /evidence/{id} serves a photo only through an entry of the
 member it was stored for (issue 14).
+
+A photo is stored with its entry (the self-report page, `photo` of create_entry), or ahead of
+it by its member (POST /api/v1/photos: `upload_own_photo`), to be named as an entry's
+`evidence` next. One uploaded ahead and never named is served to nobody; a member keeps at
+most MAX_UNATTACHED of them, the oldest forgotten (row and files) at their next upload.
 """
 
 from __future__ import annotations
@@ -13,14 +18,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
-from app.models import EvidencePhoto, Member
-from app.services.access import Actor
-from app.services.errors import Invalid
-from app.services.evidence import new_photo_path, prepare_photo, save_photo
+from app.models import Entry, EvidencePhoto, Member
+from app.services.access import Actor, get_member
+from app.services.errors import Forbidden, Invalid
+from app.services.evidence import delete_photo, new_photo_path, prepare_photo, save_photo
+from app.services.locking import lock_branch
+
+# Photos a member uploaded ahead of their entries and has not yet named as any entry's
+# evidence: more than a mini-program's retries need, and a bound on what a member can
+# leave on disk (about 300 KB each, re-encoded).
+MAX_UNATTACHED = 10
 
 
 @dataclass(frozen=True)
@@ -62,3 +74,77 @@ def store_photo(session: Session, actor: Actor, member: Member, upload: Upload,
     # record nowhere, is never served.
     save_photo(upload.folder, path, photo)
     return path
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    """A photo stored for a member ahead of its entry."""
+
+    path: str
+    member_id: int
+    width: int
+    height: int
+    uploaded_at: datetime
+
+
+def upload_own_photo(session: Session, actor: Actor, upload: Upload, today: date,
+                     now: datetime) -> StoredPhoto:
+    """A photo a member stores for themself, to name as the `evidence` of an entry about them
+    next (by them, or by their committee recording one). As on the self-report page, only a
+    member uploads, and only for themself: Forbidden `not_a_member` for an account without
+    one. The photo is checked and re-encoded as there (PhotoUnreadable, PhotoTooLarge,
+    PhotoTooManyPixels); beyond MAX_UNATTACHED photos not yet named, the oldest go."""
+    if actor.member_id is None:
+        raise Forbidden("Photos are uploaded by a member, for entries about themself; this "
+                        "account is not a member's.", "not_a_member")
+    # Decoded before anything is locked: the costly step holds up no one else's change.
+    photo = prepare_photo(upload.source, upload.max_bytes)
+    member, org = get_member(session, actor, actor.member_id)
+    # The branch's lock, which create_entry takes before it reads the member's photos: a
+    # photo is never forgotten between an entry's check of it and that entry's write.
+    lock_branch(session, org.id or 0)
+    _forget_unattached(session, member.id or 0, upload.folder, keep=MAX_UNATTACHED - 1)
+    path = new_photo_path(today)
+    session.add(EvidencePhoto(path=path, member_id=member.id or 0,
+                              uploaded_by=actor.account_id, uploaded_at=now))
+    save_photo(upload.folder, path, photo)
+    return StoredPhoto(path=path, member_id=member.id or 0, width=photo.width,
+                       height=photo.height, uploaded_at=now)
+
+
+def _forget_unattached(session: Session, member_id: int, folder: Path, keep: int) -> None:
+    """All but the newest `keep` of the member's photos that no entry of theirs names: their
+    rows now, their files once that is committed (rolled back, the files stay)."""
+    named = select(Entry.evidence).where(col(Entry.member_id) == member_id,
+                                         col(Entry.evidence).is_not(None))
+    unattached = session.exec(
+        select(EvidencePhoto).where(col(EvidencePhoto.member_id) == member_id,
+                                    col(EvidencePhoto.path).not_in(named))
+        .order_by(col(EvidencePhoto.uploaded_at).desc(), col(EvidencePhoto.path).desc())
+        .offset(keep)).all()
+    for photo in unattached:
+        session.delete(photo)
+        _remove_when_committed(session, folder, photo.path)
+
+
+_FORGOTTEN = "jifen_forgotten_photos"
+
+
+def _remove_when_committed(session: Session, folder: Path, path: str) -> None:
+    if _FORGOTTEN not in session.info:
+        # Once per session (a request's): the listeners stay, doing nothing when none waits.
+        sa.event.listen(session, "after_commit", _remove_forgotten)
+        sa.event.listen(session, "after_soft_rollback", _keep_forgotten)
+    session.info.setdefault(_FORGOTTEN, []).append((folder, path))
+
+
+def _remove_forgotten(session: Session) -> None:
+    forgotten: list[tuple[Path, str]] = session.info.get(_FORGOTTEN, [])
+    while forgotten:
+        delete_photo(*forgotten.pop())
+
+
+def _keep_forgotten(session: Session, _previous: Any) -> None:
+    # A rollback, even of a savepoint, may have put rows back: their files stay (a file on
+    # record nowhere is served to no one; a row without its file would be a broken photo).
+    session.info.get(_FORGOTTEN, []).clear()

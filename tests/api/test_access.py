@@ -412,10 +412,16 @@ def test_member_never_sees_a_draft_rating(world: World, branch_life: Ids) -> Non
 
 def test_entry_status_depends_on_who_records_it(world: World) -> None:
     body = {"member_id": world.members["a1"], "rule_code": "P01", "occurred_on": "2025-05-06"}
-    assert ok(world.post("a1", "/entries", body), 201)["status"] == "pending"
-    for committee in ("sec_a", "party_sec", "admin"):
+    reported = ok(world.post("a1", "/entries", body), 201)
+    assert (reported["status"], reported["created_by"], reported["decided_by"]) == \
+        ("pending", world.members["a1"], None)
+    # Who acted is a member id (issue 18), null for the administrator, who has no member.
+    for committee, member in (("sec_a", world.members["sec_a"]),
+                              ("party_sec", world.members["party_sec"]), ("admin", None)):
         made = ok(world.post(committee, "/entries", body), 201)
-        assert made["status"] == "approved" and made["decided_by"] is not None
+        assert (made["status"], made["created_by"], made["decided_by"]) == \
+            ("approved", member, member), committee
+        assert made["decided_at"] is not None
     own = body | {"member_id": world.members["party_sec"]}
     assert ok(world.post("party_sec", "/entries", own), 201)["status"] == "pending"
 

@@ -227,7 +227,7 @@ def test_a_returned_prereview_goes_back_to_talked(world: World) -> None:
         ("talked", None, "proposal")
     assert returned["steps"][-1] | {"at": None} == {
         "kind": "prereview", "decision": "return", "note": "事实不清", "at": None,
-        "by": returned["steps"][-1]["by"], "by_member_id": world.members["party_sec"],
+        "by": world.members["party_sec"], "by_member_id": world.members["party_sec"],
         "on_behalf": False}
 
 

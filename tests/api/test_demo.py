@@ -229,7 +229,7 @@ def the_case_went_through_its_steps(client: TestClient, password: str, listed: s
     # Each step by its party: the branch's secretary and deputy, the member, the 党委.
     ids = {who: _get(client, login(client, who, password), "/me")["member_id"]
            for who in ("shuji3", "zhiwei3", "dangwei")}
-    assert [s["by_member_id"] for s in steps] == [
+    assert [s["by"] for s in steps] == [s["by_member_id"] for s in steps] == [
         ids["shuji3"], ids["zhiwei3"], ids["shuji3"], ids["shuji3"], ids["dangwei"],
         case["member_id"], ids["shuji3"], ids["dangwei"]]
     assert talk["talker_ids"] == [ids["shuji3"], ids["zhiwei3"]]

@@ -16,7 +16,7 @@ from app.models import Entry, EntryStatus, Org
 from app.present.case_words import GROUND_LABELS, case_state
 from app.present.i18n import _, rule_item_name
 from app.present.messages import message_for
-from app.services import case_view, cases, entries, standing, worklist
+from app.services import bulk_approval, case_view, cases, entries, standing, worklist
 from app.services.access import Actor, get_managed_org, get_member, require_manages
 from app.services.entries import EntryFilter
 from app.services.errors import DomainError
@@ -158,15 +158,11 @@ def bulk_approve(
     """Approve the ticked entries (or every one shown) one by one; list what was refused."""
     now = clock.now()
     chosen = list(dict.fromkeys((shown if scope == "all" else entry_ids) or []))
-    approved: list[worklist.EntryView] = []
-    refused: list[tuple[str, str]] = []
-    for entry_id in chosen:
-        try:
-            with session.begin_nested():
-                entry = entries.approve_entry(session, actor, entry_id, now)
-            approved.extend(worklist.entry_views(session, [entry], now))
-        except DomainError as error:
-            refused.append((_describe(session, actor, entry_id, now), message_for(error)))
+    # Each one approved or refused on its own (the API's batch is all or nothing).
+    done, refusals = bulk_approval.approve_each(session, actor, chosen, now)
+    approved = worklist.entry_views(session, done, now)
+    refused = [(_describe(session, actor, r.entry_id, now), message_for(r.error))
+               for r in refusals]
     back = safe_next(next, "/committee/entries")
     trigger = SCORES_CHANGED if approved else None
     if is_htmx(request):
