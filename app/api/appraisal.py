@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from app.api.deps import CurrentActor, errors
+from app.api.deps import CurrentActor, download, errors
 from app.api.exports import file_responses
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present import exports
 from app.present.appraisal_print import appraisal_notice, ballot_form_notice, register_notice
-from app.present.downloads import FormatQuery, file_response
+from app.present.downloads import ExportFormat, FormatQuery, file_response
 from app.present.print_notice import PDF_TYPE, Notice, notice_pdf
 from app.schemas import ErrorOut, Id, Year
 from app.schemas.appraisal import AppraisalSummaryOut
@@ -26,7 +26,7 @@ router = APIRouter(tags=["appraisal"])
 
 YearQuery = Annotated[Year | None, Query(description="default: this year")]
 _PDF: dict[int | str, dict[str, Any]] = {
-    200: {"content": {PDF_TYPE: {}}, "description": "An A4 PDF"},
+    **download("An A4 PDF", PDF_TYPE),
     503: {"model": ErrorOut,
           "description": "PDF output unavailable on this server (code pdf_unavailable)"},
     **errors(401, 403, 404, 422)}
@@ -71,7 +71,7 @@ def read_appraisal(org_id: Id, session: SessionDep, actor: CurrentActor, clock: 
 @router.get("/orgs/{org_id}/appraisal/export", response_class=Response,
             responses=file_responses(401, 403, 404, 422))
 def export_appraisal(org_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
-                     year: YearQuery = None, format: FormatQuery = "xlsx") -> Response:
+                     year: YearQuery = None, format: FormatQuery = ExportFormat.xlsx) -> Response:
     """The same as a table (汇总表): a row per branch in tree order, then the totals."""
     return file_response(exports.appraisal_export(
         session, actor, org_id, year or clock.today().year, clock.now()), format)

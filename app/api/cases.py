@@ -117,7 +117,7 @@ def step_in(body: StepBody) -> case_steps.StepIn:
                                      months=body.months)
         case PrereviewIn() | DecisionIn():
             on = body.decided_on if isinstance(body, DecisionIn) else None
-            return case_steps.StepIn(kind, given.text, on=on, result=body.decision)
+            return case_steps.StepIn(kind, given.text, on=on, result=body.decision.value)
         case VoteIn():
             return case_steps.StepIn(kind, on=body.held_on, present=body.present,
                                      votes_for=body.votes_for, against=body.against,
@@ -126,7 +126,7 @@ def step_in(body: StepBody) -> case_steps.StepIn:
             return case_steps.StepIn(kind, given.text,
                                      result="agreed" if body.agreed else "refused")
         case FollowupIn():
-            return case_steps.StepIn(kind, given.text, result=body.result)
+            return case_steps.StepIn(kind, given.text, result=body.result.value)
     return given
 
 

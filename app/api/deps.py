@@ -88,6 +88,13 @@ _MEANINGS = {
 }
 
 
+def download(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI 200 of a route that answers a file: bytes (`format: binary`) in each of
+    its media types, so a generated client reads them as bytes."""
+    return {200: {"description": description, "content": {
+        media: {"schema": {"type": "string", "format": "binary"}} for media in media_types}}}
+
+
 def errors(*statuses: int, codes: dict[int, tuple[str, ...]] | None = None
            ) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error answers a route can give, with the `code` values a

@@ -3,14 +3,16 @@ export in the template's columns."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
-from app.api.deps import REPLAYED, CurrentActor, errors
+from app.api.deps import REPLAYED, CurrentActor, download, errors
+from app.api.problems import problem
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.downloads import ExportFormat, FormatQuery
 from app.schemas import Id, ImportRefusedOut, problems_out
 from app.schemas.imports import CreatedOut, ImportOut, PreviewOut, PreviewRowOut
 from app.services import member_export, member_import
@@ -40,8 +42,8 @@ def _attachment(data: bytes, media_type: str, filename: str) -> Response:
 
 
 @router.get("/members/import/template.xlsx", response_class=Response,
-            responses={200: {"content": {XLSX_TYPE: {}}}, **errors(401)})
-def import_template(_actor: CurrentActor) -> Response:
+            responses={**download("The template (.xlsx)", XLSX_TYPE), **errors(401)})
+def member_import_template(_actor: CurrentActor) -> Response:
     """The import template: the heading row and a sheet 说明 explaining every column."""
     return _attachment(member_export.template(), XLSX_TYPE, "members-template.xlsx")
 
@@ -52,7 +54,7 @@ def import_template(_actor: CurrentActor) -> Response:
                         422: {"model": ImportRefusedOut,
                               "description": "The file has problems; nothing was written"},
                         **errors(401, 403)})
-def import_members(session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def import_members(request: Request, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                    file: Annotated[UploadFile, File(description=".xlsx or CSV (UTF-8 or "
                                                     "GB18030) in the template's columns")],
                    dry_run: Annotated[bool, Form()] = False) -> Response:
@@ -73,9 +75,8 @@ def import_members(session: SessionDep, actor: CurrentActor, clock: ClockDep,
                                              clock.today())
     except ImportRefused as refused:
         session.rollback()
-        problems = ImportRefusedOut(detail=refused.detail, code=refused.code,
-                                    errors=problems_out(refused.errors, HEADINGS))
-        return JSONResponse(problems.model_dump(mode="json"), status_code=422)
+        return problem(request.url.path, 422, refused.detail, refused.code,
+                       errors=problems_out(refused.errors, HEADINGS))
     body = ImportOut(created=len(imported.created), imported_at=imported.imported_at, members=[
         CreatedOut(row=c.row, member_id=c.member_id, name=c.name, org_id=c.org_id,
                    username=c.username, password=c.password) for c in imported.created])
@@ -85,10 +86,10 @@ def import_members(session: SessionDep, actor: CurrentActor, clock: ClockDep,
 
 
 @router.get("/members/export", response_class=Response,
-            responses={200: {"content": {XLSX_TYPE: {}, CSV_TYPE: {}}},
+            responses={**download("The members, as an attachment", XLSX_TYPE, CSV_TYPE),
                        **errors(401, 403, 404, 422)})
 def export_members(session: SessionDep, actor: CurrentActor,
-                   format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
+                   format: FormatQuery = ExportFormat.xlsx,
                    org_id: Id | None = None) -> Response:
     """Members of the branches the caller manages (optionally below one organisation), in
     the import template's columns without passwords: export → import round-trips."""

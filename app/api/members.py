@@ -31,6 +31,7 @@ from app.schemas import (
     MemberUpdate,
     Page,
     QuarterOut,
+    QuarterStatus,
     ScoreOut,
     SuspensionCreate,
     SuspensionEnd,
@@ -105,7 +106,7 @@ def update_member(member_id: Id, body: MemberUpdate, session: SessionDep, actor:
 
 @router.post("/members/{member_id}/leave", response_model=MemberOut,
              responses=errors(401, 403, 404, 409, 422))
-def leave(member_id: Id, body: LeaveBody, session: SessionDep, actor: CurrentActor,
+def record_leave(member_id: Id, body: LeaveBody, session: SessionDep, actor: CurrentActor,
           clock: ClockDep) -> MemberOut:
     """The member leaves the membership (committee above the branch, admin): standing
     `left`, their logins refused at once, their records kept. 409 member_left."""
@@ -193,7 +194,7 @@ def score_out(score: MemberScore) -> ScoreOut:
         stars=score.stars, vetoed=score.vetoed, provisional=score.provisional,
         grade=score.grade,
         quarters=[QuarterOut(quarter=q.quarter, review_score=q.review_score, delta=q.delta,
-                             ytd=q.ytd, status=score.state(q.quarter))
+                             ytd=q.ytd, status=QuarterStatus(score.state(q.quarter)))
                   for q in engine.quarters],
         items=[ItemScoreOut(code=i.code, points=i.points, counted=i.counted)
                for i in engine.items],

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 
 from app.api.deps import AccountActor, CurrentActor, errors
+from app.api.problems import problem
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import Id, PasswordChange, PasswordResetBody, PasswordResetOut, TokenOut
@@ -15,8 +15,8 @@ router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/password", response_model=TokenOut, responses=errors(401, 403, 422, 429))
-def change_password(body: PasswordChange, session: SessionDep, actor: AccountActor,
-                    clock: ClockDep) -> TokenOut | JSONResponse:
+def change_password(request: Request, body: PasswordChange, session: SessionDep,
+                    actor: AccountActor, clock: ClockDep) -> TokenOut | Response:
     """Change your own password; every earlier token stops working, the answer is a new one.
 
     A wrong current password is 403 `wrong_password` and counts as a failed login (429
@@ -29,8 +29,8 @@ def change_password(body: PasswordChange, session: SessionDep, actor: AccountAct
                                             body.new_password, now)
     if account is None or account.id is None:
         # Answered, not raised, so the failed attempt is committed and counts.
-        return JSONResponse({"detail": "The current password is wrong.",
-                             "code": "wrong_password"}, status_code=403)
+        return problem(request.url.path, 403, "The current password is wrong.",
+                       "wrong_password")
     return TokenOut(access_token=accounts.token_for(account, now))
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.api.deps import CurrentActor, errors
+from app.api.deps import CurrentActor, download, errors
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present.print_notice import PDF_TYPE, Notice, notice_pdf, rating_notice, review_notice
@@ -17,7 +17,7 @@ from app.services import ratings, reviews
 router = APIRouter(tags=["printing"])
 
 _PDF: dict[int | str, dict[str, Any]] = {
-    200: {"content": {PDF_TYPE: {}}, "description": "An A4 PDF of the notice"},
+    **download("An A4 PDF of the notice", PDF_TYPE),
     503: {"model": ErrorOut,
           "description": "PDF output unavailable on this server (code pdf_unavailable)"},
     **errors(401, 404, 422)}

@@ -219,7 +219,7 @@ def publish_rating(rating_id: Id, session: SessionDep, actor: CurrentActor, cloc
              response_model=ObjectionOut,
              responses=errors(401, 403, 404, 409, 422, codes={
                  403: ("not_on_rating",), 409: ("notice_not_running",)}))
-def raise_objection(rating_id: Id, body: ObjectionCreate, session: SessionDep,
+def raise_rating_objection(rating_id: Id, body: ObjectionCreate, session: SessionDep,
                     actor: CurrentActor, clock: ClockDep) -> ObjectionOut:
     """Object to one's own line while the notice runs; the committee answers with
     POST /objections/{id}/resolve."""
@@ -229,7 +229,7 @@ def raise_objection(rating_id: Id, body: ObjectionCreate, session: SessionDep,
 
 @router.get("/ratings/{rating_id}/objections", response_model=Page[ObjectionOut],
             responses=errors(401, 404, 422))
-def list_objections(rating_id: Id, session: SessionDep,
+def list_rating_objections(rating_id: Id, session: SessionDep,
                     actor: CurrentActor) -> Page[ObjectionOut]:
     """Committees: every objection to the rating; a member: their own."""
     rows = appraisal.objections(session, actor, rating_id)

@@ -119,7 +119,7 @@ def finalize_review(review_id: Id, session: SessionDep, actor: CurrentActor, clo
 
 @router.post("/reviews/{review_id}/objections", status_code=status.HTTP_201_CREATED,
              response_model=ObjectionOut, responses=errors(401, 403, 404, 409, 422))
-def raise_objection(review_id: Id, body: ObjectionCreate, session: SessionDep,
+def raise_review_objection(review_id: Id, body: ObjectionCreate, session: SessionDep,
                     actor: CurrentActor, clock: ClockDep) -> ObjectionOut:
     """Object to the published results (异议), as a member of the branch."""
     return objection_out(objections.raise_objection(session, actor, review_id, body.text,
@@ -128,7 +128,7 @@ def raise_objection(review_id: Id, body: ObjectionCreate, session: SessionDep,
 
 @router.get("/reviews/{review_id}/objections", response_model=list[ObjectionOut],
             responses=errors(401, 404, 422))
-def list_objections(review_id: Id, session: SessionDep,
+def list_review_objections(review_id: Id, session: SessionDep,
                     actor: CurrentActor) -> list[ObjectionOut]:
     """Objections: all for the committee, one's own for a member."""
     return [objection_out(o) for o in objections.list_objections(session, actor, review_id)]

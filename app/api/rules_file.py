@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.api.deps import CurrentActor, errors
+from app.api.deps import CurrentActor, download, errors
+from app.api.problems import problem
 from app.api.rules import _rules_out, params_out
 from app.clock import ClockDep
 from app.db import SessionDep
@@ -58,8 +59,7 @@ _BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
 
 
 @router.get("/rules/{year}/export.yaml", response_class=Response,
-            responses={200: {"content": {"text/yaml": {}},
-                             "description": "The rule file (jifen-rules/1)"},
+            responses={**download("The rule file (jifen-rules/1)", "text/yaml"),
                        **errors(401, 404, 422)})
 def export_rules(year: YearPath, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> Response:
@@ -95,7 +95,8 @@ def _import_out(session: SessionDep, result: rules_file.ImportResult,
                                              "rules_file_invalid) lists every problem in "
                                              "`errors`: [{loc, msg, type, path}], path as in "
                                              "items[3].points"}})
-def import_rules(year: YearPath, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def import_rules(request: Request, year: YearPath, session: SessionDep,
+                 actor: CurrentActor, clock: ClockDep,
                  data: Annotated[bytes, Depends(rules_upload)],
                  dry_run: Annotated[bool, Query()] = False) -> Response:
     """Replace the year's rule set with a rule file's (or only check it, `dry_run`);
@@ -107,10 +108,9 @@ def import_rules(year: YearPath, session: SessionDep, actor: CurrentActor, clock
         result = rules_file.import_rule_set(session, actor.account_id, year, data,
                                             clock.now(), dry_run=dry_run)
     except rules_file.RulesFileInvalid as refused:
-        body = RulesFileErrorOut(detail=refused.detail, code=refused.code, errors=[
+        return problem(request.url.path, 422, refused.detail, refused.code, errors=[
             RulesFileProblemOut(loc=_loc(p.path), msg=p.message, type=p.code, path=p.path)
             for p in refused.problems])
-        return JSONResponse(body.model_dump(), status_code=422)
     out = _import_out(session, result, clock)
     return JSONResponse(out.model_dump(mode="json"),
                         status_code=201 if result.created and not dry_run else 200)

@@ -151,11 +151,6 @@ class Body(BaseModel):
         return _refuse_bad_text(value)
 
 
-class ErrorOut(BaseModel):
-    detail: str
-    code: str
-
-
 class RowProblemOut(BaseModel):
     """One problem of an imported table: `column` is the column's key (null: the whole row or
     file), `heading` its Chinese heading, `value` the cell as typed."""
@@ -171,12 +166,45 @@ class RowProblemOut(BaseModel):
 class FieldProblemOut(BaseModel):
     """One problem of a request's fields, as every 422 for a bad field lists it."""
 
-    loc: list[str | int]
-    msg: str
-    type: str
+    loc: list[str | int] = Field(description='Where: "body", "query", "path" or "form", '
+                                 "then the field's name and any index, e.g. "
+                                 '["body", "scores", "12"].')
+    msg: str = Field(description="What is wrong with it, in English.")
+    type: str = Field(description="The kind of problem, e.g. missing, int_parsing, "
+                      "string_too_long, extra_forbidden.")
 
 
-class ImportRefusedOut(ErrorOut):
+class Problem(BaseModel):
+    """An error (RFC 9457 problem details, application/problem+json): docs/api/schema.md."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "https://jifen.example/problems/quarter_locked", "title": "Quarter locked",
+        "status": 409, "detail": "The quarter is finalized; nothing in it can change.",
+        "instance": "/api/v1/entries/12/approve", "code": "quarter_locked"}]})
+
+    type: str = Field(description="A URI naming the problem: "
+                      "https://jifen.example/problems/<code>, an identifier rather than a "
+                      "page; about:blank when the status says it all (then `title` is the "
+                      "status's phrase).")
+    title: str = Field(description="The problem's short name, the same for every answer "
+                       "with this `type`.")
+    status: int = Field(description="The HTTP status code, as on the answer.")
+    detail: str = Field(description="What happened and what to do about it, for a person.")
+    instance: str = Field(description="The request's path.")
+    code: str = Field(description="The problem as a snake_case word (each operation lists "
+                      "its codes): what a program branches on.")
+
+
+class ErrorOut(Problem):
+    """An error (RFC 9457 problem details, application/problem+json): docs/api/schema.md.
+    Invalid input (422 `validation_error`) lists every field's problem in `errors`."""
+
+    errors: list[FieldProblemOut] = Field(
+        default_factory=list, description="Invalid input only (422): every problem of the "
+        "request's fields; absent otherwise.")
+
+
+class ImportRefusedOut(Problem):
     """422 for an imported table with problems (code import_invalid): nothing was written;
     `errors` lists every problem of the table. A bad form field (code invalid) lists its
     field problems instead."""
@@ -209,9 +237,16 @@ class TokenOut(BaseModel):
     password_change_required: bool = Field(default=False, description=CHANGE_FIRST)
 
 
+class Role(StrEnum):
+    """A caller's role on an organisation: on its committee (支委), or a member of it."""
+
+    committee = "committee"
+    member = "member"
+
+
 class RoleOut(BaseModel):
     org_id: int
-    role: Literal["committee", "member"]
+    role: Role
 
 
 class MeOut(BaseModel):
@@ -357,12 +392,22 @@ class ExemptionOut(BaseModel):
     withdrawn_reason: str | None
 
 
+class QuarterStatus(StrEnum):
+    """Where a quarter stands for a member's branch: `open` (no review yet), or its review's
+    status."""
+
+    open = "open"
+    draft = "draft"
+    published = "published"
+    finalized = "finalized"
+
+
 class QuarterOut(BaseModel):
     quarter: int
     review_score: int | None
     delta: int
     ytd: int
-    status: Literal["open", "draft", "published", "finalized"]
+    status: QuarterStatus
 
 
 class ItemScoreOut(BaseModel):

@@ -4,6 +4,7 @@ model per `kind`), and the case as answered with its steps."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
@@ -17,6 +18,35 @@ Words = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Day = Annotated[date, FromText]
 Count = Annotated[int, Field(ge=0, le=100_000)]
 Months = Annotated[int, Field(ge=MIN_RECTIFY_MONTHS, le=MAX_RECTIFY_MONTHS)]
+
+
+class PrereviewDecision(StrEnum):
+    """The level above's pre-review (预审) of a proposal: approve it, or return it."""
+
+    approve = "approve"
+    return_ = "return"
+
+
+class CaseDecision(StrEnum):
+    """The level above's decision (审批) on the branch meeting's vote."""
+
+    approve = "approve"
+    refuse = "refuse"
+
+
+class FollowupResult(StrEnum):
+    """The follow-up at the end of 限期改正."""
+
+    rectified = "rectified"
+    not_rectified = "not_rectified"
+
+
+class NextBy(StrEnum):
+    """Who takes a case's next step."""
+
+    branch_committee = "branch_committee"
+    committee_above = "committee_above"
+    member = "member"
 
 
 class CaseCreate(Body):
@@ -56,7 +86,7 @@ class ProposalIn(Body):
 
 class PrereviewIn(Body):
     kind: Literal["prereview"]
-    decision: Literal["approve", "return"]
+    decision: Annotated[PrereviewDecision, FromText]
     note: CaseText = Field(default="", description="Required when returned.")
 
 
@@ -76,7 +106,7 @@ class VoteIn(Body):
 
 class DecisionIn(Body):
     kind: Literal["decision"]
-    decision: Literal["approve", "refuse"]
+    decision: Annotated[CaseDecision, FromText]
     decided_on: Day | None = Field(default=None, description="Default today (Beijing).")
     note: CaseText = ""
 
@@ -89,7 +119,7 @@ class WithdrawalIn(Body):
 
 class FollowupIn(Body):
     kind: Literal["followup"]
-    result: Literal["rectified", "not_rectified"]
+    result: Annotated[FollowupResult, FromText]
     note: CaseText = ""
 
 
@@ -166,12 +196,22 @@ class ProposalOut(_Done):
 
 class PrereviewOut(_Done):
     kind: Literal["prereview"]
-    decision: Literal["approve", "return"]
+    decision: PrereviewDecision
     note: str
 
 
-class TextOut(_Done):
-    kind: Literal["defence", "appeal", "appeal_answer"]
+class DefenceOut(_Done):
+    kind: Literal["defence"]
+    text: str
+
+
+class AppealOut(_Done):
+    kind: Literal["appeal"]
+    text: str
+
+
+class AppealAnswerOut(_Done):
+    kind: Literal["appeal_answer"]
     text: str
 
 
@@ -189,7 +229,7 @@ class VoteOut(_Done):
 
 class DecisionOut(_Done):
     kind: Literal["decision"]
-    decision: Literal["approve", "refuse"]
+    decision: CaseDecision
     decided_on: date
     note: str
 
@@ -202,12 +242,13 @@ class WithdrawalOut(_Done):
 
 class FollowupOut(_Done):
     kind: Literal["followup"]
-    result: Literal["rectified", "not_rectified"]
+    result: FollowupResult
     note: str
 
 
-StepOut = Annotated[FileOut | InvestigationOut | TalkOut | ProposalOut | PrereviewOut | TextOut
-                    | VoteOut | DecisionOut | WithdrawalOut | FollowupOut,
+StepOut = Annotated[FileOut | InvestigationOut | TalkOut | ProposalOut | PrereviewOut
+                    | DefenceOut | AppealOut | AppealAnswerOut | VoteOut | DecisionOut
+                    | WithdrawalOut | FollowupOut,
                     Field(discriminator="kind")]
 
 
@@ -227,7 +268,7 @@ class CaseOut(BaseModel):
     appeal_open: bool
     allowed_measures: list[CaseMeasure] = Field(description="What a proposal may still name.")
     next_step: str | None = Field(description="The step the case waits for; null: none.")
-    next_by: Literal["branch_committee", "committee_above", "member"] | None
+    next_by: NextBy | None
     days_left: int | None = Field(description="Days to the deadline while rectifying "
                                   "(negative once passed).")
     created_at: datetime
