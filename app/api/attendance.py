@@ -9,11 +9,11 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import REPLAYED, CurrentActor, errors
 from app.api.entries import CREATE_REFUSALS
+from app.api.params import OrgIdPath
 from app.api.problems import problem
 from app.api.shape import entry_out
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.schemas import Id
 from app.schemas.attendance import (
     AttendanceCreate,
     AttendanceOut,
@@ -50,7 +50,7 @@ def _out(recorded: Recorded) -> dict[str, Any]:
         + ", ".join(f"`{c}`" for c in sorted(MEMBER_CODES)) + ".")},
         **errors(401, 403, 404, 409, codes={403: ("committee_only",),
                                             409: ("quarter_locked",)})})
-def record_attendance(request: Request, org_id: Id, body: AttendanceCreate,
+def record_attendance(request: Request, org_id: OrgIdPath, body: AttendanceCreate,
                       session: SessionDep, actor: CurrentActor, clock: ClockDep) -> Any:
     """Record an attendance register: one entry of the item for each member present, and
     with `record_absences` an N01 entry (无故缺席) for each other member of the branch on

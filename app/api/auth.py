@@ -17,13 +17,16 @@ from app.services import accounts
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", response_model=TokenOut, responses=errors(401, 422, 429))
+@router.post("/auth/token", response_model=TokenOut,
+             responses=errors(401, 422, 429, codes={401: ("bad_credentials",)}))
 def log_in(
     request: Request,
     session: SessionDep,
     clock: ClockDep,
-    username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=128)],
+    username: Annotated[str, Form(max_length=64, description="The account's username.",
+                                  examples=["shuji1"])],
+    password: Annotated[str, Form(max_length=128, description="Its password.",
+                                  examples=["jifen-demo-2025"])],
 ) -> TokenOut | Response:
     """Exchange a username and password for a bearer token.
 

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.params import EntryIdPath, MemberFilter, OrgFilter, YearFilter
 from app.api.shape import entries_out, entry_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import EntryStatus
-from app.schemas import EntryCreate, EntryOut, EntryResubmit, Id, Page, ReasonBody, Year
+from app.schemas import EntryCreate, EntryOut, EntryResubmit, Page, ReasonBody
 from app.services import entries
 from app.services.entries import EntryFilter, NewEntry, Resubmission
 
@@ -47,10 +48,12 @@ def create_entry(body: EntryCreate, session: SessionDep, actor: CurrentActor,
 @router.get("/entries", response_model=Page[EntryOut], responses=errors(401, 422))
 def list_entries(
     session: SessionDep, actor: CurrentActor, paging: PagingDep,
-    member_id: Id | None = None, org_id: Id | None = None,
-    status: EntryStatus | None = None,
-    year: Annotated[Year | None, Query()] = None,
-    quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
+    member_id: MemberFilter = None, org_id: OrgFilter = None,
+    status: Annotated[EntryStatus | None, Query(description="Only entries in this state.")]
+    = None,
+    year: YearFilter = None,
+    quarter: Annotated[int | None, Query(ge=1, le=4, description="Only this quarter's (1 to "
+                                         "4), by the day the entry happened.")] = None,
 ) -> Page[EntryOut]:
     """Entries the caller may see, newest first."""
     f = EntryFilter(member_id=member_id, org_id=org_id, status=status, year=year,
@@ -60,7 +63,7 @@ def list_entries(
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut, responses=errors(401, 404, 422))
-def read_entry(entry_id: Id, session: SessionDep, actor: CurrentActor) -> EntryOut:
+def read_entry(entry_id: EntryIdPath, session: SessionDep, actor: CurrentActor) -> EntryOut:
     """One entry; a rejected one names the entry that resubmitted it (`resubmitted_by`)."""
     return entries_out(session, [entries.get_entry(session, actor, entry_id)[0]])[0]
 
@@ -76,7 +79,7 @@ RESUBMIT_REFUSALS = {
 @router.post("/entries/{entry_id}/resubmit", status_code=status.HTTP_201_CREATED,
              response_model=EntryOut,
              responses=errors(401, 403, 404, 409, 422, codes=RESUBMIT_REFUSALS))
-def resubmit_entry(entry_id: Id, body: EntryResubmit, session: SessionDep,
+def resubmit_entry(entry_id: EntryIdPath, body: EntryResubmit, session: SessionDep,
                    actor: CurrentActor, clock: ClockDep) -> EntryOut:
     """Correct a rejected entry about me and send it again: a new entry (`resubmits` names
     the rejected one, which stays as it was, with its reason), checked as any new entry.
@@ -100,7 +103,7 @@ def resubmit_entry(entry_id: Id, body: EntryResubmit, session: SessionDep,
              responses=errors(401, 403, 404, 409, 422, codes={
                  403: ("own_entry",), 409: ("not_pending", "quarter_locked"),
                  422: ("note_required",)}))
-def approve_entry(entry_id: Id, session: SessionDep, actor: CurrentActor,
+def approve_entry(entry_id: EntryIdPath, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> EntryOut:
     """Approve a pending entry of another member; a veto or big deduction recorded without
     a note is refused (`note_required`): reject it, and record it again with one."""
@@ -109,7 +112,7 @@ def approve_entry(entry_id: Id, session: SessionDep, actor: CurrentActor,
 
 @router.post("/entries/{entry_id}/reject", response_model=EntryOut,
              responses=errors(401, 403, 404, 409, 422))
-def reject_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
+def reject_entry(entry_id: EntryIdPath, body: ReasonBody, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
     """Reject a pending entry of another member, saying why."""
     return entry_out(entries.reject_entry(session, actor, entry_id, body.reason, clock.now()))
@@ -117,7 +120,7 @@ def reject_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: Cur
 
 @router.post("/entries/{entry_id}/revoke", response_model=EntryOut,
              responses=errors(401, 403, 404, 409, 422))
-def revoke_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
+def revoke_entry(entry_id: EntryIdPath, body: ReasonBody, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
     """Revoke an approved entry, saying why; it stays on record."""
     return entry_out(entries.revoke_entry(session, actor, entry_id, body.reason, clock.now()))

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from app.api.deps import REPLAYED, CurrentActor, download, errors
+from app.api.deps import REPLAYED, CurrentActor, codes_said, download, errors
+from app.api.params import MemberIdPath, YearQuery
 from app.api.problems import problem
 from app.clock import ClockDep
 from app.db import SessionDep
@@ -18,7 +19,7 @@ from app.present.downloads import (
     entry_template_response,
     member_year_response,
 )
-from app.schemas import Id, ImportRefusedOut, Year, problems_out
+from app.schemas import ImportRefusedOut, Year, problems_out
 from app.schemas.imports import EntryImportOut, EntryImportRowOut
 from app.services import entry_import
 from app.services.entry_import import HEADINGS, ImportPlan
@@ -44,7 +45,7 @@ def _out(plan: ImportPlan, dry_run: bool, entry_ids: list[int],
             responses={**download("The template (.xlsx)", XLSX_TYPE),
                        **errors(401, 403, 422)})
 def entry_import_template(session: SessionDep, actor: CurrentActor, clock: ClockDep,
-                    year: Annotated[Year | None, Query()] = None) -> Response:
+                    year: YearQuery = None) -> Response:
     """The sheet to fill in, with the year's rule items and notes on every column."""
     entry_import.require_importer(actor)
     year = year or clock.today().year
@@ -54,15 +55,20 @@ def entry_import_template(session: SessionDep, actor: CurrentActor, clock: Clock
 @router.post("/entries/import", status_code=status.HTTP_201_CREATED, response_model=EntryImportOut,
              responses={200: {"model": EntryImportOut, "description": "The preview (dry_run)"},
                         422: {"model": ImportRefusedOut,
-                              "description": "The file has errors; nothing was written"},
+                              "description": "The file has errors; nothing was written. "
+                              "`errors` lists every problem of the file." + codes_said(
+                                  ("import_invalid", "validation_error"))},
                         **errors(401, 403, 413)})
 def import_entries(
     request: Request, response: Response, session: SessionDep, actor: CurrentActor, clock: ClockDep,
-    file: Annotated[UploadFile, File(description=".xlsx or CSV in the template's columns")],
-    dry_run: Annotated[bool, Form()] = False,
-    year: Annotated[Year | None, Form(description="The year imported; default this year")]
-    = None,
-    dry_run_query: Annotated[bool, Query(alias="dry_run")] = False,
+    file: Annotated[UploadFile, File(description=".xlsx or CSV in the template's columns",
+                                     examples=["entries.xlsx"])],
+    dry_run: Annotated[bool, Form(description="Only the preview: nothing is written.",
+                                  examples=[True])] = False,
+    year: Annotated[Year | None, Form(description="The year imported; default this year",
+                                      examples=[2026])] = None,
+    dry_run_query: Annotated[bool, Query(alias="dry_run", description="The same as the "
+                                         "form field dry_run.")] = False,
 ) -> Any:
     """Import a sheet of entries: all rows, or (on any error, 422 listing all) none.
 
@@ -99,8 +105,8 @@ def import_entries(
 @router.get("/members/{member_id}/entries/export", response_class=Response,
             responses={**download("The entries, as an attachment", XLSX_TYPE, CSV_TYPE),
                        **errors(401, 404, 422)})
-def export_member_entries(member_id: Id, session: SessionDep, actor: CurrentActor,
-                          clock: ClockDep, year: Annotated[Year | None, Query()] = None,
+def export_member_entries(member_id: MemberIdPath, session: SessionDep, actor: CurrentActor,
+                          clock: ClockDep, year: YearQuery = None,
                           format: FormatQuery = ExportFormat.xlsx) -> Response:
     """A member's entries of a year, in the import's columns plus status, points, dates."""
     year = year or clock.today().year

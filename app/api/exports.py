@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import CurrentActor, download, errors
+from app.api.params import OrgIdPath, RatingIdPath, ReviewIdPath
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present import exports
@@ -18,7 +19,7 @@ from app.present.downloads import (
     SummarySheet,
     file_response,
 )
-from app.schemas import Id, Year
+from app.schemas import Year
 from app.services.sheets import CSV_TYPE, XLSX_TYPE
 
 router = APIRouter(tags=["exports"])
@@ -32,7 +33,8 @@ def file_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 @router.get("/reviews/{review_id}/export", response_class=Response,
             responses=file_responses(401, 404, 422))
-def export_review(review_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def export_review(review_id: ReviewIdPath, session: SessionDep, actor: CurrentActor,
+                  clock: ClockDep,
                   format: FormatQuery = ExportFormat.xlsx) -> Response:
     """The review sheet (公示表): each member's review score, change, running total,
     objections and the review's state. Whoever may read the review may export it."""
@@ -41,7 +43,7 @@ def export_review(review_id: Id, session: SessionDep, actor: CurrentActor, clock
 
 @router.get("/ratings/{rating_id}/export", response_class=Response,
             responses=file_responses(401, 404, 422))
-def export_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
+def export_rating(rating_id: RatingIdPath, session: SessionDep, actor: CurrentActor,
                   format: FormatQuery = ExportFormat.xlsx) -> Response:
     """The annual rating: each member's score, stars, proposed and final grade, the reason
     of a change, and the rating's state. Whoever may read the rating may export it."""
@@ -50,7 +52,7 @@ def export_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
 
 @router.get("/orgs/{org_id}/summary/export", response_class=Response,
             responses=file_responses(401, 403, 404, 422))
-def export_summary(org_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def export_summary(org_id: OrgIdPath, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                    year: Annotated[Year | None, Query(description="default: this year")] = None,
                    format: FormatQuery = ExportFormat.xlsx,
                    sheet: Annotated[SummarySheet | None, Query(

@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
-from app.api.deps import REPLAYED, CurrentActor, download, errors
+from app.api.deps import REPLAYED, CurrentActor, codes_said, download, errors
+from app.api.params import OrgFilter
 from app.api.problems import problem
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present.downloads import ExportFormat, FormatQuery
-from app.schemas import Id, ImportRefusedOut, problems_out
+from app.schemas import ImportRefusedOut, problems_out
 from app.schemas.imports import CreatedOut, ImportOut, PreviewOut, PreviewRowOut
 from app.services import member_export, member_import
 from app.services.member_import import HEADINGS, Preview
@@ -52,12 +53,17 @@ def member_import_template(_actor: CurrentActor) -> Response:
              response_model=ImportOut | PreviewOut,
              responses={200: {"model": PreviewOut, "description": "The preview (dry_run)"},
                         422: {"model": ImportRefusedOut,
-                              "description": "The file has problems; nothing was written"},
+                              "description": "The file has problems; nothing was written. "
+                              "`errors` lists every problem of the file." + codes_said(
+                                  ("import_invalid", "validation_error"))},
                         **errors(401, 403)})
 def import_members(request: Request, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                    file: Annotated[UploadFile, File(description=".xlsx or CSV (UTF-8 or "
-                                                    "GB18030) in the template's columns")],
-                   dry_run: Annotated[bool, Form()] = False) -> Response:
+                                                    "GB18030) in the template's columns",
+                                                    examples=["members.xlsx"])],
+                   dry_run: Annotated[bool, Form(description="Only check every row: nothing "
+                                                 "is written.", examples=[True])] = False
+                   ) -> Response:
     """Import members from a table: `dry_run` checks every row and writes nothing (200 with
     every row and problem); otherwise all rows are created or, if any row has a problem,
     none (422 listing them all). Passwords left blank are generated and returned once. The
@@ -90,7 +96,7 @@ def import_members(request: Request, session: SessionDep, actor: CurrentActor, c
                        **errors(401, 403, 404, 422)})
 def export_members(session: SessionDep, actor: CurrentActor,
                    format: FormatQuery = ExportFormat.xlsx,
-                   org_id: Id | None = None) -> Response:
+                   org_id: OrgFilter = None) -> Response:
     """Members of the branches the caller manages (optionally below one organisation), in
     the import template's columns without passwords: export → import round-trips."""
     data = member_export.export_members(session, actor, org_id, format)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.api.deps import CurrentActor, download, errors
+from app.api.deps import CurrentActor, codes_said, download, errors
+from app.api.params import YearPath
 from app.api.problems import problem
 from app.api.rules import _rules_out, params_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.points import RuleSet
-from app.schemas import RuleItemOut, RulesOut, Year
+from app.schemas import RuleItemOut, RulesOut
 from app.schemas.rules_file import (
     RulesFileErrorOut,
     RulesFileProblemOut,
@@ -28,7 +29,6 @@ from app.services.rules import year_is_frozen
 router = APIRouter(tags=["rules"])
 
 YAML_TYPE = "text/yaml; charset=utf-8"
-YearPath = Annotated[Year, Path()]
 
 
 async def rules_upload(request: Request) -> bytes:
@@ -50,11 +50,14 @@ def _loc(path: str) -> list[str | int]:
     return ["body", *(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path))]
 
 
+_EXAMPLE = "format: jifen-rules/1\nyear: 2026\nitems:\n- code: P01\n  ...\n"
 _BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/yaml": {"schema": {"type": "string"}},
+    "application/yaml": {"schema": {"type": "string"}, "example": _EXAMPLE},
     "multipart/form-data": {"schema": {
         "type": "object", "required": ["file"],
-        "properties": {"file": {"type": "string", "format": "binary"}}}},
+        "properties": {"file": {"type": "string", "format": "binary",
+                                "description": "The rule file (YAML, jifen-rules/1)"}}},
+        "example": {"file": _EXAMPLE}},
 }}}
 
 
@@ -94,11 +97,14 @@ def _import_out(session: SessionDep, result: rules_file.ImportResult,
                               "description": "Invalid input; a bad file (code "
                                              "rules_file_invalid) lists every problem in "
                                              "`errors`: [{loc, msg, type, path}], path as in "
-                                             "items[3].points"}})
+                                             "items[3].points." + codes_said((
+                                                 "rules_file_invalid", "rules_file_missing",
+                                                 "validation_error"))}})
 def import_rules(request: Request, year: YearPath, session: SessionDep,
                  actor: CurrentActor, clock: ClockDep,
                  data: Annotated[bytes, Depends(rules_upload)],
-                 dry_run: Annotated[bool, Query()] = False) -> Response:
+                 dry_run: Annotated[bool, Query(description="Only check the file: nothing is "
+                                                            "written.")] = False) -> Response:
     """Replace the year's rule set with a rule file's (or only check it, `dry_run`);
     refused once the year is frozen unless only the procedural parameters (ballot_required,
     rating_notice_days, rectify_months, min_notice_days) differ, or when it drops or

@@ -133,6 +133,11 @@ IsoDateTime = Annotated[datetime, Strict(False), BeforeValidator(_moment_text)]
 OneLine = AfterValidator(lambda value: _refuse_bad_text(value, one_line=True))
 
 
+def examples(*values: dict[str, Any]) -> ConfigDict:
+    """A model's examples in the OpenAPI document (each must be valid: Spectral checks)."""
+    return ConfigDict(json_schema_extra={"examples": list(values)})
+
+
 class Body(BaseModel):
     """Request bodies refuse unknown fields, so a typo is an error and not silence, and take
     JSON's own types as the OpenAPI states them: true is no id 1 and "5" no number 5. No
@@ -258,6 +263,8 @@ class MeOut(BaseModel):
 
 
 class OrgCreate(Body):
+    model_config = examples({"name": "第一党支部", "parent_id": 1, "kind": "branch"})
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
                     OneLine]
     parent_id: Id | None = None
@@ -272,6 +279,8 @@ class OrgOut(BaseModel):
 
 
 class GrantCreate(Body):
+    model_config = examples({"member_id": 12})
+
     member_id: Id
 
 
@@ -290,6 +299,10 @@ class StandingIn(StrEnum):
 
 
 class MemberCreate(Body):
+    model_config = examples({"name": "张三", "org_id": 2, "category": "active",
+                             "joined_on": "2015-07-01", "username": "zhangsan",
+                             "password": "an-8-or-more-password", "standing": "full"})
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
                     OneLine]
     org_id: Id
@@ -301,6 +314,10 @@ class MemberCreate(Body):
 
 
 class MemberUpdate(Body):
+    model_config = examples({"category": "retired"},
+                            {"standing": "full", "full_since": "2026-01-05"},
+                             {"exempt": True, "exempt_reason": "长期卧床"})
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=50), OneLine] | None = None
     category: Annotated[Category, FromText] | None = None
@@ -341,12 +358,17 @@ class LeaveKindIn(StrEnum):
 
 
 class LeaveBody(Body):
+    model_config = examples({"kind": "transferred", "on": "2026-01-05", "note": "组织关系转出"})
+
     kind: Annotated[LeaveKindIn, FromText]
     on: Annotated[date, FromText]
     note: Text = ""
 
 
 class SuspensionCreate(Body):
+    model_config = examples({"kind": "party_probation", "starts_on": "2026-01-05",
+                             "ends_on": "2027-01-05", "note": "留党察看一年"})
+
     kind: Annotated[SuspensionKind, FromText]
     starts_on: Annotated[date, FromText]
     ends_on: Annotated[date, FromText] | None = Field(
@@ -355,6 +377,8 @@ class SuspensionCreate(Body):
 
 
 class SuspensionEnd(Body):
+    model_config = examples({"ends_on": "2026-06-01", "note": "期满恢复"})
+
     ends_on: Annotated[date, FromText]
     note: Text = ""
 
@@ -369,6 +393,9 @@ class SuspensionOut(BaseModel):
 
 
 class ExemptionPut(Body):
+    model_config = examples({"reason_kind": "bedridden", "note": "",
+                             "parent_consent_on": "2026-01-05", "meeting_on": "2026-01-03"})
+
     reason_kind: Annotated[ExemptionReason, FromText]
     note: Text = Field(default="", description="Required for reason_kind other.")
     parent_consent_on: Annotated[date, FromText] = Field(
@@ -378,6 +405,8 @@ class ExemptionPut(Body):
 
 
 class ExemptionWithdraw(Body):
+    model_config = examples({"reason": "已康复"})
+
     reason: Reason
 
 
@@ -484,6 +513,9 @@ class RuleProcedureUpdate(Body):
     """Any of the year's procedural parameters; one left out keeps its value (null is
     refused with the field's code)."""
 
+    model_config = examples({"ballot_required": True, "rating_notice_days": 5},
+                             {"rectify_months": 6})
+
     ballot_required: bool | None = Field(
         default=None, json_schema_extra=_left_out_not_null(),
         description="Publishing a rating needs a closed ballot; null: 422 `not_a_boolean`.")
@@ -499,6 +531,9 @@ class RuleProcedureUpdate(Body):
 
 
 class RuleUpdate(Body):
+    model_config = examples({"name": "参加组织生活", "points": 2, "cap": 24,
+                             "categories": ["active", "retired"]})
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=100), OneLine] | None = None
     points: Annotated[int, Field(ge=1, le=100)] | None = None
@@ -507,6 +542,11 @@ class RuleUpdate(Body):
 
 
 class EntryCreate(Body):
+    model_config = examples({"member_id": 12, "rule_code": "P01", "occurred_on": "2026-01-08",
+                             "note": "参加主题党日"},
+                            {"member_id": 12, "rule_code": "N03", "occurred_on": "2026-01-08",
+                             "points": 2, "note": "无故未交党费"})
+
     member_id: Id
     # Exactly as the rule set writes it: "p01" is refused, not guessed (docs/api.md).
     rule_code: Annotated[str, StringConstraints(pattern=RULE_CODE_PATTERN)]
@@ -520,6 +560,8 @@ class EntryCreate(Body):
 class EntryResubmit(Body):
     """A rejected entry corrected: each field left out keeps the rejected entry's value; its
     photo (`evidence`) is kept unless another is named, or null or "" for none."""
+
+    model_config = examples({"occurred_on": "2026-01-07", "note": "日期更正"})
 
     rule_code: Annotated[str, StringConstraints(pattern=RULE_CODE_PATTERN)] | None = None
     occurred_on: IsoDate | None = None
@@ -553,10 +595,14 @@ class EntryOut(BaseModel):
 
 
 class ReasonBody(Body):
+    model_config = examples({"reason": "日期不对，请更正后重新提交"})
+
     reason: Reason
 
 
 class ReviewCreate(Body):
+    model_config = examples({"year": 2026, "quarter": 1})
+
     year: Year
     quarter: Annotated[int, Field(ge=1, le=4)]
 
@@ -593,11 +639,15 @@ class ReviewOut(ReviewSummaryOut):
 
 
 class ScoresBody(Body):
+    model_config = examples({"scores": {"12": 5, "13": 4, "14": None}})
+
     scores: dict[Annotated[Id, FromText], int | None] = Field(
         description='Review score per member id, e.g. {"12": 5}; null unsets it.')
 
 
 class PublishBody(Body):
+    model_config = examples({"notice_days": 5}, {"notice_days": 3, "reason": "支委会决定提前公示"})
+
     notice_days: Annotated[int, Field(ge=0, le=60)] = 5
     reason: EarlyReason | None = Field(
         default=None, description="Required (else 422 `reason_required`) before the quarter "
@@ -606,6 +656,8 @@ class PublishBody(Body):
 
 
 class FinalizeBody(Body):
+    model_config = examples({}, {"reason": "支委会决定提前确认"})
+
     reason: EarlyReason | None = Field(
         default=None, description="Required (else 422 `reason_required`) before the quarter "
         "has ended: finalizing locks the rest of it for the branch; at most 500 characters; "
@@ -613,6 +665,8 @@ class FinalizeBody(Body):
 
 
 class ObjectionCreate(Body):
+    model_config = examples({"text": "第一季度的评议分与实际不符"})
+
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=2000)]
 
@@ -633,11 +687,15 @@ class ObjectionOut(BaseModel):
 
 
 class ResolveBody(Body):
+    model_config = examples({"response": "已核实，评议分已更正"})
+
     response: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                max_length=2000)]
 
 
 class RatingCreate(Body):
+    model_config = examples({"year": 2025})
+
     year: Year
 
 
@@ -726,6 +784,8 @@ class BallotGrade(StrEnum):
 
 
 class BallotBody(Body):
+    model_config = examples({"votes": {"12": "excellent", "13": "qualified"}})
+
     votes: dict[Annotated[Id, FromText], Annotated[BallotGrade, FromText]] = Field(
         description='A grade per graded member id, e.g. {"12": "qualified"}; a line left '
         "out is an abstention. Not one's own line.")
@@ -767,6 +827,8 @@ class PaperBallotOut(BaseModel):
 
 
 class RatingPublishBody(Body):
+    model_config = examples({"notice_days": 5}, {"notice_days": 3, "reason": "支委会决定"})
+
     notice_days: Annotated[int | None, Field(ge=0, le=60)] = Field(
         default=None, description="Days of notice (公示); default the year's "
         "rating_notice_days (5).")
@@ -777,12 +839,16 @@ class RatingPublishBody(Body):
 
 
 class RatingSubmitBody(Body):
+    model_config = examples({}, {"reason": "支委会决定提前上报"})
+
     reason: EarlyReason | None = Field(
         default=None, description="Required (else 422 `reason_required`) before the year has "
         "ended; at most 500 characters; stored whenever given.")
 
 
 class SelfAssessmentBody(Body):
+    model_config = examples({"text": "一年来认真学习，按时参加组织生活。"})
+
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=2000)]
 
@@ -798,6 +864,8 @@ class SelfAssessmentItemOut(SelfAssessmentOut):
 
 
 class GradeChange(Body):
+    model_config = examples({"grade": "qualified", "reason": "支委会评定"})
+
     grade: Annotated[Grade, FromText]
     reason: Reason
 
@@ -823,11 +891,16 @@ PasswordText = Annotated[str, StringConstraints(max_length=1024)]
 
 
 class PasswordChange(Body):
+    model_config = examples({"current_password": "the-old-password",
+                             "new_password": "a-new-password-2026"})
+
     current_password: PasswordText
     new_password: PasswordText
 
 
 class PasswordResetBody(Body):
+    model_config = examples({}, {"password": "a-new-password-2026"})
+
     password: PasswordText | None = Field(
         default=None, description="The new password; leave it out to have one generated.")
 

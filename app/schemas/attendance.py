@@ -9,13 +9,16 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.points import RULE_CODE_PATTERN
-from app.schemas import Body, EntryOut, FieldProblemOut, Id, IsoDate, Problem, Text
+from app.schemas import Body, EntryOut, FieldProblemOut, Id, IsoDate, Problem, Text, examples
 from app.services.attendance import MAX_MARKED
 
 Marked = Annotated[list[Id], Field(max_length=MAX_MARKED)]
 
 
 class AttendanceCreate(Body):
+    model_config = examples({"rule_code": "P01", "occurred_on": "2026-01-08", "present": [12, 13],
+                             "excused": [14], "record_absences": True})
+
     # The names of POST /entries: one register is that body for many members at once.
     rule_code: Annotated[str, StringConstraints(pattern=RULE_CODE_PATTERN)]
     occurred_on: IsoDate

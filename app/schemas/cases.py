@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstrai
 
 from app.models import CaseGround, CaseMeasure, CaseOutcome, CaseStatus
 from app.points.disposal import MAX_RECTIFY_MONTHS, MIN_RECTIFY_MONTHS
-from app.schemas import Body, FromText, Id, Year
+from app.schemas import Body, FromText, Id, Year, examples
 
 CaseText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Words = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -50,6 +50,9 @@ class NextBy(StrEnum):
 
 
 class CaseCreate(Body):
+    model_config = examples({"member_id": 12, "ground": "unqualified_rating", "year": 2025,
+                             "filed_on": "2026-01-05"})
+
     member_id: Id
     ground: Annotated[CaseGround, FromText] = Field(
         description="unqualified_rating (graded unqualified in the approved rating of "
@@ -62,6 +65,9 @@ class CaseCreate(Body):
 
 
 class InvestigationIn(Body):
+    model_config = examples({"kind": "investigation", "findings": "经调查核实……",
+                             "investigated_on": "2026-01-06"})
+
     kind: Literal["investigation"]
     findings: Words
     investigated_on: Day | None = Field(default=None, description=(
@@ -69,6 +75,9 @@ class InvestigationIn(Body):
 
 
 class TalkIn(Body):
+    model_config = examples({"kind": "talk", "held_on": "2026-01-07", "talker_ids": [13, 14],
+                             "summary": "谈话内容……"})
+
     kind: Literal["talk"]
     held_on: Day
     talker_ids: Annotated[list[Id], Field(min_length=2, max_length=2, description=(
@@ -77,6 +86,9 @@ class TalkIn(Body):
 
 
 class ProposalIn(Body):
+    model_config = examples({"kind": "proposal", "measure": "rectify", "months": 6,
+                             "reason": "支委会研究提出……"})
+
     kind: Literal["proposal"]
     measure: Annotated[CaseMeasure, FromText]
     months: Months | None = Field(default=None, description=(
@@ -85,17 +97,24 @@ class ProposalIn(Body):
 
 
 class PrereviewIn(Body):
+    model_config = examples({"kind": "prereview", "decision": "approve"})
+
     kind: Literal["prereview"]
     decision: Annotated[PrereviewDecision, FromText]
     note: CaseText = Field(default="", description="Required when returned.")
 
 
 class DefenceIn(Body):
+    model_config = examples({"kind": "defence", "text": "本人申辩……"})
+
     kind: Literal["defence"]
     text: Words
 
 
 class VoteIn(Body):
+    model_config = examples({"kind": "vote", "held_on": "2026-01-09", "present": 9, "for": 7,
+                             "against": 1, "abstain": 1})
+
     kind: Literal["vote"]
     held_on: Day
     present: Count
@@ -105,6 +124,8 @@ class VoteIn(Body):
 
 
 class DecisionIn(Body):
+    model_config = examples({"kind": "decision", "decision": "approve", "decided_on": "2026-01-10"})
+
     kind: Literal["decision"]
     decision: Annotated[CaseDecision, FromText]
     decided_on: Day | None = Field(default=None, description="Default today (Beijing).")
@@ -112,23 +133,31 @@ class DecisionIn(Body):
 
 
 class WithdrawalIn(Body):
+    model_config = examples({"kind": "withdrawal", "agreed": True})
+
     kind: Literal["withdrawal"]
     agreed: bool
     note: CaseText = ""
 
 
 class FollowupIn(Body):
+    model_config = examples({"kind": "followup", "result": "rectified"})
+
     kind: Literal["followup"]
     result: Annotated[FollowupResult, FromText]
     note: CaseText = ""
 
 
 class AppealIn(Body):
+    model_config = examples({"kind": "appeal", "text": "本人申诉……"})
+
     kind: Literal["appeal"]
     text: Words
 
 
 class AppealAnswerIn(Body):
+    model_config = examples({"kind": "appeal_answer", "text": "经复查……"})
+
     kind: Literal["appeal_answer"]
     text: Words
 

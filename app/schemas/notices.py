@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from app.schemas import Body as StrictBody
-from app.schemas import IsoDateTime
+from app.schemas import IsoDateTime, examples
 
 
 class NoticeKind(StrEnum):
@@ -55,6 +55,8 @@ class NoticePage(BaseModel):
 
 
 class SeenBody(StrictBody):
+    model_config = examples({}, {"up_to": "2026-01-10T08:00:00+08:00"})
+
     up_to: IsoDateTime | None = Field(
         default=None, description="The newest notice the member was shown (its `at`); "
                                   "later ones stay unseen. Default: now")
