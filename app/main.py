@@ -220,6 +220,7 @@ def create_app() -> FastAPI:
         description=document.DESCRIPTION,
         version="0.1.0",
         openapi_tags=document.TAGS,
+        contact=document.CONTACT,
         servers=[{"url": "/", "description": "This server"}],
         docs_url=None,
     )

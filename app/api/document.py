@@ -31,6 +31,9 @@ Log in with `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`. 
 is RFC 9457 problem details (`application/problem+json`) with a `code` a program can branch
 on; each operation lists its codes. See docs/api/schema.md."""
 
+# Each deployment is run by its own administrators: they are the API's contact.
+CONTACT = {"name": "This server's administrators (the 党委 that runs Jifen)"}
+
 TAGS: list[dict[str, str]] = [
     {"name": "auth", "description": "Logging in and out, passwords, and who the caller is."},
     {"name": "organisations", "description": "The tree of organisations (党委, 党总支, "

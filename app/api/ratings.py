@@ -181,7 +181,7 @@ def my_ballot(rating_id: RatingIdPath, session: SessionDep, actor: CurrentActor)
     return MyBallotOut(
         rating_id=rating_id, org_id=rating.org_id, year=rating.year,
         rating_status=rating.status, ballot=rating.ballot, voters=rating.voters,
-        cast=rating.cast_online + rating.cast_paper, voter=mine.voter, voted=mine.voted,
+        ballots_cast=rating.cast_online + rating.cast_paper, voter=mine.voter, voted=mine.voted,
         lines=[BallotLineOut(member_id=line.member_id, name=line.name,
                              self_assessment=line.self_assessment) for line in mine.lines])
 

@@ -52,7 +52,8 @@ def _loc(path: str) -> list[str | int]:
 
 _EXAMPLE = "format: jifen-rules/1\nyear: 2026\nitems:\n- code: P01\n  ...\n"
 _BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/yaml": {"schema": {"type": "string"}, "example": _EXAMPLE},
+    "application/yaml": {"schema": {"type": "string", "format": "binary"},
+                         "example": _EXAMPLE},
     "multipart/form-data": {"schema": {
         "type": "object", "required": ["file"],
         "properties": {"file": {"type": "string", "format": "binary",

@@ -812,8 +812,9 @@ class MyBallotOut(BaseModel):
     rating_status: RatingStatus
     ballot: BallotStatus
     voters: int | None = Field(description="Who may vote, fixed when the ballot opened.")
-    cast: int = Field(description="Ballots cast so far, online and paper: the only count "
-                      "anyone sees while the ballot is open.")
+    # Not `cast`: a generated Python client's typing.cast would be shadowed by it.
+    ballots_cast: int = Field(description="Ballots cast so far, online and paper: the only "
+                              "count anyone sees while the ballot is open.")
     voter: bool = Field(description="Whether you may vote in this ballot.")
     voted: bool = Field(description="Whether you have voted.")
     lines: list[BallotLineOut] = Field(description="The graded members other than you, "

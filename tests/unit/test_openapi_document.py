@@ -127,7 +127,7 @@ def test_errors_are_problem_details_with_their_codes(document: dict[str, Any]) -
                 wrong.append(f"{where}: media types {sorted(content)}")
                 continue
             schema = resolve(document, content[PROBLEM]["schema"])
-            if not PROBLEM_MEMBERS <= set(schema.get("required", ())):
+            if not set(schema.get("required", ())) >= PROBLEM_MEMBERS:
                 wrong.append(f"{where}: not a problem: {content[PROBLEM]['schema']}")
             if status == "422" and schema.get("properties", {}).get("errors", {}) \
                     .get("type") != "array":
@@ -161,6 +161,14 @@ def test_request_bodies_have_examples(document: dict[str, Any]) -> None:
     wrong = [f"{m} {p} {media}" for m, p, op in operations(document)
              for media, content in op.get("requestBody", {}).get("content", {}).items()
              if not _has_examples(document, content)]
+    assert not wrong, wrong
+
+
+def test_no_field_shadows_what_a_generated_client_imports(document: dict[str, Any]) -> None:
+    """openapi-python-client names each field's local variable after it: a field `cast`
+    shadows typing.cast in the model's from_dict (and the model fails at run time)."""
+    wrong = [f"{name}.{field}" for name, schema in document["components"]["schemas"].items()
+             for field in schema.get("properties", {}) if field in {"cast"}]
     assert not wrong, wrong
 
 
