@@ -138,11 +138,12 @@ def test_errors_are_problem_details_with_their_codes(document: dict[str, Any]) -
 
 
 def test_files_are_binary(document: dict[str, Any]) -> None:
-    """A download's every media type is bytes, so a generated client answers bytes."""
+    """A download's every media type is bytes, so a generated client answers bytes. (The
+    YAML rule file is text, which readers parse as YAML: it has no schema.)"""
     wrong = [f"{m} {p} {status} {media}" for m, p, op in operations(document)
              for status, answer in op["responses"].items() if status[0] == "2"
              for media, content in answer.get("content", {}).items()
-             if not media.endswith("json")
+             if not media.endswith("json") and not media.startswith("text/yaml")
              and content.get("schema") != {"type": "string", "format": "binary"}]
     assert not wrong, wrong
 
