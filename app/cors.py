@@ -9,10 +9,14 @@ nothing a bearer token does not already give it.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.api.problems import problem
 
 API_PREFIX = "/api/v1/"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -23,11 +27,17 @@ REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "If-Match
 # What a script may read of an answer beyond the safelisted ones.
 EXPOSED_HEADERS = ("ETag", "Retry-After", "Idempotent-Replayed", "Location")
 PREFLIGHT_SECONDS = 600
+# The path of the preflight being answered: a refusal's `instance`.
+_path: ContextVar[str] = ContextVar("cors_path", default=API_PREFIX)
 
 
 class _ApiCors(CORSMiddleware):
-    """Starlette's CORS, a refused preflight answered as the API's errors are (JSON with a
-    code) rather than plain text."""
+    """Starlette's CORS, a refused preflight answered as the API's errors are (problem
+    details with a code) rather than plain text."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        _path.set(scope["path"])
+        await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
@@ -36,12 +46,11 @@ class _ApiCors(CORSMiddleware):
         refused = bytes(response.body).decode()  # "Disallowed CORS origin, headers"
         headers = {k: v for k, v in response.headers.items()
                    if k.lower() not in ("content-type", "content-length")}
-        return JSONResponse({
-            "detail": f"{refused}: this API is open to pages of "
-                      f"{', '.join(self.allow_origins) or 'no origin'} (JIFEN_CORS_ORIGINS), "
-                      f"methods {', '.join(METHODS)}, request headers "
-                      f"{', '.join(REQUEST_HEADERS)}.",
-            "code": "cors_refused"}, status_code=400, headers=headers)
+        return problem(_path.get(), 400,
+                       f"{refused}: this API is open to pages of "
+                       f"{', '.join(self.allow_origins) or 'no origin'} (JIFEN_CORS_ORIGINS), "
+                       f"methods {', '.join(METHODS)}, request headers "
+                       f"{', '.join(REQUEST_HEADERS)}.", "cors_refused", headers)
 
 
 class ApiCors:

@@ -1,4 +1,5 @@
-"""The application: routers, and one handler that turns errors into docs/api.md's error body."""
+"""The application: routers, and one handler that turns errors into docs/api.md's error body
+(RFC 9457 problem details, app/api/problems.py)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from app import api, ops, web
+from app.api import document
 from app.api.entry_import import IMPORT_PATH as API_ENTRY_IMPORT_PATH
 from app.api.member_import import IMPORT_PATH as API_IMPORT_PATH
 from app.api.photos import UPLOAD_PATH as API_PHOTO_PATH
+from app.api.problems import problem
 from app.clock import ClockDep
 from app.cors import ApiCors
 from app.db import SessionDep
@@ -52,10 +55,9 @@ _STATUS_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden",
                  429: "too_many_attempts"}
 
 
-def _error(status: int, detail: object, code: str, headers: dict[str, str] | None = None,
-           **extra: object) -> JSONResponse:
-    return JSONResponse({"detail": detail, "code": code, **extra}, status_code=status,
-                        headers=headers)
+def _error(request: Request, status: int, detail: str, code: str,
+           headers: dict[str, str] | None = None, **extra: object) -> Response:
+    return problem(request.url.path, status, detail, code, headers, **extra)
 
 
 def _where(loc: tuple[object, ...] | list[object]) -> str:
@@ -71,7 +73,7 @@ def _is_page(request: Request) -> bool:
 async def on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     response = web_domain_error(request, exc) if _is_page(request) else \
-        _error(exc.status_code, exc.detail, exc.code,
+        _error(request, exc.status_code, exc.detail, exc.code,
                {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None)
     if isinstance(exc, TooManyAttempts):
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -95,7 +97,7 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     problems = [_problem(e) for e in exc.errors()]
     errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
               for e in exc.errors()]
-    return _error(422, "; ".join(problems) or "Invalid input.", "validation_error",
+    return _error(request, 422, "; ".join(problems) or "Invalid input.", "validation_error",
                   errors=errors)
 
 
@@ -112,10 +114,11 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 400 and not _is_page(request):
         # The framework could not parse the body (bytes that are not UTF-8, a broken form):
         # invalid input, which docs/api.md answers with 422.
-        return _error(422, f"body: {exc.detail}; send UTF-8 JSON with Content-Type: "
+        return _error(request, 422, f"body: {exc.detail}; send UTF-8 JSON with Content-Type: "
                       "application/json.", "validation_error",
                       errors=[{"loc": ["body"], "msg": exc.detail, "type": "body_unreadable"}])
-    return _error(exc.status_code, exc.detail, _STATUS_CODES.get(exc.status_code, "error"),
+    return _error(request, exc.status_code, str(exc.detail),
+                  _STATUS_CODES.get(exc.status_code, "error"),
                   dict(exc.headers) if exc.headers else None)
 
 
@@ -124,8 +127,8 @@ async def on_integrity_error(request: Request, exc: Exception) -> Response:
         return web_error(request, 409, _(MESSAGES["concurrent_change"]))
     # Two requests raced for the same unique thing; the loser is told to look again.
     log.warning("integrity error: %s", exc)
-    return _error(409, "Someone else changed this at the same moment; reload and try again.",
-                  "concurrent_change")
+    return _error(request, 409, "Someone else changed this at the same moment; reload and "
+                  "try again.", "concurrent_change")
 
 
 async def on_unstorable_value(request: Request, exc: Exception) -> Response:
@@ -134,15 +137,15 @@ async def on_unstorable_value(request: Request, exc: Exception) -> Response:
     # A number too large for the database's integers (an id such as 10**20), or text it
     # cannot store (PostgreSQL refuses NUL characters): the client's input, never a 500.
     log.info("value the database cannot take: %s", exc)
-    return _error(422, "A value in the request is out of range or cannot be stored: check that "
-                  "ids and numbers are ordinary whole numbers and that text has no NUL "
-                  "characters.", "value_out_of_range")
+    return _error(request, 422, "A value in the request is out of range or cannot be "
+                  "stored: check that ids and numbers are ordinary whole numbers and that text "
+                  "has no NUL characters.", "value_out_of_range")
 
 
 async def on_body_too_large(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BodyTooLarge)
     if not _is_page(request):
-        return _error(413, exc.detail, "body_too_large")
+        return _error(request, 413, exc.detail, "body_too_large")
     if request.url.path == UPLOAD_PATH:
         return refuse_upload(request)
     return web_error(request, 413, _(MESSAGES["body_too_large"]))
@@ -152,7 +155,7 @@ async def on_operational_error(request: Request, exc: Exception) -> Response:
     if _is_page(request):
         return web_error(request, 503, _(MESSAGES["database_unavailable"]))
     log.error("database unavailable: %s", exc)
-    return _error(503, "The database is busy or unavailable; try again shortly.",
+    return _error(request, 503, "The database is busy or unavailable; try again shortly.",
                   "database_unavailable", {"Retry-After": "5"})
 
 
@@ -214,11 +217,16 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     app = FastAPI(
         lifespan=lifespan,
-        title="Jifen 积分",
+        title=document.TITLE,
         summary="双十规范积分 and 评星定级 for Party branches",
+        description=document.DESCRIPTION,
         version="0.1.0",
+        openapi_tags=document.TAGS,
+        contact=document.CONTACT,
+        servers=[{"url": "/", "description": "This server"}],
         docs_url=None,
     )
+    document.install(app)
     app.include_router(api.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -281,7 +289,7 @@ def create_app() -> FastAPI:
         token = get_settings().metrics_token
         if token and not hmac.compare_digest(
                 request.headers.get("authorization", ""), f"Bearer {token}"):
-            return _error(401, "Metrics need the bearer token (JIFEN_METRICS_TOKEN).",
+            return _error(request, 401, "Metrics need the bearer token (JIFEN_METRICS_TOKEN).",
                           "not_authenticated", headers={"WWW-Authenticate": "Bearer"})
         state = request.app.state
         counts: ops.DatabaseCounts = state.database_counts

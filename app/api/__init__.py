@@ -26,8 +26,10 @@ from app.api import (
     rules_file,
 )
 from app.api.deps import current_actor, errors
+from app.api.document import operation_id
 
-router = APIRouter(prefix="/api/v1")
+# Every operation's id is its function's name, for new routes too (app/api/document.py).
+router = APIRouter(prefix="/api/v1", generate_unique_id_function=operation_id)
 
 
 def _document_body_limit(module_router: APIRouter) -> None:

@@ -9,15 +9,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from app.api.deps import CurrentActor, errors
+from app.api.deps import CurrentActor, codes_said, download, errors
 from app.api.exports import file_responses
+from app.api.params import MemberIdPath, OrgIdPath, RatingIdPath
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present import exports
 from app.present.appraisal_print import appraisal_notice, ballot_form_notice, register_notice
-from app.present.downloads import FormatQuery, file_response
+from app.present.downloads import ExportFormat, FormatQuery, file_response
 from app.present.print_notice import PDF_TYPE, Notice, notice_pdf
-from app.schemas import ErrorOut, Id, Year
+from app.schemas import ErrorOut, Year
 from app.schemas.appraisal import AppraisalSummaryOut
 from app.services import appraisal_summary, paper_forms
 from app.services.appraisal_summary import AppraisalSummary, BranchAppraisal
@@ -26,9 +27,10 @@ router = APIRouter(tags=["appraisal"])
 
 YearQuery = Annotated[Year | None, Query(description="default: this year")]
 _PDF: dict[int | str, dict[str, Any]] = {
-    200: {"content": {PDF_TYPE: {}}, "description": "An A4 PDF"},
+    **download("An A4 PDF", PDF_TYPE),
     503: {"model": ErrorOut,
-          "description": "PDF output unavailable on this server (code pdf_unavailable)"},
+          "description": "PDF output unavailable on this server." + codes_said(
+              ("pdf_unavailable",))},
     **errors(401, 403, 404, 422)}
 
 
@@ -57,7 +59,7 @@ def summary_out(found: AppraisalSummary) -> AppraisalSummaryOut:
 
 @router.get("/orgs/{org_id}/appraisal", response_model=AppraisalSummaryOut,
             responses=errors(401, 403, 404, 422))
-def read_appraisal(org_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def read_appraisal(org_id: OrgIdPath, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                    year: YearQuery = None) -> AppraisalSummaryOut:
     """The year's annual appraisal per branch under the organisation, in the tree's order
     (never by any score): the rating's state, its lines, the ballot's turnout, the grades
@@ -70,15 +72,15 @@ def read_appraisal(org_id: Id, session: SessionDep, actor: CurrentActor, clock: 
 
 @router.get("/orgs/{org_id}/appraisal/export", response_class=Response,
             responses=file_responses(401, 403, 404, 422))
-def export_appraisal(org_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
-                     year: YearQuery = None, format: FormatQuery = "xlsx") -> Response:
+def export_appraisal(org_id: OrgIdPath, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+                     year: YearQuery = None, format: FormatQuery = ExportFormat.xlsx) -> Response:
     """The same as a table (汇总表): a row per branch in tree order, then the totals."""
     return file_response(exports.appraisal_export(
         session, actor, org_id, year or clock.today().year, clock.now()), format)
 
 
 @router.get("/orgs/{org_id}/appraisal.pdf", response_class=Response, responses=_PDF)
-async def appraisal_pdf(org_id: Id, session: SessionDep, actor: CurrentActor,
+async def appraisal_pdf(org_id: OrgIdPath, session: SessionDep, actor: CurrentActor,
                         clock: ClockDep, year: YearQuery = None) -> Response:
     """The same as an A4 PDF (汇总表), across the page."""
 
@@ -90,7 +92,8 @@ async def appraisal_pdf(org_id: Id, session: SessionDep, actor: CurrentActor,
 
 
 @router.get("/ratings/{rating_id}/ballot-form.pdf", response_class=Response, responses=_PDF)
-async def ballot_form_pdf(rating_id: Id, session: SessionDep, actor: CurrentActor) -> Response:
+async def ballot_form_pdf(rating_id: RatingIdPath, session: SessionDep,
+                          actor: CurrentActor) -> Response:
     """The blank 民主评议党员测评表 of a branch meeting held on paper: every graded member
     (full, not exempt) with the four grade boxes; no score. The committee of the branch or
     above."""
@@ -99,7 +102,7 @@ async def ballot_form_pdf(rating_id: Id, session: SessionDep, actor: CurrentActo
 
 
 @router.get("/members/{member_id}/register.pdf", response_class=Response, responses=_PDF)
-async def register_pdf(member_id: Id, session: SessionDep, actor: CurrentActor,
+async def register_pdf(member_id: MemberIdPath, session: SessionDep, actor: CurrentActor,
                        clock: ClockDep, year: YearQuery = None) -> Response:
     """A member's 年度积分登记表: the year's approved entries by quarter, each quarter's
     review score and running total, the annual score and stars. The committee of the

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from app.api.deps import REPLAYED, CurrentActor, errors
 from app.api.entries import CREATE_REFUSALS
+from app.api.params import OrgIdPath
+from app.api.problems import problem
 from app.api.shape import entries_out
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.schemas import Id
 from app.schemas.attendance import (
     AttendanceCreate,
     AttendanceOut,
@@ -49,8 +50,8 @@ def _out(session: SessionDep, recorded: Recorded) -> dict[str, Any]:
         + ", ".join(f"`{c}`" for c in sorted(MEMBER_CODES)) + ".")},
         **errors(401, 403, 404, 409, codes={403: ("committee_only",),
                                             409: ("quarter_locked",)})})
-def record_attendance(org_id: Id, body: AttendanceCreate, session: SessionDep,
-                      actor: CurrentActor, clock: ClockDep) -> Any:
+def record_attendance(request: Request, org_id: OrgIdPath, body: AttendanceCreate,
+                      session: SessionDep, actor: CurrentActor, clock: ClockDep) -> Any:
     """Record an attendance register: one entry of the item for each member present, and
     with `record_absences` an N01 entry (无故缺席) for each other member of the branch on
     that day who is not excused; nothing for the excused. Entries start approved, except
@@ -72,10 +73,9 @@ def record_attendance(org_id: Id, body: AttendanceCreate, session: SessionDep,
                                               clock.today())
     except RegisterRefused as error:
         # Nothing was written (the service's savepoint was rolled back).
-        refused = AttendanceRefusedOut(detail=error.detail, code=error.code, errors=[
+        return problem(request.url.path, 422, error.detail, error.code, errors=[
             MemberProblemOut(member_id=p.member_id, name=p.name, mark=p.mark, code=p.code,
                              message=p.error.detail) for p in error.problems])
-        return JSONResponse(refused.model_dump(mode="json"), status_code=422)
     if recorded.again:
         return JSONResponse(_out(session, recorded), status_code=201, headers={REPLAYED: "true"})
     return _out(session, recorded)

@@ -53,12 +53,14 @@ def audit_out(row: AuditLog, username: str | None) -> AuditOut:
 @router.get("/audit", response_model=Page[AuditOut], responses=errors(401, 403, 422))
 def list_audit(
     session: SessionDep, actor: CurrentActor, paging: PagingDep,
-    actor_id: Id | None = None,
+    actor_id: Annotated[Id | None, Query(description="Only changes by this account.")] = None,
     action: Annotated[str | None, Query(
         max_length=50, description='Exact ("entry.approved"), or a prefix ending in a dot '
         '("entry." for every entry action).')] = None,
-    object_type: Annotated[str | None, Query(max_length=20)] = None,
-    object_id: Id | None = None,
+    object_type: Annotated[str | None, Query(
+        max_length=20, description='Only changes to this kind of object, e.g. "entry".')] = None,
+    object_id: Annotated[Id | None, Query(
+        description="Only changes to the object with this id (with object_type).")] = None,
     since: Annotated[Moment | None, Query(
         description="Only rows at or after this time (ISO 8601 with a zone).")] = None,
     until: Annotated[Moment | None, Query(

@@ -4,25 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
 
 from app.api.deps import AccountActor, TokenClaims, errors
+from app.api.problems import problem
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.schemas import MeOut, RoleOut, TokenOut
+from app.schemas import MeOut, Role, RoleOut, TokenOut
 from app.services import accounts
 
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", response_model=TokenOut, responses=errors(401, 422, 429))
-def token(
+@router.post("/auth/token", response_model=TokenOut,
+             responses=errors(401, 422, 429, codes={401: ("bad_credentials",)}))
+def log_in(
+    request: Request,
     session: SessionDep,
     clock: ClockDep,
-    username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=128)],
-) -> TokenOut | JSONResponse:
+    username: Annotated[str, Form(max_length=64, description="The account's username.",
+                                  examples=["shuji1"])],
+    password: Annotated[str, Form(max_length=128, description="Its password.",
+                                  examples=["jifen-demo-2025"])],
+) -> TokenOut | Response:
     """Exchange a username and password for a bearer token.
 
     `password_change_required: true`: someone else set this password (a members import, a
@@ -31,9 +36,8 @@ def token(
     login = accounts.login(session, username, password, clock.now())
     if login is None:
         # Answered, not raised, so the failed attempt is committed and counts.
-        return JSONResponse(
-            {"detail": "Wrong username or password.", "code": "bad_credentials"},
-            status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return problem(request.url.path, 401, "Wrong username or password.",
+                       "bad_credentials", {"WWW-Authenticate": "Bearer"})
     return TokenOut(access_token=login.token,
                     password_change_required=login.password_change_required)
 
@@ -58,11 +62,11 @@ def logout_everywhere(session: SessionDep, actor: AccountActor, clock: ClockDep)
 
 
 @router.get("/me", response_model=MeOut, responses=errors(401))
-def me(actor: AccountActor) -> MeOut:
+def read_me(actor: AccountActor) -> MeOut:
     """The caller: account, member and roles (and whether they must change their password
     before anything else)."""
-    roles = [RoleOut(org_id=o, role="committee") for o in actor.committee_org_ids]
+    roles = [RoleOut(org_id=o, role=Role.committee) for o in actor.committee_org_ids]
     if actor.member_org_id is not None:
-        roles.append(RoleOut(org_id=actor.member_org_id, role="member"))
+        roles.append(RoleOut(org_id=actor.member_org_id, role=Role.member))
     return MeOut(username=actor.username, member_id=actor.member_id, is_admin=actor.is_admin,
                  roles=roles, password_change_required=actor.must_change_password)

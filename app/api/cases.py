@@ -4,16 +4,17 @@ A case outside the caller's sight is 404, as if it did not exist."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi import status as http_status
 
 from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.params import CaseIdPath, MemberFilter, OrgFilter
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import CaseStatus, CaseStep, DisposalCase, StepKind
-from app.schemas import Id, Page
+from app.schemas import Page
 from app.schemas.cases import (
     CaseCreate,
     CaseOut,
@@ -117,7 +118,7 @@ def step_in(body: StepBody) -> case_steps.StepIn:
                                      months=body.months)
         case PrereviewIn() | DecisionIn():
             on = body.decided_on if isinstance(body, DecisionIn) else None
-            return case_steps.StepIn(kind, given.text, on=on, result=body.decision)
+            return case_steps.StepIn(kind, given.text, on=on, result=body.decision.value)
         case VoteIn():
             return case_steps.StepIn(kind, on=body.held_on, present=body.present,
                                      votes_for=body.votes_for, against=body.against,
@@ -126,7 +127,7 @@ def step_in(body: StepBody) -> case_steps.StepIn:
             return case_steps.StepIn(kind, given.text,
                                      result="agreed" if body.agreed else "refused")
         case FollowupIn():
-            return case_steps.StepIn(kind, given.text, result=body.result)
+            return case_steps.StepIn(kind, given.text, result=body.result.value)
     return given
 
 
@@ -142,8 +143,9 @@ def file_case(body: CaseCreate, session: SessionDep, actor: CurrentActor,
 
 @router.get("/cases", response_model=Page[CaseOut], responses=errors(401, 422))
 def list_cases(session: SessionDep, actor: CurrentActor, paging: PagingDep, clock: ClockDep,
-               org_id: Id | None = None, member_id: Id | None = None,
-               status: CaseStatus | None = None) -> Page[CaseOut]:
+               org_id: OrgFilter = None, member_id: MemberFilter = None,
+               status: Annotated[CaseStatus | None, Query(
+                   description="Only cases in this state.")] = None) -> Page[CaseOut]:
     """The cases the caller may see (their own; those of the organisations they are on the
     committee of or above), newest first."""
     rows, total = cases.list_cases(session, actor, org_id, member_id, status, paging.limit,
@@ -155,7 +157,7 @@ def list_cases(session: SessionDep, actor: CurrentActor, paging: PagingDep, cloc
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, responses=errors(401, 404, 422))
-def read_case(case_id: Id, session: SessionDep, actor: CurrentActor,
+def read_case(case_id: CaseIdPath, session: SessionDep, actor: CurrentActor,
               clock: ClockDep) -> CaseOut:
     """One case with every step, what it waits for next and, while rectifying, the days
     left to its deadline."""
@@ -165,7 +167,7 @@ def read_case(case_id: Id, session: SessionDep, actor: CurrentActor,
 
 @router.post("/cases/{case_id}/steps", response_model=CaseOut,
              responses=errors(401, 403, 404, 409, 422, codes=STEP_REFUSALS))
-def record_step(case_id: Id, body: StepBody, session: SessionDep, actor: CurrentActor,
+def record_step(case_id: CaseIdPath, body: StepBody, session: SessionDep, actor: CurrentActor,
                 clock: ClockDep) -> CaseOut:
     """Record the case's next step (`kind` and its fields, appraisal.md §6)."""
     case = case_steps.record_step(session, actor, case_id, step_in(body), clock.now(),

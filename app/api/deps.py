@@ -67,9 +67,10 @@ class Paging:
 
 
 async def paging(
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many items.")] = 50,
     # Beyond 2**31 - 1 nothing is there, and PostgreSQL's OFFSET would refuse 2**63.
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1,
+                                 description="Skip this many items first.")] = 0,
 ) -> Paging:
     return Paging(limit, offset)
 
@@ -78,21 +79,47 @@ async def paging(
 PagingDep = Annotated[Paging, Depends(paging)]
 
 _MEANINGS = {
-    401: "No or bad credentials",
-    403: "Authenticated but not allowed",
-    404: "Unknown or outside the caller's scope",
-    409: "Refused by the workflow (a lock, a wrong state, a cap)",
-    413: "The request body is too large (code body_too_large)",
-    422: "Invalid input",
-    429: "Too many attempts",
+    401: "No or bad credentials.",
+    403: "Authenticated but not allowed.",
+    404: "Unknown or outside the caller's scope.",
+    409: "Refused by the workflow (a lock, a wrong state, a cap).",
+    413: "The request body is too large.",
+    422: "Invalid input.",
+    429: "Too many attempts.",
 }
+
+
+def download(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI 200 of a route that answers a file: bytes (`format: binary`) in each of
+    its media types, so a generated client reads them as bytes."""
+    return {200: {"description": description, "content": {
+        media: {"schema": {"type": "string", "format": "binary"}} for media in media_types}}}
+
+
+# The codes a status carries on any route (app/main.py, the dependencies above, the
+# services' defaults), listed after those a route names.
+_ANY_ROUTE = {
+    404: ("not_found",),
+    409: ("concurrent_change",),
+    413: ("body_too_large",),
+    422: ("validation_error", "value_out_of_range"),
+    429: ("too_many_attempts",),
+}
+# The services' defaults (app/services/errors.py), where a route names no codes.
+_UNNAMED = {401: ("not_authenticated", "invalid_token"), 403: ("forbidden",),
+            409: ("conflict",)}
+
+
+def codes_said(codes: tuple[str, ...]) -> str:
+    """A status's codes as its OpenAPI description lists them (docs/api/schema.md)."""
+    return " Codes: " + ", ".join(f"`{c}`" for c in codes) + "."
 
 
 def errors(*statuses: int, codes: dict[int, tuple[str, ...]] | None = None
            ) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error answers a route can give, with the `code` values a
-    status may carry where the route names them."""
+    """OpenAPI entries for the error answers a route can give, each with the `code` values
+    it may carry: those the route names, then those of any route."""
     given = codes or {}
-    return {status: {"model": ErrorOut, "description": _MEANINGS[status] + (
-        " Codes: " + ", ".join(f"`{c}`" for c in given[status]) + "." if status in given
-        else "")} for status in statuses}
+    return {status: {"model": ErrorOut, "description": _MEANINGS[status] + codes_said(
+        tuple(dict.fromkeys((*given.get(status, _UNNAMED.get(status, ())),
+                             *_ANY_ROUTE.get(status, ())))))} for status in statuses}

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request, status
 
-from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.deps import CurrentActor, PagingDep, codes_said, errors
+from app.api.params import EntryIdPath, MemberFilter, OrgFilter, YearFilter
+from app.api.problems import problem
 from app.api.shape import entries_out, entry_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import EntryStatus
-from app.schemas import EntryCreate, EntryOut, EntryResubmit, Id, Page, ReasonBody, Year
+from app.schemas import EntryCreate, EntryOut, EntryResubmit, Page, ReasonBody
 from app.schemas.operations import (
     BatchApprove,
     BatchApprovedOut,
@@ -56,10 +57,12 @@ def create_entry(body: EntryCreate, session: SessionDep, actor: CurrentActor,
 @router.get("/entries", response_model=Page[EntryOut], responses=errors(401, 422))
 def list_entries(
     session: SessionDep, actor: CurrentActor, paging: PagingDep,
-    member_id: Id | None = None, org_id: Id | None = None,
-    status: EntryStatus | None = None,
-    year: Annotated[Year | None, Query()] = None,
-    quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
+    member_id: MemberFilter = None, org_id: OrgFilter = None,
+    status: Annotated[EntryStatus | None, Query(description="Only entries in this state.")]
+    = None,
+    year: YearFilter = None,
+    quarter: Annotated[int | None, Query(ge=1, le=4, description="Only this quarter's (1 to "
+                                         "4), by the day the entry happened.")] = None,
 ) -> Page[EntryOut]:
     """Entries the caller may see, newest first."""
     f = EntryFilter(member_id=member_id, org_id=org_id, status=status, year=year,
@@ -69,7 +72,7 @@ def list_entries(
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut, responses=errors(401, 404, 422))
-def read_entry(entry_id: Id, session: SessionDep, actor: CurrentActor) -> EntryOut:
+def read_entry(entry_id: EntryIdPath, session: SessionDep, actor: CurrentActor) -> EntryOut:
     """One entry; a rejected one names the entry that resubmitted it (`resubmitted_by`)."""
     return entries_out(session, [entries.get_entry(session, actor, entry_id)[0]])[0]
 
@@ -85,7 +88,7 @@ RESUBMIT_REFUSALS = {
 @router.post("/entries/{entry_id}/resubmit", status_code=status.HTTP_201_CREATED,
              response_model=EntryOut,
              responses=errors(401, 403, 404, 409, 422, codes=RESUBMIT_REFUSALS))
-def resubmit_entry(entry_id: Id, body: EntryResubmit, session: SessionDep,
+def resubmit_entry(entry_id: EntryIdPath, body: EntryResubmit, session: SessionDep,
                    actor: CurrentActor, clock: ClockDep) -> EntryOut:
     """Correct a rejected entry about me and send it again: a new entry (`resubmits` names
     the rejected one, which stays as it was, with its reason), checked as any new entry.
@@ -117,12 +120,14 @@ APPROVE_REFUSALS = {
 
 def _batch_refusal(status: int, meaning: str) -> dict[str, Any]:
     codes = APPROVE_REFUSALS[status]
-    also = " or `validation_error` (a bad body: no ids, over 200, an id twice)" \
+    also = " (`validation_error`: a bad body, no ids, over 200, an id twice)" \
         if status == 422 else ""
     return {"model": BatchRefusedOut, "description": (
-        f"{meaning}: code `batch_refused`{also}, nothing approved; `errors` lists every entry "
-        "that cannot be approved with its own status and code (" +
-        ", ".join(f"`{c}`" for c in codes) + " here, or those of a graver status)."),
+        f"{meaning}: nothing approved; `errors` lists every entry that cannot be approved "
+        "with its own status and code (" + ", ".join(f"`{c}`" for c in codes) +
+        " here, or those of a graver status)." +
+        codes_said(("batch_refused", *(("validation_error",) if status == 422 else ())))
+        + also),
         "content": {"application/json": {"example": batch_refused_example(status, codes[0])}}}
 
 
@@ -133,8 +138,8 @@ def _batch_refusal(status: int, meaning: str) -> dict[str, Any]:
     409: _batch_refusal(409, "An entry not pending, or in a confirmed quarter"),
     422: _batch_refusal(422, "A veto or big deduction without a note, or a bad body"),
 })
-def approve_entries(body: BatchApprove, session: SessionDep, actor: CurrentActor,
-                    clock: ClockDep) -> Any:
+def approve_entries(body: BatchApprove, request: Request, session: SessionDep,
+                    actor: CurrentActor, clock: ClockDep) -> Any:
     """Approve up to 200 pending entries at once, all or nothing: each as POST
     /entries/{id}/approve approves it (not one's own, not in a confirmed quarter, a note
     for a veto or big deduction, audited). Answers every entry approved, in the order sent.
@@ -146,10 +151,10 @@ def approve_entries(body: BatchApprove, session: SessionDep, actor: CurrentActor
     try:
         approved = bulk_approval.approve_all(session, actor, body.ids, clock.now())
     except BatchRefused as refused:
-        out = BatchRefusedOut(detail=refused.detail, code=refused.code, errors=[
-            EntryRefusalOut(id=r.entry_id, status=r.error.status_code, code=r.error.code,
-                            detail=r.error.detail) for r in refused.refusals])
-        return JSONResponse(out.model_dump(mode="json"), status_code=refused.status_code)
+        return problem(request.url.path, refused.status_code, refused.detail, refused.code,
+                       errors=[EntryRefusalOut(id=r.entry_id, status=r.error.status_code,
+                                               code=r.error.code, detail=r.error.detail)
+                               for r in refused.refusals])
     return BatchApprovedOut(items=entries_out(session, approved))
 
 
@@ -157,7 +162,7 @@ def approve_entries(body: BatchApprove, session: SessionDep, actor: CurrentActor
              responses=errors(401, 403, 404, 409, 422, codes={
                  403: ("own_entry",), 409: ("not_pending", "quarter_locked"),
                  422: ("note_required",)}))
-def approve_entry(entry_id: Id, session: SessionDep, actor: CurrentActor,
+def approve_entry(entry_id: EntryIdPath, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> EntryOut:
     """Approve a pending entry of another member; a veto or big deduction recorded without
     a note is refused (`note_required`): reject it, and record it again with one."""
@@ -166,7 +171,7 @@ def approve_entry(entry_id: Id, session: SessionDep, actor: CurrentActor,
 
 @router.post("/entries/{entry_id}/reject", response_model=EntryOut,
              responses=errors(401, 403, 404, 409, 422))
-def reject_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
+def reject_entry(entry_id: EntryIdPath, body: ReasonBody, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
     """Reject a pending entry of another member, saying why."""
     return entry_out(session, entries.reject_entry(session, actor, entry_id, body.reason,
@@ -175,7 +180,7 @@ def reject_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: Cur
 
 @router.post("/entries/{entry_id}/revoke", response_model=EntryOut,
              responses=errors(401, 403, 404, 409, 422))
-def revoke_entry(entry_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
+def revoke_entry(entry_id: EntryIdPath, body: ReasonBody, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> EntryOut:
     """Revoke an approved entry, saying why; it stays on record."""
     return entry_out(session, entries.revoke_entry(session, actor, entry_id, body.reason,

@@ -7,21 +7,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from app.api.deps import CurrentActor, errors
+from app.api.deps import CurrentActor, download, errors
+from app.api.params import OrgIdPath, RatingIdPath, ReviewIdPath
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present import exports
-from app.present.downloads import SUMMARY_SHEETS, FormatQuery, SummarySheet, file_response
-from app.schemas import Id, Year
+from app.present.downloads import (
+    SUMMARY_SHEETS,
+    ExportFormat,
+    FormatQuery,
+    SummarySheet,
+    file_response,
+)
+from app.schemas import Year
 from app.services.sheets import CSV_TYPE, XLSX_TYPE
 
 router = APIRouter(tags=["exports"])
 
-_FILE: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The file, as an attachment",
-          "content": {XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
-                      CSV_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
-}
+_FILE = download("The file, as an attachment", XLSX_TYPE, CSV_TYPE)
 
 
 def file_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -30,8 +33,9 @@ def file_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 @router.get("/reviews/{review_id}/export", response_class=Response,
             responses=file_responses(401, 404, 422))
-def export_review(review_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
-                  format: FormatQuery = "xlsx") -> Response:
+def export_review(review_id: ReviewIdPath, session: SessionDep, actor: CurrentActor,
+                  clock: ClockDep,
+                  format: FormatQuery = ExportFormat.xlsx) -> Response:
     """The review sheet (公示表): each member's review score, change, running total,
     objections and the review's state. Whoever may read the review may export it."""
     return file_response(exports.review_export(session, actor, review_id, clock.now()), format)
@@ -39,8 +43,8 @@ def export_review(review_id: Id, session: SessionDep, actor: CurrentActor, clock
 
 @router.get("/ratings/{rating_id}/export", response_class=Response,
             responses=file_responses(401, 404, 422))
-def export_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
-                  format: FormatQuery = "xlsx") -> Response:
+def export_rating(rating_id: RatingIdPath, session: SessionDep, actor: CurrentActor,
+                  format: FormatQuery = ExportFormat.xlsx) -> Response:
     """The annual rating: each member's score, stars, proposed and final grade, the reason
     of a change, and the rating's state. Whoever may read the rating may export it."""
     return file_response(exports.rating_export(session, actor, rating_id), format)
@@ -48,9 +52,9 @@ def export_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
 
 @router.get("/orgs/{org_id}/summary/export", response_class=Response,
             responses=file_responses(401, 403, 404, 422))
-def export_summary(org_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def export_summary(org_id: OrgIdPath, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                    year: Annotated[Year | None, Query(description="default: this year")] = None,
-                   format: FormatQuery = "xlsx",
+                   format: FormatQuery = ExportFormat.xlsx,
                    sheet: Annotated[SummarySheet | None, Query(
                        description="only this sheet; CSV has one, `branches` by default")]
                    = None) -> Response:

@@ -3,15 +3,18 @@ export in the template's columns."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
-from app.api.deps import REPLAYED, CurrentActor, errors
+from app.api.deps import REPLAYED, CurrentActor, codes_said, download, errors
+from app.api.params import OrgFilter
+from app.api.problems import problem
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.schemas import Id, ImportRefusedOut, problems_out
+from app.present.downloads import ExportFormat, FormatQuery
+from app.schemas import ImportRefusedOut, problems_out
 from app.schemas.imports import CreatedOut, ImportOut, PreviewOut, PreviewRowOut
 from app.services import member_export, member_import
 from app.services.member_import import HEADINGS, Preview
@@ -40,8 +43,8 @@ def _attachment(data: bytes, media_type: str, filename: str) -> Response:
 
 
 @router.get("/members/import/template.xlsx", response_class=Response,
-            responses={200: {"content": {XLSX_TYPE: {}}}, **errors(401)})
-def import_template(_actor: CurrentActor) -> Response:
+            responses={**download("The template (.xlsx)", XLSX_TYPE), **errors(401)})
+def member_import_template(_actor: CurrentActor) -> Response:
     """The import template: the heading row and a sheet 说明 explaining every column."""
     return _attachment(member_export.template(), XLSX_TYPE, "members-template.xlsx")
 
@@ -50,12 +53,17 @@ def import_template(_actor: CurrentActor) -> Response:
              response_model=ImportOut | PreviewOut,
              responses={200: {"model": PreviewOut, "description": "The preview (dry_run)"},
                         422: {"model": ImportRefusedOut,
-                              "description": "The file has problems; nothing was written"},
+                              "description": "The file has problems; nothing was written. "
+                              "`errors` lists every problem of the file." + codes_said(
+                                  ("import_invalid", "validation_error"))},
                         **errors(401, 403)})
-def import_members(session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def import_members(request: Request, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                    file: Annotated[UploadFile, File(description=".xlsx or CSV (UTF-8 or "
-                                                    "GB18030) in the template's columns")],
-                   dry_run: Annotated[bool, Form()] = False) -> Response:
+                                                    "GB18030) in the template's columns",
+                                                    examples=["members.xlsx"])],
+                   dry_run: Annotated[bool, Form(description="Only check every row: nothing "
+                                                 "is written.", examples=[True])] = False
+                   ) -> Response:
     """Import members from a table: `dry_run` checks every row and writes nothing (200 with
     every row and problem); otherwise all rows are created or, if any row has a problem,
     none (422 listing them all). Passwords left blank are generated and returned once. The
@@ -73,9 +81,8 @@ def import_members(session: SessionDep, actor: CurrentActor, clock: ClockDep,
                                              clock.today())
     except ImportRefused as refused:
         session.rollback()
-        problems = ImportRefusedOut(detail=refused.detail, code=refused.code,
-                                    errors=problems_out(refused.errors, HEADINGS))
-        return JSONResponse(problems.model_dump(mode="json"), status_code=422)
+        return problem(request.url.path, 422, refused.detail, refused.code,
+                       errors=problems_out(refused.errors, HEADINGS))
     body = ImportOut(created=len(imported.created), imported_at=imported.imported_at, members=[
         CreatedOut(row=c.row, member_id=c.member_id, name=c.name, org_id=c.org_id,
                    username=c.username, password=c.password) for c in imported.created])
@@ -85,11 +92,11 @@ def import_members(session: SessionDep, actor: CurrentActor, clock: ClockDep,
 
 
 @router.get("/members/export", response_class=Response,
-            responses={200: {"content": {XLSX_TYPE: {}, CSV_TYPE: {}}},
+            responses={**download("The members, as an attachment", XLSX_TYPE, CSV_TYPE),
                        **errors(401, 403, 404, 422)})
 def export_members(session: SessionDep, actor: CurrentActor,
-                   format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
-                   org_id: Id | None = None) -> Response:
+                   format: FormatQuery = ExportFormat.xlsx,
+                   org_id: OrgFilter = None) -> Response:
     """Members of the branches the caller manages (optionally below one organisation), in
     the import template's columns without passwords: export → import round-trips."""
     data = member_export.export_members(session, actor, org_id, format)

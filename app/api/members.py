@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.params import MemberIdPath, OrgFilter, SuspensionIdPath, YearPath, YearQuery
 from app.api.shape import member_out
 from app.clock import ClockDep
 from app.db import SessionDep
@@ -23,7 +23,6 @@ from app.schemas import (
     ExemptionOut,
     ExemptionPut,
     ExemptionWithdraw,
-    Id,
     ItemScoreOut,
     LeaveBody,
     MemberCreate,
@@ -31,11 +30,11 @@ from app.schemas import (
     MemberUpdate,
     Page,
     QuarterOut,
+    QuarterStatus,
     ScoreOut,
     SuspensionCreate,
     SuspensionEnd,
     SuspensionOut,
-    Year,
 )
 from app.services import members, standing
 from app.services.access import get_member
@@ -68,7 +67,7 @@ def create_member(body: MemberCreate, session: SessionDep, actor: CurrentActor,
 
 @router.get("/members", response_model=Page[MemberOut], responses=errors(401, 422))
 def list_members(session: SessionDep, actor: CurrentActor, paging: PagingDep, clock: ClockDep,
-                 org_id: Id | None = None) -> Page[MemberOut]:
+                 org_id: OrgFilter = None) -> Page[MemberOut]:
     """Members the caller may see, optionally of one organisation's subtree."""
     rows, total = members.list_members(session, actor, org_id, paging.limit, paging.offset)
     ids = [m.id for m in rows if m.id is not None]
@@ -79,7 +78,7 @@ def list_members(session: SessionDep, actor: CurrentActor, paging: PagingDep, cl
 
 
 @router.get("/members/{member_id}", response_model=MemberOut, responses=errors(401, 404, 422))
-def read_member(member_id: Id, session: SessionDep, actor: CurrentActor,
+def read_member(member_id: MemberIdPath, session: SessionDep, actor: CurrentActor,
                 clock: ClockDep) -> MemberOut:
     """One member."""
     member, _ = get_member(session, actor, member_id)
@@ -88,7 +87,8 @@ def read_member(member_id: Id, session: SessionDep, actor: CurrentActor,
 
 @router.patch("/members/{member_id}", response_model=MemberOut,
               responses=errors(401, 403, 404, 409, 422))
-def update_member(member_id: Id, body: MemberUpdate, session: SessionDep, actor: CurrentActor,
+def update_member(member_id: MemberIdPath, body: MemberUpdate, session: SessionDep,
+                  actor: CurrentActor,
                   clock: ClockDep) -> MemberOut:
     """Change name, category, standing (转正) or this year's exemption (免评 needs a
     reason). 409 member_left for a member who has left."""
@@ -105,7 +105,7 @@ def update_member(member_id: Id, body: MemberUpdate, session: SessionDep, actor:
 
 @router.post("/members/{member_id}/leave", response_model=MemberOut,
              responses=errors(401, 403, 404, 409, 422))
-def leave(member_id: Id, body: LeaveBody, session: SessionDep, actor: CurrentActor,
+def record_leave(member_id: MemberIdPath, body: LeaveBody, session: SessionDep, actor: CurrentActor,
           clock: ClockDep) -> MemberOut:
     """The member leaves the membership (committee above the branch, admin): standing
     `left`, their logins refused at once, their records kept. 409 member_left."""
@@ -120,7 +120,7 @@ def suspension_out(suspension: MemberSuspension) -> SuspensionOut:
 
 @router.get("/members/{member_id}/suspensions", response_model=Page[SuspensionOut],
             responses=errors(401, 404, 422))
-def list_suspensions(member_id: Id, session: SessionDep,
+def list_suspensions(member_id: MemberIdPath, session: SessionDep,
                      actor: CurrentActor) -> Page[SuspensionOut]:
     """The member's suspensions of rights, oldest first."""
     rows = standing.list_suspensions(session, actor, member_id)
@@ -129,7 +129,7 @@ def list_suspensions(member_id: Id, session: SessionDep,
 
 @router.post("/members/{member_id}/suspensions", status_code=status.HTTP_201_CREATED,
              response_model=SuspensionOut, responses=errors(401, 403, 404, 409, 422))
-def add_suspension(member_id: Id, body: SuspensionCreate, session: SessionDep,
+def add_suspension(member_id: MemberIdPath, body: SuspensionCreate, session: SessionDep,
                    actor: CurrentActor, clock: ClockDep) -> SuspensionOut:
     """Suspend the member's rights (留党察看, or detained): 422 dates_reversed, 409
     member_left."""
@@ -140,8 +140,9 @@ def add_suspension(member_id: Id, body: SuspensionCreate, session: SessionDep,
 
 @router.post("/members/{member_id}/suspensions/{suspension_id}/end",
              response_model=SuspensionOut, responses=errors(401, 403, 404, 409, 422))
-def end_suspension(member_id: Id, suspension_id: Id, body: SuspensionEnd, session: SessionDep,
-                   actor: CurrentActor, clock: ClockDep) -> SuspensionOut:
+def end_suspension(member_id: MemberIdPath, suspension_id: SuspensionIdPath,
+                   body: SuspensionEnd, session: SessionDep, actor: CurrentActor,
+                   clock: ClockDep) -> SuspensionOut:
     """End a suspension on `ends_on` (the first day with the rights back): 409
     suspension_ended, 422 dates_reversed."""
     return suspension_out(standing.end_suspension(
@@ -155,7 +156,7 @@ def exemption_out(exemption: MemberExemption) -> ExemptionOut:
 
 @router.put("/members/{member_id}/exemptions/{year}", response_model=ExemptionOut,
             responses=errors(401, 403, 404, 409, 422))
-def put_exemption(member_id: Id, year: Year, body: ExemptionPut, session: SessionDep,
+def put_exemption(member_id: MemberIdPath, year: YearPath, body: ExemptionPut, session: SessionDep,
                   actor: CurrentActor, clock: ClockDep) -> ExemptionOut:
     """Record (or change) the member's exemption (免评) of a year: 422 note_required,
     future_date; 409 member_left, rating_final (the year's rating is approved). A draft
@@ -168,7 +169,7 @@ def put_exemption(member_id: Id, year: Year, body: ExemptionPut, session: Sessio
 
 @router.get("/members/{member_id}/exemptions", response_model=Page[ExemptionOut],
             responses=errors(401, 404, 422))
-def list_exemptions(member_id: Id, session: SessionDep, actor: CurrentActor,
+def list_exemptions(member_id: MemberIdPath, session: SessionDep, actor: CurrentActor,
                     paging: PagingDep) -> Page[ExemptionOut]:
     """The member's exemptions, withdrawn ones too (never deleted), newest year first."""
     rows, total = standing.list_exemptions(session, actor, member_id, paging.limit,
@@ -178,7 +179,8 @@ def list_exemptions(member_id: Id, session: SessionDep, actor: CurrentActor,
 
 @router.post("/members/{member_id}/exemptions/{year}/withdraw", response_model=ExemptionOut,
              responses=errors(401, 403, 404, 409, 422))
-def withdraw_exemption(member_id: Id, year: Year, body: ExemptionWithdraw, session: SessionDep,
+def withdraw_exemption(member_id: MemberIdPath, year: YearPath, body: ExemptionWithdraw,
+                       session: SessionDep,
                        actor: CurrentActor, clock: ClockDep) -> ExemptionOut:
     """Withdraw the year's exemption, with a reason (it stays, status withdrawn): 404 with
     none active; 409 rating_final."""
@@ -193,7 +195,7 @@ def score_out(score: MemberScore) -> ScoreOut:
         stars=score.stars, vetoed=score.vetoed, provisional=score.provisional,
         grade=score.grade,
         quarters=[QuarterOut(quarter=q.quarter, review_score=q.review_score, delta=q.delta,
-                             ytd=q.ytd, status=score.state(q.quarter))
+                             ytd=q.ytd, status=QuarterStatus(score.state(q.quarter)))
                   for q in engine.quarters],
         items=[ItemScoreOut(code=i.code, points=i.points, counted=i.counted)
                for i in engine.items],
@@ -202,8 +204,8 @@ def score_out(score: MemberScore) -> ScoreOut:
 
 @router.get("/members/{member_id}/score", response_model=ScoreOut,
             responses=errors(401, 404, 422))
-def read_score(member_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
-               year: Annotated[Year | None, Query()] = None) -> ScoreOut:
+def read_score(member_id: MemberIdPath, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+               year: YearQuery = None) -> ScoreOut:
     """The member's score of a year (this year by default): provisional until rated."""
     return score_out(member_score(session, actor, member_id, year or clock.today().year,
                                     clock.now()))

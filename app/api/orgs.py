@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.params import MemberIdPath, OrgIdPath
 from app.api.shape import org_out
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.schemas import GrantCreate, GrantOut, Id, OrgCreate, OrgOut, Page
+from app.schemas import GrantCreate, GrantOut, OrgCreate, OrgOut, Page
 from app.services import orgs
 from app.services.access import get_org
 
@@ -32,14 +33,14 @@ def list_orgs(session: SessionDep, actor: CurrentActor, paging: PagingDep) -> Pa
 
 
 @router.get("/orgs/{org_id}", response_model=OrgOut, responses=errors(401, 404, 422))
-def read_org(org_id: Id, session: SessionDep, actor: CurrentActor) -> OrgOut:
+def read_org(org_id: OrgIdPath, session: SessionDep, actor: CurrentActor) -> OrgOut:
     """One organisation."""
     return org_out(get_org(session, actor, org_id))
 
 
 @router.post("/orgs/{org_id}/committee", status_code=status.HTTP_201_CREATED,
              response_model=GrantOut, responses=errors(401, 403, 404, 409, 422))
-def grant_committee(org_id: Id, body: GrantCreate, session: SessionDep, actor: CurrentActor,
+def grant_committee(org_id: OrgIdPath, body: GrantCreate, session: SessionDep, actor: CurrentActor,
                     clock: ClockDep) -> GrantOut:
     """Grant a member the committee role on this organisation (administrators)."""
     grant = orgs.grant_committee(session, actor, org_id, body.member_id, clock.now())
@@ -48,7 +49,7 @@ def grant_committee(org_id: Id, body: GrantCreate, session: SessionDep, actor: C
 
 @router.get("/orgs/{org_id}/committee", response_model=list[GrantOut],
             responses=errors(401, 404, 422))
-def list_committee(org_id: Id, session: SessionDep, actor: CurrentActor) -> list[GrantOut]:
+def list_committee(org_id: OrgIdPath, session: SessionDep, actor: CurrentActor) -> list[GrantOut]:
     """The committee members of this organisation."""
     get_org(session, actor, org_id)
     return [GrantOut.model_validate(g, from_attributes=True)
@@ -57,7 +58,8 @@ def list_committee(org_id: Id, session: SessionDep, actor: CurrentActor) -> list
 
 @router.delete("/orgs/{org_id}/committee/{member_id}", status_code=status.HTTP_204_NO_CONTENT,
                responses=errors(401, 403, 404, 422))
-def revoke_committee(org_id: Id, member_id: Id, session: SessionDep, actor: CurrentActor,
+def revoke_committee(org_id: OrgIdPath, member_id: MemberIdPath, session: SessionDep,
+                     actor: CurrentActor,
                      clock: ClockDep) -> Response:
     """Take the committee role away (administrators)."""
     orgs.revoke_committee(session, actor, org_id, member_id, clock.now())

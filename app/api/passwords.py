@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 
 from app.api.deps import AccountActor, CurrentActor, errors
+from app.api.params import MemberIdPath
+from app.api.problems import problem
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.schemas import Id, PasswordChange, PasswordResetBody, PasswordResetOut, TokenOut
+from app.schemas import PasswordChange, PasswordResetBody, PasswordResetOut, TokenOut
 from app.services import accounts, passwords
 
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/password", response_model=TokenOut, responses=errors(401, 403, 422, 429))
-def change_password(body: PasswordChange, session: SessionDep, actor: AccountActor,
-                    clock: ClockDep) -> TokenOut | JSONResponse:
+@router.post("/auth/password", response_model=TokenOut, responses=errors(
+    401, 403, 422, 429, codes={403: ("wrong_password",), 422: (
+        "password_too_short", "password_too_long", "password_is_username",
+        "password_too_simple", "password_unchanged")}))
+def change_password(request: Request, body: PasswordChange, session: SessionDep,
+                    actor: AccountActor, clock: ClockDep) -> TokenOut | Response:
     """Change your own password; every earlier token stops working, the answer is a new one.
 
     A wrong current password is 403 `wrong_password` and counts as a failed login (429
@@ -29,14 +33,14 @@ def change_password(body: PasswordChange, session: SessionDep, actor: AccountAct
                                             body.new_password, now)
     if account is None or account.id is None:
         # Answered, not raised, so the failed attempt is committed and counts.
-        return JSONResponse({"detail": "The current password is wrong.",
-                             "code": "wrong_password"}, status_code=403)
+        return problem(request.url.path, 403, "The current password is wrong.",
+                       "wrong_password")
     return TokenOut(access_token=accounts.token_for(account, now))
 
 
 @router.post("/members/{member_id}/password-reset", response_model=PasswordResetOut,
              responses=errors(401, 403, 404, 409, 422))
-def reset_password(member_id: Id, session: SessionDep, actor: CurrentActor,
+def reset_password(member_id: MemberIdPath, session: SessionDep, actor: CurrentActor,
                    clock: ClockDep, response: Response,
                    body: PasswordResetBody | None = None) -> PasswordResetOut:
     """Set a member's password (given, or 8 generated digits); their tokens stop working,

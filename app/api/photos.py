@@ -3,16 +3,17 @@ read an entry's photo back, to exactly whom the pages show it."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse, Response
 
 from app.api.deps import CurrentActor, errors
+from app.api.params import EntryIdPath
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.schemas import Id
 from app.schemas.operations import PhotoOut
 from app.services import entries, uploads
 from app.services.errors import NotFound
@@ -26,6 +27,11 @@ UPLOAD_PATH = "/api/v1/photos"
 JPEG = "image/jpeg"
 # Only the caller's own device may keep it, and not for another login on it (Vary).
 PRIVATE = {"Cache-Control": "private, max-age=86400", "Vary": "Authorization"}
+
+class PhotoSize(StrEnum):
+    full = "full"
+    thumb = "thumb"
+
 
 UPLOAD_REFUSALS = {
     403: ("not_a_member",),
@@ -45,7 +51,7 @@ def upload_photo(
     photo: Annotated[UploadFile, File(description=(
         "The photo: JPEG, PNG, WebP, HEIC or AVIF, as the camera or gallery gives it. "
         "Checked by its content (not its name or type); re-encoded as a JPEG at most 1600 "
-        "pixels on the long side, without EXIF (no GPS)."))],
+        "pixels on the long side, without EXIF (no GPS)."), examples=["photo.jpg"])],
 ) -> PhotoOut:
     """Store a photo of mine for an entry about me: the answer's `evidence` is what POST
     /api/v1/entries (or …/resubmit) takes next, from me or from my committee recording an
@@ -74,16 +80,17 @@ def upload_photo(
                **errors(401, 404, 422, codes={404: ("not_found", "no_photo"),
                                               422: ("validation_error",)})})
 def read_entry_photo(
-    entry_id: Id, request: Request, session: SessionDep, actor: CurrentActor,
-    size: Annotated[Literal["full", "thumb"], Query(
+    entry_id: EntryIdPath, request: Request, session: SessionDep, actor: CurrentActor,
+    size: Annotated[PhotoSize, Query(
         description="`full` (at most 1600 pixels on the long side) or `thumb` (at most "
-                    "240).")] = "full",
+                    "240).")] = PhotoSize.full,
 ) -> Response:
     """An entry's photo, to whoever may see the entry (its member, the committees of its
     branch and above, administrators), if it is a photo stored for the entry's member: 404
     `not_found` for an entry outside the caller's sight, `no_photo` for one without."""
     path = stored_file(Path(get_settings().upload_dir),
-                       entries.entry_photo(session, actor, entry_id), thumbnail=size == "thumb")
+                       entries.entry_photo(session, actor, entry_id),
+                       thumbnail=size == PhotoSize.thumb)
     if path is None:
         raise NotFound(f"Entry {entry_id} has no photo.", "no_photo")
     response = FileResponse(path, media_type=JPEG, stat_result=path.stat(),

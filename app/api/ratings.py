@@ -4,11 +4,10 @@ approval."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.params import MemberIdPath, OrgFilter, OrgIdPath, RatingIdPath, YearFilter
 from app.api.shape import objection_out, rating_out
 from app.clock import ClockDep
 from app.db import SessionDep
@@ -19,7 +18,6 @@ from app.schemas import (
     BallotCastOut,
     BallotLineOut,
     GradeChange,
-    Id,
     MyBallotOut,
     ObjectionCreate,
     ObjectionOut,
@@ -35,7 +33,6 @@ from app.schemas import (
     SelfAssessmentBody,
     SelfAssessmentItemOut,
     SelfAssessmentOut,
-    Year,
 )
 from app.services import appraisal, rating_view, ratings
 from app.services.access import Actor
@@ -64,7 +61,7 @@ def _votes(body: BallotBody) -> dict[int, Grade]:
 
 @router.post("/orgs/{org_id}/ratings", status_code=status.HTTP_201_CREATED,
              response_model=RatingOut, responses=errors(401, 403, 404, 409, 422))
-def create_rating(org_id: Id, body: RatingCreate, session: SessionDep, actor: CurrentActor,
+def create_rating(org_id: OrgIdPath, body: RatingCreate, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> RatingOut:
     """Create the year's rating with proposed grades, once all four quarters are finalized."""
     rating = ratings.create_rating(session, actor, org_id, body.year, clock.now())
@@ -73,7 +70,7 @@ def create_rating(org_id: Id, body: RatingCreate, session: SessionDep, actor: Cu
 
 @router.post("/orgs/{org_id}/ratings/batch", response_model=RatingBatchOut,
              responses=errors(401, 403, 404, 422))
-def create_ratings(org_id: Id, body: RatingCreate, session: SessionDep, actor: CurrentActor,
+def create_ratings(org_id: OrgIdPath, body: RatingCreate, session: SessionDep, actor: CurrentActor,
                    clock: ClockDep) -> RatingBatchOut:
     """Draft ratings for every ready branch under an organisation (a town, a city).
 
@@ -90,8 +87,8 @@ def create_ratings(org_id: Id, body: RatingCreate, session: SessionDep, actor: C
 
 @router.get("/ratings", response_model=Page[RatingSummaryOut], responses=errors(401, 422))
 def list_ratings(session: SessionDep, actor: CurrentActor, paging: PagingDep,
-                 org_id: Id | None = None,
-                 year: Annotated[Year | None, Query()] = None) -> Page[RatingSummaryOut]:
+                 org_id: OrgFilter = None,
+                 year: YearFilter = None) -> Page[RatingSummaryOut]:
     """Ratings the caller may see (members: their branch's, once published)."""
     rows, total = ratings.list_ratings(session, actor, org_id, year, paging.limit,
                                        paging.offset)
@@ -101,7 +98,7 @@ def list_ratings(session: SessionDep, actor: CurrentActor, paging: PagingDep,
 
 
 @router.get("/ratings/{rating_id}", response_model=RatingOut, responses=errors(401, 404, 422))
-def read_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
+def read_rating(rating_id: RatingIdPath, session: SessionDep, actor: CurrentActor,
                 clock: ClockDep) -> RatingOut:
     """One rating with every member's score, stars and grade; the ballot's state; to the
     committees, once the ballot is closed, each line's tally."""
@@ -112,7 +109,8 @@ def read_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
 @router.patch("/ratings/{rating_id}/items/{member_id}", response_model=RatingOut,
               responses=errors(401, 403, 404, 409, 422, codes={
                   409: (*DRAFT_ONLY, "not_graded", "excellent_cap", "vetoed_grade")}))
-def change_grade(rating_id: Id, member_id: Id, body: GradeChange, session: SessionDep,
+def change_grade(rating_id: RatingIdPath, member_id: MemberIdPath, body: GradeChange,
+                 session: SessionDep,
                  actor: CurrentActor, clock: ClockDep) -> RatingOut:
     """Change a proposed grade, with a reason, while in draft (组织评定)."""
     rating = ratings.override_grade(session, actor, rating_id, member_id, body.grade,
@@ -123,7 +121,7 @@ def change_grade(rating_id: Id, member_id: Id, body: GradeChange, session: Sessi
 @router.put("/ratings/{rating_id}/self-assessment", response_model=SelfAssessmentOut,
             responses=errors(401, 403, 404, 409, 422, codes={403: ("not_on_rating",),
                                                              409: DRAFT_ONLY}))
-def write_self_assessment(rating_id: Id, body: SelfAssessmentBody, session: SessionDep,
+def write_self_assessment(rating_id: RatingIdPath, body: SelfAssessmentBody, session: SessionDep,
                           actor: CurrentActor, clock: ClockDep) -> SelfAssessmentOut:
     """Write or rewrite one's own self-assessment (个人自评) while the rating is a draft."""
     own = appraisal.write_self_assessment(session, actor, rating_id, body.text, clock.now())
@@ -132,7 +130,7 @@ def write_self_assessment(rating_id: Id, body: SelfAssessmentBody, session: Sess
 
 @router.get("/ratings/{rating_id}/self-assessments",
             response_model=Page[SelfAssessmentItemOut], responses=errors(401, 404, 422))
-def read_self_assessments(rating_id: Id, session: SessionDep,
+def read_self_assessments(rating_id: RatingIdPath, session: SessionDep,
                           actor: CurrentActor) -> Page[SelfAssessmentItemOut]:
     """The self-assessments: to committees always, to the branch's members while the
     rating is a draft (their own always)."""
@@ -146,7 +144,7 @@ def read_self_assessments(rating_id: Id, session: SessionDep,
 @router.post("/ratings/{rating_id}/ballot/open", response_model=RatingOut,
              responses=errors(401, 403, 404, 409, 422, codes={
                  409: (*DRAFT_ONLY, "ballot_opened", "no_voters")}))
-def open_ballot(rating_id: Id, session: SessionDep, actor: CurrentActor,
+def open_ballot(rating_id: RatingIdPath, session: SessionDep, actor: CurrentActor,
                 clock: ClockDep) -> RatingOut:
     """Open the ballot (民主测评), once: who may vote is counted now."""
     rating = appraisal.open_ballot(session, actor, rating_id, clock.now(), clock.today())
@@ -155,7 +153,7 @@ def open_ballot(rating_id: Id, session: SessionDep, actor: CurrentActor,
 
 @router.post("/ratings/{rating_id}/ballot/close", response_model=RatingOut,
              responses=errors(401, 403, 404, 409, 422, codes={409: ("ballot_not_open",)}))
-def close_ballot(rating_id: Id, session: SessionDep, actor: CurrentActor,
+def close_ballot(rating_id: RatingIdPath, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> RatingOut:
     """Close the ballot; the committees then see each line's tally."""
     rating = appraisal.close_ballot(session, actor, rating_id, clock.now())
@@ -165,7 +163,7 @@ def close_ballot(rating_id: Id, session: SessionDep, actor: CurrentActor,
 @router.post("/ratings/{rating_id}/ballots", status_code=status.HTTP_201_CREATED,
              response_model=BallotCastOut,
              responses=errors(401, 403, 404, 409, 422, codes=BALLOT_REFUSALS))
-def cast_ballot(rating_id: Id, body: BallotBody, session: SessionDep, actor: CurrentActor,
+def cast_ballot(rating_id: RatingIdPath, body: BallotBody, session: SessionDep, actor: CurrentActor,
                 clock: ClockDep) -> BallotCastOut:
     """Cast one's ballot, once; it cannot be changed. Nothing stored links it to you."""
     appraisal.cast_ballot(session, actor, rating_id, _votes(body), clock.now())
@@ -174,7 +172,7 @@ def cast_ballot(rating_id: Id, body: BallotBody, session: SessionDep, actor: Cur
 
 @router.get("/ratings/{rating_id}/ballot", response_model=MyBallotOut,
             responses=errors(401, 404, 422))
-def my_ballot(rating_id: Id, session: SessionDep, actor: CurrentActor) -> MyBallotOut:
+def my_ballot(rating_id: RatingIdPath, session: SessionDep, actor: CurrentActor) -> MyBallotOut:
     """My ballot on my branch's rating, in any state (a draft too, which members otherwise
     do not read): whether I may vote and have voted, and while I may, the lines to vote
     on. The rating's id comes with the `ballot_open` notice (GET /me/notices)."""
@@ -183,7 +181,7 @@ def my_ballot(rating_id: Id, session: SessionDep, actor: CurrentActor) -> MyBall
     return MyBallotOut(
         rating_id=rating_id, org_id=rating.org_id, year=rating.year,
         rating_status=rating.status, ballot=rating.ballot, voters=rating.voters,
-        cast=rating.cast_online + rating.cast_paper, voter=mine.voter, voted=mine.voted,
+        ballots_cast=rating.cast_online + rating.cast_paper, voter=mine.voter, voted=mine.voted,
         lines=[BallotLineOut(member_id=line.member_id, name=line.name,
                              self_assessment=line.self_assessment) for line in mine.lines])
 
@@ -193,7 +191,7 @@ def my_ballot(rating_id: Id, session: SessionDep, actor: CurrentActor) -> MyBall
              responses=errors(401, 403, 404, 409, 422, codes={
                  409: ("ballot_not_open", "ballot_full"),
                  422: ("not_a_graded_line", "unknown_grade", "validation_error")}))
-def cast_paper_ballot(rating_id: Id, body: BallotBody, session: SessionDep,
+def cast_paper_ballot(rating_id: RatingIdPath, body: BallotBody, session: SessionDep,
                       actor: CurrentActor, clock: ClockDep) -> PaperBallotOut:
     """Type in one paper ballot (the committee); no voter is named."""
     rating = appraisal.cast_paper_ballot(session, actor, rating_id, _votes(body), clock.now())
@@ -204,7 +202,8 @@ def cast_paper_ballot(rating_id: Id, body: BallotBody, session: SessionDep,
              responses=errors(401, 403, 404, 409, 422, codes={
                  409: (*DRAFT_ONLY, "ballot_open", "ballot_required"),
                  422: ("notice_out_of_range", *EARLY)}))
-def publish_rating(rating_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def publish_rating(rating_id: RatingIdPath, session: SessionDep, actor: CurrentActor,
+                   clock: ClockDep,
                    body: RatingPublishBody | None = None) -> RatingOut:
     """Publish the rating to the branch (公示) for `notice_days`. Before the year has ended,
     or with a notice below the year's min_notice_days, only with a `reason`, which is
@@ -219,7 +218,7 @@ def publish_rating(rating_id: Id, session: SessionDep, actor: CurrentActor, cloc
              response_model=ObjectionOut,
              responses=errors(401, 403, 404, 409, 422, codes={
                  403: ("not_on_rating",), 409: ("notice_not_running",)}))
-def raise_objection(rating_id: Id, body: ObjectionCreate, session: SessionDep,
+def raise_rating_objection(rating_id: RatingIdPath, body: ObjectionCreate, session: SessionDep,
                     actor: CurrentActor, clock: ClockDep) -> ObjectionOut:
     """Object to one's own line while the notice runs; the committee answers with
     POST /objections/{id}/resolve."""
@@ -229,7 +228,7 @@ def raise_objection(rating_id: Id, body: ObjectionCreate, session: SessionDep,
 
 @router.get("/ratings/{rating_id}/objections", response_model=Page[ObjectionOut],
             responses=errors(401, 404, 422))
-def list_objections(rating_id: Id, session: SessionDep,
+def list_rating_objections(rating_id: RatingIdPath, session: SessionDep,
                     actor: CurrentActor) -> Page[ObjectionOut]:
     """Committees: every objection to the rating; a member: their own."""
     rows = appraisal.objections(session, actor, rating_id)
@@ -239,7 +238,8 @@ def list_objections(rating_id: Id, session: SessionDep,
 @router.post("/ratings/{rating_id}/reopen", response_model=RatingOut,
              responses=errors(401, 403, 404, 409, 422, codes={
                  409: ("rating_not_published",), 422: ("reason_required",)}))
-def reopen_rating(rating_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
+def reopen_rating(rating_id: RatingIdPath, body: ReasonBody, session: SessionDep,
+                  actor: CurrentActor,
                   clock: ClockDep) -> RatingOut:
     """Take a published rating back to draft, with a reason (to change a grade after an
     objection). The tally is kept; publishing again starts a new notice."""
@@ -252,7 +252,8 @@ def reopen_rating(rating_id: Id, body: ReasonBody, session: SessionDep, actor: C
                  409: ("rating_not_published", "notice_running", "objections_open",
                        "rating_changed"),
                  422: EARLY}))
-def submit_rating(rating_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def submit_rating(rating_id: RatingIdPath, session: SessionDep, actor: CurrentActor,
+                  clock: ClockDep,
                   body: RatingSubmitBody | None = None) -> RatingOut:
     """Submit the published rating to the level above (上报), once its notice has ended and
     every objection is answered. Before the year has ended, only with a `reason`, which is
@@ -268,7 +269,7 @@ SUBMITTED_ONLY = {403: ("committee_above_only", "own_submission"),
 
 @router.post("/ratings/{rating_id}/approve", response_model=RatingOut,
              responses=errors(401, 403, 404, 409, 422, codes=SUBMITTED_ONLY))
-def approve_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
+def approve_rating(rating_id: RatingIdPath, session: SessionDep, actor: CurrentActor,
                    clock: ClockDep) -> RatingOut:
     """Approve a submitted rating (上级审批): the committee of the nearest 党委 above the
     branch, or an administrator, not the account that published or submitted it. Final."""
@@ -279,7 +280,8 @@ def approve_rating(rating_id: Id, session: SessionDep, actor: CurrentActor,
 @router.post("/ratings/{rating_id}/return", response_model=RatingOut,
              responses=errors(401, 403, 404, 409, 422, codes={
                  **SUBMITTED_ONLY, 422: ("reason_required",)}))
-def return_rating(rating_id: Id, body: ReasonBody, session: SessionDep, actor: CurrentActor,
+def return_rating(rating_id: RatingIdPath, body: ReasonBody, session: SessionDep,
+                  actor: CurrentActor,
                   clock: ClockDep) -> RatingOut:
     """Return a submitted rating to the branch as a draft, with a reason."""
     rating = appraisal.return_rating(session, actor, rating_id, body.reason, clock.now())

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, status
 
 from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.params import ObjectionIdPath, OrgFilter, OrgIdPath, ReviewIdPath, YearFilter
 from app.api.shape import objection_out, review_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Review
 from app.schemas import (
     FinalizeBody,
-    Id,
     ObjectionCreate,
     ObjectionOut,
     Page,
@@ -23,7 +23,6 @@ from app.schemas import (
     ReviewOut,
     ReviewSummaryOut,
     ScoresBody,
-    Year,
 )
 from app.services import objections, reviews
 from app.services.access import Actor
@@ -42,7 +41,7 @@ def _out(session: SessionDep, actor: Actor, review: Review, clock: ClockDep) -> 
 
 @router.post("/orgs/{org_id}/reviews", status_code=status.HTTP_201_CREATED,
              response_model=ReviewOut, responses=errors(401, 403, 404, 409, 422))
-def create_review(org_id: Id, body: ReviewCreate, session: SessionDep, actor: CurrentActor,
+def create_review(org_id: OrgIdPath, body: ReviewCreate, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> ReviewOut:
     """Open the quarterly review of a branch, in draft."""
     review = reviews.create_review(session, actor, org_id, body.year, body.quarter,
@@ -52,8 +51,8 @@ def create_review(org_id: Id, body: ReviewCreate, session: SessionDep, actor: Cu
 
 @router.get("/reviews", response_model=Page[ReviewSummaryOut], responses=errors(401, 422))
 def list_reviews(session: SessionDep, actor: CurrentActor, paging: PagingDep,
-                 org_id: Id | None = None,
-                 year: Annotated[Year | None, Query()] = None) -> Page[ReviewSummaryOut]:
+                 org_id: OrgFilter = None,
+                 year: YearFilter = None) -> Page[ReviewSummaryOut]:
     """Reviews the caller may see (members: published or finalized ones of their branch)."""
     rows, total = reviews.list_reviews(session, actor, org_id, year, paging.limit,
                                        paging.offset)
@@ -63,7 +62,7 @@ def list_reviews(session: SessionDep, actor: CurrentActor, paging: PagingDep,
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewOut, responses=errors(401, 404, 422))
-def read_review(review_id: Id, session: SessionDep, actor: CurrentActor,
+def read_review(review_id: ReviewIdPath, session: SessionDep, actor: CurrentActor,
                 clock: ClockDep) -> ReviewOut:
     """The review sheet: every member's review score, change and running total."""
     review, _ = reviews.get_review(session, actor, review_id)
@@ -72,7 +71,7 @@ def read_review(review_id: Id, session: SessionDep, actor: CurrentActor,
 
 @router.put("/reviews/{review_id}/scores", response_model=ReviewOut,
             responses=errors(401, 403, 404, 409, 422))
-def set_scores(review_id: Id, body: ScoresBody, session: SessionDep, actor: CurrentActor,
+def set_scores(review_id: ReviewIdPath, body: ScoresBody, session: SessionDep, actor: CurrentActor,
                clock: ClockDep) -> ReviewOut:
     """Set review scores (0 to 5) while in draft."""
     review = reviews.set_scores(session, actor, review_id, body.scores, clock.now())
@@ -83,7 +82,8 @@ def set_scores(review_id: Id, body: ScoresBody, session: SessionDep, actor: Curr
              responses=errors(401, 403, 404, 409, 422, codes={
                  409: ("review_not_draft", "pending_entries", "review_changed"),
                  422: ("notice_out_of_range", *EARLY)}))
-def publish_review(review_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def publish_review(review_id: ReviewIdPath, session: SessionDep, actor: CurrentActor,
+                   clock: ClockDep,
                    body: Annotated[PublishBody | None, Body()] = None) -> ReviewOut:
     """Publish the results (公示); unset scores become the default; the notice period starts.
     Before the quarter has ended, or with a notice below the year's min_notice_days, only
@@ -96,7 +96,7 @@ def publish_review(review_id: Id, session: SessionDep, actor: CurrentActor, cloc
 
 @router.post("/reviews/{review_id}/reopen", response_model=ReviewOut,
              responses=errors(401, 403, 404, 409, 422))
-def reopen_review(review_id: Id, session: SessionDep, actor: CurrentActor,
+def reopen_review(review_id: ReviewIdPath, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> ReviewOut:
     """Take a published review back to draft, to correct scores after an objection."""
     review = reviews.reopen_review(session, actor, review_id, clock.now())
@@ -108,7 +108,8 @@ def reopen_review(review_id: Id, session: SessionDep, actor: CurrentActor,
                  409: ("review_not_published", "objections_open", "notice_running",
                        "previous_quarter_open", "pending_entries", "review_changed"),
                  422: EARLY}))
-def finalize_review(review_id: Id, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+def finalize_review(review_id: ReviewIdPath, session: SessionDep, actor: CurrentActor,
+                    clock: ClockDep,
                     body: Annotated[FinalizeBody | None, Body()] = None) -> ReviewOut:
     """Finalize: the quarter is locked for the branch from now on. Before the quarter has
     ended, only with a `reason`, which is stored (the body may be left out otherwise)."""
@@ -119,7 +120,7 @@ def finalize_review(review_id: Id, session: SessionDep, actor: CurrentActor, clo
 
 @router.post("/reviews/{review_id}/objections", status_code=status.HTTP_201_CREATED,
              response_model=ObjectionOut, responses=errors(401, 403, 404, 409, 422))
-def raise_objection(review_id: Id, body: ObjectionCreate, session: SessionDep,
+def raise_review_objection(review_id: ReviewIdPath, body: ObjectionCreate, session: SessionDep,
                     actor: CurrentActor, clock: ClockDep) -> ObjectionOut:
     """Object to the published results (异议), as a member of the branch."""
     return objection_out(objections.raise_objection(session, actor, review_id, body.text,
@@ -128,7 +129,7 @@ def raise_objection(review_id: Id, body: ObjectionCreate, session: SessionDep,
 
 @router.get("/reviews/{review_id}/objections", response_model=list[ObjectionOut],
             responses=errors(401, 404, 422))
-def list_objections(review_id: Id, session: SessionDep,
+def list_review_objections(review_id: ReviewIdPath, session: SessionDep,
                     actor: CurrentActor) -> list[ObjectionOut]:
     """Objections: all for the committee, one's own for a member."""
     return [objection_out(o) for o in objections.list_objections(session, actor, review_id)]
@@ -136,7 +137,7 @@ def list_objections(review_id: Id, session: SessionDep,
 
 @router.post("/objections/{objection_id}/resolve", response_model=ObjectionOut,
              responses=errors(401, 403, 404, 409, 422))
-def resolve_objection(objection_id: Id, body: ResolveBody, session: SessionDep,
+def resolve_objection(objection_id: ObjectionIdPath, body: ResolveBody, session: SessionDep,
                       actor: CurrentActor, clock: ClockDep) -> ObjectionOut:
     """Answer an objection; it is then resolved."""
     return objection_out(objections.resolve_objection(session, actor, objection_id,

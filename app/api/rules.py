@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter
 
 from app.api.deps import CurrentActor, errors
+from app.api.params import RuleCodePath, YearPath, YearQuery
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.points import RULE_CODE_PATTERN, Category, Kind, RatingParams
+from app.points import Category, Kind, RatingParams
 from app.schemas import (
     RuleItemOut,
     RuleParamsOut,
     RuleProcedureUpdate,
     RulesOut,
     RuleUpdate,
-    Year,
 )
 from app.services import rule_procedure, rules
 from app.services.access import require_admin
@@ -43,16 +42,16 @@ def _rules_out(session: SessionDep, year: int, clock: ClockDep) -> RulesOut:
 
 @router.get("/rules", response_model=RulesOut, responses=errors(401, 422))
 def read_rules(session: SessionDep, actor: CurrentActor, clock: ClockDep,
-               year: Annotated[Year | None, Query()] = None) -> RulesOut:
+               year: YearQuery = None) -> RulesOut:
     """The rule items and parameters of a year (this year by default)."""
     return _rules_out(session, year or clock.today().year, clock)
 
 
 @router.put("/rules/{code}", response_model=RuleItemOut,
             responses=errors(401, 403, 404, 409, 422))
-def update_rule(code: Annotated[str, Path(pattern=RULE_CODE_PATTERN)], body: RuleUpdate,
+def update_rule(code: RuleCodePath, body: RuleUpdate,
                 session: SessionDep, actor: CurrentActor, clock: ClockDep,
-                year: Annotated[Year | None, Query()] = None) -> RuleItemOut:
+                year: YearQuery = None) -> RuleItemOut:
     """Change an item's name, points, cap or categories; refused once the year is frozen."""
     require_admin(actor)
     the_year = year or clock.today().year
@@ -65,7 +64,7 @@ def update_rule(code: Annotated[str, Path(pattern=RULE_CODE_PATTERN)], body: Rul
             responses=errors(401, 403, 404, 422, codes={422: (
                 "not_a_boolean", "notice_out_of_range", "months_out_of_range",
                 "min_notice_out_of_range", "validation_error")}))
-def update_procedure(year: Annotated[Year, Path()], body: RuleProcedureUpdate,
+def update_procedure(year: YearPath, body: RuleProcedureUpdate,
                      session: SessionDep, actor: CurrentActor,
                      clock: ClockDep) -> RuleParamsOut:
     """Set the year's procedural parameters (appraisal.md §6), also once the year is

@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.api.deps import CurrentActor, errors
+from app.api.deps import CurrentActor, codes_said, errors
+from app.api.params import YearPath
+from app.api.problems import problem
 from app.api.rules import _rules_out, params_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.points import RuleSet
-from app.schemas import RuleItemOut, RulesOut, Year
+from app.schemas import RuleItemOut, RulesOut
 from app.schemas.rules_file import (
     RulesFileErrorOut,
     RulesFileProblemOut,
@@ -27,7 +29,6 @@ from app.services.rules import year_is_frozen
 router = APIRouter(tags=["rules"])
 
 YAML_TYPE = "text/yaml; charset=utf-8"
-YearPath = Annotated[Year, Path()]
 
 
 async def rules_upload(request: Request) -> bytes:
@@ -49,17 +50,22 @@ def _loc(path: str) -> list[str | int]:
     return ["body", *(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path))]
 
 
+_EXAMPLE = "format: jifen-rules/1\nyear: 2026\nitems:\n- code: P01\n  ...\n"
 _BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/yaml": {"schema": {"type": "string"}},
+    "application/yaml": {"schema": {"type": "string", "format": "binary"},
+                         "example": _EXAMPLE},
     "multipart/form-data": {"schema": {
         "type": "object", "required": ["file"],
-        "properties": {"file": {"type": "string", "format": "binary"}}}},
+        "properties": {"file": {"type": "string", "format": "binary",
+                                "description": "The rule file (YAML, jifen-rules/1)"}}},
+        "example": {"file": _EXAMPLE}},
 }}}
 
 
 @router.get("/rules/{year}/export.yaml", response_class=Response,
-            responses={200: {"content": {"text/yaml": {}},
-                             "description": "The rule file (jifen-rules/1)"},
+            # YAML is text, and readers (schemathesis too) parse it: no `format: binary`.
+            responses={200: {"description": "The rule file (jifen-rules/1)",
+                             "content": {"text/yaml": {}}},
                        **errors(401, 404, 422)})
 def export_rules(year: YearPath, session: SessionDep, actor: CurrentActor,
                  clock: ClockDep) -> Response:
@@ -94,10 +100,14 @@ def _import_out(session: SessionDep, result: rules_file.ImportResult,
                               "description": "Invalid input; a bad file (code "
                                              "rules_file_invalid) lists every problem in "
                                              "`errors`: [{loc, msg, type, path}], path as in "
-                                             "items[3].points"}})
-def import_rules(year: YearPath, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+                                             "items[3].points." + codes_said((
+                                                 "rules_file_invalid", "rules_file_missing",
+                                                 "validation_error"))}})
+def import_rules(request: Request, year: YearPath, session: SessionDep,
+                 actor: CurrentActor, clock: ClockDep,
                  data: Annotated[bytes, Depends(rules_upload)],
-                 dry_run: Annotated[bool, Query()] = False) -> Response:
+                 dry_run: Annotated[bool, Query(description="Only check the file: nothing is "
+                                                            "written.")] = False) -> Response:
     """Replace the year's rule set with a rule file's (or only check it, `dry_run`);
     refused once the year is frozen unless only the procedural parameters (ballot_required,
     rating_notice_days, rectify_months, min_notice_days) differ, or when it drops or
@@ -107,10 +117,9 @@ def import_rules(year: YearPath, session: SessionDep, actor: CurrentActor, clock
         result = rules_file.import_rule_set(session, actor.account_id, year, data,
                                             clock.now(), dry_run=dry_run)
     except rules_file.RulesFileInvalid as refused:
-        body = RulesFileErrorOut(detail=refused.detail, code=refused.code, errors=[
+        return problem(request.url.path, 422, refused.detail, refused.code, errors=[
             RulesFileProblemOut(loc=_loc(p.path), msg=p.message, type=p.code, path=p.path)
             for p in refused.problems])
-        return JSONResponse(body.model_dump(), status_code=422)
     out = _import_out(session, result, clock)
     return JSONResponse(out.model_dump(mode="json"),
                         status_code=201 if result.created and not dry_run else 200)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -17,9 +18,25 @@ from app.services.access import Actor
 from app.services.sheets import CSV_TYPE, XLSX_TYPE, write_csv, write_xlsx
 
 Format = Literal["xlsx", "csv"]
-FormatQuery = Annotated[Format, Query(description="xlsx (default) or csv (UTF-8 with BOM)")]
-SummarySheet = Literal["branches", "members"]
-SUMMARY_SHEETS: tuple[SummarySheet, ...] = ("branches", "members")
+
+
+class ExportFormat(StrEnum):
+    """A table's file: xlsx, or csv (UTF-8 with a BOM, one sheet)."""
+
+    xlsx = "xlsx"
+    csv = "csv"
+
+
+class SummarySheet(StrEnum):
+    """The sheets of an organisation's summary: one row per branch, or per member."""
+
+    branches = "branches"
+    members = "members"
+
+
+FormatQuery = Annotated[ExportFormat, Query(description="xlsx (default) or csv (UTF-8 with "
+                                                        "BOM)")]
+SUMMARY_SHEETS: tuple[SummarySheet, ...] = tuple(SummarySheet)
 
 
 def content_disposition(filename: str, ascii_name: str, inline: bool = False) -> str:
@@ -29,7 +46,7 @@ def content_disposition(filename: str, ascii_name: str, inline: bool = False) ->
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def file_response(export: Export, format: Format, sheet: int | None = None, *,
+def file_response(export: Export, format: Format | ExportFormat, sheet: int | None = None, *,
                   cache_control: str = "private, no-store") -> Response:
     """The export as a download: every sheet in the .xlsx (or only `sheet`), one in the CSV."""
     if format == "csv":
@@ -51,7 +68,7 @@ def entry_template_response(rules: RuleSet, year: int) -> Response:
 
 
 def member_year_response(session: Session, actor: Actor, member_id: int, year: int,
-                         format: Format, now: datetime) -> Response:
+                         format: Format | ExportFormat, now: datetime) -> Response:
     """A member's entries of a year, in the import's columns (the page and the API)."""
     member, sheet = entry_export.export_member_year(session, actor, member_id, year, now)
     return file_response(Export((sheet,), f"{member.name}-{year}年积分记录",

@@ -133,6 +133,11 @@ IsoDateTime = Annotated[datetime, Strict(False), BeforeValidator(_moment_text)]
 OneLine = AfterValidator(lambda value: _refuse_bad_text(value, one_line=True))
 
 
+def examples(*values: dict[str, Any]) -> ConfigDict:
+    """A model's examples in the OpenAPI document (each must be valid: Spectral checks)."""
+    return ConfigDict(json_schema_extra={"examples": list(values)})
+
+
 class Body(BaseModel):
     """Request bodies refuse unknown fields, so a typo is an error and not silence, and take
     JSON's own types as the OpenAPI states them: true is no id 1 and "5" no number 5. No
@@ -151,11 +156,6 @@ class Body(BaseModel):
         return _refuse_bad_text(value)
 
 
-class ErrorOut(BaseModel):
-    detail: str
-    code: str
-
-
 class RowProblemOut(BaseModel):
     """One problem of an imported table: `column` is the column's key (null: the whole row or
     file), `heading` its Chinese heading, `value` the cell as typed."""
@@ -171,12 +171,45 @@ class RowProblemOut(BaseModel):
 class FieldProblemOut(BaseModel):
     """One problem of a request's fields, as every 422 for a bad field lists it."""
 
-    loc: list[str | int]
-    msg: str
-    type: str
+    loc: list[str | int] = Field(description='Where: "body", "query", "path" or "form", '
+                                 "then the field's name and any index, e.g. "
+                                 '["body", "scores", "12"].')
+    msg: str = Field(description="What is wrong with it, in English.")
+    type: str = Field(description="The kind of problem, e.g. missing, int_parsing, "
+                      "string_too_long, extra_forbidden.")
 
 
-class ImportRefusedOut(ErrorOut):
+class Problem(BaseModel):
+    """An error (RFC 9457 problem details, application/problem+json): docs/api/schema.md."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "https://jifen.example/problems/quarter_locked", "title": "Quarter locked",
+        "status": 409, "detail": "The quarter is finalized; nothing in it can change.",
+        "instance": "/api/v1/entries/12/approve", "code": "quarter_locked"}]})
+
+    type: str = Field(description="A URI naming the problem: "
+                      "https://jifen.example/problems/<code>, an identifier rather than a "
+                      "page; about:blank when the status says it all (then `title` is the "
+                      "status's phrase).")
+    title: str = Field(description="The problem's short name, the same for every answer "
+                       "with this `type`.")
+    status: int = Field(description="The HTTP status code, as on the answer.")
+    detail: str = Field(description="What happened and what to do about it, for a person.")
+    instance: str = Field(description="The request's path.")
+    code: str = Field(description="The problem as a snake_case word (each operation lists "
+                      "its codes): what a program branches on.")
+
+
+class ErrorOut(Problem):
+    """An error (RFC 9457 problem details, application/problem+json): docs/api/schema.md.
+    Invalid input (422 `validation_error`) lists every field's problem in `errors`."""
+
+    errors: list[FieldProblemOut] = Field(
+        default_factory=list, description="Invalid input only (422): every problem of the "
+        "request's fields; absent otherwise.")
+
+
+class ImportRefusedOut(Problem):
     """422 for an imported table with problems (code import_invalid): nothing was written;
     `errors` lists every problem of the table. A bad form field (code invalid) lists its
     field problems instead."""
@@ -209,9 +242,16 @@ class TokenOut(BaseModel):
     password_change_required: bool = Field(default=False, description=CHANGE_FIRST)
 
 
+class Role(StrEnum):
+    """A caller's role on an organisation: on its committee (支委), or a member of it."""
+
+    committee = "committee"
+    member = "member"
+
+
 class RoleOut(BaseModel):
     org_id: int
-    role: Literal["committee", "member"]
+    role: Role
 
 
 class MeOut(BaseModel):
@@ -223,6 +263,8 @@ class MeOut(BaseModel):
 
 
 class OrgCreate(Body):
+    model_config = examples({"name": "第一党支部", "parent_id": 1, "kind": "branch"})
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
                     OneLine]
     parent_id: Id | None = None
@@ -237,6 +279,8 @@ class OrgOut(BaseModel):
 
 
 class GrantCreate(Body):
+    model_config = examples({"member_id": 12})
+
     member_id: Id
 
 
@@ -255,6 +299,10 @@ class StandingIn(StrEnum):
 
 
 class MemberCreate(Body):
+    model_config = examples({"name": "张三", "org_id": 2, "category": "active",
+                             "joined_on": "2015-07-01", "username": "zhangsan",
+                             "password": "an-8-or-more-password", "standing": "full"})
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
                     OneLine]
     org_id: Id
@@ -266,6 +314,10 @@ class MemberCreate(Body):
 
 
 class MemberUpdate(Body):
+    model_config = examples({"category": "retired"},
+                            {"standing": "full", "full_since": "2026-01-05"},
+                             {"exempt": True, "exempt_reason": "长期卧床"})
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=50), OneLine] | None = None
     category: Annotated[Category, FromText] | None = None
@@ -306,12 +358,17 @@ class LeaveKindIn(StrEnum):
 
 
 class LeaveBody(Body):
+    model_config = examples({"kind": "transferred", "on": "2026-01-05", "note": "组织关系转出"})
+
     kind: Annotated[LeaveKindIn, FromText]
     on: Annotated[date, FromText]
     note: Text = ""
 
 
 class SuspensionCreate(Body):
+    model_config = examples({"kind": "party_probation", "starts_on": "2026-01-05",
+                             "ends_on": "2027-01-05", "note": "留党察看一年"})
+
     kind: Annotated[SuspensionKind, FromText]
     starts_on: Annotated[date, FromText]
     ends_on: Annotated[date, FromText] | None = Field(
@@ -320,6 +377,8 @@ class SuspensionCreate(Body):
 
 
 class SuspensionEnd(Body):
+    model_config = examples({"ends_on": "2026-06-01", "note": "期满恢复"})
+
     ends_on: Annotated[date, FromText]
     note: Text = ""
 
@@ -334,6 +393,9 @@ class SuspensionOut(BaseModel):
 
 
 class ExemptionPut(Body):
+    model_config = examples({"reason_kind": "bedridden", "note": "",
+                             "parent_consent_on": "2026-01-05", "meeting_on": "2026-01-03"})
+
     reason_kind: Annotated[ExemptionReason, FromText]
     note: Text = Field(default="", description="Required for reason_kind other.")
     parent_consent_on: Annotated[date, FromText] = Field(
@@ -343,6 +405,8 @@ class ExemptionPut(Body):
 
 
 class ExemptionWithdraw(Body):
+    model_config = examples({"reason": "已康复"})
+
     reason: Reason
 
 
@@ -357,12 +421,22 @@ class ExemptionOut(BaseModel):
     withdrawn_reason: str | None
 
 
+class QuarterStatus(StrEnum):
+    """Where a quarter stands for a member's branch: `open` (no review yet), or its review's
+    status."""
+
+    open = "open"
+    draft = "draft"
+    published = "published"
+    finalized = "finalized"
+
+
 class QuarterOut(BaseModel):
     quarter: int
     review_score: int | None
     delta: int
     ytd: int
-    status: Literal["open", "draft", "published", "finalized"]
+    status: QuarterStatus
 
 
 class ItemScoreOut(BaseModel):
@@ -439,6 +513,9 @@ class RuleProcedureUpdate(Body):
     """Any of the year's procedural parameters; one left out keeps its value (null is
     refused with the field's code)."""
 
+    model_config = examples({"ballot_required": True, "rating_notice_days": 5},
+                             {"rectify_months": 6})
+
     ballot_required: bool | None = Field(
         default=None, json_schema_extra=_left_out_not_null(),
         description="Publishing a rating needs a closed ballot; null: 422 `not_a_boolean`.")
@@ -454,6 +531,9 @@ class RuleProcedureUpdate(Body):
 
 
 class RuleUpdate(Body):
+    model_config = examples({"name": "参加组织生活", "points": 2, "cap": 24,
+                             "categories": ["active", "retired"]})
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=100), OneLine] | None = None
     points: Annotated[int, Field(ge=1, le=100)] | None = None
@@ -462,6 +542,11 @@ class RuleUpdate(Body):
 
 
 class EntryCreate(Body):
+    model_config = examples({"member_id": 12, "rule_code": "P01", "occurred_on": "2026-01-08",
+                             "note": "参加主题党日"},
+                            {"member_id": 12, "rule_code": "N03", "occurred_on": "2026-01-08",
+                             "points": 2, "note": "无故未交党费"})
+
     member_id: Id
     # Exactly as the rule set writes it: "p01" is refused, not guessed (docs/api.md).
     rule_code: Annotated[str, StringConstraints(pattern=RULE_CODE_PATTERN)]
@@ -475,6 +560,8 @@ class EntryCreate(Body):
 class EntryResubmit(Body):
     """A rejected entry corrected: each field left out keeps the rejected entry's value; its
     photo (`evidence`) is kept unless another is named, or null or "" for none."""
+
+    model_config = examples({"occurred_on": "2026-01-07", "note": "日期更正"})
 
     rule_code: Annotated[str, StringConstraints(pattern=RULE_CODE_PATTERN)] | None = None
     occurred_on: IsoDate | None = None
@@ -516,10 +603,14 @@ class EntryOut(BaseModel):
 
 
 class ReasonBody(Body):
+    model_config = examples({"reason": "日期不对，请更正后重新提交"})
+
     reason: Reason
 
 
 class ReviewCreate(Body):
+    model_config = examples({"year": 2026, "quarter": 1})
+
     year: Year
     quarter: Annotated[int, Field(ge=1, le=4)]
 
@@ -556,11 +647,15 @@ class ReviewOut(ReviewSummaryOut):
 
 
 class ScoresBody(Body):
+    model_config = examples({"scores": {"12": 5, "13": 4, "14": None}})
+
     scores: dict[Annotated[Id, FromText], int | None] = Field(
         description='Review score per member id, e.g. {"12": 5}; null unsets it.')
 
 
 class PublishBody(Body):
+    model_config = examples({"notice_days": 5}, {"notice_days": 3, "reason": "支委会决定提前公示"})
+
     notice_days: Annotated[int, Field(ge=0, le=60)] = 5
     reason: EarlyReason | None = Field(
         default=None, description="Required (else 422 `reason_required`) before the quarter "
@@ -569,6 +664,8 @@ class PublishBody(Body):
 
 
 class FinalizeBody(Body):
+    model_config = examples({}, {"reason": "支委会决定提前确认"})
+
     reason: EarlyReason | None = Field(
         default=None, description="Required (else 422 `reason_required`) before the quarter "
         "has ended: finalizing locks the rest of it for the branch; at most 500 characters; "
@@ -576,6 +673,8 @@ class FinalizeBody(Body):
 
 
 class ObjectionCreate(Body):
+    model_config = examples({"text": "第一季度的评议分与实际不符"})
+
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=2000)]
 
@@ -596,11 +695,15 @@ class ObjectionOut(BaseModel):
 
 
 class ResolveBody(Body):
+    model_config = examples({"response": "已核实，评议分已更正"})
+
     response: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                max_length=2000)]
 
 
 class RatingCreate(Body):
+    model_config = examples({"year": 2025})
+
     year: Year
 
 
@@ -689,6 +792,8 @@ class BallotGrade(StrEnum):
 
 
 class BallotBody(Body):
+    model_config = examples({"votes": {"12": "excellent", "13": "qualified"}})
+
     votes: dict[Annotated[Id, FromText], Annotated[BallotGrade, FromText]] = Field(
         description='A grade per graded member id, e.g. {"12": "qualified"}; a line left '
         "out is an abstention. Not one's own line.")
@@ -715,8 +820,9 @@ class MyBallotOut(BaseModel):
     rating_status: RatingStatus
     ballot: BallotStatus
     voters: int | None = Field(description="Who may vote, fixed when the ballot opened.")
-    cast: int = Field(description="Ballots cast so far, online and paper: the only count "
-                      "anyone sees while the ballot is open.")
+    # Not `cast`: a generated Python client's typing.cast would be shadowed by it.
+    ballots_cast: int = Field(description="Ballots cast so far, online and paper: the only "
+                              "count anyone sees while the ballot is open.")
     voter: bool = Field(description="Whether you may vote in this ballot.")
     voted: bool = Field(description="Whether you have voted.")
     lines: list[BallotLineOut] = Field(description="The graded members other than you, "
@@ -730,6 +836,8 @@ class PaperBallotOut(BaseModel):
 
 
 class RatingPublishBody(Body):
+    model_config = examples({"notice_days": 5}, {"notice_days": 3, "reason": "支委会决定"})
+
     notice_days: Annotated[int | None, Field(ge=0, le=60)] = Field(
         default=None, description="Days of notice (公示); default the year's "
         "rating_notice_days (5).")
@@ -740,12 +848,16 @@ class RatingPublishBody(Body):
 
 
 class RatingSubmitBody(Body):
+    model_config = examples({}, {"reason": "支委会决定提前上报"})
+
     reason: EarlyReason | None = Field(
         default=None, description="Required (else 422 `reason_required`) before the year has "
         "ended; at most 500 characters; stored whenever given.")
 
 
 class SelfAssessmentBody(Body):
+    model_config = examples({"text": "一年来认真学习，按时参加组织生活。"})
+
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=2000)]
 
@@ -761,6 +873,8 @@ class SelfAssessmentItemOut(SelfAssessmentOut):
 
 
 class GradeChange(Body):
+    model_config = examples({"grade": "qualified", "reason": "支委会评定"})
+
     grade: Annotated[Grade, FromText]
     reason: Reason
 
@@ -786,11 +900,16 @@ PasswordText = Annotated[str, StringConstraints(max_length=1024)]
 
 
 class PasswordChange(Body):
+    model_config = examples({"current_password": "the-old-password",
+                             "new_password": "a-new-password-2026"})
+
     current_password: PasswordText
     new_password: PasswordText
 
 
 class PasswordResetBody(Body):
+    model_config = examples({}, {"password": "a-new-password-2026"})
+
     password: PasswordText | None = Field(
         default=None, description="The new password; leave it out to have one generated.")
 

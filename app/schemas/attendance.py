@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.points import RULE_CODE_PATTERN
-from app.schemas import Body, EntryOut, ErrorOut, FieldProblemOut, Id, IsoDate, Text
+from app.schemas import Body, EntryOut, FieldProblemOut, Id, IsoDate, Problem, Text, examples
 from app.services.attendance import MAX_MARKED
 
 Marked = Annotated[list[Id], Field(max_length=MAX_MARKED)]
 
 
 class AttendanceCreate(Body):
+    model_config = examples({"rule_code": "P01", "occurred_on": "2026-01-08", "present": [12, 13],
+                             "excused": [14], "record_absences": True})
+
     # The names of POST /entries: one register is that body for many members at once.
     rule_code: Annotated[str, StringConstraints(pattern=RULE_CODE_PATTERN)]
     occurred_on: IsoDate
@@ -43,18 +47,26 @@ class AttendanceOut(BaseModel):
                                   "(Idempotent-Replayed).")
 
 
+class AttendanceMark(StrEnum):
+    """How a member's row of the register is marked."""
+
+    present = "present"
+    excused = "excused"
+    absent = "absent"
+
+
 class MemberProblemOut(BaseModel):
     """One member's row that cannot be recorded. `name` is null for an id that is not a
     member of the branch."""
 
     member_id: int
     name: str | None
-    mark: Literal["present", "excused", "absent"]
+    mark: AttendanceMark
     code: str
     message: str
 
 
-class AttendanceRefusedOut(ErrorOut):
+class AttendanceRefusedOut(Problem):
     """422: code register_invalid lists every member's problem in `errors`, and nothing was
     recorded; a bad field (validation_error) lists its field problems instead; any other
     code is the register's own problem, as POST /entries answers it."""

@@ -4,13 +4,14 @@ model per `kind`), and the case as answered with its steps."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
 from app.models import CaseGround, CaseMeasure, CaseOutcome, CaseStatus
 from app.points.disposal import MAX_RECTIFY_MONTHS, MIN_RECTIFY_MONTHS
-from app.schemas import ACTOR, Body, FromText, Id, Year
+from app.schemas import ACTOR, Body, FromText, Id, Year, examples
 
 CaseText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Words = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -19,7 +20,39 @@ Count = Annotated[int, Field(ge=0, le=100_000)]
 Months = Annotated[int, Field(ge=MIN_RECTIFY_MONTHS, le=MAX_RECTIFY_MONTHS)]
 
 
+class PrereviewDecision(StrEnum):
+    """The level above's pre-review (预审) of a proposal: approve it, or return it."""
+
+    approve = "approve"
+    return_ = "return"
+
+
+class CaseDecision(StrEnum):
+    """The level above's decision (审批) on the branch meeting's vote."""
+
+    approve = "approve"
+    refuse = "refuse"
+
+
+class FollowupResult(StrEnum):
+    """The follow-up at the end of 限期改正."""
+
+    rectified = "rectified"
+    not_rectified = "not_rectified"
+
+
+class NextBy(StrEnum):
+    """Who takes a case's next step."""
+
+    branch_committee = "branch_committee"
+    committee_above = "committee_above"
+    member = "member"
+
+
 class CaseCreate(Body):
+    model_config = examples({"member_id": 12, "ground": "unqualified_rating", "year": 2025,
+                             "filed_on": "2026-01-05"})
+
     member_id: Id
     ground: Annotated[CaseGround, FromText] = Field(
         description="unqualified_rating (graded unqualified in the approved rating of "
@@ -32,6 +65,9 @@ class CaseCreate(Body):
 
 
 class InvestigationIn(Body):
+    model_config = examples({"kind": "investigation", "findings": "经调查核实……",
+                             "investigated_on": "2026-01-06"})
+
     kind: Literal["investigation"]
     findings: Words
     investigated_on: Day | None = Field(default=None, description=(
@@ -39,6 +75,9 @@ class InvestigationIn(Body):
 
 
 class TalkIn(Body):
+    model_config = examples({"kind": "talk", "held_on": "2026-01-07", "talker_ids": [13, 14],
+                             "summary": "谈话内容……"})
+
     kind: Literal["talk"]
     held_on: Day
     talker_ids: Annotated[list[Id], Field(min_length=2, max_length=2, description=(
@@ -47,6 +86,9 @@ class TalkIn(Body):
 
 
 class ProposalIn(Body):
+    model_config = examples({"kind": "proposal", "measure": "rectify", "months": 6,
+                             "reason": "支委会研究提出……"})
+
     kind: Literal["proposal"]
     measure: Annotated[CaseMeasure, FromText]
     months: Months | None = Field(default=None, description=(
@@ -55,17 +97,24 @@ class ProposalIn(Body):
 
 
 class PrereviewIn(Body):
+    model_config = examples({"kind": "prereview", "decision": "approve"})
+
     kind: Literal["prereview"]
-    decision: Literal["approve", "return"]
+    decision: Annotated[PrereviewDecision, FromText]
     note: CaseText = Field(default="", description="Required when returned.")
 
 
 class DefenceIn(Body):
+    model_config = examples({"kind": "defence", "text": "本人申辩……"})
+
     kind: Literal["defence"]
     text: Words
 
 
 class VoteIn(Body):
+    model_config = examples({"kind": "vote", "held_on": "2026-01-09", "present": 9, "for": 7,
+                             "against": 1, "abstain": 1})
+
     kind: Literal["vote"]
     held_on: Day
     present: Count
@@ -75,30 +124,40 @@ class VoteIn(Body):
 
 
 class DecisionIn(Body):
+    model_config = examples({"kind": "decision", "decision": "approve", "decided_on": "2026-01-10"})
+
     kind: Literal["decision"]
-    decision: Literal["approve", "refuse"]
+    decision: Annotated[CaseDecision, FromText]
     decided_on: Day | None = Field(default=None, description="Default today (Beijing).")
     note: CaseText = ""
 
 
 class WithdrawalIn(Body):
+    model_config = examples({"kind": "withdrawal", "agreed": True})
+
     kind: Literal["withdrawal"]
     agreed: bool
     note: CaseText = ""
 
 
 class FollowupIn(Body):
+    model_config = examples({"kind": "followup", "result": "rectified"})
+
     kind: Literal["followup"]
-    result: Literal["rectified", "not_rectified"]
+    result: Annotated[FollowupResult, FromText]
     note: CaseText = ""
 
 
 class AppealIn(Body):
+    model_config = examples({"kind": "appeal", "text": "本人申诉……"})
+
     kind: Literal["appeal"]
     text: Words
 
 
 class AppealAnswerIn(Body):
+    model_config = examples({"kind": "appeal_answer", "text": "经复查……"})
+
     kind: Literal["appeal_answer"]
     text: Words
 
@@ -168,12 +227,22 @@ class ProposalOut(_Done):
 
 class PrereviewOut(_Done):
     kind: Literal["prereview"]
-    decision: Literal["approve", "return"]
+    decision: PrereviewDecision
     note: str
 
 
-class TextOut(_Done):
-    kind: Literal["defence", "appeal", "appeal_answer"]
+class DefenceOut(_Done):
+    kind: Literal["defence"]
+    text: str
+
+
+class AppealOut(_Done):
+    kind: Literal["appeal"]
+    text: str
+
+
+class AppealAnswerOut(_Done):
+    kind: Literal["appeal_answer"]
     text: str
 
 
@@ -191,7 +260,7 @@ class VoteOut(_Done):
 
 class DecisionOut(_Done):
     kind: Literal["decision"]
-    decision: Literal["approve", "refuse"]
+    decision: CaseDecision
     decided_on: date
     note: str
 
@@ -204,12 +273,13 @@ class WithdrawalOut(_Done):
 
 class FollowupOut(_Done):
     kind: Literal["followup"]
-    result: Literal["rectified", "not_rectified"]
+    result: FollowupResult
     note: str
 
 
-StepOut = Annotated[FileOut | InvestigationOut | TalkOut | ProposalOut | PrereviewOut | TextOut
-                    | VoteOut | DecisionOut | WithdrawalOut | FollowupOut,
+StepOut = Annotated[FileOut | InvestigationOut | TalkOut | ProposalOut | PrereviewOut
+                    | DefenceOut | AppealOut | AppealAnswerOut | VoteOut | DecisionOut
+                    | WithdrawalOut | FollowupOut,
                     Field(discriminator="kind")]
 
 
@@ -229,7 +299,7 @@ class CaseOut(BaseModel):
     appeal_open: bool
     allowed_measures: list[CaseMeasure] = Field(description="What a proposal may still name.")
     next_step: str | None = Field(description="The step the case waits for; null: none.")
-    next_by: Literal["branch_committee", "committee_above", "member"] | None
+    next_by: NextBy | None
     days_left: int | None = Field(description="Days to the deadline while rectifying "
                                   "(negative once passed).")
     created_at: datetime

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import BaseModel
 
 from app.schemas import RowProblemOut
+
+
+class StartsAs(StrEnum):
+    """How an imported row's entry starts: approved, pending (about the importer), or
+    skipped (a rejected or revoked row of an export)."""
+
+    approved = "approved"
+    pending = "pending"
+    skipped = "skipped"
 
 
 class EntryImportRowOut(BaseModel):
@@ -23,7 +32,7 @@ class EntryImportRowOut(BaseModel):
     points: int | None
     signed_points: int | None
     note: str
-    starts_as: Literal["approved", "pending", "skipped"]
+    starts_as: StartsAs
 
 
 class EntryImportOut(BaseModel):

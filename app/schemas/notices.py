@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from app.schemas import Body as StrictBody
-from app.schemas import IsoDateTime
+from app.schemas import IsoDateTime, examples
 
-NoticeKind = Literal["entry_approved", "entry_rejected", "entry_recorded", "entry_revoked",
-                     "review_published", "objection_answered", "ballot_open",
-                     "rating_published", "case_filed", "case_decided", "case_deadline"]
+
+class NoticeKind(StrEnum):
+    """What a notice is about."""
+
+    entry_approved = "entry_approved"
+    entry_rejected = "entry_rejected"
+    entry_recorded = "entry_recorded"
+    entry_revoked = "entry_revoked"
+    review_published = "review_published"
+    objection_answered = "objection_answered"
+    ballot_open = "ballot_open"
+    rating_published = "rating_published"
+    case_filed = "case_filed"
+    case_decided = "case_decided"
+    case_deadline = "case_deadline"
 
 
 class NoticeOut(BaseModel):
@@ -43,6 +55,8 @@ class NoticePage(BaseModel):
 
 
 class SeenBody(StrictBody):
+    model_config = examples({}, {"up_to": "2026-01-10T08:00:00+08:00"})
+
     up_to: IsoDateTime | None = Field(
         default=None, description="The newest notice the member was shown (its `at`); "
                                   "later ones stay unseen. Default: now")

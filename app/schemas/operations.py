@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from app.schemas import Body, EntryOut, ErrorOut, FieldProblemOut, Id
+from app.schemas import Body, EntryOut, FieldProblemOut, Id, Problem
 from app.services.bulk_approval import MAX_BATCH
 
 
@@ -59,7 +59,7 @@ class EntryRefusalOut(BaseModel):
     detail: str
 
 
-class BatchRefusedOut(ErrorOut):
+class BatchRefusedOut(Problem):
     """Nothing was approved: code `batch_refused` lists every entry that cannot be in
     `errors`; a bad body (`validation_error`) lists its field problems instead."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from app.schemas import ErrorOut, RulesOut
+from app.schemas import Problem, RulesOut
 
 
 class RulesImportOut(RulesOut):
@@ -26,7 +26,7 @@ class RulesFileProblemOut(BaseModel):
     path: str | None = None
 
 
-class RulesFileErrorOut(ErrorOut):
+class RulesFileErrorOut(Problem):
     """422 for a bad file: every problem, each in `errors` (none when no file was sent)."""
 
     errors: list[RulesFileProblemOut] = Field(default_factory=list)

@@ -10,7 +10,13 @@ from fastapi.responses import Response
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present import exports
-from app.present.downloads import SUMMARY_SHEETS, FormatQuery, SummarySheet, file_response
+from app.present.downloads import (
+    SUMMARY_SHEETS,
+    ExportFormat,
+    FormatQuery,
+    SummarySheet,
+    file_response,
+)
 from app.web.deps import WebActor
 
 router = APIRouter()
@@ -18,20 +24,20 @@ router = APIRouter()
 
 @router.get("/committee/reviews/{review_id}/export")
 def export_review(review_id: int, session: SessionDep, actor: WebActor, clock: ClockDep,
-                  format: FormatQuery = "xlsx") -> Response:
+                  format: FormatQuery = ExportFormat.xlsx) -> Response:
     return file_response(exports.review_export(session, actor, review_id, clock.now()), format)
 
 
 @router.get("/committee/ratings/{rating_id}/export")
 def export_rating(rating_id: int, session: SessionDep, actor: WebActor,
-                  format: FormatQuery = "xlsx") -> Response:
+                  format: FormatQuery = ExportFormat.xlsx) -> Response:
     return file_response(exports.rating_export(session, actor, rating_id), format)
 
 
 @router.get("/admin/orgs/{org_id}/summary/export")
 def export_summary(org_id: int, session: SessionDep, actor: WebActor, clock: ClockDep,
                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-                   format: FormatQuery = "xlsx",
+                   format: FormatQuery = ExportFormat.xlsx,
                    sheet: Annotated[SummarySheet | None, Query()] = None) -> Response:
     export = exports.summary_export(session, actor, org_id, year or clock.today().year,
                                     clock.now())

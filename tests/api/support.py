@@ -33,11 +33,16 @@ def ok(answer: Any, status: int = 200) -> Any:
 
 
 def refused(answer: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    """An error answer in docs/api.md's shape, with the given status (and code)."""
+    """An error answer in docs/api.md's shape (RFC 9457 problem details, docs/api/schema.md),
+    with the given status (and code)."""
     assert answer.status_code == status, f"{answer.status_code}: {answer.text}"
+    assert answer.headers["content-type"] == "application/problem+json", answer.headers
     body: dict[str, Any] = answer.json()
     assert body["detail"], body
     assert isinstance(body["code"], str) and body["code"], body
+    assert body["status"] == status and body["instance"] == answer.request.url.path, body
+    assert body["type"] in ("about:blank", f"https://jifen.example/problems/{body['code']}")
+    assert body["title"], body
     if code is not None:
         assert body["code"] == code, body
     return body

@@ -495,7 +495,7 @@ def test_openapi_error_responses_are_error_out(client: Any) -> None:
         for status, response in op["responses"].items():
             if status[0] not in "45":
                 continue
-            ref = response.get("content", {}).get("application/json", {}) \
+            ref = response.get("content", {}).get("application/problem+json", {}) \
                 .get("schema", {}).get("$ref")
             if not extends_error_out(ref) or not response.get("description"):
                 wrong.append(f"{method.upper()} {path} {status}: {ref}")

@@ -57,7 +57,7 @@ def chunks(data: bytes, size: int = 64 * KB) -> Iterator[bytes]:
 
 def too_large(answer: Any) -> dict[str, Any]:
     body = refused(answer, 413, "body_too_large")
-    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.headers["content-type"] == "application/problem+json"
     assert "KB" in body["detail"], body
     return body
 
@@ -180,7 +180,8 @@ def test_openapi_documents_413_on_every_operation_with_a_body(client: TestClient
             assert documented == ("requestBody" in op), (method, path)
             if documented:
                 with_body += 1
-                ref = op["responses"]["413"]["content"]["application/json"]["schema"]["$ref"]
+                answer = op["responses"]["413"]["content"]["application/problem+json"]
+                ref = answer["schema"]["$ref"]
                 assert ref == "#/components/schemas/ErrorOut"
             else:
                 without_body += 1

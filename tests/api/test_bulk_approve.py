@@ -160,7 +160,7 @@ def test_the_openapi_document_lists_the_refusals() -> None:
                          ("422", "note_required")):
         assert "batch_refused" in answers[status]["description"], status
         assert code in answers[status]["description"], status
-        assert answers[status]["content"]["application/json"]["schema"]["$ref"].endswith(
+        assert answers[status]["content"]["application/problem+json"]["schema"]["$ref"].endswith(
             "/BatchRefusedOut")
     assert "validation_error" in answers["422"]["description"]
     assert answers["200"]["content"]["application/json"]["schema"]["$ref"].endswith(

@@ -29,7 +29,7 @@ def mine(world: World, who: str, rating_id: int) -> dict[str, Any]:
 
 
 def summary(answer: dict[str, Any]) -> tuple[str, str, int | None, int, bool, bool, list[str]]:
-    return (answer["rating_status"], answer["ballot"], answer["voters"], answer["cast"],
+    return (answer["rating_status"], answer["ballot"], answer["voters"], answer["ballots_cast"],
             answer["voter"], answer["voted"], [line["name"] for line in answer["lines"]])
 
 

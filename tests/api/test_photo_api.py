@@ -110,7 +110,7 @@ def test_an_entrys_photo_is_read_by_whom_the_pages_show_it(
         answer = photo(world, who, entry_id, size=size)
         if not seen:
             refused(answer, 404, "not_found")
-            assert answer.headers["content-type"].startswith("application/json")
+            assert answer.headers["content-type"].startswith("application/problem+json")
             continue
         assert answer.status_code == 200, answer.text
         assert answer.headers["content-type"] == "image/jpeg"

@@ -356,7 +356,7 @@ def test_hostile_text_renders_inert_everywhere(world: World, client: TestClient,
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert "<html" not in answer.text
     assert client.get("/api/v1/nowhere", headers={"Accept": "text/html"}) \
-        .headers["content-type"] == "application/json"
+        .headers["content-type"] == "application/problem+json"
 
     COUNTS[payload] = (v.pages, v.checks)
     assert v.shown == set(FIELDS), set(FIELDS) - v.shown  # every field seen on some page

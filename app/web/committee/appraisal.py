@@ -19,7 +19,7 @@ from app.present.appraisal_print import (
     rating_state,
     register_notice,
 )
-from app.present.downloads import FormatQuery, file_response
+from app.present.downloads import ExportFormat, FormatQuery, file_response
 from app.present.print_notice import Notice, notice_html, notice_pdf
 from app.schemas import Id
 from app.services import appraisal_summary, paper_forms
@@ -58,7 +58,7 @@ def appraisal_page(org_id: Id, request: Request, session: SessionDep, actor: Com
 
 @router.get("/committee/appraisal/{org_id}/export")
 def appraisal_export(org_id: Id, session: SessionDep, actor: CommitteeActor, clock: ClockDep,
-                     year: YearQuery = None, format: FormatQuery = "xlsx") -> Response:
+                     year: YearQuery = None, format: FormatQuery = ExportFormat.xlsx) -> Response:
     return file_response(exports.appraisal_export(session, actor, org_id, _year(year, clock),
                                                   clock.now()), format)
 
