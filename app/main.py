@@ -22,7 +22,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from swagger_ui_bundle import swagger_ui_path
 
 from app import api, ops, web
 from app.api import document
@@ -46,6 +45,7 @@ from app.web.member.report import UPLOAD_PATH, refuse_upload
 from app.web.page_cache import PageCache, page_cache
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+SWAGGER_UI = "swagger-ui-5.36.0"
 
 log = logging.getLogger("jifen")
 
@@ -230,15 +230,15 @@ def create_app() -> FastAPI:
     app.include_router(api.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # Swagger UI served from the swagger-ui-bundle package: /docs works with no CDN.
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json", title="Jifen 积分 API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
+            # Vendored, pinned (README, The pages): /docs needs no CDN, and Swagger UI 5
+            # reads the OpenAPI 3.1 document.
+            swagger_js_url=f"/static/vendor/{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"/static/vendor/{SWAGGER_UI}/swagger-ui.css",
             swagger_favicon_url="/static/icon.svg")
 
     # Innermost, so a refused page has its session (flash, CSRF) and language.
