@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
+from app.api.auth import token_out
 from app.api.deps import AccountActor, CurrentActor, errors
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.headers import NO_STORE
 from app.schemas import Id, PasswordChange, PasswordResetBody, PasswordResetOut, TokenOut
 from app.services import accounts, passwords
 
@@ -16,13 +18,14 @@ router = APIRouter(tags=["auth"])
 
 @router.post("/auth/password", response_model=TokenOut, responses=errors(401, 403, 422, 429))
 def change_password(body: PasswordChange, session: SessionDep, actor: AccountActor,
-                    clock: ClockDep) -> TokenOut | JSONResponse:
+                    clock: ClockDep) -> JSONResponse:
     """Change your own password; every earlier token stops working, the answer is a new one.
 
     A wrong current password is 403 `wrong_password` and counts as a failed login (429
     after too many); a weak new one is 422 (`password_too_short`, `password_too_long`,
     `password_is_username`, `password_too_simple`, `password_unchanged`). It is the one
-    call open to an account that must change its password first (and clears that).
+    call open to an account that must change its password first (and clears that). A
+    service account has no password: 403 `service_account`.
     """
     now = clock.now()
     account = passwords.change_own_password(session, actor, body.current_password,
@@ -31,7 +34,7 @@ def change_password(body: PasswordChange, session: SessionDep, actor: AccountAct
         # Answered, not raised, so the failed attempt is committed and counts.
         return JSONResponse({"detail": "The current password is wrong.",
                              "code": "wrong_password"}, status_code=403)
-    return TokenOut(access_token=accounts.token_for(account, now))
+    return token_out(accounts.token_for(account, now))
 
 
 @router.post("/members/{member_id}/password-reset", response_model=PasswordResetOut,
@@ -49,6 +52,6 @@ def reset_password(member_id: Id, session: SessionDep, actor: CurrentActor,
     """
     reset = passwords.reset_password(session, actor, member_id,
                                      body.password if body else None, clock.now())
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(NO_STORE)
     return PasswordResetOut(member_id=reset.member_id, username=reset.account.username,
                             password=reset.generated)

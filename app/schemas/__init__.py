@@ -32,6 +32,7 @@ from app.models import (
     OrgKind,
     RatingStatus,
     ReviewStatus,
+    ServiceAccess,
     Standing,
     SuspensionKind,
 )
@@ -206,12 +207,22 @@ CHANGE_FIRST = ("The account's password was set by someone else (a members impor
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds the token is valid for from now (then log "
+                                        "in again).")
     password_change_required: bool = Field(default=False, description=CHANGE_FIRST)
+    device_token: str | None = Field(default=None, description=(
+        "This device is now known to the login throttle: send it back as the form field "
+        "`device_token` at later logins, and failed logins elsewhere (someone guessing at "
+        "the password) do not lock this device out (docs/api/keys.md). Null when no new "
+        "one is given (a password change: keep the one you have)."))
 
 
 class RoleOut(BaseModel):
     org_id: int
-    role: Literal["committee", "member"]
+    role: Literal["committee", "member", "service"] = Field(description=(
+        "`committee`: on the organisation's committee (its subtree); `member`: the "
+        "member's own branch; `service`: a service account's API key, scoped to the "
+        "organisation's subtree (read or read-write: `access`)."))
 
 
 class MeOut(BaseModel):
@@ -220,6 +231,10 @@ class MeOut(BaseModel):
     is_admin: bool
     roles: list[RoleOut]
     password_change_required: bool = Field(default=False, description=CHANGE_FIRST)
+    service: bool = Field(default=False, description=(
+        "A service account's API key (no member; never an administrator)."))
+    access: ServiceAccess | None = Field(default=None, description=(
+        "A service account's key: `read` (GET only) or `read-write`; null for a person."))
 
 
 class OrgCreate(Body):
