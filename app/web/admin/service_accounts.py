@@ -1,7 +1,9 @@
 """Service accounts and their API keys: create, list, add a key (rotate), revoke.
 
 A new key is shown on the answer to the form that made it, once, and kept nowhere: not in
-the session, not in a cache (no-store). A revoke is asked for once before it is done.
+the session, not in a cache (no-store). That answer's address is not the list's, so its
+"back" link loads the list (a link to the same address with a #fragment would only scroll).
+A revoke is asked for once before it is done.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def service_accounts_page(request: Request, session: SessionDep, actor: WebActor
     return _page(request, session, actor)
 
 
-@router.post("/admin/service-accounts")
+@router.post("/admin/service-accounts/new")
 def create_service_account(request: Request, session: SessionDep, actor: WebActor,
                            clock: ClockDep, name: Text = "", org_id: Text = "",
                            access: Text = "", note: Text = "") -> Response:
