@@ -35,7 +35,7 @@ PAGE = "pages/admin/service_accounts.html"
 Text = Annotated[str, Form(max_length=200)]
 
 ACCESS_LABELS = {ServiceAccess.read: N_("只读"), ServiceAccess.read_write: N_("读写")}
-ACCESS_HINTS = {ServiceAccess.read: N_("只能查看数据，不能修改。"),
+ACCESS_HINT_LABELS = {ServiceAccess.read: N_("只能查看数据，不能修改。"),
                 ServiceAccess.read_write: N_("可以像该组织的支委一样登记、审核和修改；"
                                              "不能参与处置案件和民主测评。")}
 
@@ -43,7 +43,7 @@ ACCESS_HINTS = {ServiceAccess.read: N_("只能查看数据，不能修改。"),
 def _context(session: SessionDep, actor: Actor) -> dict[str, Any]:
     return {"accounts": service_accounts.list_service_accounts(session, actor),
             "orgs": directory.managed_orgs(session, actor), "access_labels": ACCESS_LABELS,
-            "access_hints": ACCESS_HINTS, "when": beijing}
+            "access_hint_labels": ACCESS_HINT_LABELS, "when": beijing}
 
 
 def _page(request: Request, session: SessionDep, actor: Actor, *,
