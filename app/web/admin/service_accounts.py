@@ -36,8 +36,8 @@ Text = Annotated[str, Form(max_length=200)]
 
 ACCESS_LABELS = {ServiceAccess.read: N_("只读"), ServiceAccess.read_write: N_("读写")}
 ACCESS_HINT_LABELS = {ServiceAccess.read: N_("只能查看数据，不能修改。"),
-                ServiceAccess.read_write: N_("可以像该组织的支委一样登记、审核和修改；"
-                                             "不能参与处置案件和民主测评。")}
+                      ServiceAccess.read_write: N_("可以像该组织的支委一样登记、审核和修改；"
+                                                   "不能参与处置案件和民主测评。")}
 
 
 def _context(session: SessionDep, actor: Actor) -> dict[str, Any]:
