@@ -47,8 +47,9 @@ def reset_password(member_id: Id, session: SessionDep, actor: CurrentActor,
 
     Administrators; a committee for the members it manages, but not for committee members
     of its own level (403 `committee_member_account`: a higher committee or an
-    administrator does it) nor for its own account (403 `own_account`). A member who has
-    left has no login to reset: 409 `member_left`.
+    administrator does it) nor for its own account (403 `own_account`); never a service
+    account's key (403 `service_account`). A member who has left has no login to reset:
+    409 `member_left`.
     """
     reset = passwords.reset_password(session, actor, member_id,
                                      body.password if body else None, clock.now())

@@ -146,6 +146,9 @@ def _resettable(session: Session, actor: Actor, member_id: int) -> tuple[Member,
     except administrators and committee members of its own level (a committee member's
     is reset from above, so nobody takes over a colleague's approvals).
     """
+    # A key that could set a person's password could log in as them, and so vote, object
+    # and read their disposal case: what a service account never does.
+    require_person(actor, "reset a person's password")
     member, org = get_member(session, actor, member_id)
     require_manages(actor, org)
     if member.standing == Standing.left:

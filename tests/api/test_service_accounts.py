@@ -388,6 +388,15 @@ def test_a_key_raises_no_objection(world: World) -> None:
     assert ok(world.get("sec_a", f"/reviews/{review['id']}/objections")) == []
 
 
+def test_a_key_resets_no_password(world: World) -> None:
+    """Else it could log in as the member, and vote or read their case."""
+    _, key, _ = make(world, org=world.branch_a, access="read-write")
+    refused(post(world, key, f"/members/{world.members['a1']}/password-reset"), 403,
+            "service_account")
+    ok(world.client.post("/api/v1/auth/token", data={"username": "a1",
+                                                     "password": PASSWORD}))  # unchanged
+
+
 def test_a_key_resubmits_nothing(world: World) -> None:
     _, key, _ = make(world, org=world.branch_a, access="read-write")
     entry = world.entry("a1", "a1", "P02", "2026-01-06")
