@@ -1,6 +1,6 @@
 """The JSON API, /api/v1 (docs/api.md)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
@@ -25,9 +25,10 @@ from app.api import (
     rules_file,
     service_accounts,
 )
-from app.api.deps import account_actor, current_actor, errors
+from app.api.deps import account_actor, current_actor, errors, note_key_use
 
-router = APIRouter(prefix="/api/v1")
+# Every call: an API key's last use is noted after the work, before the commit.
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(note_key_use, scope="function")])
 
 
 def _document_body_limit(module_router: APIRouter) -> None:

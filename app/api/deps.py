@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -49,14 +51,16 @@ def account_actor(request: Request, session: SessionDep, clock: ClockDep,
         raise Unauthorized("Log in first: send Authorization: Bearer <token or API key>.")
     sent, now = credentials.credentials, clock.now()
     if looks_like_api_key(sent):
-        actor = service_accounts.key_actor(session, sent, now)
-        if actor is None:
+        use = service_accounts.key_actor(session, sent, now)
+        if use is None:
             raise Unauthorized("The API key is unknown or revoked.", "invalid_token")
-        if actor.read_only and request.method not in SAFE_METHODS:
+        if use.actor.read_only and request.method not in SAFE_METHODS:
             raise Forbidden("This API key may only read (GET); an administrator gives the "
                             "service account a read-write key to change things.",
                             "read_only_key")
-        return actor
+        if use.note_key is not None:
+            request.state.api_key_use = (use.note_key, now)
+        return use.actor
     claims = read_token(sent, now)
     if claims is None:
         raise Unauthorized("The token is invalid or expired; log in again.", "invalid_token")
@@ -68,6 +72,16 @@ def account_actor(request: Request, session: SessionDep, clock: ClockDep,
 
 
 AccountActor = Annotated[Actor, Depends(account_actor)]
+
+
+async def note_key_use(request: Request, session: SessionDep) -> AsyncIterator[None]:
+    """Once the request has done its work, just before its commit: the API key's
+    last_used_at, when due (at most once a minute; nothing if the request failed). Async:
+    a thread only for the once-a-minute write, no hop on every request."""
+    yield
+    use = getattr(request.state, "api_key_use", None)
+    if use is not None:
+        await anyio.to_thread.run_sync(service_accounts.note_use, session, *use)
 
 
 def current_actor(actor: AccountActor) -> Actor:

@@ -193,7 +193,16 @@ _KEY = (
 )
 
 
-def key_actor(session: Session, key: str, now: datetime) -> Actor | None:
+@dataclass(frozen=True)
+class KeyUse:
+    """The service account a key speaks for, and whether its last_used_at is due (the key's
+    id then: note_use it once the request has done its work)."""
+
+    actor: Actor
+    note_key: int | None
+
+
+def key_actor(session: Session, key: str, now: datetime) -> KeyUse | None:
     """The service account a key speaks for, as an Actor; None for anything but a key this
     app made and has not revoked."""
     prefix = key_prefix(key)
@@ -204,17 +213,18 @@ def key_actor(session: Session, key: str, now: datetime) -> Actor | None:
     key_id, stored, revoked_at, last_used, account_id, username, access, org_id, path = row
     if not key_matches(key, stored) or revoked_at is not None:
         return None
-    if last_used is None or now - last_used >= LAST_USED_EVERY:
-        _note_use(session, key_id, now)
-    return Actor(account_id=account_id, username=username, is_admin=False,
-                 committee_paths=(path,), committee_org_ids=(org_id,), service=True,
-                 read_only=access != ServiceAccess.read_write)
+    actor = Actor(account_id=account_id, username=username, is_admin=False,
+                  committee_paths=(path,), committee_org_ids=(org_id,), service=True,
+                  read_only=access != ServiceAccess.read_write)
+    due = last_used is None or now - last_used >= LAST_USED_EVERY
+    return KeyUse(actor, key_id if due else None)
 
 
-def _note_use(session: Session, key_id: int, now: datetime) -> None:
-    """last_used_at, at most once a minute per key, best effort: a reading request on SQLite
-    may find the write lock taken (then the next request notes it), and is never refused
-    for it."""
+def note_use(session: Session, key_id: int, now: datetime) -> None:
+    """last_used_at, at most once a minute per key, best effort. Asked at the end of the
+    request, just before its commit, so the row (and on SQLite the database's write lock)
+    is held a moment, not through a long read; a reading request on SQLite that finds the
+    lock taken, or its snapshot overtaken, leaves it to the next request."""
     try:
         with session.begin_nested():
             session.execute(sa.update(ApiKey).where(
