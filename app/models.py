@@ -573,6 +573,11 @@ class LoginAttempt(SQLModel, table=True):
     username: str = Field(max_length=64)
     at: datetime = _at()
     success: bool = False
+    # The device the attempt came from: the id of the device token it sent (one this app
+    # issued at an earlier login of the username, app/security.py), or None from a device
+    # not known. Each known device is throttled by its own failures only, the unknown ones
+    # together (app/services/accounts.py).
+    device: str | None = Field(default=None, max_length=32)
 
 
 class RevokedSession(SQLModel, table=True):
@@ -695,3 +700,50 @@ class CaseStep(SQLModel, table=True):
     against: int | None = None
     abstain: int | None = None
     passed: bool | None = None
+
+
+class ServiceAccess(StrEnum):
+    """What a service account's keys may do: read only, or read and write."""
+
+    read = "read"
+    read_write = "read-write"
+
+
+class ServiceAccount(SQLModel, table=True):
+    """An account a program uses (a city's data platform), through API keys only.
+
+    Its `account` row has no member and no usable password (it never logs in with one), so
+    everything that names an account (created_by, decided_by, the audit log) names it too.
+    Its keys act as a committee of `org_id` and its subtree would, never as an
+    administrator, never in a disposal case (app/services/access.py).
+    """
+
+    __tablename__ = "service_account"
+    account_id: int = Field(foreign_key="account.id", primary_key=True, sa_type=BigId,
+                            sa_column_kwargs={"autoincrement": False})
+    org_id: int = Field(foreign_key="org.id", index=True, sa_type=BigId)
+    access: ServiceAccess = Field(sa_type=State(ServiceAccess, 10))
+    note: str = Field(default="", max_length=200)
+    created_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
+    created_at: datetime = _at()
+
+
+class ApiKey(SQLModel, table=True):
+    """One key of a service account: `jfk_<prefix>_<secret>`, kept as its SHA-256 only.
+
+    The prefix finds the row; the hash of the whole key is compared in constant time. A
+    revoked key is refused from then on, and never valid again.
+    """
+
+    __tablename__ = "api_key"
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    account_id: int = Field(foreign_key="service_account.account_id", index=True,
+                            sa_type=BigId)
+    prefix: str = Field(max_length=8, unique=True)
+    key_hash: str = Field(max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
+    created_at: datetime = _at()
+    # Moved on at most once a minute per key (app/services/service_accounts.py).
+    last_used_at: datetime | None = _at(nullable=True)
+    revoked_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
+    revoked_at: datetime | None = _at(nullable=True)

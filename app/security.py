@@ -1,7 +1,10 @@
-"""Password hashing (argon2 through passlib) and signed, expiring bearer tokens."""
+"""Password hashing (argon2 through passlib), signed expiring bearer tokens, API keys (SHA-256)
+and device tokens (the login throttle)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import threading
 from collections.abc import Sequence
@@ -129,3 +132,95 @@ def read_token(token: str, now: datetime) -> SessionClaims | None:
                              expires_at=datetime.fromtimestamp(expires, UTC))
     except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, OSError):
         return None
+
+
+# --- API keys (service accounts) -----------------------------------------------------------
+
+# `jfk_<prefix>_<secret>`: the prefix finds the key's row, the secret (256 random bits) is
+# what makes it a credential. Random enough that SHA-256 is the right hash: a key is never
+# guessed from its hash, and a slow hash (argon2) on every request would only cost time.
+KEY_START = "jfk_"
+KEY_PREFIX_LENGTH = 8
+_PREFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: read out loud safely
+KEY_LENGTH = len(KEY_START) + KEY_PREFIX_LENGTH + 1 + 43
+
+
+def new_api_key() -> tuple[str, str]:
+    """(the key, its prefix): shown once, kept as key_hash(key)."""
+    prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(KEY_PREFIX_LENGTH))
+    return f"{KEY_START}{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+
+def key_prefix(key: str) -> str | None:
+    """The prefix of something shaped as an API key, else None (then it is no key)."""
+    if len(key) != KEY_LENGTH or not key.startswith(KEY_START) or \
+            key[len(KEY_START) + KEY_PREFIX_LENGTH] != "_":
+        return None
+    prefix = key[len(KEY_START):len(KEY_START) + KEY_PREFIX_LENGTH]
+    return prefix if all(c in _PREFIX_ALPHABET for c in prefix) else None
+
+
+def looks_like_api_key(credential: str) -> bool:
+    """Sent as a bearer credential: an API key (jfk_...), not a token."""
+    return credential.startswith(KEY_START)
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_matches(key: str, stored_hash: str) -> bool:
+    """Constant-time: how much of the hash matched says nothing."""
+    return hmac.compare_digest(key_hash(key), stored_hash)
+
+
+# --- device tokens (the login throttle) ------------------------------------------------------
+
+_DEVICE = "device"
+
+
+def _device_key() -> str:
+    # Its own key: a device token can never pass for a bearer token, nor the reverse.
+    return f"{get_settings().secret_key}:{_DEVICE}"
+
+
+@dataclass(frozen=True)
+class DeviceClaims:
+    """A device that logged in to the account before: its id and the account's username."""
+
+    device_id: str
+    account_id: int
+    username: str
+
+
+def issue_device_token(device_id: str, account_id: int, username: str, now: datetime) -> str:
+    """Given at a successful login (a cookie to a browser, `device_token` to a program): sent
+    back at later logins, the device is known and throttled by its own failures only."""
+    claims = {"typ": _DEVICE, "dev": device_id, "sub": str(account_id), "usr": username,
+              "iat": int(now.timestamp()),
+              "exp": int((now + timedelta(days=get_settings().device_days)).timestamp())}
+    return jwt.encode(claims, _device_key(), algorithm=_ALGORITHM)
+
+
+def read_device_token(token: str, now: datetime) -> DeviceClaims | None:
+    """The claims of a device token this app issued and that has not expired, or None (no
+    token, a forged or expired one: an unknown device, never an error)."""
+    if not token or len(token) > DEVICE_TOKEN_MAX:
+        return None
+    try:
+        claims = jwt.decode(token, _device_key(), algorithms=[_ALGORITHM],
+                            options={"require": ["typ", "dev", "sub", "usr", "exp"],
+                                     "verify_exp": False})
+        device_id, username = claims["dev"], claims["usr"]
+        if claims["typ"] != _DEVICE or int(claims["exp"]) <= now.timestamp() or \
+                not isinstance(device_id, str) or not 0 < len(device_id) <= SESSION_ID_MAX \
+                or not isinstance(username, str):
+            return None
+        return DeviceClaims(device_id=device_id, account_id=int(claims["sub"]),
+                            username=username)
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, OSError):
+        return None
+
+
+# Longer is no device token of this app's (they are about 250 characters).
+DEVICE_TOKEN_MAX = 1000

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     login_window_minutes: int = 15
     # Login attempts are kept this long (the throttle needs only the window).
     login_history_days: int = Field(default=90, ge=1, le=3650)
+    # A device that logged in is known this long after its last login (its device token:
+    # throttled by its own failed logins only, docs/api/keys.md).
+    device_days: int = Field(default=365, ge=1, le=400)
     # Evidence photos are kept on disk here (a volume in production).
     upload_dir: str = "./uploads"
     max_upload_mb: int = 8

@@ -1,6 +1,6 @@
 """The JSON API, /api/v1 (docs/api.md)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
@@ -24,12 +24,15 @@ from app.api import (
     reviews,
     rules,
     rules_file,
+    service_accounts,
 )
-from app.api.deps import current_actor, errors
+from app.api.deps import account_actor, current_actor, errors, note_key_use
 from app.api.document import operation_id
 
 # Every operation's id is its function's name, for new routes too (app/api/document.py).
-router = APIRouter(prefix="/api/v1", generate_unique_id_function=operation_id)
+# Every call: an API key's last use is noted after the work, before the commit.
+router = APIRouter(prefix="/api/v1", generate_unique_id_function=operation_id,
+                   dependencies=[Depends(note_key_use, scope="function")])
 
 
 def _document_body_limit(module_router: APIRouter) -> None:
@@ -60,9 +63,27 @@ def _document_change_first(module_router: APIRouter) -> None:
                 **given, "description": f"{said}. Also {CHANGE_FIRST}"}}
 
 
+READ_ONLY = ("`read_only_key`: the caller is a service account's `read` API key, which "
+             "may only GET.")
+_SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
+def _document_read_only(module_router: APIRouter) -> None:
+    """Every route of a caller that changes something may answer 403 `read_only_key` to a
+    read API key (app/api/deps.py)."""
+    for route in module_router.routes:
+        if isinstance(route, APIRoute) and (route.methods or set()) - _SAFE and \
+                _calls(route.dependant, account_actor):
+            given = route.responses.get(403) or errors(403)[403]
+            said = str(given.get("description", "")).rstrip(".")
+            route.responses = {**route.responses, 403: {
+                **given, "description": f"{said}. Also {READ_ONLY}"}}
+
+
 for module in (auth, passwords, orgs, member_import, members, rules, rules_file, entries,
                attendance, reviews, ratings, audit, entry_import,
-               exports, notices, printing, appraisal, cases, photos):
+               exports, notices, printing, appraisal, cases, photos, service_accounts):
     _document_body_limit(module.router)
     _document_change_first(module.router)
+    _document_read_only(module.router)
     router.include_router(module.router)

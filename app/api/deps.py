@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
+import anyio.to_thread
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.clock import ClockDep
-from app.db import SessionDep
+from app.db import SAFE_METHODS, SessionDep
 from app.schemas import ErrorOut
-from app.security import SessionClaims, read_token
+from app.security import SessionClaims, looks_like_api_key, read_token
+from app.services import service_accounts
 from app.services.access import Actor, load_actor, session_account
-from app.services.errors import Unauthorized
+from app.services.errors import Forbidden, Unauthorized
 from app.services.passwords import require_own_password
 
-_bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
+_bearer = HTTPBearer(auto_error=False, description=(
+    "A token from POST /api/v1/auth/token, or a service account's API key (jfk_...)."))
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def token_claims(
-    clock: ClockDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> SessionClaims:
-    """The bearer token's claims: well signed and not expired (no I/O, so async)."""
+async def token_claims(clock: ClockDep, credentials: Bearer) -> SessionClaims:
+    """The bearer token's claims: well signed and not expired (no I/O, so async). An API
+    key has none: it is no login session (an administrator revokes it)."""
     if credentials is None:
         raise Unauthorized("Log in first: send Authorization: Bearer <token>.")
+    if looks_like_api_key(credentials.credentials):
+        raise Forbidden("An API key is no login session: nothing to log out. An "
+                        "administrator revokes a key that is no longer wanted.",
+                        "service_account")
     claims = read_token(credentials.credentials, clock.now())
     if claims is None:
         raise Unauthorized("The token is invalid or expired; log in again.", "invalid_token")
@@ -35,9 +42,28 @@ async def token_claims(
 TokenClaims = Annotated[SessionClaims, Depends(token_claims)]
 
 
-def account_actor(session: SessionDep, claims: TokenClaims) -> Actor:
+def account_actor(request: Request, session: SessionDep, clock: ClockDep,
+                  credentials: Bearer) -> Actor:
     """The caller, even one who must change their password first (for that change, GET /me
-    and the logouts)."""
+    and the logouts): a person's token, or a service account's API key (403
+    `read_only_key` for a `read` key on anything but GET)."""
+    if credentials is None:
+        raise Unauthorized("Log in first: send Authorization: Bearer <token or API key>.")
+    sent, now = credentials.credentials, clock.now()
+    if looks_like_api_key(sent):
+        use = service_accounts.key_actor(session, sent, now)
+        if use is None:
+            raise Unauthorized("The API key is unknown or revoked.", "invalid_token")
+        if use.actor.read_only and request.method not in SAFE_METHODS:
+            raise Forbidden("This API key may only read (GET); an administrator gives the "
+                            "service account a read-write key to change things.",
+                            "read_only_key")
+        if use.note_key is not None:
+            request.state.api_key_use = (use.note_key, now)
+        return use.actor
+    claims = read_token(sent, now)
+    if claims is None:
+        raise Unauthorized("The token is invalid or expired; log in again.", "invalid_token")
     account = session_account(session, claims)
     if account is None:
         raise Unauthorized("The token is invalid, expired or logged out; log in again.",
@@ -46,6 +72,16 @@ def account_actor(session: SessionDep, claims: TokenClaims) -> Actor:
 
 
 AccountActor = Annotated[Actor, Depends(account_actor)]
+
+
+async def note_key_use(request: Request, session: SessionDep) -> AsyncIterator[None]:
+    """Once the request has done its work, just before its commit: the API key's
+    last_used_at, when due (at most once a minute; nothing if the request failed). Async:
+    a thread only for the once-a-minute write, no hop on every request."""
+    yield
+    use = getattr(request.state, "api_key_use", None)
+    if use is not None:
+        await anyio.to_thread.run_sync(service_accounts.note_use, session, *use)
 
 
 def current_actor(actor: AccountActor) -> Actor:
@@ -120,6 +156,14 @@ def errors(*statuses: int, codes: dict[int, tuple[str, ...]] | None = None
     """OpenAPI entries for the error answers a route can give, each with the `code` values
     it may carry: those the route names, then those of any route."""
     given = codes or {}
+    def listed(status: int) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*given.get(status, _UNNAMED.get(status, ())),
+                                    *_ANY_ROUTE.get(status, ()))))
+
     return {status: {"model": ErrorOut, "description": _MEANINGS[status] + codes_said(
-        tuple(dict.fromkeys((*given.get(status, _UNNAMED.get(status, ())),
-                             *_ANY_ROUTE.get(status, ())))))} for status in statuses}
+        listed(status)), **(_RETRY_AFTER if status == 429 else {})} for status in statuses}
+
+
+# Every 429 says when to try again (tests/api/test_retry_after.py finds them all).
+_RETRY_AFTER = {"headers": {"Retry-After": {
+    "description": "Seconds until a try can succeed.", "schema": {"type": "integer"}}}}

@@ -27,7 +27,8 @@ DESCRIPTION = """\
 积分 (Jifen): 双十规范积分 and 评星定级 for Party branches — members' points, the quarterly
 reviews (季度评议), the annual rating (年度评星定级), disposal cases (不合格党员处置).
 
-Log in with `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`. Every error
+Log in with `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`; a
+program sends its service account's API key the same way (`Bearer jfk_…`). Every error
 is RFC 9457 problem details (`application/problem+json`) with a `code` a program can branch
 on; each operation lists its codes. See docs/api/schema.md."""
 
@@ -55,6 +56,8 @@ TAGS: list[dict[str, str]] = [
     {"name": "exports", "description": "Downloads as .xlsx or CSV."},
     {"name": "printing", "description": "The printed notices (公示) as A4 PDF."},
     {"name": "audit", "description": "The append-only audit log (administrators)."},
+    {"name": "service-accounts", "description": "Service accounts for programs such as a "
+     "city's data platform, and their API keys (administrators; docs/api/keys.md)."},
 ]
 
 

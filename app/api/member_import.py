@@ -14,6 +14,7 @@ from app.api.problems import problem
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present.downloads import ExportFormat, FormatQuery
+from app.present.headers import NO_STORE
 from app.schemas import ImportRefusedOut, problems_out
 from app.schemas.imports import CreatedOut, ImportOut, PreviewOut, PreviewRowOut
 from app.services import member_export, member_import
@@ -87,7 +88,7 @@ def import_members(request: Request, session: SessionDep, actor: CurrentActor, c
         CreatedOut(row=c.row, member_id=c.member_id, name=c.name, org_id=c.org_id,
                    username=c.username, password=c.password) for c in imported.created])
     # Generated passwords are in it: no cache keeps a copy.
-    headers = {"Cache-Control": "no-store"} | ({REPLAYED: "true"} if imported.again else {})
+    headers = NO_STORE | ({REPLAYED: "true"} if imported.again else {})
     return JSONResponse(body.model_dump(mode="json"), status_code=201, headers=headers)
 
 

@@ -110,6 +110,12 @@ MESSAGES: dict[str, str] = {
     "objection_resolved": N_("该异议已经答复。"),
     "committee_only": N_("只有支委或管理员可以进行此操作。"),
     "admin_only": N_("只有管理员可以进行此操作。"),
+    "bad_name": N_("名称只能用字母、数字和 _ . @ -，2到64个字符。"),
+    "bad_note": N_("备注只能写一行，最多200个字。"),
+    "too_many_keys": N_("这个服务账号在用的密钥已有5个，请先吊销一个再新增。"),
+    "key_revoked": N_("这个密钥已经吊销了。"),
+    "bad_access": N_("请选择只读或读写。"),
+    "service_account": N_("服务账号（API密钥）不能进行此操作。"),
     "not_found": N_("没有找到，或不在您的权限范围内。"),
     "no_photo": N_("这条记录没有照片。"),
     "bad_credentials": N_("用户名或密码不正确。"),
@@ -278,7 +284,10 @@ def message_for(error: DomainError) -> str:
             step=_(STEP_LABELS[error.before_kind]), date=day_text(error.before_on))
     if isinstance(error, TooManyAttempts):
         # The minutes until a try can succeed, as Retry-After says in seconds.
-        return _("登录失败次数过多，请{n}分钟后再试。").format(n=-(-error.retry_after // 60))
+        # Counted per device (app/services/accounts.py): the person's own phone, where they
+        # logged in before, is not locked out by someone guessing elsewhere.
+        return _("这台手机或电脑登录失败次数过多，请{n}分钟后再试。"
+                 "以前登录过的手机或电脑不受影响。").format(n=-(-error.retry_after // 60))
     text = MESSAGES.get(error.code)
     return _(text) if text else error.detail
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import anyio
 from fastapi.responses import Response
+from PIL import ImageFile
 from sqlmodel import Session
 
 from app.models import Org, Rating, RatingStatus, Review, ReviewStatus
@@ -175,6 +176,10 @@ def html_to_pdf(html: str) -> bytes:
             "PDF output is unavailable on this server: WeasyPrint cannot load (it needs the "
             "pango library and a Chinese font, e.g. Debian's libpango-1.0-0 libpangoft2-1.0-0 "
             "fonts-wqy-microhei). The print page works: print it from the browser.") from None
+    # Importing WeasyPrint makes Pillow accept truncated images, in the whole process: an
+    # evidence photo cut short would then be stored half grey (app/services/evidence.py).
+    # Our PDFs draw only our own static images, so Pillow's default stands.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     started = time.perf_counter()
     pdf: bytes = weasyprint.HTML(string=html, base_url=_BASE_URL,
                                  url_fetcher=_fetcher(weasyprint)).write_pdf()

@@ -32,6 +32,7 @@ from app.models import (
     OrgKind,
     RatingStatus,
     ReviewStatus,
+    ServiceAccess,
     Standing,
     SuspensionKind,
 )
@@ -239,19 +240,31 @@ CHANGE_FIRST = ("The account's password was set by someone else (a members impor
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds the token is valid for from now (then log "
+                                        "in again).")
     password_change_required: bool = Field(default=False, description=CHANGE_FIRST)
+    device_token: str | None = Field(default=None, description=(
+        "This device is now known to the login throttle: send it back as the form field "
+        "`device_token` at later logins, and failed logins elsewhere (someone guessing at "
+        "the password) do not lock this device out (docs/api/keys.md). Null when no new "
+        "one is given (a password change: keep the one you have)."))
 
 
 class Role(StrEnum):
-    """A caller's role on an organisation: on its committee (支委), or a member of it."""
+    """A caller's role on an organisation: on its committee (支委), a member of it, or a
+    service account's API key scoped to it (and the organisations below it)."""
 
     committee = "committee"
     member = "member"
+    service = "service"
 
 
 class RoleOut(BaseModel):
     org_id: int
-    role: Role
+    role: Role = Field(description=(
+        "`committee`: on the organisation's committee (its subtree); `member`: the "
+        "member's own branch; `service`: a service account's API key, scoped to the "
+        "organisation's subtree (read or read-write: `access`)."))
 
 
 class MeOut(BaseModel):
@@ -260,6 +273,10 @@ class MeOut(BaseModel):
     is_admin: bool
     roles: list[RoleOut]
     password_change_required: bool = Field(default=False, description=CHANGE_FIRST)
+    service: bool = Field(default=False, description=(
+        "A service account's API key (no member; never an administrator)."))
+    access: ServiceAccess | None = Field(default=None, description=(
+        "A service account's key: `read` (GET only) or `read-write`; null for a person."))
 
 
 class OrgCreate(Body):

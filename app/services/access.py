@@ -26,6 +26,11 @@ class Actor:
     committee_org_ids: tuple[int, ...] = ()
     # Someone else set the password (an import, a reset): the person sets their own first.
     must_change_password: bool = False
+    # A service account's API key (app/services/service_accounts.py): no member, never an
+    # administrator, its organisation's subtree as committee_paths; no part in disposal
+    # cases nor ballots (require_person). A `read` key changes nothing (read_only).
+    service: bool = False
+    read_only: bool = False
 
     @property
     def is_committee(self) -> bool:
@@ -168,6 +173,15 @@ def require_committee(actor: Actor, doing: str) -> None:
     if not (actor.is_committee or actor.is_admin):
         raise Forbidden(f"Only committee members and administrators may {doing}.",
                         "committee_only")
+
+
+def require_person(actor: Actor, doing: str) -> None:
+    """A person, not a service account's key: what a committee does in a meeting or for a
+    member in confidence (a disposal case, a ballot) is no program's. `doing` says what:
+    "take part in a disposal case"."""
+    if actor.service:
+        raise Forbidden(f"A service account (an API key) may not {doing}; a person does.",
+                        "service_account")
 
 
 def require_admin(actor: Actor) -> None:

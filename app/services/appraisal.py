@@ -39,7 +39,7 @@ from app.models import (
 )
 from app.points import Grade
 from app.services import audit
-from app.services.access import Actor, require_branch_committee
+from app.services.access import Actor, require_branch_committee, require_person
 from app.services.early_steps import checked_reason, year_earliness
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
@@ -176,11 +176,16 @@ def self_assessments(session: Session, actor: Actor, rating_id: int
 
 # --- the ballot (民主测评) ------------------------------------------------------------------
 
+# A ballot is the members' and their committee's, at the branch meeting: a service account
+# sees the tally as a committee does, and takes no step of it.
+BALLOT = "open, cast, type in or close a ballot"
+
 
 def open_ballot(session: Session, actor: Actor, rating_id: int, now: datetime,
                 today: date) -> Rating:
     """Fix who may vote (full or probationary lines, not exempt, not left, no suspension
     running today) and make every (graded line, grade) count, at 0."""
+    require_person(actor, BALLOT)
     rating, _org = _managed(session, actor, rating_id)
     require_draft(rating)
     if rating.ballot != BallotStatus.none:
@@ -264,6 +269,7 @@ def cast_ballot(session: Session, actor: Actor, rating_id: int, votes: Mapping[i
                 now: datetime) -> Rating:
     """One voter's one ballot. The audit row names the voter and the rating, nothing else;
     no error repeats a choice."""
+    require_person(actor, BALLOT)
     rating = session.get(Rating, rating_id)
     org = session.get(Org, rating.org_id) if rating else None
     if rating is None or org is None or not (actor.manages(org)
@@ -300,6 +306,7 @@ def cast_ballot(session: Session, actor: Actor, rating_id: int, votes: Mapping[i
 def cast_paper_ballot(session: Session, actor: Actor, rating_id: int,
                       votes: Mapping[int, Grade], now: datetime) -> Rating:
     """A paper ballot typed in by the committee: no voter named, the same shape."""
+    require_person(actor, BALLOT)
     rating, _org = _managed(session, actor, rating_id)
     _ballot_open(rating)
     _checked_votes(session, rating_id, votes, None)
@@ -311,6 +318,7 @@ def cast_paper_ballot(session: Session, actor: Actor, rating_id: int,
 
 def close_ballot(session: Session, actor: Actor, rating_id: int, now: datetime) -> Rating:
     """Close it; the tally is recorded in the audit log now, once, whole."""
+    require_person(actor, BALLOT)
     rating, _org = _managed(session, actor, rating_id)
     _ballot_open(rating)
     before = audit.snapshot(rating)

@@ -42,6 +42,7 @@ from app.services.access import (
     get_member,
     managed_org_filter,
     require_branch_committee,
+    require_person,
 )
 from app.services.appraisal import approves, nearest_committee
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
@@ -100,7 +101,10 @@ BRANCH_STATES = tuple(status for status, kind in NEXT_STEP.items()
 
 
 def sees(actor: Actor, case: DisposalCase, org: Org) -> bool:
-    """The member it is about, the committees of the branch and above, administrators."""
+    """The member it is about, the committees of the branch and above, administrators;
+    never a service account's key (to it, as to anyone outside, no case exists)."""
+    if actor.service:
+        return False
     return actor.member_id == case.member_id or actor.manages(org)
 
 
@@ -124,6 +128,8 @@ def steps_of(session: Session, case_ids: Iterable[int]) -> dict[int, list[CaseSt
 
 
 def _visible(actor: Actor) -> sa.ColumnElement[bool]:
+    if actor.service:
+        return sa.false()
     managed = col(DisposalCase.org_id).in_(select(Org.id).where(managed_org_filter(actor)))
     if actor.member_id is None:
         return managed
@@ -159,7 +165,7 @@ def cases_of_member(session: Session, actor: Actor, member_id: int) -> list[Disp
 def waiting_above(session: Session, actor: Actor) -> list[DisposalCase]:
     """Cases waiting for the actor as the committee above (or an administrator): a
     prereview, a decision, or an appeal's answer; oldest first."""
-    if not (actor.is_admin or actor.committee_org_ids):
+    if actor.service or not (actor.is_admin or actor.committee_org_ids):
         return []
     rows = session.exec(select(DisposalCase, Org).join(Org, col(Org.id) == DisposalCase.org_id)
                         .where(sa.or_(col(DisposalCase.status).in_(ABOVE_STATES),
@@ -262,6 +268,7 @@ def file_case(session: Session, actor: Actor, member_id: int, ground: CaseGround
               ) -> DisposalCase:
     """启动组织处置: the branch committee opens a case about one of its members, on
     `filed_on` (today unless given: a case may be typed in after the meetings)."""
+    require_person(actor, "take part in a disposal case")
     member, org = get_member(session, actor, member_id)
     require_branch_committee(actor, org)
     if actor.member_id == member_id:

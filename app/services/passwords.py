@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.models import Account, LoginAttempt, Member, Org, RoleGrant, Standing
+from app.models import Account, LoginAttempt, Member, Org, RoleGrant, ServiceAccount, Standing
 from app.security import hash_password, verify_password
 from app.services import audit
-from app.services.access import Actor, get_member, require_manages
-from app.services.accounts import check_throttle
+from app.services.access import Actor, get_member, require_manages, require_person
+from app.services.accounts import check_throttle, known_device
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 
 MIN_LENGTH = 8
@@ -87,18 +87,22 @@ def require_own_password(actor: Actor) -> None:
 
 
 def change_own_password(session: Session, actor: Actor, current: str, new: str,
-                        now: datetime) -> Account | None:
+                        now: datetime, device_token: str | None = None) -> Account | None:
     """The account with its new password; None when `current` is wrong.
 
-    A wrong current password is a failed login attempt for the account's username (the
-    caller answers rather than raises, so the attempt is committed and counts).
+    A wrong current password is a failed login attempt for the account's username, from
+    the device `device_token` names if it is a known one (the caller answers rather than
+    raises, so the attempt is committed and counts).
     """
+    require_person(actor, "change a password (it has none: API keys only)")
     account = session.get(Account, actor.account_id)
     if account is None:
         raise NotFound("The account no longer exists.")
-    check_throttle(session, account.username, now, account.password_changed_at)
+    device = known_device(device_token, account, now)
+    check_throttle(session, account.username, now, account.password_changed_at, device)
     if not verify_password(current, account.password_hash):
-        session.add(LoginAttempt(username=account.username, at=now, success=False))
+        session.add(LoginAttempt(username=account.username, at=now, success=False,
+                                 device=device))
         return None
     check_policy(new, account.username)
     if new == current:
@@ -142,6 +146,9 @@ def _resettable(session: Session, actor: Actor, member_id: int) -> tuple[Member,
     except administrators and committee members of its own level (a committee member's
     is reset from above, so nobody takes over a colleague's approvals).
     """
+    # A key that could set a person's password could log in as them, and so vote, object
+    # and read their disposal case: what a service account never does.
+    require_person(actor, "reset a person's password")
     member, org = get_member(session, actor, member_id)
     require_manages(actor, org)
     if member.standing == Standing.left:
@@ -194,6 +201,10 @@ def set_password(session: Session, username: str, password: str, now: datetime) 
     account = session.exec(select(Account).where(Account.username == username)).first()
     if account is None:
         raise NotFound(f"There is no account {username!r}.")
+    if session.get(ServiceAccount, account.id) is not None:
+        raise WorkflowConflict(f"{username!r} is a service account: it has no password, only "
+                               "API keys (an administrator adds and revokes them).",
+                               "service_account")
     check_policy(password, account.username)
     _set_password(account, password, now, set_by_another=False)
     session.add(account)

@@ -10,14 +10,17 @@ from fastapi.responses import Response
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.present import i18n
+from app.present.headers import NO_STORE
 from app.present.i18n import _
 from app.present.messages import message_for
 from app.services import accounts
 from app.services.errors import TooManyAttempts
 from app.web.deps import (
+    DEVICE_COOKIE,
     WebAccount,
     ensure_csrf_token,
     open_session,
+    remember_device,
     renew_session,
     session_claims,
 )
@@ -44,17 +47,21 @@ def login(
 ) -> Response:
     context = {"next": safe_next(next), "username": username}
     try:
-        account = accounts.authenticate(session, username.strip(), password, clock.now())
+        done = accounts.authenticate(session, username.strip(), password, clock.now(),
+                                     request.cookies.get(DEVICE_COOKIE))
     except TooManyAttempts as refused:
         context["error"] = message_for(refused)
         response = render(request, "pages/login.html", context, status_code=429)
         response.headers["Retry-After"] = str(refused.retry_after)
         return response
-    if account is None:
+    if done is None:
         context["error"] = _("用户名或密码不正确。")
         return render(request, "pages/login.html", context, status_code=401)
-    open_session(request, account, clock.now())
-    return redirect(request, safe_next(next))
+    open_session(request, done.account, clock.now())
+    landed = redirect(request, safe_next(next))
+    remember_device(landed, done.device_token)
+    landed.headers.update(NO_STORE)
+    return landed
 
 
 @router.post("/logout")

@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from starlette.formparsers import MultiPartException
 
 from app.clock import Clock, ClockDep
@@ -78,6 +78,18 @@ def open_session(request: Request, account: Account, now: datetime) -> None:
                             "lang": language or i18n.DEFAULT_LANGUAGE})
     renew_session(request, account)
     ensure_csrf_token(request)
+
+
+# The device token of this browser's last login (app/services/accounts.py): failed logins
+# from elsewhere do not lock it out. Not the session: logging out keeps it.
+DEVICE_COOKIE = "jifen_device"
+
+
+def remember_device(response: Response, device_token: str) -> None:
+    """Give the browser its device token, kept as long as a device stays known."""
+    settings = get_settings()
+    response.set_cookie(DEVICE_COOKIE, device_token, max_age=settings.device_days * 86_400,
+                        httponly=True, samesite="lax", secure=bool(settings.cookie_secure))
 
 
 def renew_session(request: Request, account: Account) -> None:

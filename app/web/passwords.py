@@ -9,13 +9,14 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.headers import NO_STORE
 from app.present.i18n import _
 from app.present.messages import message_for
 from app.services import passwords
 from app.services.access import require_committee
 from app.services.errors import DomainError, Invalid, TooManyAttempts
 from app.web.committee.login_slips import SLIPS_PATH, Slip, slip_fields
-from app.web.deps import WebAccount, WebActor, renew_session
+from app.web.deps import DEVICE_COOKIE, WebAccount, WebActor, renew_session
 from app.web.forms import safe_next
 from app.web.render import flash, redirect, render
 
@@ -42,7 +43,7 @@ def change_password(request: Request, session: SessionDep, actor: WebAccount, cl
         if new_password != new_password_again:
             raise Invalid("The new password was typed differently twice.", "password_mismatch")
         account = passwords.change_own_password(session, actor, current_password, new_password,
-                                                clock.now())
+                                                clock.now(), request.cookies.get(DEVICE_COOKIE))
     except DomainError as error:
         context["error"] = message_for(error)
         response = render(request, PAGE, context, status_code=error.status_code)
@@ -97,5 +98,5 @@ def reset_password(member_id: int, request: Request, session: SessionDep, actor:
                 "slips": slip_fields(actor, [Slip(reset.name, reset.branch, account.username,
                                                   reset.generated)], clock.now().timestamp())}
     response = render(request, RESET_PAGE, context)
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(NO_STORE)
     return response

@@ -19,6 +19,7 @@ from PIL import Image, ImageFile
 
 from app.present import i18n
 from app.present.messages import message_for
+from app.present.print_notice import html_to_pdf
 from app.services import evidence
 from app.services.evidence import MIB, PhotoTooManyPixels, PhotoUnreadable, prepare_photo
 from app.settings import Settings
@@ -162,6 +163,18 @@ def test_photos_are_stored_upright_as_small_jpegs(kind: str, mode: str,
         if mode == "RGBA":  # transparent: on white, not black
             pixel = image.getpixel((15, 20))
             assert isinstance(pixel, tuple) and min(pixel) > 240
+
+
+def test_a_photo_cut_short_is_refused_even_after_a_pdf_was_made() -> None:
+    """WeasyPrint, once imported, makes Pillow accept truncated images in the whole process;
+    making a PDF puts Pillow's default back, so a photo cut short is still no photo."""
+    photo = BytesIO()
+    Image.new("RGB", (2000, 1000), (180, 30, 30)).save(photo, "JPEG", quality=90)
+    cut = BytesIO(photo.getvalue()[:2000])
+    html_to_pdf("<p>公示</p>")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    with pytest.raises(PhotoUnreadable):
+        prepare_photo(cut, 8 * MIB)
 
 
 def test_a_header_alone_is_not_a_photo() -> None:

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.headers import NO_STORE
 from app.present.i18n import _
 from app.present.labels import beijing
 from app.present.messages import MESSAGES
@@ -38,7 +39,7 @@ PURPOSE = "member-import"
 
 def _no_store(response: Response) -> Response:
     # The preview carries the file's passwords, the result the generated ones.
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(NO_STORE)
     return response
 
 

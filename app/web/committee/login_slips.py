@@ -22,6 +22,7 @@ from fastapi.responses import Response
 
 from app.clock import ClockDep
 from app.db import SessionDep
+from app.present.headers import NO_STORE
 from app.present.i18n import _
 from app.services import passwords
 from app.services.access import Actor
@@ -75,5 +76,5 @@ def login_slips(request: Request, session: SessionDep, actor: CommitteeActor, cl
     response = render(request, "print/login_slips.html", {
         "sheets": sheets, "count": len(slips), "site": site.rstrip("/"),
         "title": _("打印登录条")})
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(NO_STORE)
     return response
