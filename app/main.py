@@ -25,6 +25,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from app import api, ops, web
 from app.api.entry_import import IMPORT_PATH as API_ENTRY_IMPORT_PATH
+from app.api.idempotency import RequestDigest
 from app.api.member_import import IMPORT_PATH as API_IMPORT_PATH
 from app.clock import ClockDep
 from app.db import SessionDep
@@ -231,7 +232,10 @@ def create_app() -> FastAPI:
             swagger_css_url="/docs-assets/swagger-ui.css",
             swagger_favicon_url="/static/icon.svg")
 
-    # Innermost, so a refused page has its session (flash, CSRF) and language.
+    # Hashes what an API POST with an Idempotency-Key sends, as the app reads it (within the
+    # body limits, outside it).
+    app.add_middleware(RequestDigest)
+    # Innermost but one, so a refused page has its session (flash, CSRF) and language.
     app.add_middleware(BodyLimitMiddleware, refuse=on_body_too_large,
                        upload_paths={UPLOAD_PATH, API_IMPORT_PATH, API_ENTRY_IMPORT_PATH,
                                      ENTRY_IMPORT_PAGE, *IMPORT_PATHS})

@@ -25,6 +25,7 @@ from app.api import (
     rules_file,
 )
 from app.api.deps import current_actor, errors
+from app.api.retries import prepare as prepare_retries
 
 router = APIRouter(prefix="/api/v1")
 
@@ -62,4 +63,5 @@ for module in (auth, passwords, orgs, member_import, members, rules, rules_file,
                exports, notices, printing, appraisal, cases):
     _document_body_limit(module.router)
     _document_change_first(module.router)
+    prepare_retries(module.router)  # Idempotency-Key, ETag, If-Match (docs/api/retries.md)
     router.include_router(module.router)
