@@ -16,10 +16,10 @@ import hashlib
 import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from email.message import Message as MimeMessage
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
@@ -140,7 +140,7 @@ class RequestDigest:
         await self.app(scope, hashing, send)
 
 
-class Replay(Exception):  # noqa: N818 (not an error: the route answers with the stored answer)
+class Replay(Exception):
     """Raised by `idempotency_key` to answer the request with its key's stored answer."""
 
     def __init__(self, answer: Answer) -> None:
@@ -209,7 +209,7 @@ def _code(body: bytes) -> object:
     return parsed.get("code") if isinstance(parsed, dict) else None
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 async def _handled(request: Request, error: Exception) -> Response | None:

@@ -11,7 +11,7 @@ its lock.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -27,11 +27,12 @@ class ApiRoute(APIRoute):
     """A route of /api/v1: a POST settles its Idempotency-Key, a GET, PATCH or PUT answers
     its ETag."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if "POST" in self.methods:
+        methods = self.methods or set()
+        if "POST" in methods:
             return settled(handler)
-        if self.methods & {"GET", "PATCH", "PUT"}:
+        if methods & {"GET", "PATCH", "PUT"}:
             return tagged(handler)
         return handler
 
@@ -75,18 +76,19 @@ def prepare(router: APIRouter) -> None:
         if not isinstance(route, APIRoute):
             continue
         route.__class__ = ApiRoute
+        methods = route.methods or set()
         # A new dict: a route's responses may be shared with others (one constant).
         responses = dict(route.responses)
-        if "POST" in route.methods:
+        if "POST" in methods:
             route.dependencies.append(IdempotencyKeyDep)
             _with_headers(responses, _success(route), _REPLAYED_HEADER)
             _also(responses, 409, _IN_PROGRESS)
             _also(responses, 422, _REUSED)
-        elif "GET" in route.methods and route.response_model is not None:
+        elif "GET" in methods and route.response_model is not None:
             route.dependencies.append(IfNoneMatchDep)
             _with_headers(responses, 200, _ETAG_HEADER)
             responses[304] = _NOT_MODIFIED
-        elif route.methods & {"PATCH", "PUT"}:
+        elif methods & {"PATCH", "PUT"}:
             _with_headers(responses, _success(route), _ETAG_HEADER)
             responses.update(errors(412, codes={412: ("precondition_failed",)}))
         route.responses = responses

@@ -38,7 +38,6 @@ from sqlmodel import Session, col
 
 from app.models import Org
 
-
 # What the caller asks of the current state before a change (an API client's If-Match,
 # app/api/etags.py): a service that takes one calls it right after its lock, before it checks
 # or changes anything, so nothing can change in between. It raises to refuse.
