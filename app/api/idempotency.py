@@ -53,15 +53,19 @@ TRY_AGAIN_CODES = frozenset({"password_change_required", "concurrent_change",
 def caller_of(authorization: str | None, now: datetime) -> str | None:
     """Whose key this is: the account of a valid bearer token (the same across its logins);
     for any other credential (an API key), a hash of the whole header, so only the holder of
-    the whole secret shares its keys. None without credentials: the key is not used.
+    the whole secret shares its keys. None without credentials, or with a token that is not
+    valid: the key is not used.
 
     No I/O: a token is only read (signature and expiry); a refused credential is answered 401
     by the route as usual, and a 401 is never kept."""
     if not authorization or not authorization.strip():
         return None
     scheme, _, credential = authorization.strip().partition(" ")
-    if scheme.lower() == "bearer" and (claims := read_token(credential.strip(), now)):
-        return f"account:{claims.account_id}"
+    credential = credential.strip()
+    if scheme.lower() == "bearer" and credential.count(".") == 2:  # a token (a JWT)
+        claims = read_token(credential, now)
+        # Expired or forged: the route answers 401, which is never kept.
+        return f"account:{claims.account_id}" if claims else None
     return "credential:" + hashlib.sha256(authorization.encode("utf-8", "replace")).hexdigest()
 
 

@@ -88,6 +88,8 @@ def prepare(router: APIRouter) -> None:
             route.dependencies.append(IfNoneMatchDep)
             _with_headers(responses, 200, _ETAG_HEADER)
             responses[304] = _NOT_MODIFIED
+            # A route with a parameter may answer 422 (FastAPI documents it so): ours.
+            responses.setdefault(422, errors(422)[422])
         elif methods & {"PATCH", "PUT"}:
             _with_headers(responses, _success(route), _ETAG_HEADER)
             responses.update(errors(412, codes={412: ("precondition_failed",)}))

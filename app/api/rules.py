@@ -84,7 +84,7 @@ def update_rule(code: CodePath, body: RuleUpdate, session: SessionDep, actor: Cu
 
 
 @router.get("/rules/{year}/procedure", response_model=RuleParamsOut,
-            responses=errors(401, 422))
+            responses=errors(401, 404, 422))
 def read_procedure(year: Annotated[Year, Path(description="The rule set's year")],
                    session: SessionDep, _actor: CurrentActor, clock: ClockDep) -> RuleParamsOut:
     """The year's parameters (as GET /rules has them); their ETag is what PUT
