@@ -232,8 +232,8 @@ def create_app() -> FastAPI:
             swagger_css_url="/docs-assets/swagger-ui.css",
             swagger_favicon_url="/static/icon.svg")
 
-    # Hashes what an API POST with an Idempotency-Key sends, as the app reads it (within the
-    # body limits, outside it).
+    # Innermost: hashes what an API POST with an Idempotency-Key sends, as the app reads it,
+    # so only what the body limits let through (app/api/idempotency.py).
     app.add_middleware(RequestDigest)
     # Innermost but one, so a refused page has its session (flash, CSRF) and language.
     app.add_middleware(BodyLimitMiddleware, refuse=on_body_too_large,
