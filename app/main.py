@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import api, ops, web
 from app.api import document
 from app.api.entry_import import IMPORT_PATH as API_ENTRY_IMPORT_PATH
+from app.api.idempotency import RequestDigest
 from app.api.member_import import IMPORT_PATH as API_IMPORT_PATH
 from app.api.photos import UPLOAD_PATH as API_PHOTO_PATH
 from app.api.problems import problem
@@ -241,7 +242,10 @@ def create_app() -> FastAPI:
             swagger_css_url=f"/static/vendor/{SWAGGER_UI}/swagger-ui.css",
             swagger_favicon_url="/static/icon.svg")
 
-    # Innermost, so a refused page has its session (flash, CSRF) and language.
+    # Innermost: hashes what an API POST with an Idempotency-Key sends, as the app reads it,
+    # so only what the body limits let through (app/api/idempotency.py).
+    app.add_middleware(RequestDigest)
+    # Innermost but one, so a refused page has its session (flash, CSRF) and language.
     app.add_middleware(BodyLimitMiddleware, refuse=on_body_too_large,
                        upload_paths={UPLOAD_PATH, API_IMPORT_PATH, API_ENTRY_IMPORT_PATH,
                                      API_PHOTO_PATH, ENTRY_IMPORT_PAGE, *IMPORT_PATHS})

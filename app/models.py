@@ -747,3 +747,33 @@ class ApiKey(SQLModel, table=True):
     last_used_at: datetime | None = _at(nullable=True)
     revoked_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     revoked_at: datetime | None = _at(nullable=True)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """A POST under /api/v1 sent with an Idempotency-Key (docs/api/retries.md): whose key,
+    what was asked and, once answered, the answer, kept 24 hours from `created_at`.
+
+    The unique (caller, client_key) decides a race, across app servers too: one request
+    inserts the claim (committed at once, so the other sees it: 409 while it runs), the other
+    fails and reads it. The answer is stored in the request's own transaction, with what the
+    request created: both are committed or neither (app/services/idempotency.py).
+    """
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (sa.UniqueConstraint("caller", "client_key"),)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    # Whose key: "account:<id>" for a bearer token, "credential:<sha-256>" for any other
+    # (app/api/idempotency.py, caller_of).
+    caller: str = Field(max_length=80)
+    client_key: str = Field(max_length=255)
+    # SHA-256 of the method, path, query, media type and body, in hex.
+    fingerprint: str = Field(max_length=64)
+    # The request holding the claim; a new one when a claim left by a request that died is
+    # taken over, so that request, were it still running, stores nothing.
+    holder: str = Field(max_length=32)
+    created_at: datetime = _at(index=True)
+    claimed_at: datetime = _at()
+    # Null while the request runs; then the answer's status, headers (JSON) and body.
+    status: int | None = None
+    headers: str = Field(default="", sa_type=sa.Text)
+    body: bytes = Field(default=b"", sa_type=sa.LargeBinary)

@@ -28,6 +28,7 @@ from app.api import (
 )
 from app.api.deps import account_actor, current_actor, errors, note_key_use
 from app.api.document import operation_id
+from app.api.retries import prepare as prepare_retries
 
 # Every operation's id is its function's name, for new routes too (app/api/document.py).
 # Every call: an API key's last use is noted after the work, before the commit.
@@ -86,4 +87,5 @@ for module in (auth, passwords, orgs, member_import, members, rules, rules_file,
     _document_body_limit(module.router)
     _document_change_first(module.router)
     _document_read_only(module.router)
+    prepare_retries(module.router)  # Idempotency-Key, ETag, If-Match (docs/api/retries.md)
     router.include_router(module.router)

@@ -119,6 +119,8 @@ _MEANINGS = {
     403: "Authenticated but not allowed.",
     404: "Unknown or outside the caller's scope.",
     409: "Refused by the workflow (a lock, a wrong state, a cap).",
+    412: "If-Match names a representation that is no longer the current one; nothing was "
+         "changed.",
     413: "The request body is too large.",
     422: "Invalid input.",
     429: "Too many attempts.",

@@ -7,6 +7,7 @@ from datetime import date
 from fastapi import APIRouter, status
 
 from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.etags import IfMatchDep
 from app.api.params import MemberIdPath, OrgFilter, SuspensionIdPath, YearPath, YearQuery
 from app.api.shape import member_out
 from app.clock import ClockDep
@@ -38,6 +39,7 @@ from app.schemas import (
 )
 from app.services import members, standing
 from app.services.access import get_member
+from app.services.errors import NotFound
 from app.services.member_score import MemberScore, member_score
 
 router = APIRouter(tags=["members"])
@@ -51,6 +53,12 @@ def _one(session: SessionDep, member: Member, today: date) -> MemberOut:
     member_id = member.id or 0
     return member_out(member, _username(session, member_id),
                       standing.member_facts(session, [member_id], today)[member_id])
+
+
+def _read(session: SessionDep, actor: CurrentActor, member_id: int, today: date) -> MemberOut:
+    """The member as GET /members/{id} answers the caller (and PATCH's If-Match compares)."""
+    member, _ = get_member(session, actor, member_id)
+    return _one(session, member, today)
 
 
 @router.post("/members", status_code=status.HTTP_201_CREATED, response_model=MemberOut,
@@ -80,18 +88,17 @@ def list_members(session: SessionDep, actor: CurrentActor, paging: PagingDep, cl
 @router.get("/members/{member_id}", response_model=MemberOut, responses=errors(401, 404, 422))
 def read_member(member_id: MemberIdPath, session: SessionDep, actor: CurrentActor,
                 clock: ClockDep) -> MemberOut:
-    """One member."""
-    member, _ = get_member(session, actor, member_id)
-    return _one(session, member, clock.today())
+    """One member; its ETag is what PATCH's If-Match names."""
+    return _read(session, actor, member_id, clock.today())
 
 
 @router.patch("/members/{member_id}", response_model=MemberOut,
               responses=errors(401, 403, 404, 409, 422))
 def update_member(member_id: MemberIdPath, body: MemberUpdate, session: SessionDep,
-                  actor: CurrentActor,
-                  clock: ClockDep) -> MemberOut:
+                  actor: CurrentActor, clock: ClockDep, if_match: IfMatchDep) -> MemberOut:
     """Change name, category, standing (转正) or this year's exemption (免评 needs a
-    reason). 409 member_left for a member who has left."""
+    reason). 409 member_left for a member who has left. With If-Match (the ETag of GET
+    /members/{id}): 412 when the member changed since."""
     changes = body.model_dump(exclude_unset=True)
     for field in ("category", "standing"):
         if changes.get(field) is not None:
@@ -99,7 +106,8 @@ def update_member(member_id: MemberIdPath, body: MemberUpdate, session: SessionD
     for field in ("name", "category", "exempt", "standing"):
         if field in changes and changes[field] is None:
             del changes[field]
-    member = members.update_member(session, actor, member_id, changes, clock.now())
+    unchanged = if_match.guard(lambda: _read(session, actor, member_id, clock.today()))
+    member = members.update_member(session, actor, member_id, changes, clock.now(), unchanged)
     return _one(session, member, clock.today())
 
 
@@ -154,17 +162,38 @@ def exemption_out(exemption: MemberExemption) -> ExemptionOut:
     return ExemptionOut.model_validate(exemption, from_attributes=True)
 
 
+def _exemption(session: SessionDep, actor: CurrentActor, member_id: int,
+               year: int) -> ExemptionOut | None:
+    found = standing.active_exemption(session, actor, member_id, year)
+    return exemption_out(found) if found is not None else None
+
+
+@router.get("/members/{member_id}/exemptions/{year}", response_model=ExemptionOut,
+            responses=errors(401, 404, 422))
+def read_exemption(member_id: MemberIdPath, year: YearPath, session: SessionDep,
+                   actor: CurrentActor) -> ExemptionOut:
+    """The member's active exemption (免评) of a year; 404 with none. Its ETag is what PUT's
+    If-Match names."""
+    found = _exemption(session, actor, member_id, year)
+    if found is None:
+        raise NotFound(f"Member {member_id} has no active exemption for {year}.")
+    return found
+
+
 @router.put("/members/{member_id}/exemptions/{year}", response_model=ExemptionOut,
             responses=errors(401, 403, 404, 409, 422))
-def put_exemption(member_id: MemberIdPath, year: YearPath, body: ExemptionPut, session: SessionDep,
-                  actor: CurrentActor, clock: ClockDep) -> ExemptionOut:
+def put_exemption(member_id: MemberIdPath, year: YearPath, body: ExemptionPut,
+                  session: SessionDep,
+                  actor: CurrentActor, clock: ClockDep, if_match: IfMatchDep) -> ExemptionOut:
     """Record (or change) the member's exemption (免评) of a year: 422 note_required,
     future_date; 409 member_left, rating_final (the year's rating is approved). A draft
-    rating of the year has the line, n and the proposals computed again."""
+    rating of the year has the line, n and the proposals computed again. With If-Match
+    (the ETag of GET .../exemptions/{year}): 412 when it changed since, or there is none."""
     given = standing.ExemptionIn(ExemptionReason(body.reason_kind.value), body.note,
                                  body.parent_consent_on, body.meeting_on)
+    unchanged = if_match.guard(lambda: _exemption(session, actor, member_id, year))
     return exemption_out(standing.record_exemption(session, actor, member_id, year, given,
-                                                   clock.now(), clock.today()))
+                                                   clock.now(), clock.today(), unchanged))
 
 
 @router.get("/members/{member_id}/exemptions", response_model=Page[ExemptionOut],

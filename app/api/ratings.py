@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.etags import IfMatchDep
 from app.api.params import MemberIdPath, OrgFilter, OrgIdPath, RatingIdPath, YearFilter
 from app.api.shape import objection_out, rating_out
 from app.clock import ClockDep
@@ -36,6 +37,7 @@ from app.schemas import (
 )
 from app.services import appraisal, rating_view, ratings
 from app.services.access import Actor
+from app.services.errors import NotFound
 
 router = APIRouter(tags=["ratings"])
 
@@ -101,7 +103,12 @@ def list_ratings(session: SessionDep, actor: CurrentActor, paging: PagingDep,
 def read_rating(rating_id: RatingIdPath, session: SessionDep, actor: CurrentActor,
                 clock: ClockDep) -> RatingOut:
     """One rating with every member's score, stars and grade; the ballot's state; to the
-    committees, once the ballot is closed, each line's tally."""
+    committees, once the ballot is closed, each line's tally. Its ETag is what PATCH
+    .../items/{member_id}'s If-Match names."""
+    return _read(session, actor, rating_id, clock)
+
+
+def _read(session: SessionDep, actor: Actor, rating_id: int, clock: ClockDep) -> RatingOut:
     rating, _ = ratings.get_rating(session, actor, rating_id)
     return _answer(session, actor, rating, clock)
 
@@ -111,21 +118,46 @@ def read_rating(rating_id: RatingIdPath, session: SessionDep, actor: CurrentActo
                   409: (*DRAFT_ONLY, "not_graded", "excellent_cap", "vetoed_grade")}))
 def change_grade(rating_id: RatingIdPath, member_id: MemberIdPath, body: GradeChange,
                  session: SessionDep,
-                 actor: CurrentActor, clock: ClockDep) -> RatingOut:
-    """Change a proposed grade, with a reason, while in draft (组织评定)."""
+                 actor: CurrentActor, clock: ClockDep, if_match: IfMatchDep) -> RatingOut:
+    """Change a proposed grade, with a reason, while in draft (组织评定). With If-Match
+    (the ETag of GET /ratings/{id}): 412 when the rating changed since."""
+    unchanged = if_match.guard(lambda: _read(session, actor, rating_id, clock))
     rating = ratings.override_grade(session, actor, rating_id, member_id, body.grade,
-                                    body.reason, clock.now())
+                                    body.reason, clock.now(), unchanged)
     return _answer(session, actor, rating, clock)
 
 
 @router.put("/ratings/{rating_id}/self-assessment", response_model=SelfAssessmentOut,
             responses=errors(401, 403, 404, 409, 422, codes={403: ("not_on_rating",),
                                                              409: DRAFT_ONLY}))
-def write_self_assessment(rating_id: RatingIdPath, body: SelfAssessmentBody, session: SessionDep,
-                          actor: CurrentActor, clock: ClockDep) -> SelfAssessmentOut:
-    """Write or rewrite one's own self-assessment (个人自评) while the rating is a draft."""
-    own = appraisal.write_self_assessment(session, actor, rating_id, body.text, clock.now())
+def write_self_assessment(rating_id: RatingIdPath, body: SelfAssessmentBody,
+                          session: SessionDep,
+                          actor: CurrentActor, clock: ClockDep,
+                          if_match: IfMatchDep) -> SelfAssessmentOut:
+    """Write or rewrite one's own self-assessment (个人自评) while the rating is a draft.
+    With If-Match (the ETag of GET .../self-assessment): 412 when it changed since, or
+    there is none yet."""
+    unchanged = if_match.guard(lambda: _own(session, actor, rating_id))
+    own = appraisal.write_self_assessment(session, actor, rating_id, body.text, clock.now(),
+                                          unchanged)
     return SelfAssessmentOut.model_validate(own, from_attributes=True)
+
+
+def _own(session: SessionDep, actor: Actor, rating_id: int) -> SelfAssessmentOut | None:
+    own = appraisal.own_self_assessment(session, actor, rating_id)
+    return SelfAssessmentOut.model_validate(own, from_attributes=True) if own else None
+
+
+@router.get("/ratings/{rating_id}/self-assessment", response_model=SelfAssessmentOut,
+            responses=errors(401, 404, 422))
+def read_own_self_assessment(rating_id: RatingIdPath, session: SessionDep,
+                             actor: CurrentActor) -> SelfAssessmentOut:
+    """The caller's own self-assessment on the rating; 404 when none is written. Its ETag
+    is what PUT .../self-assessment's If-Match names."""
+    own = _own(session, actor, rating_id)
+    if own is None:
+        raise NotFound(f"You have written no self-assessment on rating {rating_id}.")
+    return own
 
 
 @router.get("/ratings/{rating_id}/self-assessments",

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, status
 
 from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.etags import IfMatchDep
 from app.api.params import ObjectionIdPath, OrgFilter, OrgIdPath, ReviewIdPath, YearFilter
 from app.api.shape import objection_out, review_out
 from app.clock import ClockDep
@@ -64,17 +65,26 @@ def list_reviews(session: SessionDep, actor: CurrentActor, paging: PagingDep,
 @router.get("/reviews/{review_id}", response_model=ReviewOut, responses=errors(401, 404, 422))
 def read_review(review_id: ReviewIdPath, session: SessionDep, actor: CurrentActor,
                 clock: ClockDep) -> ReviewOut:
-    """The review sheet: every member's review score, change and running total."""
+    """The review sheet: every member's review score, change and running total. Its ETag
+    is what PUT .../scores's If-Match names."""
+    return _read(session, actor, review_id, clock)
+
+
+def _read(session: SessionDep, actor: Actor, review_id: int, clock: ClockDep) -> ReviewOut:
     review, _ = reviews.get_review(session, actor, review_id)
     return _out(session, actor, review, clock)
 
 
 @router.put("/reviews/{review_id}/scores", response_model=ReviewOut,
             responses=errors(401, 403, 404, 409, 422))
-def set_scores(review_id: ReviewIdPath, body: ScoresBody, session: SessionDep, actor: CurrentActor,
-               clock: ClockDep) -> ReviewOut:
-    """Set review scores (0 to 5) while in draft."""
-    review = reviews.set_scores(session, actor, review_id, body.scores, clock.now())
+def set_scores(review_id: ReviewIdPath, body: ScoresBody, session: SessionDep,
+               actor: CurrentActor,
+               clock: ClockDep, if_match: IfMatchDep) -> ReviewOut:
+    """Set review scores (0 to 5) while in draft. With If-Match (the ETag of GET
+    /reviews/{id}): 412 when the review changed since."""
+    unchanged = if_match.guard(lambda: _read(session, actor, review_id, clock))
+    review = reviews.set_scores(session, actor, review_id, body.scores, clock.now(),
+                                unchanged)
     return _out(session, actor, review, clock)
 
 

@@ -42,7 +42,7 @@ from app.services import audit
 from app.services.access import Actor, require_branch_committee, require_person
 from app.services.early_steps import checked_reason, year_earliness
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
-from app.services.locking import lock_branch
+from app.services.locking import Precondition, lock_branch
 from app.services.objections import record_objection
 from app.services.ratings import get_rating, require_draft
 from app.services.rules import MAX_NOTICE_DAYS, load_rule_set
@@ -123,7 +123,8 @@ def _audit(session: Session, actor: Actor, action: str, rating: Rating, now: dat
 
 
 def write_self_assessment(session: Session, actor: Actor, rating_id: int, text: str,
-                          now: datetime) -> SelfAssessment:
+                          now: datetime, precondition: Precondition | None = None
+                          ) -> SelfAssessment:
     rating = session.get(Rating, rating_id)
     org = session.get(Org, rating.org_id) if rating else None
     if rating is None or org is None or not (actor.manages(org)
@@ -134,6 +135,8 @@ def write_self_assessment(session: Session, actor: Actor, rating_id: int, text: 
         raise Forbidden("Only the members on the rating (graded or probationary) write a "
                         "self-assessment on it.", "not_on_rating")
     lock_branch(session, org.id or 0, rating)
+    if precondition is not None:
+        precondition()
     require_draft(rating)
     text = text.strip()
     if not 1 <= len(text) <= MAX_SELF_ASSESSMENT:
@@ -153,6 +156,22 @@ def write_self_assessment(session: Session, actor: Actor, rating_id: int, text: 
                  object_type="self_assessment", object_id=own.id, at=now, before=before,
                  after=audit.snapshot(own))
     return own
+
+
+def own_self_assessment(session: Session, actor: Actor, rating_id: int
+                        ) -> SelfAssessment | None:
+    """The caller's own self-assessment on the rating, if written (404: no such rating in
+    the caller's scope)."""
+    rating = session.get(Rating, rating_id)
+    org = session.get(Org, rating.org_id) if rating else None
+    if rating is None or org is None or not (actor.manages(org)
+                                             or actor.member_org_id == org.id):
+        raise NotFound(f"Rating {rating_id} does not exist or is outside your scope.")
+    if actor.member_id is None:
+        return None
+    return session.exec(select(SelfAssessment).where(
+        SelfAssessment.rating_id == rating_id,
+        SelfAssessment.member_id == actor.member_id)).first()
 
 
 def self_assessments(session: Session, actor: Actor, rating_id: int

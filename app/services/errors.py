@@ -45,6 +45,13 @@ class Invalid(DomainError):
     default_code = "invalid"
 
 
+class PreconditionFailed(DomainError):
+    """The caller's If-Match names a representation that is no longer the current one."""
+
+    status_code = 412
+    default_code = "precondition_failed"
+
+
 class TooManyAttempts(DomainError):
     status_code = 429
     default_code = "too_many_attempts"

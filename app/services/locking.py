@@ -29,6 +29,7 @@ order is always branch lock, then the year's rule-set lock, then the audit chain
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
@@ -36,6 +37,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from app.models import Org
+
+# What the caller asks of the current state before a change (an API client's If-Match,
+# app/api/etags.py): a service that takes one calls it right after its lock, before it checks
+# or changes anything, so nothing can change in between. It raises to refuse.
+Precondition = Callable[[], None]
 
 
 def lock_branch(session: Session, org_id: int, *refresh: object) -> None:

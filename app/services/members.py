@@ -20,7 +20,7 @@ from app.services.access import (
     require_manages,
 )
 from app.services.errors import Invalid, WorkflowConflict
-from app.services.locking import lock_branch
+from app.services.locking import Precondition, lock_branch
 from app.services.paging import page
 from app.services.passwords import check_policy
 
@@ -82,10 +82,12 @@ def create_member(session: Session, actor: Actor, new: NewMember, now: datetime,
 
 
 def update_member(session: Session, actor: Actor, member_id: int, changes: dict[str, object],
-                  now: datetime) -> Member:
+                  now: datetime, precondition: Precondition | None = None) -> Member:
     member, org = get_member(session, actor, member_id)
     require_manages(actor, org)
     lock_branch(session, org.id or 0, member)
+    if precondition is not None:
+        precondition()
     before = audit.snapshot(member)
     if "name" in changes:
         name = str(changes["name"] or "").strip()

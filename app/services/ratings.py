@@ -47,7 +47,7 @@ from app.services.access import (
     require_branch_committee,
 )
 from app.services.errors import Invalid, NotFound, WorkflowConflict
-from app.services.locking import lock_branch, lock_branches
+from app.services.locking import Precondition, lock_branch, lock_branches
 from app.services.paging import page
 from app.services.rules import ensure_rule_set, load_rule_set
 from app.services.scoring import (
@@ -340,17 +340,21 @@ def list_ratings(session: Session, actor: Actor, org_id: int | None, year: int |
                 offset=offset)
 
 
-def _draft_rating(session: Session, actor: Actor, rating_id: int) -> Rating:
+def _draft_rating(session: Session, actor: Actor, rating_id: int,
+                  precondition: Precondition | None = None) -> Rating:
     rating, org = get_rating(session, actor, rating_id)
     require_branch_committee(actor, org)
     lock_branch(session, org.id or 0, rating)
+    if precondition is not None:
+        precondition()
     require_draft(rating)
     return rating
 
 
 def override_grade(session: Session, actor: Actor, rating_id: int, member_id: int,
-                   grade: Grade, reason: str, now: datetime) -> Rating:
-    rating = _draft_rating(session, actor, rating_id)
+                   grade: Grade, reason: str, now: datetime,
+                   precondition: Precondition | None = None) -> Rating:
+    rating = _draft_rating(session, actor, rating_id, precondition)
     items = rating_items(session, rating_id)
     item = next((i for i in items if i.member_id == member_id), None)
     if item is None:

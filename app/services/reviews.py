@@ -29,7 +29,7 @@ from app.services import audit
 from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
 from app.services.early_steps import Earliness, checked_reason, unended
 from app.services.errors import Invalid, NotFound, WorkflowConflict
-from app.services.locking import lock_branch
+from app.services.locking import Precondition, lock_branch
 from app.services.paging import page
 from app.services.rules import MAX_NOTICE_DAYS, ensure_rule_set, load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
@@ -144,10 +144,12 @@ def review_lines(session: Session, review: Review, now: datetime) -> list[Review
 
 
 def set_scores(session: Session, actor: Actor, review_id: int, scores: dict[int, int | None],
-               now: datetime) -> Review:
+               now: datetime, precondition: Precondition | None = None) -> Review:
     review, org = get_review(session, actor, review_id)
     require_manages(actor, org)
     lock_branch(session, org.id or 0, review)
+    if precondition is not None:
+        precondition()
     if review.status != ReviewStatus.draft:
         raise WorkflowConflict(f"Review {review_id} is {review.status}; scores change only in "
                                "draft.", "review_not_draft")

@@ -15,11 +15,13 @@ from app.models import RuleSetRow
 from app.points import RatingParams, RuleSet
 from app.services import audit
 from app.services.errors import Invalid
+from app.services.locking import Precondition
 from app.services.rules import (
     bump_revision,
     check_year,
     ensure_rule_set,
     load_rule_set,
+    lock_rule_set,
     rating_params_problems,
     read_params,
     write_params,
@@ -51,10 +53,14 @@ def frozen_changes(current: RuleSet, new: RuleSet) -> list[str]:
 
 
 def set_procedure(session: Session, actor_id: int, year: int, changes: dict[str, Any],
-                  now: datetime) -> RatingParams:
+                  now: datetime, precondition: Precondition | None = None) -> RatingParams:
     """Set any of the year's procedural parameters, frozen or not; the year's parameters.
     Unchanged values write nothing."""
     check_year(year)
+    if precondition is not None:
+        ensure_rule_set(session, year, now)
+        lock_rule_set(session, year)
+        precondition()
     assert set(changes) <= set(PROCEDURAL), changes
     for name, value in changes.items():
         if value is None:

@@ -25,7 +25,7 @@ from app.points import (
 from app.points.disposal import MAX_RECTIFY_MONTHS as MAX_RECTIFY_MONTHS
 from app.services import audit
 from app.services.errors import Invalid, NotFound, WorkflowConflict
-from app.services.locking import lock_rule_year
+from app.services.locking import Precondition, lock_rule_year
 
 
 def _to_item(row: RuleItemRow) -> RuleItem:
@@ -322,6 +322,14 @@ def rating_params_problems(params: RatingParams) -> list[RuleProblem]:
     return problems
 
 
+def lock_rule_set(session: Session, year: int) -> None:
+    """Hold the stored year's rule set row until the transaction ends (every edit of the year
+    writes it): a check made now holds until this edit is written. What was read of the year
+    before is forgotten: it may predate the lock."""
+    session.get(RuleSetRow, year, with_for_update=True, populate_existing=True)
+    forget_rule_sets(session)
+
+
 def bump_revision(session: Session, rule_set: RuleSetRow) -> None:
     """The year's rules changed: a new revision (kept rule sets and member pages move on)."""
     rule_set.revision = uuid4().hex
@@ -330,9 +338,13 @@ def bump_revision(session: Session, rule_set: RuleSetRow) -> None:
 
 
 def update_rule_item(
-    session: Session, actor_id: int, year: int, code: str, changes: dict[str, Any], now: datetime
+    session: Session, actor_id: int, year: int, code: str, changes: dict[str, Any], now: datetime,
+    precondition: Precondition | None = None,
 ) -> RuleItemRow:
     ensure_rule_set(session, year, now)
+    if precondition is not None:
+        lock_rule_set(session, year)
+        precondition()
     row = session.exec(
         select(RuleItemRow).where(RuleItemRow.year == year, RuleItemRow.code == code)
     ).first()

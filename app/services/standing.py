@@ -28,7 +28,7 @@ from app.models import (
 from app.services import audit, ratings
 from app.services.access import Actor, get_member, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
-from app.services.locking import lock_branch
+from app.services.locking import Precondition, lock_branch
 
 
 def beijing_year(now: datetime) -> int:
@@ -258,9 +258,12 @@ def exemption_years(session: Session, member: Member, today: date) -> list[int]:
 
 
 def record_exemption(session: Session, actor: Actor, member_id: int, year: int,
-                     given: ExemptionIn, now: datetime, today: date) -> MemberExemption:
+                     given: ExemptionIn, now: datetime, today: date,
+                     precondition: Precondition | None = None) -> MemberExemption:
     """This year's (or another year's) 免评: a new one, or the active one changed."""
     member, _ = _managed_member(session, actor, member_id)
+    if precondition is not None:
+        precondition()
     _not_left(member)
     note = given.note.strip()
     if given.reason_kind == ExemptionReason.other and not note:
@@ -309,6 +312,13 @@ def withdraw_exemption(session: Session, actor: Actor, member_id: int, year: int
     if rating is not None:
         _recompute(session, actor, rating, member_id, False, now)
     return exemption
+
+
+def active_exemption(session: Session, actor: Actor, member_id: int,
+                     year: int) -> MemberExemption | None:
+    """The member's active exemption of a year, if any (as PUT .../exemptions/{year} sets it)."""
+    get_member(session, actor, member_id)
+    return active_exemptions(session, [member_id], year).get(member_id)
 
 
 def list_exemptions(session: Session, actor: Actor, member_id: int, limit: int, offset: int
