@@ -1,6 +1,6 @@
 """The JSON API, /api/v1 (docs/api.md)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
@@ -24,9 +24,10 @@ from app.api import (
     rules,
     rules_file,
 )
-from app.api.deps import current_actor, errors
+from app.api.deps import UNKNOWN_PARAMETER, current_actor, errors, known_parameters
 
-router = APIRouter(prefix="/api/v1")
+# Every route refuses a query parameter it does not take (app/api/deps.py).
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(known_parameters)])
 
 
 def _document_body_limit(module_router: APIRouter) -> None:
@@ -57,9 +58,20 @@ def _document_change_first(module_router: APIRouter) -> None:
                 **given, "description": f"{said}. Also {CHANGE_FIRST}"}}
 
 
+def _document_unknown_parameter(module_router: APIRouter) -> None:
+    """Every route may answer 422 `unknown_parameter` (app/api/deps.known_parameters)."""
+    for route in module_router.routes:
+        if isinstance(route, APIRoute):
+            given = route.responses.get(422) or errors(422)[422]
+            said = str(given.get("description", "")).rstrip(".")
+            route.responses = {**route.responses, 422: {
+                **given, "description": f"{said}. Also {UNKNOWN_PARAMETER}"}}
+
+
 for module in (auth, passwords, orgs, member_import, members, rules, rules_file, entries,
                attendance, reviews, ratings, audit, entry_import,
                exports, notices, printing, appraisal, cases):
     _document_body_limit(module.router)
     _document_change_first(module.router)
+    _document_unknown_parameter(module.router)
     router.include_router(module.router)

@@ -5,16 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AwareDatetime, BeforeValidator
 
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import ErrorOut
 from app.security import SessionClaims, read_token
 from app.services.access import Actor, load_actor, session_account
-from app.services.errors import Unauthorized
+from app.services.errors import Invalid, Unauthorized
 from app.services.passwords import require_own_password
+from app.services.stamps import use_clock
+from app.services.sync import SyncRead
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
 
@@ -35,9 +40,10 @@ async def token_claims(
 TokenClaims = Annotated[SessionClaims, Depends(token_claims)]
 
 
-def account_actor(session: SessionDep, claims: TokenClaims) -> Actor:
+def account_actor(session: SessionDep, claims: TokenClaims, clock: ClockDep) -> Actor:
     """The caller, even one who must change their password first (for that change, GET /me
     and the logouts)."""
+    use_clock(session, clock)  # the request's time on every updated_at it writes
     account = session_account(session, claims)
     if account is None:
         raise Unauthorized("The token is invalid, expired or logged out; log in again.",
@@ -76,6 +82,74 @@ async def paging(
 
 # Dependencies that do no I/O are async: a sync one costs a worker-thread hop per request.
 PagingDep = Annotated[Paging, Depends(paging)]
+
+
+def _not_a_number(value: object) -> object:
+    """Pydantic reads "0.5" as a Unix time; the OpenAPI promises ISO 8601 only."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("give an ISO 8601 time with a zone, e.g. 2026-01-10T08:00:00+08:00")
+    return value
+
+
+# A moment in a query: ISO 8601 with a zone.
+Moment = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
+
+
+async def sync_read(
+    clock: ClockDep,
+    updated_since: Annotated[Moment | None, Query(
+        description="Sync read: only items whose updated_at is at or after this time (ISO "
+        "8601 with a zone), oldest change first (docs/api/sync.md).")] = None,
+    after: Annotated[str | None, Query(
+        description="Sync read: the cursor to go on from, an answer's `next` or `resume` "
+        "as given; 422 `invalid_cursor` for anything else.")] = None,
+) -> SyncRead:
+    """A sync read's parameters: items by (updated_at, id) up to the settle horizon."""
+    return SyncRead(updated_since, after, clock.now())
+
+
+SyncDep = Annotated[SyncRead, Depends(sync_read)]
+# What a sync read adds to a list's refusals (listed in its OpenAPI).
+SYNC_CODES = ("invalid_cursor", "offset_with_cursor", "unknown_parameter", "validation_error")
+
+# Query parameter names each route takes, worked out once per route.
+# By id(route) (a route is no dict key), with the route, so a reused id is never mistaken.
+_TAKEN: dict[int, tuple[APIRoute, frozenset[str]]] = {}
+UNKNOWN_PARAMETER = ("`unknown_parameter`: a query parameter the route does not take (a typo "
+                     "is an error, not a filter left out).")
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def taken_parameters(route: APIRoute) -> frozenset[str]:
+    """The query parameters a route declares, its dependencies' too."""
+    cached = _TAKEN.get(id(route))
+    if cached is None or cached[0] is not route:
+        cached = _TAKEN[id(route)] = (route, frozenset(_query_names(route.dependant)))
+    return cached[1]
+
+
+async def known_parameters(request: Request) -> None:
+    """422 `unknown_parameter` naming every query parameter the route does not take, as a
+    body's unknown field is refused: ?org=5 for ?org_id=5 must not answer everything."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - taken_parameters(route))
+    if unknown:
+        taken = ", ".join(sorted(taken_parameters(route))) or "none"
+        raise Invalid(f"Unknown query parameter(s): {', '.join(unknown)[:200]}. This route "
+                      f"takes: {taken}.", "unknown_parameter")
+
 
 _MEANINGS = {
     401: "No or bad credentials",

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentActor, PagingDep, errors
-from app.api.shape import objection_out, rating_out
+from app.api.deps import SYNC_CODES, CurrentActor, PagingDep, SyncDep, errors
+from app.api.shape import listed, objection_out, rating_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Org, Rating
@@ -88,16 +88,20 @@ def create_ratings(org_id: Id, body: RatingCreate, session: SessionDep, actor: C
         "skipped": [vars(s) for s in batch.skipped]})
 
 
-@router.get("/ratings", response_model=Page[RatingSummaryOut], responses=errors(401, 422))
-def list_ratings(session: SessionDep, actor: CurrentActor, paging: PagingDep,
-                 org_id: Id | None = None,
+@router.get("/ratings", response_model=Page[RatingSummaryOut],
+            responses=errors(401, 404, 422, codes={422: SYNC_CODES}))
+def list_ratings(session: SessionDep, actor: CurrentActor, paging: PagingDep, sync: SyncDep,
+                 org_id: Annotated[Id | None, Query(
+                     description="Only this organisation's ratings; 404 outside the "
+                     "caller's view.")] = None,
                  year: Annotated[Year | None, Query()] = None) -> Page[RatingSummaryOut]:
-    """Ratings the caller may see (members: their branch's, once published)."""
-    rows, total = ratings.list_ratings(session, actor, org_id, year, paging.limit,
-                                       paging.offset)
+    """Ratings the caller may see (members: their branch's, once published); a sync read by
+    (updated_at, id)."""
+    found = ratings.list_ratings(session, actor, org_id, year, paging.limit, paging.offset,
+                                 sync)
     return Page[RatingSummaryOut](
-        items=[RatingSummaryOut.model_validate(r, from_attributes=True) for r in rows],
-        total=total)
+        items=[RatingSummaryOut.model_validate(r, from_attributes=True) for r in found.rows],
+        **listed(found))
 
 
 @router.get("/ratings/{rating_id}", response_model=RatingOut, responses=errors(401, 404, 422))

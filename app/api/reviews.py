@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, status
 
-from app.api.deps import CurrentActor, PagingDep, errors
-from app.api.shape import objection_out, review_out
+from app.api.deps import SYNC_CODES, CurrentActor, PagingDep, SyncDep, errors
+from app.api.shape import listed, objection_out, review_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Review
@@ -50,16 +50,20 @@ def create_review(org_id: Id, body: ReviewCreate, session: SessionDep, actor: Cu
     return _out(session, actor, review, clock)
 
 
-@router.get("/reviews", response_model=Page[ReviewSummaryOut], responses=errors(401, 422))
-def list_reviews(session: SessionDep, actor: CurrentActor, paging: PagingDep,
-                 org_id: Id | None = None,
+@router.get("/reviews", response_model=Page[ReviewSummaryOut],
+            responses=errors(401, 404, 422, codes={422: SYNC_CODES}))
+def list_reviews(session: SessionDep, actor: CurrentActor, paging: PagingDep, sync: SyncDep,
+                 org_id: Annotated[Id | None, Query(
+                     description="Only this organisation's reviews; 404 outside the "
+                     "caller's view.")] = None,
                  year: Annotated[Year | None, Query()] = None) -> Page[ReviewSummaryOut]:
-    """Reviews the caller may see (members: published or finalized ones of their branch)."""
-    rows, total = reviews.list_reviews(session, actor, org_id, year, paging.limit,
-                                       paging.offset)
+    """Reviews the caller may see (members: published or finalized ones of their branch);
+    a sync read by (updated_at, id)."""
+    found = reviews.list_reviews(session, actor, org_id, year, paging.limit, paging.offset,
+                                 sync)
     return Page[ReviewSummaryOut](
-        items=[ReviewSummaryOut.model_validate(r, from_attributes=True) for r in rows],
-        total=total)
+        items=[ReviewSummaryOut.model_validate(r, from_attributes=True) for r in found.rows],
+        **listed(found))
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewOut, responses=errors(401, 404, 422))
