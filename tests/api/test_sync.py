@@ -332,18 +332,22 @@ def test_what_is_not_settled_waits_for_the_next_poll(world: World, scene: Scene)
 
 def test_a_row_committed_late_with_an_earlier_stamp_is_not_missed(world: World,
                                                                   scene: Scene) -> None:
-    """A transaction stamps its rows when it writes and commits later: a poll between the two
-    must not step past them. The poll at R serves nothing newer than R - SETTLE; a row
-    stamped at R - SETTLE/2 and committed after the poll comes in the next one."""
+    """Writer L stamps its row at R - 30 s and commits after a poll at R; writer M stamped
+    its row later, at R - 20 s, and committed before the poll. Had the poll served M's row,
+    its cursor would have stepped past L's, which would never come. It serves nothing newer
+    than R - SETTLE: the next poll brings both, M's and L's."""
     polled_at = world.clock.now()
-    _, resume = poll(world, "admin", "/entries", updated_since=SINCE_EVER)
-    # The late writer: its clock stood at polled_at - SETTLE/2 when it wrote.
-    world.clock.at = polled_at - SETTLE / 2
-    late = world.entry("sec_a", "a1", "P01", "2025-02-14", quantity=1)
-    assert moment(late["updated_at"]) < polled_at
+    world.clock.at = polled_at - timedelta(seconds=20)
+    m = world.entry("sec_a", "a1", "P01", "2025-02-14", quantity=1)
+    world.clock.at = polled_at
+    served, resume = poll(world, "admin", "/entries", updated_since=SINCE_EVER)
+    assert m["id"] not in ids(served)
+    world.clock.at = polled_at - timedelta(seconds=30)  # L's clock when it wrote
+    late = world.entry("sec_a", "a2", "P01", "2025-02-14", quantity=1)
+    assert moment(late["updated_at"]) < moment(m["updated_at"]) < polled_at
     world.clock.at = polled_at + SETTLE
     changes, _ = poll(world, "admin", "/entries", after=resume)
-    assert ids(changes) == [late["id"]]
+    assert ids(changes) == [late["id"], m["id"]]
 
 
 def test_a_long_transaction_is_stamped_again_when_it_commits(world: World, db: Session) -> None:
