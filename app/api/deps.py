@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -109,7 +110,11 @@ async def sync_read(
         "as given; 422 `invalid_cursor` for anything else.")] = None,
 ) -> SyncRead:
     """A sync read's parameters: items by (updated_at, id) up to the settle horizon."""
-    return SyncRead(updated_since, after, clock.now())
+    try:
+        since = updated_since.astimezone(UTC) if updated_since else None
+    except OverflowError as error:  # year 1 east of Greenwich: before UTC's calendar
+        raise Invalid("updated_since: the time is out of range.", "validation_error") from error
+    return SyncRead(since, after, clock.now())
 
 
 SyncDep = Annotated[SyncRead, Depends(sync_read)]

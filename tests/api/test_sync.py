@@ -436,6 +436,7 @@ SYNC_REFUSALS = {
     "a time without a zone": ({"updated_since": "2026-01-10T02:00:00"}, "validation_error"),
     "a Unix time": ({"updated_since": "1767000000"}, "validation_error"),
     "not a time": ({"updated_since": "yesterday"}, "validation_error"),
+    "before the calendar": ({"updated_since": "0001-01-01T00:00:00+08:00"}, "validation_error"),
 }
 
 
