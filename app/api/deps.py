@@ -1,4 +1,5 @@
-"""Dependencies shared by the JSON routes: the caller, the clock, paging."""
+"""Dependencies shared by the JSON routes: the caller, the clock, paging, sync reads, and the
+refusal of query parameters a route does not take."""
 
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ async def sync_read(
 
 SyncDep = Annotated[SyncRead, Depends(sync_read)]
 # What a sync read adds to a list's refusals (listed in its OpenAPI).
-SYNC_CODES = ("invalid_cursor", "offset_with_cursor", "unknown_parameter", "validation_error")
+SYNC_CODES = ("invalid_cursor", "offset_with_cursor", "validation_error")
 
 # Query parameter names each route takes, worked out once per route.
 # By id(route) (a route is no dict key), with the route, so a reused id is never mistaken.
