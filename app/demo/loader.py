@@ -142,7 +142,7 @@ def load_demo(session: Session, now: datetime) -> DemoLogins:
     # Every row's updated_at is the moment it was written in the story, not the loading's.
     clock = FixedClock(start)
     stamps.use_clock(session, clock, replay=True)
-    cast = build_cast(session, plan_people(rng, prev, recruited), DEMO_PASSWORD, start)
+    cast = build_cast(session, plan_people(rng, prev, recruited), DEMO_PASSWORD, start, clock)
     timeline = Timeline(now, clock)
     writer = EntryWriter(session, cast, timeline, rng, opening=date(prev, 1, 3))
     veto, recruit = cast.tagged("veto"), cast.tagged("recruit")
