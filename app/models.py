@@ -171,7 +171,27 @@ def _at(nullable: bool = False, index: bool = False) -> datetime:
     return Field(default=None, sa_column=column)  # type: ignore[no-any-return]
 
 
+def _inserted_at(context: Any) -> datetime:
+    """updated_at of a row inserted without one (a Core insert): its created_at."""
+    given = context.get_current_parameters().get("created_at")
+    return given if isinstance(given, datetime) else datetime.now(UTC)
+
+
+def _updated_at() -> datetime:
+    """When what the API answers of the row last changed (app/services/stamps.py stamps it
+    on every flush that changes the row or a row shown with it; docs/api/sync.md)."""
+    column: sa.Column[datetime] = sa.Column(UTCDateTime(), nullable=False,
+                                            default=_inserted_at)
+    return Field(default=None, sa_column=column)  # type: ignore[no-any-return]
+
+
+def _sync_index(table: str) -> sa.Index:
+    """The order a sync read walks (updated_at, id): GET /api/v1/... ?updated_since= &after=."""
+    return sa.Index(f"ix_{table}_updated_at_id", "updated_at", "id")
+
+
 class Org(SQLModel, table=True):
+    __table_args__ = (_sync_index("org"),)
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     name: str = Field(max_length=100)
     parent_id: int | None = Field(default=None, foreign_key="org.id", index=True, sa_type=BigId)
@@ -179,6 +199,7 @@ class Org(SQLModel, table=True):
     # Materialised path "/1/5/12/": a subtree is one indexed prefix match.
     path: str = Field(default="", max_length=255, index=True)
     created_at: datetime = _at()
+    updated_at: datetime = _updated_at()
     # A new random value whenever the branch's records change (app/services/locking.py):
     # entries, reviews, objections, ratings, its members and their committee roles. Never
     # reused, so a page kept under one value is that state's page (app/web/page_cache.py).
@@ -187,12 +208,14 @@ class Org(SQLModel, table=True):
 
 
 class Member(SQLModel, table=True):
+    __table_args__ = (_sync_index("member"),)
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     name: str = Field(max_length=50)
     org_id: int = Field(foreign_key="org.id", index=True, sa_type=BigId)
     category: str = Field(max_length=10)
     joined_on: date
     created_at: datetime = _at()
+    updated_at: datetime = _updated_at()
     # 免评 is per year: MemberExemption. Logins of a member who has `left` are refused.
     standing: Standing = Field(default=Standing.full, sa_type=State(Standing, 20),
                                sa_column_kwargs={"server_default": "full"})
@@ -216,6 +239,7 @@ class MemberSuspension(SQLModel, table=True):
     end_note: str | None = Field(default=None, max_length=1000)
     created_by: int = Field(foreign_key="account.id", sa_type=BigId)
     created_at: datetime = _at()
+    updated_at: datetime = _updated_at()
 
 
 class MemberExemption(SQLModel, table=True):
@@ -238,6 +262,7 @@ class MemberExemption(SQLModel, table=True):
     withdrawn_reason: str | None = Field(default=None, max_length=1000)
     withdrawn_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     withdrawn_at: datetime | None = _at(nullable=True)
+    updated_at: datetime = _updated_at()
 
 
 class Account(SQLModel, table=True):
@@ -321,6 +346,7 @@ class Entry(SQLModel, table=True):
         # entries of a year, by member and item, without touching the table (migration 0005).
         sa.Index("ix_entry_year_status_org", "year", "status", "org_id", "member_id",
                  "rule_code", "points"),
+        _sync_index("entry"),
     )
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     member_id: int = Field(foreign_key="member.id", sa_type=BigId)
@@ -349,6 +375,7 @@ class Entry(SQLModel, table=True):
     # as it was. No foreign key: none may reference entry.id, so that entry can be
     # partitioned by year (docs/scaling.md §2); `jifen check` verifies it (migration 0015).
     resubmits_id: int | None = Field(default=None, index=True, sa_type=BigId)
+    updated_at: datetime = _updated_at()
 
 
 class EvidencePhoto(SQLModel, table=True):
@@ -364,7 +391,7 @@ class EvidencePhoto(SQLModel, table=True):
 
 
 class Review(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("org_id", "year", "quarter"),)
+    __table_args__ = (sa.UniqueConstraint("org_id", "year", "quarter"), _sync_index("review"))
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     org_id: int = Field(foreign_key="org.id", index=True, sa_type=BigId)
     year: int
@@ -381,6 +408,7 @@ class Review(SQLModel, table=True):
     # short notice (app/services/early_steps.py); any reason given otherwise too.
     publish_reason: str | None = Field(default=None, max_length=500)
     finalize_reason: str | None = Field(default=None, max_length=500)
+    updated_at: datetime = _updated_at()
 
 
 class ReviewScore(SQLModel, table=True):
@@ -415,10 +443,11 @@ class Objection(SQLModel, table=True):
     created_at: datetime = _at()
     resolved_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     resolved_at: datetime | None = _at(nullable=True)
+    updated_at: datetime = _updated_at()
 
 
 class Rating(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("org_id", "year"),)
+    __table_args__ = (sa.UniqueConstraint("org_id", "year"), _sync_index("rating"))
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     org_id: int = Field(foreign_key="org.id", index=True, sa_type=BigId)
     year: int
@@ -453,6 +482,7 @@ class Rating(SQLModel, table=True):
     sent_back_at: datetime | None = _at(nullable=True)
     approved_by: int | None = Field(default=None, foreign_key="account.id", sa_type=BigId)
     approved_at: datetime | None = _at(nullable=True)
+    updated_at: datetime = _updated_at()
 
 
 class RatingVoter(SQLModel, table=True):
@@ -517,9 +547,11 @@ class AuditLog(SQLModel, table=True):
     """Append-only: each row's hash covers the previous row's hash, so edits show."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (sa.Index("ix_audit_log_object", "object_type", "object_id"),)
+    # (at, id): the log by time, and GET /api/v1/audit?updated_since= (migration 0020).
+    __table_args__ = (sa.Index("ix_audit_log_object", "object_type", "object_id"),
+                      sa.Index("ix_audit_log_at_id", "at", "id"))
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    at: datetime = _at(index=True)
+    at: datetime = _at()
     actor_id: int | None = Field(default=None, foreign_key="account.id", index=True, sa_type=BigId)
     action: str = Field(max_length=50)
     object_type: str = Field(max_length=20)
@@ -651,7 +683,8 @@ class DisposalCase(SQLModel, table=True):
     deadline, and whether an appeal waits for an answer."""
 
     __tablename__ = "disposal_case"
-    __table_args__ = (sa.Index("ix_disposal_case_org_status", "org_id", "status"),)
+    __table_args__ = (sa.Index("ix_disposal_case_org_status", "org_id", "status"),
+                      _sync_index("disposal_case"))
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     member_id: int = Field(foreign_key="member.id", index=True, sa_type=BigId)
     org_id: int = Field(foreign_key="org.id", sa_type=BigId)

@@ -165,6 +165,12 @@ ENTRY_COLUMNS = ("member_id", "org_id", "rule_code", "kind", "occurred_on", "yea
                  "decided_by", "decided_at")
 
 
+def _updated(rows: list[tuple[Any, ...]], *latest: int) -> list[tuple[Any, ...]]:
+    """The rows with updated_at (migration 0020) last: the first of the columns at `latest`
+    that holds a time, as the migration fills it for rows stored before it."""
+    return [(*row, next(row[i] for i in latest if row[i] is not None)) for row in rows]
+
+
 class _EntryMaker:
     """Entries of one member's year, and the per-item, per-quarter totals the engine reads."""
 
@@ -331,7 +337,8 @@ def generate(url: str, members: int, *, seed: int = 2025, year: int | None = Non
         branch_ids.append(org_id)
         org_rows.append((org_id, f"第{b + 1}党支部", parent, "branch",
                          f"/1/{parent}/{org_id}/", stamp(roll_out)))
-    writer.insert("org", ("id", "name", "parent_id", "kind", "path", "created_at"), org_rows)
+    writer.insert("org", ("id", "name", "parent_id", "kind", "path", "created_at",
+                          "updated_at"), _updated(org_rows, -1))
     rows["org"] = len(org_rows)
 
     maker = _EntryMaker(rules, year, rng)
@@ -425,16 +432,19 @@ def generate(url: str, members: int, *, seed: int = 2025, year: int | None = Non
                     score_rows.append((review_score_id, review_id, m.id, score, ytd, delta))
         t0 = time.perf_counter()
         writer.insert("member", ("id", "name", "org_id", "category", "joined_on",
-                                 "created_at"), member_rows)
+                                 "created_at", "updated_at"), _updated(member_rows, -1))
         writer.insert("member_exemption", ("member_id", "year", "reason_kind", "note", "status",
-                                           "created_at"), exemption_rows)
+                                           "created_at", "updated_at"),
+                      _updated(exemption_rows, -1))
         writer.insert("account", ("id", "username", "password_hash", "member_id", "is_admin",
                                   "password_changed_at", "created_at"), account_rows)
         writer.insert("role_grant", ("member_id", "org_id", "role", "created_at"), grant_rows)
-        writer.insert("entry", ENTRY_COLUMNS, entry_rows)
+        # decided_at, else created_at; finalized_at, else published_at
+        writer.insert("entry", (*ENTRY_COLUMNS, "updated_at"), _updated(entry_rows, -1, -3))
         writer.insert("review", ("id", "org_id", "year", "quarter", "status", "notice_until",
                                  "created_by", "created_at", "published_by", "published_at",
-                                 "finalized_by", "finalized_at"), review_rows)
+                                 "finalized_by", "finalized_at", "updated_at"),
+                      _updated(review_rows, -1, -3))
         writer.insert("review_score", ("id", "review_id", "member_id", "score", "final_ytd",
                                        "final_delta"), score_rows)
         writer.commit()

@@ -26,14 +26,23 @@ from app.api import (
     rules_file,
     service_accounts,
 )
-from app.api.deps import account_actor, current_actor, errors, note_key_use
+from app.api.deps import (
+    UNKNOWN_PARAMETER,
+    account_actor,
+    current_actor,
+    errors,
+    known_parameters,
+    note_key_use,
+)
 from app.api.document import operation_id
 from app.api.retries import prepare as prepare_retries
 
 # Every operation's id is its function's name, for new routes too (app/api/document.py).
-# Every call: an API key's last use is noted after the work, before the commit.
+# Every route refuses a query parameter it does not take (app/api/deps.py); every call of
+# an API key has its last use noted after the work, before the commit.
 router = APIRouter(prefix="/api/v1", generate_unique_id_function=operation_id,
-                   dependencies=[Depends(note_key_use, scope="function")])
+                   dependencies=[Depends(known_parameters),
+                                 Depends(note_key_use, scope="function")])
 
 
 def _document_body_limit(module_router: APIRouter) -> None:
@@ -81,6 +90,16 @@ def _document_read_only(module_router: APIRouter) -> None:
                 **given, "description": f"{said}. Also {READ_ONLY}"}}
 
 
+def _document_unknown_parameter(module_router: APIRouter) -> None:
+    """Every route may answer 422 `unknown_parameter` (app/api/deps.known_parameters)."""
+    for route in module_router.routes:
+        if isinstance(route, APIRoute):
+            given = route.responses.get(422) or errors(422)[422]
+            said = str(given.get("description", "")).rstrip(".")
+            route.responses = {**route.responses, 422: {
+                **given, "description": f"{said}. Also {UNKNOWN_PARAMETER}"}}
+
+
 for module in (auth, passwords, orgs, member_import, members, rules, rules_file, entries,
                attendance, reviews, ratings, audit, entry_import,
                exports, notices, printing, appraisal, cases, photos, service_accounts):
@@ -88,4 +107,5 @@ for module in (auth, passwords, orgs, member_import, members, rules, rules_file,
     _document_change_first(module.router)
     _document_read_only(module.router)
     prepare_retries(module.router)  # Idempotency-Key, ETag, If-Match (docs/api/retries.md)
+    _document_unknown_parameter(module.router)
     router.include_router(module.router)

@@ -7,29 +7,14 @@ from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BeforeValidator
 
-from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.deps import SYNC_CODES, CurrentActor, Moment, PagingDep, SyncDep, errors
 from app.db import SessionDep
 from app.models import AuditLog
 from app.schemas import AuditOut, Id, Page
 from app.services import audit
 
 router = APIRouter(tags=["audit"])
-
-
-def _not_a_number(value: object) -> object:
-    """Pydantic reads "0.5" as a Unix time; the OpenAPI promises ISO 8601 only."""
-    if isinstance(value, str):
-        try:
-            float(value)
-        except ValueError:
-            return value
-        raise ValueError("give an ISO 8601 time with a zone, e.g. 2026-01-10T08:00:00+08:00")
-    return value
-
-
-Moment = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
 
 
 def _parsed(text: str | None) -> dict[str, object] | None:
@@ -47,12 +32,13 @@ def audit_out(row: AuditLog, username: str | None) -> AuditOut:
     assert row.id is not None
     return AuditOut(id=row.id, at=row.at, actor_id=row.actor_id, actor=username,
                     action=row.action, object_type=row.object_type, object_id=row.object_id,
-                    before=_parsed(row.before), after=_parsed(row.after))
+                    before=_parsed(row.before), after=_parsed(row.after), updated_at=row.at)
 
 
-@router.get("/audit", response_model=Page[AuditOut], responses=errors(401, 403, 422))
+@router.get("/audit", response_model=Page[AuditOut],
+            responses=errors(401, 403, 422, codes={422: SYNC_CODES}))
 def list_audit(
-    session: SessionDep, actor: CurrentActor, paging: PagingDep,
+    session: SessionDep, actor: CurrentActor, paging: PagingDep, sync: SyncDep,
     actor_id: Annotated[Id | None, Query(description="Only changes by this account.")] = None,
     action: Annotated[str | None, Query(
         max_length=50, description='Exact ("entry.approved"), or a prefix ending in a dot '
@@ -67,13 +53,15 @@ def list_audit(
         description="Only rows before this time (ISO 8601 with a zone).")] = None,
 ) -> Page[AuditOut]:
     """Every change, newest first, with who made it and the object before and after
-    (administrators). `jifen check` verifies the rows' hash chain."""
+    (administrators). `jifen check` verifies the rows' hash chain. A sync read gives them
+    oldest first by id, the order they were committed in (no settle window)."""
     # In UTC, as stored; a moment beyond the calendar (year 9999 west of Greenwich) raises
     # OverflowError, which the app answers with 422.
     f = audit.AuditFilter(actor_id=actor_id, action=action, object_type=object_type,
                           object_id=object_id,
                           since=since.astimezone(UTC) if since else None,
                           until=until.astimezone(UTC) if until else None)
-    rows, total = audit.list_audit(session, actor, f, paging.limit, paging.offset)
+    rows, total, next_, resume = audit.list_audit(session, actor, f, paging.limit,
+                                                  paging.offset, sync)
     return Page[AuditOut](items=[audit_out(row, username) for row, username in rows],
-                          total=total)
+                          total=total, next=next_, resume=resume)

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi import status as http_status
 
-from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.deps import SYNC_CODES, CurrentActor, PagingDep, SyncDep, errors
 from app.api.params import CaseIdPath, MemberFilter, OrgFilter
+from app.api.shape import listed
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import CaseStatus, CaseStep, DisposalCase, StepKind
@@ -141,19 +142,22 @@ def file_case(body: CaseCreate, session: SessionDep, actor: CurrentActor,
     return _one(session, case, clock)
 
 
-@router.get("/cases", response_model=Page[CaseOut], responses=errors(401, 422))
+@router.get("/cases", response_model=Page[CaseOut],
+            responses=errors(401, 404, 422, codes={422: SYNC_CODES}))
 def list_cases(session: SessionDep, actor: CurrentActor, paging: PagingDep, clock: ClockDep,
-               org_id: OrgFilter = None, member_id: MemberFilter = None,
+               sync: SyncDep,
+               org_id: OrgFilter = None,
+               member_id: MemberFilter = None,
                status: Annotated[CaseStatus | None, Query(
                    description="Only cases in this state.")] = None) -> Page[CaseOut]:
     """The cases the caller may see (their own; those of the organisations they are on the
-    committee of or above), newest first."""
-    rows, total = cases.list_cases(session, actor, org_id, member_id, status, paging.limit,
-                                   paging.offset)
-    steps = cases.steps_of(session, [c.id or 0 for c in rows])
+    committee of or above), newest first; a sync read by (updated_at, id)."""
+    found = cases.list_cases(session, actor, org_id, member_id, status, paging.limit,
+                             paging.offset, sync)
+    steps = cases.steps_of(session, [c.id or 0 for c in found.rows])
     today = clock.today()
-    return Page[CaseOut](items=[case_out(c, steps[c.id or 0], today) for c in rows],
-                         total=total)
+    return Page[CaseOut](items=[case_out(c, steps[c.id or 0], today) for c in found.rows],
+                         **listed(found))
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, responses=errors(401, 404, 422))

@@ -1,14 +1,19 @@
-"""Dependencies shared by the JSON routes: the caller, the clock, paging."""
+"""Dependencies shared by the JSON routes: the caller, the clock, paging, sync reads, and the
+refusal of query parameters a route does not take."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AwareDatetime, BeforeValidator
 
 from app.clock import ClockDep
 from app.db import SAFE_METHODS, SessionDep
@@ -16,8 +21,10 @@ from app.schemas import ErrorOut
 from app.security import SessionClaims, looks_like_api_key, read_token
 from app.services import service_accounts
 from app.services.access import Actor, load_actor, session_account
-from app.services.errors import Forbidden, Unauthorized
+from app.services.errors import Forbidden, Invalid, Unauthorized
 from app.services.passwords import require_own_password
+from app.services.stamps import use_clock
+from app.services.sync import SyncRead
 
 _bearer = HTTPBearer(auto_error=False, description=(
     "A token from POST /api/v1/auth/token, or a service account's API key (jfk_...)."))
@@ -47,6 +54,7 @@ def account_actor(request: Request, session: SessionDep, clock: ClockDep,
     """The caller, even one who must change their password first (for that change, GET /me
     and the logouts): a person's token, or a service account's API key (403
     `read_only_key` for a `read` key on anything but GET)."""
+    use_clock(session, clock)  # the request's time on every updated_at it writes
     if credentials is None:
         raise Unauthorized("Log in first: send Authorization: Bearer <token or API key>.")
     sent, now = credentials.credentials, clock.now()
@@ -113,6 +121,78 @@ async def paging(
 
 # Dependencies that do no I/O are async: a sync one costs a worker-thread hop per request.
 PagingDep = Annotated[Paging, Depends(paging)]
+
+
+def _not_a_number(value: object) -> object:
+    """Pydantic reads "0.5" as a Unix time; the OpenAPI promises ISO 8601 only."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("give an ISO 8601 time with a zone, e.g. 2026-01-10T08:00:00+08:00")
+    return value
+
+
+# A moment in a query: ISO 8601 with a zone.
+Moment = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
+
+
+async def sync_read(
+    clock: ClockDep,
+    updated_since: Annotated[Moment | None, Query(
+        description="Sync read: only items whose updated_at is at or after this time (ISO "
+        "8601 with a zone), oldest change first (docs/api/sync.md).")] = None,
+    after: Annotated[str | None, Query(
+        description="Sync read: the cursor to go on from, an answer's `next` or `resume` "
+        "as given; 422 `invalid_cursor` for anything else.")] = None,
+) -> SyncRead:
+    """A sync read's parameters: items by (updated_at, id) up to the settle horizon."""
+    try:
+        since = updated_since.astimezone(UTC) if updated_since else None
+    except OverflowError as error:  # year 1 east of Greenwich: before UTC's calendar
+        raise Invalid("updated_since: the time is out of range.", "validation_error") from error
+    return SyncRead(since, after, clock.now())
+
+
+SyncDep = Annotated[SyncRead, Depends(sync_read)]
+# What a sync read adds to a list's refusals (listed in its OpenAPI).
+SYNC_CODES = ("invalid_cursor", "offset_with_cursor", "validation_error")
+
+# Query parameter names each route takes, worked out once per route.
+# By id(route) (a route is no dict key), with the route, so a reused id is never mistaken.
+_TAKEN: dict[int, tuple[APIRoute, frozenset[str]]] = {}
+UNKNOWN_PARAMETER = ("`unknown_parameter`: a query parameter the route does not take (a typo "
+                     "is an error, not a filter left out).")
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def taken_parameters(route: APIRoute) -> frozenset[str]:
+    """The query parameters a route declares, its dependencies' too."""
+    cached = _TAKEN.get(id(route))
+    if cached is None or cached[0] is not route:
+        cached = _TAKEN[id(route)] = (route, frozenset(_query_names(route.dependant)))
+    return cached[1]
+
+
+async def known_parameters(request: Request) -> None:
+    """422 `unknown_parameter` naming every query parameter the route does not take, as a
+    body's unknown field is refused: ?org=5 for ?org_id=5 must not answer everything."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - taken_parameters(route))
+    if unknown:
+        taken = ", ".join(sorted(taken_parameters(route))) or "none"
+        raise Invalid(f"Unknown query parameter(s): {', '.join(unknown)[:200]}. This route "
+                      f"takes: {taken}.", "unknown_parameter")
+
 
 _MEANINGS = {
     401: "No or bad credentials.",

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 
-from app.api.deps import CurrentActor, PagingDep, codes_said, errors
+from app.api.deps import SYNC_CODES, CurrentActor, PagingDep, SyncDep, codes_said, errors
 from app.api.params import EntryIdPath, MemberFilter, OrgFilter, YearFilter
 from app.api.problems import problem
-from app.api.shape import entries_out, entry_out
+from app.api.shape import entries_out, entry_out, listed
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import EntryStatus
@@ -54,21 +54,23 @@ def create_entry(body: EntryCreate, session: SessionDep, actor: CurrentActor,
     return entry_out(session, entries.create_entry(session, actor, new, clock.now(), clock.today()))
 
 
-@router.get("/entries", response_model=Page[EntryOut], responses=errors(401, 422))
+@router.get("/entries", response_model=Page[EntryOut],
+            responses=errors(401, 404, 422, codes={422: SYNC_CODES}))
 def list_entries(
-    session: SessionDep, actor: CurrentActor, paging: PagingDep,
-    member_id: MemberFilter = None, org_id: OrgFilter = None,
+    session: SessionDep, actor: CurrentActor, paging: PagingDep, sync: SyncDep,
+    member_id: MemberFilter = None,
+    org_id: OrgFilter = None,
     status: Annotated[EntryStatus | None, Query(description="Only entries in this state.")]
     = None,
     year: YearFilter = None,
     quarter: Annotated[int | None, Query(ge=1, le=4, description="Only this quarter's (1 to "
                                          "4), by the day the entry happened.")] = None,
 ) -> Page[EntryOut]:
-    """Entries the caller may see, newest first."""
+    """Entries the caller may see, newest first; a sync read by (updated_at, id)."""
     f = EntryFilter(member_id=member_id, org_id=org_id, status=status, year=year,
                     quarter=quarter)
-    rows, total = entries.list_entries(session, actor, f, paging.limit, paging.offset)
-    return Page[EntryOut](items=entries_out(session, rows), total=total)
+    found = entries.list_entries(session, actor, f, paging.limit, paging.offset, sync)
+    return Page[EntryOut](items=entries_out(session, found.rows), **listed(found))
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut, responses=errors(401, 404, 422))

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.deps import SYNC_CODES, CurrentActor, PagingDep, SyncDep, errors
 from app.api.etags import IfMatchDep
-from app.api.params import MemberIdPath, OrgFilter, SuspensionIdPath, YearPath, YearQuery
-from app.api.shape import member_out
+from app.api.params import (
+    MemberIdPath,
+    OrgFilter,
+    OrgIdPath,
+    SuspensionIdPath,
+    YearPath,
+    YearQuery,
+)
+from app.api.shape import listed, member_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import (
@@ -28,6 +36,7 @@ from app.schemas import (
     LeaveBody,
     MemberCreate,
     MemberOut,
+    MemberScoreOut,
     MemberUpdate,
     Page,
     QuarterOut,
@@ -40,7 +49,7 @@ from app.schemas import (
 from app.services import members, standing
 from app.services.access import get_member
 from app.services.errors import NotFound
-from app.services.member_score import MemberScore, member_score
+from app.services.member_score import MemberScore, member_score, org_scores
 
 router = APIRouter(tags=["members"])
 
@@ -73,16 +82,20 @@ def create_member(body: MemberCreate, session: SessionDep, actor: CurrentActor,
     return _one(session, member, clock.today())
 
 
-@router.get("/members", response_model=Page[MemberOut], responses=errors(401, 422))
+@router.get("/members", response_model=Page[MemberOut],
+            responses=errors(401, 404, 422, codes={422: SYNC_CODES}))
 def list_members(session: SessionDep, actor: CurrentActor, paging: PagingDep, clock: ClockDep,
+                 sync: SyncDep,
                  org_id: OrgFilter = None) -> Page[MemberOut]:
-    """Members the caller may see, optionally of one organisation's subtree."""
-    rows, total = members.list_members(session, actor, org_id, paging.limit, paging.offset)
+    """Members the caller may see, optionally of one organisation's subtree; a sync read by
+    (updated_at, id)."""
+    found = members.list_members(session, actor, org_id, paging.limit, paging.offset, sync)
+    rows = found.rows
     ids = [m.id for m in rows if m.id is not None]
     names = members.usernames(session, ids)
     facts = standing.member_facts(session, ids, clock.today())
     return Page[MemberOut](items=[member_out(m, names.get(m.id or 0), facts[m.id or 0])
-                                  for m in rows], total=total)
+                                  for m in rows], **listed(found))
 
 
 @router.get("/members/{member_id}", response_model=MemberOut, responses=errors(401, 404, 422))
@@ -197,13 +210,14 @@ def put_exemption(member_id: MemberIdPath, year: YearPath, body: ExemptionPut,
 
 
 @router.get("/members/{member_id}/exemptions", response_model=Page[ExemptionOut],
-            responses=errors(401, 404, 422))
+            responses=errors(401, 404, 422, codes={422: SYNC_CODES}))
 def list_exemptions(member_id: MemberIdPath, session: SessionDep, actor: CurrentActor,
-                    paging: PagingDep) -> Page[ExemptionOut]:
-    """The member's exemptions, withdrawn ones too (never deleted), newest year first."""
-    rows, total = standing.list_exemptions(session, actor, member_id, paging.limit,
-                                           paging.offset)
-    return Page[ExemptionOut](items=[exemption_out(e) for e in rows], total=total)
+                    paging: PagingDep, sync: SyncDep) -> Page[ExemptionOut]:
+    """The member's exemptions, withdrawn ones too (never deleted), newest year first; a
+    sync read by (updated_at, id)."""
+    found = standing.list_exemptions(session, actor, member_id, paging.limit, paging.offset,
+                                     sync)
+    return Page[ExemptionOut](items=[exemption_out(e) for e in found.rows], **listed(found))
 
 
 @router.post("/members/{member_id}/exemptions/{year}/withdraw", response_model=ExemptionOut,
@@ -218,8 +232,12 @@ def withdraw_exemption(member_id: MemberIdPath, year: YearPath, body: ExemptionW
 
 
 def score_out(score: MemberScore) -> ScoreOut:
+    return ScoreOut(**_score_fields(score))
+
+
+def _score_fields(score: MemberScore) -> dict[str, object]:
     engine = score.engine
-    return ScoreOut(
+    return dict(
         member_id=score.member.id or 0, year=score.year, score=score.annual,
         stars=score.stars, vetoed=score.vetoed, provisional=score.provisional,
         grade=score.grade,
@@ -238,3 +256,26 @@ def read_score(member_id: MemberIdPath, session: SessionDep, actor: CurrentActor
     """The member's score of a year (this year by default): provisional until rated."""
     return score_out(member_score(session, actor, member_id, year or clock.today().year,
                                     clock.now()))
+
+
+@router.get("/orgs/{org_id}/scores", response_model=Page[MemberScoreOut],
+            responses=errors(401, 403, 404, 422, codes={
+                403: ("committee_only",), 422: ("invalid_cursor", "validation_error")}))
+def read_org_scores(
+    org_id: OrgIdPath, session: SessionDep, actor: CurrentActor, clock: ClockDep,
+    year: YearQuery = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Members per page.")] = 50,
+    after: Annotated[str | None, Query(description="The `next` of the previous page; "
+                                       "422 `invalid_cursor` for anything else.")] = None,
+) -> Page[MemberScoreOut]:
+    """Every member's score of a year in the organisation's branches that the caller
+    manages, by member id, a page at a time: each item is GET /members/{id}/score's answer
+    with the member's name and branch. Committees (of the organisation, above it, or of a
+    branch in it: that branch's members) and administrators; 403 `committee_only` for
+    anyone else (a member reads their own score)."""
+    found = org_scores(session, actor, org_id, year or clock.today().year, clock.now(), limit,
+                       after)
+    return Page[MemberScoreOut](
+        items=[MemberScoreOut(**_score_fields(s), org_id=s.member.org_id, name=s.member.name)
+               for s in found.scores],
+        total=found.total, next=found.next)

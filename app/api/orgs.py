@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.deps import SYNC_CODES, CurrentActor, PagingDep, SyncDep, errors
 from app.api.params import MemberIdPath, OrgIdPath
-from app.api.shape import org_out
+from app.api.shape import listed, org_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas import GrantCreate, GrantOut, OrgCreate, OrgOut, Page
@@ -25,11 +25,13 @@ def create_org(body: OrgCreate, session: SessionDep, actor: CurrentActor,
                                    clock.now()))
 
 
-@router.get("/orgs", response_model=Page[OrgOut], responses=errors(401, 422))
-def list_orgs(session: SessionDep, actor: CurrentActor, paging: PagingDep) -> Page[OrgOut]:
-    """Organisations the caller may see."""
-    rows, total = orgs.list_orgs(session, actor, paging.limit, paging.offset)
-    return Page[OrgOut](items=[org_out(o) for o in rows], total=total)
+@router.get("/orgs", response_model=Page[OrgOut],
+            responses=errors(401, 422, codes={422: SYNC_CODES}))
+def list_orgs(session: SessionDep, actor: CurrentActor, paging: PagingDep,
+              sync: SyncDep) -> Page[OrgOut]:
+    """Organisations the caller may see, in tree order; a sync read by (updated_at, id)."""
+    found = orgs.list_orgs(session, actor, paging.limit, paging.offset, sync)
+    return Page[OrgOut](items=[org_out(o) for o in found.rows], **listed(found))
 
 
 @router.get("/orgs/{org_id}", response_model=OrgOut, responses=errors(401, 404, 422))

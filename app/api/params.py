@@ -26,5 +26,6 @@ YearQuery = Annotated[Year | None, Query(description="The year; default: this ye
 # A year to filter a list by: every year when left out.
 YearFilter = Annotated[Year | None, Query(description="Only this year's; default: every "
                                                       "year.")]
-OrgFilter = Annotated[Id | None, Query(description="Only this organisation's.")]
+OrgFilter = Annotated[Id | None, Query(description="Only this organisation's and those "
+                                                   "below it; 404 outside the caller's view.")]
 MemberFilter = Annotated[Id | None, Query(description="Only this member's.")]

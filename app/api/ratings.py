@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.deps import SYNC_CODES, CurrentActor, PagingDep, SyncDep, errors
 from app.api.etags import IfMatchDep
 from app.api.params import MemberIdPath, OrgFilter, OrgIdPath, RatingIdPath, YearFilter
-from app.api.shape import objection_out, rating_out
+from app.api.shape import listed, objection_out, rating_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Org, Rating
@@ -87,16 +87,18 @@ def create_ratings(org_id: OrgIdPath, body: RatingCreate, session: SessionDep, a
         "skipped": [vars(s) for s in batch.skipped]})
 
 
-@router.get("/ratings", response_model=Page[RatingSummaryOut], responses=errors(401, 422))
-def list_ratings(session: SessionDep, actor: CurrentActor, paging: PagingDep,
+@router.get("/ratings", response_model=Page[RatingSummaryOut],
+            responses=errors(401, 404, 422, codes={422: SYNC_CODES}))
+def list_ratings(session: SessionDep, actor: CurrentActor, paging: PagingDep, sync: SyncDep,
                  org_id: OrgFilter = None,
                  year: YearFilter = None) -> Page[RatingSummaryOut]:
-    """Ratings the caller may see (members: their branch's, once published)."""
-    rows, total = ratings.list_ratings(session, actor, org_id, year, paging.limit,
-                                       paging.offset)
+    """Ratings the caller may see (members: their branch's, once published); a sync read by
+    (updated_at, id)."""
+    found = ratings.list_ratings(session, actor, org_id, year, paging.limit, paging.offset,
+                                 sync)
     return Page[RatingSummaryOut](
-        items=[RatingSummaryOut.model_validate(r, from_attributes=True) for r in rows],
-        total=total)
+        items=[RatingSummaryOut.model_validate(r, from_attributes=True) for r in found.rows],
+        **listed(found))
 
 
 @router.get("/ratings/{rating_id}", response_model=RatingOut, responses=errors(401, 404, 422))

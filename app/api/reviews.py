@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, status
 
-from app.api.deps import CurrentActor, PagingDep, errors
+from app.api.deps import SYNC_CODES, CurrentActor, PagingDep, SyncDep, errors
 from app.api.etags import IfMatchDep
 from app.api.params import ObjectionIdPath, OrgFilter, OrgIdPath, ReviewIdPath, YearFilter
-from app.api.shape import objection_out, review_out
+from app.api.shape import listed, objection_out, review_out
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.models import Review
@@ -50,16 +50,18 @@ def create_review(org_id: OrgIdPath, body: ReviewCreate, session: SessionDep, ac
     return _out(session, actor, review, clock)
 
 
-@router.get("/reviews", response_model=Page[ReviewSummaryOut], responses=errors(401, 422))
-def list_reviews(session: SessionDep, actor: CurrentActor, paging: PagingDep,
+@router.get("/reviews", response_model=Page[ReviewSummaryOut],
+            responses=errors(401, 404, 422, codes={422: SYNC_CODES}))
+def list_reviews(session: SessionDep, actor: CurrentActor, paging: PagingDep, sync: SyncDep,
                  org_id: OrgFilter = None,
                  year: YearFilter = None) -> Page[ReviewSummaryOut]:
-    """Reviews the caller may see (members: published or finalized ones of their branch)."""
-    rows, total = reviews.list_reviews(session, actor, org_id, year, paging.limit,
-                                       paging.offset)
+    """Reviews the caller may see (members: published or finalized ones of their branch);
+    a sync read by (updated_at, id)."""
+    found = reviews.list_reviews(session, actor, org_id, year, paging.limit, paging.offset,
+                                 sync)
     return Page[ReviewSummaryOut](
-        items=[ReviewSummaryOut.model_validate(r, from_attributes=True) for r in rows],
-        total=total)
+        items=[ReviewSummaryOut.model_validate(r, from_attributes=True) for r in found.rows],
+        **listed(found))
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewOut, responses=errors(401, 404, 422))

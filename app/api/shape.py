@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from app.db import SessionDep
 from app.models import (
@@ -30,7 +31,13 @@ from app.schemas import (
 )
 from app.services import actors, appraisal, entries, ratings, reviews
 from app.services.access import Actor
+from app.services.paging import Listing
 from app.services.standing import MemberFacts
+
+
+def listed(listing: Listing[Any]) -> dict[str, Any]:
+    """A page's total and cursors (docs/api/sync.md), for Page(items=..., **listed(...))."""
+    return {"total": listing.total, "next": listing.next, "resume": listing.resume}
 
 
 def org_out(org: Org) -> OrgOut:
@@ -79,7 +86,7 @@ def review_out(session: SessionDep, review: Review, now: datetime, *, committee:
     open_objections = reviews.open_objections(session, [review.id])[review.id]
     return ReviewOut(
         id=review.id, org_id=review.org_id, year=review.year, quarter=review.quarter,
-        status=review.status,
+        status=review.status, updated_at=review.updated_at,
         notice_until=review.notice_until, published_at=review.published_at,
         finalized_at=review.finalized_at,
         publish_reason=review.publish_reason if committee else None,
@@ -131,5 +138,5 @@ def rating_out(session: SessionDep, actor: Actor, rating: Rating, org: Org,
         sent_back_at=rating.sent_back_at if committee else None,
         open_objections=appraisal.open_objection_count(session, rating.id)
         if rating.published_at is not None else 0,
-        items=[line(i) for i in items],
+        items=[line(i) for i in items], updated_at=rating.updated_at,
     )

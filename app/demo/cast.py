@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
+from app.clock import FixedClock
 from app.demo.texts import GIVEN_MID, GIVEN_OLD, GIVEN_YOUNG, RECRUIT_NAME, SURNAMES
 from app.demo.timeline import local_day
 from app.models import Account, Org, Standing
@@ -185,9 +187,18 @@ def plan_people(rng: random.Random, prev_year: int, recruited: date) -> list[Bra
 
 
 def build_cast(session: Session, branches: list[Branch], password: str,
-               start: datetime) -> Cast:
-    """The administrator sets up the organisations, members and committees."""
-    ticks = iter(start + timedelta(minutes=2 * i) for i in range(1000))
+               start: datetime, clock: FixedClock | None = None) -> Cast:
+    """The administrator sets up the organisations, members and committees, two minutes
+    apart (`clock`, the rows' updated_at, following)."""
+
+    def moments() -> Iterator[datetime]:
+        for i in range(1000):
+            at = start + timedelta(minutes=2 * i)
+            if clock is not None:
+                clock.at = at
+            yield at
+
+    ticks = moments()
     admin_account = accounts.create_admin(session, "admin", password, next(ticks))
     admin = load_actor(session, admin_account)
     party = orgs.create_org(session, admin, PARTY_NAME, None, "committee", next(ticks))

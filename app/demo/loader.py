@@ -14,6 +14,7 @@ from functools import partial
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from app.clock import FixedClock
 from app.demo.cases import disposal_case
 from app.demo.cast import Cast, Person, build_cast, plan_people
 from app.demo.entries import EntryWriter
@@ -29,7 +30,7 @@ from app.demo.texts import (
 from app.demo.timeline import Timeline, at, local_day
 from app.models import Account, ExemptionReason, Org, Standing
 from app.points import QUARTERS, quarter_of, quarter_start
-from app.services import members, standing
+from app.services import members, stamps, standing
 from app.services.errors import WorkflowConflict
 
 DEMO_PASSWORD = "jifen-demo-2025"
@@ -137,9 +138,12 @@ def load_demo(session: Session, now: datetime) -> DemoLogins:
 
     # The recruit joins before 七一, or by today early in the year.
     recruited = max(date(year, 1, 2), min(date(year, 6, 28), today))
-    cast = build_cast(session, plan_people(rng, prev, recruited), DEMO_PASSWORD,
-                      at(date(prev, 1, 2), 9))
-    timeline = Timeline(now)
+    start = at(date(prev, 1, 2), 9)
+    # Every row's updated_at is the moment it was written in the story, not the loading's.
+    clock = FixedClock(start)
+    stamps.use_clock(session, clock, replay=True)
+    cast = build_cast(session, plan_people(rng, prev, recruited), DEMO_PASSWORD, start, clock)
+    timeline = Timeline(now, clock)
     writer = EntryWriter(session, cast, timeline, rng, opening=date(prev, 1, 3))
     veto, recruit = cast.tagged("veto"), cast.tagged("recruit")
     _standings(cast, timeline, prev, now)
@@ -185,6 +189,7 @@ def load_demo(session: Session, now: datetime) -> DemoLogins:
     disposal_case(cast, timeline)
 
     timeline.play()
+    clock.at = now
     # Every password was set at a moment worked out from the year (above); as tokens carry
     # the stamp, that made them guessable. The passwords are set now, as the demo is loaded.
     session.execute(sa.update(Account).values(password_changed_at=now))

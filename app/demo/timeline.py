@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
-from app.clock import CHINA
+from app.clock import CHINA, FixedClock
 
 Action = Callable[[datetime], object]  # what it returns is not used
 
@@ -25,6 +25,8 @@ class Timeline:
     """Actions with the moment each happens; played in time order, up to `now` only."""
 
     now: datetime
+    # Stands at each action's moment while it plays: the time of the rows' updated_at.
+    clock: FixedClock | None = None
     _events: list[tuple[datetime, int, Action]] = field(default_factory=list)
 
     def add(self, when: datetime, action: Action) -> None:
@@ -34,6 +36,8 @@ class Timeline:
         played = 0
         for when, _, action in sorted(self._events, key=lambda e: (e[0], e[1])):
             if when <= self.now:
+                if self.clock is not None:
+                    self.clock.at = max(self.clock.at, when)
                 action(when)
                 played += 1
         return played

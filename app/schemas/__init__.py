@@ -225,9 +225,25 @@ def problems_out(problems: Iterable[RowProblem],
                           code=p.code, message=p.message, value=p.value) for p in problems]
 
 
+# Every item of a list (and every resource the lists answer) carries it (docs/api/sync.md).
+UPDATED_AT = ("When what this answer shows last changed: the row itself, or a row listed "
+              "with it (a review's scores, a rating's lines, a member's exemptions...).")
+
+
 class Page(BaseModel, Generic[T]):
+    """A page of a list. An ordinary read pages with `offset`; a sync read (`updated_since`
+    or `after` given) walks the list in (updated_at, id) order with cursors."""
+
     items: list[T]
-    total: int
+    total: int = Field(description="Ordinary read: every item the filters select. Sync "
+                       "read: the items left from where it started (this page's and the "
+                       "following pages'), up to the settle horizon.")
+    next: str | None = Field(default=None, description="Sync read: pass as `after` for the "
+                             "next page; null when no more items are settled yet (and in "
+                             "an ordinary read).")
+    resume: str | None = Field(default=None, description="Sync read: where this read ends; "
+                               "keep it and poll again later with `after` = it. Null in an "
+                               "ordinary read.")
 
 
 # What the 403 of an account that must change its password says (app/api/deps.py).
@@ -293,6 +309,7 @@ class OrgOut(BaseModel):
     name: str
     parent_id: int | None
     kind: OrgKind
+    updated_at: datetime = Field(description=UPDATED_AT + " Its committee too.")
 
 
 class GrantCreate(Body):
@@ -306,6 +323,8 @@ class GrantOut(BaseModel):
     org_id: int
     member_id: int
     role: str
+    updated_at: datetime = Field(validation_alias="created_at", description="A grant never "
+                                 "changes (taking it away deletes it): when it was made.")
 
 
 class StandingIn(StrEnum):
@@ -363,6 +382,8 @@ class MemberOut(BaseModel):
     rights_suspended: bool = Field(description="A suspension of rights runs today.")
     left_on: date | None
     left_kind: LeaveKind | None
+    updated_at: datetime = Field(description=UPDATED_AT + " Not moved by the passing of "
+                                 "time alone: `exempt` and `rights_suspended` are today's.")
 
 
 class LeaveKindIn(StrEnum):
@@ -407,6 +428,7 @@ class SuspensionOut(BaseModel):
     starts_on: date
     ends_on: date | None
     note: str
+    updated_at: datetime = Field(description=UPDATED_AT)
 
 
 class ExemptionPut(Body):
@@ -428,6 +450,8 @@ class ExemptionWithdraw(Body):
 
 
 class ExemptionOut(BaseModel):
+    id: int = Field(description="This exemption's row: a withdrawn one stays, a new one of "
+                    "the same year is another.")
     member_id: int
     year: int
     reason_kind: ExemptionReason
@@ -436,6 +460,7 @@ class ExemptionOut(BaseModel):
     meeting_on: date | None
     status: ExemptionStatus
     withdrawn_reason: str | None
+    updated_at: datetime = Field(description=UPDATED_AT)
 
 
 class QuarterStatus(StrEnum):
@@ -472,6 +497,14 @@ class ScoreOut(BaseModel):
     grade: Grade | None = Field(description="The approved annual grade, once there is one.")
     quarters: list[QuarterOut]
     items: list[ItemScoreOut]
+
+
+class MemberScoreOut(ScoreOut):
+    """A member's year as GET /members/{id}/score answers it, with who and where (the bulk
+    read, GET /orgs/{id}/scores)."""
+
+    org_id: int = Field(description="The member's branch.")
+    name: str
 
 
 class RuleItemOut(BaseModel):
@@ -617,6 +650,7 @@ class EntryOut(BaseModel):
     # The rejected entry this one corrects; the entry that corrects this rejected one.
     resubmits: int | None = None
     resubmitted_by: int | None = None
+    updated_at: datetime = Field(description=UPDATED_AT)
 
 
 class ReasonBody(Body):
@@ -647,6 +681,9 @@ class ReviewSummaryOut(BaseModel):
     quarter: int
     status: ReviewStatus
     notice_until: datetime | None
+    updated_at: datetime = Field(description=UPDATED_AT + " Also its lines' running totals: "
+                                 "an entry of the branch, a member, an earlier quarter's "
+                                 "scores.")
 
 
 class ReviewOut(ReviewSummaryOut):
@@ -709,6 +746,7 @@ class ObjectionOut(BaseModel):
     response: str | None
     created_at: datetime
     resolved_at: datetime | None
+    updated_at: datetime = Field(description=UPDATED_AT)
 
 
 class ResolveBody(Body):
@@ -790,6 +828,8 @@ class RatingOut(BaseModel):
     sent_back_at: datetime | None
     open_objections: int
     items: list[RatingItemOut]
+    updated_at: datetime = Field(description=UPDATED_AT + " Its lines, ballot, objections "
+                                 "and self-assessments too.")
 
 
 class RatingSummaryOut(BaseModel):
@@ -797,6 +837,8 @@ class RatingSummaryOut(BaseModel):
     org_id: int
     year: int
     status: RatingStatus
+    updated_at: datetime = Field(description=UPDATED_AT + " Its lines, ballot, objections "
+                                 "and self-assessments too.")
 
 
 class BallotGrade(StrEnum):
@@ -909,6 +951,7 @@ class AuditOut(BaseModel):
     object_id: int | None
     before: dict[str, object] | None = Field(description="The object before the change.")
     after: dict[str, object] | None = Field(description="The object after the change.")
+    updated_at: datetime = Field(description="A row never changes: its `at`.")
 
 
 # Passwords: the policy (8 to 128 characters, not the username, not one character

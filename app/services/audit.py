@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, select
 from app.db import bulk_insert
 from app.models import Account, AuditLog
 from app.services.access import Actor, require_admin
+from app.services.sync import SyncRead, decode_cursor, encode_cursor, refuse_offset, resume_from
 
 # pg_advisory_xact_lock key that serialises appends to the chain on PostgreSQL
 # (the ASCII of "jifenaud" as a signed 64-bit integer; any constant would do).
@@ -24,6 +25,9 @@ def snapshot(row: Any) -> dict[str, Any]:
     """A row as JSON-ready data, leaving out secrets."""
     data: dict[str, Any] = row.model_dump(mode="json")
     data.pop("password_hash", None)
+    # The sync read's bookkeeping, stamped at the next flush (app/services/stamps.py): the
+    # audit row's own `at` says when.
+    data.pop("updated_at", None)
     return data
 
 
@@ -152,9 +156,17 @@ class AuditFilter:
     until: datetime | None = None  # at < until
 
 
-def list_audit(session: Session, actor: Actor, f: AuditFilter, limit: int,
-               offset: int) -> tuple[list[tuple[AuditLog, str | None]], int]:
-    """Audit rows with the actor's username, newest (last appended) first; administrators."""
+# Its sync read walks (at, id) but goes on from a cursor by id alone: rows are numbered
+# under the chain lock, held until commit, so a row committed later always has a higher
+# id (its `at`, the request's time, may be earlier): no settle window needed.
+FEED_NAME = "audit"
+
+
+def list_audit(session: Session, actor: Actor, f: AuditFilter, limit: int, offset: int,
+               sync: SyncRead | None = None
+               ) -> tuple[list[tuple[AuditLog, str | None]], int, str | None, str | None]:
+    """Audit rows with the actor's username, newest (last appended) first; administrators.
+    A sync read: oldest first after its cursor, and the cursors on (next, resume)."""
     require_admin(actor)
     where: list[sa.ColumnElement[bool]] = []
     if f.actor_id is not None:
@@ -170,11 +182,25 @@ def list_audit(session: Session, actor: Actor, f: AuditFilter, limit: int,
         where.append(col(AuditLog.at) >= f.since)
     if f.until is not None:
         where.append(col(AuditLog.at) < f.until)
+    reading = sync is not None and sync.asked
+    if sync is not None and reading:
+        refuse_offset(sync, offset)
+        if sync.after is not None:
+            where.append(col(AuditLog.id) > decode_cursor(FEED_NAME, sync.after)[1])
+        if sync.updated_since is not None:
+            where.append(col(AuditLog.at) >= sync.updated_since.astimezone(UTC))
     total = session.exec(select(func.count()).select_from(AuditLog).where(*where)).one()
+    order = col(AuditLog.id) if reading else col(AuditLog.id).desc()
     rows = session.exec(
         select(AuditLog, Account.username)
         .outerjoin(Account, col(Account.id) == AuditLog.actor_id)
         .where(*where)
-        .order_by(col(AuditLog.id).desc()).limit(limit).offset(offset)
+        .order_by(order).limit(limit + 1 if reading else limit).offset(offset)
     ).all()
-    return [(row, username) for row, username in rows], total
+    found: list[tuple[AuditLog, str | None]] = [(row, name) for row, name in rows[:limit]]
+    if sync is None or not reading:
+        return found, total, None, None
+    last = found[-1][0] if found else None
+    resume = encode_cursor(FEED_NAME, last.at, last.id or 0) if last is not None \
+        else resume_from(sync, FEED_NAME)
+    return found, total, resume if len(rows) > limit else None, resume

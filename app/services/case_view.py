@@ -70,7 +70,7 @@ def branch_cases(session: Session, actor: Actor) -> list[CaseRow]:
     """The cases the actor reads as a committee (its branches' and, for a committee above,
     those of the branches below; administrators: all), newest first; never their own
     (that is on /me), never another member's to a plain member (cases.list_cases)."""
-    found = cases.list_cases(session, actor, None, None, None, LIST_LIMIT, 0)[0]
+    found = cases.list_cases(session, actor, None, None, None, LIST_LIMIT, 0).rows
     return [r for r in _rows(session, found) if r.case.member_id != actor.member_id]
 
 

@@ -40,6 +40,7 @@ from app.services import audit
 from app.services.access import (
     Actor,
     get_member,
+    get_org,
     managed_org_filter,
     require_branch_committee,
     require_person,
@@ -47,7 +48,9 @@ from app.services.access import (
 from app.services.appraisal import approves, nearest_committee
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
+from app.services.paging import Feed, Listing, page
 from app.services.standing import active_exemptions, running
+from app.services.sync import SyncRead
 
 MAX_CASE_TEXT = 2000
 
@@ -136,30 +139,31 @@ def _visible(actor: Actor) -> sa.ColumnElement[bool]:
     return sa.or_(managed, col(DisposalCase.member_id) == actor.member_id)
 
 
+FEED = Feed("cases", col(DisposalCase.updated_at), col(DisposalCase.id))
+
+
 def list_cases(session: Session, actor: Actor, org_id: int | None, member_id: int | None,
-               status: CaseStatus | None, limit: int, offset: int
-               ) -> tuple[list[DisposalCase], int]:
-    """The cases the actor sees, newest first; `org_id` takes the organisation's subtree."""
+               status: CaseStatus | None, limit: int, offset: int,
+               sync: SyncRead | None = None) -> Listing[DisposalCase]:
+    """The cases the actor sees, newest first (by (updated_at, id) for a sync read);
+    `org_id` takes the organisation's subtree (404 outside the actor's view)."""
     where = [_visible(actor)]
     if org_id is not None:
-        org = session.get(Org, org_id)
-        subtree = select(Org.id).where(col(Org.path).startswith(org.path, autoescape=True)) \
-            if org else select(Org.id).where(sa.false())
+        org = get_org(session, actor, org_id)
+        subtree = select(Org.id).where(col(Org.path).startswith(org.path, autoescape=True))
         where.append(col(DisposalCase.org_id).in_(subtree))
     if member_id is not None:
         where.append(col(DisposalCase.member_id) == member_id)
     if status is not None:
         where.append(col(DisposalCase.status) == status)
-    total = session.exec(select(sa.func.count()).select_from(DisposalCase).where(*where)).one()
-    rows = session.exec(select(DisposalCase).where(*where)
-                        .order_by(col(DisposalCase.id).desc()).limit(limit).offset(offset)).all()
-    return list(rows), int(total)
+    return page(session, select(DisposalCase).where(*where), col(DisposalCase.id).desc(),
+                limit=limit, offset=offset, sync=sync, feed=FEED)
 
 
 def cases_of_member(session: Session, actor: Actor, member_id: int) -> list[DisposalCase]:
     """A member's cases, newest first (404 if the actor may not see the member)."""
     get_member(session, actor, member_id)
-    return list_cases(session, actor, None, member_id, None, 1000, 0)[0]
+    return list_cases(session, actor, None, member_id, None, 1000, 0).rows
 
 
 def waiting_above(session: Session, actor: Actor) -> list[DisposalCase]:

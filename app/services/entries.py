@@ -30,13 +30,14 @@ from app.points import (
     quarter_of,
     quarter_start,
 )
-from app.services import audit, uploads
-from app.services.access import Actor, get_member, managed_org_filter, require_manages
+from app.services import audit, stamps, uploads
+from app.services.access import Actor, get_member, get_org, managed_org_filter, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
-from app.services.paging import page
+from app.services.paging import Feed, Listing, page
 from app.services.rules import ensure_rule_set, load_rule_set
 from app.services.scoring import member_year_scores
+from app.services.sync import SyncRead
 from app.services.text import says_nothing
 from app.services.uploads import Upload
 
@@ -433,6 +434,7 @@ def _decide(session: Session, actor: Actor, entry_id: int, *, to: EntryStatus,
         raise WorkflowConflict(f"Entry {entry_id} was decided by someone else just now.",
                                f"not_{from_}")
     session.refresh(entry)
+    stamps.changed(session, entry)  # the branch's review sheets count it
     audit.record(session, actor_id=actor.account_id, action=f"entry.{to}", object_type="entry",
                  object_id=entry.id, at=now, before=before, after=audit.snapshot(entry))
     return entry
@@ -466,8 +468,13 @@ class EntryFilter:
     quarter: int | None = None
 
 
+FEED = Feed("entries", col(Entry.updated_at), col(Entry.id))
+
+
 def list_entries(session: Session, actor: Actor, f: EntryFilter, limit: int,
-                 offset: int) -> tuple[list[Entry], int]:
+                 offset: int, sync: SyncRead | None = None) -> Listing[Entry]:
+    """Entries the actor may see, newest first, or by (updated_at, id) for a sync read; an
+    organisation outside the actor's view is 404, as its export is."""
     query = (
         select(Entry)
         .join(Member, col(Member.id) == Entry.member_id)
@@ -477,13 +484,11 @@ def list_entries(session: Session, actor: Actor, f: EntryFilter, limit: int,
     if f.member_id is not None:
         query = query.where(Entry.member_id == f.member_id)
     if f.org_id is not None:
-        org = session.get(Org, f.org_id)
-        if org is None:
-            return [], 0
+        org = get_org(session, actor, f.org_id)
         query = query.where(col(Org.path).startswith(org.path, autoescape=True))
     for column, value in ((Entry.status, f.status), (Entry.year, f.year),
                           (Entry.quarter, f.quarter)):
         if value is not None:
             query = query.where(column == value)
     return page(session, query, col(Entry.occurred_on).desc(), col(Entry.id).desc(),
-                limit=limit, offset=offset)
+                limit=limit, offset=offset, sync=sync, feed=FEED)

@@ -30,13 +30,18 @@ IMPORT_COLUMNS: tuple[Column, ...] = (
 )
 STATUS_COLUMN = Column("status", "状态", 10,
                        hint="导出文件里才有；“未通过”“已撤销”的行导入时跳过")
+# The member's id, for programs matching rows to GET /api/v1/members (issue 18). Not read
+# by the import, which knows people by username (or name and branch): a row edited for
+# another member imports for that member, whatever id it still carries.
+MEMBER_ID_COLUMN = Column("member_id", "党员编号", 10,
+                          hint="导出文件里才有；导入时不读这一列，按用户名（或姓名、支部）认人")
 EXPORT_COLUMNS: tuple[Column, ...] = (
     *IMPORT_COLUMNS,
     Column("item_name", "项目名称", 24), Column("kind", "项目类别", 12),
     Column("signed_points", "积分", 8), STATUS_COLUMN,
     Column("created_at", "记录时间", 17), Column("decided_at", "审核时间", 17),
     Column("reason", "理由", 30), Column("revoked_at", "撤销时间", 17),
-    Column("entry_id", "记录编号", 10),
+    Column("entry_id", "记录编号", 10), MEMBER_ID_COLUMN,
 )
 KIND_TEXT = {"positive": "正向得分", "negative": "反向扣分", "bonus": "现实表现加分",
              "deduction": "现实表现扣分", "veto": "一票否决"}
@@ -62,7 +67,8 @@ def export_member_year(session: Session, actor: Actor, member_id: int, year: int
                      e.quantity if fixed else None, abs(e.points) if chosen else None, e.note,
                      item.name if item else "", KIND_TEXT.get(e.kind, e.kind), e.points,
                      STATUS_TEXT.get(e.status, e.status), beijing_wall(e.created_at),
-                     beijing_wall(e.decided_at), e.reason or "", beijing_wall(e.revoked_at), e.id))
+                     beijing_wall(e.decided_at), e.reason or "", beijing_wall(e.revoked_at), e.id,
+                     member.id))
     return member, Sheet(title=f"{year}年积分记录", columns=EXPORT_COLUMNS, rows=rows)
 
 
@@ -81,5 +87,5 @@ def template_sheets(rules: RuleSet) -> tuple[Sheet, Sheet]:
 def template(rules: RuleSet) -> bytes:
     """The .xlsx to fill in: the import sheet, the rule items, and notes on every column."""
     notes = [(c.heading + ("（必填）" if c.required else ""), c.hint)
-             for c in (*IMPORT_COLUMNS, STATUS_COLUMN)]
+             for c in (*IMPORT_COLUMNS, STATUS_COLUMN, MEMBER_ID_COLUMN)]
     return write_xlsx(*template_sheets(rules), notes=notes)

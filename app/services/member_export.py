@@ -17,7 +17,7 @@ from app.services.member_import import (
     WRITTEN_COLUMNS,
     require_importer,
 )
-from app.services.sheets import Cell, Sheet, write_csv, write_xlsx
+from app.services.sheets import Cell, Column, Sheet, write_csv, write_xlsx
 from app.services.tree import tree_order
 
 
@@ -32,13 +32,19 @@ def template(fmt: str = "xlsx") -> bytes:
     return write_xlsx(sheet, notes=notes)
 
 
+# Last, after the template's columns: the member's id, for programs matching rows to GET
+# /api/v1/members (issue 18). The import does not read it (a heading it does not know).
+MEMBER_ID = Column("member_id", "党员编号", 10)
+
+
 def export_members(session: Session, actor: Actor, org_id: int | None,
                    fmt: str = "xlsx") -> bytes:
     """The members of the branches the actor manages (below `org_id` if given), in the
-    template's columns without the password."""
+    template's columns without the password, and their ids."""
     require_importer(actor)
     query = (sa.select(col(Member.name), col(Org.name), col(Member.category),
-                       col(Member.joined_on), col(Account.username), col(Member.standing))
+                       col(Member.joined_on), col(Account.username), col(Member.standing),
+                       col(Member.id))
              .join(Org, col(Org.id) == Member.org_id)
              .join(Account, col(Account.member_id) == Member.id, isouter=True)
              .where(managed_org_filter(actor), col(Org.kind) == OrgKind.branch))
@@ -47,8 +53,8 @@ def export_members(session: Session, actor: Actor, org_id: int | None,
         query = query.where(col(Org.path).startswith(org.path, autoescape=True))
     rows: list[Sequence[Cell]] = [
         (name, branch, CATEGORY_HEADINGS.get(category, category), joined_on, username,
-         STANDING_HEADINGS.get(standing, standing))
-        for name, branch, category, joined_on, username, standing
+         STANDING_HEADINGS.get(standing, standing), member_id)
+        for name, branch, category, joined_on, username, standing, member_id
         in session.execute(query.order_by(tree_order(session), col(Member.id))).all()]
-    sheet = Sheet("党员名单", WRITTEN_COLUMNS[:-1], rows)
+    sheet = Sheet("党员名单", (*WRITTEN_COLUMNS[:-1], MEMBER_ID), rows)
     return write_csv(sheet) if fmt == "csv" else write_xlsx(sheet)

@@ -6,6 +6,7 @@ The API's score answer and the member's score page both come from here.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -15,11 +16,22 @@ from sqlmodel import Session, col
 
 from app.clock import CHINA
 from app.db import core
-from app.models import PUBLIC_REVIEW_STATES, Member, Rating, RatingItem, RatingStatus, Review
+from app.models import (
+    PUBLIC_REVIEW_STATES,
+    Member,
+    Org,
+    Rating,
+    RatingItem,
+    RatingStatus,
+    Review,
+)
 from app.points import Grade, RuleSet, YearScore, quarter_end, stars
-from app.services.access import Actor, get_member
+from app.services.access import Actor, get_member, get_org
+from app.services.errors import Forbidden
 from app.services.rules import load_rule_set
-from app.services.scoring import member_year_score
+from app.services.scoring import member_year_score, recorded_review_scores, year_scores
+from app.services.summary import branch_filter
+from app.services.sync import decode_position, encode_position
 
 _QUARTER_STATES = sa.select(col(Review.quarter), col(Review.status)).where(
     col(Review.org_id) == sa.bindparam("org"), col(Review.year) == sa.bindparam("year"))
@@ -104,3 +116,67 @@ def member_score(session: Session, actor: Actor, member_id: int, year: int,
     return MemberScore(member=member, year=year, rules=rules, engine=engine,
                        stars=stars(engine.annual, engine.vetoed, rules.params),
                        grade=Grade(grade) if grade else None, states=states)
+
+
+# The bulk read: every member's year in an organisation, a page at a time, in as many
+# statements per page whatever its size (the batch paths the review sheet and the rating
+# use: scoring.year_scores over the page's members).
+_BRANCH_QUARTERS = sa.select(col(Review.org_id), col(Review.quarter), col(Review.status)).where(
+    col(Review.org_id).in_(sa.bindparam("orgs", expanding=True)),
+    col(Review.year) == sa.bindparam("year"))
+_APPROVED_GRADES = (
+    sa.select(col(RatingItem.member_id), col(RatingItem.grade))
+    .join(Rating, col(Rating.id) == RatingItem.rating_id)
+    .where(col(Rating.year) == sa.bindparam("year"), col(Rating.status) == RatingStatus.approved,
+           col(RatingItem.member_id).in_(sa.bindparam("members", expanding=True)))
+)
+
+
+@dataclass(frozen=True)
+class OrgScores:
+    scores: list[MemberScore]
+    total: int  # every member in the read, not only this page's
+    next: str | None  # the cursor of the next page; None: this is the last
+
+
+def org_scores(session: Session, actor: Actor, org_id: int, year: int, now: datetime,
+               limit: int, after: str | None) -> OrgScores:
+    """Every member's score of a year in the branches of the organisation that the caller
+    manages, by member id, `limit` at a time after the cursor: the same as each one's
+    member_score. 404 for an organisation outside the caller's view, 403 committee_only
+    for one in which the caller manages no branch (a member reads their own score)."""
+    org = get_org(session, actor, org_id)
+    branches = sa.select(col(Org.id)).where(*branch_filter(actor, org))
+    if not actor.manages(org) and core(session, sa.select(sa.exists(branches))).scalar() \
+            is not True:
+        raise Forbidden(f"Only the committees of {org.name} or of a branch in it (or an "
+                        "administrator) may read its members' scores; a member reads their "
+                        "own with GET /members/{id}/score.", "committee_only")
+    feed = f"scores.{org.id}.{year}"  # a cursor serves the read it came from only
+    members = sa.select(Member).where(col(Member.org_id).in_(branches))
+    total = int(core(session, sa.select(sa.func.count()).select_from(
+        members.subquery())).scalar_one())
+    if after is not None:
+        members = members.where(col(Member.id) > decode_position(feed, after))
+    page = list(session.execute(members.order_by(col(Member.id)).limit(limit + 1))
+                .scalars().all())
+    more, page = len(page) > limit, page[:limit]
+    ids = [m.id for m in page if m.id is not None]
+    rules = load_rule_set(session, year, now)
+    engines = year_scores(session, rules, ids, recorded_review_scores(session, ids, year)) \
+        if ids else {}
+    states: dict[int, dict[int, str]] = defaultdict(dict)
+    grades: dict[int, str] = {}
+    if ids:
+        for branch, quarter, status in core(session, _BRANCH_QUARTERS, {
+                "orgs": sorted({m.org_id for m in page}), "year": year}):
+            states[branch][quarter] = status
+        grades = dict(core(session, _APPROVED_GRADES, {"members": ids, "year": year}).all())
+    scores = [MemberScore(member=m, year=year, rules=rules, engine=engines[m.id or 0],
+                          stars=stars(engines[m.id or 0].annual, engines[m.id or 0].vetoed,
+                                      rules.params),
+                          grade=Grade(grades[m.id or 0]) if grades.get(m.id or 0) else None,
+                          states=states[m.org_id])
+              for m in page]
+    return OrgScores(scores, total,
+                     encode_position(feed, ids[-1]) if more and ids else None)

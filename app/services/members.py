@@ -16,13 +16,15 @@ from app.services.access import (
     Actor,
     get_managed_org,
     get_member,
+    get_org,
     managed_org_filter,
     require_manages,
 )
 from app.services.errors import Invalid, WorkflowConflict
 from app.services.locking import Precondition, lock_branch
-from app.services.paging import page
+from app.services.paging import Feed, Listing, page
 from app.services.passwords import check_policy
+from app.services.sync import SyncRead
 
 
 @dataclass(frozen=True)
@@ -140,16 +142,20 @@ def _this_years_exemption(session: Session, actor: Actor, member: Member,
                                     reason or "exempt cleared (PATCH exempt=false)", now)
 
 
+FEED = Feed("members", col(Member.updated_at), col(Member.id))
+
+
 def list_members(session: Session, actor: Actor, org_id: int | None, limit: int,
-                 offset: int) -> tuple[list[Member], int]:
+                 offset: int, sync: SyncRead | None = None) -> Listing[Member]:
+    """Members the actor may see (optionally of an organisation's subtree: 404 outside the
+    actor's view), by id, or by (updated_at, id) for a sync read."""
     query = select(Member).join(Org, col(Org.id) == Member.org_id).where(
         sa.or_(col(Member.id) == actor.member_id, managed_org_filter(actor)))
     if org_id is not None:
-        org = session.get(Org, org_id)
-        if org is None:
-            return [], 0
+        org = get_org(session, actor, org_id)
         query = query.where(col(Org.path).startswith(org.path, autoescape=True))
-    return page(session, query, col(Member.id), limit=limit, offset=offset)
+    return page(session, query, col(Member.id), limit=limit, offset=offset, sync=sync,
+                feed=FEED)
 
 
 def usernames(session: Session, member_ids: list[int]) -> dict[int, str]:

@@ -12,7 +12,8 @@ from app.services import audit
 from app.services.access import Actor, get_org, managed_org_filter, require_admin
 from app.services.errors import Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
-from app.services.paging import page
+from app.services.paging import Feed, Listing, page
+from app.services.sync import SyncRead
 from app.services.tree import tree_order
 
 
@@ -45,11 +46,18 @@ def _ancestor_ids(paths: list[str]) -> set[int]:
     return {int(part) for path in paths for part in path.strip("/").split("/") if part}
 
 
-def list_orgs(session: Session, actor: Actor, limit: int, offset: int) -> tuple[list[Org], int]:
+FEED = Feed("orgs", col(Org.updated_at), col(Org.id))
+
+
+def list_orgs(session: Session, actor: Actor, limit: int, offset: int,
+              sync: SyncRead | None = None) -> Listing[Org]:
+    """The organisations the actor sees, in tree order, or by (updated_at, id) for a sync
+    read."""
     own = [p for p in (actor.member_org_path, *actor.committee_paths) if p]
     query = select(Org).where(sa.or_(managed_org_filter(actor),
                                      col(Org.id).in_(_ancestor_ids(own))))
-    return page(session, query, tree_order(session), limit=limit, offset=offset)
+    return page(session, query, tree_order(session), limit=limit, offset=offset, sync=sync,
+                feed=FEED)
 
 
 def grant_committee(session: Session, actor: Actor, org_id: int, member_id: int,

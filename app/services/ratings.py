@@ -39,22 +39,24 @@ from app.points import (
     score_annual,
     stars,
 )
-from app.services import audit
+from app.services import audit, stamps
 from app.services.access import (
     Actor,
     get_managed_org,
+    get_org,
     managed_org_filter,
     require_branch_committee,
 )
 from app.services.errors import Invalid, NotFound, WorkflowConflict
 from app.services.locking import Precondition, lock_branch, lock_branches
-from app.services.paging import page
+from app.services.paging import Feed, Listing, page
 from app.services.rules import ensure_rule_set, load_rule_set
 from app.services.scoring import (
     STREAM_ROWS,
     annual_totals_by_branch,
     finalized_review_scores_by_branch,
 )
+from app.services.sync import SyncRead
 from app.services.text import says_nothing
 
 # Rating lines written together when a town or city rates all its branches: a few thousand
@@ -204,9 +206,10 @@ def _insert_ratings(session: Session, actor: Actor, branch_ids: sa.Select[Any],
     """Every ready branch's rating row and its audit row, before any line: the lines'
     foreign key checks then find a table of its final size (PostgreSQL plans them once per
     connection; planned against a handful of rows they scan the table for every line)."""
+    stamped = stamps.stamp_for(session, Rating)  # a Core insert: no flush stamps it
     bulk_insert(session, Rating.__table__, [  # type: ignore[attr-defined]
         {"org_id": b, "year": year, "status": RatingStatus.draft, "created_by": actor.account_id,
-         "created_at": now} for b in sorted(ready)])
+         "created_at": now, "updated_at": stamped} for b in sorted(ready)])
     # One rating per branch and year (a unique key): the new ids in one query.
     rating_ids = {branch_id: rating_id for branch_id, rating_id in core(session, sa.select(
         col(Rating.org_id), col(Rating.id)).where(
@@ -326,18 +329,24 @@ def set_line_exempt(session: Session, actor: Actor, rating: Rating, member_id: i
         for item in changed])
 
 
+FEED = Feed("ratings", col(Rating.updated_at), col(Rating.id))
+
+
 def list_ratings(session: Session, actor: Actor, org_id: int | None, year: int | None,
-                 limit: int, offset: int) -> tuple[list[Rating], int]:
+                 limit: int, offset: int, sync: SyncRead | None = None) -> Listing[Rating]:
+    """Ratings the actor may see (of one organisation: 404 outside the actor's view), newest
+    year first, or by (updated_at, id) for a sync read."""
     own_approved = sa.and_(col(Rating.org_id) == actor.member_org_id,
                            col(Rating.status).in_(PUBLIC_RATING_STATES))
     query = select(Rating).join(Org, col(Org.id) == Rating.org_id).where(
         sa.or_(managed_org_filter(actor), own_approved))
     if org_id is not None:
+        get_org(session, actor, org_id)
         query = query.where(Rating.org_id == org_id)
     if year is not None:
         query = query.where(Rating.year == year)
     return page(session, query, col(Rating.year).desc(), col(Rating.org_id), limit=limit,
-                offset=offset)
+                offset=offset, sync=sync, feed=FEED)
 
 
 def _draft_rating(session: Session, actor: Actor, rating_id: int,

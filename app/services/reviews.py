@@ -25,14 +25,21 @@ from app.models import (
     ReviewStatus,
 )
 from app.points import quarter_end, quarter_start, review_points, review_score_allowed
-from app.services import audit
-from app.services.access import Actor, get_managed_org, managed_org_filter, require_manages
+from app.services import audit, stamps
+from app.services.access import (
+    Actor,
+    get_managed_org,
+    get_org,
+    managed_org_filter,
+    require_manages,
+)
 from app.services.early_steps import Earliness, checked_reason, unended
 from app.services.errors import Invalid, NotFound, WorkflowConflict
 from app.services.locking import Precondition, lock_branch
-from app.services.paging import page
+from app.services.paging import Feed, Listing, page
 from app.services.rules import MAX_NOTICE_DAYS, ensure_rule_set, load_rule_set
 from app.services.scoring import recorded_review_scores, year_scores
+from app.services.sync import SyncRead
 
 
 @dataclass(frozen=True)
@@ -97,8 +104,13 @@ def get_review(session: Session, actor: Actor, review_id: int) -> tuple[Review, 
     return review, org
 
 
+FEED = Feed("reviews", col(Review.updated_at), col(Review.id))
+
+
 def list_reviews(session: Session, actor: Actor, org_id: int | None, year: int | None,
-                 limit: int, offset: int) -> tuple[list[Review], int]:
+                 limit: int, offset: int, sync: SyncRead | None = None) -> Listing[Review]:
+    """Reviews the actor may see (of one organisation: 404 outside the actor's view), newest
+    quarter first, or by (updated_at, id) for a sync read."""
     own_published = sa.and_(
         col(Review.org_id) == actor.member_org_id,
         col(Review.status).in_(PUBLIC_REVIEW_STATES),
@@ -106,11 +118,12 @@ def list_reviews(session: Session, actor: Actor, org_id: int | None, year: int |
     query = select(Review).join(Org, col(Org.id) == Review.org_id).where(
         sa.or_(managed_org_filter(actor), own_published))
     if org_id is not None:
+        get_org(session, actor, org_id)
         query = query.where(Review.org_id == org_id)
     if year is not None:
         query = query.where(Review.year == year)
     return page(session, query, col(Review.year).desc(), col(Review.quarter).desc(),
-                col(Review.org_id), limit=limit, offset=offset)
+                col(Review.org_id), limit=limit, offset=offset, sync=sync, feed=FEED)
 
 
 def review_lines(session: Session, review: Review, now: datetime) -> list[ReviewLine]:
@@ -294,6 +307,7 @@ def _transition(session: Session, review: Review, from_: ReviewStatus,
         raise WorkflowConflict("The review was changed by someone else just now; reload it.",
                                "review_changed")
     session.refresh(review)
+    stamps.changed(session, review)  # the later quarters' running totals count it or not
 
 
 def _publishable(session: Session, actor: Actor, review_id: int, notice_days: int,

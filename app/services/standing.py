@@ -29,6 +29,8 @@ from app.services import audit, ratings
 from app.services.access import Actor, get_member, require_manages
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import Precondition, lock_branch
+from app.services.paging import Feed, Listing, page
+from app.services.sync import SyncRead
 
 
 def beijing_year(now: datetime) -> int:
@@ -321,15 +323,17 @@ def active_exemption(session: Session, actor: Actor, member_id: int,
     return active_exemptions(session, [member_id], year).get(member_id)
 
 
-def list_exemptions(session: Session, actor: Actor, member_id: int, limit: int, offset: int
-                    ) -> tuple[list[MemberExemption], int]:
+EXEMPTIONS = Feed("exemptions", col(MemberExemption.updated_at), col(MemberExemption.id))
+
+
+def list_exemptions(session: Session, actor: Actor, member_id: int, limit: int, offset: int,
+                    sync: SyncRead | None = None) -> Listing[MemberExemption]:
+    """The member's exemptions, newest year first, or by (updated_at, id) for a sync read."""
     get_member(session, actor, member_id)
     query = select(MemberExemption).where(MemberExemption.member_id == member_id)
-    total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(MemberExemption.year).desc(),
-                                       col(MemberExemption.id).desc())
-                        .limit(limit).offset(offset)).all()
-    return list(rows), int(total)
+    return page(session, query, col(MemberExemption.year).desc(),
+                col(MemberExemption.id).desc(), limit=limit, offset=offset, sync=sync,
+                feed=EXEMPTIONS)
 
 
 def _recompute(session: Session, actor: Actor, rating: Rating, member_id: int, exempt: bool,

@@ -18,6 +18,7 @@ from app.security import SESSION_ID_MAX, SessionClaims, new_session_id
 from app.services.access import Actor, load_actor, session_account
 from app.services.errors import DomainError, Forbidden, Invalid
 from app.services.passwords import require_own_password
+from app.services.stamps import use_clock
 from app.settings import get_settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -102,6 +103,7 @@ def renew_session(request: Request, account: Account) -> None:
 def web_account(request: Request, session: SessionDep, clock: ClockDep) -> Actor:
     """The logged-in person, even one who must change their password first (for 修改密码
     and 退出所有设备 only)."""
+    use_clock(session, clock)  # the request's time on every updated_at it writes
     claims = session_claims(request.session, clock)
     account = session_account(session, claims) if claims else None
     if account is None:

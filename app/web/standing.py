@@ -67,7 +67,8 @@ def panel(session: SessionDep, actor: Actor, member: Member, org: Org, today: da
     """What the panel shows, and whether this person may record that the member left (the
     committee above the branch, an administrator)."""
     assert member.id is not None
-    exemptions, total = standing.list_exemptions(session, actor, member.id, EXEMPTIONS_SHOWN, 0)
+    listing = standing.list_exemptions(session, actor, member.id, EXEMPTIONS_SHOWN, 0)
+    exemptions, total = listing.rows, listing.total
     suspensions = standing.list_suspensions(session, actor, member.id)
     facts = standing.member_facts(session, [member.id], today)[member.id]
     state = state or {}

@@ -83,6 +83,7 @@ READS: list[tuple[str, str, dict[str, Any]]] = [
     ("party_sec", "/orgs/{party}/appraisal", {"query": {"year": 2025}}),
     ("sec_a", "/cases", {}),
     ("sec_a", "/cases/{case}", {}),
+    ("sec_a", "/orgs/{branch_a}/scores", {"query": {"year": 2025}}),
     ("admin", "/service-accounts", {}),
     ("admin", "/service-accounts/{service}", {}),
 ]

@@ -260,8 +260,11 @@ def test_export_is_the_callers_branches_in_the_template_columns(world: World) ->
     answer = world.client.get("/api/v1/members/export", headers=world.as_("sec_a"))
     assert answer.status_code == 200 and answer.headers["content-type"] == XLSX_TYPE
     rows = read_sheet(answer.content)
-    assert rows[0] == ["姓名*", "所属支部*", "类别*", "入党日期*", "用户名*", "身份"]
+    assert rows[0] == ["姓名*", "所属支部*", "类别*", "入党日期*", "用户名*", "身份", "党员编号"]
     assert sorted(r[4] for r in rows[1:]) == ["a1", "a2", "a3", "a4", "sec_a", "vice_a"]
+    # Each row carries the member's id, as GET /members answers it (issue 18).
+    assert {r[4]: r[6] for r in rows[1:]} == {
+        u: world.members[u] for u in ("a1", "a2", "a3", "a4", "sec_a", "vice_a")}
     assert rows[1][1:4] == [A, "在职", rows[1][3]] and rows[1][3].date().isoformat() == \
         "2010-07-01"
     # Another branch is outside sec_a's scope.
@@ -271,8 +274,10 @@ def test_export_is_the_callers_branches_in_the_template_columns(world: World) ->
                                                               "org_id": world.branch_b},
                             headers=world.admin).content.decode("utf-8-sig")
     lines = list(csv.reader(io.StringIO(text)))
-    assert lines[0] == ["姓名*", "所属支部*", "类别*", "入党日期*", "用户名*", "身份"]
+    assert lines[0] == ["姓名*", "所属支部*", "类别*", "入党日期*", "用户名*", "身份", "党员编号"]
     assert sorted(r[4] for r in lines[1:]) == ["b1", "party_sec", "sec_b"]
+    assert {r[4]: int(r[6]) for r in lines[1:]} == {
+        u: world.members[u] for u in ("b1", "party_sec", "sec_b")}
     assert lines[1][1:4] == [B, "在职", "2010-07-01"]
     assert {r[5] for r in lines[1:]} == {"正式党员"}
 
@@ -302,8 +307,9 @@ def test_export_then_import_gives_the_same_data(world: World, fmt: str) -> None:
         data = out.getvalue()
     else:
         lines = list(csv.reader(io.StringIO(exported.decode("utf-8-sig"))))
-        data = csv_bytes([[r[0], B, r[2], r[3], f"{r[4]}_new", r[5]] for r in lines[1:]],
-                         headings=lines[0])
+        # The ids' column (党员编号) stays as exported: the import does not read it.
+        data = csv_bytes([[r[0], B, r[2], r[3], f"{r[4]}_new", r[5], r[6]]
+                          for r in lines[1:]], headings=lines[0])
     body = ok(send(world, "admin", data, f"members.{fmt}"), 201)
     assert body["created"] == 8
     source = members_of(world, world.branch_a)

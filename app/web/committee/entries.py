@@ -43,8 +43,8 @@ def _pending(session: SessionDep, actor: Actor, org_id: int | None, year: int | 
     """Pending entries in scope (of one branch when org_id is given), oldest first."""
     if org_id is not None:
         get_managed_org(session, actor, org_id)
-    rows, _total = entries.list_entries(session, actor, EntryFilter(
-        org_id=org_id, status=EntryStatus.pending, year=year, quarter=quarter), LIMIT, 0)
+    rows = entries.list_entries(session, actor, EntryFilter(
+        org_id=org_id, status=EntryStatus.pending, year=year, quarter=quarter), LIMIT, 0).rows
     return worklist.entry_views(session, list(reversed(rows)), now)
 
 
@@ -215,8 +215,9 @@ def member_page(member_id: int, request: Request, session: SessionDep, actor: Co
     require_manages(actor, org)
     this_year = clock.today().year
     year = year if year is not None and 2000 <= year <= this_year else this_year
-    rows, total = entries.list_entries(session, actor, EntryFilter(member_id=member_id,
-                                                                   year=year), LIMIT, 0)
+    listing = entries.list_entries(session, actor, EntryFilter(member_id=member_id, year=year),
+                                   LIMIT, 0)
+    rows, total = listing.rows, listing.total
     score, vetoed = worklist.member_score(session, member_id, year, clock.now())
     exemption = standing.active_exemptions(session, [member_id], year).get(member_id)
     panel = standing_panel.panel(session, actor, member, org, clock.today(), here(request))
