@@ -76,7 +76,6 @@ def upload_photo(
     responses={200: {"description": "The photo, a JPEG (its ETag answers If-None-Match with "
                                     "304).",
                      "content": {JPEG: {"schema": {"type": "string", "format": "binary"}}}},
-               304: {"description": "Not modified: the copy the client holds (If-None-Match)."},
                **errors(401, 404, 422, codes={404: ("not_found", "no_photo"),
                                               422: ("validation_error",)})})
 def read_entry_photo(

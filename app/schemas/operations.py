@@ -77,7 +77,9 @@ _EXAMPLE_DETAILS = {
 
 def batch_refused_example(status: int, code: str) -> dict[str, Any]:
     """An example answer, for the OpenAPI document."""
-    return {"detail": "1 of the entries cannot be approved (entry 102); none was. Leave them "
+    return {"type": "https://jifen.example/problems/batch_refused", "title": "Batch refused",
+            "status": status, "instance": "/api/v1/entries/approve",
+            "detail": "1 of the entries cannot be approved (entry 102); none was. Leave them "
             "out or settle them, and send the batch again.", "code": "batch_refused",
             "errors": [{"id": 102, "status": status, "code": code,
                         "detail": _EXAMPLE_DETAILS[code]}]}

@@ -1,11 +1,12 @@
 """A branch committee's round, as a city platform would script it, through ONLY the client
-that openapi-python-client generates from /openapi.json (package `jifen_client`): log in,
-list the pending entries, approve one, read the member's score, download an export.
+that openapi-python-client generates from /openapi.json (package `jifen_client`): with a
+service account's API key, list the pending entries, approve one, read every member's score
+in bulk, download an export.
 
 test_generated_client.py generates the client, type-checks this file with it (mypy, strict:
 every answer is a real type, no Any), and runs it against a live server:
 
-    python tests/contract/client_flow.py <base url> <username> <password>
+    python tests/contract/client_flow.py <base url> <API key>
 
 It prints one line per step and exits non-zero at the first answer that is not the one
 expected.
@@ -16,20 +17,22 @@ from __future__ import annotations
 import sys
 from http import HTTPStatus
 
-from jifen_client import AuthenticatedClient, Client
-from jifen_client.api.auth import log_in
+from jifen_client import AuthenticatedClient
+from jifen_client.api.auth import read_me
 from jifen_client.api.entries import approve_entry, list_entries
-from jifen_client.api.members import export_members, read_score
+from jifen_client.api.members import export_members, read_org_scores
 from jifen_client.models import (
-    BodyLogIn,
     EntryOut,
     EntryStatus,
     ErrorOut,
     ExportFormat,
+    MemberScoreOut,
+    MeOut,
     PageEntryOut,
-    ScoreOut,
-    TokenOut,
+    PageMemberScoreOut,
+    Role,
 )
+from jifen_client.types import UNSET, Unset
 
 XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx is a zip file
 
@@ -38,14 +41,14 @@ class FlowFailed(Exception):
     pass
 
 
-def authenticate(base_url: str, username: str, password: str) -> AuthenticatedClient:
-    """The client the rest of the flow uses. A password's token for now; a platform will
-    use its service account's API key here instead (the one place to change)."""
-    answer = log_in.sync(client=Client(base_url=base_url),
-                         body=BodyLogIn(username=username, password=password))
-    if not isinstance(answer, TokenOut):
-        raise FlowFailed(f"log in: {problem(answer)}")
-    return AuthenticatedClient(base_url=base_url, token=answer.access_token)
+def authenticate(base_url: str, api_key: str) -> tuple[AuthenticatedClient, MeOut]:
+    """The client the rest of the flow uses: the service account's API key is the bearer
+    credential itself (no login); GET /me says whose it is and where it may look."""
+    client = AuthenticatedClient(base_url=base_url, token=api_key)
+    me = read_me.sync(client=client)
+    if not isinstance(me, MeOut):
+        raise FlowFailed(f"who am I: {problem(me)}")
+    return client, me
 
 
 def problem(answer: ErrorOut | None) -> str:
@@ -69,11 +72,19 @@ def approve(client: AuthenticatedClient, entry: EntryOut) -> EntryOut:
     return answer
 
 
-def score(client: AuthenticatedClient, member_id: int, year: int) -> ScoreOut:
-    answer = read_score.sync(member_id, client=client, year=year)
-    if not isinstance(answer, ScoreOut):
-        raise FlowFailed(f"score of member {member_id}: {problem(answer)}")
-    return answer
+def scores(client: AuthenticatedClient, org_id: int, year: int) -> list[MemberScoreOut]:
+    """Every member's score under the organisation, a page of 2 at a time (as a platform
+    would page through a county), following `next` to the end."""
+    found: list[MemberScoreOut] = []
+    after: str | Unset = UNSET
+    while True:
+        page = read_org_scores.sync(org_id, client=client, year=year, limit=2, after=after)
+        if not isinstance(page, PageMemberScoreOut):
+            raise FlowFailed(f"scores under organisation {org_id}: {problem(page)}")
+        found += page.items
+        if not isinstance(page.next_, str):
+            return found
+        after = page.next_
 
 
 def members_export(client: AuthenticatedClient) -> bytes:
@@ -84,9 +95,10 @@ def members_export(client: AuthenticatedClient) -> bytes:
     return answer.content
 
 
-def run(base_url: str, username: str, password: str) -> None:
-    client = authenticate(base_url, username, password)
-    print(f"logged in as {username}")
+def run(base_url: str, api_key: str) -> None:
+    client, me = authenticate(base_url, api_key)
+    [scope] = [role.org_id for role in me.roles if role.role is Role.SERVICE]
+    print(f"service account {me.username} on organisation {scope}")
     waiting = pending_entries(client)
     print(f"{len(waiting)} pending entries")
     if not waiting:
@@ -94,12 +106,16 @@ def run(base_url: str, username: str, password: str) -> None:
     approved = approve(client, waiting[0])
     print(f"approved entry {approved.id} ({approved.rule_code}, {approved.points} points)")
     year = approved.occurred_on.year
-    total = score(client, approved.member_id, year)
+    everyone = scores(client, scope, year)
+    ids = [line.member_id for line in everyone]
+    if len(set(ids)) != len(ids):
+        raise FlowFailed(f"a member was read twice across the pages: {ids}")
+    [total] = [line for line in everyone if line.member_id == approved.member_id]
     counted = {item.code: item.counted for item in total.items}
     if counted.get(approved.rule_code, 0) <= 0:
         raise FlowFailed(f"the score does not count {approved.rule_code}: {counted}")
-    print(f"member {total.member_id}: {total.score} points in {total.year}, "
-          f"{total.stars} stars, provisional {total.provisional}")
+    print(f"scores of {len(everyone)} members; member {total.member_id}: {total.score} "
+          f"points in {total.year}, {total.stars} stars")
     data = members_export(client)
     if not data.startswith(XLSX_MAGIC):
         raise FlowFailed(f"the export is not an .xlsx file: {data[:20]!r}")
@@ -111,6 +127,6 @@ def run(base_url: str, username: str, password: str) -> None:
 
 if __name__ == "__main__":
     try:
-        run(*sys.argv[1:4])
+        run(*sys.argv[1:3])
     except FlowFailed as failed:
         sys.exit(f"flow failed: {failed}")

@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 
 from app.main import app
-from tests.api.support import PASSWORD
 from tests.contract.conftest import HERE, ROOT, missing
 
 BIN = Path(sys.executable).parent
@@ -47,8 +46,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The live server, started first: it builds its world while the client is generated."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The live server, started first: it builds its world while the client is generated;
+    its address, and the file its service account's API key is written to."""
     where = tmp_path_factory.mktemp("live")
     port = _free_port()
     log = (where / "server.log").open("w")
@@ -57,7 +57,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", where / "api-key"
     finally:
         process.terminate()
         try:
@@ -142,14 +142,17 @@ def test_the_flow_and_the_client_type_check(client_dir: Path, tmp_path: Path) ->
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_the_committee_flow_runs_against_a_live_server(client_dir: Path, server: str) -> None:
-    _wait_until_up(server)
+def test_the_committee_flow_runs_against_a_live_server(client_dir: Path,
+                                                      server: tuple[str, Path]) -> None:
+    url, key_file = server
+    _wait_until_up(url)
     done = subprocess.run(
-        [sys.executable, str(FLOW), server, "sec_a", PASSWORD],
+        [sys.executable, str(FLOW), url, key_file.read_text(encoding="utf-8")],
         capture_output=True, text=True, timeout=60, check=False,
         env={**os.environ, "PYTHONPATH": str(client_dir)})
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "logged in as sec_a" and lines[-1] == "flow done", lines
+    assert lines[0].startswith("service account city-platform on organisation "), lines
+    assert lines[-1] == "flow done", lines
     assert any(line.startswith("approved entry ") for line in lines), lines
     assert any(line.endswith("bytes of .xlsx") for line in lines), lines
