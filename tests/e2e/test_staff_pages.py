@@ -202,6 +202,7 @@ ADMIN = [
                    f"&edit={i.demo.member('dangyuan01')}"),
     Spot("password reset by the administrator", "admin",
          lambda i: f"/members/{i.demo.member('dangyuan02')}/password-reset"),
+    Spot("service accounts", "admin", lambda i: "/admin/service-accounts"),
 ]
 # Issue 17's pages, and the member's pages in English too (tests/e2e/test_pages.py holds
 # the member's pages to these bars in Chinese).
