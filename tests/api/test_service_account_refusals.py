@@ -20,9 +20,10 @@ def test_a_key_sees_no_disposal_case(world: World) -> None:
     for scope in (world.branch_a, world.party):
         _, key, _ = make(world, name=f"svc-{scope}", org=scope, access="read-write")
         refused(get(world, key, f"/cases/{case}"), 404, "not_found")
-        assert ok(get(world, key, "/cases")) == {"items": [], "total": 0}
+        nothing = {"items": [], "total": 0, "next": None, "resume": None}
+        assert ok(get(world, key, "/cases")) == nothing
         assert ok(get(world, key, "/cases", member_id=world.members["a4"],
-                      org_id=world.branch_a)) == {"items": [], "total": 0}
+                      org_id=world.branch_a)) == nothing
         refused(post(world, key, f"/cases/{case}/steps", INVESTIGATE[1]), 404, "not_found")
         refused(post(world, key, "/cases", {"member_id": world.members["a3"],
                                             "ground": "lost_contact", "year": 2026}),
