@@ -42,10 +42,7 @@ UPLOAD_REFUSALS = {
 
 @router.post(
     "/photos", status_code=status.HTTP_201_CREATED, response_model=PhotoOut,
-    responses=errors(401, 403, 413, 422, codes=UPLOAD_REFUSALS),
-    openapi_extra={"requestBody": {"content": {"multipart/form-data": {"encoding": {
-        "photo": {"contentType": "image/jpeg, image/png, image/webp, image/heic, "
-                                 "image/avif"}}}}}})
+    responses=errors(401, 403, 413, 422, codes=UPLOAD_REFUSALS))
 def upload_photo(
     session: SessionDep, actor: CurrentActor, clock: ClockDep,
     photo: Annotated[UploadFile, File(description=(

@@ -39,8 +39,10 @@ PATH_IDS = _path_ids()
 
 
 def _fill(path: str, **values: Any) -> str:
-    """The path with the given values, and 1 (an id in range) for its other ids."""
-    return re.sub(r"\{([a-z_]+)\}", lambda m: str(values.get(m[1], 1)), path)
+    """The path with the given values, and 1 (an id in range) for its other ids (2025 for a
+    year)."""
+    return re.sub(r"\{([a-z_]+)\}",
+                  lambda m: str(values.get(m[1], 2025 if m[1] == "year" else 1)), path)
 
 
 def test_the_schema_bounds_every_id(subtests: Any) -> None:

@@ -63,7 +63,7 @@ def test_the_page_offers_the_template_the_upload_and_the_export(world: World,
     exported = client.get("/committee/import/export",
                           params={"format": "csv", "org_id": str(world.branch_a)})
     lines = exported.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "姓名*,所属支部*,类别*,入党日期*,用户名*,身份"
+    assert lines[0] == "姓名*,所属支部*,类别*,入党日期*,用户名*,身份,党员编号"
     assert sorted(line.split(",")[4] for line in lines[1:]) == \
         ["a1", "a2", "a3", "a4", "sec_a", "vice_a"]
 
