@@ -7,7 +7,9 @@ descriptions, the files' media types. What is added afterwards, in `document()`:
 - error answers (4xx, 5xx) as application/problem+json: FastAPI gives a route's additional
   answers the route's own media type;
 - FastAPI's default 422 schema (HTTPValidationError), on a route that does not list its 422,
-  is replaced by ErrorOut: that is what app/main.py answers.
+  is replaced by ErrorOut: that is what app/main.py answers;
+- an uploaded file's form field says `format: binary`: OpenAPI 3.1's `contentMediaType`
+  alone, which FastAPI writes, makes a generated client send the file as text.
 
 tests/unit/test_openapi_document.py walks the result; docs/api/schema.md tells clients.
 """
@@ -90,6 +92,13 @@ def _no_default_422(document: dict[str, Any]) -> None:
     schemas.pop("ValidationError", None)
 
 
+def _files_binary(document: dict[str, Any]) -> None:
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        for field in schema.get("properties", {}).values():
+            if field.get("type") == "string" and "contentMediaType" in field:
+                field["format"] = "binary"
+
+
 def install(app: FastAPI) -> None:
     """Serve the document: FastAPI's (built once, kept), then the additions above (each
     does nothing the second time)."""
@@ -99,6 +108,7 @@ def install(app: FastAPI) -> None:
         built = framework()
         _problem_media(built)
         _no_default_422(built)
+        _files_binary(built)
         return built
 
     app.openapi = openapi  # type: ignore[method-assign]

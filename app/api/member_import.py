@@ -57,7 +57,7 @@ def member_import_template(_actor: CurrentActor) -> Response:
                               "description": "The file has problems; nothing was written. "
                               "`errors` lists every problem of the file." + codes_said(
                                   ("import_invalid", "validation_error"))},
-                        **errors(401, 403)})
+                        **errors(401, 403, codes={403: ("committee_only", "service_account")})})
 def import_members(request: Request, session: SessionDep, actor: CurrentActor, clock: ClockDep,
                    file: Annotated[UploadFile, File(description=".xlsx or CSV (UTF-8 or "
                                                     "GB18030) in the template's columns",

@@ -71,10 +71,12 @@ def _read(session: SessionDep, actor: CurrentActor, member_id: int, today: date)
 
 
 @router.post("/members", status_code=status.HTTP_201_CREATED, response_model=MemberOut,
-             responses=errors(401, 403, 404, 409, 422))
+             responses=errors(401, 403, 404, 409, 422, codes={403: ("service_account",)}))
 def create_member(body: MemberCreate, session: SessionDep, actor: CurrentActor,
                   clock: ClockDep) -> MemberOut:
-    """Create a member of a branch with a login (administrators, the branch's committee)."""
+    """Create a member of a branch with a login (administrators, the branch's committee).
+    Never with a service account's key (403 `service_account`): whoever sets a member's
+    password can log in as them."""
     new = members.NewMember(name=body.name, org_id=body.org_id, category=body.category.value,
                             joined_on=body.joined_on, username=body.username,
                             password=body.password, standing=Standing(body.standing.value))

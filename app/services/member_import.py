@@ -23,7 +23,7 @@ from app.models import Account, ImportKind, ImportReceipt, Org, OrgKind, Standin
 from app.points import Category
 from app.security import hash_passwords
 from app.services import import_receipts, members
-from app.services.access import Actor, managed_org_filter, require_committee
+from app.services.access import Actor, managed_org_filter, require_committee, require_person
 from app.services.errors import DomainError, Invalid
 from app.services.import_receipts import Earlier
 from app.services.locking import lock_branches
@@ -134,6 +134,12 @@ class MembersImported:
 
 def require_importer(actor: Actor) -> None:
     require_committee(actor, "import or export members")
+
+
+def require_person_importing(actor: Actor) -> None:
+    """An import creates accounts with passwords (given, or generated and answered): never a
+    service account's, which could then log in as the members (app/services/members.py)."""
+    require_person(actor, "import members (their accounts carry passwords)")
 
 
 # --------------------------------------------------------------------------- checking
@@ -309,6 +315,7 @@ def preview_file(session: Session, actor: Actor, data: bytes, filename: str,
                  today: date) -> Preview:
     """The file read and checked, nothing written; a file that is no table is one error."""
     require_importer(actor)
+    require_person_importing(actor)
     try:
         lines = _read(data, filename)
     except ImportRefused as refused:
@@ -433,6 +440,7 @@ def _create(session: Session, actor: Actor, lines: list[Row], now: datetime, tod
 def import_file(session: Session, actor: Actor, data: bytes, filename: str, now: datetime,
                 today: date) -> MembersImported:
     require_importer(actor)
+    require_person_importing(actor)
     lines = _read(data, filename)
     passwords = prepare_passwords(session, actor, lines, today)
     return import_rows(session, actor, lines, now, today, passwords)

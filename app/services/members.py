@@ -19,6 +19,7 @@ from app.services.access import (
     get_org,
     managed_org_filter,
     require_manages,
+    require_person,
 )
 from app.services.errors import Invalid, WorkflowConflict
 from app.services.locking import Precondition, lock_branch
@@ -48,7 +49,11 @@ def create_member(session: Session, actor: Actor, new: NewMember, now: datetime,
                   must_change_password: bool = False) -> tuple[Member, Account]:
     """A member and their account; `password_hash` is new.password's hash when the caller
     computed it beforehand (an import hashes outside its transaction);
-    `must_change_password`: the member sets their own at their first login (an import)."""
+    `must_change_password`: the member sets their own at their first login (an import).
+    Never by a service account: whoever sets or receives a member's password can log in as
+    them, and vote in their ballot."""
+    require_person(actor, "create member accounts (whoever sets their password could log "
+                   "in as them)")
     org = get_managed_org(session, actor, new.org_id)
     if org.kind != OrgKind.branch:
         raise Invalid(f"{org.name} is not a branch; members belong to a branch.",

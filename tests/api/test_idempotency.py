@@ -393,3 +393,25 @@ def test_records_are_apart_per_caller_and_key(db: Session) -> None:
     names = {tuple(c.name for c in u.columns) for u in IdempotencyRecord.__table__.constraints
              if isinstance(u, sa.UniqueConstraint)}
     assert names == {("caller", "client_key")}
+
+
+@pytest.mark.parametrize("ended", ["logged-out token", "revoked key"])
+def test_a_credential_refused_since_gets_no_answer_again(world: World, ended: str) -> None:
+    if ended == "revoked key":
+        body = ok(world.post("admin", "/service-accounts", {
+            "name": "city-platform", "org_id": world.party, "access": "read-write"}), 201)
+        headers = {"Authorization": f"Bearer {body['api_key']['key']}"}
+    else:
+        headers = world.as_("sec_a")
+    _, path, entry, _ = _entry(world)
+    first = world.client.post(f"/api/v1{path}", json=entry,
+                              headers=headers | {"Idempotency-Key": "key-1"})
+    assert first.status_code == 201, first.text
+    if ended == "revoked key":
+        ok(world.post("admin", f"/api-keys/{body['api_key']['key_id']}/revoke"))
+    else:
+        assert world.client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    again = world.client.post(f"/api/v1{path}", json=entry,
+                              headers=headers | {"Idempotency-Key": "key-1"})
+    refused(again, 401, "invalid_token")
+    assert "Idempotent-Replayed" not in again.headers

@@ -1,12 +1,16 @@
 """What a service account's key never does (docs/api/keys.md): it sees no disposal case (404,
 empty lists) and files none, takes no step of a ballot, raises no objection, resubmits
-nothing, resets no person's password; and no route answers it with a 500."""
+nothing, resets no person's password, creates no member (by hand or by import); and no
+route answers it with a 500."""
 
 from __future__ import annotations
 
 import re
 
+from sqlmodel import Session, select
+
 from app.main import app
+from app.models import Member
 from tests.api.appraisal_scene import rate_b
 from tests.api.case_scene import INVESTIGATE, file_case, reach
 from tests.api.support import NO_NOTICE, PASSWORD, World, ok, refused
@@ -68,6 +72,26 @@ def test_a_key_resets_no_password(world: World) -> None:
             "service_account")
     ok(world.client.post("/api/v1/auth/token", data={"username": "a1",
                                                      "password": PASSWORD}))  # unchanged
+
+
+def test_a_key_makes_no_login_for_anyone(world: World, db: Session) -> None:
+    """Whoever sets a member's password, or receives a generated one, can log in as them and
+    vote in their ballot: a key creates no member, by hand or by import."""
+    _, key, _ = make(world, org=world.branch_a, access="read-write")
+    members = len(db.exec(select(Member)).all())
+    refused(post(world, key, "/members", {
+        "name": "测试", "org_id": world.branch_a, "category": "active",
+        "joined_on": "2020-01-01", "username": "evil2", "password": "Xk39-qpLm-Zt82"}),
+        403, "service_account")
+    sheet = ("姓名*,所属支部*,类别*,入党日期*,用户名*,身份,初始密码\n"
+             "测试,第一支部,在职,2020-01-01,evil3,,\n")
+    for dry_run in ("true", "false"):
+        refused(world.client.post(
+            "/api/v1/members/import", data={"dry_run": dry_run}, headers=bearer(key),
+            files={"file": ("members.csv", sheet.encode(), "text/csv")}), 403, "service_account")
+    assert len(db.exec(select(Member)).all()) == members
+    assert world.client.post("/api/v1/auth/token", data={
+        "username": "evil2", "password": "Xk39-qpLm-Zt82"}).status_code == 401
 
 
 def test_a_key_resubmits_nothing(world: World) -> None:

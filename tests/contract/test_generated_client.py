@@ -119,6 +119,9 @@ def test_the_package_is_named_from_the_ascii_title(client_dir: Path) -> None:
     assert {"entry_status", "export_format", "quarter_status", "notice_kind"} <= enums
     assert enums <= named, enums - named
     assert not [stem for stem in models if "api_v1" in stem]
+    # Uploads are files, sent as files (not text): the photo and the imports.
+    for upload in ("body_upload_photo", "body_import_members", "body_import_entries"):
+        assert re.search(r"^    \w+: File$", models[upload], re.MULTILINE), models[upload]
 
 
 def test_the_flow_uses_only_the_generated_client() -> None:

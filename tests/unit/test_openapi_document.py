@@ -158,6 +158,21 @@ def _has_examples(document: dict[str, Any], media: dict[str, Any]) -> bool:
         for s in schemas)
 
 
+def test_uploaded_files_are_binary(document: dict[str, Any]) -> None:
+    """A form's file field is `format: binary`, so a generated client sends it as a file."""
+    files = [f"{m} {p} {name}" for m, p, op in operations(document)
+             for media, content in op.get("requestBody", {}).get("content", {}).items()
+             if media.startswith("multipart/")
+             for schema in alternatives(document, content["schema"])
+             for name, field in schema.get("properties", {}).items()
+             if field.get("type") == "string" and field.get("format") != "binary"
+             and name in ("file", "photo")]
+    assert not files, files
+    uploads = [p for _, p, op in operations(document)
+               if "multipart/form-data" in op.get("requestBody", {}).get("content", {})]
+    assert len(uploads) >= 3, uploads
+
+
 def test_request_bodies_have_examples(document: dict[str, Any]) -> None:
     wrong = [f"{m} {p} {media}" for m, p, op in operations(document)
              for media, content in op.get("requestBody", {}).get("content", {}).items()
