@@ -153,6 +153,7 @@ def list_cases(session: Session, actor: Actor, org_id: int | None, member_id: in
         subtree = select(Org.id).where(col(Org.path).startswith(org.path, autoescape=True))
         where.append(col(DisposalCase.org_id).in_(subtree))
     if member_id is not None:
+        get_member(session, actor, member_id)  # 404 outside the caller's view, not []
         where.append(col(DisposalCase.member_id) == member_id)
     if status is not None:
         where.append(col(DisposalCase.status) == status)

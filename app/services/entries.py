@@ -482,6 +482,7 @@ def list_entries(session: Session, actor: Actor, f: EntryFilter, limit: int,
         .where(sa.or_(col(Entry.member_id) == actor.member_id, managed_org_filter(actor)))
     )
     if f.member_id is not None:
+        get_member(session, actor, f.member_id)  # 404 outside the caller's view, not []
         query = query.where(Entry.member_id == f.member_id)
     if f.org_id is not None:
         org = get_org(session, actor, f.org_id)

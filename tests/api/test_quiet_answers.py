@@ -26,6 +26,20 @@ def test_a_list_of_an_organisation_outside_ones_view_is_404(world: World, path: 
                 "not_found")
 
 
+@pytest.mark.parametrize("path", ["/entries", "/cases"])
+@pytest.mark.parametrize(("who", "member", "status"), [
+    ("sec_a", "b1", 404), ("a1", "a2", 404), ("sec_b", "a1", 404),  # outside their view
+    ("a1", "a1", 200), ("sec_a", "a2", 200), ("party_sec", "b1", 200),
+])
+def test_a_member_filter_outside_ones_view_is_404_too(world: World, path: str, who: str,
+                                                      member: str, status: int) -> None:
+    answer = world.get(who, path, member_id=world.members[member])
+    if status == 404:
+        refused(answer, 404, "not_found")
+    else:
+        assert isinstance(ok(answer)["items"], list)
+
+
 @pytest.mark.parametrize("path", FILTERED)
 def test_an_unknown_organisation_is_404(world: World, path: str) -> None:
     refused(world.get("admin", path, org_id=2**40), 404, "not_found")
