@@ -46,10 +46,11 @@ class _ApiCors(CORSMiddleware):
         refused = bytes(response.body).decode()  # "Disallowed CORS origin, headers"
         headers = {k: v for k, v in response.headers.items()
                    if k.lower() not in ("content-type", "content-length")}
+        # Which origins are open is the operator's to know (JIFEN_CORS_ORIGINS), not told
+        # to whichever page asks.
         return problem(_path.get(), 400,
-                       f"{refused}: this API is open to pages of "
-                       f"{', '.join(self.allow_origins) or 'no origin'} (JIFEN_CORS_ORIGINS), "
-                       f"methods {', '.join(METHODS)}, request headers "
+                       f"{refused}: this API answers pages of the origins its operator "
+                       f"configured, with methods {', '.join(METHODS)} and request headers "
                        f"{', '.join(REQUEST_HEADERS)}.", "cors_refused", headers)
 
 

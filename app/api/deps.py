@@ -63,8 +63,8 @@ def account_actor(request: Request, session: SessionDep, clock: ClockDep,
         if use is None:
             raise Unauthorized("The API key is unknown or revoked.", "invalid_token")
         if use.actor.read_only and request.method not in SAFE_METHODS:
-            raise Forbidden("This API key may only read (GET); an administrator gives the "
-                            "service account a read-write key to change things.",
+            raise Forbidden("This API key's service account may only read (GET); to change "
+                            "things, an administrator creates a read-write service account.",
                             "read_only_key")
         if use.note_key is not None:
             request.state.api_key_use = (use.note_key, now)

@@ -83,3 +83,16 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
 def test_pool_threads_and_hashing_are_bounded(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         Settings(env="development", **bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("name", "value", "said"), [
+    ("JIFEN_CORS_ORIGINS", "https://a.example/", "JIFEN_CORS_ORIGINS: 'https://a.example/'"),
+    ("JIFEN_DEVICE_DAYS", "0", "JIFEN_DEVICE_DAYS: Input should be greater than or equal to 1"),
+])
+def test_a_bad_setting_stops_the_command_with_one_line(name: str, value: str,
+                                                       said: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "app.console", "serve", "--port", "1"],
+                          env={**os.environ, name: value}, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"jifen: {said}") and "Traceback" not in done.stderr
