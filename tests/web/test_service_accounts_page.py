@@ -80,8 +80,16 @@ def test_rotate_and_revoke(world: World, client: TestClient) -> None:
     token = web_login(client, "admin")
     first = KEY.findall(create(client, token, world).text)[0]  # type: ignore[attr-defined]
     account_id = ok(world.get("admin", "/service-accounts"))[0]["id"]
-    added = form_post(client, f"{PAGE}/{account_id}/keys", token)
+    newest = re.search(r'name="newest" value="(\d+)"', client.get(PAGE).text)
+    assert newest is not None
+    added = form_post(client, f"{PAGE}/{account_id}/keys", token, {"newest": newest[1]})
     assert added.status_code == 201 and "已新增密钥" in added.text
+    # The key page reloaded: the same form again makes no key nobody would see.
+    reloaded = form_post(client, f"{PAGE}/{account_id}/keys", token, {"newest": newest[1]})
+    assert reloaded.status_code == 303
+    listed = client.get(PAGE).text
+    assert "刷新页面不会再生成" in listed and not KEY.findall(listed)
+    assert len(ok(world.get("admin", f"/service-accounts/{account_id}"))["keys"]) == 2
     second = KEY.findall(added.text)[0]
     assert second != first
     keys = ok(world.get("admin", f"/service-accounts/{account_id}"))["keys"]

@@ -26,7 +26,7 @@ from app.services.access import Actor, require_admin
 from app.services.errors import DomainError, Invalid, attempt
 from app.services.service_accounts import NewKey, ServiceAccountView
 from app.web.deps import WebActor
-from app.web.forms import parse_int
+from app.web.forms import int_or_none, parse_int
 from app.web.render import flash, redirect, render
 
 router = APIRouter()
@@ -98,9 +98,16 @@ def create_service_account(request: Request, session: SessionDep, actor: WebActo
 
 @router.post("/admin/service-accounts/{account_id}/keys")
 def add_key(request: Request, account_id: int, session: SessionDep, actor: WebActor,
-            clock: ClockDep) -> Response:
-    """Another key (rotation): shown once."""
+            clock: ClockDep, newest: Text = "") -> Response:
+    """Another key (rotation): shown once. `newest` is the newest key the page showed: if a
+    key was made since (the key page reloaded, or another administrator), none is made
+    again: a reload would leave a live key nobody saw."""
     require_admin(actor)
+    view = service_accounts.get_service_account(session, actor, account_id)
+    if max((k.id or 0 for k in view.keys), default=0) != (int_or_none(newest) or 0):
+        flash(request, _("刚才已经新增过密钥，刷新页面不会再生成。如果没有保存那个密钥，请吊销它，"
+                         "再新增一个。"), "error")
+        return redirect(request, "/admin/service-accounts")
     made = service_accounts.add_key(session, actor, account_id, clock.now())
     view = service_accounts.get_service_account(session, actor, account_id)
     return _shown_once(request, view, made, created=False)
@@ -137,4 +144,5 @@ def revoke_key(request: Request, account_id: int, key_id: int, session: SessionD
     else:
         flash(request, _("密钥 {prefix} 已吊销，用它的程序从现在起无法访问。").format(
             prefix=f"jfk_{result.prefix}"))
-    return redirect(request, f"/admin/service-accounts#account-{account_id}")
+    # The top of the list, where the message is (a #fragment would scroll past it).
+    return redirect(request, "/admin/service-accounts")
