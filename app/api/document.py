@@ -16,12 +16,13 @@ tests/unit/test_openapi_document.py walks the result; docs/api/schema.md tells c
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.api.problems import PROBLEM_JSON
+from app.api.problems import PROBLEM_JSON, problem_title, problem_type
 
 # The title is ASCII: generators name the client package after it ("Jifen" → jifen-client).
 TITLE = "Jifen"
@@ -68,14 +69,27 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _example(path: str, status: int, answer: dict[str, Any]) -> dict[str, Any]:
+    """An error answer's example: its status, and the first code its description lists (the
+    schema's one example would say 409 under every status)."""
+    listed = re.search(r"Codes: `([a-z0-9_]+)`", str(answer.get("description", "")))
+    code = listed[1] if listed else "error"
+    detail = str(answer.get("description", "")).split(".")[0] or "Refused"
+    return {"type": problem_type(code), "title": problem_title(code, status),
+            "status": status, "detail": f"{detail}.", "instance": path, "code": code}
+
+
 def _problem_media(document: dict[str, Any]) -> None:
-    for item in document.get("paths", {}).values():
+    for path, item in document.get("paths", {}).items():
         for operation in item.values():
             for status, answer in operation.get("responses", {}).items():
                 content = answer.get("content", {})
                 if status[0] in "45" and "application/json" in content:
                     answer["content"] = {PROBLEM_JSON: content.pop("application/json"),
                                          **content}
+                media = answer.get("content", {}).get(PROBLEM_JSON)
+                if status[0] in "45" and media is not None and "example" not in media:
+                    media["example"] = _example(path, int(status), answer)
 
 
 def _no_default_422(document: dict[str, Any]) -> None:
