@@ -276,6 +276,10 @@ def _count(session: Session, rating: Rating, votes: Mapping[int, Grade], column:
             col(RatingTally.member_id).in_(member_ids))
             .values(count=col(RatingTally.count) + 1)
             .execution_options(synchronize_session=False))
+    # Counts loaded before (a committee's read in the same session) are stale now.
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, RatingTally) and loaded.rating_id == rating.id:
+            session.expire(loaded)
     session.refresh(rating)
 
 
@@ -316,6 +320,9 @@ def cast_ballot(session: Session, actor: Actor, rating_id: int, votes: Mapping[i
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise WorkflowConflict("You have already voted; a ballot cannot be changed.",
                                "already_voted")
+    # The UPDATE went past the ORM: the loaded row would still say "not voted" to a later
+    # read in this session (the tests' one session saw it so, when it was still alive).
+    session.expire(voter)
     _count(session, rating, votes, "cast_online")
     audit.record(session, actor_id=actor.account_id, action="rating.ballot_cast",
                  object_type="rating", object_id=rating_id, at=now)
