@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -49,6 +49,25 @@ async def token_claims(clock: ClockDep, credentials: Bearer) -> SessionClaims:
 TokenClaims = Annotated[SessionClaims, Depends(token_claims)]
 
 
+def credential_caller(session: SessionDep, sent: str,
+                      now: datetime) -> tuple[Actor, service_accounts.KeyUse | None]:
+    """The caller a bearer credential speaks for now, a person's token or a service
+    account's API key (with its use, to note); 401 `invalid_token` for one refused."""
+    if looks_like_api_key(sent):
+        use = service_accounts.key_actor(session, sent, now)
+        if use is None:
+            raise Unauthorized("The API key is unknown or revoked.", "invalid_token")
+        return use.actor, use
+    claims = read_token(sent, now)
+    if claims is None:
+        raise Unauthorized("The token is invalid or expired; log in again.", "invalid_token")
+    account = session_account(session, claims)
+    if account is None:
+        raise Unauthorized("The token is invalid, expired or logged out; log in again.",
+                           "invalid_token")
+    return load_actor(session, account), None
+
+
 def account_actor(request: Request, session: SessionDep, clock: ClockDep,
                   credentials: Bearer) -> Actor:
     """The caller, even one who must change their password first (for that change, GET /me
@@ -57,26 +76,16 @@ def account_actor(request: Request, session: SessionDep, clock: ClockDep,
     use_clock(session, clock)  # the request's time on every updated_at it writes
     if credentials is None:
         raise Unauthorized("Log in first: send Authorization: Bearer <token or API key>.")
-    sent, now = credentials.credentials, clock.now()
-    if looks_like_api_key(sent):
-        use = service_accounts.key_actor(session, sent, now)
-        if use is None:
-            raise Unauthorized("The API key is unknown or revoked.", "invalid_token")
-        if use.actor.read_only and request.method not in SAFE_METHODS:
+    now = clock.now()
+    actor, use = credential_caller(session, credentials.credentials, now)
+    if use is not None:
+        if actor.read_only and request.method not in SAFE_METHODS:
             raise Forbidden("This API key's service account may only read (GET); to change "
                             "things, an administrator creates a read-write service account.",
                             "read_only_key")
         if use.note_key is not None:
             request.state.api_key_use = (use.note_key, now)
-        return use.actor
-    claims = read_token(sent, now)
-    if claims is None:
-        raise Unauthorized("The token is invalid or expired; log in again.", "invalid_token")
-    account = session_account(session, claims)
-    if account is None:
-        raise Unauthorized("The token is invalid, expired or logged out; log in again.",
-                           "invalid_token")
-    return load_actor(session, account)
+    return actor
 
 
 AccountActor = Annotated[Actor, Depends(account_actor)]

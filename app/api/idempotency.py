@@ -26,13 +26,11 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.deps import REPLAYED
+from app.api.deps import REPLAYED, credential_caller
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.security import looks_like_api_key, read_token
-from app.services import idempotency, service_accounts
-from app.services.access import session_account
-from app.services.errors import Unauthorized
+from app.security import read_token
+from app.services import idempotency
 from app.services.idempotency import Answer, Claim
 
 log = logging.getLogger("jifen")
@@ -191,16 +189,7 @@ async def idempotency_key(
 def _still_admitted(request: Request, session: SessionDep, now: datetime) -> None:
     """401 `invalid_token` unless the request's credential is one the routes accept now."""
     _, _, credential = (request.headers.get("authorization") or "").strip().partition(" ")
-    credential = credential.strip()
-    if looks_like_api_key(credential):
-        if service_accounts.key_actor(session, credential, now) is not None:
-            return
-    else:
-        claims = read_token(credential, now)
-        if claims is not None and session_account(session, claims) is not None:
-            return
-    raise Unauthorized("The token or API key is invalid, expired, logged out or revoked.",
-                       "invalid_token")
+    credential_caller(session, credential.strip(), now)
 
 
 def replayed(answer: Answer) -> Response:
