@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel
 
@@ -179,8 +180,11 @@ def clock() -> FixedClock:
 
 
 @contextmanager
-def serving(db: Session, clock: FixedClock) -> Iterator[TestClient]:
-    """A client of the app using this session (its commits are savepoints) and clock."""
+def serving(db: Session, clock: FixedClock, served: FastAPI | None = None
+            ) -> Iterator[TestClient]:
+    """A client of the app (or of `served`, another made by create_app) using this session
+    (its commits are savepoints) and clock."""
+    target = served or app
 
     def session_override() -> Iterator[Session]:
         try:
@@ -190,11 +194,11 @@ def serving(db: Session, clock: FixedClock) -> Iterator[TestClient]:
             db.rollback()
             raise
 
-    app.dependency_overrides[get_session] = session_override
-    app.dependency_overrides[get_clock] = lambda: clock
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    target.dependency_overrides[get_session] = session_override
+    target.dependency_overrides[get_clock] = lambda: clock
+    with TestClient(target, raise_server_exceptions=False) as test_client:
         yield test_client
-    app.dependency_overrides.clear()
+    target.dependency_overrides.clear()
 
 
 @pytest.fixture

@@ -7,16 +7,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app.clock import FixedClock, get_clock
-from app.db import get_session
+from app.clock import FixedClock
 from app.main import create_app
 from app.settings import Settings, cors_origins, get_settings
 from tests.api.support import World, login
+from tests.conftest import serving
 
 LISTED = "https://h5.example.gov.cn"
 OTHER = "https://evil.example.com"
@@ -40,19 +39,7 @@ def cors_app(db: Session, clock: FixedClock, monkeypatch: pytest.MonkeyPatch,
     test's session and clock."""
     monkeypatch.setenv("JIFEN_CORS_ORIGINS", getattr(request, "param", LISTED))
     get_settings.cache_clear()
-    made: FastAPI = create_app()
-
-    def session_override() -> Iterator[Session]:
-        try:
-            yield db
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
-
-    made.dependency_overrides[get_session] = session_override
-    made.dependency_overrides[get_clock] = lambda: clock
-    with TestClient(made, raise_server_exceptions=False) as client:
+    with serving(db, clock, create_app()) as client:
         yield client
     monkeypatch.undo()
     get_settings.cache_clear()
