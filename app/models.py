@@ -314,6 +314,8 @@ class RuleSetRow(SQLModel, table=True):
     # Below it, publishing needs a reason (issue 17, app/services/early_steps.py).
     min_notice_days: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
     created_at: datetime = _at()
+    # Stamped when the set or one of its items changes (app/services/stamps.py, migration 0021).
+    updated_at: datetime = _updated_at()
     # A new random value whenever the year's rules change (never reused, even by a
     # rolled-back change), so each process may keep the rules it loaded until it moves.
     revision: str = Field(default_factory=lambda: uuid4().hex, max_length=32,

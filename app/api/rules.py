@@ -33,13 +33,16 @@ def params_out(params: RatingParams) -> RuleParamsOut:
 
 def _rules_out(session: SessionDep, year: int, clock: ClockDep) -> RulesOut:
     rows = rules.rule_rows(session, year, clock.now())
+    updated_at = rules.rules_updated_at(session, year)
     return RulesOut(
-        year=year, frozen=rules.year_is_frozen(session, year),
+        year=year, frozen=rules.frozen_since(session, year) is not None,
         items=[RuleItemOut(code=r.code, kind=Kind(r.kind), name=r.name, points=r.points,
                            cap=r.cap, min_points=r.min_points, max_points=r.max_points,
-                           categories=[Category(c) for c in r.categories.split(",") if c])
+                           categories=[Category(c) for c in r.categories.split(",") if c],
+                           updated_at=updated_at)
                for r in rows],
-        params=params_out(rules.load_rule_set(session, year, clock.now()).params))
+        params=params_out(rules.load_rule_set(session, year, clock.now()).params),
+        updated_at=updated_at)
 
 
 @router.get("/rules", response_model=RulesOut, responses=errors(401, 422))

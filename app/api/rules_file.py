@@ -24,7 +24,7 @@ from app.schemas.rules_file import (
 from app.services import rules_file
 from app.services.access import require_admin
 from app.services.errors import Invalid
-from app.services.rules import year_is_frozen
+from app.services.rules import rules_updated_at, year_is_frozen
 
 router = APIRouter(tags=["rules"])
 
@@ -79,11 +79,13 @@ def _import_out(session: SessionDep, result: rules_file.ImportResult,
                 clock: ClockDep) -> RulesImportOut:
     rules: RuleSet = result.rules
     if result.dry_run:
+        # What the file would make; nothing changed, so the stored rules' time stays.
+        updated_at = rules_updated_at(session, rules.year)
         base = RulesOut(year=rules.year, frozen=year_is_frozen(session, rules.year), items=[
             RuleItemOut(code=i.code, kind=i.kind, name=i.name, points=i.points, cap=i.cap,
                         min_points=i.min_points, max_points=i.max_points,
-                        categories=sorted(i.categories))
-            for i in rules.items], params=params_out(rules.params))
+                        categories=sorted(i.categories), updated_at=updated_at)
+            for i in rules.items], params=params_out(rules.params), updated_at=updated_at)
     else:
         base = _rules_out(session, rules.year, clock)
     return RulesImportOut(

@@ -507,6 +507,13 @@ class MemberScoreOut(ScoreOut):
     name: str
 
 
+RULES_UPDATED_AT = (
+    "When the year's rules last changed: any of its items or parameters, or its freezing "
+    "(an item carries its year's time). A year with no rules of its own reads as the earlier "
+    "year's it would start from, and answers that one's time; null while no year has rules "
+    "stored (the built-in defaults).")
+
+
 class RuleItemOut(BaseModel):
     code: str
     kind: Kind
@@ -516,6 +523,7 @@ class RuleItemOut(BaseModel):
     categories: list[Category]
     min_points: int | None
     max_points: int | None
+    updated_at: datetime | None = Field(description=RULES_UPDATED_AT)
 
 
 class RuleParamsOut(BaseModel):
@@ -545,6 +553,7 @@ class RulesOut(BaseModel):
     frozen: bool
     items: list[RuleItemOut]
     params: RuleParamsOut
+    updated_at: datetime | None = Field(description=RULES_UPDATED_AT)
 
 
 def _left_out_not_null(**bounds: int) -> Callable[[dict[str, Any]], None]:

@@ -226,6 +226,23 @@ def _savepoint_rolled_back(session: Session, previous_transaction: Any) -> None:
     forget_rule_sets(session)
 
 
+def frozen_since(session: Session, year: int) -> datetime | None:
+    """When the year's rules froze: its first finalized quarter's finalized_at (None: not yet)."""
+    return session.exec(select(sa.func.min(col(Review.finalized_at))).where(
+        Review.year == year, Review.status == ReviewStatus.finalized)).one()
+
+
+def rules_updated_at(session: Session, year: int) -> datetime | None:
+    """When what GET /rules answers of the year last changed: the stored rule set it reads
+    (its own, else the earlier year's it starts from) or its freezing, whichever is later.
+    None while no year has rules stored (the built-in defaults)."""
+    _rules, stored = _read(session, year)
+    row = session.get(RuleSetRow, stored) if stored is not None else None
+    moments = [m for m in (row.updated_at if row else None, frozen_since(session, year))
+               if m is not None]
+    return max(moments, default=None)
+
+
 def year_is_frozen(session: Session, year: int) -> bool:
     """Frozen once any quarter of the year is finalized anywhere (docs/scoring.md, Workflow 5)."""
     return session.exec(

@@ -50,6 +50,8 @@ from app.models import (
     ReviewScore,
     ReviewStatus,
     RoleGrant,
+    RuleItemRow,
+    RuleSetRow,
     SelfAssessment,
 )
 
@@ -62,6 +64,8 @@ STAMPED: dict[type[Any], frozenset[str]] = {
     Member: frozenset(), MemberSuspension: frozenset(), MemberExemption: frozenset(),
     Entry: frozenset(), Review: frozenset(), Objection: frozenset(), Rating: frozenset(),
     SelfAssessment: frozenset(), DisposalCase: frozenset(),
+    # Moves with every change of the year's rules, and only then (app/services/rules.py).
+    RuleSetRow: frozenset({"revision"}),
 }
 
 
@@ -90,6 +94,8 @@ PARENTS: dict[type[Any], tuple[Parent, ...]] = {
     RoleGrant: (Parent(Org, "org_id"),),  # GET /orgs/{id}/committee
     CaseStep: (Parent(DisposalCase, "case_id"),),
     Entry: (Parent(Entry, "resubmits_id"),),  # the rejected entry's resubmitted_by
+    # An item is answered with its year's set (GET /rules), and carries the set's time.
+    RuleItemRow: (Parent(RuleSetRow, "year"),),
 }
 
 _CLOCK = "jifen_stamp_clock"
@@ -148,8 +154,8 @@ def _held(session: orm.Session, model: type[Any], id_: int) -> Any:
 
 def _touch(session: orm.Session, now: datetime, model: type[Any], ids: set[int],
            stamped: set[int]) -> None:
-    """updated_at = now on these rows, but those stamped in this flush (ids of `stamped`
-    objects) or already at now: one UPDATE, and the same value on the session's copies."""
+    """updated_at = now on these rows (by primary key), but those stamped in this flush (ids
+    of `stamped` objects) or already at now: one UPDATE, and the same on the session's copies."""
     due = set()
     for id_ in ids:
         held = _held(session, model, id_)
@@ -160,7 +166,8 @@ def _touch(session: orm.Session, now: datetime, model: type[Any], ids: set[int],
             set_committed_value(held, "updated_at", now)
     if due:
         table = model.__table__
-        session.connection().execute(sa.update(table).where(table.c.id.in_(sorted(due)))
+        key = sa.inspect(model).primary_key[0]  # id, or a rule set's year
+        session.connection().execute(sa.update(table).where(key.in_(sorted(due)))
                                      .values(updated_at=now))
         _stamp(session, table)
 

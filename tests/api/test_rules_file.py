@@ -60,6 +60,9 @@ def test_export_2026_import_into_2027_gives_the_same_rules(world: World, db: Ses
     assert created["params"]["star_thresholds"] == [60, 70, 80, 90, 96]
     rules_2026 = ok(world.get("a1", "/rules", year=2026))
     rules_2027 = ok(world.get("a1", "/rules", year=2027))
+    # The same items; 2027's are stored now (its time), 2026's only read (null).
+    assert [i.pop("updated_at") for i in rules_2026["items"]] == [None] * 26
+    assert {i.pop("updated_at") for i in rules_2027["items"]} == {rules_2027["updated_at"]}
     assert rules_2027["items"] == rules_2026["items"]
     assert len(rules_2027["items"]) == 26
     assert export(world, 2027) == text.replace("2026", "2027")
