@@ -72,6 +72,20 @@ def test_a_note_longer_than_the_form_takes_is_refused(world: World,
     assert "还没有服务账号" in client.get(PAGE).text
 
 
+def test_the_form_sent_again_says_the_account_is_made(world: World,
+                                                      client: TestClient) -> None:
+    """A reload of the key page sends the form again: the answer says the account is there
+    already (and how to get a key it missed), not only that the name is taken."""
+    token = web_login(client, "admin")
+    assert create(client, token, world).status_code == 201  # type: ignore[attr-defined]
+    again = create(client, token, world)
+    assert again.status_code == 409  # type: ignore[attr-defined]
+    text = again.text  # type: ignore[attr-defined]
+    assert "服务账号「city-platform」已经建好了" in text and "新增密钥" in text
+    assert not KEY.search(text)
+    assert len(ok(world.get("admin", "/service-accounts"))) == 1
+
+
 def _none_made(world: World) -> bool:
     return ok(world.get("admin", "/service-accounts")) == []
 

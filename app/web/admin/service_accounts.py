@@ -67,6 +67,11 @@ def _shown_once(request: Request, view: ServiceAccountView, made: NewKey,
     return response
 
 
+def _is_service_account(session: SessionDep, actor: Actor, name: str) -> bool:
+    return any(view.account.username == name.strip()
+               for view in service_accounts.list_service_accounts(session, actor))
+
+
 @router.get("/admin/service-accounts")
 def service_accounts_page(request: Request, session: SessionDep, actor: WebActor) -> Response:
     """The service accounts, their keys, and the form for a new one."""
@@ -90,7 +95,12 @@ def create_service_account(request: Request, session: SessionDep, actor: WebActo
 
     result = attempt(session, create)
     if isinstance(result, DomainError):
-        return _page(request, session, actor, form=form, error=message_for(result),
+        error = message_for(result)
+        if result.code == "username_taken" and _is_service_account(session, actor, name):
+            # Most likely this very form sent twice (a reload): say the account is there.
+            error = _("服务账号「{name}」已经建好了（也许是刷新了页面）。如果没有保存它的密钥，"
+                      "请在下面的列表里为它新增密钥，再吊销旧的。").format(name=name.strip())
+        return _page(request, session, actor, form=form, error=error,
                      status_code=result.status_code)
     view, made = result
     return _shown_once(request, view, made, created=True)
