@@ -176,6 +176,14 @@ _CASES = (
            col(CaseStep.kind).in_((StepKind.file, StepKind.proposal, StepKind.decision)))
     .order_by(col(CaseStep.case_id), col(CaseStep.id)))
 
+# Whether the member has an objection answered since, and any disposal case (of any time: the
+# page links to each of their cases).
+_RARE = sa.select(
+    sa.exists().where(col(Objection.member_id) == sa.bindparam("member"),
+                      col(Objection.status) == ObjectionStatus.resolved,
+                      col(Objection.resolved_at) >= sa.bindparam("since")),
+    sa.exists().where(col(DisposalCase.member_id) == sa.bindparam("member")))
+
 
 def seen_at(session: Session, actor: Actor) -> datetime | None:
     """When the account last marked its notices seen (None: never)."""
@@ -224,10 +232,16 @@ def member_notices(session: Session, actor: Actor, now: datetime) -> Notices:
         if review.published_at is not None and review.published_at <= now:
             items.append(Notice(kind=REVIEW_PUBLISHED, at=review.published_at,
                                 unseen=unseen(review.published_at), review=review))
-    items += _answers(session, actor, since, now, unseen)
+    # Answered objections and disposal cases are rare: one plain statement says whether the
+    # member has any before their rows are loaded.
+    answered, any_case = core(session, _RARE, {"member": actor.member_id, "since": since}).one()
+    if answered:
+        items += _answers(session, actor, since, now, unseen)
     items += _rating_notices(session, actor, since, now, unseen)
-    case_items, cases = _case_notices(session, actor, since, now, unseen)
-    items += case_items
+    cases: list[tuple[int, str]] = []
+    if any_case:
+        case_items, cases = _case_notices(session, actor, since, now, unseen)
+        items += case_items
     items.sort(key=lambda n: (n.at, KINDS.index(n.kind), n.key), reverse=True)
     return Notices(items=items, seen_at=seen, cases=cases)
 
