@@ -7,7 +7,7 @@ uvicorn server under 32 connections (py-spy, only threads holding the GIL), whic
 what concurrency adds (connection pool churn, thread hand-offs). The SQL statements each
 one issues are counted.
 
-    python bench/profile.py --members 10000 [--database-url URL] [--py-spy PATH]
+    python bench/profile.py --members 10000 [--database-url URL] [--py-spy PATH] [--fresh]
 
 It reuses the data set of bench/run.py (building it if missing) and resets it first.
 Reports go to bench/data/profile-*.txt; a summary is printed.
@@ -220,12 +220,16 @@ def summarize_spy(raw: Path, top: int = 25) -> str:
     """From py-spy's raw (collapsed) stacks: time by kind of work, and by app function."""
     inclusive: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
+    threads: Counter[str] = Counter()
     total = 0
     for line in raw.read_text().splitlines():
         if not line.strip():
             continue
         frames, count = _frames(line)
         total += count
+        # The event loop (MainThread: uvicorn, middleware, routing) or a worker thread
+        # (sync endpoints and dependencies, the session's commit).
+        threads["event loop" if "MainThread" in frames[0] else "worker threads"] += count
         for frame in set(frames):
             if "(app/" in frame:
                 inclusive[frame] += count
@@ -235,7 +239,9 @@ def summarize_spy(raw: Path, top: int = 25) -> str:
         kinds[kind] += count
     if not total:
         return "no samples\n"
-    lines = [f"{total} samples holding the GIL", "by kind of work (innermost frame):"]
+    lines = [f"{total} samples holding the GIL", "by thread:"]
+    lines += [f"  {n / total:6.1%}  {name}" for name, n in threads.most_common()]
+    lines += ["by kind of work (innermost frame):"]
     lines += [f"  {n / total:6.1%}  {kind}" for kind, n in kinds.most_common()]
     lines += ["the app's functions (inclusive):"]
     lines += [f"  {n / total:6.1%}  {frame}" for frame, n in inclusive.most_common(top)]
@@ -284,7 +290,12 @@ def main() -> None:
     parser.add_argument("--py-spy", metavar="PATH", help="also sample the real server under "
                         "32 connections with py-spy (pip install py-spy)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "data")
+    parser.add_argument("--fresh", action="store_true", help="no page kept "
+                        "(JIFEN_PAGE_CACHE_SIZE=0): every member page made afresh, as the "
+                        "first look after a change is")
     args = parser.parse_args()
+    if args.fresh:  # for the in-process app and the server (which inherits the environment)
+        os.environ["JIFEN_PAGE_CACHE_SIZE"] = "0"
     args.out.mkdir(parents=True, exist_ok=True)
     url = args.database_url or f"sqlite:///{args.out / f'bench-{args.members}.db'}"
     data, _ = prepare(url, args.members, reuse=True, seed=2025)

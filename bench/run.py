@@ -34,20 +34,38 @@ from app.clock import Clock  # noqa: E402
 from app.db import make_engine  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.models import Account, Org, Rating  # noqa: E402
-from app.services import appraisal, appraisal_summary, ratings  # noqa: E402
+from app.services import appraisal, appraisal_summary, ratings, reviews  # noqa: E402
 from app.services.access import Actor, load_actor  # noqa: E402
 from bench import partition  # noqa: E402
 from bench.ballots import GRADES, Cast, at_once, known_ballot, tallies  # noqa: E402
 from bench.dataset import DataSet, load_meta  # noqa: E402
 from bench.generate import TARGET_SIZE, generate  # noqa: E402
-from bench.load import LoadResult, Request, run_load  # noqa: E402
+from bench.load import (  # noqa: E402
+    LoadResult,
+    OpenLoopResult,
+    Request,
+    poisson_arrivals,
+    run_load,
+    run_open_loop,
+)
 from bench.server import Server, api_token, page_login  # noqa: E402
+from bench.writes import Writes  # noqa: E402
 
 KEYS = ("members", "entries", "rating_s", "sql_floor_s", "rating_vs_sql", "page_rps",
         "page_p99_ms", "floor_rps", "page_vs_floor", "api_p99_ms", "finalize_ms",
         "server_rss_mb", "appraisal_summary_ms", "appraisal_sql_ms", "appraisal_summary_vs_sql",
-        "ballot_60_s", "ballot_60_lost")
+        "ballot_60_s", "ballot_60_lost",
+        # Issue 20: the page made afresh and the score API against the floor; the open loop.
+        "fresh_rps", "fresh_vs_floor", "api_rps", "api_vs_floor",
+        "open_floor_p99_ms", "open_page_p99_ms", "open_fresh_p99_ms", "open_api_p99_ms",
+        "open_write_p99_ms", "close_quarter_s", "close_quarter_vs_sql")
 QUICK_MEMBERS = 10_000
+# The open loop's arrivals per second, and how long each kind of request arrives at it.
+OPEN_RATE = 100.0
+OPEN_SECONDS = 30.0
+QUICK_OPEN_SECONDS = 6.0
+# Why the quarter's end publishes with no notice (below the year's minimum needs a reason).
+CLOSE_REASON = "基准测试：公示与确认连续办理"
 FLOOR_SQL = ("SELECT member_id, rule_code, sum(points) FROM entry "
              "WHERE year = :year AND status = 'approved' GROUP BY member_id, rule_code")
 # The least the appraisal summary can cost: the year's rating lines counted per rating and
@@ -102,6 +120,10 @@ def reset(url: str, data: DataSet) -> None:
             "WHERE review_id = :review",
             "DELETE FROM audit_log WHERE id > :audit",
             "DELETE FROM login_attempt",
+            # The open loop's self-reports (dated today, after the data set's year).
+            "DELETE FROM entry WHERE year > :year",
+            "DELETE FROM evidence_photo WHERE path NOT IN "
+            "(SELECT evidence FROM entry WHERE evidence IS NOT NULL)",
         ):
             connection.execute(sa.text(statement), params)
     engine.dispose()
@@ -167,6 +189,35 @@ def _load(server: Server, requests: list[Request], warmup: int, concurrency: int
     return result
 
 
+def _open(server: Server, schedule: list[tuple[float, Request]], what: str,
+          extra: dict[str, float]) -> OpenLoopResult:
+    """One open loop: the requests at their Poisson arrival times (bench/load.py)."""
+    cpu = server.cpu_seconds()
+    result = run_open_loop(server.url, schedule)
+    cpu_ms = (server.cpu_seconds() - cpu) * 1000 / max(1, result.requests)
+    if result.failures:
+        raise SystemExit(f"open loop {what}: {sum(result.failures.values())} requests failed "
+                         f"{result.failures}; see {server.log}")
+    lag = sorted(result.lag_ms)[int(0.99 * (len(result.lag_ms) - 1))] if result.lag_ms else 0
+    say(f"open loop {what}: {result.requests} requests at {result.offered_rate:.0f}/s, "
+        f"p50 {result.percentile(50):.1f} ms, p99 {result.percentile(99):.1f} ms, "
+        f"{result.connections} connections at most, client late by {lag:.1f} ms at p99, "
+        f"server CPU {cpu_ms:.2f} ms/request")
+    name = what.split()[0]
+    extra[f"open_{name}_cpu_ms"] = round(cpu_ms, 3)
+    extra[f"open_{name}_p50_ms"] = round(result.percentile(50), 1)
+    extra[f"open_{name}_connections"] = result.connections
+    extra[f"open_{name}_client_lag_p99_ms"] = round(lag, 1)
+    return result
+
+
+def _schedule(requests: list[Request], args: argparse.Namespace, seed: int
+              ) -> list[tuple[float, Request]]:
+    """Poisson arrivals at --rate over --open-seconds, cycling over the requests."""
+    times = poisson_arrivals(args.rate, args.open_seconds, seed)
+    return [(at, requests[i % len(requests)]) for i, at in enumerate(times)]
+
+
 def measure_server(url: str, data: DataSet, args: argparse.Namespace,
                    extra: dict[str, float]) -> dict[str, float]:
     server = Server(url, workers=args.workers, workdir=args.workdir)
@@ -193,6 +244,23 @@ def measure_server(url: str, data: DataSet, args: argparse.Namespace,
                     extra)
         api_result = _load(server, api, warmup // 2, args.concurrency, args.client,
                            "api /api/v1/members/{id}/score", extra)
+        # The open loop: requests arrive at --rate whatever is outstanding (issue 20).
+        opened: dict[str, float] = {}
+        for key, requests, what in (("open_floor_p99_ms", floor, "floor /healthz"),
+                                    ("open_page_p99_ms", pages, "page /me (kept)"),
+                                    ("open_api_p99_ms", api, "api /members/{id}/score")):
+            result = _open(server, _schedule(requests, args, data.seed + len(opened)), what,
+                           extra)
+            opened[key] = round(result.percentile(99), 1)
+        # Writes: a member's self-report with a small photo (the form, one POST) and a
+        # committee's approval of a pending self-report, by turns (bench/writes.py).
+        writes = Writes.prepare(server.url, url, data, cookies)
+        times = poisson_arrivals(args.rate, args.open_seconds, data.seed + 7)
+        approvals = writes.pending(server.url, (len(times) + 1) // 2)
+        schedule = [(at, writes.report(i // 2) if i % 2 == 0 else approvals[i // 2])
+                    for i, at in enumerate(times)]
+        opened["open_write_p99_ms"] = round(_open(server, schedule, "write (self-report, "
+                                                  "approval)", extra).percentile(99), 1)
         with httpx.Client(base_url=server.url, timeout=120,
                           headers={"Authorization": f"Bearer {secretary}"}) as client:
             client.get("/api/v1/me").raise_for_status()  # the connection is open already
@@ -212,8 +280,14 @@ def measure_server(url: str, data: DataSet, args: argparse.Namespace,
                   env={"JIFEN_PAGE_CACHE_SIZE": "0"})
     cold.start()
     try:
-        _load(cold, pages, warmup, args.concurrency, args.client, "uncached /me (none kept)",
-              extra)
+        # The floor again beside it, so that the ratio compares loads a moment apart.
+        cold_floor = _load(cold, floor, warmup, args.concurrency, args.client,
+                           "floor2 /healthz (beside the fresh pages)", extra)
+        fresh = _load(cold, pages, warmup, args.concurrency, args.client,
+                      "uncached /me (none kept)", extra)
+        opened["open_fresh_p99_ms"] = round(_open(
+            cold, _schedule(pages, args, data.seed + 5), "fresh /me (none kept)",
+            extra).percentile(99), 1)
     finally:
         cold.stop()
     return {
@@ -224,7 +298,60 @@ def measure_server(url: str, data: DataSet, args: argparse.Namespace,
         "api_p99_ms": round(api_result.percentile(99), 1),
         "finalize_ms": round(finalize_ms, 1),
         "server_rss_mb": rss,
+        "fresh_rps": round(fresh.rps, 1),
+        "fresh_vs_floor": round(fresh.rps / cold_floor.rps, 3),
+        "api_rps": round(api_result.rps, 1),
+        "api_vs_floor": round(api_result.rps / flo.rps, 3),
+        **opened,
     }
+
+
+# --- the quarter's end of every branch ------------------------------------------------------
+
+
+def measure_close_quarter(url: str, data: DataSet, extra: dict[str, float]
+                          ) -> dict[str, float]:
+    """Q4 published and finalized (已确认) for every branch through the services, one branch
+    after another as the committees would (two transactions a branch, as two requests),
+    against one SQL aggregate over the year's approved entries that finalizing reads (the
+    best of three, right after). Every Q4 is first set back to a draft with no final totals;
+    afterwards every quarter is finalized again, as the ratings need."""
+    engine = make_engine(url)
+    params = {"year": data.year}
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "UPDATE review SET status = 'draft', notice_until = NULL, published_by = NULL, "
+            "published_at = NULL, finalized_by = NULL, finalized_at = NULL, "
+            "publish_reason = NULL, finalize_reason = NULL "
+            "WHERE year = :year AND quarter = 4"), params)
+        connection.execute(sa.text(
+            "UPDATE review_score SET final_ytd = NULL, final_delta = NULL WHERE review_id IN "
+            "(SELECT id FROM review WHERE year = :year AND quarter = 4)"), params)
+    with Session(engine) as session:
+        account = session.exec(select(Account).where(Account.username == data.admin)).one()
+        actor = load_actor(session, account)
+        ids = [i for (i,) in session.execute(sa.text(
+            "SELECT id FROM review WHERE year = :year AND quarter = 4 ORDER BY org_id"),
+            params)]
+    sql_floor(engine, data.year)  # warm the caches, untimed
+    cpu, started = time.process_time(), time.perf_counter()
+    for review_id in ids:
+        with Session(engine, expire_on_commit=False) as session:
+            reviews.publish_review(session, actor, review_id, 0, datetime.now(UTC),
+                                   reason=CLOSE_REASON)
+            session.commit()
+        with Session(engine, expire_on_commit=False) as session:
+            reviews.finalize_review(session, actor, review_id, datetime.now(UTC))
+            session.commit()
+    close_s = time.perf_counter() - started
+    extra["close_quarter_cpu_s"] = round(time.process_time() - cpu, 3)
+    floor_s = min(sql_floor(engine, data.year) for _ in range(3))
+    engine.dispose()
+    say(f"quarter's end: Q4 of {len(ids)} branches published and finalized in {close_s:.2f}s "
+        f"({1000 * close_s / max(1, len(ids)):.1f} ms a branch; this process's CPU "
+        f"{extra['close_quarter_cpu_s']:.2f}s); SQL aggregate {floor_s:.3f}s")
+    return {"close_quarter_s": round(close_s, 3),
+            "close_quarter_vs_sql": round(close_s / floor_s, 2)}
 
 
 # --- the annual ratings against the SQL floor ------------------------------------------------
@@ -417,6 +544,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
                         help="load generator (see bench/load.py)")
+    parser.add_argument("--rate", type=float, default=OPEN_RATE, help="open loop: requests "
+                        "arriving per second (Poisson) of each kind")
+    parser.add_argument("--open-seconds", type=float, default=None, help="open loop: how long "
+                        f"each kind arrives (default {OPEN_SECONDS:g}; with --quick "
+                        f"{QUICK_OPEN_SECONDS:g})")
     parser.add_argument("--partition-entries", action="store_true", help="PostgreSQL: "
                         "partition the entry table by year before loading (bench/partition.py)")
     parser.add_argument("--seed", type=int, default=2025)
@@ -430,6 +562,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     members = QUICK_MEMBERS if args.quick else args.members
     if members < 1:
         raise SystemExit("--members must be at least 1")
+    if args.open_seconds is None:
+        args.open_seconds = QUICK_OPEN_SECONDS if args.quick else OPEN_SECONDS
+    if args.rate <= 0 or args.open_seconds <= 0:
+        raise SystemExit("--rate and --open-seconds must be above 0")
     url = args.database_url or f"sqlite:///{args.workdir / f'bench-{members}.db'}"
     if args.partition_entries and sa.make_url(url).get_backend_name() != "postgresql":
         raise SystemExit("--partition-entries needs a PostgreSQL --database-url")
@@ -439,6 +575,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"members": data.members, "entries": data.entries}
     extra: dict[str, float] = {}
     results |= measure_server(url, data, args, extra)
+    results |= measure_close_quarter(url, data, extra)
     results |= measure_ratings(url, data, extra)
     results |= measure_appraisal_summary(url, data, extra)
     results |= measure_ballot(url, data, args, extra)
@@ -452,6 +589,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"database": dialect, "workers": args.workers, "requests": args.requests,
                 "concurrency": args.concurrency, "client": args.client,
+                "open_rate": args.rate, "open_seconds": args.open_seconds,
                 "generated": generated, "generation_s": data.seconds,
                 "generation_rates": data.rates(), "rows": data.rows, "loads": extra,
                 "entry_partitions": partition.partition_names(url)

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app.clock import CHINA
+from app.db import core
 from app.models import (
     PUBLIC_RATING_STATES,
     PUBLIC_REVIEW_STATES,
@@ -138,19 +139,62 @@ class Notices:
         return self.items[0].at if self.items else None
 
 
+# The statements below are built once, with bound parameters: the member's score page reads
+# the notices on every look, and building a statement cost about as much as running it.
+_SEEN_AT = sa.select(col(Account.notices_seen_at)).where(
+    col(Account.id) == sa.bindparam("account"))
+_ENTRIES = sa.select(Entry).where(
+    col(Entry.member_id) == sa.bindparam("member"),
+    col(Entry.status).in_((EntryStatus.approved, EntryStatus.rejected, EntryStatus.revoked)),
+    sa.or_(col(Entry.decided_at) >= sa.bindparam("since"),
+           col(Entry.revoked_at) >= sa.bindparam("since")))
+# A review taken back to draft (reopened) is not news until it is published again.
+_REVIEWS = sa.select(Review).where(
+    col(Review.org_id) == sa.bindparam("org"), col(Review.status).in_(PUBLIC_REVIEW_STATES),
+    col(Review.published_at) >= sa.bindparam("since"))
+_ANSWERS = (
+    sa.select(Objection, Review, Rating)
+    .outerjoin(Review, col(Review.id) == Objection.review_id)
+    .outerjoin(Rating, col(Rating.id) == Objection.rating_id)
+    .where(col(Objection.member_id) == sa.bindparam("member"),
+           col(Objection.status) == ObjectionStatus.resolved,
+           col(Objection.resolved_at) >= sa.bindparam("since")))
+_RATINGS = (
+    sa.select(Rating, col(RatingVoter.voted)).outerjoin(RatingVoter, sa.and_(
+        col(RatingVoter.rating_id) == Rating.id,
+        col(RatingVoter.member_id) == sa.bindparam("member")))
+    .where(col(Rating.org_id) == sa.bindparam("org"), sa.or_(
+        # a ballot open (to them while they have not voted) ...
+        sa.and_(col(Rating.status) == RatingStatus.draft,
+                col(Rating.ballot) == BallotStatus.open),
+        # ... or a 公示 (while public)
+        sa.and_(col(Rating.status).in_(PUBLIC_RATING_STATES),
+                col(Rating.published_at) >= sa.bindparam("since")))))
+_CASES = (
+    sa.select(DisposalCase, CaseStep).join(CaseStep, col(CaseStep.case_id) == DisposalCase.id)
+    .where(col(DisposalCase.member_id) == sa.bindparam("member"),
+           col(CaseStep.kind).in_((StepKind.file, StepKind.proposal, StepKind.decision)))
+    .order_by(col(CaseStep.case_id), col(CaseStep.id)))
+
+# Whether the member has an objection answered since, and any disposal case (of any time: the
+# page links to each of their cases).
+_RARE = sa.select(
+    sa.exists().where(col(Objection.member_id) == sa.bindparam("member"),
+                      col(Objection.status) == ObjectionStatus.resolved,
+                      col(Objection.resolved_at) >= sa.bindparam("since")),
+    sa.exists().where(col(DisposalCase.member_id) == sa.bindparam("member")))
+
+
 def seen_at(session: Session, actor: Actor) -> datetime | None:
     """When the account last marked its notices seen (None: never)."""
-    value: datetime | None = session.exec(
-        select(Account.notices_seen_at).where(Account.id == actor.account_id)).first()
+    value: datetime | None = core(session, _SEEN_AT, {"account": actor.account_id}).scalar()
     return value
 
 
 def _entry_notices(session: Session, actor: Actor, since: datetime,
                    now: datetime) -> list[tuple[str, datetime, Entry]]:
-    entries = session.exec(select(Entry).where(
-        Entry.member_id == actor.member_id,
-        col(Entry.status).in_((EntryStatus.approved, EntryStatus.rejected, EntryStatus.revoked)),
-        sa.or_(col(Entry.decided_at) >= since, col(Entry.revoked_at) >= since))).all()
+    entries = session.execute(_ENTRIES, {"member": actor.member_id, "since": since}
+                              ).scalars().all()
     found: list[tuple[str, datetime, Entry]] = []
     for entry in entries:
         decided, revoked = entry.decided_at, entry.revoked_at
@@ -183,18 +227,21 @@ def member_notices(session: Session, actor: Actor, now: datetime) -> Notices:
     for kind, at, entry in entry_rows:
         items.append(Notice(kind=kind, at=at, unseen=unseen(at), entry=entry,
                             item=rules[entry.year].item(entry.rule_code)))
-    # A review taken back to draft (reopened) is not news until it is published again.
-    for review in session.exec(select(Review).where(
-            Review.org_id == actor.member_org_id,
-            col(Review.status).in_(PUBLIC_REVIEW_STATES),
-            col(Review.published_at) >= since)).all():
+    for review in session.execute(_REVIEWS, {"org": actor.member_org_id, "since": since}
+                                  ).scalars().all():
         if review.published_at is not None and review.published_at <= now:
             items.append(Notice(kind=REVIEW_PUBLISHED, at=review.published_at,
                                 unseen=unseen(review.published_at), review=review))
-    items += _answers(session, actor, since, now, unseen)
+    # Answered objections and disposal cases are rare: one plain statement says whether the
+    # member has any before their rows are loaded.
+    answered, any_case = core(session, _RARE, {"member": actor.member_id, "since": since}).one()
+    if answered:
+        items += _answers(session, actor, since, now, unseen)
     items += _rating_notices(session, actor, since, now, unseen)
-    case_items, cases = _case_notices(session, actor, since, now, unseen)
-    items += case_items
+    cases: list[tuple[int, str]] = []
+    if any_case:
+        case_items, cases = _case_notices(session, actor, since, now, unseen)
+        items += case_items
     items.sort(key=lambda n: (n.at, KINDS.index(n.kind), n.key), reverse=True)
     return Notices(items=items, seen_at=seen, cases=cases)
 
@@ -204,13 +251,7 @@ def _answers(session: Session, actor: Actor, since: datetime, now: datetime,
     """Answers to the member's objections, to a quarterly review or to an annual rating
     (one statement). A rating's only while the member can see it: published, submitted or
     approved, not a draft it was reopened or returned to."""
-    answered = session.exec(
-        select(Objection, Review, Rating)
-        .outerjoin(Review, col(Review.id) == Objection.review_id)
-        .outerjoin(Rating, col(Rating.id) == Objection.rating_id)
-        .where(Objection.member_id == actor.member_id,
-               Objection.status == ObjectionStatus.resolved,
-               col(Objection.resolved_at) >= since)).all()
+    answered = session.execute(_ANSWERS, {"member": actor.member_id, "since": since}).all()
     return [Notice(kind=OBJECTION_ANSWERED, at=objection.resolved_at,
                    unseen=unseen(objection.resolved_at), review=review, rating=rating,
                    objection=objection)
@@ -227,15 +268,8 @@ def _rating_notices(session: Session, actor: Actor, since: datetime, now: dateti
     ballot open to them while they have not voted (until they vote, it closes or every
     ballot is in), and a 公示 (while public: a rating reopened or returned to draft is news
     again once published anew)."""
-    open_ballot = sa.and_(col(Rating.status) == RatingStatus.draft,
-                          col(Rating.ballot) == BallotStatus.open)
-    public = sa.and_(col(Rating.status).in_(PUBLIC_RATING_STATES),
-                     col(Rating.published_at) >= since)
-    rows = session.exec(
-        select(Rating, RatingVoter.voted).outerjoin(RatingVoter, sa.and_(
-            col(RatingVoter.rating_id) == Rating.id,
-            col(RatingVoter.member_id) == actor.member_id))
-        .where(Rating.org_id == actor.member_org_id, sa.or_(open_ballot, public))).all()
+    rows = session.execute(_RATINGS, {"member": actor.member_id, "org": actor.member_org_id,
+                                      "since": since}).all()
     items: list[Notice] = []
     for rating, voted in rows:
         opened, published = rating.ballot_opened_at, rating.published_at
@@ -264,11 +298,7 @@ def _case_notices(session: Session, actor: Actor, since: datetime, now: datetime
     限期改正 runs, a month before its deadline (unless the decision came later: a term of
     a month or less); and the cases themselves, (id, status) newest first (every case has
     its filing step, so each is in the rows). Only ever the member's own cases."""
-    rows = session.exec(
-        select(DisposalCase, CaseStep).join(CaseStep, col(CaseStep.case_id) == DisposalCase.id)
-        .where(DisposalCase.member_id == actor.member_id,
-               col(CaseStep.kind).in_((StepKind.file, StepKind.proposal, StepKind.decision)))
-        .order_by(col(CaseStep.case_id), col(CaseStep.id))).all()
+    rows = session.execute(_CASES, {"member": actor.member_id}).all()
     items: list[Notice] = []
     proposal: dict[int, CaseStep] = {}
     for case, step in rows:

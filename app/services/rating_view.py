@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from app.db import core
 from app.models import (
     BallotStatus,
     Org,
@@ -226,25 +227,30 @@ class RatingTask:
     task: str  # vote, self_assessment, notice, waiting
 
 
+# Built once, with bound parameters: the member's score page runs it on every look.
+_MINE: sa.BindParameter[int] = sa.bindparam("member")
+_RATING_TASK = (
+    sa.select(col(Rating.id), col(Rating.year), col(Rating.status), col(Rating.ballot),
+              col(RatingVoter.voted), col(RatingItem.exempt), col(SelfAssessment.id),
+              col(Rating.voters), col(Rating.cast_online), col(Rating.cast_paper))
+    .outerjoin(RatingVoter, sa.and_(col(RatingVoter.rating_id) == Rating.id,
+                                    col(RatingVoter.member_id) == _MINE))
+    .outerjoin(RatingItem, sa.and_(col(RatingItem.rating_id) == Rating.id,
+                                   col(RatingItem.member_id) == _MINE))
+    .outerjoin(SelfAssessment, sa.and_(col(SelfAssessment.rating_id) == Rating.id,
+                                       col(SelfAssessment.member_id) == _MINE))
+    .where(col(Rating.org_id) == sa.bindparam("org"),
+           col(Rating.status) != RatingStatus.approved)
+    .order_by(col(Rating.year).desc()).limit(1))
+
+
 def rating_task(session: Session, actor: Actor) -> RatingTask | None:
     """My branch's newest rating not yet approved, and what it asks of me now: one
     statement (the member's home page is kept lean)."""
     if actor.member_org_id is None or actor.member_id is None:
         return None
-    mine: sa.BindParameter[int] = sa.bindparam("member", actor.member_id)
-    row = session.execute(
-        sa.select(col(Rating.id), col(Rating.year), col(Rating.status), col(Rating.ballot),
-                  col(RatingVoter.voted), col(RatingItem.exempt), col(SelfAssessment.id),
-                  col(Rating.voters), col(Rating.cast_online), col(Rating.cast_paper))
-        .outerjoin(RatingVoter, sa.and_(col(RatingVoter.rating_id) == Rating.id,
-                                        col(RatingVoter.member_id) == mine))
-        .outerjoin(RatingItem, sa.and_(col(RatingItem.rating_id) == Rating.id,
-                                       col(RatingItem.member_id) == mine))
-        .outerjoin(SelfAssessment, sa.and_(col(SelfAssessment.rating_id) == Rating.id,
-                                           col(SelfAssessment.member_id) == mine))
-        .where(col(Rating.org_id) == actor.member_org_id,
-               col(Rating.status) != RatingStatus.approved)
-        .order_by(col(Rating.year).desc()).limit(1)).first()
+    row = core(session, _RATING_TASK, {"member": actor.member_id,
+                                       "org": actor.member_org_id}).first()
     if row is None:
         return None
     rating_id, year, status, ballot, voted, exempt, written, voters, online, paper = row

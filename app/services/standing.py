@@ -65,11 +65,17 @@ def member_facts(session: Session, member_ids: Iterable[int], today: date
     return {m: MemberFacts(m in suspended, exemptions.get(m)) for m in ids}
 
 
+# Built once (the member's score page asks on every look).
+_ACTIVE_EXEMPTIONS = sa.select(MemberExemption).where(
+    col(MemberExemption.member_id).in_(sa.bindparam("members", expanding=True)),
+    col(MemberExemption.year) == sa.bindparam("year"),
+    col(MemberExemption.status) == ExemptionStatus.active)
+
+
 def active_exemptions(session: Session, member_ids: list[int], year: int
                       ) -> dict[int, MemberExemption]:
-    rows = session.exec(select(MemberExemption).where(
-        col(MemberExemption.member_id).in_(member_ids), MemberExemption.year == year,
-        MemberExemption.status == ExemptionStatus.active)).all()
+    rows = session.execute(_ACTIVE_EXEMPTIONS, {"members": list(member_ids), "year": year}
+                           ).scalars().all()
     return {e.member_id: e for e in rows}
 
 

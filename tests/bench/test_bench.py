@@ -53,7 +53,8 @@ def _dangling_references(session: Session) -> list[str]:
 def _run(url: str, workdir: Path, *extra: str, members: int = MEMBERS,
          requests: int = 150) -> dict[str, float]:
     return run.main(["--members", str(members), "--database-url", url, "--json",
-                     "--requests", str(requests), "--workdir", str(workdir), *extra])
+                     "--requests", str(requests), "--workdir", str(workdir),
+                     "--open-seconds", "1", *extra])
 
 
 def test_run_prints_the_keys_and_builds_a_year_the_engine_agrees_with(
@@ -66,6 +67,10 @@ def test_run_prints_the_keys_and_builds_a_year_the_engine_agrees_with(
     assert all(isinstance(v, int | float) and v > 0 for v in printed.values()), printed
     assert lost == 0  # the first branch's 60 ballots at once, each counted once
     assert printed["members"] == MEMBERS
+    # Ratios of one run: the page made afresh and the API against the floor (issue 20).
+    # (fresh_vs_floor against the floor measured again beside it, on the second server)
+    assert 0 < printed["fresh_vs_floor"] < 2
+    assert printed["api_vs_floor"] == round(printed["api_rps"] / printed["floor_rps"], 3)
     assert 0.85 * 40 * MEMBERS <= printed["entries"] <= 1.15 * 40 * MEMBERS
 
     engine = make_engine(bench_url)
@@ -73,11 +78,22 @@ def test_run_prints_the_keys_and_builds_a_year_the_engine_agrees_with(
     assert data is not None
     now = datetime.now(UTC)
     with Session(engine) as session:
-        assert session.exec(select(func.count()).select_from(Entry)).one() == data.entries
+        # The data set's year (the open loop's self-reports are dated today, after it).
+        assert session.exec(select(func.count()).select_from(Entry).where(
+            col(Entry.year) == data.year)).one() == data.entries
         kinds = set(session.exec(select(Entry.kind).distinct()).all())
         assert {"positive", "negative", "bonus", "deduction"} <= kinds
-        # The runner finalized the first branch's Q4 over HTTP; every quarter is final now.
+        # The runner finalized the first branch's Q4 over HTTP, then every branch's Q4 again
+        # through the services (close_quarter_s); every quarter is final now.
         assert set(session.exec(select(Review.status).distinct()).all()) == {"finalized"}
+        assert session.exec(select(func.count()).select_from(Review).where(
+            col(Review.quarter) == 4, col(Review.publish_reason) == run.CLOSE_REASON)
+        ).one() == data.branches
+        # The open loop's writes: self-reports with a photo, dated today, half approved.
+        written = session.exec(select(Entry.status, func.count()).where(
+            col(Entry.year) > data.year, col(Entry.evidence).is_not(None))
+            .group_by(col(Entry.status))).all()
+        assert dict(written).keys() == {"pending", "approved"}, written
         ratings = session.exec(select(Rating)).all()
         assert len(ratings) == data.branches
         items = session.exec(select(RatingItem)).all()
