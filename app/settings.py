@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     # Member score pages each process keeps (about 3 KB each, compressed), answered again
     # while nothing on them changes (app/web/page_cache.py); 0 keeps none.
     page_cache_size: int = Field(default=5000, ge=0, le=1_000_000)
+    # How long the Idempotency-Key of a request whose server died (kill -9, a crash) stays
+    # its own before a retry may run it (docs/api/retries.md): longer than any request runs
+    # (a members import hashing a password per row takes a while). 409
+    # `idempotency_in_progress` answers the retries meanwhile.
+    idempotency_lease_seconds: int = Field(default=300, ge=5, le=86_400)
     # Log lines on stderr: one JSON object per line (default in production) or text.
     log_format: Literal["json", "text"] | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
