@@ -231,6 +231,7 @@ class Drill:
         self.people: list[Person] = []
         self.committees: dict[str, Person] = {}
         self.load: Load | None = None
+        self.big_photo = small_photos(1, seed=5, size=(4000, 3000))[0]  # a phone's 12 MP
         self.checks: dict[str, bool] = {}
         self.windows: dict[str, tuple[float, float]] = {}
 
@@ -341,9 +342,10 @@ class Drill:
 
     def fault_app_server(self) -> dict[str, Any]:
         server = self.apps["a"]
+        burst = self._burst()
         killed = self.clock.now()
         server.kill9()
-        self.clock.say("fault a: app server a killed (kill -9)")
+        self.clock.say("fault a: app server a killed (kill -9), photo uploads in flight")
         time.sleep(self.plan.app_down)
         restarted = self.clock.now()
         startup = server.start()
@@ -351,11 +353,35 @@ class Drill:
                        f"{startup:.1f} s)")
         time.sleep(self.plan.settle)
         end = self.clock.now()
+        for thread in burst:
+            thread.join(timeout=self.plan.park_after + 30)
         result = outage(self.recorder.attempts, killed, end)
         self.windows["app_server_killed"] = (killed, end)
         result |= {"down_s": round(restarted - killed, 2), "restart_s": round(startup, 2),
                    "nginx_passed_on": self._nginx_passed_on()}
         return result
+
+    def _claims_kept_and_released(self) -> tuple[int, int]:
+        """From the app servers' logs: Idempotency-Key claims their requests could not
+        release while the database was lost, and how many they released once it answered."""
+        kept = released = 0
+        for name in self.apps:
+            with contextlib.suppress(OSError):
+                for line in self.state.log(f"app-{name}.log").read_text().splitlines():
+                    if "kept until the database answers again" in line:
+                        kept += 1
+                    elif match := re.search(r"released (\d+) of \d+ idempotency claims", line):
+                        released += int(match.group(1))
+        return kept, released
+
+    def _burst(self) -> list[threading.Thread]:
+        """Members sending large photos at this moment (a photo takes the longest of any
+        request: decoded, re-encoded, written), so that the fault cuts requests off in flight,
+        as a busy server's crash does; then a moment for them to be under way."""
+        assert self.load is not None
+        threads = self.load.burst(6, self.big_photo)
+        time.sleep(0.15)
+        return threads
 
     def _nginx_passed_on(self) -> int:
         """Requests nginx sent to the other server after the first failed (its log lists
@@ -370,9 +396,11 @@ class Drill:
         poller = ReadyzPoller(list(self.apps.values()), self.clock)
         poller.start()
         time.sleep(1)
+        burst = self._burst()
         killed = self.clock.now()
         a.kill9()
-        self.clock.say("fault b: PostgreSQL primary a killed (kill -9 of every process)")
+        self.clock.say("fault b: PostgreSQL primary a killed (kill -9 of every process), "
+                       "photo uploads in flight")
         time.sleep(self.plan.promote_after)
         promoting = self.clock.now()
         b.promote()
@@ -385,10 +413,15 @@ class Drill:
         time.sleep(self.plan.settle)
         poller.stop()
         end = self.clock.now()
+        for thread in burst:
+            thread.join(timeout=self.plan.park_after + 30)
         result = outage(self.recorder.attempts, killed, end)
         self.windows["database_primary_killed"] = (killed, end)
         back = result.get("back_s")
-        result |= {"without_primary_s": round(promoting - killed, 2),
+        kept, released = self._claims_kept_and_released()
+        result |= {"claims_kept_while_no_primary": kept,
+                   "claims_released_once_promoted": released,
+                   "without_primary_s": round(promoting - killed, 2),
                    "promotion_s": round(promoted - promoting, 2),
                    "back_after_promotion_s": round(back - promoted, 2) if back else None,
                    "readyz": poller.report(killed, promoting)}

@@ -96,17 +96,18 @@ class Recorder:
             return Counter(a.kind for a in self.attempts)
 
 
-def small_photos(count: int, seed: int = 19) -> list[bytes]:
-    """Distinct small JPEGs (a phone's photo, re-encoded small by the app anyway)."""
+def small_photos(count: int, seed: int = 19, size: tuple[int, int] = (480, 360)) -> list[bytes]:
+    """Distinct JPEGs (small: the app re-encodes a phone's photo small anyway)."""
     from PIL import Image, ImageDraw
 
     rng = random.Random(seed)
     photos = []
+    width, height = size
     for n in range(count):
-        image = Image.new("RGB", (480, 360), (rng.randrange(256), rng.randrange(256), 90))
+        image = Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), 90))
         draw = ImageDraw.Draw(image)
-        for _ in range(12):
-            x, y = rng.randrange(440), rng.randrange(320)
+        for _ in range(12 + width // 40):
+            x, y = rng.randrange(width - 40), rng.randrange(height - 40)
             draw.rectangle((x, y, x + rng.randrange(10, 60), y + rng.randrange(10, 60)),
                            fill=(rng.randrange(256), n % 256, rng.randrange(256)))
         out = io.BytesIO()
@@ -235,10 +236,11 @@ class Load:
         with self.recorder.lock:
             self.recorder.parked.append((write, finish))
 
-    def self_report(self, client: httpx.Client, who: Person, rng: random.Random) -> None:
+    def self_report(self, client: httpx.Client, who: Person, rng: random.Random,
+                    image: bytes | None = None) -> None:
         photo = Write("photo", str(uuid.uuid4()), who.username)
         self.recorder.write(photo)
-        image = rng.choice(self.photos)
+        image = image or rng.choice(self.photos)
         day = date.today() - timedelta(days=rng.randrange(0, 20))
         entry = Write("entry", str(uuid.uuid4()), who.username, marker=self._marker())
         self.recorder.write(entry)
@@ -251,6 +253,8 @@ class Load:
             with self._client() as later:
                 if self._upload(later, write, who, deadline, image) is not None:
                     finish_entry(entry, deadline)
+                    if entry.acked_at is None and entry.refused is None:
+                        self._park(entry, finish_entry)
 
         deadline = self.recorder.clock() + self.park_after
         if self._upload(client, photo, who, deadline, image) is None:
@@ -280,6 +284,20 @@ class Load:
             self._park(write, finish)
         return True
 
+    def burst(self, count: int, image: bytes) -> list[threading.Thread]:
+        """`count` members reporting with a large photo at once, each in its own thread: the
+        requests a fault started now cuts off in flight."""
+        def report(n: int) -> None:
+            with self._client() as client:
+                self.self_report(client, self.people[n % len(self.people)],
+                                 random.Random(n), image)
+
+        threads = [threading.Thread(target=report, args=(n,), name=f"burst-{n}", daemon=True)
+                   for n in range(count)]
+        for thread in threads:
+            thread.start()
+        return threads
+
     # --- threads ---------------------------------------------------------------------
 
     def _member_loop(self, n: int) -> None:
@@ -308,7 +326,24 @@ class Load:
                     self._get(client, "list", "/api/v1/entries?status=pending&limit=20", who)
                 self.stopping.wait(rng.uniform(0.5, 1.5) * self.think)
 
+    def _outbox_loop(self) -> None:
+        """What was put aside is sent again every few seconds (as a phone retries its outbox
+        while the app is open), each write with its own key, until answered."""
+        while not self.stopping.wait(2.0):
+            self._resend(self.recorder.clock() + self.park_after)
+
+    def _resend(self, deadline: float) -> None:
+        with self.recorder.lock:
+            todo, self.recorder.parked = self.recorder.parked, []
+        for write, finish in todo:
+            if write.acked_at is None and write.refused is None:
+                finish(write, deadline)
+                if write.acked_at is None and write.refused is None:
+                    self._park(write, finish)
+
     def start(self) -> None:
+        self._workers.append(threading.Thread(target=self._outbox_loop, name="outbox",
+                                              daemon=True))
         committee_threads = max(1, len(self.committees))
         for n in range(self.threads):
             self._workers.append(threading.Thread(target=self._member_loop, args=(n,),
@@ -327,16 +362,8 @@ class Load:
     def drain(self, deadline: float) -> None:
         """Send again what was put aside, each with its own key, until answered or the
         deadline; then approve what is still waiting for its committee."""
-        while True:
-            with self.recorder.lock:
-                todo, self.recorder.parked = self.recorder.parked, []
-            if not todo:
-                break
-            for write, finish in todo:
-                if write.acked_at is None and write.refused is None:
-                    finish(write, deadline)
-            if self.recorder.clock() > deadline:
-                break
+        while self.recorder.parked and self.recorder.clock() < deadline:
+            self._resend(deadline)
         with self._client() as client:
             for branch in self.committees:
                 while self.recorder.clock() < deadline and self.approve_one(client, branch):

@@ -35,6 +35,7 @@ app/db.get_session: the claim must be seen by other requests before the work sta
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +49,8 @@ from sqlmodel import Session, col, select
 from app.models import IdempotencyRecord
 from app.services.errors import Invalid, TooManyAttempts
 from app.settings import get_settings
+
+log = logging.getLogger("jifen")
 
 WINDOW = timedelta(hours=24)
 # How long a claim stays its request's before another request with the key may take it over:
@@ -113,6 +116,7 @@ def release_later(claim: Claim) -> None:
     of this process releases it (`release_pending`)."""
     with _unreleased_lock:
         _unreleased.append((claim.record_id, claim.holder))
+    log.warning("idempotency claim %s kept until the database answers again", claim.record_id)
 
 
 def release_pending(session: Session) -> int:
@@ -137,6 +141,8 @@ def release_pending(session: Session) -> int:
         with _unreleased_lock:
             _unreleased.extend(todo)
         raise
+    log.warning("released %d of %d idempotency claims kept while the database failed "
+                "(the others hold an answer)", released, len(todo))
     return released
 
 
