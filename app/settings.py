@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     # A device that logged in is known this long after its last login (its device token:
     # throttled by its own failed logins only, docs/api/keys.md).
     device_days: int = Field(default=365, ge=1, le=400)
-    # Evidence photos are kept on disk here (a volume in production).
+    # Evidence photos are kept on disk here. With several app servers, one filesystem that
+    # every server mounts (an NFS export, CephFS...), at any path on each: a photo written
+    # through one server is served by any other, and nothing of it is kept per process
+    # (docs/deployment.md). Full, uploads are refused with 507 `storage_full`.
     upload_dir: str = "./uploads"
     max_upload_mb: int = 8
     # Largest request body other than a photo upload (JSON, forms): 413 above.
