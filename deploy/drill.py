@@ -118,15 +118,19 @@ class Timeline:
 
 def held_keys(attempts: list[Attempt], writes: list[Write], start: float,
               end: float) -> dict[str, Any]:
-    """Writes whose key a request cut off by the fault still held (409
-    `idempotency_in_progress` to their retries), and how long until they were answered."""
-    keys = {a.key for a in attempts if start <= a.began < end and a.code == IN_PROGRESS}
+    """Writes whose key a request cut off by the fault still held (their retries' first 409
+    `idempotency_in_progress` in the fault's window), and how long until they were
+    answered."""
+    first: dict[str, float] = {}
+    for attempt in attempts:
+        if attempt.code == IN_PROGRESS and attempt.key is not None:
+            first[attempt.key] = min(first.get(attempt.key, attempt.began), attempt.began)
+    keys = {key for key, began in first.items() if start <= began < end}
     held = [w for w in writes if w.key in keys]
     waited = []
     for write in held:
-        first = min(a.began for a in attempts if a.key == write.key and a.code == IN_PROGRESS)
         if write.acked_at is not None:
-            waited.append(write.acked_at - first)
+            waited.append(write.acked_at - first[write.key])
     return {"writes_held_by_a_cut_off_request": len(held),
             "held_by_kind": dict(Counter(w.kind for w in held)),
             "longest_hold_s": round(max(waited), 1) if waited else None,
