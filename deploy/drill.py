@@ -427,7 +427,7 @@ class Drill:
                    "claims_released_once_promoted": released,
                    "without_primary_s": round(promoting - killed, 2),
                    "promotion_s": round(promoted - promoting, 2),
-                   "back_after_promotion_s": round(back - promoted, 2) if back else None,
+                   "back_after_promotion_s": round(max(0.0, back - promoted), 2) if back else None,
                    "readyz": poller.report(killed, promoting)}
         # The old primary never comes back as it was (it would take writes again: the
         # app's URL lists it first): rebuilt from the new primary as its standby.
