@@ -18,6 +18,8 @@ from app.settings import get_settings
 # Execution option marking a connection that only reads (see _sqlite_begin).
 READ_ONLY = "jifen_read_only"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Seconds libpq waits for each PostgreSQL host to answer a new connection.
+CONNECT_TIMEOUT = 3
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -49,7 +51,12 @@ def make_engine(url: str) -> sa.Engine:
             connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **pool)
+    # A server that does not answer (a machine gone, a network cut) fails a connection
+    # after CONNECT_TIMEOUT seconds per host of the URL, unless the URL says otherwise: a
+    # request, /readyz too, is then answered 503 rather than held (docs/deployment.md).
+    given = sa.make_url(url).query
+    connect = {} if "connect_timeout" in given else {"connect_timeout": CONNECT_TIMEOUT}
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect, **pool)
 
 
 @lru_cache

@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     # A device that logged in is known this long after its last login (its device token:
     # throttled by its own failed logins only, docs/api/keys.md).
     device_days: int = Field(default=365, ge=1, le=400)
-    # Evidence photos are kept on disk here (a volume in production).
+    # Evidence photos are kept on disk here. With several app servers, one filesystem that
+    # every server mounts (an NFS export, CephFS...), at any path on each: a photo written
+    # through one server is served by any other, and nothing of it is kept per process
+    # (docs/deployment.md). Full, uploads are refused with 507 `storage_full`.
     upload_dir: str = "./uploads"
     max_upload_mb: int = 8
     # Largest request body other than a photo upload (JSON, forms): 413 above.
@@ -62,6 +65,11 @@ class Settings(BaseSettings):
     # Member score pages each process keeps (about 3 KB each, compressed), answered again
     # while nothing on them changes (app/web/page_cache.py); 0 keeps none.
     page_cache_size: int = Field(default=5000, ge=0, le=1_000_000)
+    # How long the Idempotency-Key of a request whose server died (kill -9, a crash) stays
+    # its own before a retry may run it (docs/api/retries.md): longer than any request runs
+    # (a members import hashing a password per row takes a while). 409
+    # `idempotency_in_progress` answers the retries meanwhile.
+    idempotency_lease_seconds: int = Field(default=300, ge=5, le=86_400)
     # Log lines on stderr: one JSON object per line (default in production) or text.
     log_format: Literal["json", "text"] | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

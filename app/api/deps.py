@@ -213,6 +213,8 @@ _MEANINGS = {
     413: "The request body is too large.",
     422: "Invalid input.",
     429: "Too many attempts.",
+    503: "The server cannot store this now (nothing was stored): send it again later.",
+    507: "The server's storage is full (nothing was stored): send it again later.",
 }
 
 

@@ -258,7 +258,14 @@ def settled(handler: Handler) -> Handler:
             if refusal is None:
                 await _release(claim)
                 raise
-            await run_in_threadpool(idempotency.settle, claim, _kept(refusal), rolled_back=True)
+            try:
+                await run_in_threadpool(idempotency.settle, claim, _kept(refusal),
+                                        rolled_back=True)
+            except Exception:
+                # The database failed (its primary lost): answered as that failure (503), and
+                # the key released once the database answers again (only while it is ours).
+                idempotency.release_later(claim)
+                raise
             return refusal
         claim = getattr(request.state, _CLAIM, None)
         if claim is not None:
@@ -271,8 +278,9 @@ def settled(handler: Handler) -> Handler:
 async def _release(claim: Claim) -> None:
     try:
         await run_in_threadpool(idempotency.release, claim)
-    except Exception:  # the database failed too: the claim lapses after its lease
+    except Exception:  # the database failed too: released once it answers again
         log.exception("could not release an idempotency claim")
+        idempotency.release_later(claim)
 
 
 IdempotencyKeyDep = Depends(idempotency_key)

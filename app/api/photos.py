@@ -38,12 +38,14 @@ UPLOAD_REFUSALS = {
     403: ("not_a_member",),
     413: ("photo_too_large", "body_too_large"),
     422: ("validation_error", "photo_unreadable", "photo_too_many_pixels"),
+    503: ("storage_unavailable",),
+    507: ("storage_full",),
 }
 
 
 @router.post(
     "/photos", status_code=status.HTTP_201_CREATED, response_model=PhotoOut,
-    responses=errors(401, 403, 413, 422, codes=UPLOAD_REFUSALS))
+    responses=errors(401, 403, 413, 422, 503, 507, codes=UPLOAD_REFUSALS))
 def upload_photo(
     session: SessionDep, actor: CurrentActor, clock: ClockDep,
     photo: Annotated[UploadFile, File(description=(
@@ -60,7 +62,9 @@ def upload_photo(
     `photo_too_large`, or `body_too_large` for a body far over it). 422 `photo_unreadable`
     for a file that is not a photo, `photo_too_many_pixels` above 25 megapixels (a baseline
     JPEG: 120). A photo no entry names is served to no one; of those, a member keeps the
-    newest 10, the older ones are forgotten at their next upload.
+    newest 10, the older ones are forgotten at their next upload. 507 `storage_full` when
+    the server's photo volume is full, 503 `storage_unavailable` when it fails: nothing is
+    stored, and the same upload (its Idempotency-Key too) may be sent again later.
     """
     upload = uploads.Upload(photo.file, get_settings().max_upload_mb * MIB,
                             Path(get_settings().upload_dir))

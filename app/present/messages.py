@@ -122,6 +122,9 @@ MESSAGES: dict[str, str] = {
     "concurrent_change": N_("其他人刚刚修改了同一内容，请刷新后重试。"),
     "value_out_of_range": N_("填写的数字或文字超出了允许的范围。"),
     "database_unavailable": N_("系统繁忙，请稍后再试。"),
+    # The photo volume (JIFEN_UPLOAD_DIR) full or failing: nothing of the form was stored.
+    "storage_full": N_("服务器存储空间满了，这次没有保存。请过一会儿再试。"),
+    "storage_unavailable": N_("系统繁忙，请稍后再试。"),
     "body_too_large": N_("提交的内容太多了，请删减后重试。"),
     "csrf_failed": N_("页面已过期，请刷新后重试。"),
     "validation_error": N_("填写的内容有误，请检查后重试。"),

@@ -15,7 +15,9 @@ photos are decoded at once per process; the others wait their turn (issue 14).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import errno
 import os
 import re
 import struct
@@ -88,6 +90,22 @@ _STORED = re.compile(r"evidence/\d{4}/\d{2}/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}
 class PhotoTooLarge(DomainError):
     status_code = 413
     default_code = "photo_too_large"
+
+
+class StorageFull(DomainError):
+    """The photo volume has no room (ENOSPC, or a quota): nothing was stored; the same upload
+    may succeed once space is freed."""
+
+    status_code = 507
+    default_code = "storage_full"
+
+
+class StorageUnavailable(DomainError):
+    """The photo volume failed otherwise (an NFS mount gone, read-only, an I/O error):
+    nothing was stored."""
+
+    status_code = 503
+    default_code = "storage_unavailable"
 
 
 class PhotoUnreadable(Invalid):
@@ -243,17 +261,31 @@ def stored_file(upload_dir: Path, relative: str | None, *, thumbnail: bool = Fal
     return path if path.is_file() else None
 
 
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
 def save_photo(upload_dir: Path, relative: str, photo: Photo) -> None:
-    """Write the photo and its thumbnail at a path from new_photo_path."""
+    """Write the photo and its thumbnail at a path from new_photo_path: both or neither.
+
+    A volume that cannot take them is StorageFull (no room) or StorageUnavailable (any other
+    failure of the filesystem), with nothing of them left behind: no partial file, no photo
+    without its thumbnail. Raised before the request commits, so its row goes too."""
     if not _STORED.fullmatch(relative):
         raise ValueError(f"not an evidence path: {relative!r}")
     path = upload_dir.resolve() / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         _write(path, photo.jpeg)
         _write(_thumb_name(path), photo.thumbnail)
-    except BaseException:
-        delete_photo(upload_dir, relative)
+    except BaseException as error:
+        with contextlib.suppress(OSError):  # a volume gone: the error below says it
+            delete_photo(upload_dir, relative)
+        if isinstance(error, OSError):
+            if error.errno in _NO_ROOM:
+                raise StorageFull("The server's photo storage is full; nothing was stored. "
+                                  "Send the photo again later.") from error
+            raise StorageUnavailable("The server's photo storage failed; nothing was stored. "
+                                     "Send the photo again later.") from error
         raise
 
 

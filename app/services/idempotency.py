@@ -14,9 +14,16 @@ fingerprint of the request); here the key is claimed, judged and settled (docs/a
   all. An answer not to keep (a 5xx, a refusal that asks to try again, an answer holding a
   secret) releases the key instead: the next request with it runs.
 - A request that dies between the two leaves its claim behind. Its work was rolled back with
-  it (the answer and the work commit together), so after LEASE another request with the key
-  takes the claim over and runs; were the first still alive after all, its settle finds the
-  claim gone and rolls its work back (409).
+  it (the answer and the work commit together), so after the lease (LEASE,
+  JIFEN_IDEMPOTENCY_LEASE_SECONDS) another request with the key takes the claim over and
+  runs; were the first still alive after all, its settle finds the claim gone and rolls its
+  work back (409).
+- A request whose database failed under it (the primary lost, before a standby is promoted:
+  docs/deployment.md) cannot release its claim then. Its process remembers the claim
+  (`release_later`) and releases it at its next claim, once the database answers again,
+  unless the claim holds an answer after all (the commit reached the database though its
+  acknowledgement was lost): a retry is then answered with it. The key waits seconds, not
+  the lease.
 
 Records are kept WINDOW (24 hours) from their first arrival; a claim prunes up to PRUNE_BATCH
 expired ones on its way, so the table holds about a day of keys without a job to empty it.
@@ -28,20 +35,27 @@ app/db.get_session: the claim must be seen by other requests before the work sta
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app.models import IdempotencyRecord
 from app.services.errors import Invalid, TooManyAttempts
+from app.settings import get_settings
+
+log = logging.getLogger("jifen")
 
 WINDOW = timedelta(hours=24)
 # How long a claim stays its request's before another request with the key may take it over:
 # longer than any request runs (the longest, an import of a large sheet, takes seconds).
+# The default; JIFEN_IDEMPOTENCY_LEASE_SECONDS sets it (`lease`).
 LEASE = timedelta(minutes=5)
 # Seconds a client is asked to wait before sending a request in progress again.
 IN_PROGRESS_RETRY_AFTER = 2
@@ -85,6 +99,53 @@ class InProgress(TooManyAttempts):
                          retry_after=IN_PROGRESS_RETRY_AFTER)
 
 
+def lease() -> timedelta:
+    """How long a claim stays its request's (JIFEN_IDEMPOTENCY_LEASE_SECONDS)."""
+    return timedelta(seconds=get_settings().idempotency_lease_seconds)
+
+
+# Claims of this process's requests that could not be released when their database failed:
+# (record id, holder), released by the next claim once the database answers.
+_unreleased: list[tuple[int, str]] = []
+_unreleased_lock = threading.Lock()
+_SETTLED = "jifen_idempotency_settled"  # session.info: the claim settled in its transaction
+
+
+def release_later(claim: Claim) -> None:
+    """Remember a claim its request could not release (the database failed): the next claim
+    of this process releases it (`release_pending`)."""
+    with _unreleased_lock:
+        _unreleased.append((claim.record_id, claim.holder))
+    log.warning("idempotency claim %s kept until the database answers again", claim.record_id)
+
+
+def release_pending(session: Session) -> int:
+    """Release the claims `release_later` kept (committed), except any that holds an answer
+    (its request's commit happened after all); how many were released. On a database error
+    they are kept for the next try, and it is raised."""
+    with _unreleased_lock:
+        todo = list(_unreleased)
+        _unreleased.clear()
+    if not todo:
+        return 0
+    try:
+        released = 0
+        for record_id, holder in todo:
+            gone = session.execute(sa.delete(IdempotencyRecord).where(
+                col(IdempotencyRecord.id) == record_id, col(IdempotencyRecord.holder) == holder,
+                col(IdempotencyRecord.status).is_(None)))
+            released += int(gone.rowcount)  # type: ignore[attr-defined]
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        with _unreleased_lock:
+            _unreleased.extend(todo)
+        raise
+    log.warning("released %d of %d idempotency claims kept while the database failed "
+                "(the others hold an answer)", released, len(todo))
+    return released
+
+
 def _find(session: Session, caller: str, key: str) -> IdempotencyRecord | None:
     return session.exec(select(IdempotencyRecord).where(
         IdempotencyRecord.caller == caller, IdempotencyRecord.client_key == key)
@@ -97,6 +158,7 @@ def claim(session: Session, caller: str, key: str, fingerprint: str,
 
     Raises KeyReused (another request was sent with the key) or InProgress (its request is
     still running). Call it before the request reads or writes anything else."""
+    release_pending(session)
     record = _find(session, caller, key)
     if record is not None and record.created_at <= now - WINDOW:
         # Expired: as if the key had never been sent. (Core, by age: of two requests that
@@ -121,9 +183,15 @@ def claim(session: Session, caller: str, key: str, fingerprint: str,
             if record is None:  # and was released in between: it ran, and may again now
                 raise InProgress() from None
         else:
-            session.commit()
             assert new.id is not None
-            return Claim(session, new.id, holder)
+            claim = Claim(session, new.id, holder)
+            try:
+                session.commit()
+            except SQLAlchemyError:
+                # Maybe committed all the same (the acknowledgement lost with the database).
+                release_later(claim)
+                raise
+            return claim
     return _judge(session, record, fingerprint, now)
 
 
@@ -135,7 +203,7 @@ def _judge(session: Session, record: IdempotencyRecord, fingerprint: str,
     if record.status is not None:
         return Answer(record.status, [tuple(h) for h in json.loads(record.headers or "[]")],
                       bytes(record.body))
-    if record.claimed_at > now - LEASE:
+    if record.claimed_at > now - lease():
         raise InProgress()
     # Its request died (its work rolled back with it): this one takes the claim over.
     holder = uuid4().hex
@@ -162,12 +230,38 @@ def settle(claim: Claim, answer: Answer | None, *, rolled_back: bool = False) ->
                    col(IdempotencyRecord.holder) == claim.holder)
     if answer is None:
         session.execute(sa.delete(IdempotencyRecord).where(mine))
+        _watch(claim)
         return
     stored = session.execute(sa.update(IdempotencyRecord).where(mine).values(
         status=answer.status, headers=json.dumps(answer.headers), body=answer.body))
     if stored.rowcount != 1:  # type: ignore[attr-defined]
         raise InProgress("This request took so long that a later one with the same "
                          "Idempotency-Key took over; nothing was changed by this one.")
+    _watch(claim)
+
+
+def _watch(claim: Claim) -> None:
+    """Until the transaction holding the settled claim commits: ended otherwise (its commit
+    failed, the database lost), the claim is released later (`release_later`)."""
+    session = claim.session
+    if _SETTLED not in session.info:
+        sa.event.listen(session, "after_commit", _settled_committed)
+        sa.event.listen(session, "after_transaction_end", _settled_ended)
+    session.info[_SETTLED] = claim
+
+
+def _settled_committed(session: Session) -> None:
+    session.info[_SETTLED] = None
+
+
+def _settled_ended(session: Session, transaction: Any) -> None:
+    # Ended without its commit (rolled back, or closed after a commit that failed).
+    if transaction.parent is not None:  # a savepoint: the transaction holding it goes on
+        return
+    claim = session.info.get(_SETTLED)
+    session.info[_SETTLED] = None
+    if claim is not None:
+        release_later(claim)
 
 
 def release(claim: Claim) -> None:

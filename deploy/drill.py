@@ -1,0 +1,899 @@
+"""The failover drill (`deploy/drill`, docs/deployment.md): the production shape on loopback,
+a steady mixed load through nginx, and three faults one after another:
+
+  a. one app server killed (kill -9) and restarted: nginx sends the traffic to the other;
+  b. the PostgreSQL primary killed, the standby promoted: the app finds it by itself (its
+     multi-host URL, target_session_attrs=read-write); /readyz of each server says 503 while
+     there is no primary and 200 after; the old primary is then rebuilt as the new standby;
+  c. the photo volume full: uploads refused cleanly (507 `storage_full`), nothing half
+     written; space freed, uploads work again;
+  d. a photo uploaded through one server is served by the other (one shared volume).
+
+Afterwards every acknowledged write is checked in the database (0 lost, 0 counted twice),
+every stored photo on the volume, and `jifen check` on the promoted database. One summary
+is printed and a JSON result written; the exit status is 1 if any check failed.
+
+    deploy/drill [--quick] [--state DIR] [--result FILE] [--keep]
+    deploy/drill stop [--state DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx2 as httpx
+import sqlalchemy as sa
+
+from deploy.cluster import (
+    VENV_BIN,
+    AppServer,
+    ClusterError,
+    Nginx,
+    PgNode,
+    Ports,
+    State,
+    Volume,
+    port_busy,
+    run,
+    stop_all,
+)
+from deploy.load import (
+    FAILED,
+    IN_PROGRESS,
+    Attempt,
+    Load,
+    Person,
+    Recorder,
+    Write,
+    small_photos,
+)
+
+DEFAULT_STATE = Path("/tmp/jifen-drill")
+PASSWORD = "drill-pass-2026"
+ADMIN = "drill_admin"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long each step lasts and how much load runs."""
+
+    name: str
+    members_per_branch: int
+    threads: int  # member threads (plus one committee thread per branch)
+    think: float  # seconds each client waits between two actions, on average
+    warmup: float
+    app_down: float  # seconds the killed app server stays down
+    promote_after: float  # seconds without a primary before the standby is promoted
+    settle: float  # seconds between two faults
+    full_for: float  # seconds the photo volume stays full
+    volume_mb: int
+    park_after: float  # seconds a client keeps sending one write before putting it aside
+    # JIFEN_IDEMPOTENCY_LEASE_SECONDS: how long the key of a request whose server died stays
+    # blocked (None: the app's default, 300 s). The quick drill shortens it to finish.
+    lease: int | None
+
+
+QUICK = Plan("quick", members_per_branch=3, threads=3, think=0.35, warmup=3, app_down=3,
+             promote_after=2, settle=3, full_for=4, volume_mb=16, park_after=8, lease=10)
+FULL = Plan("full", members_per_branch=6, threads=6, think=0.3, warmup=20, app_down=10,
+            promote_after=5, settle=15, full_for=20, volume_mb=64, park_after=20, lease=None)
+DEFAULT_LEASE = 300
+
+
+@dataclass
+class Timeline:
+    """Seconds since the drill began, and what happened when."""
+
+    began: float = field(default_factory=time.monotonic)
+    events: list[tuple[float, str]] = field(default_factory=list)
+
+    def now(self) -> float:
+        return time.monotonic() - self.began
+
+    def say(self, text: str) -> None:
+        at = self.now()
+        self.events.append((round(at, 2), text))
+        print(f"[{at:6.1f}s] {text}", flush=True)
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def held_keys(attempts: list[Attempt], writes: list[Write], start: float,
+              end: float) -> dict[str, Any]:
+    """Writes whose key a request cut off by the fault still held (their retries' first 409
+    `idempotency_in_progress` in the fault's window), and how long until they were
+    answered."""
+    first: dict[str, float] = {}
+    for attempt in attempts:
+        if attempt.code == IN_PROGRESS and attempt.key is not None:
+            first[attempt.key] = min(first.get(attempt.key, attempt.began), attempt.began)
+    keys = {key for key, began in first.items() if start <= began < end}
+    held = [w for w in writes if w.key in keys]
+    waited = []
+    for write in held:
+        if write.acked_at is not None:
+            waited.append(write.acked_at - first[write.key])
+    return {"writes_held_by_a_cut_off_request": len(held),
+            "held_by_kind": dict(Counter(w.kind for w in held)),
+            "longest_hold_s": round(max(waited), 1) if waited else None,
+            "held_unanswered": sum(1 for w in held if w.acked_at is None)}
+
+
+def outage(attempts: list[Attempt], start: float, end: float) -> dict[str, Any]:
+    """What the clients saw between `start` and `end`: from the first failed request (no
+    answer, or 500/502/503/504) to the end of the first request begun after the last failure
+    that was answered (the seconds unavailable)."""
+    # Requests begun before the fault that it cut off count too (ended after it began).
+    window = [a for a in attempts if a.began < end and a.ended >= start]
+    failed = [a for a in window if a.status in FAILED]
+    seen = {"requests": len(window), "failed_requests": len(failed),
+            "failed_by_status": dict(Counter(str(a.status) for a in failed)),
+            "failed_by_kind": dict(Counter(a.kind for a in failed))}
+    if not failed:
+        return {"unavailable_s": 0.0, "first_failure_s": None, "back_s": None, **seen}
+    first = min(a.began for a in failed)
+    last = max(a.began for a in failed)
+    back = min((a.ended for a in attempts if a.began >= last and a.status not in FAILED),
+               default=None)
+    return {"unavailable_s": round((back if back is not None else end) - first, 2),
+            "first_failure_s": round(first, 2),
+            "back_s": round(back, 2) if back is not None else None, **seen}
+
+
+@dataclass
+class ReadyzPoller:
+    """GET /readyz on each app server directly, every `every` seconds, in a thread."""
+
+    servers: list[AppServer]
+    clock: Timeline
+    every: float = 0.2
+    seen: list[tuple[float, str, int, float]] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def _poll(self) -> None:
+        with httpx.Client(timeout=httpx.Timeout(15, connect=2)) as client:
+            while not self.stopping.is_set():
+                for server in self.servers:
+                    began = self.clock.now()
+                    try:
+                        status = client.get(f"{server.url}/readyz").status_code
+                    except httpx.TransportError:
+                        status = 0
+                    self.seen.append((began, server.name, status,
+                                      (self.clock.now() - began) * 1000))
+                self.stopping.wait(self.every)
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._poll, name="readyz", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+
+    def report(self, killed: float, promoted: float) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for server in self.servers:
+            mine = [s for s in self.seen if s[1] == server.name]
+            without = [s for s in mine if killed <= s[0] < promoted]
+            after = [s for s in mine if s[0] >= promoted]
+            first_200 = next((s for s in after if s[2] == 200), None)
+            out[server.name] = {
+                "polls_without_primary": len(without),
+                "statuses_without_primary": dict(Counter(str(s[2]) for s in without)),
+                "said_503_without_primary": bool(without) and all(s[2] == 503 for s in without
+                                                                  if s[0] >= killed + 0.5),
+                "slowest_ms_without_primary": round(max((s[3] for s in without), default=0), 1),
+                "first_200_after_promotion_s": round(first_200[0] - promoted, 2)
+                if first_200 else None,
+                "said_200_after": first_200 is not None and all(
+                    s[2] == 200 for s in after if s[0] >= first_200[0]),
+            }
+        return out
+
+
+# --- the drill ------------------------------------------------------------------------------
+
+
+class Drill:
+    def __init__(self, state: State, plan: Plan, ports: Ports) -> None:
+        self.state = state
+        self.plan = plan
+        self.ports = ports
+        self.clock = Timeline()
+        self.run_id = uuid.uuid4().hex[:8]
+        self.secret = secrets.token_urlsafe(48)
+        self.pg = {"a": PgNode(state, "a", ports.pg_a), "b": PgNode(state, "b", ports.pg_b)}
+        self.volume = Volume(state, plan.volume_mb)
+        # Every PostgreSQL server, in order; libpq takes the first that accepts writes.
+        self.url = (f"postgresql+psycopg://jifen@/jifen?host=127.0.0.1:{ports.pg_a}"
+                    f"&host=127.0.0.1:{ports.pg_b}&target_session_attrs=read-write")
+        self.apps = {name: AppServer(state, name, port, self._app_env(name))
+                     for name, port in (("a", ports.app_a), ("b", ports.app_b))}
+        self.nginx = Nginx(state, ports)
+        self.recorder = Recorder(self.clock.now)
+        self.people: list[Person] = []
+        self.committees: dict[str, Person] = {}
+        self.load: Load | None = None
+        self.big_photo = small_photos(1, seed=5, size=(4000, 3000))[0]  # a phone's 12 MP
+        self.checks: dict[str, bool] = {}
+        self.windows: dict[str, tuple[float, float]] = {}
+
+    def _app_env(self, name: str) -> dict[str, str]:
+        env = {"JIFEN_ENV": "production", "JIFEN_SECRET_KEY": self.secret,
+               "JIFEN_DATABASE_URL": self.url,
+               "JIFEN_UPLOAD_DIR": str(self.volume.upload_dir(name)),
+               # Plain HTTP on loopback: a real deployment ends TLS in front (Secure cookie).
+               "JIFEN_COOKIE_SECURE": "false", "JIFEN_LOG_FORMAT": "json",
+               "JIFEN_DB_POOL_SIZE": "5", "JIFEN_DB_MAX_OVERFLOW": "5",
+               "JIFEN_PUBLIC_URL": f"http://127.0.0.1:{self.ports.nginx}"}
+        if self.plan.lease is not None:
+            env["JIFEN_IDEMPOTENCY_LEASE_SECONDS"] = str(self.plan.lease)
+        return env
+
+    def check(self, name: str, ok: bool, detail: str = "") -> bool:
+        self.checks[name] = bool(ok)
+        if not ok:
+            self.clock.say(f"CHECK FAILED: {name} {detail}".rstrip())
+        return ok
+
+    def jifen(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, **self._app_env("a")}
+        return run([str(VENV_BIN / "jifen"), *args], cwd=self.state.root, env=env, check=check)
+
+    # --- setting up ----------------------------------------------------------------------
+
+    def setup(self) -> dict[str, float]:
+        took: dict[str, float] = {}
+        busy = [p for p in self.ports.all() if port_busy(p)]
+        if busy:
+            raise ClusterError(f"ports in use: {busy} (another drill? deploy/drill stop)")
+        began = self.clock.now()
+        self.volume.mount()
+        self.clock.say(f"photo volume: tmpfs of {self.plan.volume_mb} MB at "
+                       f"{self.state.volume}, mounted by server a at "
+                       f"{self.state.mount_point('a')} and by b at {self.state.mount_point('b')}")
+        a, b = self.pg["a"], self.pg["b"]
+        a.initdb()
+        a.write_node_conf()
+        a.start()
+        a.sql("CREATE ROLE jifen LOGIN")
+        a.sql("CREATE DATABASE jifen OWNER jifen")
+        b.basebackup_from(a)
+        b.start()
+        a.wait_streaming(b)
+        a.require_sync(b)
+        took["postgresql_s"] = round(self.clock.now() - began, 1)
+        self.clock.say(f"PostgreSQL: primary a on {a.port}, standby b on {b.port} "
+                       "(streaming, synchronous)")
+        began = self.clock.now()
+        self.jifen("migrate")
+        self.jifen("create-admin", "--username", ADMIN, "--password", PASSWORD)
+        took["migrate_s"] = round(self.clock.now() - began, 1)
+        began = self.clock.now()
+        for server in self.apps.values():
+            server.start()
+        self.nginx.start()
+        took["servers_s"] = round(self.clock.now() - began, 1)
+        self.clock.say(f"app servers a :{self.ports.app_a}, b :{self.ports.app_b}; nginx "
+                       f":{self.ports.nginx}; database URL {self.url}")
+        began = self.clock.now()
+        self.build_world()
+        took["world_s"] = round(self.clock.now() - began, 1)
+        self.clock.say(f"world: 2 branches, {len(self.people)} members, a secretary each "
+                       "(logged in through nginx)")
+        return took
+
+    def build_world(self) -> None:
+        from bench.server import page_login
+
+        base = self.nginx.url
+        with httpx.Client(base_url=f"{base}/api/v1", timeout=60) as api:
+            def token(username: str) -> str:
+                answer = api.post("/auth/token", data={"username": username,
+                                                       "password": PASSWORD})
+                answer.raise_for_status()
+                return str(answer.json()["access_token"])
+
+            admin = {"Authorization": f"Bearer {token(ADMIN)}"}
+
+            def made(path: str, body: dict[str, Any]) -> int:
+                answer = api.post(path, json=body, headers=admin)
+                if answer.status_code != 201:
+                    raise ClusterError(f"POST {path}: {answer.status_code} {answer.text}")
+                return int(answer.json()["id"])
+
+            party = made("/orgs", {"name": "演练镇党委", "kind": "committee"})
+            for branch in ("a", "b"):
+                org = made("/orgs", {"name": f"演练第{branch}支部", "parent_id": party,
+                                     "kind": "branch"})
+                people = [f"sec_{branch}"] + [f"m_{branch}{n}" for n in
+                                               range(1, self.plan.members_per_branch + 1)]
+                for username in people:
+                    member = made("/members", {
+                        "name": username, "org_id": org, "category": "active",
+                        "joined_on": "2010-07-01", "username": username,
+                        "password": PASSWORD})
+                    person = Person(username, member, branch, token(username))
+                    if username.startswith("sec_"):
+                        made(f"/orgs/{org}/committee", {"member_id": member})
+                        self.committees[branch] = person
+                    else:
+                        person.cookie = page_login(base, username, PASSWORD)
+                        self.people.append(person)
+
+    # --- the faults ----------------------------------------------------------------------
+
+    def fault_app_server(self) -> dict[str, Any]:
+        server = self.apps["a"]
+        burst = self._burst()
+        killed = self.clock.now()
+        server.kill9()
+        self.clock.say("fault a: app server a killed (kill -9), photo uploads in flight")
+        time.sleep(self.plan.app_down)
+        restarted = self.clock.now()
+        startup = server.start()
+        self.clock.say(f"fault a: app server a restarted (answered /healthz after "
+                       f"{startup:.1f} s)")
+        time.sleep(self.plan.settle)
+        end = self.clock.now()
+        for thread in burst:
+            thread.join(timeout=self.plan.park_after + 30)
+        result = outage(self.recorder.attempts, killed, end)
+        self.windows["app_server_killed"] = (killed, end)
+        result |= {"down_s": round(restarted - killed, 2), "restart_s": round(startup, 2),
+                   "nginx_passed_on": self._nginx_passed_on()}
+        return result
+
+    def _claims_kept_and_released(self) -> tuple[int, int]:
+        """From the app servers' logs: Idempotency-Key claims their requests could not
+        release while the database was lost, and how many they released once it answered."""
+        kept = released = 0
+        for name in self.apps:
+            with contextlib.suppress(OSError):
+                for line in self.state.log(f"app-{name}.log").read_text().splitlines():
+                    if "kept until the database answers again" in line:
+                        kept += 1
+                    elif match := re.search(r"released (\d+) of \d+ idempotency claims", line):
+                        released += int(match.group(1))
+        return kept, released
+
+    def _burst(self) -> list[threading.Thread]:
+        """Members sending large photos at this moment (a photo takes the longest of any
+        request: decoded, re-encoded, written), so that the fault cuts requests off in flight,
+        as a busy server's crash does; then a moment for them to be under way."""
+        assert self.load is not None
+        threads = self.load.burst(6, self.big_photo)
+        time.sleep(0.15)
+        return threads
+
+    def _nginx_passed_on(self) -> int:
+        """Requests nginx sent to the other server after the first failed (its log lists
+        both upstreams)."""
+        log = self.state.nginx / "access.log"
+        with contextlib.suppress(OSError):
+            return sum(1 for line in log.read_text().splitlines() if ", 127.0.0.1:" in line)
+        return 0
+
+    def fault_database(self) -> dict[str, Any]:
+        a, b = self.pg["a"], self.pg["b"]
+        poller = ReadyzPoller(list(self.apps.values()), self.clock)
+        poller.start()
+        time.sleep(1)
+        burst = self._burst()
+        killed = self.clock.now()
+        a.kill9()
+        self.clock.say("fault b: PostgreSQL primary a killed (kill -9 of every process), "
+                       "photo uploads in flight")
+        time.sleep(self.plan.promote_after)
+        promoting = self.clock.now()
+        b.promote()
+        promoted = self.clock.now()
+        self.clock.say(f"fault b: standby b promoted (pg_ctl promote: "
+                       f"{promoted - promoting:.1f} s); nothing changed in the app's settings")
+        deadline = promoted + 60
+        while self.clock.now() < deadline and not self._answered_since(promoted):
+            time.sleep(0.1)
+        time.sleep(self.plan.settle)
+        poller.stop()
+        end = self.clock.now()
+        for thread in burst:
+            thread.join(timeout=self.plan.park_after + 30)
+        result = outage(self.recorder.attempts, killed, end)
+        self.windows["database_primary_killed"] = (killed, end)
+        back = result.get("back_s")
+        kept, released = self._claims_kept_and_released()
+        result |= {"claims_kept_while_no_primary": kept,
+                   "claims_released_once_promoted": released,
+                   "without_primary_s": round(promoting - killed, 2),
+                   "promotion_s": round(promoted - promoting, 2),
+                   "back_after_promotion_s": round(max(0.0, back - promoted), 2) if back else None,
+                   "readyz": poller.report(killed, promoting)}
+        # The old primary never comes back as it was (it would take writes again: the
+        # app's URL lists it first): rebuilt from the new primary as its standby.
+        began = self.clock.now()
+        a.basebackup_from(b)
+        a.start()
+        b.wait_streaming(a)
+        b.require_sync(a)
+        result["rebuild_standby_s"] = round(self.clock.now() - began, 2)
+        self.clock.say(f"fault b: old primary a rebuilt as b's synchronous standby "
+                       f"({result['rebuild_standby_s']:.1f} s, under load)")
+        time.sleep(self.plan.settle / 2)
+        for name, seen in result["readyz"].items():
+            self.check(f"readyz {name}: 503 without a primary", seen["said_503_without_primary"],
+                       str(seen))
+            self.check(f"readyz {name}: 200 after promotion", seen["said_200_after"], str(seen))
+            self.check(f"readyz {name}: answered within 2 s without a primary",
+                       seen["slowest_ms_without_primary"] < 2000, str(seen))
+        return result
+
+    def _answered_since(self, since: float) -> bool:
+        with self.recorder.lock:
+            return any(a.began >= since and a.status not in FAILED and a.status < 500
+                       for a in self.recorder.attempts[-200:])
+
+    def fault_volume_full(self) -> dict[str, Any]:
+        prober = self.people[0]
+        photos = small_photos(4, seed=7)
+        filled_at = self.clock.now()
+        written = self.volume.fill()
+        files_before = self._volume_files()
+        self.clock.say(f"fault c: photo volume filled ({written / 2**20:.1f} MB written, "
+                       f"{self.volume.available()} bytes left)")
+        probes: list[dict[str, Any]] = []
+        web_probe: dict[str, Any] = {}
+        n = 0
+        with httpx.Client(timeout=30) as client:
+            while self.clock.now() < filled_at + self.plan.full_for:
+                for server in self.apps.values():
+                    probes.append(self._probe_upload(client, server, prober, photos[n % 4]))
+                    n += 1
+                if not web_probe:
+                    web_probe = self._probe_web_report(client, self.apps["b"], prober,
+                                                       photos[0])
+                time.sleep(0.5)
+        partial = self._partial_files()
+        files_full = self._volume_files()
+        self.volume.free()
+        freed = self.clock.now()
+        self.clock.say("fault c: space freed")
+        deadline = freed + 30
+        accepted = None
+        while self.clock.now() < deadline and accepted is None:
+            accepted = next((w.acked_at for w in list(self.recorder.writes)
+                             if w.kind == "photo" and w.acked_at and w.acked_at >= freed), None)
+            time.sleep(0.1)
+        time.sleep(self.plan.settle)
+        end = self.clock.now()
+        uploads = [a for a in self.recorder.attempts
+                   if a.kind == "photo" and filled_at <= a.began < freed]
+        refusals = Counter(f"{p['status']} {p['code']}" for p in probes)
+        clean = all(p["status"] == 507 and p["code"] == "storage_full" and p["problem_json"]
+                    and not p["traceback"] for p in probes)
+        # Refused for the volume, or stored (begun before it was full), or the retry of a
+        # key an earlier fault's cut-off request still holds: never anything else.
+        load_clean = all((a.status, a.code) in ((507, "storage_full"), (201, None),
+                                                (409, IN_PROGRESS)) for a in uploads)
+        self.check("volume full: every upload refused with 507 storage_full", clean and
+                   bool(probes) and load_clean, str(refusals))
+        self.check("volume full: the report page refused cleanly (507, nothing stored)",
+                   web_probe.get("clean", False), str(web_probe))
+        self.check("volume full: no partial or temporary file left", not partial, str(partial))
+        self.check("volume full: no file added while full",
+                   files_full <= files_before | {self.volume.filler.name}, "")
+        self.check("volume freed: uploads accepted again", accepted is not None)
+        result = outage(self.recorder.attempts, filled_at, end)
+        result |= {
+            "full_s": round(freed - filled_at, 2),
+            "probe_uploads": len(probes), "probe_answers": dict(refusals),
+            "load_uploads_while_full": dict(Counter(
+                f"{a.status} {a.code or ''}".strip() for a in uploads)),
+            "report_page_while_full": web_probe,
+            "partial_files": partial,
+            "first_upload_after_freeing_s": round(accepted - freed, 2) if accepted else None,
+        }
+        return result
+
+    def _probe_upload(self, client: httpx.Client, server: AppServer, who: Person,
+                      photo: bytes) -> dict[str, Any]:
+        answer = client.post(f"{server.url}/api/v1/photos",
+                             headers={"Authorization": f"Bearer {who.token}"},
+                             files={"photo": ("probe.jpg", photo, "image/jpeg")})
+        body = answer.text
+        return {"server": server.name, "status": answer.status_code,
+                "code": answer.json().get("code") if "json" in answer.headers.get(
+                    "content-type", "") else None,
+                "problem_json": answer.headers.get("content-type", "").startswith(
+                    "application/problem+json"),
+                "traceback": "Traceback" in body or "Internal Server Error" in body}
+
+    def _probe_web_report(self, client: httpx.Client, server: AppServer, who: Person,
+                          photo: bytes) -> dict[str, Any]:
+        """The self-report page with a photo, while the volume is full: a page that says so,
+        no entry stored."""
+        cookie = {"Cookie": f"jifen_session={who.cookie}"}
+        form = client.get(f"{server.url}/me/report", headers=cookie)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        marker = f"drill {self.run_id} web-probe"
+        answer = client.post(f"{server.url}/me/report", headers=cookie, data={
+            "csrf_token": token.group(1) if token else "", "rule_code": "P03",
+            "occurred_on": date.today().isoformat(), "quantity": "1", "note": marker},
+            files={"photo": ("probe.jpg", photo, "image/jpeg")})
+        stored = self._scalar("SELECT count(*) FROM entry WHERE note = :n", n=marker)
+        return {"status": answer.status_code, "stored_entries": stored,
+                "says_storage_full": "存储空间" in answer.text,
+                "clean": answer.status_code == 507 and stored == 0
+                and "存储空间" in answer.text and "Traceback" not in answer.text}
+
+    def cross_server_photo(self) -> dict[str, Any]:
+        """A photo uploaded through one server, served by the other (each directly)."""
+        who = self.people[-1]
+        photo = small_photos(1, seed=99)[0]
+        out: dict[str, Any] = {}
+        with httpx.Client(timeout=30) as client:
+            auth = {"Authorization": f"Bearer {who.token}"}
+            for up, down in (("a", "b"), ("b", "a")):
+                source, reader = self.apps[up], self.apps[down]
+                upload = Write("photo", str(uuid.uuid4()), who.username)
+                answer = client.post(f"{source.url}/api/v1/photos", files={
+                    "photo": ("x.jpg", photo, "image/jpeg")},
+                    headers={**auth, "Idempotency-Key": upload.key})
+                if answer.status_code != 201:
+                    out[f"{up}->{down}"] = {"ok": False, "upload": answer.status_code}
+                    continue
+                upload.status, upload.acked_at = 201, self.clock.now()
+                upload.result = answer.json()["evidence"]
+                self.recorder.write(upload)
+                entry = Write("entry", str(uuid.uuid4()), who.username,
+                              marker=f"drill {self.run_id} cross {up}->{down}")
+                made = client.post(f"{reader.url}/api/v1/entries", json={
+                    "member_id": who.member_id, "rule_code": "P03",
+                    "occurred_on": date.today().isoformat(), "note": entry.marker,
+                    "evidence": upload.result}, headers={**auth, "Idempotency-Key": entry.key})
+                if made.status_code == 201:
+                    entry.status, entry.acked_at = 201, self.clock.now()
+                    entry.result = made.json()["id"]
+                self.recorder.write(entry)
+                read = client.get(f"{reader.url}/api/v1/entries/{entry.result}/photo",
+                                  headers=auth)
+                again = client.get(f"{source.url}/api/v1/entries/{entry.result}/photo",
+                                   headers=auth)
+                thumb = client.get(f"{reader.url}/api/v1/entries/{entry.result}/photo",
+                                   params={"size": "thumb"}, headers=auth)
+                ok = (made.status_code == 201 and read.status_code == 200
+                      and read.headers.get("content-type") == "image/jpeg"
+                      and read.content == again.content and read.content[:2] == b"\xff\xd8"
+                      and thumb.status_code == 200)
+                out[f"{up}->{down}"] = {"ok": ok, "entry": made.status_code,
+                                        "read_through_other": read.status_code,
+                                        "bytes": len(read.content),
+                                        "same_bytes_both_servers": read.content == again.content}
+                self.check(f"photo uploaded through {up} served by {down}", ok, str(out))
+        self.clock.say("d: photos uploaded through one server, read through the other: "
+                       + ", ".join(f"{k} {'ok' if v['ok'] else 'FAILED'}"
+                                   for k, v in out.items()))
+        return out
+
+    # --- checking ------------------------------------------------------------------------
+
+    def _engine(self) -> sa.Engine:
+        return sa.create_engine(self.url, pool_pre_ping=True)
+
+    def _scalar(self, query: str, **params: Any) -> Any:
+        engine = self._engine()
+        try:
+            with engine.connect() as connection:
+                return connection.execute(sa.text(query), params).scalar()
+        finally:
+            engine.dispose()
+
+    def _volume_files(self) -> set[str]:
+        return {str(p.relative_to(self.state.volume)) for p in self.state.volume.rglob("*")
+                if p.is_file()}
+
+    def _partial_files(self) -> list[str]:
+        return sorted(str(p.relative_to(self.state.volume))
+                      for p in self.state.volume.rglob("*")
+                      if p.is_file() and (p.name.endswith(".part") or p.name.startswith(".")))
+
+    def verify(self) -> dict[str, Any]:
+        """Every acknowledged write in the database exactly once; every photo whole."""
+        from PIL import Image
+
+        engine = self._engine()
+        try:
+            with engine.connect() as db:
+                entries = db.execute(sa.text(
+                    "SELECT id, note, status, evidence FROM entry WHERE note LIKE :m"),
+                    {"m": f"drill {self.run_id} %"}).all()
+                photos = {row.path: row.member_id for row in db.execute(sa.text(
+                    "SELECT path, member_id FROM evidence_photo"))}
+                approvals = Counter(row.object_id for row in db.execute(sa.text(
+                    "SELECT object_id FROM audit_log WHERE object_type = 'entry' "
+                    "AND action = 'entry.approved'")))
+        finally:
+            engine.dispose()
+        by_note: dict[str, list[Any]] = {}
+        for row in entries:
+            by_note.setdefault(row.note, []).append(row)
+        status = {row.id: row.status for row in entries}
+        writes = [w for w in self.recorder.writes if w.sends or w.acked_at]
+        acked = [w for w in writes if w.acked_at is not None]
+        lost: list[str] = []
+        twice: list[str] = []
+        unanswered = [w for w in writes if w.acked_at is None and w.refused is None]
+        refused = Counter(f"{w.kind} {w.refused}" for w in writes if w.refused)
+        for w in writes:
+            if w.kind == "entry":
+                rows = by_note.get(w.marker, [])
+                if len(rows) > 1:
+                    twice.append(f"entry {w.marker}: {len(rows)} rows")
+                if w.acked_at is not None and [r.id for r in rows] != [w.result]:
+                    lost.append(f"entry {w.marker} (id {w.result}): rows {[r.id for r in rows]}")
+            elif w.kind == "photo" and w.acked_at is not None and w.result not in photos:
+                lost.append(f"photo {w.result}")
+            elif w.kind == "approve" and w.acked_at is not None:
+                if status.get(w.entry_id) != "approved":
+                    lost.append(f"approval of entry {w.entry_id}: {status.get(w.entry_id)}")
+                if approvals[w.entry_id] != 1:
+                    twice.append(f"entry {w.entry_id} approved {approvals[w.entry_id]} times")
+        acked_paths = {w.result for w in acked if w.kind == "photo"}
+        drill_members = {p.member_id for p in self.people}
+        extra_photos = [p for p, m in photos.items()
+                        if m in drill_members and p not in acked_paths]
+        unanswered_uploads = sum(1 for w in unanswered if w.kind == "photo")
+        probes_stored = 0  # the volume-full probes were all refused (checked above)
+        if len(extra_photos) > unanswered_uploads + probes_stored:
+            twice.append(f"{len(extra_photos)} photos stored that no upload was acknowledged "
+                         f"for (only {unanswered_uploads} uploads went unanswered)")
+        # The volume: every photo on record whole, nothing partial, entries' photos there.
+        uploads = self.state.volume / "uploads"
+        broken: list[str] = []
+        for path in photos:
+            for file in (uploads / path, (uploads / path).with_name(
+                    Path(path).stem + ".thumb.jpg")):
+                try:
+                    with Image.open(file) as image:
+                        image.verify()
+                    with Image.open(file) as image:
+                        image.load()
+                        if image.format != "JPEG":
+                            broken.append(f"{file.name}: {image.format}")
+                except (OSError, SyntaxError) as error:
+                    broken.append(f"{file.name}: {error}")
+        missing = [row.id for row in entries if row.evidence and row.evidence not in photos]
+        on_disk = {str(p.relative_to(uploads)) for p in uploads.rglob("*.jpg")
+                   if not p.name.endswith(".thumb.jpg")}
+        orphans = sorted(on_disk - set(photos))
+        partial = self._partial_files()
+        self.check("0 acknowledged writes lost", not lost, str(lost[:10]))
+        self.check("0 writes counted twice", not twice, str(twice[:10]))
+        self.check("every stored photo and thumbnail opens as a JPEG", not broken,
+                   str(broken[:10]))
+        self.check("no entry names a missing photo", not missing, str(missing[:10]))
+        self.check("no partial or temporary file on the volume", not partial, str(partial))
+        return {
+            "writes_sent": len(writes),
+            "acknowledged": len(acked),
+            "acknowledged_by_kind": dict(Counter(w.kind for w in acked)),
+            "lost": len(lost), "twice": len(twice), "lost_detail": lost[:20],
+            "twice_detail": twice[:20],
+            "unanswered": len(unanswered),
+            "unanswered_by_kind": dict(Counter(w.kind for w in unanswered)),
+            "unanswered_detail": [
+                {"kind": w.kind, "key": w.key, "sends": w.sends, "first_sent_s":
+                 round(w.first_sent, 2), "answers": dict(Counter(
+                     f"{a.status} {a.code or ''}".strip() for a in self.recorder.attempts
+                     if a.key == w.key))} for w in unanswered[:20]],
+            "refused": dict(refused),
+            "sent_more_than_once": sum(1 for w in writes if w.sends > 1),
+            "slowest_acknowledgement_s": round(max(
+                (w.acked_at - w.first_sent for w in acked if w.acked_at and w.first_sent),
+                default=0), 2),
+            "photos_on_record": len(photos), "photos_broken": len(broken),
+            "orphan_files": len(orphans), "partial_files": len(partial),
+        }
+
+    def jifen_check(self) -> dict[str, Any]:
+        done = self.jifen("check", "--json", check=False)
+        try:
+            report = json.loads(done.stdout)
+        except ValueError:
+            report = {"output": done.stdout[-2000:], "error": done.stderr[-2000:]}
+        problems = report.get("problems", []) if isinstance(report, dict) else []
+        self.check("jifen check clean on the promoted database", done.returncode == 0,
+                   str(problems)[:1000])
+        return {"exit_status": done.returncode, "problems": len(problems)}
+
+    # --- the whole run ---------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        started = datetime.now(UTC)
+        took = self.setup()
+        self.load = Load(self.nginx.url, self.people, self.committees, self.recorder,
+                         threads=self.plan.threads, think=self.plan.think,
+                         park_after=self.plan.park_after, run_id=self.run_id)
+        self.load.start()
+        load_began = self.clock.now()
+        self.clock.say(f"load: {self.plan.threads} member clients and "
+                       f"{len(self.committees)} committee clients through nginx")
+        time.sleep(self.plan.warmup)
+        faults: dict[str, Any] = {}
+        faults["app_server_killed"] = self.fault_app_server()
+        faults["database_primary_killed"] = self.fault_database()
+        faults["photo_volume_full"] = self.fault_volume_full()
+        cross = self.cross_server_photo()
+        load_ended = self.clock.now()
+        self.load.stop()
+        self.clock.say("load stopped; sending again what clients put aside")
+        # A key held by a request killed with its server is free after the lease.
+        lease = self.plan.lease or DEFAULT_LEASE
+        killed_app = self.windows["app_server_killed"][0]
+        self.load.drain(max(self.clock.now() + 15, killed_app + lease + 15))
+        self.clock.say("checking")
+        writes = self.verify()
+        for name, (start, end) in self.windows.items():
+            faults[name] |= held_keys(self.recorder.attempts, self.recorder.writes, start, end)
+        check = self.jifen_check()
+        self.check("every write answered in the end", writes["unanswered"] == 0,
+                   str(writes["unanswered_by_kind"]))
+        self.check("no 500 answered", not any(a.status == 500 for a in self.recorder.attempts))
+        attempts = self.recorder.attempts
+        return {
+            "drill": self.plan.name, "run_id": self.run_id,
+            "started": started.isoformat(timespec="seconds"),
+            "duration_s": round(self.clock.now(), 1),
+            "setup_s": took, "load_s": round(load_ended - load_began, 1),
+            "ok": all(self.checks.values()),
+            "checks": self.checks,
+            "requests": {"total": len(attempts),
+                         "by_kind": dict(Counter(a.kind for a in attempts)),
+                         "by_status": dict(Counter(str(a.status) for a in attempts)),
+                         "failed": sum(1 for a in attempts if a.status in FAILED)},
+            "writes": writes,
+            "faults": faults,
+            "cross_server_photo": cross,
+            "jifen_check": check,
+            "plan": asdict(self.plan),
+            "events": self.clock.events,
+            "database_url": self.url,
+        }
+
+
+# --- the summary ------------------------------------------------------------------------------
+
+
+def summary(result: dict[str, Any]) -> str:
+    faults = result.get("faults", {})
+    lines = [f"Jifen failover drill ({result.get('drill')}): "
+             f"{'PASSED' if result.get('ok') else 'FAILED'} in {result.get('duration_s')} s"]
+    requests = result.get("requests", {})
+    writes = result.get("writes", {})
+    lines.append(f"  requests through nginx: {requests.get('total')} "
+                 f"({requests.get('failed')} failed: no answer or 5xx)")
+    lines.append(f"  writes acknowledged: {writes.get('acknowledged')} "
+                 f"{writes.get('acknowledged_by_kind')}; lost {writes.get('lost')}, "
+                 f"counted twice {writes.get('twice')}, unanswered {writes.get('unanswered')}")
+    names = {"app_server_killed": "a. app server killed",
+             "database_primary_killed": "b. PostgreSQL primary killed",
+             "photo_volume_full": "c. photo volume full"}
+    for key, title in names.items():
+        fault = faults.get(key)
+        if not fault:
+            continue
+        lines.append(f"  {title}: unavailable {fault['unavailable_s']} s, "
+                     f"{fault['failed_requests']} of {fault['requests']} requests failed")
+        if fault.get("writes_held_by_a_cut_off_request"):
+            lines.append(f"     {fault['writes_held_by_a_cut_off_request']} write(s) whose "
+                         "key a cut-off request held (409 idempotency_in_progress), answered "
+                         f"after at most {fault['longest_hold_s']} s")
+        if key == "database_primary_killed":
+            lines.append(f"     no primary for {fault['without_primary_s']} s, promotion "
+                         f"{fault['promotion_s']} s, back {fault['back_after_promotion_s']} s "
+                         f"after it; /readyz: " + "; ".join(
+                             f"{n} {v['statuses_without_primary']} without a primary, 200 "
+                             f"{v['first_200_after_promotion_s']} s after promotion"
+                             for n, v in fault["readyz"].items()))
+        if key == "photo_volume_full":
+            lines.append(f"     probes {fault['probe_answers']}, load uploads "
+                         f"{fault['load_uploads_while_full']}, uploads accepted again "
+                         f"{fault['first_upload_after_freeing_s']} s after freeing")
+    cross = result.get("cross_server_photo", {})
+    lines.append("  d. photo through one server, read through the other: " + ", ".join(
+        f"{k} {'ok' if v.get('ok') else 'FAILED'}" for k, v in cross.items()))
+    check = result.get("jifen_check", {})
+    lines.append(f"  jifen check: exit {check.get('exit_status')}, "
+                 f"{check.get('problems')} problems")
+    failed = [name for name, ok in result.get("checks", {}).items() if not ok]
+    if result.get("error"):
+        lines.append(f"  ERROR: {result['error']}")
+    lines.append("  checks: " + (f"{len(failed)} failed: " + "; ".join(failed) if failed
+                                 else f"all {len(result.get('checks', {}))} passed"))
+    return "\n".join(lines)
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    plan = QUICK if args.quick else FULL
+    state = State(Path(args.state).resolve())
+    result_file = Path(args.result) if args.result else state.root / "result.json"
+    signal.signal(signal.SIGTERM, _terminate)
+    state.prepare()
+    drill = Drill(state, plan, Ports())
+    result: dict[str, Any]
+    try:
+        result = drill.run()
+    except (ClusterError, subprocess.SubprocessError, OSError, httpx.HTTPError,
+            sa.exc.SQLAlchemyError) as error:
+        drill.clock.say(f"the drill could not go on: {error}")
+        result = {"drill": plan.name, "ok": False, "error": str(error)[:4000],
+                  "checks": drill.checks, "events": drill.clock.events,
+                  "duration_s": round(drill.clock.now(), 1)}
+    finally:
+        if drill.load is not None:
+            drill.load.stopping.set()
+        if not args.keep:
+            stop_all(state, quiet=True)
+    result_file.parent.mkdir(parents=True, exist_ok=True)
+    result_file.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    print(summary(result))
+    print(f"result: {result_file}; logs: {state.root / 'logs'}, {state.nginx}, {state.pg}")
+    if args.keep:
+        print(f"still running (--keep): nginx {drill.nginx.url}; stop with: deploy/drill stop "
+              f"--state {state.root}")
+    return 0 if result.get("ok") else 1
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    stop_all(State(Path(args.state).resolve()), quiet=args.quiet)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="deploy/drill", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    go = commands.add_parser("run", help="start everything, run the load and the faults, "
+                             "check, stop everything")
+    go.add_argument("--quick", action="store_true", help="short phases (about a minute)")
+    go.add_argument("--state", default=str(DEFAULT_STATE), help="the run's directory "
+                    f"(default {DEFAULT_STATE}; emptied first)")
+    go.add_argument("--result", help="the JSON result (default STATE/result.json)")
+    go.add_argument("--keep", action="store_true", help="leave everything running at the end")
+    go.set_defaults(run=cmd_run)
+    stop = commands.add_parser("stop", help="stop what a run left running, unmount its volume")
+    stop.add_argument("--state", default=str(DEFAULT_STATE))
+    stop.add_argument("--quiet", action="store_true")
+    stop.set_defaults(run=cmd_stop)
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
