@@ -165,7 +165,7 @@ def leave(session: Session, actor: Actor, member_id: int, kind: LeaveKind, on: d
 def mark_left(session: Session, account_id: int, member: Member, kind: LeaveKind, on: date,
               note: str, now: datetime) -> None:
     """Standing `left` on the row, audited (the caller holds the branch lock): from the
-    commit on the member's logins and tokens are refused (access.session_account), and
+    commit on the member's logins and tokens are refused (access.session_actor), and
     every record of theirs stays."""
     before = audit.snapshot(member)
     member.standing, member.left_kind, member.left_on = Standing.left, kind, on
