@@ -20,7 +20,7 @@ from app.services.entries import quarter_is_finalized, resubmitted_as, resubmitt
 from app.services.errors import NotFound
 from app.services.member_score import member_score
 from app.services.rules import load_rule_set
-from app.services.standing import active_exemptions
+from app.services.standing import is_exempt
 from app.web import page_cache
 from app.web.deps import WebActor, web_actor
 from app.web.forms import year_or
@@ -91,7 +91,7 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
     # Exempt (免评) members are not rated: no stars, rather than a row of empty ones.
     # Exempt (免评) this year: the rating's line once there is one, else the year's exemption.
     exempt = rating.item.exempt if rating \
-        else bool(active_exemptions(session, [member.id], year))
+        else is_exempt(session, member.id, year)
     # In the new year, last year's approved grade is news worth a line on this page.
     last_rating = ratings.get(year - 1) if year == today.year else None
     # 再得7分升为三星: while the score may still change, for a member who gets stars.
