@@ -76,9 +76,11 @@ FLOOR_SQL = ("SELECT member_id, rule_code, sum(points) FROM entry "
 APPRAISAL_FLOOR_SQL = ("SELECT rating_id, grade, count(*) FROM rating_item WHERE rating_id IN "
                        "(SELECT id FROM rating WHERE year = :year) GROUP BY rating_id, grade")
 APPRAISAL_RUNS = 7
-# The bulk reads: pages of this many items (the API's largest), at most this many pages.
+# The bulk reads: pages of this many items (the API's largest), at most this many pages
+# (the change feed's pages cost over a second each on SQLite at 10k: see
+# docs/performance.md; 4 keep --quick under three minutes).
 BULK_LIMIT = 500
-BULK_PAGES = 20
+BULK_PAGES = {"bulk": 20, "feed": 4}
 
 
 def say(message: str) -> None:
@@ -242,7 +244,8 @@ def bulk_pages(client: Any, headers: tuple[tuple[str, str], ...], first: str,
 def _bulk_reads(server: Server, data: DataSet, bearer: tuple[tuple[str, str], ...],
                 args: argparse.Namespace, extra: dict[str, float]) -> dict[str, float]:
     """The bulk score read (GET /orgs/{root}/scores) and the change feed (GET /entries
-    ?updated_since=...) as an integrator reads them, BULK_LIMIT items a page by the cursor:
+    ?updated_since=...) as an integrator reads them, BULK_LIMIT items a page by the cursor
+    (the first BULK_PAGES):
     items returned per second (and server CPU per item), against the floor's requests per
     second. Each page is read once to find the next cursor, then all are loaded."""
     reads = {
@@ -253,7 +256,7 @@ def _bulk_reads(server: Server, data: DataSet, bearer: tuple[tuple[str, str], ..
     per_second: dict[str, float] = {}
     for name, first in reads.items():
         with httpx.Client(base_url=server.url, timeout=120) as client:
-            pages = bulk_pages(client, bearer, first, BULK_PAGES)
+            pages = bulk_pages(client, bearer, first, BULK_PAGES[name])
         items = sum(n for _, n in pages)
         result = _load(server, [r for r, _ in pages], 0, args.concurrency, args.client,
                        f"{name} {first.split('?')[0]} ({len(pages)} pages, {items} items)",
