@@ -74,7 +74,7 @@ class SessionClaims:
     """What a login session says of itself: a bearer token's claims, or the page cookie's.
 
     Signed, so it is what the app issued; whether it still holds is decided against the
-    account and the ended sessions (app/services/access.py: session_account).
+    account and the ended sessions (app/services/access.py: session_actor).
     """
 
     account_id: int

@@ -58,7 +58,10 @@ KEYS = ("members", "entries", "rating_s", "sql_floor_s", "rating_vs_sql", "page_
         # Issue 20: the page made afresh and the score API against the floor; the open loop.
         "fresh_rps", "fresh_vs_floor", "api_rps", "api_vs_floor",
         "open_floor_p99_ms", "open_page_p99_ms", "open_fresh_p99_ms", "open_api_p99_ms",
-        "open_write_p99_ms", "close_quarter_s", "close_quarter_vs_sql")
+        "open_write_p99_ms", "close_quarter_s", "close_quarter_vs_sql",
+        # Issue 20, part two: the integrators' bulk reads, per item returned (members of the
+        # bulk score read, entries of the change feed) against the floor's requests.
+        "bulk_scores_vs_floor", "feed_vs_floor")
 QUICK_MEMBERS = 10_000
 # The open loop's arrivals per second, and how long each kind of request arrives at it.
 OPEN_RATE = 100.0
@@ -73,6 +76,11 @@ FLOOR_SQL = ("SELECT member_id, rule_code, sum(points) FROM entry "
 APPRAISAL_FLOOR_SQL = ("SELECT rating_id, grade, count(*) FROM rating_item WHERE rating_id IN "
                        "(SELECT id FROM rating WHERE year = :year) GROUP BY rating_id, grade")
 APPRAISAL_RUNS = 7
+# The bulk reads: pages of this many items (the API's largest), at most this many pages
+# (the change feed's pages cost over a second each on SQLite at 10k: see
+# docs/performance.md; 4 keep --quick under three minutes).
+BULK_LIMIT = 500
+BULK_PAGES = {"bulk": 20, "feed": 4}
 
 
 def say(message: str) -> None:
@@ -218,6 +226,57 @@ def _schedule(requests: list[Request], args: argparse.Namespace, seed: int
     return [(at, requests[i % len(requests)]) for i, at in enumerate(times)]
 
 
+def bulk_pages(client: Any, headers: tuple[tuple[str, str], ...], first: str,
+               most: int) -> list[tuple[Request, int]]:
+    """A paged read's first `most` pages, each by the previous one's `next` cursor, with
+    how many items each answers (`client`: an httpx client, or a TestClient)."""
+    pages: list[tuple[Request, int]] = []
+    path: str | None = first
+    while path is not None and len(pages) < most:
+        answer = client.get(path, headers=dict(headers))
+        answer.raise_for_status()
+        found = answer.json()
+        pages.append((Request(path, headers), len(found["items"])))
+        path = f"{first}&after={found['next']}" if found.get("next") else None
+    return pages
+
+
+def _bulk_reads(server: Server, data: DataSet, bearer: tuple[tuple[str, str], ...],
+                args: argparse.Namespace, extra: dict[str, float]) -> dict[str, float]:
+    """The bulk score read (GET /orgs/{root}/scores) and the change feed (GET /entries
+    ?updated_since=...) as an integrator reads them, BULK_LIMIT items a page by the cursor
+    (the first BULK_PAGES):
+    items returned per second (and server CPU per item), against the floor's requests per
+    second. Each page is read once to find the next cursor, then all are loaded."""
+    reads = {
+        "bulk": f"/api/v1/orgs/{data_root(server.url, bearer)}/scores?year={data.year}"
+                f"&limit={BULK_LIMIT}",
+        "feed": f"/api/v1/entries?updated_since=2000-01-01T00:00:00Z&limit={BULK_LIMIT}",
+    }
+    per_second: dict[str, float] = {}
+    for name, first in reads.items():
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            pages = bulk_pages(client, bearer, first, BULK_PAGES[name])
+        items = sum(n for _, n in pages)
+        result = _load(server, [r for r, _ in pages], 0, args.concurrency, args.client,
+                       f"{name} {first.split('?')[0]} ({len(pages)} pages, {items} items)",
+                       extra)
+        per_second[name] = items / result.seconds if result.seconds else 0.0
+        extra[f"{name}_items_per_s"] = round(per_second[name], 1)
+        extra[f"{name}_cpu_ms_per_item"] = round(
+            extra[f"{name}_cpu_ms"] * result.requests / max(1, items), 4)
+    return per_second
+
+
+def data_root(base_url: str, bearer: tuple[tuple[str, str], ...]) -> int:
+    """The top organisation (the 党委 over every branch of the data set)."""
+    with httpx.Client(base_url=base_url, timeout=60, headers=dict(bearer)) as client:
+        answer = client.get("/api/v1/orgs", params={"limit": 500})
+        answer.raise_for_status()
+        return int(min((o for o in answer.json()["items"] if o.get("parent_id") is None),
+                       key=lambda o: o["id"])["id"])
+
+
 def measure_server(url: str, data: DataSet, args: argparse.Namespace,
                    extra: dict[str, float]) -> dict[str, float]:
     server = Server(url, workers=args.workers, workdir=args.workdir)
@@ -244,6 +303,7 @@ def measure_server(url: str, data: DataSet, args: argparse.Namespace,
                     extra)
         api_result = _load(server, api, warmup // 2, args.concurrency, args.client,
                            "api /api/v1/members/{id}/score", extra)
+        bulk = _bulk_reads(server, data, bearer, args, extra)
         # The open loop: requests arrive at --rate whatever is outstanding (issue 20).
         opened: dict[str, float] = {}
         for key, requests, what in (("open_floor_p99_ms", floor, "floor /healthz"),
@@ -302,6 +362,8 @@ def measure_server(url: str, data: DataSet, args: argparse.Namespace,
         "fresh_vs_floor": round(fresh.rps / cold_floor.rps, 3),
         "api_rps": round(api_result.rps, 1),
         "api_vs_floor": round(api_result.rps / flo.rps, 3),
+        "bulk_scores_vs_floor": round(bulk["bulk"] / flo.rps, 3),
+        "feed_vs_floor": round(bulk["feed"] / flo.rps, 3),
         **opened,
     }
 

@@ -20,7 +20,7 @@ from app.db import SAFE_METHODS, SessionDep
 from app.schemas import ErrorOut
 from app.security import SessionClaims, looks_like_api_key, read_token
 from app.services import service_accounts
-from app.services.access import Actor, load_actor, session_account
+from app.services.access import Actor, session_actor
 from app.services.errors import Forbidden, Invalid, Unauthorized
 from app.services.passwords import require_own_password
 from app.services.stamps import use_clock
@@ -61,11 +61,11 @@ def credential_caller(session: SessionDep, sent: str,
     claims = read_token(sent, now)
     if claims is None:
         raise Unauthorized("The token is invalid or expired; log in again.", "invalid_token")
-    account = session_account(session, claims)
-    if account is None:
+    actor = session_actor(session, claims)
+    if actor is None:
         raise Unauthorized("The token is invalid, expired or logged out; log in again.",
                            "invalid_token")
-    return load_actor(session, account), None
+    return actor, None
 
 
 def account_actor(request: Request, session: SessionDep, clock: ClockDep,

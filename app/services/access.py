@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from app.db import core
@@ -38,7 +41,11 @@ class Actor:
 
     def manages(self, org: Org) -> bool:
         """Admin, or committee on this organisation or one above it."""
-        return self.is_admin or any(org.path.startswith(p) for p in self.committee_paths)
+        return self.manages_path(org.path)
+
+    def manages_path(self, path: str) -> bool:
+        """manages() of the organisation at this path."""
+        return self.is_admin or any(path.startswith(p) for p in self.committee_paths)
 
     def manages_above(self, org: Org) -> bool:
         """Admin, or committee on an organisation above this one (not on itself)."""
@@ -60,43 +67,100 @@ def session_ended() -> sa.Label[bool]:
         col(RevokedSession.session_id) == sa.bindparam("session")).label("session_ended")
 
 
-# Built once: every request runs it.
-_ACCOUNT = (
-    select(Account, Member, Org, session_ended())
+@dataclass(frozen=True)
+class MemberBrief:
+    """A member as their score reads them, with their branch's name and path: one prebuilt
+    statement, no ORM objects (member_brief; the login check reads the caller's own)."""
+
+    id: int
+    org_id: int
+    name: str
+    joined_on: date
+    created_at: datetime | None
+    org_name: str
+    org_path: str
+
+
+# Where the login check leaves the caller's own MemberBrief, for member_brief in the same
+# request (the ORM's identity map did this for the objects it loaded).
+_OWN_BRIEF = "jifen_own_member"
+
+# Built once: every request runs it. Plain columns (no ORM objects): the caller as an
+# Actor needs a few of the account's, its member's and branch's.
+_ACCOUNT: sa.Select[*tuple[Any, ...]] = (
+    sa.select(col(Account.id), col(Account.username), col(Account.is_admin),
+              col(Account.password_changed_at), col(Account.session_generation),
+              col(Account.must_change_password), col(Member.id).label("member_id"),
+              col(Member.org_id), col(Member.name), col(Member.joined_on),
+              col(Member.created_at), col(Member.standing), col(Org.name).label("org_name"),
+              col(Org.path).label("org_path"), session_ended(),
+              # On a committee: then its organisations are read (below); most are not.
+              sa.exists().where(col(RoleGrant.member_id) == Member.id,
+                                col(RoleGrant.role) == "committee").label("committee"))
+    .select_from(Account)
     .outerjoin(Member, col(Member.id) == Account.member_id)
     .outerjoin(Org, col(Org.id) == Member.org_id)
     .where(col(Account.id) == sa.bindparam("account"))
 )
 
 
-def session_account(session: Session, claims: SessionClaims) -> Account | None:
-    """The account a login session (a token, a page cookie) still speaks for, or None: the
-    account is gone, its password or session generation has moved on since (a password
-    change, 退出所有设备), the session was logged out, or its member has left the
-    membership (appraisal.md §1). One statement, which also loads the account's member and
-    branch (for load_actor)."""
-    row = session.execute(_ACCOUNT, {"account": claims.account_id,
-                                     "session": claims.session_id}).first()
-    if row is None:
-        return None
-    account, member, org, ended = row
-    # Held for the session, so load_actor and get_member(the actor) find them in the
-    # identity map (which keeps objects only while something refers to them).
-    session.info.setdefault("jifen_pinned", []).extend(o for o in (member, org) if o)
-    if ended or not claims.admits(account.password_changed_at, account.session_generation):
-        return None
-    if member is not None and member.standing == Standing.left:
-        return None
-    return account  # type: ignore[no-any-return]
-
-
-# Built once (every request runs it).
+# Built once (load_actor).
 _GRANTS = (
     sa.select(col(Org.id), col(Org.path)).join(RoleGrant, col(RoleGrant.org_id) == Org.id)
     .where(col(RoleGrant.member_id) == sa.bindparam("member"),
            col(RoleGrant.role) == "committee")
     .order_by(col(Org.id))
 )
+
+
+# A committee member's organisations, with their own branch, as ORM objects: the
+# committee's requests go on to read them (get_org, the branch's lock), and held for the
+# request (the identity map keeps objects only while something refers to them) they cost
+# no statement of their own. `granted`: a committee's organisation (the own branch may not be).
+_GRANTED = col(Org.id).in_(
+    sa.select(col(RoleGrant.org_id)).where(col(RoleGrant.member_id) == sa.bindparam("member"),
+                                           col(RoleGrant.role) == "committee"))
+_COMMITTEE_ORGS = (
+    select(Org, _GRANTED.label("granted"))
+    .where(sa.or_(col(Org.id) == sa.bindparam("org"), _GRANTED))
+    .order_by(col(Org.id))
+)
+
+
+def session_actor(session: Session, claims: SessionClaims) -> Actor | None:
+    """The caller a login session (a token, a page cookie) still speaks for, or None: the
+    account is gone, its password or session generation has moved on since (a password
+    change, 退出所有设备), the session was logged out, or its member has left the
+    membership (appraisal.md §1). One statement of plain columns for the account, its
+    member and branch; for a committee member one more, for its organisations."""
+    row = core(session, _ACCOUNT, {"account": claims.account_id,
+                                   "session": claims.session_id}).first()
+    if row is None or row.session_ended or \
+            not claims.admits(row.password_changed_at, row.session_generation):
+        return None
+    if row.member_id is not None and row.standing == Standing.left:
+        return None
+    grants: list[tuple[int, str]] = []
+    if row.committee:
+        orgs = session.execute(_COMMITTEE_ORGS, {"member": row.member_id,
+                                                 "org": row.org_id}).all()
+        session.info.setdefault("jifen_pinned", []).extend(org for org, _ in orgs)
+        grants = [(org.id, org.path) for org, granted in orgs if granted]
+    if row.member_id is not None and row.org_path is not None:
+        session.info[_OWN_BRIEF] = MemberBrief(
+            id=row.member_id, org_id=row.org_id, name=row.name, joined_on=row.joined_on,
+            created_at=row.created_at, org_name=row.org_name, org_path=row.org_path)
+    return Actor(
+        account_id=row.id,
+        username=row.username,
+        is_admin=row.is_admin,
+        member_id=row.member_id,
+        member_org_id=row.org_id if row.org_path is not None else None,
+        member_org_path=row.org_path,
+        committee_paths=tuple(path for _, path in grants),
+        committee_org_ids=tuple(org_id for org_id, _ in grants if org_id is not None),
+        must_change_password=row.must_change_password,
+    )
 
 
 def load_actor(session: Session, account: Account) -> Actor:
@@ -189,10 +253,55 @@ def require_admin(actor: Actor) -> None:
         raise Forbidden("Only an administrator may do this.", "admin_only")
 
 
+# Built once: a member not yet in the session, with their branch, in one statement.
+_MEMBER_AND_ORG = (
+    select(Member, Org).join(Org, col(Org.id) == Member.org_id)
+    .where(col(Member.id) == sa.bindparam("member"))
+)
+
+
 def get_member(session: Session, actor: Actor, member_id: int) -> tuple[Member, Org]:
     """A member the actor may see (themself, or in a managed subtree), with their branch."""
-    member = session.get(Member, member_id)
-    org = session.get(Org, member.org_id) if member else None
+    member: Member | None
+    org: Org | None
+    if identity_key(Member, member_id) in session.identity_map:
+        member = session.get(Member, member_id)
+        org = session.get(Org, member.org_id) if member else None
+    else:
+        row = session.execute(_MEMBER_AND_ORG, {"member": member_id}).first()
+        member, org = (row[0], row[1]) if row is not None else (None, None)
     if member is None or org is None or not (actor.member_id == member.id or actor.manages(org)):
         raise NotFound(f"Member {member_id} does not exist or is outside your scope.")
     return member, org
+
+
+# What a MemberBrief reads, from Member joined to its Org.
+BRIEF_COLUMNS: tuple[Any, ...] = (
+    col(Member.id), col(Member.org_id), col(Member.name), col(Member.joined_on),
+    col(Member.created_at), col(Org.name).label("org_name"), col(Org.path).label("org_path"))
+
+
+def brief_of(row: sa.Row[Any]) -> MemberBrief:
+    """A MemberBrief from a row of BRIEF_COLUMNS."""
+    return MemberBrief(id=row.id, org_id=row.org_id, name=row.name, joined_on=row.joined_on,
+                       created_at=row.created_at, org_name=row.org_name,
+                       org_path=row.org_path)
+
+
+# Built once: the score API and the member's page read it on every request.
+_BRIEF = (
+    sa.select(*BRIEF_COLUMNS).join(Org, col(Org.id) == Member.org_id)
+    .where(col(Member.id) == sa.bindparam("member"))
+)
+
+
+def member_brief(session: Session, actor: Actor, member_id: int) -> MemberBrief:
+    """get_member's member for reading only, as plain values (404 the same): the caller's
+    own as the login check read it, anyone else's in one prebuilt statement."""
+    own = session.info.get(_OWN_BRIEF)
+    if isinstance(own, MemberBrief) and own.id == member_id == actor.member_id:
+        return own
+    row = core(session, _BRIEF, {"member": member_id}).first()
+    if row is None or not (actor.member_id == row.id or actor.manages_path(row.org_path)):
+        raise NotFound(f"Member {member_id} does not exist or is outside your scope.")
+    return brief_of(row)

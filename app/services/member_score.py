@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Literal, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -26,7 +26,14 @@ from app.models import (
     Review,
 )
 from app.points import Grade, RuleSet, YearScore, quarter_end, stars
-from app.services.access import Actor, get_member, get_org
+from app.services.access import (
+    BRIEF_COLUMNS,
+    Actor,
+    MemberBrief,
+    brief_of,
+    get_org,
+    member_brief,
+)
 from app.services.errors import Forbidden
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score, recorded_review_scores, year_scores
@@ -47,7 +54,7 @@ _APPROVED_GRADE = (
 class MemberScore:
     """One member's year: provisional until the branch's rating is approved."""
 
-    member: Member
+    member: MemberBrief
     year: int
     rules: RuleSet
     engine: YearScore
@@ -84,7 +91,17 @@ class MemberScore:
 NoReview = Literal["not_joined", "not_recorded", "not_listed"]
 
 
-def no_review(member: Member, year: int, quarter: int, state: str,
+class Joined(Protocol):
+    """What no_review reads of a member (a Member, or a MemberBrief)."""
+
+    @property
+    def joined_on(self) -> date: ...
+
+    @property
+    def created_at(self) -> datetime | None: ...
+
+
+def no_review(member: Joined, year: int, quarter: int, state: str,
               listed: bool) -> NoReview | None:
     """`not_joined`: the quarter ended before the member joined (never reviewed in it);
     once its review is published without the member: `not_recorded` when the member was
@@ -106,7 +123,7 @@ def no_review(member: Member, year: int, quarter: int, state: str,
 def member_score(session: Session, actor: Actor, member_id: int, year: int,
                  now: datetime) -> MemberScore:
     """The score of a member the caller may see (404 otherwise)."""
-    member, _org = get_member(session, actor, member_id)
+    member = member_brief(session, actor, member_id)
     rules = load_rule_set(session, year, now)
     engine = member_year_score(session, rules, member_id)
     states = {quarter: status for quarter, status in core(
@@ -153,15 +170,18 @@ def org_scores(session: Session, actor: Actor, org_id: int, year: int, now: date
                         "administrator) may read its members' scores; a member reads their "
                         "own with GET /members/{id}/score.", "committee_only")
     feed = f"scores.{org.id}.{year}"  # a cursor serves the read it came from only
-    members = sa.select(Member).where(col(Member.org_id).in_(branches))
     total = int(core(session, sa.select(sa.func.count()).select_from(
-        members.subquery())).scalar_one())
+        sa.select(col(Member.id)).where(col(Member.org_id).in_(branches)).subquery()))
+        .scalar_one())
+    # Plain columns, no ORM objects: a page of 500 members is 500 MemberBriefs.
+    members = sa.select(*BRIEF_COLUMNS).join(Org, col(Org.id) == Member.org_id).where(
+        col(Member.org_id).in_(branches))
     if after is not None:
         members = members.where(col(Member.id) > decode_position(feed, after))
-    page = list(session.execute(members.order_by(col(Member.id)).limit(limit + 1))
-                .scalars().all())
+    page = [brief_of(row) for row in core(
+        session, members.order_by(col(Member.id)).limit(limit + 1))]
     more, page = len(page) > limit, page[:limit]
-    ids = [m.id for m in page if m.id is not None]
+    ids = [m.id for m in page]
     rules = load_rule_set(session, year, now)
     engines = year_scores(session, rules, ids, recorded_review_scores(session, ids, year)) \
         if ids else {}
@@ -172,10 +192,10 @@ def org_scores(session: Session, actor: Actor, org_id: int, year: int, now: date
                 "orgs": sorted({m.org_id for m in page}), "year": year}):
             states[branch][quarter] = status
         grades = dict(core(session, _APPROVED_GRADES, {"members": ids, "year": year}).all())
-    scores = [MemberScore(member=m, year=year, rules=rules, engine=engines[m.id or 0],
-                          stars=stars(engines[m.id or 0].annual, engines[m.id or 0].vetoed,
+    scores = [MemberScore(member=m, year=year, rules=rules, engine=engines[m.id],
+                          stars=stars(engines[m.id].annual, engines[m.id].vetoed,
                                       rules.params),
-                          grade=Grade(grades[m.id or 0]) if grades.get(m.id or 0) else None,
+                          grade=Grade(grades[m.id]) if grades.get(m.id) else None,
                           states=states[m.org_id])
               for m in page]
     return OrgScores(scores, total,

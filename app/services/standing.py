@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.clock import CHINA
+from app.db import core
 from app.models import (
     CASE_LEAVE_KINDS,
     BallotStatus,
@@ -77,6 +78,18 @@ def active_exemptions(session: Session, member_ids: list[int], year: int
     rows = session.execute(_ACTIVE_EXEMPTIONS, {"members": list(member_ids), "year": year}
                            ).scalars().all()
     return {e.member_id: e for e in rows}
+
+
+_EXEMPT = sa.select(sa.exists().where(
+    col(MemberExemption.member_id) == sa.bindparam("member"),
+    col(MemberExemption.year) == sa.bindparam("year"),
+    col(MemberExemption.status) == ExemptionStatus.active))
+
+
+def is_exempt(session: Session, member_id: int, year: int) -> bool:
+    """Whether the member has an active exemption (免评) of the year: active_exemptions for
+    one member, as one plain EXISTS (the member's score page asks on every look)."""
+    return bool(core(session, _EXEMPT, {"member": member_id, "year": year}).scalar())
 
 
 def _managed_member(session: Session, actor: Actor, member_id: int) -> tuple[Member, Org]:
@@ -165,7 +178,7 @@ def leave(session: Session, actor: Actor, member_id: int, kind: LeaveKind, on: d
 def mark_left(session: Session, account_id: int, member: Member, kind: LeaveKind, on: date,
               note: str, now: datetime) -> None:
     """Standing `left` on the row, audited (the caller holds the branch lock): from the
-    commit on the member's logins and tokens are refused (access.session_account), and
+    commit on the member's logins and tokens are refused (access.session_actor), and
     every record of theirs stays."""
     before = audit.snapshot(member)
     member.standing, member.left_kind, member.left_on = Standing.left, kind, on

@@ -15,7 +15,7 @@ from app.db import SessionDep
 from app.models import Account
 from app.present import i18n
 from app.security import SESSION_ID_MAX, SessionClaims, new_session_id
-from app.services.access import Actor, load_actor, session_account
+from app.services.access import Actor, session_actor
 from app.services.errors import DomainError, Forbidden, Invalid
 from app.services.passwords import require_own_password
 from app.services.stamps import use_clock
@@ -105,11 +105,10 @@ def web_account(request: Request, session: SessionDep, clock: ClockDep) -> Actor
     and 退出所有设备 only)."""
     use_clock(session, clock)  # the request's time on every updated_at it writes
     claims = session_claims(request.session, clock)
-    account = session_account(session, claims) if claims else None
-    if account is None:
+    actor = session_actor(session, claims) if claims else None
+    if actor is None:
         request.session.pop("aid", None)
         raise LoginRequired("Log in first (the session has ended or expired).")
-    actor = load_actor(session, account)
     request.state.actor = actor
     return actor
 

@@ -20,7 +20,7 @@ from app.services.entries import quarter_is_finalized, resubmitted_as, resubmitt
 from app.services.errors import NotFound
 from app.services.member_score import member_score
 from app.services.rules import load_rule_set
-from app.services.standing import active_exemptions
+from app.services.standing import is_exempt
 from app.web import page_cache
 from app.web.deps import WebActor, web_actor
 from app.web.forms import year_or
@@ -63,10 +63,13 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
         if kept is not None:
             return kept
     actor = web_actor(request, session, clock)
-    member, org = member_view.me(session, actor)
+    if actor.member_id is None:  # as member_view.me refuses
+        raise NotFound("This account is not a member; it has no score pages.")
     year = pick_year(year, clock)
     today = clock.today()
-    score = member_score(session, actor, member.id or 0, year, clock.now())
+    # The member as the login check read them (no ORM objects on this page).
+    score = member_score(session, actor, actor.member_id, year, clock.now())
+    member = score.member
     params = score.rules.params
     quarters = []
     for q in score.engine.quarters:
@@ -83,12 +86,12 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
          q.status in ("open", ReviewStatus.draft)) for q in quarters],
         qualifying_line(params))
     # This year's rating and, in the new year, last year's: one query.
-    ratings = member_view.my_ratings(session, member.id or 0, year, year - 1)
+    ratings = member_view.my_ratings(session, member.id, year, year - 1)
     rating = ratings.get(year)
     # Exempt (免评) members are not rated: no stars, rather than a row of empty ones.
     # Exempt (免评) this year: the rating's line once there is one, else the year's exemption.
     exempt = rating.item.exempt if rating \
-        else bool(active_exemptions(session, [member.id or 0], year))
+        else is_exempt(session, member.id, year)
     # In the new year, last year's approved grade is news worth a line on this page.
     last_rating = ratings.get(year - 1) if year == today.year else None
     # 再得7分升为三星: while the score may still change, for a member who gets stars.
@@ -97,14 +100,14 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
     next_star = None if final or exempt else next_star_text(score.annual, score.vetoed,
                                                               params)
     context = {
-        "year": year, "this_year": today.year, "member": member, "org": org,
+        "year": year, "this_year": today.year, "member": member,
         "score": score, "quarters": quarters, "chart": chart, "rating": rating,
         "next_star": next_star, "review_max": params.review_max,
         "unpublished": any(q.unpublished for q in quarters),
         "last_rating": last_rating,
         "exempt": exempt, "veto_quarter": score.engine.veto_quarter,
         "max_stars": len(params.star_thresholds),
-        "pending": member_view.pending_count(session, member.id or 0, year),
+        "pending": member_view.pending_count(session, member.id, year),
         # The branch's annual rating under way, and what it asks of me (one tap to it).
         "rating_task": rating_view.rating_task(session, actor),
     }
