@@ -100,6 +100,27 @@ def _wait_gone(pids: Sequence[int], seconds: float) -> bool:
     return all(_gone(p) for p in pids)
 
 
+# The file a run leaves in its state folder: only a folder holding it is ever stopped from or
+# deleted (the drill runs as root; /tmp/jifen-drill is a name anyone could plant first).
+MARKER = ".jifen-drill"
+
+
+def state_folder(given: str) -> State:
+    """The run's folder from --state, refused (ClusterError) if it is a symbolic link, or if
+    it exists and is not a folder of root's that an earlier run made (holding MARKER)."""
+    path = Path(given).absolute()
+    if path.is_symlink():
+        raise ClusterError(f"--state {given}: a symbolic link; give a real folder")
+    if path.exists():
+        info = path.stat()
+        if not path.is_dir() or info.st_uid != os.geteuid() or \
+                not (path / MARKER).is_file():
+            raise ClusterError(f"--state {given}: exists and was not made by the drill "
+                               f"(no {MARKER} in it, or not root's); choose another folder "
+                               "or remove it yourself")
+    return State(path.resolve())
+
+
 @dataclass
 class State:
     """The run's directory: everything it starts keeps its files here."""
@@ -138,6 +159,7 @@ class State:
         for folder in (self.root, self.pids, self.pg, self.nginx, self.root / "logs"):
             folder.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
+        (self.root / MARKER).write_text("made by deploy/drill: it may delete this folder\n")
 
     def remember(self, name: str, pid: int, kind: str) -> None:
         record = {"pid": pid, "start": _start_time(pid), "kind": kind}

@@ -52,6 +52,7 @@ from deploy.cluster import (
     Volume,
     port_busy,
     run,
+    state_folder,
     stop_all,
 )
 from deploy.load import (
@@ -842,7 +843,11 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     plan = QUICK if args.quick else FULL
-    state = State(Path(args.state).resolve())
+    try:
+        state = state_folder(args.state)
+    except ClusterError as refused:
+        print(f"drill: error: {refused}", file=sys.stderr)
+        return 2
     result_file = Path(args.result) if args.result else state.root / "result.json"
     signal.signal(signal.SIGTERM, _terminate)
     state.prepare()
@@ -872,7 +877,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    stop_all(State(Path(args.state).resolve()), quiet=args.quiet)
+    try:
+        state = state_folder(args.state)
+    except ClusterError as refused:
+        print(f"drill: error: {refused}", file=sys.stderr)
+        return 2
+    if state.root.exists():
+        stop_all(state, quiet=args.quiet)
     return 0
 
 
