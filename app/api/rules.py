@@ -33,9 +33,10 @@ def params_out(params: RatingParams) -> RuleParamsOut:
 
 def _rules_out(session: SessionDep, year: int, clock: ClockDep) -> RulesOut:
     rows = rules.rule_rows(session, year, clock.now())
-    updated_at = rules.rules_updated_at(session, year)
+    frozen_at = rules.frozen_since(session, year)
+    updated_at = rules.rules_updated_at(session, year, frozen_at)
     return RulesOut(
-        year=year, frozen=rules.frozen_since(session, year) is not None,
+        year=year, frozen=frozen_at is not None,
         items=[RuleItemOut(code=r.code, kind=Kind(r.kind), name=r.name, points=r.points,
                            cap=r.cap, min_points=r.min_points, max_points=r.max_points,
                            categories=[Category(c) for c in r.categories.split(",") if c],

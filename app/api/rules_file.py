@@ -24,7 +24,7 @@ from app.schemas.rules_file import (
 from app.services import rules_file
 from app.services.access import require_admin
 from app.services.errors import Invalid
-from app.services.rules import rules_updated_at, year_is_frozen
+from app.services.rules import frozen_since, rules_updated_at
 
 router = APIRouter(tags=["rules"])
 
@@ -80,8 +80,9 @@ def _import_out(session: SessionDep, result: rules_file.ImportResult,
     rules: RuleSet = result.rules
     if result.dry_run:
         # What the file would make; nothing changed, so the stored rules' time stays.
-        updated_at = rules_updated_at(session, rules.year)
-        base = RulesOut(year=rules.year, frozen=year_is_frozen(session, rules.year), items=[
+        frozen_at = frozen_since(session, rules.year)
+        updated_at = rules_updated_at(session, rules.year, frozen_at)
+        base = RulesOut(year=rules.year, frozen=frozen_at is not None, items=[
             RuleItemOut(code=i.code, kind=i.kind, name=i.name, points=i.points, cap=i.cap,
                         min_points=i.min_points, max_points=i.max_points,
                         categories=sorted(i.categories), updated_at=updated_at)

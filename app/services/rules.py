@@ -232,14 +232,15 @@ def frozen_since(session: Session, year: int) -> datetime | None:
         Review.year == year, Review.status == ReviewStatus.finalized)).one()
 
 
-def rules_updated_at(session: Session, year: int) -> datetime | None:
+def rules_updated_at(session: Session, year: int, frozen_at: datetime | None
+                     ) -> datetime | None:
     """When what GET /rules answers of the year last changed: the stored rule set it reads
-    (its own, else the earlier year's it starts from) or its freezing, whichever is later.
-    None while no year has rules stored (the built-in defaults)."""
+    (its own, else the earlier year's it starts from) or its freezing (`frozen_at`, from
+    frozen_since), whichever is later. None while no year has rules stored (the built-in
+    defaults)."""
     _rules, stored = _read(session, year)
     row = session.get(RuleSetRow, stored) if stored is not None else None
-    moments = [m for m in (row.updated_at if row else None, frozen_since(session, year))
-               if m is not None]
+    moments = [m for m in (row.updated_at if row else None, frozen_at) if m is not None]
     return max(moments, default=None)
 
 
