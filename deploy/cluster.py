@@ -351,6 +351,13 @@ class PgNode:
             time.sleep(0.2)
         raise ClusterError(f"{standby.application_name} did not become synchronous")
 
+    def become_sync_standby_of(self, primary: PgNode) -> None:
+        """Copy `primary`, start, and stream from it as its synchronous standby (checked)."""
+        self.basebackup_from(primary)
+        self.start()
+        primary.wait_streaming(self)
+        primary.require_sync(self)
+
 
 # --- the photo volume ---------------------------------------------------------------------
 

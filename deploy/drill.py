@@ -280,10 +280,7 @@ class Drill:
         a.start()
         a.sql("CREATE ROLE jifen LOGIN")
         a.sql("CREATE DATABASE jifen OWNER jifen")
-        b.basebackup_from(a)
-        b.start()
-        a.wait_streaming(b)
-        a.require_sync(b)
+        b.become_sync_standby_of(a)
         took["postgresql_s"] = round(self.clock.now() - began, 1)
         self.clock.say(f"PostgreSQL: primary a on {a.port}, standby b on {b.port} "
                        "(streaming, synchronous)")
@@ -433,10 +430,7 @@ class Drill:
         # The old primary never comes back as it was (it would take writes again: the
         # app's URL lists it first): rebuilt from the new primary as its standby.
         began = self.clock.now()
-        a.basebackup_from(b)
-        a.start()
-        b.wait_streaming(a)
-        b.require_sync(a)
+        a.become_sync_standby_of(b)
         result["rebuild_standby_s"] = round(self.clock.now() - began, 2)
         self.clock.say(f"fault b: old primary a rebuilt as b's synchronous standby "
                        f"({result['rebuild_standby_s']:.1f} s, under load)")
