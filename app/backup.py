@@ -246,16 +246,44 @@ def find_pg_tool(name: str) -> str:
 def libpq_connection(database_url: str) -> tuple[str, dict[str, str]]:
     """The libpq URL for pg_dump/pg_restore (no password in it) and their environment.
 
-    `postgresql+psycopg://u:p@h/db` becomes `postgresql://u@h/db` with PGPASSWORD=p.
+    `postgresql+psycopg://u:p@h/db` becomes `postgresql://u@h/db` with PGPASSWORD=p. The
+    multi-host form of docs/deployment.md (`?host=h1:p1&host=h2:p2`, as SQLAlchemy's
+    psycopg dialect takes it) becomes libpq's own (`?host=h1,h2&port=p1,p2`), which
+    `target_session_attrs` then applies to as it does for the app.
     """
     url = sa.engine.make_url(database_url)
     env = dict(os.environ)
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
+    query = dict(url.query)
+    hosts = query.pop("host", None)
+    if isinstance(hosts, tuple) or (hosts is not None and url.host is None):
+        pairs = [_host_port(one) for one in ([hosts] if isinstance(hosts, str) else hosts)]
+        query["host"] = ",".join(host for host, _ in pairs)
+        ports = [port for _, port in pairs]
+        if any(ports):
+            query["port"] = ",".join(port or "5432" for port in ports)
+        host, port = None, None
+    else:
+        if hosts is not None:  # host in the query beside one in the authority: libpq's to say
+            query["host"] = hosts
+        host, port = url.host, url.port
     # Built afresh: URL.set(password=None) would keep the password.
-    plain = sa.engine.URL.create("postgresql", username=url.username, host=url.host,
-                                 port=url.port, database=url.database, query=url.query)
+    plain = sa.engine.URL.create("postgresql", username=url.username, host=host,
+                                 port=port, database=url.database, query=query)
     return plain.render_as_string(hide_password=False), env
+
+
+def _host_port(value: str) -> tuple[str, str | None]:
+    """`db1:5433` → (db1, 5433); `db1`, a socket folder or `[::1]:5433` as libpq reads them."""
+    if value.startswith("/"):
+        return value, None
+    found = re.fullmatch(r"\[(?P<v6>[^\]]+)\](?::(?P<p6>\d+))?|(?P<h>[^:]+)(?::(?P<p>\d+))?",
+                         value)
+    if found is None:
+        raise BackupError(f"Cannot read the database host {value!r} of JIFEN_DATABASE_URL "
+                          "(expected host or host:port).")
+    return (found["v6"] or found["h"]), (found["p6"] or found["p"])
 
 
 def _run(command: list[str], env: Mapping[str, str], what: str) -> str:

@@ -180,6 +180,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_sweep_photos(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from app.backup import human_size
+    from app.services.uploads import sweep_unrecorded
+
+    folder = Path(get_settings().upload_dir)
+    if not (folder / "evidence").is_dir():
+        print(f"No evidence photos under {folder}; nothing to sweep.")
+        return 0
+    with Session(get_read_engine()) as session:
+        sweep = sweep_unrecorded(session, folder, timedelta(hours=args.older_than),
+                                 current_clock().now(), dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{folder}: {verb} {len(sweep.removed)} photo(s) on record nowhere, "
+          f"{human_size(sweep.bytes)}; kept {sweep.kept_recent} newer than "
+          f"{args.older_than:g} h (a request may still be storing them).")
+    for path in sweep.removed[:20]:
+        print(f"  {path}")
+    if len(sweep.removed) > 20:
+        print(f"  ... and {len(sweep.removed) - 20} more")
+    return 0
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from app.services.rules_file import RulesFileInvalid, export_rule_set, import_rule_set
 
@@ -209,6 +233,16 @@ def cmd_rules(args: argparse.Namespace) -> int:
           f"{', '.join(result.added) or 'none'}; removed {', '.join(result.removed) or 'none'}; "
           f"changed {', '.join(result.changed) or 'none'}.")
     return 0
+
+
+def _hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = -1.0
+    if not 0 <= hours < 1e6:
+        raise argparse.ArgumentTypeError(f"not a number of hours (0 or more): {text!r}")
+    return hours
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,6 +289,12 @@ def main(argv: list[str] | None = None) -> int:
                                 "invariants; exit 1 listing the problems if any")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(run=cmd_check)
+    sweep = commands.add_parser("sweep-photos", help="remove evidence photos on the volume "
+                                "that no record names (left by a failed request)")
+    sweep.add_argument("--older-than", type=_hours, default=24.0, metavar="HOURS",
+                       help="only photos older than this (default 24; 0 when no server runs)")
+    sweep.add_argument("--dry-run", action="store_true", help="list them, remove nothing")
+    sweep.set_defaults(run=cmd_sweep_photos)
     rules = commands.add_parser("rules", help="export a year's rule set as YAML, or import "
                                 "one (docs/rules/shuangshi-2026.yaml is the default)")
     rules_actions = rules.add_subparsers(dest="action", required=True)

@@ -23,11 +23,14 @@ CONNECT_TIMEOUT = 3
 
 
 def make_engine(url: str) -> sa.Engine:
+    """The app's engine. Its errors, and so the logs, never show a statement's values
+    (hide_parameters): a member's name, a password hash, an API key's digest."""
     settings = get_settings()
     pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
     if url.startswith("sqlite"):
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+            url, connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True, **pool
         )
 
         @sa.event.listens_for(engine, "connect")
@@ -56,7 +59,8 @@ def make_engine(url: str) -> sa.Engine:
     # request, /readyz too, is then answered 503 rather than held (docs/deployment.md).
     given = sa.make_url(url).query
     connect = {} if "connect_timeout" in given else {"connect_timeout": CONNECT_TIMEOUT}
-    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect, **pool)
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect,
+                            hide_parameters=True, **pool)
 
 
 @lru_cache

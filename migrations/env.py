@@ -70,9 +70,31 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(_url())
-    with engine.connect() as connection:
+    with _one_at_a_time(engine), engine.connect() as connection:
         _run(connection)
     engine.dispose()
+
+
+# The key of the PostgreSQL advisory lock migrations take (any 64-bit number Jifen alone
+# uses: "jifen" in ASCII).
+MIGRATION_LOCK = 0x6A6966656E
+
+
+@contextmanager
+def _one_at_a_time(engine: Any) -> Iterator[None]:
+    """Two app servers started together (docs/deployment.md) each upgrade the schema: on
+    PostgreSQL the second waits on an advisory lock until the first is done, then finds the
+    schema at head and does nothing, instead of running the same migration beside it. The
+    lock is held by a connection of its own and goes with it if the process dies."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as locker:
+        locker.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+        try:
+            yield
+        finally:
+            locker.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
 
 
 def _run(connection: Any) -> None:

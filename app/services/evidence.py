@@ -22,6 +22,7 @@ import os
 import re
 import struct
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -287,6 +288,29 @@ def save_photo(upload_dir: Path, relative: str, photo: Photo) -> None:
             raise StorageUnavailable("The server's photo storage failed; nothing was stored. "
                                      "Send the photo again later.") from error
         raise
+
+
+def stored_files(upload_dir: Path) -> Iterator[tuple[str, list[tuple[str, float, int]]]]:
+    """The photos on the volume, a month's folder at a time: (`evidence/YYYY/MM`, [(the
+    photo's path as stored, the newest mtime of its files, their bytes)]). A thumbnail or a
+    half-written part counts with its photo, found even if the photo itself is not there."""
+    root = upload_dir.resolve() / "evidence"
+    for month in sorted(root.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]")):
+        found: dict[str, tuple[float, int]] = {}
+        for file in month.iterdir():
+            name = file.name.removesuffix(".part")
+            name = name.replace(".thumb.jpg", ".jpg")
+            relative = f"evidence/{month.parent.name}/{month.name}/{name}"
+            if not _STORED.fullmatch(relative):
+                continue
+            try:
+                stat = file.stat()
+            except FileNotFoundError:  # removed meanwhile
+                continue
+            newest, total = found.get(relative, (0.0, 0))
+            found[relative] = (max(newest, stat.st_mtime), total + stat.st_size)
+        yield (f"evidence/{month.parent.name}/{month.name}",
+               [(path, newest, total) for path, (newest, total) in sorted(found.items())])
 
 
 def delete_photo(upload_dir: Path, relative: str) -> None:

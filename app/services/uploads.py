@@ -15,8 +15,9 @@ most MAX_UNATTACHED of them, the oldest forgotten (row and files) at their next 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,7 +27,14 @@ from sqlmodel import Session, col, select
 from app.models import Entry, EvidencePhoto, Member
 from app.services.access import Actor, get_member
 from app.services.errors import Forbidden, Invalid
-from app.services.evidence import delete_photo, new_photo_path, prepare_photo, save_photo
+from app.services.evidence import (
+    Photo,
+    delete_photo,
+    new_photo_path,
+    prepare_photo,
+    save_photo,
+    stored_files,
+)
 from app.services.locking import lock_branch
 
 # Photos a member uploaded ahead of their entries and has not yet named as any entry's
@@ -70,9 +78,7 @@ def store_photo(session: Session, actor: Actor, member: Member, upload: Upload,
     path = new_photo_path(today)
     session.add(EvidencePhoto(path=path, member_id=member.id or 0,
                               uploaded_by=actor.account_id, uploaded_at=now))
-    # Should the request fail after this, the row goes with its rollback, and the file, on
-    # record nowhere, is never served.
-    save_photo(upload.folder, path, photo)
+    _save_with_its_row(session, upload.folder, path, photo)
     return path
 
 
@@ -107,7 +113,7 @@ def upload_own_photo(session: Session, actor: Actor, upload: Upload, today: date
     path = new_photo_path(today)
     session.add(EvidencePhoto(path=path, member_id=member.id or 0,
                               uploaded_by=actor.account_id, uploaded_at=now))
-    save_photo(upload.folder, path, photo)
+    _save_with_its_row(session, upload.folder, path, photo)
     return StoredPhoto(path=path, member_id=member.id or 0, width=photo.width,
                        height=photo.height, uploaded_at=now)
 
@@ -148,3 +154,79 @@ def _keep_forgotten(session: Session, _previous: Any) -> None:
     # A rollback, even of a savepoint, may have put rows back: their files stay (a file on
     # record nowhere is served to no one; a row without its file would be a broken photo).
     session.info.get(_FORGOTTEN, []).clear()
+
+
+# --- a photo written by a request that stores nothing ------------------------------------
+
+_WRITTEN = "jifen_written_photos"
+_COMMIT_SENT = "jifen_commit_sent"
+
+
+def _save_with_its_row(session: Session, folder: Path, path: str, photo: Photo) -> None:
+    """Write the photo of a row just added. Should the request fail before it commits (a
+    refusal after the photo, a client gone), the row goes with the rollback and the files
+    go with it. Should the commit itself fail (the database lost mid-commit), whether the
+    row landed is unknown: the files stay, so no stored entry loses its photo, and
+    `jifen sweep-photos` removes them later if they are on record nowhere."""
+    if _WRITTEN not in session.info:
+        sa.event.listen(session, "before_commit", _commit_sent)
+        sa.event.listen(session, "after_commit", _written_kept)
+        sa.event.listen(session, "after_transaction_end", _written_dropped)
+    session.info.setdefault(_WRITTEN, []).append((folder, path))
+    save_photo(folder, path, photo)
+
+
+def _commit_sent(session: Session) -> None:
+    session.info[_COMMIT_SENT] = True
+
+
+def _written_kept(session: Session) -> None:
+    session.info.get(_WRITTEN, []).clear()
+    session.info.pop(_COMMIT_SENT, None)
+
+
+def _written_dropped(session: Session, transaction: Any) -> None:
+    if transaction.parent is not None:  # a savepoint: the outer transaction decides
+        return
+    written: list[tuple[Path, str]] = session.info.get(_WRITTEN, [])
+    if session.info.pop(_COMMIT_SENT, False):
+        written.clear()  # the commit failed: its outcome unknown, the files stay
+    while written:
+        with contextlib.suppress(OSError):  # a volume gone: the sweep finds them later
+            delete_photo(*written.pop())
+
+
+# --- photos on the volume and on record nowhere -------------------------------------------
+
+@dataclass(frozen=True)
+class Sweep:
+    """What sweep_unrecorded found (and removed, unless a dry run)."""
+
+    removed: list[str]
+    bytes: int
+    kept_recent: int  # on record nowhere but newer than the cut-off: maybe mid-request
+
+
+def sweep_unrecorded(session: Session, folder: Path, older_than: timedelta,
+                     now: datetime, *, dry_run: bool = False) -> Sweep:
+    """Remove the photos (with their thumbnails and half-written parts) under `folder` that
+    no evidence_photo row names and that are older than `older_than`: left by a request
+    whose commit failed, or by a process killed between writing and committing. A photo
+    younger than that may belong to a request still running, so it stays."""
+    cutoff = (now - older_than).timestamp()
+    removed: list[str] = []
+    size = recent = 0
+    for month, files in stored_files(folder):
+        recorded = set(session.exec(select(EvidencePhoto.path).where(
+            col(EvidencePhoto.path).startswith(month + "/"))).all())
+        for relative, newest, total in files:
+            if relative in recorded:
+                continue
+            if newest > cutoff:
+                recent += 1
+                continue
+            removed.append(relative)
+            size += total
+            if not dry_run:
+                delete_photo(folder, relative)
+    return Sweep(removed=removed, bytes=size, kept_recent=recent)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sqlite3
 import subprocess
 import tarfile
@@ -321,6 +322,33 @@ def test_libpq_connection_keeps_the_password_off_the_command_line() -> None:
     assert env["PGPASSWORD"] == "s@cret"
 
 
+@pytest.mark.parametrize(("given", "libpq"), [
+    # The deployment's multi-host URL: libpq's own lists, in the same order.
+    ("postgresql+psycopg://jifen:pw@/jifen?host=db1:5432&host=db2:5433"
+     "&target_session_attrs=read-write",
+     "postgresql://jifen@/jifen?host=db1%2Cdb2&port=5432%2C5433"
+     "&target_session_attrs=read-write"),
+    # A port on one host only: the other gets libpq's default, said outright.
+    ("postgresql+psycopg://jifen@/jifen?host=db1&host=db2:6000",
+     "postgresql://jifen@/jifen?host=db1%2Cdb2&port=5432%2C6000"),
+    ("postgresql+psycopg://jifen@/jifen?host=db1", "postgresql://jifen@/jifen?host=db1"),
+    ("postgresql+psycopg://jifen@/jifen?host=/run/postgresql",
+     "postgresql://jifen@/jifen?host=%2Frun%2Fpostgresql"),
+    ("postgresql+psycopg://jifen@/jifen?host=[::1]:5433&host=db2",
+     "postgresql://jifen@/jifen?host=%3A%3A1%2Cdb2&port=5433%2C5432"),
+])
+def test_libpq_connection_turns_the_multi_host_url_into_libpq_lists(
+        given: str, libpq: str) -> None:
+    url, env = backups.libpq_connection(given)
+    assert url == libpq
+    assert env.get("PGPASSWORD") == ("pw" if ":pw@" in given else os.environ.get("PGPASSWORD"))
+
+
+def test_libpq_connection_refuses_a_host_it_cannot_read() -> None:
+    with pytest.raises(backups.BackupError, match="db1:port"):
+        backups.libpq_connection("postgresql+psycopg://jifen@/jifen?host=db1:port&host=db2")
+
+
 # --- PostgreSQL ----------------------------------------------------------------------------
 
 def _postgres_or_skip() -> str:
@@ -425,3 +453,29 @@ def test_postgresql_round_trip_restores_every_score(
         assert (tmp_path / "uploads-new" / "2026" / "photo.jpg").read_bytes() == PHOTO
         print(f"PostgreSQL demo: backup {took_backup:.2f} s ({dump.stat().st_size} bytes), "
               f"restore {took_restore:.2f} s")
+
+
+def test_postgresql_backup_and_restore_through_the_multi_host_url(
+    tmp_path: Path, configure: Any, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The URL of docs/deployment.md, its first host gone (a failed primary): pg_dump and
+    pg_restore go to the host that takes writes, as the app does."""
+    server = _postgres_or_skip()
+    with scratch_databases(server, "backup_hosts") as (url,):
+        plain = sa.engine.make_url(url)
+        with socket.socket() as closed:  # a port nothing listens on
+            closed.bind(("127.0.0.1", 0))
+            gone = closed.getsockname()[1]
+        hosts = sa.engine.URL.create(
+            plain.drivername, username=plain.username, password=plain.password,
+            database=plain.database,
+            query={"host": (f"127.0.0.1:{gone}", f"{plain.host}:{plain.port or 5432}"),
+                   "target_session_attrs": "read-write"},
+        ).render_as_string(hide_password=False)
+        upgrade(hosts)  # the app's own driver reads the same URL
+        configure(hosts, tmp_path / "uploads")
+        assert main(["backup", "--output", str(tmp_path / "hosts.dump")]) == 0
+        assert (tmp_path / "hosts.dump").read_bytes()[:5] == b"PGDMP"
+        capsys.readouterr()
+        assert main(["restore", str(tmp_path / "hosts.dump"), "--yes"]) == 0
+        assert f"schema {HEAD}" in capsys.readouterr().out

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -100,3 +101,19 @@ def test_a_server_that_only_reads_is_not_taken_for_the_primary() -> None:
     with primary.connect() as connection:
         assert connection.execute(sa.text("SHOW transaction_read_only")).scalar() == "off"
     primary.dispose()
+
+
+def test_a_database_error_does_not_show_the_values_it_was_sent(tmp_path: Path) -> None:
+    """The app's errors go to its logs: a failed statement names itself, not the values
+    (a member's name, a key's digest) it carried."""
+    url = os.environ.get("JIFEN_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'probe.db'}"
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection, pytest.raises(sa.exc.DBAPIError) as failed:
+            connection.execute(sa.text("SELECT v FROM no_such_table WHERE v = :v"),
+                               {"v": "王秀英-13800138000"})
+    finally:
+        engine.dispose()
+    assert "SELECT v FROM no_such_table" in str(failed.value)
+    assert "13800138000" not in str(failed.value)
+    assert "hidden due to hide_parameters" in str(failed.value)

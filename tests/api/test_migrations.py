@@ -3,6 +3,9 @@ PostgreSQL (a fresh database on JIFEN_TEST_DATABASE_URL's server)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers the tables)
@@ -252,3 +256,24 @@ def test_0006_drops_the_indexes_the_unique_keys_already_give(fresh_database: str
     assert {"ix_rating_item_rating_id"} <= index_names("rating_item")
     assert {"ix_review_score_review_id"} <= index_names("review_score")
     engine.dispose()
+
+
+def test_two_servers_starting_together_migrate_once(fresh_database: str) -> None:
+    """Both app servers of docs/deployment.md upgrade the schema as they start (`jifen
+    serve` runs the migrations first): two `jifen migrate` processes at once both succeed
+    and leave the schema at head. On PostgreSQL one waits on an advisory lock for the
+    other; SQLite serializes them on its write lock."""
+    env = {**os.environ, "JIFEN_DATABASE_URL": fresh_database}
+    servers = [subprocess.Popen([sys.executable, "-m", "app.cli", "migrate"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for _ in range(2)]
+    outputs = [server.communicate(timeout=300)[0] for server in servers]
+    assert [server.returncode for server in servers] == [0, 0], outputs
+    engine = make_engine(fresh_database)
+    with engine.connect() as connection:
+        heads = MigrationContext.configure(connection).get_current_heads()
+        tables = sa.inspect(connection).get_table_names()
+    engine.dispose()
+    assert heads == (ScriptDirectory.from_config(alembic_config(fresh_database))
+                     .get_current_head(),)
+    assert {"member", "entry", "alembic_version"} <= set(tables)
