@@ -349,6 +349,9 @@ class Entry(SQLModel, table=True):
         sa.Index("ix_entry_year_status_org", "year", "status", "org_id", "member_id",
                  "rule_code", "points"),
         _sync_index("entry"),
+        # A committee's sync read: its branches' entries in (updated_at, id) order, counted
+        # and read branch by branch instead of across the county (migration 0022).
+        sa.Index("ix_entry_org_updated_at_id", "org_id", "updated_at", "id"),
     )
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     member_id: int = Field(foreign_key="member.id", sa_type=BigId)

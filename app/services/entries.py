@@ -31,7 +31,14 @@ from app.points import (
     quarter_start,
 )
 from app.services import audit, stamps, uploads
-from app.services.access import Actor, get_member, get_org, managed_org_filter, require_manages
+from app.services.access import (
+    Actor,
+    get_member,
+    get_org,
+    own_or_managed,
+    require_manages,
+    under_org,
+)
 from app.services.errors import Forbidden, Invalid, NotFound, WorkflowConflict
 from app.services.locking import lock_branch
 from app.services.paging import Feed, Listing, page
@@ -475,18 +482,15 @@ def list_entries(session: Session, actor: Actor, f: EntryFilter, limit: int,
                  offset: int, sync: SyncRead | None = None) -> Listing[Entry]:
     """Entries the actor may see, newest first, or by (updated_at, id) for a sync read; an
     organisation outside the actor's view is 404, as its export is."""
-    query = (
-        select(Entry)
-        .join(Member, col(Member.id) == Entry.member_id)
-        .join(Org, col(Org.id) == Member.org_id)
-        .where(sa.or_(col(Entry.member_id) == actor.member_id, managed_org_filter(actor)))
-    )
+    # By the entry's own org_id (its member's branch, which never changes: `jifen check`
+    # verifies it), not through member and org: a committee's read goes branch by branch.
+    query = select(Entry).where(own_or_managed(actor, col(Entry.member_id), col(Entry.org_id)))
     if f.member_id is not None:
         get_member(session, actor, f.member_id)  # 404 outside the caller's view, not []
         query = query.where(Entry.member_id == f.member_id)
     if f.org_id is not None:
         org = get_org(session, actor, f.org_id)
-        query = query.where(col(Org.path).startswith(org.path, autoescape=True))
+        query = query.where(under_org(org, col(Entry.org_id)))
     for column, value in ((Entry.status, f.status), (Entry.year, f.year),
                           (Entry.quarter, f.quarter)):
         if value is not None:
