@@ -210,12 +210,18 @@ def _entry_notices(session: Session, actor: Actor, since: datetime,
     return found
 
 
-def member_notices(session: Session, actor: Actor, now: datetime) -> Notices:
-    """Everything that happened to the actor as a member in the last NOTICE_DAYS days."""
+def member_notices(session: Session, actor: Actor, now: datetime, *,
+                   unseen_only: bool = False) -> Notices:
+    """Everything that happened to the actor as a member in the last NOTICE_DAYS days; with
+    `unseen_only`, what happened since they last marked their notices seen (the count under
+    the score, 3条新消息: a look that follows a visit to the notices reads next to nothing).
+    The member's cases are listed either way."""
     if actor.member_id is None or actor.member_org_id is None:
         return Notices(items=[], seen_at=None)
     seen = seen_at(session, actor)
     since = now - timedelta(days=NOTICE_DAYS)
+    if unseen_only and seen is not None:
+        since = max(since, seen)  # what happened at `seen` itself is read, and seen
 
     def unseen(at: datetime) -> bool:
         return seen is None or at > seen

@@ -128,6 +128,9 @@ def test_revoked_entries_and_reopened_reviews(world: World, clock: FixedClock) -
     review = ok(world.post("sec_a", f"/orgs/{world.branch_a}/reviews",
                            {"year": 2025, "quarter": 4}), 201)["id"]
     ok(world.post("sec_a", f"/reviews/{review}/publish", {"notice_days": 5}))
+    # Seen now: the approval and the 公示 are old news (the count under the score, which
+    # reads only what came after, agrees with the whole list's).
+    assert ok(world.post("a1", "/me/notices/seen"))["unseen"] == 0
     step(world)
     # Taken back to draft: no longer news; the approval stays, its revocation is added.
     ok(world.post("sec_a", f"/reviews/{review}/reopen"))
@@ -137,6 +140,11 @@ def test_revoked_entries_and_reopened_reviews(world: World, clock: FixedClock) -
                            "您11月5日报的「参加主题党日」已通过，加2分"]
     assert [n["key"] for n in page["items"]] == [f"entry_revoked:{study}",
                                                  f"entry_approved:{study}"]
+    # An entry approved before the look and revoked after it: its revocation alone is new,
+    # in the whole list and in the count that reads from the look on.
+    assert [n["unseen"] for n in page["items"]] == [True, False] and page["unseen"] == 1
+    assert ok(world.post("a1", "/me/notices/seen",
+                         {"up_to": "2026-01-10T02:00:00Z"}))["unseen"] == 1
     # Published again: news again, at the new time, with the new notice period.
     step(world)
     ok(world.post("sec_a", f"/reviews/{review}/publish",

@@ -113,7 +113,7 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
     }
     # 消息: one line under the score, "3条新消息 ›", to the notices page (keyed in the page
     # cache by "seen up to"); the score comes first on a phone's first screen (issue 17).
-    found = notices.member_notices(session, actor, clock.now())
+    found = notices.member_notices(session, actor, clock.now(), unseen_only=True)
     # My own disposal cases (appraisal.md §5), shown to me only, read with the notices.
     context |= {"unseen_notices": found.unseen_count, "my_cases": found.cases}
     return page_cache.keep(request, render(request, "pages/member/score.html", context,
