@@ -78,7 +78,9 @@ def render(request: Request, page: str, context: dict[str, Any] | None = None, *
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:
     """A message shown once on the next page (kept in the signed session cookie)."""
-    request.session.setdefault("flash", []).append([kind, message])
+    # Assigned, not appended in place: the session cookie is written again only when an item
+    # is set, and a message left from an answer not yet shown would hide this one.
+    request.session["flash"] = [*request.session.get("flash", []), [kind, message]]
 
 
 def redirect(request: Request, url: str, *, trigger: str | None = None) -> Response:
