@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.present import i18n
 from app.present.templating import env
-from app.web.forms import here, safe_next
+from app.web.forms import here, new_form_key, safe_next
 
 
 def _take_flashes(request: Request) -> list[list[str]]:
@@ -51,6 +51,7 @@ def _context(request: Request) -> dict[str, Any]:
         "actor": getattr(request.state, "actor", None),
         "flashes": _take_flashes(request),
         "is_htmx": is_htmx(request),
+        "new_form_key": new_form_key,
     }
 
 
