@@ -788,8 +788,9 @@ class ApiKey(SQLModel, table=True):
 
 
 class IdempotencyRecord(SQLModel, table=True):
-    """A POST under /api/v1 sent with an Idempotency-Key (docs/api/retries.md): whose key,
-    what was asked and, once answered, the answer, kept 24 hours from `created_at`.
+    """A POST under /api/v1 sent with an Idempotency-Key (docs/api/retries.md), or a page's
+    form with its one-time key (app/web/once.py): whose key, what was asked and, once
+    answered, the answer, kept 24 hours from `created_at`.
 
     The unique (caller, client_key) decides a race, across app servers too: one request
     inserts the claim (committed at once, so the other sees it: 409 while it runs), the other
@@ -801,7 +802,8 @@ class IdempotencyRecord(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("caller", "client_key"),)
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     # Whose key: "account:<id>" for a bearer token, "credential:<sha-256>" for any other
-    # (app/api/idempotency.py, caller_of).
+    # (app/api/idempotency.py, caller_of); "web:<account id>" for a page's form, whose
+    # one-time key is a hidden field (app/web/once.py).
     caller: str = Field(max_length=80)
     client_key: str = Field(max_length=255)
     # SHA-256 of the method, path, query, media type and body, in hex.

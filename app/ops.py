@@ -50,6 +50,9 @@ from app.settings import get_settings
 from app.web.page_cache import PageCache
 
 REQUEST_ID_HEADER = "x-request-id"
+# On every answer of the app, never on a proxy's own (nginx's 502 page): the pages swap only
+# answers that carry it (static/htmx-guard.js), so a proxy's error page never replaces a form.
+APP_MARK = "X-Jifen"
 # A caller's id is kept only if it is a short plain token: nothing that could forge a log
 # line or carry markup.
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -86,7 +89,8 @@ def _route_of(scope: Scope) -> str:
 
 
 class RequestContext:
-    """Outermost: the request id, the access line and the request metrics."""
+    """Outermost: the request id, the app's mark (APP_MARK), the access line and the request
+    metrics."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -105,7 +109,9 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = rid
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = rid
+                headers[APP_MARK] = "1"
             await send(message)
 
         try:

@@ -165,14 +165,15 @@
     if (shown) { shown.hidden = true; }
     if (spoken) { spoken.removeAttribute("data-step"); spoken.textContent = ""; }
   }
+  // Offline before anything is sent: said where static/htmx-guard.js says a failed send.
   function failed(form) {
     hide(form);
-    var where = form.querySelector("[data-upload-error]"), shown = box(form);
-    if (!where || !shown) { return; }
+    var where = form.querySelector("[data-send-error]");
+    if (!where) { return; }
     var message = document.createElement("p");
     message.className = "flash flash-error";
     message.setAttribute("role", "alert");
-    message.textContent = shown.getAttribute("data-failed");
+    message.textContent = form.getAttribute("data-unsent");
     where.textContent = "";
     where.appendChild(message);
   }
@@ -212,10 +213,7 @@
 
   document.addEventListener("htmx:beforeSend", function (event) {
     var form = photoForm(event.target);
-    if (!form) { return; }
-    var where = form.querySelector("[data-upload-error]");
-    if (where) { where.textContent = ""; }
-    if (!photoInputs(form).some(chosen)) { return; }
+    if (!form || !photoInputs(form).some(chosen)) { return; }
     var upload = event.detail.xhr.upload;
     say(form, "uploading", 0);
     upload.addEventListener("progress", function (progress) {
@@ -226,18 +224,13 @@
     upload.addEventListener("load", function () { say(form, "saving"); });
   });
 
+  // Stored: the box stays until the next page has loaded. Otherwise it goes; a send that
+  // failed, or an answer not the app's, is said by static/htmx-guard.js.
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = photoForm(event.target);
-    // Stored: the box stays until the next page has loaded.
     if (form && !(event.detail.successful && event.detail.xhr.getResponseHeader("HX-Redirect"))) {
       hide(form);
     }
-  });
-  ["htmx:sendError", "htmx:timeout"].forEach(function (name) {
-    document.addEventListener(name, function (event) {
-      var form = photoForm(event.target);
-      if (form) { failed(form); }
-    });
   });
 
   // Sent without htmx: still wait for the smaller photos.

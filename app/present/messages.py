@@ -122,6 +122,11 @@ MESSAGES: dict[str, str] = {
     "concurrent_change": N_("其他人刚刚修改了同一内容，请刷新后重试。"),
     "value_out_of_range": N_("填写的数字或文字超出了允许的范围。"),
     "database_unavailable": N_("系统繁忙，请稍后再试。"),
+    # A form's one-time key (app/web/once.py): sent again changed after it was saved, or
+    # sent again while the first send is still being saved.
+    "idempotency_key_reused": N_("这张表刚才已经提交过了，这次没有再保存。请先看看刚才提交的内容；"
+                                 "要提交新的，请重新打开这一页填写。"),
+    "idempotency_in_progress": N_("刚才提交的内容正在保存，请稍等几秒再看。"),
     # The photo volume (JIFEN_UPLOAD_DIR) full or failing: nothing of the form was stored.
     "storage_full": N_("服务器存储空间满了，这次没有保存。请过一会儿再试。"),
     "storage_unavailable": N_("系统繁忙，请稍后再试。"),
@@ -285,7 +290,7 @@ def message_for(error: DomainError) -> str:
     if isinstance(error, DateBeforeStep):
         return _("日期不能早于上一步骤（{step}，{date}）。").format(
             step=_(STEP_LABELS[error.before_kind]), date=day_text(error.before_on))
-    if isinstance(error, TooManyAttempts):
+    if isinstance(error, TooManyAttempts) and error.code not in MESSAGES:
         # The minutes until a try can succeed, as Retry-After says in seconds.
         # Counted per device (app/services/accounts.py): the person's own phone, where they
         # logged in before, is not locked out by someone guessing elsewhere.

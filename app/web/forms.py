@@ -7,11 +7,12 @@ Two kinds of reader: `parse_*` refuse a bad value with a typed Invalid (shown in
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from starlette.datastructures import FormData
 
 from app.points import Category
@@ -30,6 +31,15 @@ async def form_data(request: Request) -> FormData:
 
 
 FormDep = Annotated[FormData, Depends(form_data)]
+
+# A form's one-time key (app/web/once.py): what new_form_key makes (24 characters), or
+# anything else of its alphabet up to 64; empty from a page older than the keys.
+FormKey = Annotated[str, Form(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")]
+
+
+def new_form_key() -> str:
+    """A fresh one-time key for a form being rendered (the templates' `new_form_key()`)."""
+    return secrets.token_urlsafe(18)
 
 
 def parse_int(value: str | None, code: str, low: int, high: int) -> int:

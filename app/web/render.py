@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.present import i18n
 from app.present.templating import env
-from app.web.forms import here, safe_next
+from app.web.forms import here, new_form_key, safe_next
 
 
 def _take_flashes(request: Request) -> list[list[str]]:
@@ -51,6 +51,7 @@ def _context(request: Request) -> dict[str, Any]:
         "actor": getattr(request.state, "actor", None),
         "flashes": _take_flashes(request),
         "is_htmx": is_htmx(request),
+        "new_form_key": new_form_key,
     }
 
 
@@ -78,7 +79,9 @@ def render(request: Request, page: str, context: dict[str, Any] | None = None, *
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:
     """A message shown once on the next page (kept in the signed session cookie)."""
-    request.session.setdefault("flash", []).append([kind, message])
+    # Assigned, not appended in place: the session cookie is written again only when an item
+    # is set, and a message left from an answer not yet shown would hide this one.
+    request.session["flash"] = [*request.session.get("flash", []), [kind, message]]
 
 
 def redirect(request: Request, url: str, *, trigger: str | None = None) -> Response:

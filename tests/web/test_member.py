@@ -247,6 +247,17 @@ def test_a_committee_member_cannot_report_a_deduction_on_themself(
     assert entries_of(db, world, "sec_a") == []
 
 
+def test_two_reports_before_the_next_page_both_say_so(world: World, client: TestClient,
+                                                      db: Session) -> None:
+    """A message left by an answer whose page was not opened (a second tap, a lost answer)
+    does not hide the next one: both are shown on the page that opens."""
+    token = web_login(client, "a1")
+    assert report(client, token).status_code == 303
+    assert report(client, token, {**SELF_REPORT, "occurred_on": "2026-01-06"}).status_code == 303
+    assert client.get("/me/entries").text.count("已提交，等待支委审核") == 2
+    assert len(entries_of(db, world, "a1")) == 2
+
+
 def test_self_report_with_a_photo(world: World, client: TestClient, db: Session,
                                   uploads: Path) -> None:
     token = web_login(client, "a1")

@@ -79,7 +79,10 @@ def test_a_big_deduction_then_a_veto_are_confirmed_with_the_score_they_leave(
     assert asked.status_code == 200
     assert "记录后，a1 2025 年的积分将由 26 分变为 16 分。确定吗？" in text(asked.text)
     assert "一票否决" not in text(asked.text).split("确认记录")[1]
-    assert hidden(asked.text) == {"csrf_token": token, **deduction}
+    # With the form's one-time key (app/web/once.py), made for the form sent without one.
+    assert hidden(asked.text) == {"csrf_token": token, **deduction,
+                                  "form_key": hidden(asked.text)["form_key"]}
+    assert re.fullmatch(r"[A-Za-z0-9_-]{24}", hidden(asked.text)["form_key"])
     assert ">确认记录</button>" in asked.text and ">返回修改</button>" in asked.text
     assert len(entries_of(world)) == before and score(world) == 26  # nothing recorded yet
 

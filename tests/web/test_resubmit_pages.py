@@ -87,7 +87,9 @@ def test_the_form_is_filled_in_from_the_rejected_entry(world: World, client: Tes
     assert form.status_code == 200
     words = text_of(form.text)
     assert "修改后重新提交" in words and f"未通过原因：{REASON}" in words
-    assert form_fields(form.text) == {
+    fields = form_fields(form.text)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{24}", fields.pop("form_key"))  # app/web/once.py
+    assert fields == {
         "resubmit": str(old["id"]), "rule_code": "P01", "occurred_on": "2026-01-05",
         "quantity": "2", "points": "", "note": NOTE}
     assert ">重新提交</button>" in form.text
@@ -150,7 +152,13 @@ def test_sent_twice_the_second_lands_on_my_entries_with_why(
     landed(send(client, token, fields))
     assert "已重新提交，等待支委审核" in flashes(client, "/me/entries")  # as a browser follows
     count = len(entries_of(db, world))
-    second = send(client, token, fields)
+    # The same form again (its one-time key too): answered as the first was, nothing more.
+    again = send(client, token, fields)
+    assert landed(again) == "/me/entries?year=2026", again.text
+    assert "这条申报刚才已经提交了，没有重复提交。" in flashes(client, "/me")
+    assert len(entries_of(db, world)) == count
+    # Sent from another page (another key, or none from a page older than the keys).
+    second = send(client, token, {**fields, "form_key": ""})
     assert landed(second) == "/me/entries", second.text
     assert "这条记录已经重新提交过了" in flashes(client, "/me")
     assert len(entries_of(db, world)) == count

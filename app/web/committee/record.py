@@ -23,7 +23,8 @@ from app.services.entries import CheckedEntry, NewEntry, NoteRequired
 from app.services.errors import DomainError
 from app.services.rules import load_rule_set
 from app.web.committee.common import CommitteeActor, page
-from app.web.forms import id_or_none, int_or_none
+from app.web.forms import FormKey, id_or_none, int_or_none, new_form_key
+from app.web.once import Outcome, fingerprint, save_once
 from app.web.render import flash, redirect
 
 router = APIRouter()
@@ -173,25 +174,38 @@ def _confirmation(request: Request, session: SessionDep, checked: CheckedEntry,
 def record_entry(request: Request, session: SessionDep, actor: CommitteeActor, clock: ClockDep,
                  member_id: Field = "", rule_code: Field = "", occurred_on: Field = "",
                  quantity: Field = "", points: Field = "", note: Field = "",
-                 confirmed: Field = "", edit: Field = "") -> Response:
+                 confirmed: Field = "", edit: Field = "", form_key: FormKey = "") -> Response:
     """Record it; on a refusal the form comes back as typed, with the reason. A veto or a
     deduction of 10 points or more is first shown with what the member's score becomes,
-    and recorded when confirmed (`confirmed`); `edit` goes back to the form as typed."""
+    and recorded when confirmed (`confirmed`); `edit` goes back to the form as typed. The
+    form, its confirmation too, is recorded once however often it is sent (app/web/once.py)."""
     values = {"member_id": member_id.strip(), "rule_code": rule_code.strip(),
               "occurred_on": occurred_on.strip(), "quantity": quantity.strip(),
               "points": points.strip(), "note": note}
     if edit:
-        return _form(request, session, actor, values, clock)
+        return _form(request, session, actor, values | {"form_key": form_key}, clock)
+    asked = fingerprint(request.url.path, values | {"confirmed": confirmed})
+    return save_once(request, session, actor, clock, form_key, asked,
+                     lambda: _record(request, session, actor, clock, values, confirmed,
+                                     form_key),
+                     _("这条记录刚才已经保存了，没有重复记录。"))
+
+
+def _record(request: Request, session: SessionDep, actor: Actor, clock: Clock,
+            values: dict[str, str], confirmed: str, form_key: str) -> Outcome:
+    # The key goes back with the form or its confirmation: released (nothing was saved),
+    # it is the one that saves the form once.
+    shown = values | {"form_key": form_key or new_form_key()}
     try:
         new = _new_entry(session, values, clock.now())
         if not confirmed:
             checked = entries.check_entry(session, actor, new, clock.now(), clock.today())
             if checked.needs_reason:
-                return _confirmation(request, session, checked, values)
+                return Outcome(_confirmation(request, session, checked, shown))
         with session.begin_nested():
             entry = entries.create_entry(session, actor, new, clock.now(), clock.today())
     except (Typo, DomainError) as error:
-        return _form(request, session, actor, values, clock, error)
+        return Outcome(_form(request, session, actor, shown, clock, error))
     row = worklist.entry_views(session, [entry], clock.now())[0]
     what = f"{row.member_name} {entry.rule_code} {rule_item_name(row.item_name)}"
     if entry.status == EntryStatus.approved:
@@ -200,4 +214,5 @@ def record_entry(request: Request, session: SessionDep, actor: CommitteeActor, c
         flash(request, _("已提交：{what}。关于您本人的记录需其他支委审核。").format(what=what),
               "warn")
     again = urlencode({"member_id": entry.member_id, "occurred_on": entry.occurred_on})
-    return redirect(request, f"/committee/record?{again}", trigger="scoresChanged")
+    at = f"/committee/record?{again}"
+    return Outcome(redirect(request, at, trigger="scoresChanged"), at)

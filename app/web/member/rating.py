@@ -23,7 +23,9 @@ from app.services.access import Actor
 from app.services.errors import DomainError, attempt
 from app.services.rules import load_rule_set
 from app.web.deps import WebActor
+from app.web.forms import FormKey
 from app.web.member.results import RATING_STATES, ObjectionView, objection_view
+from app.web.once import Outcome, fingerprint, save_once
 from app.web.render import flash, is_htmx, redirect, render
 
 router = APIRouter()
@@ -139,19 +141,29 @@ def write_self_assessment(rating_id: int, request: Request, session: SessionDep,
 
 @router.post("/me/ratings/{rating_id}/objections")
 def object_to_rating(rating_id: int, request: Request, session: SessionDep, actor: WebActor,
-                     clock: ClockDep,
-                     text: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    """Object to my own line while the notice (公示) runs."""
+                     clock: ClockDep, text: Annotated[str, Form(max_length=2000)] = "",
+                     form_key: FormKey = "") -> Response:
+    """Object to my own line while the notice (公示) runs (once per form: app/web/once.py)."""
     member_view.me(session, actor)
     rating_view.branch_rating(session, actor, rating_id)
+    return save_once(request, session, actor, clock, form_key,
+                     fingerprint(request.url.path, {"text": text}),
+                     lambda: _object(request, session, actor, clock, rating_id, text),
+                     _("这条异议刚才已经提交了，没有重复提交。"))
+
+
+def _object(request: Request, session: SessionDep, actor: Actor, clock: Clock, rating_id: int,
+            text: str) -> Outcome:
     result = attempt(session, lambda: appraisal.raise_objection(session, actor, rating_id,
                                                                   text, clock.now()))
     if isinstance(result, DomainError):
-        return _page(request, session, actor, clock, rating_id, result.status_code,
-                     OBJECTIONS, text=text, error=message_for(result))
+        return Outcome(_page(request, session, actor, clock, rating_id, result.status_code,
+                             OBJECTIONS, text=text, error=message_for(result)))
     message = _("异议已提交，等待支委答复。")
+    at = f"/me/ratings/{rating_id}#objections"
     if not is_htmx(request):
         flash(request, message)
-        return redirect(request, f"/me/ratings/{rating_id}#objections")
+        return Outcome(redirect(request, at), at)
     # HTMX: the section comes back with my objections, the new one included.
-    return _page(request, session, actor, clock, rating_id, 201, OBJECTIONS, done=message)
+    return Outcome(_page(request, session, actor, clock, rating_id, 201, OBJECTIONS,
+                         done=message), at)

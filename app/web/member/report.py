@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -28,8 +28,9 @@ from app.services.scoring import member_year_score
 from app.services.uploads import Upload
 from app.settings import get_settings
 from app.web.deps import WebActor
-from app.web.forms import id_or_none
+from app.web.forms import FormKey, id_or_none
 from app.web.member.shared import EntryView, RuleChoice, entry_view, rule_choice
+from app.web.once import Outcome, fingerprint, save_once
 from app.web.render import flash, is_htmx, redirect, render
 
 # The page that takes a photo: app.limits allows it a photo-sized body (main.py).
@@ -74,6 +75,8 @@ class ReportForm:
     # photo goes with the new one (unless a new photo is chosen).
     resubmit: int | None = None
     keep_photo: bool = True
+    # The form's one-time key (app/web/once.py), kept while it is shown again to correct.
+    form_key: str = ""
 
 
 def _choices(session: SessionDep, actor: Actor, clock: Clock) -> list[RuleChoice]:
@@ -207,6 +210,7 @@ def report(
     photo: Annotated[list[UploadFile | str] | None, File()] = None,
     resubmit: Annotated[str, Form(max_length=30)] = "",
     keep_photo: Annotated[str, Form(max_length=10)] = "",
+    form_key: FormKey = "",
 ) -> Response:
     """Create a pending entry about me (with `resubmit`, the correction of a rejected one);
     the photo is stored only if the entry is."""
@@ -214,11 +218,20 @@ def report(
     form = ReportForm(rule_code=rule_code.strip(), occurred_on=occurred_on.strip(),
                       quantity=quantity.strip(), points=points.strip(), note=note.strip(),
                       resubmit=_entry_id(resubmit) if resubmit.strip() else None,
-                      keep_photo=bool(keep_photo))
+                      keep_photo=bool(keep_photo), form_key=form_key)
     # Two inputs (camera, album) share the name; an empty one arrives as "". (Starlette's
     # UploadFile: FastAPI's is a subclass the parsed form does not use.)
     upload = next((p for p in photo or [] if isinstance(p, StarletteUpload) and p.filename),
                   None)
+    values = {k: str(v) for k, v in asdict(form).items() if k != "form_key"}
+    asked = fingerprint(UPLOAD_PATH, values, [upload.file] if upload else [])
+    return save_once(request, session, actor, clock, form.form_key, asked,
+                     lambda: _report(request, session, actor, clock, form, upload),
+                     _("这条申报刚才已经提交了，没有重复提交。"))
+
+
+def _report(request: Request, session: SessionDep, actor: Actor, clock: Clock,
+            form: ReportForm, upload: StarletteUpload | None) -> Outcome:
     photo_upload = Upload(upload.file, _upload_limit(), Path(get_settings().upload_dir)) \
         if upload else None
     # The photo is decoded only once the entry has passed every check; a refusal (of the
@@ -233,18 +246,20 @@ def report(
         if isinstance(closed, DomainError) and closed.code in _NOT_RESUBMITTABLE:
             # Sent again from an old page (already resubmitted, its quarter confirmed
             # since): my entries say how.
-            return _not_resubmittable(request, closed)
+            return Outcome(_not_resubmittable(request, closed))
         message = _too_large_message() if error.status_code == 413 \
             else _message(session, clock, error)
         if upload is not None and not is_htmx(request) and not error.code.startswith("photo_") \
                 and error.status_code != 413:
             message += _("（照片需要重新选择）")
-        return _form_page(request, session, actor, clock, form, message, error.status_code)
+        return Outcome(_form_page(request, session, actor, clock, form, message,
+                                  error.status_code))
     if form.resubmit is None:
         flash(request, _("已提交，等待支委审核"))
-        return redirect(request, "/me/entries")
+        return Outcome(redirect(request, "/me/entries"), "/me/entries")
     flash(request, _("已重新提交，等待支委审核"))
-    return redirect(request, f"/me/entries?year={outcome.year}")
+    at = f"/me/entries?year={outcome.year}"
+    return Outcome(redirect(request, at), at)
 
 
 def _not_resubmittable(request: Request, error: DomainError) -> Response:

@@ -22,7 +22,9 @@ from app.services.errors import DomainError, attempt
 from app.services.member_score import no_review
 from app.services.rules import load_rule_set
 from app.web.deps import WebActor
+from app.web.forms import FormKey
 from app.web.member.shared import no_review_text, review_text
+from app.web.once import Outcome, fingerprint, save_once
 from app.web.render import flash, is_htmx, redirect, render
 
 router = APIRouter()
@@ -163,11 +165,20 @@ def result_sheet(review_id: int, request: Request, session: SessionDep, actor: W
 @router.post("/me/results/{review_id}/objections")
 def object_to_result(
     review_id: int, request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
-    text: Annotated[str, Form(max_length=2000)] = "",
+    text: Annotated[str, Form(max_length=2000)] = "", form_key: FormKey = "",
 ) -> Response:
-    """Raise an objection to my own line while the results are published."""
+    """Raise an objection to my own line while the results are published (once per form:
+    app/web/once.py)."""
     member_view.me(session, actor)
     member_view.branch_review(session, actor, review_id)
+    return save_once(request, session, actor, clock, form_key,
+                     fingerprint(request.url.path, {"text": text}),
+                     lambda: _object(request, session, actor, clock, review_id, text),
+                     _("这条异议刚才已经提交了，没有重复提交。"))
+
+
+def _object(request: Request, session: SessionDep, actor: Actor, clock: Clock, review_id: int,
+            text: str) -> Outcome:
     # In a savepoint: a refusal met as the row is written (text the objection may not
     # hold) is shown in the form like any other, not in the page's banner.
     error = attempt(session, lambda: objections.raise_objection(session, actor, review_id,
@@ -175,14 +186,15 @@ def object_to_result(
     if isinstance(error, DomainError):
         context = _sheet_context(session, actor, clock, review_id)
         context |= {"text": text, "error": member_message_for(error)}
-        return render(request, "pages/member/sheet.html", context,
-                      partial="partials/member/objections.html",
-                      status_code=error.status_code)
+        return Outcome(render(request, "pages/member/sheet.html", context,
+                              partial="partials/member/objections.html",
+                              status_code=error.status_code))
     message = _("异议已提交，等待支委答复。")
+    at = f"/me/results/{review_id}"
     if not is_htmx(request):
         flash(request, message)
-        return redirect(request, f"/me/results/{review_id}")
+        return Outcome(redirect(request, at), at)
     # HTMX: the section comes back with my objections, the new one included, and an empty form.
     context = _sheet_context(session, actor, clock, review_id) | {"done": message}
-    return render(request, "pages/member/sheet.html", context,
-                  partial="partials/member/objections.html", status_code=201)
+    return Outcome(render(request, "pages/member/sheet.html", context,
+                          partial="partials/member/objections.html", status_code=201), at)
