@@ -414,14 +414,19 @@ class Drill:
         """Large photo uploads through nginx until `server` has some in flight (its
         /metrics: POSTs begun, not answered), so that killing it cuts requests off, as a
         busy server's crash does; the burst's threads and how many it had (0: none in
-        `seconds`, and the check of the cut-off requests then fails)."""
+        `seconds`, and the check of the cut-off requests then fails). Seen at three polls
+        in a row: a long request (a photo), not one of the load's quick POSTs that would be
+        over before the kill."""
         threads: list[threading.Thread] = []
         deadline = time.monotonic() + seconds
+        seen = 0
         with httpx.Client(timeout=httpx.Timeout(5, connect=2)) as client:
             while time.monotonic() < deadline:
                 if not any(thread.is_alive() for thread in threads):
                     threads += self._burst()
-                if (posts := self._posts_in_progress(client, server)) > 0:
+                posts = self._posts_in_progress(client, server)
+                seen = seen + 1 if posts else 0
+                if seen >= 3:
                     return threads, posts
                 time.sleep(0.02)
         return threads, 0
