@@ -322,6 +322,7 @@ class Drill:
         a.start()
         a.sql(f"CREATE ROLE {APP_ROLE} LOGIN PASSWORD {sql_literal(self.passwords[APP_ROLE])}")
         a.sql(f"CREATE DATABASE jifen OWNER {APP_ROLE}")
+        self.check_passwords_required(a)
         b.become_sync_standby_of(a)
         took["postgresql_s"] = round(self.clock.now() - began, 1)
         self.clock.say(f"PostgreSQL: primary a on {a.port}, standby b on {b.port} "
@@ -344,6 +345,20 @@ class Drill:
         self.clock.say(f"world: 2 branches, {len(self.people)} members, a secretary each "
                        "(logged in through nginx)")
         return took
+
+    def check_passwords_required(self, node: PgNode) -> None:
+        """Every rule of pg_hba.conf asks for a password (scram-sha-256), replication's
+        too, and a connection without one is refused."""
+        rules = node.sql("SELECT count(*) FILTER (WHERE auth_method <> 'scram-sha-256') || ' ' "
+                         "|| count(*) FROM pg_hba_file_rules")
+        others, total = (int(n) for n in rules.split())
+        without = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        tried = run([str(node.bindir / "psql"), "-X", "-w", "-h", "127.0.0.1", "-p",
+                     str(node.port), "-U", "postgres", "-d", "postgres", "-c", "SELECT 1"],
+                    env={**without, "PGPASSFILE": os.devnull}, check=False, timeout=30)
+        self.check("PostgreSQL asks every connection for its password (scram-sha-256, "
+                   "replication too)", total > 0 and others == 0 and tried.returncode != 0
+                   and "password" in tried.stderr, f"{rules}; {tried.stderr[-300:]}")
 
     def build_world(self) -> None:
         from bench.server import page_login
