@@ -7,10 +7,10 @@
   than uvicorn, so it carries the request id. ``JIFEN_LOG_FORMAT=json`` (the default in
   production) writes one JSON object per line (python-json-logger); ``text`` is for people.
 - Prometheus metrics (prometheus-client) at ``/metrics``: requests by method, route
-  template and status, their latency, and, read from the database at most every
-  ``JIFEN_METRICS_DB_SECONDS``, this year's entries by status and reviews by state, and
-  open objections. Route templates (``/api/v1/entries/{entry_id}``), not paths, so the
-  number of series stays bounded. With several worker processes set
+  template and status, their latency, those in progress by method, and, read from the
+  database at most every ``JIFEN_METRICS_DB_SECONDS``, this year's entries by status and
+  reviews by state, and open objections. Route templates (``/api/v1/entries/{entry_id}``),
+  not paths, so the number of series stays bounded. With several worker processes set
   ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory, and each scrape sums them all.
 - ``/healthz`` says the process answers (liveness); ``/readyz`` says it can serve: the
   database answers and its schema is this release's (readiness, for a load balancer or
@@ -35,7 +35,14 @@ from typing import TextIO
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from pythonjsonlogger.json import JsonFormatter
@@ -68,6 +75,10 @@ LATENCY = Histogram("jifen_http_request_duration_seconds",
                     "Time from the request's arrival to the end of its answer.",
                     ["method", "route"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+# Requests begun and not yet answered: what a server's crash or restart would cut off (the
+# failover drill waits for some before it kills one), summed over the workers.
+IN_PROGRESS = Gauge("jifen_http_requests_in_progress", "HTTP requests being answered now.",
+                    ["method"], multiprocess_mode="livesum")
 
 
 def _route_of(scope: Scope) -> str:
@@ -104,6 +115,8 @@ class RequestContext:
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500  # unless an answer starts
+        in_progress = IN_PROGRESS.labels(scope["method"])
+        in_progress.inc()
 
         async def with_id(message: Message) -> None:
             nonlocal status
@@ -117,6 +130,7 @@ class RequestContext:
         try:
             await self.app(scope, receive, with_id)
         finally:
+            in_progress.dec()
             seconds = time.perf_counter() - started
             route = _route_of(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
@@ -248,7 +262,7 @@ class _RequestMetrics(Collector):
     """The request metrics of this process, from the default registry."""
 
     def collect(self) -> Iterator[Metric]:
-        for metric in (REQUESTS, LATENCY):
+        for metric in (REQUESTS, LATENCY, IN_PROGRESS):
             yield from metric.collect()
 
 

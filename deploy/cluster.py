@@ -4,7 +4,9 @@ machines) that mount one photo volume at two paths, and nginx in front of both.
 
 Everything lives in one state directory: data, logs, pid files, mount points. `stop_all`
 stops what a run started there (by the pids it recorded, never by name) and unmounts its
-volume, whatever state the run was left in.
+volume, whatever state the run was left in. The directory is root's alone (mode 0700): the
+PostgreSQL and nginx users may only pass through it to their own folders (an ACL), its
+files are 0600, and PostgreSQL asks for a password (scram-sha-256), kept in one 0600 file.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import contextlib
 import errno
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +45,11 @@ class Ports:
     def all(self) -> tuple[int, ...]:
         return (self.pg_a, self.pg_b, self.app_a, self.app_b, self.nginx)
 
+    def named(self) -> dict[int, str]:
+        """Each port and what listens on it."""
+        return {self.pg_a: "PostgreSQL a", self.pg_b: "PostgreSQL b",
+                self.app_a: "app server a", self.app_b: "app server b", self.nginx: "nginx"}
+
 
 def port_busy(port: int) -> bool:
     with socket.socket() as probe:
@@ -50,6 +59,65 @@ def port_busy(port: int) -> bool:
 
 class ClusterError(RuntimeError):
     """A part did not start or answer as it should."""
+
+
+# --- who may read what --------------------------------------------------------------------
+
+
+def private_file(path: str, flags: int) -> int:
+    """An `open` opener: a new file is its owner's alone (0600), whatever the umask."""
+    return os.open(path, flags, 0o600)
+
+
+def write_private(path: Path, text: str, owner: str | None = None) -> None:
+    """`text` in a file of mode 0600 (made so before anything is written), of `owner`."""
+    with open(str(path), "w", opener=private_file) as out:
+        os.fchmod(out.fileno(), 0o600)
+        if owner is not None:
+            shutil.chown(path, owner, owner)
+        out.write(text)
+
+
+# A POSIX access ACL as Linux keeps it (the system.posix_acl_access attribute): a version,
+# then (tag, permissions, id) entries in the order of their tags, then of their ids.
+ACL_ATTRIBUTE = "system.posix_acl_access"
+_ACL_VERSION = 2
+ACL_USER_OBJ, ACL_USER, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER = 0x01, 0x02, 0x04, 0x10, 0x20
+_NO_ID = 0xFFFFFFFF
+
+
+def traverse_only_acl(uids: Iterable[int]) -> bytes:
+    """The ACL of a folder of mode 0700 that lets these users through it, and no more: they
+    may open what they know the name of inside (x), never list or read the folder. (Its mode
+    then shows the mask as the group's bits: 0710.)"""
+    entries = [(ACL_USER_OBJ, 0o7, _NO_ID), *((ACL_USER, 0o1, uid) for uid in sorted(set(uids))),
+               (ACL_GROUP_OBJ, 0, _NO_ID), (ACL_MASK, 0o1, _NO_ID), (ACL_OTHER, 0, _NO_ID)]
+    return struct.pack("<I", _ACL_VERSION) + b"".join(struct.pack("<HHI", *entry)
+                                                      for entry in entries)
+
+
+def acl_entries(data: bytes) -> list[tuple[int, int, int]]:
+    """(tag, permissions, id) of each entry of an ACL as `traverse_only_acl` writes it."""
+    (version,) = struct.unpack_from("<I", data)
+    if version != _ACL_VERSION or (len(data) - 4) % 8:
+        raise ValueError(f"not a POSIX ACL (version {version}, {len(data)} bytes)")
+    return [struct.unpack_from("<HHI", data, offset) for offset in range(4, len(data), 8)]
+
+
+def let_through(folder: Path, users: Sequence[str]) -> None:
+    """`folder` root's alone (0700), except that `users` may pass through it."""
+    try:
+        uids = [pwd.getpwnam(user).pw_uid for user in users]
+    except KeyError as missing:
+        raise ClusterError(f"no user {missing} on this machine (apt-get install "
+                           "nginx-light postgresql)") from None
+    folder.chmod(0o700)
+    try:
+        os.setxattr(folder, ACL_ATTRIBUTE, traverse_only_acl(uids))
+    except OSError as error:
+        raise ClusterError(f"{folder}: cannot let {' and '.join(users)} through it (a POSIX "
+                           f"ACL: {error.strerror}); give a --state on a filesystem with "
+                           "ACLs (ext4, xfs, tmpfs)") from None
 
 
 # --- processes ------------------------------------------------------------------------
@@ -148,18 +216,26 @@ class State:
         """Where one app server mounts the volume (each its own path, as two machines)."""
         return self.root / f"mnt-{server}"
 
+    @property
+    def passfile(self) -> Path:
+        """The PostgreSQL passwords (a libpq password file, 0600, the postgres user's): for
+        the drill's psql, pg_basebackup and the standby's connection to its primary."""
+        return self.pg / "pgpass"
+
     def log(self, name: str) -> Path:
         return self.root / "logs" / name
 
     def prepare(self) -> None:
-        """A fresh directory: what an earlier run left is stopped and deleted first."""
+        """A fresh directory: what an earlier run left is stopped and deleted first. Root's
+        alone; the PostgreSQL and nginx users may pass through to their folders."""
         if self.root.exists():
             stop_all(self, quiet=True)
             shutil.rmtree(self.root)
-        for folder in (self.root, self.pids, self.pg, self.nginx, self.root / "logs"):
-            folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.root, 0o755)
-        (self.root / MARKER).write_text("made by deploy/drill: it may delete this folder\n")
+        self.root.mkdir(mode=0o700, parents=True)
+        let_through(self.root, [PG_OWNER, NGINX_USER])
+        for folder in (self.pids, self.pg, self.nginx, self.root / "logs"):
+            folder.mkdir(mode=0o700)
+        write_private(self.root / MARKER, "made by deploy/drill: it may delete this folder\n")
 
     def remember(self, name: str, pid: int, kind: str) -> None:
         record = {"pid": pid, "start": _start_time(pid), "kind": kind}
@@ -178,11 +254,12 @@ class State:
 
 
 def run(command: Sequence[str], *, as_owner: bool = False, cwd: Path | None = None,
-        check: bool = True, env: dict[str, str] | None = None,
+        check: bool = True, env: dict[str, str] | None = None, input: str | None = None,
         timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """A command to its end; ClusterError with its output if it failed (check)."""
+    """A command to its end; ClusterError with its output if it failed (check). Nothing
+    secret on its command line (`ps` shows it to everyone): in `env` or `input`."""
     full = ["runuser", "-u", PG_OWNER, "--", *command] if as_owner else list(command)
-    done = subprocess.run(full, cwd=cwd, env=env, capture_output=True, text=True,
+    done = subprocess.run(full, cwd=cwd, env=env, input=input, capture_output=True, text=True,
                           timeout=timeout, check=False)
     if check and done.returncode != 0:
         raise ClusterError(f"{' '.join(command)} exited with {done.returncode}:\n"
@@ -202,6 +279,31 @@ def pg_bindir() -> Path:
         raise ClusterError("no PostgreSQL server under /usr/lib/postgresql "
                            "(apt-get install postgresql)")
     return found[-1]
+
+
+def passfile_line(user: str, password: str) -> str:
+    """A line of a libpq password file: `user`'s password on loopback, any port, any
+    database (replication included); `:` and `\\` escaped, as libpq reads them."""
+    def escaped(text: str) -> str:
+        return text.replace("\\", "\\\\").replace(":", "\\:")
+
+    if "\n" in password or "\r" in password:
+        raise ValueError("a password of one line")
+    return f"127.0.0.1:*:*:{escaped(user)}:{escaped(password)}\n"
+
+
+def write_passfile(state: State, passwords: dict[str, str]) -> None:
+    """The roles' passwords in the state's password file (0600, the postgres user's)."""
+    state.pg.mkdir(mode=0o700, exist_ok=True)
+    shutil.chown(state.pg, PG_OWNER, PG_OWNER)
+    write_private(state.passfile, "".join(passfile_line(user, password)
+                                          for user, password in passwords.items()),
+                  owner=PG_OWNER)
+
+
+def sql_literal(text: str) -> str:
+    """`text` as an SQL string literal (standard_conforming_strings: only ' is doubled)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 # Every node's settings (the primary's file is copied to a standby by pg_basebackup); what
@@ -250,21 +352,33 @@ class PgNode:
         synchronous_standby_names lists."""
         return f"jifen_{self.name}"
 
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, "PGPASSFILE": str(self.state.passfile)}
+
     def _tool(self, tool: str, *args: str, check: bool = True,
               timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return run([str(self.bindir / tool), *args], as_owner=True, cwd=self.state.pg,
-                   check=check, timeout=timeout)
+                   env=self._env(), check=check, timeout=timeout)
 
     def _own(self) -> None:
         shutil.chown(self.state.pg, PG_OWNER, PG_OWNER)
-        self.folder.mkdir(exist_ok=True)
+        self.state.pg.chmod(0o700)
+        self.folder.mkdir(mode=0o700, exist_ok=True)
         shutil.chown(self.folder, PG_OWNER, PG_OWNER)
         self.folder.chmod(0o700)
 
-    def initdb(self) -> None:
+    def initdb(self, superuser_password: str) -> None:
+        """A new cluster whose every connection, replication too, gives a password
+        (scram-sha-256): `superuser_password` is postgres's, read from a file (not argv)."""
         self._own()
-        self._tool("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+        pwfile = self.folder / "initdb-password"
+        write_private(pwfile, superuser_password + "\n", owner=PG_OWNER)
+        try:
+            self._tool("initdb", "-D", str(self.data), "-U", "postgres",
+                       "--auth=scram-sha-256", f"--pwfile={pwfile}",
+                       "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+        finally:
+            pwfile.unlink(missing_ok=True)
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(COMMON_CONF)
 
@@ -314,7 +428,8 @@ class PgNode:
 
     def basebackup_from(self, primary: PgNode) -> None:
         """A new standby of `primary`: its files copied (pg_basebackup -R: standby.signal and
-        primary_conninfo written), then its own node.conf."""
+        primary_conninfo written, naming the password file: the standby's connection gives
+        the password too), then its own node.conf."""
         self._own()
         if self.data.exists():
             shutil.rmtree(self.data)
@@ -323,9 +438,11 @@ class PgNode:
         self.write_node_conf()
 
     def sql(self, query: str, database: str = "postgres", timeout: float = 30) -> str:
-        done = run([str(self.bindir / "psql"), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                    "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
-                    "-c", query], timeout=timeout)
+        """The query's answer, as postgres; the query on psql's input (it may hold a
+        password: `ps` shows command lines)."""
+        done = run([str(self.bindir / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                    "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database],
+                   env=self._env(), input=query, timeout=timeout)
         return done.stdout.strip()
 
     def wait_streaming(self, standby: PgNode, seconds: float = 60) -> None:
@@ -373,7 +490,7 @@ class Volume:
 
     def mount(self) -> None:
         self.state.volume.mkdir(exist_ok=True)
-        run(["mount", "-t", "tmpfs", "-o", f"size={self.size_mb}m,mode=0755", "jifen-drill",
+        run(["mount", "-t", "tmpfs", "-o", f"size={self.size_mb}m,mode=0700", "jifen-drill",
              str(self.state.volume)])
         (self.state.volume / "uploads").mkdir()
         for server in ("a", "b"):
@@ -446,13 +563,12 @@ class AppServer:
     def start(self, timeout: float = 60) -> float:
         """Start it and wait for /healthz; the seconds that took."""
         began = time.monotonic()
-        log = self.state.log(f"app-{self.name}.log").open("ab")
-        self.process = subprocess.Popen(
-            [str(VENV_BIN / "jifen"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", "1"],
-            cwd=self.state.root, env={**os.environ, **self.env}, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+        with open(str(self.state.log(f"app-{self.name}.log")), "ab", opener=private_file) as log:
+            self.process = subprocess.Popen(
+                [str(VENV_BIN / "jifen"), "serve", "--host", "127.0.0.1", "--port",
+                 str(self.port), "--workers", "1"],
+                cwd=self.state.root, env={**os.environ, **self.env}, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True)
         self.state.remember(f"app-{self.name}", self.process.pid, "app")
         while time.monotonic() - began < timeout:
             if self.process.poll() is not None:
@@ -497,8 +613,11 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 512; }}
 http {{
-    log_format drill '$msec $status $request_method $uri $upstream_addr '
-                     '$upstream_status $request_time';
+    # $request, not $uri: an answer of error_page's below has its own uri. Per upstream
+    # tried: its address, its status, the bytes sent to it (a request cut off in flight
+    # had some sent); the Idempotency-Key (a random id of the client's, no secret).
+    log_format drill '$msec $status "$request" $request_time "$upstream_addr" '
+                     '"$upstream_status" "$upstream_bytes_sent" "$http_idempotency_key"';
     access_log {dir}/access.log drill;
     client_body_temp_path {dir}/tmp/body;
     proxy_temp_path {dir}/tmp/proxy;
@@ -518,6 +637,18 @@ http {{
 
     server {{
         listen 127.0.0.1:{port};
+        # nginx's own 502/504 (no app server answered) as a page of ours that tells the
+        # member to try again; the app's own answers (its 503 database_unavailable too) pass
+        # unchanged: proxy_intercept_errors is off.
+        error_page 502 503 504 /unavailable.html;
+        location = /unavailable.html {{
+            internal;
+            root {html};    # the project's static/ (unavailable.html copied)
+            default_type "text/html; charset=utf-8";
+            types {{ }}
+            add_header X-Jifen-Unavailable 1 always;
+            add_header Cache-Control "no-store" always;
+        }}
         location / {{
             proxy_pass http://jifen;
             proxy_http_version 1.1;
@@ -541,6 +672,10 @@ http {{
 """
 
 
+# The page nginx answers when no app server does (static/unavailable.html).
+UNAVAILABLE_PAGE = ROOT / "static" / "unavailable.html"
+
+
 @dataclass
 class Nginx:
     state: State
@@ -554,14 +689,31 @@ class Nginx:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.ports.nginx}"
 
+    @property
+    def html(self) -> Path:
+        return self.state.nginx / "html"
+
     def start(self) -> None:
+        """Its configuration, logs and pid root's alone; its workers (NGINX_USER) pass
+        through the folder (group) to their temporary files and the unavailable page."""
         folder = self.state.nginx
+        worker = pwd.getpwnam(NGINX_USER).pw_gid
+        for shared in (folder, folder / "tmp", self.html):
+            shared.mkdir(mode=0o710, exist_ok=True)
+            os.chown(shared, 0, worker)
+            shared.chmod(0o710)
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (folder / "tmp" / sub).mkdir(parents=True, exist_ok=True)
+            (folder / "tmp" / sub).mkdir(mode=0o700, exist_ok=True)
             shutil.chown(folder / "tmp" / sub, NGINX_USER)
-        self.conf.write_text(NGINX_CONF.format(
-            user=NGINX_USER, dir=folder, a=self.ports.app_a, b=self.ports.app_b,
-            port=self.ports.nginx))
+        page = self.html / UNAVAILABLE_PAGE.name
+        shutil.copyfile(UNAVAILABLE_PAGE, page)
+        os.chown(page, 0, worker)
+        page.chmod(0o640)
+        for log in ("access.log", "error.log"):  # the master opens them, as root
+            write_private(folder / log, "")
+        write_private(self.conf, NGINX_CONF.format(
+            user=NGINX_USER, dir=folder, html=self.html, a=self.ports.app_a,
+            b=self.ports.app_b, port=self.ports.nginx))
         base = ["nginx", "-p", str(folder), "-c", str(self.conf), "-e", str(folder / "error.log")]
         run([*base, "-t"])
         run(base)

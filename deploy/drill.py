@@ -10,8 +10,10 @@ a steady mixed load through nginx, and three faults one after another:
   d. a photo uploaded through one server is served by the other (one shared volume).
 
 Afterwards every acknowledged write is checked in the database (0 lost, 0 counted twice),
-every stored photo on the volume, and `jifen check` on the promoted database. One summary
-is printed and a JSON result written; the exit status is 1 if any check failed.
+every stored photo on the volume, `jifen check` on the promoted database, the requests fault
+a cut off (at least one, each answered in the end), and nginx's own page with both app
+servers down. One summary is printed and a JSON result written (0600, as the logs); the exit
+status is 1 if any check failed, 2 (and one line saying why) if the drill could not start.
 
     deploy/drill [--quick] [--state DIR] [--result FILE] [--keep]
     deploy/drill stop [--state DIR]
@@ -37,11 +39,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import quote
 
 import httpx2 as httpx
 import sqlalchemy as sa
 
+from deploy import nginx_log
 from deploy.cluster import (
+    UNAVAILABLE_PAGE,
     VENV_BIN,
     AppServer,
     ClusterError,
@@ -51,9 +56,12 @@ from deploy.cluster import (
     State,
     Volume,
     port_busy,
+    private_file,
     run,
+    sql_literal,
     state_folder,
     stop_all,
+    write_passfile,
 )
 from deploy.load import (
     FAILED,
@@ -69,6 +77,29 @@ from deploy.load import (
 DEFAULT_STATE = Path("/tmp/jifen-drill")
 PASSWORD = "drill-pass-2026"
 ADMIN = "drill_admin"
+APP_ROLE = "jifen"  # the app's PostgreSQL role: the database's owner, not a superuser
+# Put in the app role's password on purpose: characters a URL must quote, so that the
+# drill's multi-host URL shows they are (a password an operator generates may hold any).
+URL_RESERVED = "@:/%?#&+ '\\"
+
+
+def generated_password(reserved: str = "") -> str:
+    """A new random password (secrets), with `reserved` characters after it."""
+    return secrets.token_urlsafe(24) + reserved
+
+
+def database_url(user: str, password: str, hosts: list[tuple[str, int]],
+                 database: str) -> str:
+    """The app's multi-host URL: libpq tries the hosts in order and keeps the first that
+    accepts writes. User and password URL-quoted: any character may be in them."""
+    query = "".join(f"host={host}:{port}&" for host, port in hosts)
+    return (f"postgresql+psycopg://{quote(user, safe='')}:{quote(password, safe='')}@/"
+            f"{database}?{query}target_session_attrs=read-write")
+
+
+def shown_url(url: str) -> str:
+    """The URL with its password as ***: what the drill prints and records."""
+    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 @dataclass(frozen=True)
@@ -217,18 +248,25 @@ class ReadyzPoller:
 
 
 class Drill:
-    def __init__(self, state: State, plan: Plan, ports: Ports) -> None:
+    def __init__(self, state: State, plan: Plan, ports: Ports, keep: bool = False) -> None:
         self.state = state
         self.plan = plan
         self.ports = ports
+        self.keep = keep
         self.clock = Timeline()
         self.run_id = uuid.uuid4().hex[:8]
         self.secret = secrets.token_urlsafe(48)
         self.pg = {"a": PgNode(state, "a", ports.pg_a), "b": PgNode(state, "b", ports.pg_b)}
         self.volume = Volume(state, plan.volume_mb)
+        # PostgreSQL's superuser (the drill's psql, replication) and the app's role: each its
+        # own password, in STATE/pg/pgpass (0600), to the app servers in their environment.
+        self.passwords = {"postgres": generated_password(),
+                          APP_ROLE: generated_password(URL_RESERVED)}
         # Every PostgreSQL server, in order; libpq takes the first that accepts writes.
-        self.url = (f"postgresql+psycopg://jifen@/jifen?host=127.0.0.1:{ports.pg_a}"
-                    f"&host=127.0.0.1:{ports.pg_b}&target_session_attrs=read-write")
+        self.url = database_url(APP_ROLE, self.passwords[APP_ROLE],
+                                [("127.0.0.1", ports.pg_a), ("127.0.0.1", ports.pg_b)], "jifen")
+        self.killed_app_at = 0.0  # when fault a killed server a (epoch: nginx's log's clock)
+        self.started = datetime.now(UTC)
         self.apps = {name: AppServer(state, name, port, self._app_env(name))
                      for name, port in (("a", ports.app_a), ("b", ports.app_b))}
         self.nginx = Nginx(state, ports)
@@ -266,24 +304,30 @@ class Drill:
 
     def setup(self) -> dict[str, float]:
         took: dict[str, float] = {}
-        busy = [p for p in self.ports.all() if port_busy(p)]
+        names = self.ports.named()
+        busy = [f"{port} ({names[port]})" for port in self.ports.all() if port_busy(port)]
         if busy:
-            raise ClusterError(f"ports in use: {busy} (another drill? deploy/drill stop)")
+            raise ClusterError(f"port{'s' if len(busy) > 1 else ''} {', '.join(busy)} already "
+                               "in use on 127.0.0.1: another drill (deploy/drill stop), or "
+                               "another program")
         began = self.clock.now()
         self.volume.mount()
         self.clock.say(f"photo volume: tmpfs of {self.plan.volume_mb} MB at "
                        f"{self.state.volume}, mounted by server a at "
                        f"{self.state.mount_point('a')} and by b at {self.state.mount_point('b')}")
         a, b = self.pg["a"], self.pg["b"]
-        a.initdb()
+        a.initdb(self.passwords["postgres"])
+        write_passfile(self.state, self.passwords)
         a.write_node_conf()
         a.start()
-        a.sql("CREATE ROLE jifen LOGIN")
-        a.sql("CREATE DATABASE jifen OWNER jifen")
+        a.sql(f"CREATE ROLE {APP_ROLE} LOGIN PASSWORD {sql_literal(self.passwords[APP_ROLE])}")
+        a.sql(f"CREATE DATABASE jifen OWNER {APP_ROLE}")
+        self.check_passwords_required(a)
         b.become_sync_standby_of(a)
         took["postgresql_s"] = round(self.clock.now() - began, 1)
         self.clock.say(f"PostgreSQL: primary a on {a.port}, standby b on {b.port} "
-                       "(streaming, synchronous)")
+                       "(streaming, synchronous; scram-sha-256, passwords in "
+                       f"{self.state.passfile})")
         began = self.clock.now()
         self.jifen("migrate")
         self.jifen("create-admin", "--username", ADMIN, "--password", PASSWORD)
@@ -294,13 +338,27 @@ class Drill:
         self.nginx.start()
         took["servers_s"] = round(self.clock.now() - began, 1)
         self.clock.say(f"app servers a :{self.ports.app_a}, b :{self.ports.app_b}; nginx "
-                       f":{self.ports.nginx}; database URL {self.url}")
+                       f":{self.ports.nginx}; database URL {shown_url(self.url)}")
         began = self.clock.now()
         self.build_world()
         took["world_s"] = round(self.clock.now() - began, 1)
         self.clock.say(f"world: 2 branches, {len(self.people)} members, a secretary each "
                        "(logged in through nginx)")
         return took
+
+    def check_passwords_required(self, node: PgNode) -> None:
+        """Every rule of pg_hba.conf asks for a password (scram-sha-256), replication's
+        too, and a connection without one is refused."""
+        rules = node.sql("SELECT count(*) FILTER (WHERE auth_method <> 'scram-sha-256') || ' ' "
+                         "|| count(*) FROM pg_hba_file_rules")
+        others, total = (int(n) for n in rules.split())
+        without = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        tried = run([str(node.bindir / "psql"), "-X", "-w", "-h", "127.0.0.1", "-p",
+                     str(node.port), "-U", "postgres", "-d", "postgres", "-c", "SELECT 1"],
+                    env={**without, "PGPASSFILE": os.devnull}, check=False, timeout=30)
+        self.check("PostgreSQL asks every connection for its password (scram-sha-256, "
+                   "replication too)", total > 0 and others == 0 and tried.returncode != 0
+                   and "password" in tried.stderr, f"{rules}; {tried.stderr[-300:]}")
 
     def build_world(self) -> None:
         from bench.server import page_login
@@ -344,10 +402,12 @@ class Drill:
 
     def fault_app_server(self) -> dict[str, Any]:
         server = self.apps["a"]
-        burst = self._burst()
+        burst, in_flight = self._burst_until_in_flight(server)
         killed = self.clock.now()
+        self.killed_app_at = time.time()
         server.kill9()
-        self.clock.say("fault a: app server a killed (kill -9), photo uploads in flight")
+        self.clock.say(f"fault a: app server a killed (kill -9) with {in_flight} POST "
+                       "request(s) in flight on it (photo uploads)")
         time.sleep(self.plan.app_down)
         restarted = self.clock.now()
         startup = server.start()
@@ -360,8 +420,67 @@ class Drill:
         result = outage(self.recorder.attempts, killed, end)
         self.windows["app_server_killed"] = (killed, end)
         result |= {"down_s": round(restarted - killed, 2), "restart_s": round(startup, 2),
-                   "nginx_passed_on": self._nginx_passed_on()}
+                   "nginx_passed_on": self._nginx_passed_on(),
+                   "posts_in_flight_when_killed": in_flight}
         return result
+
+    def _burst_until_in_flight(self, server: AppServer,
+                               seconds: float = 30) -> tuple[list[threading.Thread], int]:
+        """Large photo uploads through nginx until `server` has some in flight (its
+        /metrics: POSTs begun, not answered), so that killing it cuts requests off, as a
+        busy server's crash does; the burst's threads and how many it had (0: none in
+        `seconds`, and the check of the cut-off requests then fails). Seen at three polls
+        in a row: a long request (a photo), not one of the load's quick POSTs that would be
+        over before the kill."""
+        threads: list[threading.Thread] = []
+        deadline = time.monotonic() + seconds
+        seen = 0
+        with httpx.Client(timeout=httpx.Timeout(5, connect=2)) as client:
+            while time.monotonic() < deadline:
+                if not any(thread.is_alive() for thread in threads):
+                    threads += self._burst()
+                posts = self._posts_in_progress(client, server)
+                seen = seen + 1 if posts else 0
+                if seen >= 3:
+                    return threads, posts
+                time.sleep(0.02)
+        return threads, 0
+
+    @staticmethod
+    def _posts_in_progress(client: httpx.Client, server: AppServer) -> int:
+        try:
+            text = client.get(f"{server.url}/metrics").text
+        except httpx.HTTPError:
+            return 0
+        found = re.search(r'^jifen_http_requests_in_progress\{method="POST"\} (\S+)$', text,
+                          re.MULTILINE)
+        return int(float(found.group(1))) if found else 0
+
+    def cut_off_by_fault_a(self) -> dict[str, Any]:
+        """The requests server a had in flight when fault a killed it (nginx's log: sent to
+        it, never answered by it) and what became of each: passed on by nginx to server b
+        (a GET), or answered 502 and sent again by its client with its Idempotency-Key until
+        answered (a POST; judged after the drain). At least one, each answered: the drill
+        fails otherwise (it would not have shown the retry path)."""
+        server = f"127.0.0.1:{self.ports.app_a}"
+        lines: list[nginx_log.Logged] = []
+        with contextlib.suppress(OSError):
+            lines = nginx_log.parse((self.state.nginx / "access.log").read_text())
+        cut = nginx_log.cut_off(lines, server, self.killed_app_at) if self.killed_app_at \
+            else []
+        acked = {w.key for w in self.recorder.writes if w.acked_at is not None}
+        passed = [line for line in cut if nginx_log.passed_on(line, server)]
+        retried = [line for line in cut if line not in passed and line.key in acked]
+        unanswered = [f"{line.method} {line.path} {line.status} key {line.key}"
+                      for line in cut if line not in passed and line not in retried]
+        self.check("fault a: requests cut off in flight (at least one), each answered by "
+                   "the other server or sent again with its key", bool(cut) and not unanswered,
+                   f"{len(cut)} cut off; unanswered: {unanswered[:10]}")
+        return {"cut_off_in_flight": len(cut),
+                "cut_off_by_kind": dict(Counter(f"{line.method} {line.path}" for line in cut)),
+                "cut_off_passed_on_to_b": len(passed),
+                "cut_off_sent_again_with_key_and_answered": len(retried),
+                "cut_off_unanswered": len(unanswered)}
 
     def _claims_kept_and_released(self) -> tuple[int, int]:
         """From the app servers' logs: Idempotency-Key claims their requests could not
@@ -378,7 +497,7 @@ class Drill:
 
     def _burst(self) -> list[threading.Thread]:
         """Members sending large photos at this moment (a photo takes the longest of any
-        request: decoded, re-encoded, written), so that the fault cuts requests off in flight,
+        request: decoded, re-encoded, written), so that a fault cuts requests off in flight,
         as a busy server's crash does; then a moment for them to be under way."""
         assert self.load is not None
         threads = self.load.burst(6, self.big_photo)
@@ -723,9 +842,8 @@ class Drill:
 
     # --- the whole run ---------------------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
-        started = datetime.now(UTC)
-        took = self.setup()
+    def run(self, took: dict[str, float]) -> dict[str, Any]:
+        """The load and the faults, then the checks (after `setup`)."""
         self.load = Load(self.nginx.url, self.people, self.committees, self.recorder,
                          threads=self.plan.threads, think=self.plan.think,
                          park_after=self.plan.park_after, run_id=self.run_id)
@@ -750,14 +868,16 @@ class Drill:
         writes = self.verify()
         for name, (start, end) in self.windows.items():
             faults[name] |= held_keys(self.recorder.attempts, self.recorder.writes, start, end)
+        faults["app_server_killed"] |= self.cut_off_by_fault_a()
         check = self.jifen_check()
         self.check("every write answered in the end", writes["unanswered"] == 0,
                    str(writes["unanswered_by_kind"]))
         self.check("no 500 answered", not any(a.status == 500 for a in self.recorder.attempts))
+        unavailable = self.unavailable_page()
         attempts = self.recorder.attempts
         return {
             "drill": self.plan.name, "run_id": self.run_id,
-            "started": started.isoformat(timespec="seconds"),
+            "started": self.started.isoformat(timespec="seconds"),
             "duration_s": round(self.clock.now(), 1),
             "setup_s": took, "load_s": round(load_ended - load_began, 1),
             "ok": all(self.checks.values()),
@@ -770,26 +890,58 @@ class Drill:
             "faults": faults,
             "cross_server_photo": cross,
             "jifen_check": check,
+            "unavailable_page": unavailable,
             "plan": asdict(self.plan),
             "events": self.clock.events,
-            "database_url": self.url,
+            "database_url": shown_url(self.url),
         }
+
+    def unavailable_page(self) -> dict[str, Any]:
+        """Both app servers down (the load is over): nginx answers a page load and a form's
+        POST with its own page (static/unavailable.html), 502 and X-Jifen-Unavailable: 1,
+        by which the page's script tells it from an answer of the app's. (With --keep, the
+        servers are started again afterwards.)"""
+        for server in self.apps.values():
+            server.kill9()
+        page = UNAVAILABLE_PAGE.read_bytes()
+        seen: dict[str, Any] = {}
+        with httpx.Client(base_url=self.nginx.url, timeout=15) as client:
+            for method, path in (("GET", "/me"), ("POST", "/me/report")):
+                answer = client.request(method, path, data={"note": "x"} if method == "POST"
+                                        else None)
+                seen[f"{method} {path}"] = {
+                    "status": answer.status_code,
+                    "x_jifen_unavailable": answer.headers.get("x-jifen-unavailable"),
+                    "content_type": answer.headers.get("content-type"),
+                    "the_page": answer.content == page}
+        self.check("both app servers down: nginx answers static/unavailable.html (502, "
+                   "X-Jifen-Unavailable: 1)", all(
+                       s["status"] == 502 and s["x_jifen_unavailable"] == "1" and s["the_page"]
+                       for s in seen.values()), str(seen))
+        self.clock.say("both app servers stopped: nginx answers " + "; ".join(
+            f"{k} {v['status']}{' with its unavailable page' if v['the_page'] else ''}"
+            for k, v in seen.items()))
+        if self.keep:
+            for server in self.apps.values():
+                server.start()
+        return seen
 
 
 # --- the summary ------------------------------------------------------------------------------
 
 
 def summary(result: dict[str, Any]) -> str:
+    """The result in a few lines; a part the run did not reach is left out (no None)."""
     faults = result.get("faults", {})
     lines = [f"Jifen failover drill ({result.get('drill')}): "
              f"{'PASSED' if result.get('ok') else 'FAILED'} in {result.get('duration_s')} s"]
-    requests = result.get("requests", {})
-    writes = result.get("writes", {})
-    lines.append(f"  requests through nginx: {requests.get('total')} "
-                 f"({requests.get('failed')} failed: no answer or 5xx)")
-    lines.append(f"  writes acknowledged: {writes.get('acknowledged')} "
-                 f"{writes.get('acknowledged_by_kind')}; lost {writes.get('lost')}, "
-                 f"counted twice {writes.get('twice')}, unanswered {writes.get('unanswered')}")
+    if requests := result.get("requests"):
+        lines.append(f"  requests through nginx: {requests['total']} "
+                     f"({requests['failed']} failed: no answer or 5xx)")
+    if writes := result.get("writes"):
+        lines.append(f"  writes acknowledged: {writes['acknowledged']} "
+                     f"{writes['acknowledged_by_kind']}; lost {writes['lost']}, "
+                     f"counted twice {writes['twice']}, unanswered {writes['unanswered']}")
     names = {"app_server_killed": "a. app server killed",
              "database_primary_killed": "b. PostgreSQL primary killed",
              "photo_volume_full": "c. photo volume full"}
@@ -799,27 +951,36 @@ def summary(result: dict[str, Any]) -> str:
             continue
         lines.append(f"  {title}: unavailable {fault['unavailable_s']} s, "
                      f"{fault['failed_requests']} of {fault['requests']} requests failed")
+        if "cut_off_in_flight" in fault:
+            lines.append(f"     {fault['cut_off_in_flight']} request(s) in flight on it cut "
+                         f"off: {fault['cut_off_passed_on_to_b']} passed on to b by nginx, "
+                         f"{fault['cut_off_sent_again_with_key_and_answered']} sent again "
+                         "with their key and answered, "
+                         f"{fault['cut_off_unanswered']} unanswered")
         if fault.get("writes_held_by_a_cut_off_request"):
             lines.append(f"     {fault['writes_held_by_a_cut_off_request']} write(s) whose "
                          "key a cut-off request held (409 idempotency_in_progress), answered "
                          f"after at most {fault['longest_hold_s']} s")
-        if key == "database_primary_killed":
+        if key == "database_primary_killed" and "readyz" in fault:
             lines.append(f"     no primary for {fault['without_primary_s']} s, promotion "
                          f"{fault['promotion_s']} s, back {fault['back_after_promotion_s']} s "
                          f"after it; /readyz: " + "; ".join(
                              f"{n} {v['statuses_without_primary']} without a primary, 200 "
                              f"{v['first_200_after_promotion_s']} s after promotion"
                              for n, v in fault["readyz"].items()))
-        if key == "photo_volume_full":
+        if key == "photo_volume_full" and "probe_answers" in fault:
             lines.append(f"     probes {fault['probe_answers']}, load uploads "
                          f"{fault['load_uploads_while_full']}, uploads accepted again "
                          f"{fault['first_upload_after_freeing_s']} s after freeing")
-    cross = result.get("cross_server_photo", {})
-    lines.append("  d. photo through one server, read through the other: " + ", ".join(
-        f"{k} {'ok' if v.get('ok') else 'FAILED'}" for k, v in cross.items()))
-    check = result.get("jifen_check", {})
-    lines.append(f"  jifen check: exit {check.get('exit_status')}, "
-                 f"{check.get('problems')} problems")
+    if cross := result.get("cross_server_photo"):
+        lines.append("  d. photo through one server, read through the other: " + ", ".join(
+            f"{k} {'ok' if v.get('ok') else 'FAILED'}" for k, v in cross.items()))
+    if check := result.get("jifen_check"):
+        lines.append(f"  jifen check: exit {check['exit_status']}, {check['problems']} problems")
+    if page := result.get("unavailable_page"):
+        lines.append("  both app servers down, nginx answers: " + "; ".join(
+            f"{k} {v['status']}{' its unavailable page' if v['the_page'] else ''}"
+            for k, v in page.items()))
     failed = [name for name, ok in result.get("checks", {}).items() if not ok]
     if result.get("error"):
         lines.append(f"  ERROR: {result['error']}")
@@ -835,8 +996,40 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+# What ends a run early: a part that did not start or answer, a command that failed.
+RUN_ERRORS = (ClusterError, subprocess.SubprocessError, OSError, httpx.HTTPError,
+              sa.exc.SQLAlchemyError)
+
+
+def write_result(path: Path, result: dict[str, Any]) -> None:
+    """The JSON result, its owner's alone (0600), as the logs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(path), "w", opener=private_file) as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+
+
+def could_not_run(error: BaseException, plan: Plan, drill: Drill | None,
+                  result_file: Path) -> int:
+    """One line saying what did not start, the whole error in the result; exit status 2."""
+    text = str(error).strip() or type(error).__name__
+    first = text.splitlines()[0]
+    result = {"drill": plan.name, "ok": False, "could_not_run": text[:4000],
+              "events": drill.clock.events if drill else []}
+    kept = False
+    with contextlib.suppress(OSError):
+        write_result(result_file, result)
+        kept = True
+    more = f" (all of it in {result_file})" if kept and first != text else ""
+    print(f"drill: could not run: {first}{more}", file=sys.stderr, flush=True)
+    return 2
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     plan = QUICK if args.quick else FULL
+    # What the run writes, and what it starts writes, is its owner's alone (the logs, the
+    # result; PostgreSQL makes its own files so anyway).
+    os.umask(0o077)
     try:
         state = state_folder(args.state)
     except ClusterError as refused:
@@ -844,29 +1037,36 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     result_file = Path(args.result) if args.result else state.root / "result.json"
     signal.signal(signal.SIGTERM, _terminate)
-    state.prepare()
-    drill = Drill(state, plan, Ports())
-    result: dict[str, Any]
+    drill: Drill | None = None
+    started = False
     try:
-        result = drill.run()
-    except (ClusterError, subprocess.SubprocessError, OSError, httpx.HTTPError,
-            sa.exc.SQLAlchemyError) as error:
-        drill.clock.say(f"the drill could not go on: {error}")
-        result = {"drill": plan.name, "ok": False, "error": str(error)[:4000],
-                  "checks": drill.checks, "events": drill.clock.events,
-                  "duration_s": round(drill.clock.now(), 1)}
+        try:
+            state.prepare()
+            drill = Drill(state, plan, Ports(), keep=args.keep)
+            took = drill.setup()
+        except RUN_ERRORS as error:
+            return could_not_run(error, plan, drill, result_file)
+        started = True
+        result: dict[str, Any]
+        try:
+            result = drill.run(took)
+        except RUN_ERRORS as error:
+            drill.clock.say(f"the drill could not go on: {error}")
+            result = {"drill": plan.name, "ok": False, "error": str(error)[:4000],
+                      "checks": drill.checks, "events": drill.clock.events,
+                      "duration_s": round(drill.clock.now(), 1)}
     finally:
-        if drill.load is not None:
+        if drill is not None and drill.load is not None:
             drill.load.stopping.set()
-        if not args.keep:
+        # Nothing is kept of a run that could not start, even with --keep.
+        if not (args.keep and started):
             stop_all(state, quiet=True)
-    result_file.parent.mkdir(parents=True, exist_ok=True)
-    result_file.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    write_result(result_file, result)
     print(summary(result))
     print(f"result: {result_file}; logs: {state.root / 'logs'}, {state.nginx}, {state.pg}")
     if args.keep:
         print(f"still running (--keep): nginx {drill.nginx.url}; stop with: deploy/drill stop "
-              f"--state {state.root}")
+              f"--state {state.root}; PostgreSQL's passwords: {state.passfile}")
     return 0 if result.get("ok") else 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
+from starlette.types import Message, Receive, Scope, Send
 
 from app import ops, settings
 from app.ops import schema_head
@@ -169,3 +171,31 @@ def test_not_ready_when_the_database_does_not_answer(client: TestClient, db: Ses
                              "detail": "the database does not answer (SQLAlchemyError)"}
     # Liveness does not depend on the database.
     assert client.get("/healthz").status_code == 200
+
+
+def test_metrics_count_the_requests_in_progress() -> None:
+    """Begun and not yet answered, by method: what a crash of the server would cut off (the
+    failover drill kills a server only once it has some); a request that fails is done too."""
+
+    def in_progress(method: str) -> float:
+        return metric(ops.exposition().decode(), "jifen_http_requests_in_progress",
+                      method=method) or 0
+
+    seen: list[float] = []
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(in_progress("POST"))
+        raise RuntimeError("the handler failed")
+
+    async def nothing() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def drop(message: Message) -> None:
+        pass
+
+    before = in_progress("POST")
+    scope: Scope = {"type": "http", "method": "POST", "path": "/api/v1/photos", "headers": []}
+    with pytest.raises(RuntimeError):
+        asyncio.run(ops.RequestContext(handler)(scope, nothing, drop))
+    assert seen == [before + 1]
+    assert in_progress("POST") == before

@@ -3,7 +3,9 @@ starts nginx, two app servers over one photo volume and a PostgreSQL primary wit
 synchronous standby on loopback, runs a mixed load through an app server killed, the primary
 killed and its standby promoted, and the photo volume full, then checks every write. Here
 its JSON result is held to what the issue asks, and nothing it started may be left behind,
-after a run and after an interrupted one.
+after a run, after an interrupted one and after one that could not start. Its state folder
+is root's alone, its logs and result 0600, and its PostgreSQL passwords are nowhere but in
+their file: not in its output, its logs, its result, nor on a command line while it runs.
 
 Slow (about a minute) and it needs root (apt, mount, PostgreSQL as the postgres user):
 only with JIFEN_DRILL=1.
@@ -11,18 +13,30 @@ only with JIFEN_DRILL=1.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pwd
 import signal
 import socket
+import stat
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from deploy.cluster import Ports
+from deploy.cluster import (
+    ACL_ATTRIBUTE,
+    ACL_GROUP_OBJ,
+    ACL_OTHER,
+    ACL_USER,
+    Ports,
+    acl_entries,
+)
+from tests.drill.support import passwords
 
 ROOT = Path(__file__).resolve().parents[2]
 DRILL = ROOT / "deploy" / "drill"
@@ -60,16 +74,82 @@ def left_behind(state: Path) -> list[str]:
     return found
 
 
+def command_lines_holding(secrets: list[str]) -> list[str]:
+    """Processes whose command line (what `ps` shows anyone) holds one of `secrets`."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if any(secret in text for secret in secrets):
+                found.append(f"{cmdline.parent.name}: {text[:200]}")
+    return found
+
+
+def files_holding(root: Path, secrets: list[str], but: Path) -> list[str]:
+    """Files under `root` (not `but`) that hold one of `secrets`."""
+    wanted = [secret.encode() for secret in secrets]
+    found = []
+    for path in root.rglob("*"):
+        if path == but or path.is_symlink() or not path.is_file():
+            continue
+        with contextlib.suppress(OSError):
+            data = path.read_bytes()
+            if any(secret in data for secret in wanted):
+                found.append(str(path))
+    return found
+
+
+def assert_private(state: Path, result_file: Path) -> None:
+    """The state folder root's alone, except that the PostgreSQL and nginx users may pass
+    through it (an ACL: list or read it, they may not); nothing in it open to anyone else;
+    nothing readable by a group but the page nginx's workers serve; logs and result 0600."""
+    info = state.stat()
+    assert info.st_uid == 0 and stat.S_IMODE(info.st_mode) == 0o710, oct(info.st_mode)
+    entries = acl_entries(os.getxattr(state, ACL_ATTRIBUTE))
+    assert {uid: perms for tag, perms, uid in entries if tag == ACL_USER} == {
+        pwd.getpwnam("postgres").pw_uid: 0o1, pwd.getpwnam("www-data").pw_uid: 0o1}
+    assert [perms for tag, perms, _ in entries if tag in (ACL_GROUP_OBJ, ACL_OTHER)] == [0, 0]
+    every = [p for p in state.rglob("*") if not p.is_symlink()]
+    assert [str(p) for p in every if p.lstat().st_mode & 0o007] == []
+    assert [str(p) for p in every if p.is_file() and p.lstat().st_mode & 0o040] == [
+        str(state / "nginx" / "html" / "unavailable.html")]
+    logs = [*state.glob("logs/*.log"), *state.glob("nginx/*.log"), *state.glob("pg/*/server.log"),
+            state / "pg" / "pgpass", result_file]
+    assert len(logs) >= 7
+    assert {str(p): oct(stat.S_IMODE(p.stat().st_mode)) for p in logs} == {
+        str(p): "0o600" for p in logs}
+    assert (state / "pg" / "pgpass").stat().st_uid == pwd.getpwnam("postgres").pw_uid
+
+
 def test_the_quick_drill_loses_nothing_and_recovers_from_each_fault(tmp_path: Path) -> None:
     result_file = tmp_path / "result.json"
     began = time.monotonic()
-    done = subprocess.run([str(DRILL), "--quick", "--state", str(STATE), "--result",
-                           str(result_file)], capture_output=True, text=True, timeout=900,
-                          check=False)
+    # Watched while it runs: no PostgreSQL password on any command line.
+    drill = subprocess.Popen([str(DRILL), "--quick", "--state", str(STATE), "--result",
+                              str(result_file)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        passfile = STATE / "pg" / "pgpass"
+        secrets: list[str] = []
+        on_command_lines: list[str] = []
+        output: list[str] = []
+        reader = threading.Thread(target=lambda: output.extend(drill.communicate()))
+        reader.start()
+        while reader.is_alive() and time.monotonic() - began < 900:
+            if not secrets and passfile.exists():
+                with contextlib.suppress(OSError, IndexError):
+                    secrets = [secret[:20] for secret in passwords(passfile).values()]
+            on_command_lines += command_lines_holding(secrets) if secrets else []
+            reader.join(0.25)
+    finally:
+        if drill.poll() is None:
+            drill.kill()
+    reader.join(60)
+    stdout, stderr = output
     wall = time.monotonic() - began
-    print(done.stdout[-4000:], done.stderr[-2000:])
+    print(stdout[-4000:], stderr[-2000:])
     result: dict[str, Any] = json.loads(result_file.read_text())
-    assert done.returncode == 0 and result["ok"], \
+    assert drill.returncode == 0 and result["ok"], \
         [name for name, ok in result.get("checks", {}).items() if not ok] or result.get("error")
     failed = [name for name, ok in result["checks"].items() if not ok]
     assert not failed
@@ -82,6 +162,12 @@ def test_the_quick_drill_loses_nothing_and_recovers_from_each_fault(tmp_path: Pa
     # a: nginx took the traffic to the other server; only requests in flight failed.
     killed = faults["app_server_killed"]
     assert killed["unavailable_s"] < 2 and killed["failed_requests"] <= 10
+    # It was killed with requests in flight, which it cut off: each was then answered, by
+    # the other server (nginx passed it on) or sent again with its Idempotency-Key.
+    assert killed["posts_in_flight_when_killed"] >= 1
+    assert killed["cut_off_in_flight"] >= 1 and killed["cut_off_unanswered"] == 0
+    assert killed["cut_off_in_flight"] == (killed["cut_off_passed_on_to_b"]
+                                           + killed["cut_off_sent_again_with_key_and_answered"])
     # b: 503 from /readyz of both servers without a primary, 200 after, no configuration
     # changed; the app back within seconds of the promotion.
     database = faults["database_primary_killed"]
@@ -104,9 +190,42 @@ def test_the_quick_drill_loses_nothing_and_recovers_from_each_fault(tmp_path: Pa
     # d: a photo uploaded through one server is served by the other.
     assert {k: v["ok"] for k, v in result["cross_server_photo"].items()} == {
         "a->b": True, "b->a": True}
+    # Both app servers down: nginx's own page, marked, to a page load and to a form's POST.
+    page = result["unavailable_page"]
+    assert {k: (v["status"], v["x_jifen_unavailable"], v["the_page"]) for k, v in page.items()
+            } == {"GET /me": (502, "1", True), "POST /me/report": (502, "1", True)}
+    # The passwords (scram-sha-256) are in their file alone.
+    assert secrets and on_command_lines == []
+    assert "***" in result["database_url"]
+    assert not any(secret in text for secret in secrets for text in (stdout, stderr))
+    assert files_holding(STATE, secrets, but=STATE / "pg" / "pgpass") == []
+    assert files_holding(tmp_path, secrets, but=STATE) == []
+    assert_private(STATE, result_file)
     # The quick drill is meant to take about a minute and a half at most (more on a busy
     # machine); everything it started is gone.
     assert wall < 240, wall
+    assert left_behind(STATE) == []
+
+
+def test_a_drill_that_cannot_start_says_why_in_one_line_and_exits_2() -> None:
+    """A port of its own taken: exit status 2 (could not run), one line naming the port, no
+    report of None figures, nothing started."""
+    port = Ports().app_b
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        done = subprocess.run([str(DRILL), "--quick", "--state", str(STATE)],
+                              capture_output=True, text=True, timeout=300, check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert output.splitlines()[-1] == (
+        f"drill: could not run: port {port} (app server b) already in use on 127.0.0.1: "
+        "another drill (deploy/drill stop), or another program"), output
+    assert "None" not in output and "Traceback" not in output
+    assert [line for line in output.splitlines() if "could not run" in line or
+            line.startswith("[")] == [output.splitlines()[-1]]
+    assert json.loads((STATE / "result.json").read_text())["ok"] is False
     assert left_behind(STATE) == []
 
 

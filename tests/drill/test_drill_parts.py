@@ -1,0 +1,139 @@
+"""The failover drill's parts that need no cluster (deploy/): its database URL and password
+file, the ACL of its state folder, its reading of nginx's log, what it prints when it could
+not start. Run everywhere; the drill itself only with JIFEN_DRILL=1 (test_drill.py)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from deploy import nginx_log
+from deploy.cluster import (
+    ACL_ATTRIBUTE,
+    ACL_GROUP_OBJ,
+    ACL_MASK,
+    ACL_OTHER,
+    ACL_USER,
+    ACL_USER_OBJ,
+    ClusterError,
+    acl_entries,
+    passfile_line,
+    sql_literal,
+    traverse_only_acl,
+)
+from deploy.drill import (
+    QUICK,
+    URL_RESERVED,
+    could_not_run,
+    database_url,
+    generated_password,
+    shown_url,
+    summary,
+)
+from tests.drill.support import passfile_fields
+
+
+def test_the_database_url_carries_any_password_quoted_and_both_hosts() -> None:
+    password = generated_password(URL_RESERVED)
+    assert password.endswith("@:/%?#&+ '\\") and len(password) > 40
+    assert generated_password() != generated_password()
+    url = database_url("jifen", password, [("127.0.0.1", 55601), ("127.0.0.1", 55602)],
+                       "jifen")
+    parsed = sa.make_url(url)
+    assert parsed.password == password and parsed.username == "jifen"
+    assert parsed.database == "jifen"
+    assert parsed.query == {"host": ("127.0.0.1:55601", "127.0.0.1:55602"),
+                            "target_session_attrs": "read-write"}
+    # What libpq is given: the password whole, for every host in order.
+    engine = sa.create_engine(url)
+    try:
+        _, given = engine.dialect.create_connect_args(engine.url)
+    finally:
+        engine.dispose()
+    assert given["password"] == password and given["port"] == "55601,55602"
+    shown = shown_url(url)
+    assert "***" in shown and password[:20] not in shown and "55602" in shown
+
+
+def test_the_password_file_escapes_what_libpq_would_split_on() -> None:
+    line = passfile_line("jifen", "a:b\\c d'e")
+    assert line == "127.0.0.1:*:*:jifen:a\\:b\\\\c d'e\n"
+    assert passfile_fields(line.rstrip("\n")) == ["127.0.0.1", "*", "*", "jifen", "a:b\\c d'e"]
+    with pytest.raises(ValueError):
+        passfile_line("jifen", "two\nlines")
+    assert sql_literal("it's") == "'it''s'"
+
+
+def test_the_state_folder_acl_lets_named_users_through_and_nothing_else(
+        tmp_path: Path) -> None:
+    data = traverse_only_acl([1001, 33, 1001])
+    assert acl_entries(data) == [
+        (ACL_USER_OBJ, 0o7, 0xFFFFFFFF), (ACL_USER, 0o1, 33), (ACL_USER, 0o1, 1001),
+        (ACL_GROUP_OBJ, 0, 0xFFFFFFFF), (ACL_MASK, 0o1, 0xFFFFFFFF), (ACL_OTHER, 0, 0xFFFFFFFF)]
+    with pytest.raises(ValueError):
+        acl_entries(b"\x01\x00\x00\x00")
+    folder = tmp_path / "state"
+    folder.mkdir(mode=0o700)
+    try:
+        os.setxattr(folder, ACL_ATTRIBUTE, data)
+    except OSError as error:
+        pytest.skip(f"no POSIX ACLs here: {error}")
+    # The kernel took it as it is (its entries valid, in order): the mask shows as the
+    # group's bits, nothing for anyone else.
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o710
+    assert acl_entries(os.getxattr(folder, ACL_ATTRIBUTE)) == acl_entries(data)
+
+
+# Lines as the drill's nginx writes them (log_format drill), around a kill at 1000.000.
+LOG = """\
+999.100 200 "GET /api/v1/members/3/score HTTP/1.1" 0.004 "127.0.0.1:55611" "200" "312" "-"
+1000.210 502 "POST /api/v1/photos HTTP/1.1" 0.900 "127.0.0.1:55611" "502" "2410583" "k-cut"
+1000.050 200 "GET /me HTTP/1.1" 0.300 "127.0.0.1:55611, 127.0.0.1:55612" "502, 200" \
+"402, 398" "-"
+1000.400 201 "POST /api/v1/entries HTTP/1.1" 0.010 "127.0.0.1:55611, 127.0.0.1:55612" \
+"502, 201" "0, 800" "k-refused"
+1000.500 201 "POST /api/v1/photos HTTP/1.1" 0.200 "127.0.0.1:55611, 127.0.0.1:55612" \
+"502, 201" "500, 2400000" "k-late"
+1000.600 503 "GET /readyz HTTP/1.1" 0.900 "127.0.0.1:55611" "503" "200" "-"
+1000.700 502 "GET /me HTTP/1.1" 0.001 "jifen" "502" "0" "-"
+not a line of ours
+"""
+
+
+def test_nginx_log_names_the_requests_a_kill_cut_off_in_flight() -> None:
+    lines = nginx_log.parse(LOG.replace("\\\n", ""))
+    assert len(lines) == 7
+    photo = lines[1]
+    assert (photo.method, photo.path, photo.status, photo.key) == (
+        "POST", "/api/v1/photos", 502, "k-cut")
+    assert photo.began == pytest.approx(999.31)
+    assert photo.tries == (nginx_log.Try("127.0.0.1:55611", "502", 2410583),)
+    server = "127.0.0.1:55611"
+    cut = nginx_log.cut_off(lines, server, killed_at=1000.0)
+    # The photo and the GET it had in flight; not a request ended before the kill, nor one
+    # refused after it (nothing sent), nor one begun after it (a dead keepalive connection),
+    # nor an answer of the server's own (its 503), nor nginx's when no server was left.
+    assert [(line.method, line.path, line.key) for line in cut] == [
+        ("POST", "/api/v1/photos", "k-cut"), ("GET", "/me", None)]
+    assert [nginx_log.passed_on(line, server) for line in cut] == [False, True]
+    assert nginx_log.cut_off(lines, server, killed_at=900.0) == []
+
+
+def test_a_drill_that_could_not_start_says_so_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = tmp_path / "result.json"
+    error = ClusterError("initdb exited with 1:\nFATAL: something\nmore")
+    assert could_not_run(error, QUICK, None, result) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"drill: could not run: initdb exited with 1: (all of it in "
+                                 f"{result})\n")
+    assert stat.S_IMODE(result.stat().st_mode) == 0o600
+    assert "FATAL: something" in result.read_text()
+    # A run that ended early prints what it has, never a None for what it did not reach.
+    early = summary({"drill": "quick", "ok": False, "duration_s": 12.5, "checks": {},
+                     "error": "nginx did not write its pid file"})
+    assert "None" not in early and "nginx did not write its pid file" in early
