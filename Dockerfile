@@ -3,7 +3,7 @@
 #   docker build -t jifen .
 #   docker run -d --name jifen -p 8000:8000 -v jifen-data:/srv/jifen/data \
 #       -e JIFEN_SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')" jifen
-#   docker exec -it jifen jifen create-admin --username admin --password '...'
+#   docker exec -it jifen jifen create-admin --username admin   # asks for the password
 #
 # JIFEN_SECRET_KEY is required: in production the app refuses to start without a
 # strong one. Keep the same key across restarts, or every login token becomes invalid.

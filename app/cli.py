@@ -47,10 +47,37 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def _password(args: argparse.Namespace, command: str) -> str | None:
+    """--password, or, without it, the password typed twice at a terminal (not echoed) or
+    the first line of stdin: a password on the command line is seen by every user of the
+    machine (`ps`) and kept in the shell's history. None (said why) when there is none."""
+    if args.password is not None:
+        return str(args.password)
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass(f"Password for {args.username}: ")
+        if getpass.getpass("The same again: ") != first:
+            print(f"jifen {command}: the two passwords differ; nothing changed.",
+                  file=sys.stderr)
+            return None
+        return first
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        print(f"jifen {command}: no password given (--password, or one line on stdin); "
+              "nothing changed.", file=sys.stderr)
+        return None
+    return line
+
+
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from app.services.accounts import create_admin
     from app.services.passwords import check_policy
 
+    password = _password(args, "create-admin")
+    if password is None:
+        return 2
+    args.password = password
     try:
         check_policy(args.password, args.username)
     except DomainError as refused:
@@ -67,6 +94,10 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 def cmd_set_password(args: argparse.Namespace) -> int:
     from app.services.passwords import set_password
 
+    password = _password(args, "set-password")
+    if password is None:
+        return 2
+    args.password = password
     with Session(get_engine()) as session:
         set_password(session, args.username, args.password, current_clock().now())
         session.commit()
@@ -260,12 +291,13 @@ def main(argv: list[str] | None = None) -> int:
         .set_defaults(run=cmd_migrate)
     admin = commands.add_parser("create-admin", help="create an administrator account")
     admin.add_argument("--username", required=True)
-    admin.add_argument("--password", required=True)
+    admin.add_argument("--password", help="(better left out: then typed at the terminal, or "
+                       "the first line of stdin, out of `ps` and the shell's history)")
     admin.set_defaults(run=cmd_create_admin)
     reset = commands.add_parser("set-password", help="set an account's password (an "
                                 "administrator locked out); logs out its sessions")
     reset.add_argument("--username", required=True)
-    reset.add_argument("--password", required=True)
+    reset.add_argument("--password", help="as create-admin's")
     reset.set_defaults(run=cmd_set_password)
     commands.add_parser("demo", help="load a realistic demo (a 党委, three branches, two "
                         "years)").set_defaults(run=cmd_demo)

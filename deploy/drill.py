@@ -62,6 +62,7 @@ from deploy.cluster import (
     state_folder,
     stop_all,
     write_passfile,
+    write_private,
 )
 from deploy.load import (
     FAILED,
@@ -75,7 +76,6 @@ from deploy.load import (
 )
 
 DEFAULT_STATE = Path("/tmp/jifen-drill")
-PASSWORD = "drill-pass-2026"
 ADMIN = "drill_admin"
 APP_ROLE = "jifen"  # the app's PostgreSQL role: the database's owner, not a superuser
 # Put in the app role's password on purpose: characters a URL must quote, so that the
@@ -262,6 +262,9 @@ class Drill:
         # own password, in STATE/pg/pgpass (0600), to the app servers in their environment.
         self.passwords = {"postgres": generated_password(),
                           APP_ROLE: generated_password(URL_RESERVED)}
+        # The app's accounts (its administrator, the members and committees of the load):
+        # one password per run, in STATE/accounts (0600) for whoever looks in with --keep.
+        self.account_password = secrets.token_urlsafe(16)
         # Every PostgreSQL server, in order; libpq takes the first that accepts writes.
         self.url = database_url(APP_ROLE, self.passwords[APP_ROLE],
                                 [("127.0.0.1", ports.pg_a), ("127.0.0.1", ports.pg_b)], "jifen")
@@ -296,9 +299,11 @@ class Drill:
             self.clock.say(f"CHECK FAILED: {name} {detail}".rstrip())
         return ok
 
-    def jifen(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def jifen(self, *args: str, check: bool = True, input: str | None = None,
+              ) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, **self._app_env("a")}
-        return run([str(VENV_BIN / "jifen"), *args], cwd=self.state.root, env=env, check=check)
+        return run([str(VENV_BIN / "jifen"), *args], cwd=self.state.root, env=env, check=check,
+                   input=input)
 
     # --- setting up ----------------------------------------------------------------------
 
@@ -330,7 +335,10 @@ class Drill:
                        f"{self.state.passfile})")
         began = self.clock.now()
         self.jifen("migrate")
-        self.jifen("create-admin", "--username", ADMIN, "--password", PASSWORD)
+        write_private(self.state.root / "accounts",
+                      f"{ADMIN} and every member's account: {self.account_password}\n")
+        # The password on stdin: a command line is seen by every user (ps).
+        self.jifen("create-admin", "--username", ADMIN, input=self.account_password + "\n")
         took["migrate_s"] = round(self.clock.now() - began, 1)
         began = self.clock.now()
         for server in self.apps.values():
@@ -367,7 +375,7 @@ class Drill:
         with httpx.Client(base_url=f"{base}/api/v1", timeout=60) as api:
             def token(username: str) -> str:
                 answer = api.post("/auth/token", data={"username": username,
-                                                       "password": PASSWORD})
+                                                       "password": self.account_password})
                 answer.raise_for_status()
                 return str(answer.json()["access_token"])
 
@@ -389,13 +397,13 @@ class Drill:
                     member = made("/members", {
                         "name": username, "org_id": org, "category": "active",
                         "joined_on": "2010-07-01", "username": username,
-                        "password": PASSWORD})
+                        "password": self.account_password})
                     person = Person(username, member, branch, token(username))
                     if username.startswith("sec_"):
                         made(f"/orgs/{org}/committee", {"member_id": member})
                         self.committees[branch] = person
                     else:
-                        person.cookie = page_login(base, username, PASSWORD)
+                        person.cookie = page_login(base, username, self.account_password)
                         self.people.append(person)
 
     # --- the faults ----------------------------------------------------------------------
@@ -829,6 +837,40 @@ class Drill:
             "orphan_files": len(orphans), "partial_files": len(partial),
         }
 
+    def sweep_photos(self, orphans: int) -> dict[str, Any]:
+        """`jifen sweep-photos --older-than 0` (the load is over: no request is storing a
+        photo): it removes the photos on record nowhere that verify counted (left by
+        requests whose commit the primary's loss cut off, or a server killed mid-upload),
+        and nothing else: every photo on record is still on the volume afterwards."""
+        listed = self.jifen("sweep-photos", "--older-than", "0", "--dry-run").stdout
+        done = self.jifen("sweep-photos", "--older-than", "0").stdout
+        would = re.search(r"would remove (\d+) photo", listed)
+        removed = re.search(r"removed (\d+) photo", done)
+        engine = self._engine()
+        try:
+            with engine.connect() as db:
+                recorded = {path for (path,) in db.execute(sa.text(
+                    "SELECT path FROM evidence_photo"))}
+        finally:
+            engine.dispose()
+        uploads = self.state.volume / "uploads"
+        on_disk = {str(p.relative_to(uploads)) for p in uploads.rglob("*.jpg")
+                   if not p.name.endswith(".thumb.jpg")}
+        thumbs = {str(p.relative_to(uploads)).replace(".thumb.jpg", ".jpg")
+                  for p in uploads.rglob("*.thumb.jpg")}
+        result = {
+            "orphans_before": orphans,
+            "listed": int(would[1]) if would else None,
+            "removed": int(removed[1]) if removed else None,
+            "orphans_after": len(on_disk - recorded),
+            "recorded_missing_after": len(recorded - on_disk) + len(recorded - thumbs),
+        }
+        self.check("jifen sweep-photos removes the photos on record nowhere, and only them",
+                   result["listed"] == result["removed"] == orphans
+                   and result["orphans_after"] == 0 and result["recorded_missing_after"] == 0,
+                   str(result))
+        return result
+
     def jifen_check(self) -> dict[str, Any]:
         done = self.jifen("check", "--json", check=False)
         try:
@@ -870,6 +912,7 @@ class Drill:
             faults[name] |= held_keys(self.recorder.attempts, self.recorder.writes, start, end)
         faults["app_server_killed"] |= self.cut_off_by_fault_a()
         check = self.jifen_check()
+        sweep = self.sweep_photos(writes["orphan_files"])
         self.check("every write answered in the end", writes["unanswered"] == 0,
                    str(writes["unanswered_by_kind"]))
         self.check("no 500 answered", not any(a.status == 500 for a in self.recorder.attempts))
@@ -890,6 +933,7 @@ class Drill:
             "faults": faults,
             "cross_server_photo": cross,
             "jifen_check": check,
+            "photo_sweep": sweep,
             "unavailable_page": unavailable,
             "plan": asdict(self.plan),
             "events": self.clock.events,
@@ -977,6 +1021,10 @@ def summary(result: dict[str, Any]) -> str:
             f"{k} {'ok' if v.get('ok') else 'FAILED'}" for k, v in cross.items()))
     if check := result.get("jifen_check"):
         lines.append(f"  jifen check: exit {check['exit_status']}, {check['problems']} problems")
+    if sweep := result.get("photo_sweep"):
+        lines.append(f"  jifen sweep-photos: {sweep['orphans_before']} photos on record nowhere, "
+                     f"{sweep['removed']} removed, {sweep['orphans_after']} left; "
+                     f"{sweep['recorded_missing_after']} recorded photos missing after")
     if page := result.get("unavailable_page"):
         lines.append("  both app servers down, nginx answers: " + "; ".join(
             f"{k} {v['status']}{' its unavailable page' if v['the_page'] else ''}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +50,43 @@ def test_create_admin_refuses_a_taken_name_and_a_short_password(
     assert main(["create-admin", "--username", "root", "--password", "long-enough-1"]) == 0
     assert main(["create-admin", "--username", "root", "--password", "long-enough-2"]) == 1
     assert "taken" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _hash_of(url: str, username: str) -> str:
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        found = session.exec(select(Account.password_hash)
+                             .where(Account.username == username)).one()
+    engine.dispose()
+    return found
+
+
+def test_the_password_comes_from_stdin_or_the_terminal_not_the_command_line(
+    own_database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Piped: the first line (a deploy script's secret store).
+    monkeypatch.setattr("sys.stdin", io.StringIO("piped-secret-1\nignored\n"))
+    assert main(["create-admin", "--username", "root"]) == 0
+    assert verify_password("piped-secret-1", _hash_of(own_database, "root"))
+    # Nothing piped: refused, nothing changed.
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["set-password", "--username", "root"]) == 2
+    assert "no password given" in capsys.readouterr().err
+    # At a terminal: typed twice, not echoed; two that differ change nothing.
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    typed = iter(["typed-secret-2", "typed-secret-3"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(typed))
+    assert main(["set-password", "--username", "root"]) == 2
+    assert "differ" in capsys.readouterr().err
+    assert verify_password("piped-secret-1", _hash_of(own_database, "root"))
+    typed = iter(["typed-secret-2", "typed-secret-2"])
+    assert main(["set-password", "--username", "root"]) == 0
+    assert verify_password("typed-secret-2", _hash_of(own_database, "root"))
 
 
 def test_set_password_lets_a_locked_out_administrator_back_in(

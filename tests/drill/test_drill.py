@@ -85,12 +85,12 @@ def command_lines_holding(secrets: list[str]) -> list[str]:
     return found
 
 
-def files_holding(root: Path, secrets: list[str], but: Path) -> list[str]:
-    """Files under `root` (not `but`) that hold one of `secrets`."""
+def files_holding(root: Path, secrets: list[str], but: tuple[Path, ...] = ()) -> list[str]:
+    """Files under `root` (not those of `but`) that hold one of `secrets`."""
     wanted = [secret.encode() for secret in secrets]
     found = []
     for path in root.rglob("*"):
-        if path == but or path.is_symlink() or not path.is_file():
+        if path in but or path.is_symlink() or not path.is_file():
             continue
         with contextlib.suppress(OSError):
             data = path.read_bytes()
@@ -129,16 +129,18 @@ def test_the_quick_drill_loses_nothing_and_recovers_from_each_fault(tmp_path: Pa
                               str(result_file)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
-        passfile = STATE / "pg" / "pgpass"
+        passfile, accounts = STATE / "pg" / "pgpass", STATE / "accounts"
         secrets: list[str] = []
         on_command_lines: list[str] = []
         output: list[str] = []
         reader = threading.Thread(target=lambda: output.extend(drill.communicate()))
         reader.start()
         while reader.is_alive() and time.monotonic() - began < 900:
-            if not secrets and passfile.exists():
+            if not secrets and passfile.exists() and accounts.exists():
                 with contextlib.suppress(OSError, IndexError):
                     secrets = [secret[:20] for secret in passwords(passfile).values()]
+                    # The app accounts' password, generated per run too.
+                    secrets.append(accounts.read_text().split(": ", 1)[1].strip())
             on_command_lines += command_lines_holding(secrets) if secrets else []
             reader.join(0.25)
     finally:
@@ -158,6 +160,9 @@ def test_the_quick_drill_loses_nothing_and_recovers_from_each_fault(tmp_path: Pa
     assert writes["lost"] == 0 and writes["twice"] == 0 and writes["unanswered"] == 0
     assert set(writes["acknowledged_by_kind"]) == {"photo", "entry", "approve"}
     assert result["jifen_check"] == {"exit_status": 0, "problems": 0}
+    sweep = result["photo_sweep"]
+    assert sweep["removed"] == sweep["orphans_before"] == writes["orphan_files"]
+    assert sweep["orphans_after"] == 0 and sweep["recorded_missing_after"] == 0
     faults = result["faults"]
     # a: nginx took the traffic to the other server; only requests in flight failed.
     killed = faults["app_server_killed"]
@@ -198,8 +203,9 @@ def test_the_quick_drill_loses_nothing_and_recovers_from_each_fault(tmp_path: Pa
     assert secrets and on_command_lines == []
     assert "***" in result["database_url"]
     assert not any(secret in text for secret in secrets for text in (stdout, stderr))
-    assert files_holding(STATE, secrets, but=STATE / "pg" / "pgpass") == []
-    assert files_holding(tmp_path, secrets, but=STATE) == []
+    assert len(secrets) == 3  # postgres's, the app role's, the app accounts'
+    assert files_holding(STATE, secrets, but=(passfile, accounts)) == []
+    assert files_holding(tmp_path, secrets) == []
     assert_private(STATE, result_file)
     # The quick drill is meant to take about a minute and a half at most (more on a busy
     # machine); everything it started is gone.
