@@ -6,7 +6,6 @@ its key until it is saved."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -19,24 +18,15 @@ from sqlmodel import Session, select
 from app.clock import FixedClock
 from app.models import Account, Entry, IdempotencyRecord, Objection
 from app.services import idempotency
-from app.settings import get_settings
 from app.web.once import fingerprint
 from tests.api.support import World
 from tests.web.support import form_post, web_login
 from tests.web.test_committee import flashes
-from tests.web.test_member import SELF_REPORT, publish_review
+from tests.web.test_member import SELF_REPORT, publish_review, uploads
+
+__all__ = ["uploads"]  # the fixture, used by name below
 
 KEY = re.compile(r'name="form_key" value="([A-Za-z0-9_-]{24})"')
-
-
-@pytest.fixture
-def uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    folder = tmp_path / "uploads"
-    monkeypatch.setenv("JIFEN_UPLOAD_DIR", str(folder))
-    get_settings.cache_clear()
-    yield folder
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def key_on(client: TestClient, path: str) -> str:
