@@ -265,8 +265,10 @@ def libpq_connection(database_url: str) -> tuple[str, dict[str, str]]:
             query["port"] = ",".join(port or "5432" for port in ports)
         host, port = None, None
     else:
-        if hosts is not None:  # host in the query beside one in the authority: libpq's to say
-            query["host"] = hosts
+        if hosts is not None:
+            raise BackupError("JIFEN_DATABASE_URL names a host both before the database "
+                              f"({url.host}) and in ?host= ({hosts}): give them all in "
+                              "?host=, as docs/deployment.md does.")
         host, port = url.host, url.port
     # Built afresh: URL.set(password=None) would keep the password.
     plain = sa.engine.URL.create("postgresql", username=url.username, host=host,
@@ -374,6 +376,24 @@ def backup(database_url: str, *, output: Path | None, upload_dir: Path | None,
     started = time.perf_counter()
     backend = backend_of(database_url)
     target = _output_path(output, backend, now)
+    with _private_files():
+        return _backup(database_url, backend, target, upload_dir, started)
+
+
+@contextlib.contextmanager
+def _private_files() -> Iterator[None]:
+    """Files made meanwhile (the copy, pg_dump's, the photos' archive) are the owner's alone
+    (0600), whatever the umask: a backup holds password hashes, ballots and members' photos.
+    (The process's umask: the command line's backup is all this process does.)"""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _backup(database_url: str, backend: Backend, target: Path, upload_dir: Path | None,
+            started: float) -> BackupReport:
     counts: dict[str, int] | None = None
     revision = None
     if backend == "sqlite":

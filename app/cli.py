@@ -211,8 +211,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+# More photos on record nowhere than this, and more than half of the volume's: the sweep
+# asks for --force (the database is likely not the volume's).
+SWEEP_CAUTION = 10
+
+
 def cmd_sweep_photos(args: argparse.Namespace) -> int:
     from datetime import timedelta
+
+    from sqlalchemy.exc import SQLAlchemyError
 
     from app.backup import human_size
     from app.services.uploads import sweep_unrecorded
@@ -221,9 +228,25 @@ def cmd_sweep_photos(args: argparse.Namespace) -> int:
     if not (folder / "evidence").is_dir():
         print(f"No evidence photos under {folder}; nothing to sweep.")
         return 0
-    with Session(get_read_engine()) as session:
-        sweep = sweep_unrecorded(session, folder, timedelta(hours=args.older_than),
-                                 current_clock().now(), dry_run=args.dry_run)
+    older_than, now = timedelta(hours=args.older_than), current_clock().now()
+    try:
+        with Session(get_read_engine()) as session:
+            # Listed first: what the records say goes, before anything does.
+            sweep = sweep_unrecorded(session, folder, older_than, now, dry_run=True)
+            if len(sweep.removed) > max(SWEEP_CAUTION, sweep.seen // 2) and not args.force:
+                print(f"jifen sweep-photos: nothing removed. {len(sweep.removed)} of the "
+                      f"{sweep.seen} photos in {folder} are on record nowhere in the "
+                      "database: is JIFEN_DATABASE_URL this volume's database (restored "
+                      "from a backup older than the photos?) If so, --force.",
+                      file=sys.stderr)
+                return 1
+            if not args.dry_run:
+                sweep = sweep_unrecorded(session, folder, older_than, now)
+    except SQLAlchemyError as error:
+        print(f"jifen sweep-photos: cannot read the database ({type(error).__name__}: "
+              f"{str(error).splitlines()[0]}). Is the schema up to date? Try: jifen migrate",
+              file=sys.stderr)
+        return 2
     verb = "would remove" if args.dry_run else "removed"
     print(f"{folder}: {verb} {len(sweep.removed)} photo(s) on record nowhere, "
           f"{human_size(sweep.bytes)}; kept {sweep.kept_recent} newer than "
@@ -326,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--older-than", type=_hours, default=24.0, metavar="HOURS",
                        help="only photos older than this (default 24; 0 when no server runs)")
     sweep.add_argument("--dry-run", action="store_true", help="list them, remove nothing")
+    sweep.add_argument("--force", action="store_true", help="remove them even when they are "
+                       "more than half of the volume's photos (refused without it)")
     sweep.set_defaults(run=cmd_sweep_photos)
     rules = commands.add_parser("rules", help="export a year's rule set as YAML, or import "
                                 "one (docs/rules/shuangshi-2026.yaml is the default)")

@@ -70,6 +70,24 @@
     });
   });
 
+  // Back to a page the browser kept (its back/forward cache) as it was while sending: the
+  // buttons htmx disabled for the send, and its "sending" indicator, as if it never ended.
+  // They are given back; sent again, the form's one-time key answers "already received".
+  var heldBack = [];
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = closest(event.target, "form");
+    if (!form) { return; }
+    Array.prototype.forEach.call(form.querySelectorAll("button, input[type=submit]"),
+      function (button) { if (!button.disabled) { heldBack.push(button); } });
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }
+    heldBack.forEach(function (button) { button.disabled = false; });
+    heldBack = [];
+    Array.prototype.forEach.call(document.querySelectorAll(".htmx-request"),
+      function (element) { element.classList.remove("htmx-request"); });
+  });
+
   // Sent again: the last message goes.
   document.addEventListener("htmx:beforeSend", function (event) {
     var form = closest(event.target, "form"), where = form && form.querySelector("[data-send-error]");

@@ -296,6 +296,8 @@ def stored_files(upload_dir: Path) -> Iterator[tuple[str, list[tuple[str, float,
     half-written part counts with its photo, found even if the photo itself is not there."""
     root = upload_dir.resolve() / "evidence"
     for month in sorted(root.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]")):
+        if not _is_own_folder(upload_dir, month.relative_to(root.parent)):
+            continue  # a link to a folder elsewhere: nothing of ours is in it
         found: dict[str, tuple[float, int]] = {}
         for file in month.iterdir():
             name = file.name.removesuffix(".part")
@@ -313,9 +315,19 @@ def stored_files(upload_dir: Path) -> Iterator[tuple[str, list[tuple[str, float,
                [(path, newest, total) for path, (newest, total) in sorted(found.items())])
 
 
+def _is_own_folder(upload_dir: Path, relative: Path) -> bool:
+    """Whether the folder at `relative` under the upload directory is really there, not a
+    symbolic link (of it, or of a folder between) to a folder elsewhere: what is deleted
+    through it would be another folder's files."""
+    root = upload_dir.resolve()
+    return (root / relative).resolve() == root / relative
+
+
 def delete_photo(upload_dir: Path, relative: str) -> None:
-    """Remove a photo whose entry was never stored (a failed request), thumbnail included."""
-    if not _STORED.fullmatch(relative):
+    """Remove a photo whose entry was never stored (a failed request), thumbnail included;
+    never through a linked folder (a file that is itself a link loses the link only)."""
+    if not _STORED.fullmatch(relative) or not _is_own_folder(upload_dir,
+                                                              Path(relative).parent):
         return
     path = upload_dir.resolve() / relative
     for leftover in (path, _thumb_name(path), path.with_name(path.name + ".part"),

@@ -205,6 +205,7 @@ class Sweep:
     removed: list[str]
     bytes: int
     kept_recent: int  # on record nowhere but newer than the cut-off: maybe mid-request
+    seen: int  # photos on the volume, on record or not
 
 
 def sweep_unrecorded(session: Session, folder: Path, older_than: timedelta,
@@ -215,8 +216,9 @@ def sweep_unrecorded(session: Session, folder: Path, older_than: timedelta,
     younger than that may belong to a request still running, so it stays."""
     cutoff = (now - older_than).timestamp()
     removed: list[str] = []
-    size = recent = 0
+    size = recent = seen = 0
     for month, files in stored_files(folder):
+        seen += len(files)
         recorded = set(session.exec(select(EvidencePhoto.path).where(
             col(EvidencePhoto.path).startswith(month + "/"))).all())
         for relative, newest, total in files:
@@ -229,4 +231,4 @@ def sweep_unrecorded(session: Session, folder: Path, older_than: timedelta,
             size += total
             if not dry_run:
                 delete_photo(folder, relative)
-    return Sweep(removed=removed, bytes=size, kept_recent=recent)
+    return Sweep(removed=removed, bytes=size, kept_recent=recent, seen=seen)

@@ -32,9 +32,10 @@ async def form_data(request: Request) -> FormData:
 
 FormDep = Annotated[FormData, Depends(form_data)]
 
-# A form's one-time key (app/web/once.py): what new_form_key makes (24 characters), or
-# anything else of its alphabet up to 64; empty from a page older than the keys.
-FormKey = Annotated[str, Form(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")]
+# A form's one-time key (app/web/once.py): what new_form_key makes (24 characters); empty
+# from a page older than the keys. Anything else (a tampered page) is taken as no key
+# (app/web/once.py, usable_key), never as a refusal that would lose the typed form.
+FormKey = Annotated[str, Form()]
 
 
 def new_form_key() -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -67,11 +68,21 @@ def fingerprint(path: str, values: Mapping[str, str], files: Sequence[BinaryIO] 
     return digest.hexdigest()
 
 
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def usable_key(key: str) -> bool:
+    """A key of new_form_key's alphabet, at most 64 characters. Another (a page tampered
+    with) is no key: the form is saved as a page older than the keys would be, its typed
+    text never lost to a refusal of a field the member cannot see."""
+    return _KEY.fullmatch(key) is not None
+
+
 def save_once(request: Request, session: SessionDep, actor: Actor, clock: Clock, key: str,
               asked: str, work: Callable[[], Outcome], received: str) -> Response:
     """The form's answer: `work` run once for its key (`asked`, its fingerprint), or, sent
     again once saved, a redirect to where it was saved with `received` said there."""
-    if not key:
+    if not usable_key(key):
         return work().response
     found = idempotency.claim(session, f"web:{actor.account_id}", key, asked, clock.now())
     if isinstance(found, Answer):

@@ -182,11 +182,17 @@ def test_sqlite_round_trip_restores_every_score(
     configure(url, uploads)
 
     started = time.perf_counter()
-    assert main(["backup", "--output", f"{tmp_path / 'backups'}/"]) == 0
+    umask = os.umask(0o022)  # the usual one: files readable by everyone, unless told
+    try:
+        assert main(["backup", "--output", f"{tmp_path / 'backups'}/"]) == 0
+    finally:
+        os.umask(umask)
     took_backup = time.perf_counter() - started
     out = capsys.readouterr().out
     [copy] = (tmp_path / "backups").glob("jifen-backup-*.db")
     archive = backups.uploads_archive_for(copy)
+    # Password hashes, ballots, members' photos: the owner's alone.
+    assert [oct(path.stat().st_mode & 0o777) for path in (copy, archive)] == ["0o600"] * 2
     assert f"backed up to {copy}" in out and "integrity_check ok" in out
     assert f"{before.counts['member']} members, {before.counts['entry']} entries" in out
     assert str(archive) in out and archive.is_file()
@@ -347,6 +353,8 @@ def test_libpq_connection_turns_the_multi_host_url_into_libpq_lists(
 def test_libpq_connection_refuses_a_host_it_cannot_read() -> None:
     with pytest.raises(backups.BackupError, match="db1:port"):
         backups.libpq_connection("postgresql+psycopg://jifen@/jifen?host=db1:port&host=db2")
+    with pytest.raises(backups.BackupError, match=r"both before the database \(db0\)"):
+        backups.libpq_connection("postgresql+psycopg://jifen@db0/jifen?host=db1:5432")
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------
@@ -411,8 +419,14 @@ def test_postgresql_round_trip_restores_every_score(
         configure(url, uploads)
 
         started = time.perf_counter()
-        assert main(["backup", "--output", str(tmp_path / "pg.dump")]) == 0
+        umask = os.umask(0o022)
+        try:
+            assert main(["backup", "--output", str(tmp_path / "pg.dump")]) == 0
+        finally:
+            os.umask(umask)
         took_backup = time.perf_counter() - started
+        assert oct((tmp_path / "pg.dump").stat().st_mode & 0o777) == "0o600"
+        assert oct((tmp_path / "pg-uploads.tar.gz").stat().st_mode & 0o777) == "0o600"
         out = capsys.readouterr().out
         dump = tmp_path / "pg.dump"
         assert f"backed up to {dump}" in out and dump.read_bytes()[:5] == b"PGDMP"

@@ -294,8 +294,9 @@ def page_paths(routes: list[Any], prefix: str = "") -> Iterator[str]:
 MEMBER_PAGES = sorted({
     path for path in page_paths(web.router.routes) if path.startswith("/me")
     and not set(re.findall(r"\{(\w+)", path)) - {"rating_id"}})
-# The session's CSRF token, in the page's hx-headers and its forms.
-_CSRF = re.compile(r'("X-CSRF-Token": "|name="csrf_token" value=")[^"]+')
+# The session's CSRF token, in the page's hx-headers and its forms, and the forms' one-time
+# keys (app/web/once.py): new with every page, whatever the ballots said.
+_CSRF = re.compile(r'("X-CSRF-Token": "|name="(?:csrf_token|form_key)" value=")[^"]+')
 
 
 def member_sees(world: World, rating_id: int) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from app import cli
 from app.models import EvidencePhoto
 from app.services import errors
 from app.services import uploads as upload_service
+from app.services.evidence import delete_photo
 from tests.api.support import World, ok, refused
 from tests.api.test_photo_api import files_in, jpeg, upload, uploads
 
@@ -108,3 +109,66 @@ def test_the_sweep_refuses_a_cut_off_that_is_not_hours(
         cli.main(["sweep-photos", "--older-than", hours])
     assert stopped.value.code == 2
     assert "not a number of hours" in capsys.readouterr().err
+
+
+def _old_photo(folder: Path, stem: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (f"{stem}.jpg", f"{stem}.thumb.jpg"):
+        (folder / name).write_bytes(b"jpeg")
+        old = time.time() - 48 * 3600
+        os.utime(folder / name, (old, old))
+
+
+STEMS = [f"0b6f3c1e-2a4d-4c8e-9f1a-3d5e7b9c1a{n:02x}" for n in range(14)]
+
+
+def test_the_sweep_never_deletes_through_a_linked_folder(
+        db: Session, uploads: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A month folder (or the evidence folder) that is a link to a folder elsewhere: the
+    files there are not the volume's and stay, whatever their names."""
+    elsewhere = tmp_path / "elsewhere"
+    _old_photo(elsewhere, STEMS[0])
+    (elsewhere / f"{STEMS[1]}.jpg.part").write_bytes(b"x")
+    (uploads / "evidence" / "2026").mkdir(parents=True)
+    (uploads / "evidence" / "2026" / "10").symlink_to(elsewhere)
+    monkeypatch.setattr(cli, "get_read_engine", lambda: db.get_bind())
+    assert cli.main(["sweep-photos", "--older-than", "0"]) == 0
+    assert sorted(p.name for p in elsewhere.iterdir()) == sorted(
+        [f"{STEMS[0]}.jpg", f"{STEMS[0]}.thumb.jpg", f"{STEMS[1]}.jpg.part"])
+    # Nor through a linked evidence folder, nor by delete_photo called directly.
+    (uploads / "evidence" / "2026" / "10").unlink()
+    (uploads / "evidence" / "2026").rmdir()
+    (uploads / "evidence").rmdir()
+    (uploads / "evidence").symlink_to(tmp_path / "elsewhere-root", target_is_directory=True)
+    _old_photo(tmp_path / "elsewhere-root" / "2026" / "10", STEMS[2])
+    assert cli.main(["sweep-photos", "--older-than", "0"]) == 0
+    delete_photo(uploads, f"evidence/2026/10/{STEMS[2]}.jpg")
+    assert len(list((tmp_path / "elsewhere-root" / "2026" / "10").iterdir())) == 2
+
+
+def test_the_sweep_asks_before_removing_most_of_the_volume(
+        world: World, db: Session, uploads: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database that is not the volume's (a typo in the URL, an old backup restored):
+    every photo looks unrecorded. More than half of them, and more than 10: refused."""
+    month = uploads / "evidence" / "2025" / "11"
+    for stem in STEMS[:12]:
+        _old_photo(month, stem)
+    monkeypatch.setattr(cli, "get_read_engine", lambda: db.get_bind())
+    assert cli.main(["sweep-photos", "--older-than", "1"]) == 1
+    assert "12 of the 12 photos" in capsys.readouterr().err
+    assert len(files_in(uploads)) == 24
+    assert cli.main(["sweep-photos", "--older-than", "1", "--force"]) == 0
+    assert "removed 12 photo(s)" in capsys.readouterr().out and files_in(uploads) == []
+
+
+def test_the_sweep_says_so_in_one_line_when_the_database_has_no_schema(
+        tmp_path: Path, uploads: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _old_photo(uploads / "evidence" / "2025" / "11", STEMS[0])
+    empty = sa.create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setattr(cli, "get_read_engine", lambda: empty)
+    assert cli.main(["sweep-photos"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read the database" in err and "jifen migrate" in err
+    assert len(err.strip().splitlines()) == 1 and len(files_in(uploads)) == 2

@@ -183,3 +183,38 @@ def test_any_htmx_form_and_link_is_guarded_the_same(world: World, phones: Phones
     expect(page.get_by_role("heading", level=1)).to_have_text("2026年我的积分")
     expect(page.get_by_text("nginx")).to_have_count(0)
     expected_errors(phones, 502, "/me?year=2025")
+
+
+def test_back_after_saving_brings_an_empty_form_not_the_report_again(
+        world: World, phones: Phones) -> None:
+    """Saved, then Back: the browser does not put the typed report back into the page it
+    reloads (autocomplete off), where a new one-time key would save it a second time."""
+    page = phones.login("a1")
+    open_report(page, None)
+    page.get_by_role("button", name="提交申报").click()
+    expect(page).to_have_url(re.compile(r"/me/entries$"))
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/me/report$"))
+    expect(page.get_by_label("4. 说明")).to_have_value("")
+    expect(page.locator("input[name=rule_code]:checked")).to_have_count(0)
+    assert len(reports(world)) == 1
+
+
+def test_a_page_the_browser_kept_while_sending_is_given_its_button_back(
+        world: World, phones: Phones) -> None:
+    """Back to a page kept in the back/forward cache as it was mid-send: its button is
+    enabled again and the "sending" box gone (sent again, its key answers once)."""
+    page = phones.login("a1")
+    open_report(page, None)
+    held: list[Any] = []
+    page.route("**/me/report", lambda route: held.append(route) if route.request.method ==
+               "POST" else route.fallback())
+    button = page.get_by_role("button", name="提交申报")
+    button.click()
+    expect(button).to_be_disabled()
+    expect(page.locator("#report-sending")).to_be_visible()
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    expect(button).to_be_enabled()
+    expect(page.locator("#report-sending")).to_be_hidden()
+    for route in held:
+        route.abort()
