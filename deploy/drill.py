@@ -58,6 +58,7 @@ from deploy.cluster import (
     port_busy,
     private_file,
     run,
+    running,
     sql_literal,
     state_folder,
     stop_all,
@@ -1083,13 +1084,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ClusterError as refused:
         print(f"drill: error: {refused}", file=sys.stderr)
         return 2
+    # Before anything is stopped or deleted: a run there now would kill another drill.
+    if alive := running(state):
+        print(f"drill: error: a drill is running in {state.root} (pids "
+              f"{', '.join(map(str, alive))}); stop it with deploy/drill stop --state "
+              f"{state.root}", file=sys.stderr)
+        return 2
     result_file = Path(args.result) if args.result else state.root / "result.json"
     signal.signal(signal.SIGTERM, _terminate)
     drill: Drill | None = None
     started = False
     try:
         try:
-            state.prepare()
+            state.prepare(owner=os.getpid())
             drill = Drill(state, plan, Ports(), keep=args.keep)
             took = drill.setup()
         except RUN_ERRORS as error:
@@ -1124,8 +1131,24 @@ def cmd_stop(args: argparse.Namespace) -> int:
     except ClusterError as refused:
         print(f"drill: error: {refused}", file=sys.stderr)
         return 2
-    if state.root.exists():
-        stop_all(state, quiet=args.quiet)
+    if not state.root.exists():
+        return 0
+    # deploy/drill's cleanup: only what its own run started (a run refused because another
+    # drill runs there must leave that one alone).
+    if args.run_pid is not None and not state.made_by(args.run_pid):
+        return 0
+    # A drill still running there ends itself (TERM: it stops what it started, writes its
+    # result); what it leaves, or a run killed or kept left, is stopped below.
+    if (owner := state.owner()) is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(owner, signal.SIGTERM)
+        deadline = time.monotonic() + 120
+        while state.owner() is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not args.quiet:
+            print(f"drill stop: the drill (pid {owner}) " + (
+                "ended" if state.owner() is None else "still runs after 120 s"))
+    stop_all(state, quiet=args.quiet)
     return 0
 
 
@@ -1143,6 +1166,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = commands.add_parser("stop", help="stop what a run left running, unmount its volume")
     stop.add_argument("--state", default=str(DEFAULT_STATE))
     stop.add_argument("--quiet", action="store_true")
+    stop.add_argument("--run", type=int, dest="run_pid", metavar="PID", help="only if the "
+                      "drill process PID made the state folder (deploy/drill's own cleanup)")
     stop.set_defaults(run=cmd_stop)
     args = parser.parse_args(argv)
     return int(args.run(args))

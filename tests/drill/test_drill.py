@@ -248,6 +248,16 @@ def test_an_interrupted_drill_leaves_nothing_running() -> None:
                     break
             time.sleep(0.2)
         assert drill.poll() is None, drill.stdout.read() if drill.stdout else ""
+        # A second drill on the same folder is refused, and leaves the first running.
+        second = subprocess.run([str(DRILL), "--quick", "--state", str(STATE)],
+                                capture_output=True, text=True, timeout=120, check=False)
+        refusal = (second.stdout + second.stderr).splitlines()
+        assert second.returncode == 2 and len(refusal) == 1, refusal
+        assert refusal[0].startswith(f"drill: error: a drill is running in {STATE} (pids ")
+        assert refusal[0].endswith(f"); stop it with deploy/drill stop --state {STATE}")
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", nginx)) == 0
+        assert drill.poll() is None
         time.sleep(2)
         drill.send_signal(signal.SIGTERM)
         output, _ = drill.communicate(timeout=120)
