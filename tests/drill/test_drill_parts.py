@@ -1,7 +1,7 @@
 """The failover drill's parts that need no cluster (deploy/): its database URL and password
 file, the ACL of its state folder, its reading of nginx's log, what it prints when it could
-not start or another drill runs in its folder. Run everywhere; the drill itself only with
-JIFEN_DRILL=1 (test_drill.py)."""
+not start or another drill runs in its folder, its limits. Run everywhere; the drill itself
+only with JIFEN_DRILL=1 (test_drill.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from app.db import CONNECT_TIMEOUT
 from deploy import nginx_log
 from deploy.cluster import (
     ACL_ATTRIBUTE,
@@ -33,11 +34,13 @@ from deploy.cluster import (
 )
 from deploy.drill import (
     QUICK,
+    READYZ_MARGIN_S,
     URL_RESERVED,
     could_not_run,
     database_url,
     generated_password,
     main,
+    readyz_limit_s,
     shown_url,
     summary,
 )
@@ -144,6 +147,16 @@ def test_a_drill_that_could_not_start_says_so_in_one_line(
     early = summary({"drill": "quick", "ok": False, "duration_s": 12.5, "checks": {},
                      "error": "nginx did not write its pid file"})
     assert "None" not in early and "nginx did not write its pid file" in early
+
+
+def test_readyz_may_take_the_apps_connect_timeout_per_database_host() -> None:
+    """The limit follows app/db.py: libpq waits CONNECT_TIMEOUT for each host in turn."""
+    two = database_url("jifen", "pw", [("127.0.0.1", 55601), ("127.0.0.1", 55602)], "jifen")
+    three = database_url("jifen", "pw", [("127.0.0.1", p) for p in (1, 2, 3)], "jifen")
+    assert readyz_limit_s(two) == 2 * CONNECT_TIMEOUT + READYZ_MARGIN_S
+    assert readyz_limit_s(three) == 3 * CONNECT_TIMEOUT + READYZ_MARGIN_S
+    assert readyz_limit_s("postgresql+psycopg://jifen:pw@db1:5432/jifen") == \
+        CONNECT_TIMEOUT + READYZ_MARGIN_S
 
 
 @pytest.fixture
