@@ -840,6 +840,9 @@ class Drill:
                    str(broken[:10]))
         self.check("no entry names a missing photo", not missing, str(missing[:10]))
         self.check("no partial or temporary file on the volume", not partial, str(partial))
+        # The load sends nothing the app may refuse for good (deploy/load.py): a final 4xx
+        # is the retry path failing, e.g. an approval sent again, its key forgotten, 409.
+        self.check("0 writes refused in the end", not refused, str(dict(refused)))
         return {
             "writes_sent": len(writes),
             "acknowledged": len(acked),
@@ -853,7 +856,7 @@ class Drill:
                  round(w.first_sent, 2), "answers": dict(Counter(
                      f"{a.status} {a.code or ''}".strip() for a in self.recorder.attempts
                      if a.key == w.key))} for w in unanswered[:20]],
-            "refused": dict(refused),
+            "refused": sum(refused.values()), "refused_by_kind": dict(refused),
             "sent_more_than_once": sum(1 for w in writes if w.sends > 1),
             "slowest_acknowledgement_s": round(max(
                 (w.acked_at - w.first_sent for w in acked if w.acked_at and w.first_sent),
@@ -1010,7 +1013,8 @@ def summary(result: dict[str, Any]) -> str:
     if writes := result.get("writes"):
         lines.append(f"  writes acknowledged: {writes['acknowledged']} "
                      f"{writes['acknowledged_by_kind']}; lost {writes['lost']}, "
-                     f"counted twice {writes['twice']}, unanswered {writes['unanswered']}")
+                     f"counted twice {writes['twice']}, unanswered {writes['unanswered']}, "
+                     f"refused in the end {writes['refused']}")
     names = {"app_server_killed": "a. app server killed",
              "database_primary_killed": "b. PostgreSQL primary killed",
              "photo_volume_full": "c. photo volume full"}

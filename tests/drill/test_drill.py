@@ -160,6 +160,7 @@ def test_the_quick_drill_loses_nothing_and_recovers_from_each_fault(tmp_path: Pa
     writes = result["writes"]
     assert writes["acknowledged"] > 100
     assert writes["lost"] == 0 and writes["twice"] == 0 and writes["unanswered"] == 0
+    assert writes["refused"] == 0, writes["refused_by_kind"]
     assert set(writes["acknowledged_by_kind"]) == {"photo", "entry", "approve"}
     assert result["jifen_check"] == {"exit_status": 0, "problems": 0}
     sweep = result["photo_sweep"]
