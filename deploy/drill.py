@@ -830,9 +830,7 @@ class Drill:
                 except (OSError, SyntaxError) as error:
                     broken.append(f"{file.name}: {error}")
         missing = [row.id for row in entries if row.evidence and row.evidence not in photos]
-        on_disk = {str(p.relative_to(uploads)) for p in uploads.rglob("*.jpg")
-                   if not p.name.endswith(".thumb.jpg")}
-        orphans = sorted(on_disk - set(photos))
+        orphans = sorted(self._photos_on_volume() - set(photos))
         partial = self._partial_files()
         self.check("0 acknowledged writes lost", not lost, str(lost[:10]))
         self.check("0 writes counted twice", not twice, str(twice[:10]))
@@ -865,11 +863,35 @@ class Drill:
             "orphan_files": len(orphans), "partial_files": len(partial),
         }
 
+    def _photos_on_volume(self) -> set[str]:
+        """The photos on the volume as `jifen sweep-photos` counts them: by the path stored
+        on record, whichever of its files is there (photo, thumbnail, a part)."""
+        uploads = self.state.volume / "uploads"
+        return {str(p.relative_to(uploads)).removesuffix(".part").replace(".thumb.jpg", ".jpg")
+                for p in uploads.glob("evidence/*/*/*.jpg*")}
+
+    def plant_orphan(self) -> str:
+        """A photo and its thumbnail on the volume that no record names, a day old, named
+        as the app names them (evidence/YYYY/MM/<uuid4>.jpg): one the sweep must remove,
+        whatever the faults left (often nothing)."""
+        relative = f"evidence/{datetime.now(UTC):%Y/%m}/{uuid.uuid4()}.jpg"
+        photo = self.state.volume / "uploads" / relative
+        photo.parent.mkdir(parents=True, exist_ok=True)
+        thumb = photo.with_name(f"{photo.stem}.thumb.jpg")
+        photo.write_bytes(small_photos(1, seed=41)[0])
+        thumb.write_bytes(small_photos(1, seed=41, size=(160, 120))[0])
+        day_old = time.time() - 86400
+        for file in (photo, thumb):
+            os.utime(file, (day_old, day_old))
+        return relative
+
     def sweep_photos(self, orphans: int) -> dict[str, Any]:
         """`jifen sweep-photos --older-than 0` (the load is over: no request is storing a
         photo): it removes the photos on record nowhere that verify counted (left by
-        requests whose commit the primary's loss cut off, or a server killed mid-upload),
-        and nothing else: every photo on record is still on the volume afterwards."""
+        requests whose commit the primary's loss cut off, or a server killed mid-upload)
+        and one planted just before, and nothing else: every photo on record is still on
+        the volume afterwards, with its thumbnail."""
+        planted = self.plant_orphan()
         listed = self.jifen("sweep-photos", "--older-than", "0", "--dry-run").stdout
         done = self.jifen("sweep-photos", "--older-than", "0").stdout
         would = re.search(r"would remove (\d+) photo", listed)
@@ -886,15 +908,20 @@ class Drill:
                    if not p.name.endswith(".thumb.jpg")}
         thumbs = {str(p.relative_to(uploads)).replace(".thumb.jpg", ".jpg")
                   for p in uploads.rglob("*.thumb.jpg")}
+        planted_left = sorted(str(p.relative_to(uploads)) for p in
+                              (uploads / planted).parent.glob(f"{Path(planted).stem}*"))
         result = {
             "orphans_before": orphans,
+            "planted": 1,
             "listed": int(would[1]) if would else None,
             "removed": int(removed[1]) if removed else None,
-            "orphans_after": len(on_disk - recorded),
+            "planted_left": planted_left,
+            "orphans_after": len(self._photos_on_volume() - recorded),
             "recorded_missing_after": len(recorded - on_disk) + len(recorded - thumbs),
         }
-        self.check("jifen sweep-photos removes the photos on record nowhere, and only them",
-                   result["listed"] == result["removed"] == orphans
+        self.check("jifen sweep-photos removes the photos on record nowhere (and one planted), "
+                   "and only them",
+                   result["listed"] == result["removed"] == orphans + 1 and not planted_left
                    and result["orphans_after"] == 0 and result["recorded_missing_after"] == 0,
                    str(result))
         return result
@@ -1052,8 +1079,9 @@ def summary(result: dict[str, Any]) -> str:
     if check := result.get("jifen_check"):
         lines.append(f"  jifen check: exit {check['exit_status']}, {check['problems']} problems")
     if sweep := result.get("photo_sweep"):
-        lines.append(f"  jifen sweep-photos: {sweep['orphans_before']} photos on record nowhere, "
-                     f"{sweep['removed']} removed, {sweep['orphans_after']} left; "
+        lines.append(f"  jifen sweep-photos: {sweep['orphans_before']} photos on record nowhere "
+                     f"and {sweep['planted']} planted, {sweep['removed']} removed, "
+                     f"{sweep['orphans_after']} left; "
                      f"{sweep['recorded_missing_after']} recorded photos missing after")
     if page := result.get("unavailable_page"):
         lines.append("  both app servers down, nginx answers: " + "; ".join(

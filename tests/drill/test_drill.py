@@ -163,8 +163,12 @@ def test_the_quick_drill_loses_nothing_and_recovers_from_each_fault(tmp_path: Pa
     assert writes["refused"] == 0, writes["refused_by_kind"]
     assert set(writes["acknowledged_by_kind"]) == {"photo", "entry", "approve"}
     assert result["jifen_check"] == {"exit_status": 0, "problems": 0}
+    # The sweep removed what the faults left on record nowhere and the photo planted before
+    # it (so its deleting ran), nothing else.
     sweep = result["photo_sweep"]
-    assert sweep["removed"] == sweep["orphans_before"] == writes["orphan_files"]
+    assert sweep["orphans_before"] == writes["orphan_files"] and sweep["planted"] == 1
+    assert sweep["listed"] == sweep["removed"] == sweep["orphans_before"] + 1
+    assert sweep["planted_left"] == []
     assert sweep["orphans_after"] == 0 and sweep["recorded_missing_after"] == 0
     faults = result["faults"]
     # a: nginx took the traffic to the other server; only requests in flight failed.
