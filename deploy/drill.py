@@ -79,6 +79,7 @@ from deploy.load import (
 
 DEFAULT_STATE = Path("/tmp/jifen-drill")
 ADMIN = "drill_admin"
+BRANCHES = ("a", "b")
 APP_ROLE = "jifen"  # the app's PostgreSQL role: the database's owner, not a superuser
 # Put in the app role's password on purpose: characters a URL must quote, so that the
 # drill's multi-host URL shows they are (a password an operator generates may hold any).
@@ -141,6 +142,24 @@ QUICK = Plan("quick", members_per_branch=3, threads=3, think=0.35, warmup=3, app
 FULL = Plan("full", members_per_branch=6, threads=6, think=0.3, warmup=20, app_down=10,
             promote_after=5, settle=15, full_for=20, volume_mb=64, park_after=20, lease=None)
 DEFAULT_LEASE = 300
+
+
+def committee_username(branch: str) -> str:
+    """The branch secretary's account: its committee, approving its members' reports."""
+    return f"sec_{branch}"
+
+
+def member_usernames(plan: Plan, branch: str) -> list[str]:
+    return [f"m_{branch}{n}" for n in range(1, plan.members_per_branch + 1)]
+
+
+def account_names(plan: Plan) -> str:
+    """The app accounts a run makes, in a few words: who one may log in as with --keep."""
+    members = [f"{names[0]} to {names[-1]}" for names in
+               (member_usernames(plan, branch) for branch in BRANCHES)]
+    return (f"{ADMIN} (administrator), "
+            f"{', '.join(committee_username(branch) for branch in BRANCHES)} (committees), "
+            f"{', '.join(members)} (members)")
 
 
 @dataclass
@@ -354,7 +373,7 @@ class Drill:
         began = self.clock.now()
         self.jifen("migrate")
         write_private(self.state.root / "accounts",
-                      f"{ADMIN} and every member's account: {self.account_password}\n")
+                      f"{account_names(self.plan)}: {self.account_password}\n")
         # The password on stdin: a command line is seen by every user (ps).
         self.jifen("create-admin", "--username", ADMIN, input=self.account_password + "\n")
         took["migrate_s"] = round(self.clock.now() - began, 1)
@@ -406,18 +425,17 @@ class Drill:
                 return int(answer.json()["id"])
 
             party = made("/orgs", {"name": "演练镇党委", "kind": "committee"})
-            for branch in ("a", "b"):
+            for branch in BRANCHES:
                 org = made("/orgs", {"name": f"演练第{branch}支部", "parent_id": party,
                                      "kind": "branch"})
-                people = [f"sec_{branch}"] + [f"m_{branch}{n}" for n in
-                                               range(1, self.plan.members_per_branch + 1)]
-                for username in people:
+                secretary = committee_username(branch)
+                for username in [secretary, *member_usernames(self.plan, branch)]:
                     member = made("/members", {
                         "name": username, "org_id": org, "category": "active",
                         "joined_on": "2010-07-01", "username": username,
                         "password": self.account_password})
                     person = Person(username, member, branch, token(username))
-                    if username.startswith("sec_"):
+                    if username == secretary:
                         made(f"/orgs/{org}/committee", {"member_id": member})
                         self.committees[branch] = person
                     else:

@@ -33,9 +33,11 @@ from deploy.cluster import (
     traverse_only_acl,
 )
 from deploy.drill import (
+    FULL,
     QUICK,
     READYZ_MARGIN_S,
     URL_RESERVED,
+    account_names,
     could_not_run,
     database_url,
     generated_password,
@@ -157,6 +159,12 @@ def test_readyz_may_take_the_apps_connect_timeout_per_database_host() -> None:
     assert readyz_limit_s(three) == 3 * CONNECT_TIMEOUT + READYZ_MARGIN_S
     assert readyz_limit_s("postgresql+psycopg://jifen:pw@db1:5432/jifen") == \
         CONNECT_TIMEOUT + READYZ_MARGIN_S
+
+
+def test_the_accounts_a_run_makes_are_named_for_who_logs_in() -> None:
+    assert account_names(QUICK) == ("drill_admin (administrator), sec_a, sec_b (committees), "
+                                    "m_a1 to m_a3, m_b1 to m_b3 (members)")
+    assert "m_b1 to m_b6 (members)" in account_names(FULL)
 
 
 @pytest.fixture
