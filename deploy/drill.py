@@ -142,6 +142,9 @@ QUICK = Plan("quick", members_per_branch=3, threads=3, think=0.35, warmup=3, app
 FULL = Plan("full", members_per_branch=6, threads=6, think=0.3, warmup=20, app_down=10,
             promote_after=5, settle=15, full_for=20, volume_mb=64, park_after=20, lease=None)
 DEFAULT_LEASE = 300
+# How long each takes (measured: docs/deployment.md), as the help and the header say it.
+FULL_TAKES = "about 6½ minutes, 370 to 400 s: it waits out a held key's 5-minute lease"
+QUICK_TAKES = "70 s on a quiet machine, up to 3 minutes on a busy one"
 
 
 def committee_username(branch: str) -> str:
@@ -1197,6 +1200,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.keep:
         print(f"still running (--keep): nginx {drill.nginx.url}; stop with: deploy/drill stop "
               f"--state {state.root}; PostgreSQL's passwords: {state.passfile}")
+        print(f"log in through nginx as {account_names(plan)}; their password: "
+              f"{state.root / 'accounts'}")
     return 0 if result.get("ok") else 1
 
 
@@ -1231,10 +1236,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deploy/drill", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     go = commands.add_parser("run", help="start everything, run the load and the faults, "
-                             "check, stop everything")
-    go.add_argument("--quick", action="store_true", help="short phases (about a minute)")
+                             f"check, stop everything ({FULL_TAKES})")
+    go.add_argument("--quick", action="store_true", help=f"short phases ({QUICK_TAKES})")
     go.add_argument("--state", default=str(DEFAULT_STATE), help="the run's directory "
-                    f"(default {DEFAULT_STATE}; emptied first)")
+                    f"(default {DEFAULT_STATE}; emptied first, refused while a drill "
+                    "runs in it)")
     go.add_argument("--result", help="the JSON result (default STATE/result.json)")
     go.add_argument("--keep", action="store_true", help="leave everything running at the end")
     go.set_defaults(run=cmd_run)
