@@ -225,9 +225,17 @@ class State:
     def log(self, name: str) -> Path:
         return self.root / "logs" / name
 
-    def prepare(self) -> None:
-        """A fresh directory: what an earlier run left is stopped and deleted first. Root's
-        alone; the PostgreSQL and nginx users may pass through to their folders."""
+    @property
+    def owner_file(self) -> Path:
+        """The drill process that made the folder (its pid and start time): a run still
+        setting up has started nothing else yet, and `deploy/drill`'s cleanup stops only
+        what its own run started."""
+        return self.root / "drill.json"
+
+    def prepare(self, owner: int) -> None:
+        """A fresh directory for the run of process `owner`: what an earlier run left is
+        stopped and deleted first (the caller has made sure none of it runs: `running`).
+        Root's alone; the PostgreSQL and nginx users may pass through to their folders."""
         if self.root.exists():
             stop_all(self, quiet=True)
             shutil.rmtree(self.root)
@@ -236,6 +244,27 @@ class State:
         for folder in (self.pids, self.pg, self.nginx, self.root / "logs"):
             folder.mkdir(mode=0o700)
         write_private(self.root / MARKER, "made by deploy/drill: it may delete this folder\n")
+        self.claim(owner)
+
+    def claim(self, owner: int) -> None:
+        """Record process `owner` as the drill that made the folder."""
+        write_private(self.owner_file, json.dumps({"pid": owner, "start": _start_time(owner)}))
+
+    def owner(self) -> int | None:
+        """The pid of the drill process that made the folder, if it still runs."""
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            data = json.loads(self.owner_file.read_text())
+            pid = int(data["pid"])
+            if data["start"] is not None and _start_time(pid) == data["start"] and \
+                    not _gone(pid):
+                return pid
+        return None
+
+    def made_by(self, pid: int) -> bool:
+        """Whether process `pid` made the folder (alive or not)."""
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            return int(json.loads(self.owner_file.read_text())["pid"]) == pid
+        return False
 
     def remember(self, name: str, pid: int, kind: str) -> None:
         record = {"pid": pid, "start": _start_time(pid), "kind": kind}
@@ -400,11 +429,7 @@ class PgNode:
         self._tool("pg_ctl", "promote", "-D", str(self.data), "-w", "-t", "60")
 
     def postmaster(self) -> int | None:
-        try:
-            pid = int((self.data / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-        return pid if _start_time(pid) is not None else None
+        return _postmaster(self.data)
 
     def kill9(self) -> None:
         """kill -9 of the server and every process of it, as a crash of its machine."""
@@ -728,6 +753,30 @@ class Nginx:
 
 
 # --- stopping everything ---------------------------------------------------------------------
+
+
+def _postmaster(data: Path) -> int | None:
+    """The pid of the PostgreSQL server of data folder `data`, if it runs."""
+    try:
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if _start_time(pid) is not None else None
+
+
+def running(state: State) -> list[int]:
+    """The pids of what a run in `state` started and is still alive: the drill process
+    itself, the processes it recorded, its PostgreSQL servers. Another run there must not
+    start while there is one: it would stop them first."""
+    if not state.root.exists():
+        return []
+    pids = [pid for _, pid, _ in state.recorded()]
+    if state.pg.exists():
+        pids += [pid for data in sorted(state.pg.glob("*/data"))
+                 if (pid := _postmaster(data)) is not None]
+    if (owner := state.owner()) is not None:
+        pids.append(owner)
+    return sorted(pid for pid in set(pids) if not _gone(pid))
 
 
 def stop_all(state: State, quiet: bool = False) -> list[str]:

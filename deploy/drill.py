@@ -44,6 +44,7 @@ from urllib.parse import quote
 import httpx2 as httpx
 import sqlalchemy as sa
 
+from app.db import CONNECT_TIMEOUT
 from deploy import nginx_log
 from deploy.cluster import (
     UNAVAILABLE_PAGE,
@@ -58,6 +59,7 @@ from deploy.cluster import (
     port_busy,
     private_file,
     run,
+    running,
     sql_literal,
     state_folder,
     stop_all,
@@ -77,6 +79,7 @@ from deploy.load import (
 
 DEFAULT_STATE = Path("/tmp/jifen-drill")
 ADMIN = "drill_admin"
+BRANCHES = ("a", "b")
 APP_ROLE = "jifen"  # the app's PostgreSQL role: the database's owner, not a superuser
 # Put in the app role's password on purpose: characters a URL must quote, so that the
 # drill's multi-host URL shows they are (a password an operator generates may hold any).
@@ -100,6 +103,18 @@ def database_url(user: str, password: str, hosts: list[tuple[str, int]],
 def shown_url(url: str) -> str:
     """The URL with its password as ***: what the drill prints and records."""
     return sa.make_url(url).render_as_string(hide_password=True)
+
+
+# What a loaded machine may add to /readyz's answer (seen: 2.4 s and 3.0 s on a busy one).
+READYZ_MARGIN_S = 2.0
+
+
+def readyz_limit_s(url: str) -> float:
+    """The longest /readyz may take without a primary: libpq gives each host of the app's
+    URL CONNECT_TIMEOUT seconds (app/db.py) before it tries the next, plus a margin."""
+    hosts = sa.make_url(url).query.get("host", ())  # none: the one host before the path
+    count = len(hosts) if isinstance(hosts, tuple) and hosts else 1
+    return CONNECT_TIMEOUT * count + READYZ_MARGIN_S
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,27 @@ QUICK = Plan("quick", members_per_branch=3, threads=3, think=0.35, warmup=3, app
 FULL = Plan("full", members_per_branch=6, threads=6, think=0.3, warmup=20, app_down=10,
             promote_after=5, settle=15, full_for=20, volume_mb=64, park_after=20, lease=None)
 DEFAULT_LEASE = 300
+# How long each takes (measured: docs/deployment.md), as the help and the header say it.
+FULL_TAKES = "about 6½ minutes, 370 to 400 s: it waits out a held key's 5-minute lease"
+QUICK_TAKES = "70 s on a quiet machine, up to 3 minutes on a busy one"
+
+
+def committee_username(branch: str) -> str:
+    """The branch secretary's account: its committee, approving its members' reports."""
+    return f"sec_{branch}"
+
+
+def member_usernames(plan: Plan, branch: str) -> list[str]:
+    return [f"m_{branch}{n}" for n in range(1, plan.members_per_branch + 1)]
+
+
+def account_names(plan: Plan) -> str:
+    """The app accounts a run makes, in a few words: who one may log in as with --keep."""
+    members = [f"{names[0]} to {names[-1]}" for names in
+               (member_usernames(plan, branch) for branch in BRANCHES)]
+    return (f"{ADMIN} (administrator), "
+            f"{', '.join(committee_username(branch) for branch in BRANCHES)} (committees), "
+            f"{', '.join(members)} (members)")
 
 
 @dataclass
@@ -224,6 +260,10 @@ class ReadyzPoller:
             self.thread.join(timeout=30)
 
     def report(self, killed: float, promoted: float) -> dict[str, Any]:
+        """What each server's /readyz said between `killed` (every process of the primary
+        gone) and `promoted`, and after. A poll begun in that window cannot have reached the
+        old primary (its sockets closed with it) and the standby is read-only (refused by
+        target_session_attrs): every one must say 503, none is let off."""
         out: dict[str, Any] = {}
         for server in self.servers:
             mine = [s for s in self.seen if s[1] == server.name]
@@ -233,8 +273,8 @@ class ReadyzPoller:
             out[server.name] = {
                 "polls_without_primary": len(without),
                 "statuses_without_primary": dict(Counter(str(s[2]) for s in without)),
-                "said_503_without_primary": bool(without) and all(s[2] == 503 for s in without
-                                                                  if s[0] >= killed + 0.5),
+                "said_503_without_primary": bool(without) and all(s[2] == 503
+                                                                  for s in without),
                 "slowest_ms_without_primary": round(max((s[3] for s in without), default=0), 1),
                 "first_200_after_promotion_s": round(first_200[0] - promoted, 2)
                 if first_200 else None,
@@ -336,7 +376,7 @@ class Drill:
         began = self.clock.now()
         self.jifen("migrate")
         write_private(self.state.root / "accounts",
-                      f"{ADMIN} and every member's account: {self.account_password}\n")
+                      f"{account_names(self.plan)}: {self.account_password}\n")
         # The password on stdin: a command line is seen by every user (ps).
         self.jifen("create-admin", "--username", ADMIN, input=self.account_password + "\n")
         took["migrate_s"] = round(self.clock.now() - began, 1)
@@ -388,18 +428,17 @@ class Drill:
                 return int(answer.json()["id"])
 
             party = made("/orgs", {"name": "演练镇党委", "kind": "committee"})
-            for branch in ("a", "b"):
+            for branch in BRANCHES:
                 org = made("/orgs", {"name": f"演练第{branch}支部", "parent_id": party,
                                      "kind": "branch"})
-                people = [f"sec_{branch}"] + [f"m_{branch}{n}" for n in
-                                               range(1, self.plan.members_per_branch + 1)]
-                for username in people:
+                secretary = committee_username(branch)
+                for username in [secretary, *member_usernames(self.plan, branch)]:
                     member = made("/members", {
                         "name": username, "org_id": org, "category": "active",
                         "joined_on": "2010-07-01", "username": username,
                         "password": self.account_password})
                     person = Person(username, member, branch, token(username))
-                    if username.startswith("sec_"):
+                    if username == secretary:
                         made(f"/orgs/{org}/committee", {"member_id": member})
                         self.committees[branch] = person
                     else:
@@ -526,10 +565,12 @@ class Drill:
         poller.start()
         time.sleep(1)
         burst = self._burst()
-        killed = self.clock.now()
+        kill_began = self.clock.now()
         a.kill9()
-        self.clock.say("fault b: PostgreSQL primary a killed (kill -9 of every process), "
-                       "photo uploads in flight")
+        # Without a primary from here: every process of a gone (kill9 waits for it).
+        killed = self.clock.now()
+        self.clock.say(f"fault b: PostgreSQL primary a killed (kill -9 of every process, "
+                       f"gone after {killed - kill_began:.2f} s), photo uploads in flight")
         time.sleep(self.plan.promote_after)
         promoting = self.clock.now()
         b.promote()
@@ -544,16 +585,20 @@ class Drill:
         end = self.clock.now()
         for thread in burst:
             thread.join(timeout=self.plan.park_after + 30)
-        result = outage(self.recorder.attempts, killed, end)
-        self.windows["database_primary_killed"] = (killed, end)
+        # What the clients saw counts from the kill's start: a request may fail as it lands.
+        result = outage(self.recorder.attempts, kill_began, end)
+        self.windows["database_primary_killed"] = (kill_began, end)
         back = result.get("back_s")
         kept, released = self._claims_kept_and_released()
+        limit = readyz_limit_s(self.url)
         result |= {"claims_kept_while_no_primary": kept,
                    "claims_released_once_promoted": released,
+                   "kill_s": round(killed - kill_began, 2),
                    "without_primary_s": round(promoting - killed, 2),
                    "promotion_s": round(promoted - promoting, 2),
                    "back_after_promotion_s": round(max(0.0, back - promoted), 2) if back else None,
-                   "readyz": poller.report(killed, promoting)}
+                   "readyz": poller.report(killed, promoting),
+                   "readyz_limit_s": limit}
         # The old primary never comes back as it was (it would take writes again: the
         # app's URL lists it first): rebuilt from the new primary as its standby.
         began = self.clock.now()
@@ -566,8 +611,9 @@ class Drill:
             self.check(f"readyz {name}: 503 without a primary", seen["said_503_without_primary"],
                        str(seen))
             self.check(f"readyz {name}: 200 after promotion", seen["said_200_after"], str(seen))
-            self.check(f"readyz {name}: answered within 2 s without a primary",
-                       seen["slowest_ms_without_primary"] < 2000, str(seen))
+            self.check(f"readyz {name}: answered within {limit:g} s without a primary "
+                       f"({CONNECT_TIMEOUT} s per database host, {READYZ_MARGIN_S:g} s more)",
+                       seen["slowest_ms_without_primary"] < limit * 1000, str(seen))
         return result
 
     def _answered_since(self, since: float) -> bool:
@@ -805,9 +851,7 @@ class Drill:
                 except (OSError, SyntaxError) as error:
                     broken.append(f"{file.name}: {error}")
         missing = [row.id for row in entries if row.evidence and row.evidence not in photos]
-        on_disk = {str(p.relative_to(uploads)) for p in uploads.rglob("*.jpg")
-                   if not p.name.endswith(".thumb.jpg")}
-        orphans = sorted(on_disk - set(photos))
+        orphans = sorted(self._photos_on_volume() - set(photos))
         partial = self._partial_files()
         self.check("0 acknowledged writes lost", not lost, str(lost[:10]))
         self.check("0 writes counted twice", not twice, str(twice[:10]))
@@ -815,6 +859,9 @@ class Drill:
                    str(broken[:10]))
         self.check("no entry names a missing photo", not missing, str(missing[:10]))
         self.check("no partial or temporary file on the volume", not partial, str(partial))
+        # The load sends nothing the app may refuse for good (deploy/load.py): a final 4xx
+        # is the retry path failing, e.g. an approval sent again, its key forgotten, 409.
+        self.check("0 writes refused in the end", not refused, str(dict(refused)))
         return {
             "writes_sent": len(writes),
             "acknowledged": len(acked),
@@ -828,7 +875,7 @@ class Drill:
                  round(w.first_sent, 2), "answers": dict(Counter(
                      f"{a.status} {a.code or ''}".strip() for a in self.recorder.attempts
                      if a.key == w.key))} for w in unanswered[:20]],
-            "refused": dict(refused),
+            "refused": sum(refused.values()), "refused_by_kind": dict(refused),
             "sent_more_than_once": sum(1 for w in writes if w.sends > 1),
             "slowest_acknowledgement_s": round(max(
                 (w.acked_at - w.first_sent for w in acked if w.acked_at and w.first_sent),
@@ -837,11 +884,35 @@ class Drill:
             "orphan_files": len(orphans), "partial_files": len(partial),
         }
 
+    def _photos_on_volume(self) -> set[str]:
+        """The photos on the volume as `jifen sweep-photos` counts them: by the path stored
+        on record, whichever of its files is there (photo, thumbnail, a part)."""
+        uploads = self.state.volume / "uploads"
+        return {str(p.relative_to(uploads)).removesuffix(".part").replace(".thumb.jpg", ".jpg")
+                for p in uploads.glob("evidence/*/*/*.jpg*")}
+
+    def plant_orphan(self) -> str:
+        """A photo and its thumbnail on the volume that no record names, a day old, named
+        as the app names them (evidence/YYYY/MM/<uuid4>.jpg): one the sweep must remove,
+        whatever the faults left (often nothing)."""
+        relative = f"evidence/{datetime.now(UTC):%Y/%m}/{uuid.uuid4()}.jpg"
+        photo = self.state.volume / "uploads" / relative
+        photo.parent.mkdir(parents=True, exist_ok=True)
+        thumb = photo.with_name(f"{photo.stem}.thumb.jpg")
+        photo.write_bytes(small_photos(1, seed=41)[0])
+        thumb.write_bytes(small_photos(1, seed=41, size=(160, 120))[0])
+        day_old = time.time() - 86400
+        for file in (photo, thumb):
+            os.utime(file, (day_old, day_old))
+        return relative
+
     def sweep_photos(self, orphans: int) -> dict[str, Any]:
         """`jifen sweep-photos --older-than 0` (the load is over: no request is storing a
         photo): it removes the photos on record nowhere that verify counted (left by
-        requests whose commit the primary's loss cut off, or a server killed mid-upload),
-        and nothing else: every photo on record is still on the volume afterwards."""
+        requests whose commit the primary's loss cut off, or a server killed mid-upload)
+        and one planted just before, and nothing else: every photo on record is still on
+        the volume afterwards, with its thumbnail."""
+        planted = self.plant_orphan()
         listed = self.jifen("sweep-photos", "--older-than", "0", "--dry-run").stdout
         done = self.jifen("sweep-photos", "--older-than", "0").stdout
         would = re.search(r"would remove (\d+) photo", listed)
@@ -858,15 +929,20 @@ class Drill:
                    if not p.name.endswith(".thumb.jpg")}
         thumbs = {str(p.relative_to(uploads)).replace(".thumb.jpg", ".jpg")
                   for p in uploads.rglob("*.thumb.jpg")}
+        planted_left = sorted(str(p.relative_to(uploads)) for p in
+                              (uploads / planted).parent.glob(f"{Path(planted).stem}*"))
         result = {
             "orphans_before": orphans,
+            "planted": 1,
             "listed": int(would[1]) if would else None,
             "removed": int(removed[1]) if removed else None,
-            "orphans_after": len(on_disk - recorded),
+            "planted_left": planted_left,
+            "orphans_after": len(self._photos_on_volume() - recorded),
             "recorded_missing_after": len(recorded - on_disk) + len(recorded - thumbs),
         }
-        self.check("jifen sweep-photos removes the photos on record nowhere, and only them",
-                   result["listed"] == result["removed"] == orphans
+        self.check("jifen sweep-photos removes the photos on record nowhere (and one planted), "
+                   "and only them",
+                   result["listed"] == result["removed"] == orphans + 1 and not planted_left
                    and result["orphans_after"] == 0 and result["recorded_missing_after"] == 0,
                    str(result))
         return result
@@ -985,7 +1061,8 @@ def summary(result: dict[str, Any]) -> str:
     if writes := result.get("writes"):
         lines.append(f"  writes acknowledged: {writes['acknowledged']} "
                      f"{writes['acknowledged_by_kind']}; lost {writes['lost']}, "
-                     f"counted twice {writes['twice']}, unanswered {writes['unanswered']}")
+                     f"counted twice {writes['twice']}, unanswered {writes['unanswered']}, "
+                     f"refused in the end {writes['refused']}")
     names = {"app_server_killed": "a. app server killed",
              "database_primary_killed": "b. PostgreSQL primary killed",
              "photo_volume_full": "c. photo volume full"}
@@ -1006,7 +1083,8 @@ def summary(result: dict[str, Any]) -> str:
                          "key a cut-off request held (409 idempotency_in_progress), answered "
                          f"after at most {fault['longest_hold_s']} s")
         if key == "database_primary_killed" and "readyz" in fault:
-            lines.append(f"     no primary for {fault['without_primary_s']} s, promotion "
+            lines.append(f"     no primary for {fault['without_primary_s']} s (from the kill's "
+                         f"end; the kill took {fault['kill_s']} s), promotion "
                          f"{fault['promotion_s']} s, back {fault['back_after_promotion_s']} s "
                          f"after it; /readyz: " + "; ".join(
                              f"{n} {v['statuses_without_primary']} without a primary, 200 "
@@ -1022,8 +1100,9 @@ def summary(result: dict[str, Any]) -> str:
     if check := result.get("jifen_check"):
         lines.append(f"  jifen check: exit {check['exit_status']}, {check['problems']} problems")
     if sweep := result.get("photo_sweep"):
-        lines.append(f"  jifen sweep-photos: {sweep['orphans_before']} photos on record nowhere, "
-                     f"{sweep['removed']} removed, {sweep['orphans_after']} left; "
+        lines.append(f"  jifen sweep-photos: {sweep['orphans_before']} photos on record nowhere "
+                     f"and {sweep['planted']} planted, {sweep['removed']} removed, "
+                     f"{sweep['orphans_after']} left; "
                      f"{sweep['recorded_missing_after']} recorded photos missing after")
     if page := result.get("unavailable_page"):
         lines.append("  both app servers down, nginx answers: " + "; ".join(
@@ -1083,13 +1162,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ClusterError as refused:
         print(f"drill: error: {refused}", file=sys.stderr)
         return 2
+    # Before anything is stopped or deleted: a run there now would kill another drill.
+    if alive := running(state):
+        print(f"drill: error: a drill is running in {state.root} (pids "
+              f"{', '.join(map(str, alive))}); stop it with deploy/drill stop --state "
+              f"{state.root}", file=sys.stderr)
+        return 2
     result_file = Path(args.result) if args.result else state.root / "result.json"
     signal.signal(signal.SIGTERM, _terminate)
     drill: Drill | None = None
     started = False
     try:
         try:
-            state.prepare()
+            state.prepare(owner=os.getpid())
             drill = Drill(state, plan, Ports(), keep=args.keep)
             took = drill.setup()
         except RUN_ERRORS as error:
@@ -1115,6 +1200,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.keep:
         print(f"still running (--keep): nginx {drill.nginx.url}; stop with: deploy/drill stop "
               f"--state {state.root}; PostgreSQL's passwords: {state.passfile}")
+        print(f"log in through nginx as {account_names(plan)}; their password: "
+              f"{state.root / 'accounts'}")
     return 0 if result.get("ok") else 1
 
 
@@ -1124,8 +1211,24 @@ def cmd_stop(args: argparse.Namespace) -> int:
     except ClusterError as refused:
         print(f"drill: error: {refused}", file=sys.stderr)
         return 2
-    if state.root.exists():
-        stop_all(state, quiet=args.quiet)
+    if not state.root.exists():
+        return 0
+    # deploy/drill's cleanup: only what its own run started (a run refused because another
+    # drill runs there must leave that one alone).
+    if args.run_pid is not None and not state.made_by(args.run_pid):
+        return 0
+    # A drill still running there ends itself (TERM: it stops what it started, writes its
+    # result); what it leaves, or a run killed or kept left, is stopped below.
+    if (owner := state.owner()) is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(owner, signal.SIGTERM)
+        deadline = time.monotonic() + 120
+        while state.owner() is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not args.quiet:
+            print(f"drill stop: the drill (pid {owner}) " + (
+                "ended" if state.owner() is None else "still runs after 120 s"))
+    stop_all(state, quiet=args.quiet)
     return 0
 
 
@@ -1133,16 +1236,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deploy/drill", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     go = commands.add_parser("run", help="start everything, run the load and the faults, "
-                             "check, stop everything")
-    go.add_argument("--quick", action="store_true", help="short phases (about a minute)")
+                             f"check, stop everything ({FULL_TAKES})")
+    go.add_argument("--quick", action="store_true", help=f"short phases ({QUICK_TAKES})")
     go.add_argument("--state", default=str(DEFAULT_STATE), help="the run's directory "
-                    f"(default {DEFAULT_STATE}; emptied first)")
+                    f"(default {DEFAULT_STATE}; emptied first, refused while a drill "
+                    "runs in it)")
     go.add_argument("--result", help="the JSON result (default STATE/result.json)")
     go.add_argument("--keep", action="store_true", help="leave everything running at the end")
     go.set_defaults(run=cmd_run)
     stop = commands.add_parser("stop", help="stop what a run left running, unmount its volume")
     stop.add_argument("--state", default=str(DEFAULT_STATE))
     stop.add_argument("--quiet", action="store_true")
+    stop.add_argument("--run", type=int, dest="run_pid", metavar="PID", help="only if the "
+                      "drill process PID made the state folder (deploy/drill's own cleanup)")
     stop.set_defaults(run=cmd_stop)
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -10,6 +10,14 @@ a while is put aside and sent again at the end (`drain`), as a phone keeps an ou
 
 Every request is recorded (when, what, the answer), and every write the server acknowledged
 (2xx) with what it gave back (the photo's path, the entry's id), for the checks afterwards.
+
+Nothing the load sends may be refused for good: its photos are JPEGs under the size limit,
+its entries a rule members may report themselves (P03), dated within the app's current
+quarter (never in the future, nor before the member joined, nor in a quarter that could
+be finalized or another year's rules), each approved once, by its branch's secretary, who
+is not its author. So a write that ends in a 4xx (`Write.refused`) is the retry path
+failing, e.g. an approval sent again with its key forgotten, answered 409 as already
+approved: the drill checks that none does.
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx2 as httpx
+
+from app.clock import Clock
+from app.points import quarter_of, quarter_start
 
 # A failure of the service as a client sees it (the rest are answers: 2xx, or a refusal).
 FAILED = frozenset({0, 500, 502, 503, 504})
@@ -241,7 +252,9 @@ class Load:
         photo = Write("photo", str(uuid.uuid4()), who.username)
         self.recorder.write(photo)
         image = image or rng.choice(self.photos)
-        day = date.today() - timedelta(days=rng.randrange(0, 20))
+        today = Clock().today()  # the app's (Beijing's): a later day would be in the future
+        day = max(today - timedelta(days=rng.randrange(0, 20)),
+                  quarter_start(today.year, quarter_of(today)))
         entry = Write("entry", str(uuid.uuid4()), who.username, marker=self._marker())
         self.recorder.write(entry)
 

@@ -1,16 +1,20 @@
 """The failover drill's parts that need no cluster (deploy/): its database URL and password
 file, the ACL of its state folder, its reading of nginx's log, what it prints when it could
-not start. Run everywhere; the drill itself only with JIFEN_DRILL=1 (test_drill.py)."""
+not start or another drill runs in its folder, its limits. Run everywhere; the drill itself
+only with JIFEN_DRILL=1 (test_drill.py)."""
 
 from __future__ import annotations
 
 import os
 import stat
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from app.db import CONNECT_TIMEOUT
 from deploy import nginx_log
 from deploy.cluster import (
     ACL_ATTRIBUTE,
@@ -19,18 +23,26 @@ from deploy.cluster import (
     ACL_OTHER,
     ACL_USER,
     ACL_USER_OBJ,
+    MARKER,
     ClusterError,
+    State,
     acl_entries,
     passfile_line,
+    running,
     sql_literal,
     traverse_only_acl,
 )
 from deploy.drill import (
+    FULL,
     QUICK,
+    READYZ_MARGIN_S,
     URL_RESERVED,
+    account_names,
     could_not_run,
     database_url,
     generated_password,
+    main,
+    readyz_limit_s,
     shown_url,
     summary,
 )
@@ -137,3 +149,71 @@ def test_a_drill_that_could_not_start_says_so_in_one_line(
     early = summary({"drill": "quick", "ok": False, "duration_s": 12.5, "checks": {},
                      "error": "nginx did not write its pid file"})
     assert "None" not in early and "nginx did not write its pid file" in early
+
+
+def test_readyz_may_take_the_apps_connect_timeout_per_database_host() -> None:
+    """The limit follows app/db.py: libpq waits CONNECT_TIMEOUT for each host in turn."""
+    two = database_url("jifen", "pw", [("127.0.0.1", 55601), ("127.0.0.1", 55602)], "jifen")
+    three = database_url("jifen", "pw", [("127.0.0.1", p) for p in (1, 2, 3)], "jifen")
+    assert readyz_limit_s(two) == 2 * CONNECT_TIMEOUT + READYZ_MARGIN_S
+    assert readyz_limit_s(three) == 3 * CONNECT_TIMEOUT + READYZ_MARGIN_S
+    assert readyz_limit_s("postgresql+psycopg://jifen:pw@db1:5432/jifen") == \
+        CONNECT_TIMEOUT + READYZ_MARGIN_S
+
+
+def test_the_accounts_a_run_makes_are_named_for_who_logs_in() -> None:
+    assert account_names(QUICK) == ("drill_admin (administrator), sec_a, sec_b (committees), "
+                                    "m_a1 to m_a3, m_b1 to m_b3 (members)")
+    assert "m_b1 to m_b6 (members)" in account_names(FULL)
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process standing for one a drill started (`sleep`)."""
+    process = subprocess.Popen(["sleep", "120"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def drill_folder(tmp_path: Path) -> State:
+    """A state folder as a run leaves it: the drill's marker, its pids folder."""
+    state = State(tmp_path / "state")
+    state.root.mkdir(mode=0o700)
+    state.pids.mkdir(mode=0o700)
+    (state.root / MARKER).write_text("made by deploy/drill\n")
+    return state
+
+
+@pytest.mark.parametrize("what", ["a process it started", "the drill, still setting up"])
+def test_a_second_run_refuses_while_a_drill_runs_in_its_folder(
+        what: str, tmp_path: Path, sleeper: subprocess.Popen[bytes],
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """It would stop everything there first: the other drill, killed silently. Exit 2, one
+    line naming the pids and how to stop it; nothing stopped, nothing deleted."""
+    state = drill_folder(tmp_path)
+
+    def prepare(*_: object, **__: object) -> None:
+        raise AssertionError("the folder emptied: the other drill's processes stopped")
+
+    monkeypatch.setattr(State, "prepare", prepare)
+    if what == "a process it started":
+        state.remember("nginx", sleeper.pid, "nginx")
+    else:
+        state.claim(sleeper.pid)
+    assert running(state) == [sleeper.pid]
+    before = sorted(str(p) for p in state.root.rglob("*"))
+    assert main(["run", "--quick", "--state", str(state.root)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == (
+        f"drill: error: a drill is running in {state.root} (pids {sleeper.pid}); stop it "
+        f"with deploy/drill stop --state {state.root}\n")
+    assert sleeper.poll() is None
+    assert sorted(str(p) for p in state.root.rglob("*")) == before
+    # deploy/drill's cleanup after such a refused run stops nothing that is not its own.
+    assert main(["stop", "--state", str(state.root), "--quiet", "--run", "1"]) == 0
+    assert sleeper.poll() is None
+    # `stop` ends it: the drill itself with a TERM (it stops what it started), the rest too.
+    assert main(["stop", "--state", str(state.root), "--quiet"]) == 0
+    assert sleeper.wait(timeout=30) != 0
+    assert running(state) == []
