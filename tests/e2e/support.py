@@ -244,6 +244,7 @@ class Phones:
         page.get_by_label("密码").fill(self.password)
         page.get_by_role("button", name="登录", exact=True).click()
         expect(page).not_to_have_url(_LOGIN)
+        page.wait_for_load_state()  # htmx is deferred: wired at load, not at the URL
         return page
 
     def close(self) -> None:

@@ -64,6 +64,9 @@ def test_quarter_published_objected_answered_finalized(world: World, phones: Pho
     # (The member pages say 一季度 where the committee's say 第一季度.)
     member.get_by_role("link", name=re.compile("2025年第?一季度")).click()
     expect(member).to_have_url(re.compile(rf"/me/results/{review_id}$"))
+    # Sent before htmx has wired the form, the objection goes as a plain POST and its
+    # answer is the page's banner, not the section: wait for htmx (it is deferred).
+    member.wait_for_load_state()
     mine = member.locator("#my-line")
     expect(mine).to_contain_text("刘芳")
     expect(mine.locator("td").first).to_have_text("3/5")
