@@ -342,7 +342,10 @@ class Entry(SQLModel, table=True):
     """One scoring event. Never deleted: decisions are recorded on the row and in the audit log."""
 
     __table_args__ = (
-        sa.Index("ix_entry_member_year", "member_id", "year", "status"),
+        # A member's approved entries of a year summed by item and quarter, from the index
+        # alone (app/services/scoring.py, item_totals; migration 0023).
+        sa.Index("ix_entry_member_year", "member_id", "year", "status", "rule_code",
+                 "quarter", "points"),
         sa.Index("ix_entry_status_year_quarter", "status", "year", "quarter"),
         # Everything the annual rating reads, in the order it reads it: a branch's approved
         # entries of a year, by member and item, without touching the table (migration 0005).

@@ -135,23 +135,28 @@ def score_year(
         if item.kind in DEDUCTING_KINDS:
             largest_deduction = max(largest_deduction, total.largest)
 
+    # Each item's capped running total, quarter by quarter, added to its kind's sums (index
+    # q: the year up to quarter q). One pass an item: a member's year is scored for every
+    # member at every quarter's close and rating, so this loop is the engine's hot path.
+    positive_by_q, bonus_by_q, deducted_by_q = [0] * 5, [0] * 5, [0] * 5
+    running: dict[str, int] = {}
+    for code, per_quarter in by_item.items():
+        item = rules.item(code)
+        assert item is not None
+        sums = (positive_by_q if item.kind is Kind.positive
+                else bonus_by_q if item.kind is Kind.bonus else deducted_by_q)
+        cap = item.cap
+        raw = 0
+        for q in QUARTERS:
+            raw += per_quarter[q]
+            sums[q] += raw if cap is None or raw < cap else cap
+        running[code] = raw
+
     quarters: list[QuarterScore] = []
     previous_ytd = 0
     review_sum = 0
-    running: dict[str, int] = defaultdict(int)
     for q in QUARTERS:
-        positive = bonus = deducted = 0
-        for code, per_quarter in by_item.items():
-            running[code] += per_quarter[q]
-            item = rules.item(code)
-            assert item is not None
-            counted = _capped(running[code], item.cap)
-            if item.kind is Kind.positive:
-                positive += counted
-            elif item.kind is Kind.bonus:
-                bonus += counted
-            else:
-                deducted += counted
+        positive, bonus, deducted = positive_by_q[q], bonus_by_q[q], deducted_by_q[q]
         review_score = reviews.get(q)
         if q in reviews:
             review_sum += review_points(review_score, rules.params)
@@ -176,7 +181,7 @@ def score_year(
     for item in rules.items:
         if item.code not in seen:
             continue
-        raw = running[item.code]
+        raw = running.get(item.code, 0)
         sign = 1 if item.kind in ADDING_KINDS else -1
         items.append(ItemCount(item.code, item.kind, sign * raw, sign * _capped(raw, item.cap)))
     return YearScore(

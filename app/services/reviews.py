@@ -126,12 +126,15 @@ def list_reviews(session: Session, actor: Actor, org_id: int | None, year: int |
                 col(Review.org_id), limit=limit, offset=offset, sync=sync, feed=FEED)
 
 
-def review_lines(session: Session, review: Review, now: datetime) -> list[ReviewLine]:
+def review_lines(session: Session, review: Review, now: datetime,
+                 rows: dict[int, ReviewScore] | None = None) -> list[ReviewLine]:
     """The sheet: a draft shows ytd with its own draft scores (docs/scoring.md, The score), an
-    unset one counting as the default (the engine's review_points)."""
+    unset one counting as the default (the engine's review_points). `rows`: the review's
+    score rows, when the caller has read them already."""
     assert review.id is not None
     rules = load_rule_set(session, review.year, now)
-    rows = _score_rows(session, review.id)
+    if rows is None:
+        rows = _score_rows(session, review.id)
     # Once published, the sheet is the members it was published with.
     members = {m.id: m for m in _branch_members(session, review)} \
         if review.status == ReviewStatus.draft else {}
@@ -299,14 +302,15 @@ def blockers(session: Session, review: Review, now: datetime) -> ReviewBlockers:
 def _transition(session: Session, review: Review, from_: ReviewStatus,
                 values: dict[str, object]) -> None:
     """Move the review on only if nobody else moved it first."""
-    result = session.execute(
+    # RETURNING the row into the session's own copy: the step and its re-read in one.
+    moved = session.execute(
         sa.update(Review).where(col(Review.id) == review.id, col(Review.status) == from_)
-        .values(**values).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+        .values(**values).returning(Review)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).scalars().all()
+    if len(moved) != 1:
         raise WorkflowConflict("The review was changed by someone else just now; reload it.",
                                "review_changed")
-    session.refresh(review)
     stamps.changed(session, review)  # the later quarters' running totals count it or not
 
 
@@ -345,17 +349,20 @@ def publish_review(session: Session, actor: Actor, review_id: int, notice_days: 
     params = load_rule_set(session, review.year, now).params
     rows = _score_rows(session, review_id)
     for member in _branch_members(session, review):
-        row = rows.get(member.id or 0) or ReviewScore(review_id=review_id,
-                                                      member_id=member.id or 0)
+        member_id = member.id or 0
+        row = rows.get(member_id)
+        if row is None:
+            row = rows[member_id] = ReviewScore(review_id=review_id, member_id=member_id)
+            session.add(row)
         # An unset score becomes what it counted as on the draft sheet (docs/scoring.md,
         # Quarterly review score).
         row.score = review_points(row.score, params)
-        session.add(row)
     before = audit.snapshot(review)
     _transition(session, review, ReviewStatus.draft, {
         "status": ReviewStatus.published, "published_by": actor.account_id, "published_at": now,
         "notice_until": now + timedelta(days=notice_days), "publish_reason": stored_reason})
-    published = {str(m): r.score for m, r in sorted(_score_rows(session, review_id).items())}
+    # Every row of the review is in `rows` (read under the branch's lock, the new ones added).
+    published = {str(m): r.score for m, r in sorted(rows.items())}
     audit.record(session, actor_id=actor.account_id, action="review.publish",
                  object_type="review", object_id=review_id, at=now, before=before,
                  after=audit.snapshot(review) | {"scores": published})
@@ -396,9 +403,10 @@ def finalize_review(session: Session, actor: Actor, review_id: int, now: datetim
     if refused:
         raise refused[0]
     stored_reason = checked_reason(reason, found.earliness("finalize"))
-    lines = {line.member_id: line for line in review_lines(session, review, now)}
+    rows = _score_rows(session, review_id)
+    lines = {line.member_id: line for line in review_lines(session, review, now, rows)}
     final: dict[str, dict[str, int | None]] = {}
-    for member_id, row in sorted(_score_rows(session, review_id).items()):
+    for member_id, row in sorted(rows.items()):
         if member_id in lines:
             row.final_ytd, row.final_delta = lines[member_id].ytd, lines[member_id].delta
             session.add(row)

@@ -137,10 +137,15 @@ def stamp_for(session: orm.Session, model: type[Any]) -> datetime:
 
 def _changed(instance: Any, ignored: Iterable[str] = (), only: frozenset[str] | None = None
              ) -> bool:
+    """A column other than updated_at (and `ignored`; of `only`, if given) holds a new value.
+    Only an attribute set since the last flush has its old value in committed_state, and
+    only such a one can have changed (SQLAlchemy's own history reads it from there): the
+    others are not looked at (a quarter's close flushes a branch's score rows four times)."""
     state = sa.inspect(instance)
-    skip = {"updated_at", *ignored}
-    return any(state.attrs[a.key].history.has_changes() for a in state.mapper.column_attrs
-               if a.key not in skip and (only is None or a.key in only))
+    columns = state.mapper.column_attrs
+    return any(key in columns and state.attrs[key].history.has_changes()
+               for key in state.committed_state
+               if key != "updated_at" and key not in ignored and (only is None or key in only))
 
 
 def _loaded(instance: Any, key: str) -> Any:
@@ -182,6 +187,7 @@ ReviewKeys = dict[int, dict[int, int]]
 
 def _review_keys(session: orm.Session, rows: Iterable[tuple[Any, bool]]) -> ReviewKeys:
     keys: ReviewKeys = defaultdict(dict)
+    reviews: dict[int, Review | None] = {}  # a quarter's close flushes a branch's rows at once
 
     def add(org: int | None, year: int, quarter: int) -> None:
         if org is not None and quarter <= 4:
@@ -199,8 +205,10 @@ def _review_keys(session: orm.Session, rows: Iterable[tuple[Any, bool]]) -> Revi
             # Its scores count in the later quarters' running totals once published.
             add(instance.org_id, instance.year, instance.quarter + 1)
         elif isinstance(instance, ReviewScore) and (whole or _changed(instance)):
-            with session.no_autoflush:
-                review = session.get(Review, instance.review_id)
+            if instance.review_id not in reviews:
+                with session.no_autoflush:
+                    reviews[instance.review_id] = session.get(Review, instance.review_id)
+            review = reviews[instance.review_id]
             if review is not None:
                 add(review.org_id, review.year, review.quarter + 1)
     return keys
