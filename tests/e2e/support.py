@@ -85,7 +85,11 @@ class Api:
     """The JSON API of the live server, as one person or another (for preparing data)."""
 
     def __init__(self, base_url: str, stage: Stage, password: str) -> None:
-        self.http = httpx2.Client(base_url=f"{base_url}/api/v1", timeout=30)
+        # An idle connection is dropped here before uvicorn closes it (its keep-alive is 5
+        # s): reused just as the server closed it, a request met "Server disconnected
+        # without sending a response" (a flake after a long browser step).
+        self.http = httpx2.Client(base_url=f"{base_url}/api/v1", timeout=30,
+                                  limits=httpx2.Limits(keepalive_expiry=2))
         self.stage = stage
         self.password = password
         self._tokens: dict[str, tuple[str, datetime]] = {}

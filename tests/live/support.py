@@ -51,7 +51,9 @@ class Api:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        # keepalive_expiry under uvicorn's 5 s: no request on a connection it is closing.
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64,
+                              keepalive_expiry=2)
         self.client = httpx.Client(base_url=f"{self.server.url}/api/v1", timeout=60,
                                    limits=limits)
 
