@@ -113,9 +113,9 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
     }
     # 消息: one line under the score, "3条新消息 ›", to the notices page (keyed in the page
     # cache by "seen up to"); the score comes first on a phone's first screen (issue 17).
-    found = notices.member_notices(session, actor, clock.now(), unseen_only=True)
+    found = notices.unseen_summary(session, actor, clock.now())
     # My own disposal cases (appraisal.md §5), shown to me only, read with the notices.
-    context |= {"unseen_notices": found.unseen_count, "my_cases": found.cases}
+    context |= {"unseen_notices": found.count, "my_cases": found.cases}
     return page_cache.keep(request, render(request, "pages/member/score.html", context,
                                            partial="partials/member/score.html"))
 
