@@ -196,8 +196,10 @@ _ANSWERED = sa.exists().where(col(Objection.member_id) == sa.bindparam("member")
                               col(Objection.resolved_at) >= sa.bindparam("since"))
 _ANY_CASE = sa.exists().where(col(DisposalCase.member_id) == sa.bindparam("member"))
 _RARE = sa.select(_ANSWERED, _ANY_CASE)
-# The count's first read: "seen up to" and the rare kinds, since the window's start.
-_SEEN_AND_RARE = sa.select(_SEEN_AT.scalar_subquery(), _ANSWERED, _ANY_CASE)
+# The count's first read, as columns of another statement (:account, :member, :since the
+# window's widest start, window_start): "seen up to" and whether the rare kinds are there.
+FIRST_READ = (_SEEN_AT.scalar_subquery(), _ANSWERED, _ANY_CASE)
+_SEEN_AND_RARE = sa.select(*FIRST_READ)
 
 
 class _EntryFacts(Protocol):
@@ -339,16 +341,23 @@ class UnseenNotices:
     cases: list[tuple[int, str]]
 
 
-def unseen_summary(session: Session, actor: Actor, now: datetime) -> UnseenNotices:
+def window_start(now: datetime) -> datetime:
+    """The earliest a notice can be from."""
+    return now - timedelta(days=NOTICE_DAYS)
+
+
+def unseen_summary(session: Session, actor: Actor, now: datetime,
+                   first: tuple[datetime | None, bool, bool] | None = None) -> UnseenNotices:
     """member_notices(unseen_only=True)'s unseen count and cases, by the same statements'
     conditions and the same rules, read as plain columns (no ORM objects; the score page
     reads it on every look). A member with an objection answered or a disposal case (both
-    rare) is read by member_notices itself."""
+    rare) is read by member_notices itself. `first`: FIRST_READ's values, when another
+    statement read them."""
     if actor.member_id is None or actor.member_org_id is None:
         return UnseenNotices(0, [])
-    seen, answered, any_case = core(session, _SEEN_AND_RARE, {
+    seen, answered, any_case = first if first is not None else core(session, _SEEN_AND_RARE, {
         "account": actor.account_id, "member": actor.member_id,
-        "since": now - timedelta(days=NOTICE_DAYS)}).one()
+        "since": window_start(now)}).one()
     if answered or any_case:  # asked since the window's widest start: never one missed
         found = _notices(session, actor, now, seen, unseen_only=True)
         return UnseenNotices(found.unseen_count, found.cases)
