@@ -43,5 +43,4 @@ def mark_seen(session: SessionDep, actor: CurrentActor, clock: ClockDep,
     """Mark my notices seen, up to `up_to` (default: now)."""
     now = clock.now()
     seen = notices.mark_seen(session, actor, now, (body or SeenBody()).up_to)
-    return SeenOut(seen_at=seen, unseen=notices.member_notices(
-        session, actor, now, unseen_only=True).unseen_count)
+    return SeenOut(seen_at=seen, unseen=notices.unseen_summary(session, actor, now).count)

@@ -322,13 +322,27 @@ _BRIEF = (
 )
 
 
-def member_brief(session: Session, actor: Actor, member_id: int) -> MemberBrief:
-    """get_member's member for reading only, as plain values (404 the same): the caller's
-    own as the login check read it, anyone else's in one prebuilt statement."""
+def own_brief(session: Session, actor: Actor, member_id: int) -> MemberBrief | None:
+    """The caller's own member as the login check read them, when `member_id` is theirs."""
     own = session.info.get(_OWN_BRIEF)
     if isinstance(own, MemberBrief) and own.id == member_id == actor.member_id:
         return own
-    row = core(session, _BRIEF, {"member": member_id}).first()
+    return None
+
+
+def brief_in_scope(actor: Actor, row: sa.Row[Any] | None, member_id: int) -> MemberBrief:
+    """The member of a row of BRIEF_COLUMNS (None: no such member) if the actor may see
+    them (themself, or in a managed subtree); NotFound otherwise, as get_member."""
     if row is None or not (actor.member_id == row.id or actor.manages_path(row.org_path)):
         raise NotFound(f"Member {member_id} does not exist or is outside your scope.")
     return brief_of(row)
+
+
+def member_brief(session: Session, actor: Actor, member_id: int) -> MemberBrief:
+    """get_member's member for reading only, as plain values (404 the same): the caller's
+    own as the login check read it, anyone else's in one prebuilt statement."""
+    own = own_brief(session, actor, member_id)
+    if own is not None:
+        return own
+    return brief_in_scope(actor, core(session, _BRIEF, {"member": member_id}).first(),
+                          member_id)

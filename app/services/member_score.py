@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -25,28 +25,48 @@ from app.models import (
     RatingStatus,
     Review,
 )
-from app.points import Grade, RuleSet, YearScore, quarter_end, stars
+from app.points import QUARTERS, Grade, RuleSet, YearScore, quarter_end, stars
 from app.services.access import (
     BRIEF_COLUMNS,
     Actor,
     MemberBrief,
+    brief_in_scope,
     brief_of,
     get_org,
-    member_brief,
+    own_brief,
 )
 from app.services.errors import Forbidden
-from app.services.rules import load_rule_set
+from app.services.rules import load_rule_set, rules_read, source_columns
 from app.services.scoring import member_year_score, recorded_review_scores, year_scores
 from app.services.summary import branch_filter
 from app.services.sync import decode_position, encode_position
 
-_QUARTER_STATES = sa.select(col(Review.quarter), col(Review.status)).where(
-    col(Review.org_id) == sa.bindparam("org"), col(Review.year) == sa.bindparam("year"))
-_APPROVED_GRADE = (
-    sa.select(col(RatingItem.grade)).join(Rating, col(Rating.id) == RatingItem.rating_id)
-    .where(col(Rating.org_id) == sa.bindparam("org"), col(Rating.year) == sa.bindparam("year"),
-           col(Rating.status) == RatingStatus.approved,
-           col(RatingItem.member_id) == sa.bindparam("member"))
+
+def _facts(org: Any) -> tuple[Any, ...]:
+    """What a member's score reads beside the engine's statements, as columns of one
+    statement (the branch `org`, :year, :member): the stored rule set the year reads, each
+    quarter's review state (a review per branch and quarter) and the approved grade (a
+    rating per branch and year, a line per member)."""
+    states = tuple(
+        sa.select(col(Review.status)).where(col(Review.org_id) == org,
+                                            col(Review.year) == sa.bindparam("year"),
+                                            col(Review.quarter) == quarter)
+        .scalar_subquery().label(f"q{quarter}") for quarter in QUARTERS)
+    grade = (
+        sa.select(col(RatingItem.grade)).join(Rating, col(Rating.id) == RatingItem.rating_id)
+        .where(col(Rating.org_id) == org, col(Rating.year) == sa.bindparam("year"),
+               col(Rating.status) == RatingStatus.approved,
+               col(RatingItem.member_id) == sa.bindparam("member"))
+        .scalar_subquery().label("grade"))
+    return (*source_columns(sa.bindparam("year")), *states, grade)
+
+
+# Built once: the caller's own score (their member read by the login check), and anyone
+# else's with the member and their branch in the same statement.
+_OWN_FACTS = sa.select(*_facts(sa.bindparam("org")))
+_MEMBER_FACTS = (
+    sa.select(*BRIEF_COLUMNS, *_facts(col(Member.org_id)))
+    .join(Org, col(Org.id) == Member.org_id).where(col(Member.id) == sa.bindparam("member"))
 )
 
 
@@ -123,16 +143,22 @@ def no_review(member: Joined, year: int, quarter: int, state: str,
 def member_score(session: Session, actor: Actor, member_id: int, year: int,
                  now: datetime) -> MemberScore:
     """The score of a member the caller may see (404 otherwise)."""
-    member = member_brief(session, actor, member_id)
-    rules = load_rule_set(session, year, now)
+    member = own_brief(session, actor, member_id)
+    if member is not None:
+        facts = core(session, _OWN_FACTS, {"org": member.org_id, "year": year,
+                                           "member": member_id}).one()
+    else:
+        found = core(session, _MEMBER_FACTS, {"member": member_id, "year": year}).first()
+        member = brief_in_scope(actor, found, member_id)
+        assert found is not None  # brief_in_scope refuses a member not found
+        facts = found
+    rules = rules_read(session, year, facts.rules_year, facts.rules_revision)
     engine = member_year_score(session, rules, member_id)
-    states = {quarter: status for quarter, status in core(
-        session, _QUARTER_STATES, {"org": member.org_id, "year": year}).all()}
-    grade = core(session, _APPROVED_GRADE, {
-        "org": member.org_id, "year": year, "member": member_id}).scalar()
+    states = {quarter: status for quarter, status in zip(
+        QUARTERS, (facts.q1, facts.q2, facts.q3, facts.q4), strict=True) if status is not None}
     return MemberScore(member=member, year=year, rules=rules, engine=engine,
                        stars=stars(engine.annual, engine.vetoed, rules.params),
-                       grade=Grade(grade) if grade else None, states=states)
+                       grade=Grade(facts.grade) if facts.grade else None, states=states)
 
 
 # The bulk read: every member's year in an organisation, a page at a time, in as many

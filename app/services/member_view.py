@@ -8,6 +8,7 @@ a committee (the member pages never show a draft or another member's objection).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,7 +30,10 @@ from app.models import (
 from app.points import SELF_REPORT_KINDS, RuleItem, RuleSet
 from app.services.access import Actor, get_member
 from app.services.errors import NotFound
+from app.services.notices import FIRST_READ, UnseenNotices, unseen_summary, window_start
+from app.services.rating_view import RATING_TASK, RatingTask, task_of
 from app.services.reviews import get_review, open_objections
+from app.services.standing import EXEMPT
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,33 @@ def pending_count(session: Session, member_id: int, year: int) -> int:
     count: int = core(session, _PENDING, {"member": member_id,
                                                          "year": year}).scalar_one()
     return count
+
+
+@dataclass(frozen=True)
+class HomeFacts:
+    """The small reads of my score page, in one statement (home_facts)."""
+
+    pending: int  # pending_count
+    exempt: bool  # standing.is_exempt
+    notices: UnseenNotices  # notices.unseen_summary
+    rating_task: RatingTask | None  # rating_view.rating_task
+
+
+_ONE = sa.select(sa.literal(1).label("one")).subquery("one")
+_HOME = sa.select(_PENDING.scalar_subquery(), EXEMPT, *FIRST_READ, *RATING_TASK.c) \
+    .select_from(_ONE.outerjoin(RATING_TASK, sa.true()))
+
+
+def home_facts(session: Session, actor: Actor, year: int, now: datetime) -> HomeFacts:
+    """My self-reports of the year still waiting, whether I am exempt (免评) this year, my
+    unseen notices and what my branch's rating under way asks of me: each function's own
+    statement, as columns of one."""
+    assert actor.member_id is not None and actor.member_org_id is not None
+    pending, exempt, seen, answered, any_case, *task = core(session, _HOME, {
+        "member": actor.member_id, "year": year, "account": actor.account_id,
+        "org": actor.member_org_id, "since": window_start(now)}).one()
+    return HomeFacts(pending, bool(exempt), unseen_summary(
+        session, actor, now, (seen, bool(answered), bool(any_case))), task_of(task))
 
 
 def my_entries(session: Session, member_id: int, year: int) -> list[Entry]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -143,15 +144,22 @@ class Notices:
 # the notices on every look, and building a statement cost about as much as running it.
 _SEEN_AT = sa.select(col(Account.notices_seen_at)).where(
     col(Account.id) == sa.bindparam("account"))
-_ENTRIES = sa.select(Entry).where(
+# What a notice is read from, shared by the list (ORM objects, for the notices pages) and
+# the count under the score (plain columns, unseen_summary): one WHERE and one rule each.
+_ENTRY_ROWS = (
     col(Entry.member_id) == sa.bindparam("member"),
     col(Entry.status).in_((EntryStatus.approved, EntryStatus.rejected, EntryStatus.revoked)),
     sa.or_(col(Entry.decided_at) >= sa.bindparam("since"),
            col(Entry.revoked_at) >= sa.bindparam("since")))
+_ENTRIES = sa.select(Entry).where(*_ENTRY_ROWS)
+_ENTRY_FACTS = sa.select(col(Entry.status), col(Entry.created_by), col(Entry.decided_at),
+                         col(Entry.revoked_at)).where(*_ENTRY_ROWS)
 # A review taken back to draft (reopened) is not news until it is published again.
-_REVIEWS = sa.select(Review).where(
+_REVIEW_ROWS = (
     col(Review.org_id) == sa.bindparam("org"), col(Review.status).in_(PUBLIC_REVIEW_STATES),
     col(Review.published_at) >= sa.bindparam("since"))
+_REVIEWS = sa.select(Review).where(*_REVIEW_ROWS)
+_REVIEW_FACTS = sa.select(col(Review.published_at)).where(*_REVIEW_ROWS)
 _ANSWERS = (
     sa.select(Objection, Review, Rating)
     .outerjoin(Review, col(Review.id) == Objection.review_id)
@@ -159,17 +167,22 @@ _ANSWERS = (
     .where(col(Objection.member_id) == sa.bindparam("member"),
            col(Objection.status) == ObjectionStatus.resolved,
            col(Objection.resolved_at) >= sa.bindparam("since")))
-_RATINGS = (
-    sa.select(Rating, col(RatingVoter.voted)).outerjoin(RatingVoter, sa.and_(
-        col(RatingVoter.rating_id) == Rating.id,
-        col(RatingVoter.member_id) == sa.bindparam("member")))
-    .where(col(Rating.org_id) == sa.bindparam("org"), sa.or_(
+_RATING_VOTER = sa.and_(col(RatingVoter.rating_id) == Rating.id,
+                        col(RatingVoter.member_id) == sa.bindparam("member"))
+_RATING_ROWS = (
+    col(Rating.org_id) == sa.bindparam("org"), sa.or_(
         # a ballot open (to them while they have not voted) ...
         sa.and_(col(Rating.status) == RatingStatus.draft,
                 col(Rating.ballot) == BallotStatus.open),
         # ... or a 公示 (while public)
         sa.and_(col(Rating.status).in_(PUBLIC_RATING_STATES),
-                col(Rating.published_at) >= sa.bindparam("since")))))
+                col(Rating.published_at) >= sa.bindparam("since"))))
+_RATINGS = sa.select(Rating, col(RatingVoter.voted)).outerjoin(RatingVoter, _RATING_VOTER) \
+    .where(*_RATING_ROWS)
+_RATING_FACTS = sa.select(
+    col(Rating.status), col(Rating.ballot_opened_at), col(Rating.published_at),
+    col(Rating.voters), col(Rating.cast_online), col(Rating.cast_paper),
+    col(RatingVoter.voted)).outerjoin(RatingVoter, _RATING_VOTER).where(*_RATING_ROWS)
 _CASES = (
     sa.select(DisposalCase, CaseStep).join(CaseStep, col(CaseStep.case_id) == DisposalCase.id)
     .where(col(DisposalCase.member_id) == sa.bindparam("member"),
@@ -178,36 +191,99 @@ _CASES = (
 
 # Whether the member has an objection answered since, and any disposal case (of any time: the
 # page links to each of their cases).
-_RARE = sa.select(
-    sa.exists().where(col(Objection.member_id) == sa.bindparam("member"),
-                      col(Objection.status) == ObjectionStatus.resolved,
-                      col(Objection.resolved_at) >= sa.bindparam("since")),
-    sa.exists().where(col(DisposalCase.member_id) == sa.bindparam("member")))
+_ANSWERED = sa.exists().where(col(Objection.member_id) == sa.bindparam("member"),
+                              col(Objection.status) == ObjectionStatus.resolved,
+                              col(Objection.resolved_at) >= sa.bindparam("since"))
+_ANY_CASE = sa.exists().where(col(DisposalCase.member_id) == sa.bindparam("member"))
+_RARE = sa.select(_ANSWERED, _ANY_CASE)
+# The count's first read, as columns of another statement (:account, :member, :since the
+# window's widest start, window_start): "seen up to" and whether the rare kinds are there.
+FIRST_READ = (_SEEN_AT.scalar_subquery(), _ANSWERED, _ANY_CASE)
+_SEEN_AND_RARE = sa.select(*FIRST_READ)
+
+
+class _EntryFacts(Protocol):
+    """What the entry rule reads: an Entry, or a row of _ENTRY_FACTS."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_by(self) -> int | None: ...
+    @property
+    def decided_at(self) -> datetime | None: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+
+
+class _RatingFacts(Protocol):
+    """What the rating rule reads: a Rating, or a row of _RATING_FACTS."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def ballot_opened_at(self) -> datetime | None: ...
+    @property
+    def published_at(self) -> datetime | None: ...
+    @property
+    def voters(self) -> int | None: ...
+    @property
+    def cast_online(self) -> int: ...
+    @property
+    def cast_paper(self) -> int: ...
+
+
+def _entry_kinds(entry: _EntryFacts, account_id: int, since: datetime,
+                 now: datetime) -> list[tuple[str, datetime]]:
+    """An entry's notices (kind, when): its decision, and its revocation."""
+    found: list[tuple[str, datetime]] = []
+    decided, revoked = entry.decided_at, entry.revoked_at
+    if decided is not None and since <= decided <= now:
+        if entry.status == EntryStatus.rejected:
+            kind = ENTRY_REJECTED
+        else:  # approved, perhaps revoked since: it was approved then
+            kind = ENTRY_APPROVED if entry.created_by == account_id else ENTRY_RECORDED
+        found.append((kind, decided))
+    if entry.status == EntryStatus.revoked and revoked is not None and since <= revoked <= now:
+        found.append((ENTRY_REVOKED, revoked))
+    return found
+
+
+def _review_at(published: datetime | None, now: datetime) -> datetime | None:
+    """When a review of _REVIEW_ROWS is news: its publication, once not in the future."""
+    return published if published is not None and published <= now else None
+
+
+def _rating_kind(rating: _RatingFacts, voted: bool | None,
+                 now: datetime) -> tuple[str, datetime] | None:
+    """A rating's notice (kind, when), if any: a ballot open to a member who has not voted
+    (while ballots are left), or its 公示."""
+    opened, published = rating.ballot_opened_at, rating.published_at
+    if rating.status == RatingStatus.draft:
+        left = ballots_left(rating.voters, rating.cast_online, rating.cast_paper)
+        if voted is False and left and opened is not None and opened <= now:
+            return BALLOT_OPEN, opened
+    elif published is not None and published <= now:
+        return RATING_PUBLISHED, published
+    return None
+
+
+def _window(seen: datetime | None, now: datetime,
+            unseen_only: bool) -> tuple[datetime, Callable[[datetime], bool]]:
+    """Since when notices are read, and which are unseen."""
+    since = now - timedelta(days=NOTICE_DAYS)
+    if unseen_only and seen is not None:
+        since = max(since, seen)  # what happened at `seen` itself is read, and seen
+
+    def unseen(at: datetime) -> bool:
+        return seen is None or at > seen
+
+    return since, unseen
 
 
 def seen_at(session: Session, actor: Actor) -> datetime | None:
     """When the account last marked its notices seen (None: never)."""
     value: datetime | None = core(session, _SEEN_AT, {"account": actor.account_id}).scalar()
     return value
-
-
-def _entry_notices(session: Session, actor: Actor, since: datetime,
-                   now: datetime) -> list[tuple[str, datetime, Entry]]:
-    entries = session.execute(_ENTRIES, {"member": actor.member_id, "since": since}
-                              ).scalars().all()
-    found: list[tuple[str, datetime, Entry]] = []
-    for entry in entries:
-        decided, revoked = entry.decided_at, entry.revoked_at
-        if decided is not None and since <= decided <= now:
-            if entry.status == EntryStatus.rejected:
-                kind = ENTRY_REJECTED
-            else:  # approved, perhaps revoked since: it was approved then
-                kind = ENTRY_APPROVED if entry.created_by == actor.account_id \
-                    else ENTRY_RECORDED
-            found.append((kind, decided, entry))
-        if entry.status == EntryStatus.revoked and revoked is not None and since <= revoked <= now:
-            found.append((ENTRY_REVOKED, revoked, entry))
-    return found
 
 
 def member_notices(session: Session, actor: Actor, now: datetime, *,
@@ -218,38 +294,84 @@ def member_notices(session: Session, actor: Actor, now: datetime, *,
     The member's cases are listed either way."""
     if actor.member_id is None or actor.member_org_id is None:
         return Notices(items=[], seen_at=None)
-    seen = seen_at(session, actor)
-    since = now - timedelta(days=NOTICE_DAYS)
-    if unseen_only and seen is not None:
-        since = max(since, seen)  # what happened at `seen` itself is read, and seen
+    return _notices(session, actor, now, seen_at(session, actor), unseen_only)
 
-    def unseen(at: datetime) -> bool:
-        return seen is None or at > seen
 
+def _notices(session: Session, actor: Actor, now: datetime, seen: datetime | None,
+             unseen_only: bool) -> Notices:
+    since, unseen = _window(seen, now, unseen_only)
     items: list[Notice] = []
-    entry_rows = _entry_notices(session, actor, since, now)
-    rules = {year: load_rule_set(session, year, now) for year in {e.year for _k, _at, e
-                                                                  in entry_rows}}
-    for kind, at, entry in entry_rows:
-        items.append(Notice(kind=kind, at=at, unseen=unseen(at), entry=entry,
-                            item=rules[entry.year].item(entry.rule_code)))
+    entries = session.execute(_ENTRIES, {"member": actor.member_id, "since": since}
+                              ).scalars().all()
+    rules = {year: load_rule_set(session, year, now) for year in {e.year for e in entries}}
+    for entry in entries:
+        for kind, at in _entry_kinds(entry, actor.account_id, since, now):
+            items.append(Notice(kind=kind, at=at, unseen=unseen(at), entry=entry,
+                                item=rules[entry.year].item(entry.rule_code)))
     for review in session.execute(_REVIEWS, {"org": actor.member_org_id, "since": since}
                                   ).scalars().all():
-        if review.published_at is not None and review.published_at <= now:
-            items.append(Notice(kind=REVIEW_PUBLISHED, at=review.published_at,
-                                unseen=unseen(review.published_at), review=review))
+        if (published := _review_at(review.published_at, now)) is not None:
+            items.append(Notice(kind=REVIEW_PUBLISHED, at=published,
+                                unseen=unseen(published), review=review))
     # Answered objections and disposal cases are rare: one plain statement says whether the
     # member has any before their rows are loaded.
     answered, any_case = core(session, _RARE, {"member": actor.member_id, "since": since}).one()
     if answered:
         items += _answers(session, actor, since, now, unseen)
-    items += _rating_notices(session, actor, since, now, unseen)
+    for rating, voted in session.execute(_RATINGS, {
+            "member": actor.member_id, "org": actor.member_org_id, "since": since}).all():
+        found = _rating_kind(rating, voted, now)
+        if found is not None:
+            items.append(Notice(kind=found[0], at=found[1], unseen=unseen(found[1]),
+                                rating=rating))
     cases: list[tuple[int, str]] = []
     if any_case:
         case_items, cases = _case_notices(session, actor, since, now, unseen)
         items += case_items
     items.sort(key=lambda n: (n.at, KINDS.index(n.kind), n.key), reverse=True)
     return Notices(items=items, seen_at=seen, cases=cases)
+
+
+@dataclass(frozen=True)
+class UnseenNotices:
+    """What the member's score page shows of the notices: how many are unseen, and the
+    member's own disposal cases, (id, status) newest first."""
+
+    count: int
+    cases: list[tuple[int, str]]
+
+
+def window_start(now: datetime) -> datetime:
+    """The earliest a notice can be from."""
+    return now - timedelta(days=NOTICE_DAYS)
+
+
+def unseen_summary(session: Session, actor: Actor, now: datetime,
+                   first: tuple[datetime | None, bool, bool] | None = None) -> UnseenNotices:
+    """member_notices(unseen_only=True)'s unseen count and cases, by the same statements'
+    conditions and the same rules, read as plain columns (no ORM objects; the score page
+    reads it on every look). A member with an objection answered or a disposal case (both
+    rare) is read by member_notices itself. `first`: FIRST_READ's values, when another
+    statement read them."""
+    if actor.member_id is None or actor.member_org_id is None:
+        return UnseenNotices(0, [])
+    seen, answered, any_case = first if first is not None else core(session, _SEEN_AND_RARE, {
+        "account": actor.account_id, "member": actor.member_id,
+        "since": window_start(now)}).one()
+    if answered or any_case:  # asked since the window's widest start: never one missed
+        found = _notices(session, actor, now, seen, unseen_only=True)
+        return UnseenNotices(found.unseen_count, found.cases)
+    since, unseen = _window(seen, now, unseen_only=True)
+    count = sum(unseen(at) for entry in core(session, _ENTRY_FACTS, {
+        "member": actor.member_id, "since": since})
+        for _kind, at in _entry_kinds(entry, actor.account_id, since, now))
+    count += sum(unseen(at) for published in core(session, _REVIEW_FACTS, {
+        "org": actor.member_org_id, "since": since}).scalars()
+        if (at := _review_at(published, now)) is not None)
+    count += sum(unseen(news[1]) for rating in core(session, _RATING_FACTS, {
+        "member": actor.member_id, "org": actor.member_org_id, "since": since})
+        if (news := _rating_kind(rating, rating.voted, now)) is not None)
+    return UnseenNotices(count, [])
 
 
 def _answers(session: Session, actor: Actor, since: datetime, now: datetime,
@@ -266,28 +388,6 @@ def _answers(session: Session, actor: Actor, since: datetime, now: datetime,
             and (review is not None or (rating is not None
                                         and rating.org_id == actor.member_org_id
                                         and rating.status in PUBLIC_RATING_STATES))]
-
-
-def _rating_notices(session: Session, actor: Actor, since: datetime, now: datetime,
-                    unseen: Callable[[datetime], bool]) -> list[Notice]:
-    """The annual ratings of the member's branch (appraisal.md §2), in one statement: a
-    ballot open to them while they have not voted (until they vote, it closes or every
-    ballot is in), and a 公示 (while public: a rating reopened or returned to draft is news
-    again once published anew)."""
-    rows = session.execute(_RATINGS, {"member": actor.member_id, "org": actor.member_org_id,
-                                      "since": since}).all()
-    items: list[Notice] = []
-    for rating, voted in rows:
-        opened, published = rating.ballot_opened_at, rating.published_at
-        if rating.status == RatingStatus.draft:
-            left = ballots_left(rating.voters, rating.cast_online, rating.cast_paper)
-            if voted is False and left and opened is not None and opened <= now:
-                items.append(Notice(kind=BALLOT_OPEN, at=opened, unseen=unseen(opened),
-                                    rating=rating))
-        elif published is not None and published <= now:
-            items.append(Notice(kind=RATING_PUBLISHED, at=published,
-                                unseen=unseen(published), rating=rating))
-    return items
 
 
 def deadline_notice_at(deadline: date) -> datetime:

@@ -8,8 +8,10 @@ ballot choice: while the ballot is open the only count is the ballots cast, and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -249,9 +251,18 @@ def rating_task(session: Session, actor: Actor) -> RatingTask | None:
     statement (the member's home page is kept lean)."""
     if actor.member_org_id is None or actor.member_id is None:
         return None
-    row = core(session, _RATING_TASK, {"member": actor.member_id,
-                                       "org": actor.member_org_id}).first()
-    if row is None:
+    return task_of(core(session, _RATING_TASK, {"member": actor.member_id,
+                                                "org": actor.member_org_id}).first())
+
+
+# rating_task's statement as a derived table (:member, :org): the member's page reads it
+# beside its other small reads, outer-joined so that no rating still gives their row.
+RATING_TASK = _RATING_TASK.subquery("rating_task")
+
+
+def task_of(row: Sequence[Any] | None) -> RatingTask | None:
+    """rating_task of a row of its statement (None: no rating under way)."""
+    if row is None or row[0] is None:
         return None
     rating_id, year, status, ballot, voted, exempt, written, voters, online, paper = row
     task = "waiting"

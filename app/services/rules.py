@@ -152,7 +152,12 @@ def _read(session: Session, year: int) -> tuple[RuleSet, int | None]:
     if year in memo:
         return memo[year]
     found = core(session, _SOURCE, {"year": year}).first()
-    source = (found[0], found[1]) if found is not None else None
+    return _resolve(session, year, (found[0], found[1]) if found is not None else None)
+
+
+def _resolve(session: Session, year: int,
+             source: tuple[int, str] | None) -> tuple[RuleSet, int | None]:
+    """The year's rules read from the stored set `source` (year, revision) found for it."""
     cached = _LOADED.get(year)
     if cached is not None and cached[0] == source:
         rules = cached[1]
@@ -169,8 +174,29 @@ def _read(session: Session, year: int) -> tuple[RuleSet, int | None]:
         rules = RuleSet(year=year, items=tuple(_to_item(i) for i in items),
                         params=read_params(row))
     _LOADED[year] = (source, rules)
+    memo: dict[int, tuple[RuleSet, int | None]] = session.info.setdefault(_MEMO, {})
     memo[year] = (rules, source[0] if source is not None else None)
     return memo[year]
+
+
+def source_columns(year: Any) -> tuple[sa.Label[Any], sa.Label[Any]]:
+    """The stored rule set that `year` (a bound parameter) reads, its year and revision, as
+    two columns of another statement: the hot reads ask for it beside what they read anyway
+    (rules_read), not in a statement of its own."""
+    return (_source(col(RuleSetRow.year), year=year).scalar_subquery().label("rules_year"),
+            revision_read(year).label("rules_revision"))
+
+
+def rules_read(session: Session, year: int, source_year: int | None,
+               revision: str | None) -> RuleSet:
+    """load_rule_set, with the stored set found by source_columns in another statement."""
+    check_year(year)
+    memo: dict[int, tuple[RuleSet, int | None]] = session.info.setdefault(_MEMO, {})
+    if year in memo:
+        return memo[year][0]
+    source = (source_year, revision) if source_year is not None and revision is not None \
+        else None
+    return _resolve(session, year, source)[0]
 
 
 def load_rule_set(session: Session, year: int, now: datetime) -> RuleSet:

@@ -80,10 +80,12 @@ def active_exemptions(session: Session, member_ids: list[int], year: int
     return {e.member_id: e for e in rows}
 
 
-_EXEMPT = sa.select(sa.exists().where(
+# Whether :member has an active exemption of :year (a column of the member page's facts).
+EXEMPT = sa.exists().where(
     col(MemberExemption.member_id) == sa.bindparam("member"),
     col(MemberExemption.year) == sa.bindparam("year"),
-    col(MemberExemption.status) == ExemptionStatus.active))
+    col(MemberExemption.status) == ExemptionStatus.active)
+_EXEMPT = sa.select(EXEMPT)
 
 
 def is_exempt(session: Session, member_id: int, year: int) -> bool:

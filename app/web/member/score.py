@@ -15,12 +15,11 @@ from app.present.downloads import Format, member_year_response
 from app.present.i18n import _
 from app.present.labels import quarter_name, signed
 from app.present.rule_words import next_star_text, qualifying_line
-from app.services import member_view, notices, rating_view
+from app.services import member_view
 from app.services.entries import quarter_is_finalized, resubmitted_as, resubmitted_entries
 from app.services.errors import NotFound
 from app.services.member_score import member_score
 from app.services.rules import load_rule_set
-from app.services.standing import is_exempt
 from app.web import page_cache
 from app.web.deps import WebActor, web_actor
 from app.web.forms import year_or
@@ -88,10 +87,12 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
     # This year's rating and, in the new year, last year's: one query.
     ratings = member_view.my_ratings(session, member.id, year, year - 1)
     rating = ratings.get(year)
+    # Pending self-reports, the year's exemption, the notices, the rating under way: one
+    # statement.
+    facts = member_view.home_facts(session, actor, year, clock.now())
     # Exempt (免评) members are not rated: no stars, rather than a row of empty ones.
     # Exempt (免评) this year: the rating's line once there is one, else the year's exemption.
-    exempt = rating.item.exempt if rating \
-        else is_exempt(session, member.id, year)
+    exempt = rating.item.exempt if rating else facts.exempt
     # In the new year, last year's approved grade is news worth a line on this page.
     last_rating = ratings.get(year - 1) if year == today.year else None
     # 再得7分升为三星: while the score may still change, for a member who gets stars.
@@ -107,15 +108,14 @@ def my_score(request: Request, session: SessionDep, clock: ClockDep,
         "last_rating": last_rating,
         "exempt": exempt, "veto_quarter": score.engine.veto_quarter,
         "max_stars": len(params.star_thresholds),
-        "pending": member_view.pending_count(session, member.id, year),
+        "pending": facts.pending,
         # The branch's annual rating under way, and what it asks of me (one tap to it).
-        "rating_task": rating_view.rating_task(session, actor),
+        "rating_task": facts.rating_task,
     }
     # 消息: one line under the score, "3条新消息 ›", to the notices page (keyed in the page
     # cache by "seen up to"); the score comes first on a phone's first screen (issue 17).
-    found = notices.member_notices(session, actor, clock.now(), unseen_only=True)
     # My own disposal cases (appraisal.md §5), shown to me only, read with the notices.
-    context |= {"unseen_notices": found.unseen_count, "my_cases": found.cases}
+    context |= {"unseen_notices": facts.notices.count, "my_cases": facts.notices.cases}
     return page_cache.keep(request, render(request, "pages/member/score.html", context,
                                            partial="partials/member/score.html"))
 
