@@ -101,8 +101,10 @@ async def note_key_use(request: Request, session: SessionDep) -> AsyncIterator[N
         await anyio.to_thread.run_sync(service_accounts.note_use, session, *use)
 
 
-def current_actor(actor: AccountActor) -> Actor:
-    """The caller; 403 `password_change_required` while someone else's password stands."""
+async def current_actor(actor: AccountActor) -> Actor:
+    """The caller; 403 `password_change_required` while someone else's password stands.
+    A coroutine: it does no I/O, and a plain function would cost every API request a hop
+    to a worker thread and back."""
     require_own_password(actor)
     return actor
 

@@ -10,6 +10,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.db import core
 from app.models import (
     Entry,
     EntryStatus,
@@ -78,15 +79,17 @@ def left_by(member: Member, day: date) -> bool:
                                                  or day >= member.left_on)
 
 
+# Built once: every entry written asks it (a statement built per call cost as much as
+# running it).
+_FINALIZED = sa.select(col(Review.id)).where(
+    col(Review.org_id) == sa.bindparam("org"), col(Review.year) == sa.bindparam("year"),
+    col(Review.quarter) == sa.bindparam("quarter"),
+    col(Review.status) == ReviewStatus.finalized.value).limit(1)
+
+
 def quarter_is_finalized(session: Session, org_id: int, year: int, quarter: int) -> bool:
-    return session.exec(
-        select(Review.id).where(
-            Review.org_id == org_id,
-            Review.year == year,
-            Review.quarter == quarter,
-            Review.status == ReviewStatus.finalized,
-        )
-    ).first() is not None
+    return core(session, _FINALIZED, {"org": org_id, "year": year,
+                                      "quarter": quarter}).first() is not None
 
 
 class QuarterLocked(WorkflowConflict):

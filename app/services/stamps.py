@@ -214,24 +214,41 @@ def _review_keys(session: orm.Session, rows: Iterable[tuple[Any, bool]]) -> Revi
     return keys
 
 
+_REVIEWS = Review.__table__  # type: ignore[attr-defined]
+_UNFINALIZED_REVIEW = _REVIEWS.c.status != ReviewStatus.finalized.value
+# The common case, built once: one branch's year from a quarter on (an entry written).
+_TOUCH_QUARTERS = (
+    sa.update(_REVIEWS).where(_REVIEWS.c.org_id == sa.bindparam("b_org"),
+                              _REVIEWS.c.year == sa.bindparam("b_year"),
+                              _REVIEWS.c.quarter >= sa.bindparam("b_quarter"),
+                              _UNFINALIZED_REVIEW)
+    .values(updated_at=sa.bindparam("b_now")).returning(_REVIEWS.c.id))
+
+
 def _touch_reviews(session: orm.Session, now: datetime, keys: ReviewKeys) -> None:
     if not keys:
         return
-    table = Review.__table__  # type: ignore[attr-defined]
-    unfinalized = table.c.status != ReviewStatus.finalized.value
-    matches = []
-    for org, years in sorted(keys.items()):
-        for year, quarter in sorted(years.items()):
-            if year == _EVERY_YEAR:
-                matches.append(table.c.org_id == org)
-            elif year == _UNFINALIZED:
-                matches.append(sa.and_(table.c.org_id == org, unfinalized))
-            else:
-                matches.append(sa.and_(table.c.org_id == org, table.c.year == year,
-                                       table.c.quarter >= quarter, unfinalized))
-    touched = session.connection().execute(
-        sa.update(table).where(sa.or_(*matches)).values(updated_at=now)
-        .returning(table.c.id)).scalars().all()
+    table = _REVIEWS
+    only = next(iter(keys.items())) if len(keys) == 1 else None
+    if only is not None and len(only[1]) == 1 and min(only[1]) > 0:  # one branch, one year
+        [(year, quarter)] = only[1].items()
+        touched = session.connection().execute(_TOUCH_QUARTERS, {
+            "b_org": only[0], "b_year": year, "b_quarter": quarter, "b_now": now}
+        ).scalars().all()
+    else:
+        matches = []
+        for org, years in sorted(keys.items()):
+            for year, quarter in sorted(years.items()):
+                if year == _EVERY_YEAR:
+                    matches.append(table.c.org_id == org)
+                elif year == _UNFINALIZED:
+                    matches.append(sa.and_(table.c.org_id == org, _UNFINALIZED_REVIEW))
+                else:
+                    matches.append(sa.and_(table.c.org_id == org, table.c.year == year,
+                                           table.c.quarter >= quarter, _UNFINALIZED_REVIEW))
+        touched = session.connection().execute(
+            sa.update(table).where(sa.or_(*matches)).values(updated_at=now)
+            .returning(table.c.id)).scalars().all()
     _stamp(session, table)
     for id_ in touched:
         held = _held(session, Review, id_)
