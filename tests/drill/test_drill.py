@@ -200,7 +200,11 @@ def test_the_quick_drill_loses_nothing_and_recovers_from_each_fault(tmp_path: Pa
     # accepted again.
     full = faults["photo_volume_full"]
     assert set(full["probe_answers"]) == {"507 storage_full"}
-    assert set(full["load_uploads_while_full"]) <= {"507 storage_full", "201"}
+    # Refused for the volume, stored (begun before it filled), or the retry of a key that a
+    # request cut off by an earlier fault still holds (nothing written; answered later: the
+    # writes' check above counts none unanswered). The drill's own check allows the same.
+    assert set(full["load_uploads_while_full"]) <= {
+        "507 storage_full", "201", "409 idempotency_in_progress"}
     assert full["report_page_while_full"]["clean"] and full["partial_files"] == []
     assert full["first_upload_after_freeing_s"] is not None
     assert writes["partial_files"] == 0 and writes["photos_broken"] == 0
