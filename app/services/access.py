@@ -70,7 +70,8 @@ def session_ended() -> sa.Label[bool]:
 @dataclass(frozen=True)
 class MemberBrief:
     """A member as their score reads them, with their branch's name and path: one prebuilt
-    statement, no ORM objects (member_brief; the login check reads the caller's own)."""
+    statement, no ORM objects (the score's, member_score; the login check reads the
+    caller's own)."""
 
     id: int
     org_id: int
@@ -81,7 +82,7 @@ class MemberBrief:
     org_path: str
 
 
-# Where the login check leaves the caller's own MemberBrief, for member_brief in the same
+# Where the login check leaves the caller's own MemberBrief, for own_brief in the same
 # request (the ORM's identity map did this for the objects it loaded).
 _OWN_BRIEF = "jifen_own_member"
 
@@ -315,13 +316,6 @@ def brief_of(row: sa.Row[Any]) -> MemberBrief:
                        org_path=row.org_path)
 
 
-# Built once: the score API and the member's page read it on every request.
-_BRIEF = (
-    sa.select(*BRIEF_COLUMNS).join(Org, col(Org.id) == Member.org_id)
-    .where(col(Member.id) == sa.bindparam("member"))
-)
-
-
 def own_brief(session: Session, actor: Actor, member_id: int) -> MemberBrief | None:
     """The caller's own member as the login check read them, when `member_id` is theirs."""
     own = session.info.get(_OWN_BRIEF)
@@ -337,12 +331,3 @@ def brief_in_scope(actor: Actor, row: sa.Row[Any] | None, member_id: int) -> Mem
         raise NotFound(f"Member {member_id} does not exist or is outside your scope.")
     return brief_of(row)
 
-
-def member_brief(session: Session, actor: Actor, member_id: int) -> MemberBrief:
-    """get_member's member for reading only, as plain values (404 the same): the caller's
-    own as the login check read it, anyone else's in one prebuilt statement."""
-    own = own_brief(session, actor, member_id)
-    if own is not None:
-        return own
-    return brief_in_scope(actor, core(session, _BRIEF, {"member": member_id}).first(),
-                          member_id)

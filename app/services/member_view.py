@@ -80,26 +80,20 @@ def my_ratings(session: Session, member_id: int, *years: int) -> dict[int, MyRat
     return {row.year: MyRating(year=row.year, item=row) for row in rows}
 
 
+# My self-reports of the year still waiting for the committee.
 _PENDING = sa.select(func.count()).select_from(Entry).where(
     col(Entry.member_id) == sa.bindparam("member"), col(Entry.year) == sa.bindparam("year"),
     col(Entry.status) == EntryStatus.pending)
-
-
-def pending_count(session: Session, member_id: int, year: int) -> int:
-    """My self-reports of the year still waiting for the committee."""
-    count: int = core(session, _PENDING, {"member": member_id,
-                                                         "year": year}).scalar_one()
-    return count
 
 
 @dataclass(frozen=True)
 class HomeFacts:
     """The small reads of my score page, in one statement (home_facts)."""
 
-    pending: int  # pending_count
-    exempt: bool  # standing.is_exempt
+    pending: int
+    exempt: bool  # standing.EXEMPT
     notices: UnseenNotices  # notices.unseen_summary
-    rating_task: RatingTask | None  # rating_view.rating_task
+    rating_task: RatingTask | None  # rating_view.task_of
 
 
 _ONE = sa.select(sa.literal(1).label("one")).subquery("one")

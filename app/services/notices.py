@@ -270,7 +270,7 @@ def _rating_kind(rating: _RatingFacts, voted: bool | None,
 def _window(seen: datetime | None, now: datetime,
             unseen_only: bool) -> tuple[datetime, Callable[[datetime], bool]]:
     """Since when notices are read, and which are unseen."""
-    since = now - timedelta(days=NOTICE_DAYS)
+    since = window_start(now)
     if unseen_only and seen is not None:
         since = max(since, seen)  # what happened at `seen` itself is read, and seen
 

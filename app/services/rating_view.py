@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from app.db import core
 from app.models import (
     BallotStatus,
     Org,
@@ -246,22 +245,15 @@ _RATING_TASK = (
     .order_by(col(Rating.year).desc()).limit(1))
 
 
-def rating_task(session: Session, actor: Actor) -> RatingTask | None:
-    """My branch's newest rating not yet approved, and what it asks of me now: one
-    statement (the member's home page is kept lean)."""
-    if actor.member_org_id is None or actor.member_id is None:
-        return None
-    return task_of(core(session, _RATING_TASK, {"member": actor.member_id,
-                                                "org": actor.member_org_id}).first())
-
-
-# rating_task's statement as a derived table (:member, :org): the member's page reads it
-# beside its other small reads, outer-joined so that no rating still gives their row.
+# The statement as a derived table (:member, :org): the member's page reads it beside its
+# other small reads (member_view.home_facts), outer-joined so that no rating still gives
+# their row.
 RATING_TASK = _RATING_TASK.subquery("rating_task")
 
 
 def task_of(row: Sequence[Any] | None) -> RatingTask | None:
-    """rating_task of a row of its statement (None: no rating under way)."""
+    """My branch's newest rating not yet approved, and what it asks of me now, from a row
+    of RATING_TASK (None: no rating under way)."""
     if row is None or row[0] is None:
         return None
     rating_id, year, status, ballot, voted, exempt, written, voters, online, paper = row

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.clock import CHINA
-from app.db import core
 from app.models import (
     CASE_LEAVE_KINDS,
     BallotStatus,
@@ -85,13 +84,6 @@ EXEMPT = sa.exists().where(
     col(MemberExemption.member_id) == sa.bindparam("member"),
     col(MemberExemption.year) == sa.bindparam("year"),
     col(MemberExemption.status) == ExemptionStatus.active)
-_EXEMPT = sa.select(EXEMPT)
-
-
-def is_exempt(session: Session, member_id: int, year: int) -> bool:
-    """Whether the member has an active exemption (免评) of the year: active_exemptions for
-    one member, as one plain EXISTS (the member's score page asks on every look)."""
-    return bool(core(session, _EXEMPT, {"member": member_id, "year": year}).scalar())
 
 
 def _managed_member(session: Session, actor: Actor, member_id: int) -> tuple[Member, Org]:
