@@ -529,18 +529,29 @@ class Drill:
                 "cut_off_sent_again_with_key_and_answered": len(retried),
                 "cut_off_unanswered": len(unanswered)}
 
-    def _claims_kept_and_released(self) -> tuple[int, int]:
+    def claims_kept_and_settled(self) -> dict[str, int]:
         """From the app servers' logs: Idempotency-Key claims their requests could not
-        release while the database was lost, and how many they released once it answered."""
-        kept = released = 0
+        release while the database was lost, and what became of them once it answered (each
+        process settles its kept claims at its next claim): released, or found holding an
+        answer (the request's commit had reached the standby before the primary died, though
+        its answer never reached the app). Read after the drain, when every kept claim has
+        had its next claim; read at the promotion, one may still be waiting for it."""
+        kept = released = settled = 0
         for name in self.apps:
             with contextlib.suppress(OSError):
                 for line in self.state.log(f"app-{name}.log").read_text().splitlines():
                     if "kept until the database answers again" in line:
                         kept += 1
-                    elif match := re.search(r"released (\d+) of \d+ idempotency claims", line):
+                    elif match := re.search(r"released (\d+) of (\d+) idempotency claims",
+                                            line):
                         released += int(match.group(1))
-        return kept, released
+                        settled += int(match.group(2))
+        self.check("fault b: every Idempotency-Key claim kept while there was no primary "
+                   "settled once it answered (released, or holding its answer)",
+                   kept == settled, f"kept {kept}, settled {settled}")
+        return {"claims_kept_while_no_primary": kept,
+                "claims_released_once_promoted": released,
+                "claims_holding_an_answer": settled - released}
 
     def _burst(self) -> list[threading.Thread]:
         """Members sending large photos at this moment (a photo takes the longest of any
@@ -589,11 +600,8 @@ class Drill:
         result = outage(self.recorder.attempts, kill_began, end)
         self.windows["database_primary_killed"] = (kill_began, end)
         back = result.get("back_s")
-        kept, released = self._claims_kept_and_released()
         limit = readyz_limit_s(self.url)
-        result |= {"claims_kept_while_no_primary": kept,
-                   "claims_released_once_promoted": released,
-                   "kill_s": round(killed - kill_began, 2),
+        result |= {"kill_s": round(killed - kill_began, 2),
                    "without_primary_s": round(promoting - killed, 2),
                    "promotion_s": round(promoted - promoting, 2),
                    "back_after_promotion_s": round(max(0.0, back - promoted), 2) if back else None,
@@ -987,6 +995,7 @@ class Drill:
         for name, (start, end) in self.windows.items():
             faults[name] |= held_keys(self.recorder.attempts, self.recorder.writes, start, end)
         faults["app_server_killed"] |= self.cut_off_by_fault_a()
+        faults["database_primary_killed"] |= self.claims_kept_and_settled()
         check = self.jifen_check()
         sweep = self.sweep_photos(writes["orphan_files"])
         self.check("every write answered in the end", writes["unanswered"] == 0,
@@ -1090,6 +1099,11 @@ def summary(result: dict[str, Any]) -> str:
                              f"{n} {v['statuses_without_primary']} without a primary, 200 "
                              f"{v['first_200_after_promotion_s']} s after promotion"
                              for n, v in fault["readyz"].items()))
+        if "claims_kept_while_no_primary" in fault:
+            lines.append(f"     {fault['claims_kept_while_no_primary']} Idempotency-Key "
+                         f"claim(s) kept without a primary: "
+                         f"{fault['claims_released_once_promoted']} released after, "
+                         f"{fault['claims_holding_an_answer']} found holding their answer")
         if key == "photo_volume_full" and "probe_answers" in fault:
             lines.append(f"     probes {fault['probe_answers']}, load uploads "
                          f"{fault['load_uploads_while_full']}, uploads accepted again "
