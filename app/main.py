@@ -37,6 +37,7 @@ from app.limits import BodyLimitMiddleware, BodyTooLarge, RequestSlots
 from app.methods import AllowedMethods
 from app.present.i18n import DEFAULT_LANGUAGE, _, set_language
 from app.present.messages import MESSAGES
+from app.routing import gate_routers
 from app.services.errors import DomainError, TooManyAttempts
 from app.settings import cors_origins, get_settings
 from app.web.committee.import_entries import PAGE_PATH as ENTRY_IMPORT_PAGE
@@ -230,6 +231,8 @@ def create_app() -> FastAPI:
     document.install(app)
     app.include_router(api.router)
     app.include_router(web.router)
+    # A request tries only the router whose routes start as its path does (app/routing.py).
+    gate_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

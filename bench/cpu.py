@@ -7,7 +7,8 @@ bench/profile.py does), on the --quick data set (built if missing, in bench/data
 --database-url). Prints, per round, the CPU time (time.process_time) per request in ms and
 the best of the rounds. Kinds: `page` (the member page made afresh: no page kept), `api`
 (GET /members/{id}/score as the administrator), `own` (the same as the member), `bulk`
-(GET /orgs/{id}/scores, 50 a page) and `feed` (GET /entries?updated_since=..., 100 a page).
+(GET /orgs/{id}/scores, 50 a page), `feed` (GET /entries?updated_since=..., 100 a page)
+and `floor` (GET /healthz, the bench's constant floor).
 
 --code DIR runs another checkout's app (say, the commit before a change, from
 `git archive`) on the same data. --against DIR compares: two processes, one with that
@@ -43,7 +44,7 @@ def _setup(code: Path | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kind", choices=("page", "api", "own", "bulk", "feed"),
+    parser.add_argument("--kind", choices=("page", "api", "own", "bulk", "feed", "floor"),
                         default="page")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
@@ -183,6 +184,8 @@ def _call(kind: str, data: object, i: int,
         return f"/api/v1/members/{1 + (i * 7919) % members}/score?year={year}", headers
     if kind == "bulk":
         return f"/api/v1/orgs/1/scores?year={year}&limit=50", headers
+    if kind == "floor":
+        return "/healthz", headers
     return "/api/v1/entries?updated_since=2000-01-01T00:00:00Z&limit=100", headers
 
 
