@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from logging.config import fileConfig
@@ -85,7 +86,12 @@ def _one_at_a_time(engine: Any) -> Iterator[None]:
     """Two app servers started together (docs/deployment.md) each upgrade the schema: on
     PostgreSQL the second waits on an advisory lock until the first is done, then finds the
     schema at head and does nothing, instead of running the same migration beside it. The
-    lock is held by a connection of its own and goes with it if the process dies."""
+    lock is held by a connection of its own and goes with it if the process dies. A SQLite
+    file is locked the same way, by a lock file beside it (`_sqlite_lock`)."""
+    if engine.dialect.name == "sqlite":
+        with _sqlite_lock(engine.url.database):
+            yield
+        return
     if engine.dialect.name != "postgresql":
         yield
         return
@@ -95,6 +101,23 @@ def _one_at_a_time(engine: Any) -> Iterator[None]:
             yield
         finally:
             locker.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+
+
+@contextmanager
+def _sqlite_lock(database: str | None) -> Iterator[None]:
+    """An exclusive lock (flock) on `<database>-migrate.lock`, held while migrating and
+    released when the process ends, however it ends. SQLite's own write lock did not
+    serialize two migrators on a loaded machine: one ran a migration the other had
+    applied (CI, 2026-12-07). An in-memory database has no second process to wait for."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    with open(f"{database}-migrate.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _run(connection: Any) -> None:

@@ -11,13 +11,17 @@ that one instead of building the world again.
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+import fastapi.dependencies.utils as fastapi_dependencies
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -211,3 +215,32 @@ def client(db: Session, clock: FixedClock) -> Iterator[TestClient]:
 def world(world_database: WorldDatabase, client: TestClient, clock: FixedClock) -> World:
     """The API test world (branch A: sec_a, vice_a, a1..a4; branch B: sec_b, b1, party_sec)."""
     return world_database.world.for_test(client, clock)
+
+
+
+def _keep_the_overridden_dependants() -> None:
+    """FastAPI, while an app has dependency_overrides (the tests' session and clock), makes
+    every request's dependency tree again from the functions' signatures (get_dependant in
+    solve_dependencies: about a tenth of an API test's CPU). The tree depends only on the
+    arguments, so the tests keep each one made there and reuse it, as FastAPI reuses a
+    route's tree when nothing is overridden. Only the calls from solve_dependencies are
+    kept: a tree made for a route is changed after it is made (FastAPI adds the router's
+    dependencies to it), so those are made afresh as before."""
+    original = fastapi_dependencies.get_dependant
+    solve = fastapi_dependencies.solve_dependencies.__code__
+    kept: dict[tuple[Any, ...], Any] = {}
+
+    @functools.wraps(original)
+    def get_dependant(**arguments: Any) -> Any:
+        if sys._getframe(1).f_code is not solve:
+            return original(**arguments)
+        key = tuple((name, tuple(value) if isinstance(value, list) else value)
+                    for name, value in sorted(arguments.items()))
+        if (found := kept.get(key)) is None:
+            found = kept[key] = original(**arguments)
+        return found
+
+    fastapi_dependencies.get_dependant = get_dependant
+
+
+_keep_the_overridden_dependants()

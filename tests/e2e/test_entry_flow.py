@@ -58,6 +58,9 @@ def test_self_report_with_photo_is_approved_inline_and_counts(
     expect(secretary).to_have_url(re.compile(r"/committee$"))  # the committee's work first
     secretary.get_by_role("link", name=re.compile(r"^待审核")).first.click()
     expect(secretary).to_have_url(re.compile(r"/committee/entries$"))
+    # htmx is deferred: wired at load, not at the URL (else the button's form is sent
+    # without it, as a plain POST, and the page is loaded again).
+    secretary.wait_for_load_state()
     line = secretary.locator(f"#entry-{entry_id}")
     expect(line).to_contain_text("张伟")
     expect(line).to_contain_text("参加集中学习")
