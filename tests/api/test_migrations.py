@@ -262,13 +262,14 @@ def test_two_servers_starting_together_migrate_once(fresh_database: str) -> None
     """Both app servers of docs/deployment.md upgrade the schema as they start (`jifen
     serve` runs the migrations first): two `jifen migrate` processes at once both succeed
     and leave the schema at head. On PostgreSQL one waits on an advisory lock for the
-    other; SQLite serializes them on its write lock."""
+    other; on SQLite, on a lock file beside the database (migrations/env.py)."""
     env = {**os.environ, "JIFEN_DATABASE_URL": fresh_database}
     servers = [subprocess.Popen([sys.executable, "-m", "app.cli", "migrate"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                for _ in range(2)]
     outputs = [server.communicate(timeout=300)[0] for server in servers]
-    assert [server.returncode for server in servers] == [0, 0], outputs
+    assert [server.returncode for server in servers] == [0, 0], "\n---\n".join(
+        output[-4000:] for output in outputs)  # a string: shown whole, not cut short
     engine = make_engine(fresh_database)
     with engine.connect() as connection:
         heads = MigrationContext.configure(connection).get_current_heads()
