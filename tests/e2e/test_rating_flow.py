@@ -44,6 +44,7 @@ def test_rating_created_overridden_within_the_cap_and_approved(
     expect(card).to_contain_text("2025年度评星定级尚未进行")
     card.get_by_role("link", name="查看2025年").click()
     expect(secretary).to_have_url(re.compile(r"/committee\?year=2025#branch-\d+$"))
+    secretary.wait_for_load_state()  # htmx is deferred: wired at load
     card.get_by_role("button", name="生成2025年度评星定级").click()
     expect(secretary).to_have_url(re.compile(r"/committee/ratings/\d+$"))
     expect(secretary.locator("#flash")).to_contain_text("已生成2025年度评星定级")

@@ -38,6 +38,7 @@ def resubmit_from_my_entries(page: Page, entry_id: int, note: str) -> None:
     expect(rejected.locator(".badge")).to_have_text("未通过")
     rejected.get_by_role("link", name="修改后重新提交").click()
     expect(page).to_have_url(re.compile(rf"/me/report\?resubmit={entry_id}$"))
+    page.wait_for_load_state()  # htmx is deferred: wired at load
     expect(page.get_by_role("heading", name="修改后重新提交")).to_be_visible()
     page.get_by_label("4. 说明").fill(note)
     page.get_by_role("button", name="重新提交", exact=True).click()

@@ -18,6 +18,7 @@ def test_quarter_published_objected_answered_finalized(world: World, phones: Pho
     secretary.goto("/committee")
     secretary.get_by_role("link", name="上一年").click()
     expect(secretary).to_have_url(re.compile(r"/committee\?year=2025$"))
+    secretary.wait_for_load_state()  # htmx is deferred: wired at load
     card = secretary.locator("section.cm-branch",
                              has=secretary.get_by_role("heading", name="第一支部"))
     card.locator("li.cm-q").first.get_by_role("button", name="开始评议").click()
@@ -106,6 +107,7 @@ def test_quarter_published_objected_answered_finalized(world: World, phones: Pho
     expect(secretary).to_have_url(re.compile(r"/login\?next="))
     phones.login("sec_a", page=secretary)
     expect(secretary).to_have_url(re.compile(rf"/committee/reviews/{review_id}$"))
+    secretary.wait_for_load_state()  # htmx is deferred: wired at load
     actions = secretary.locator("#review-actions")
     expect(actions).to_contain_text("可以确认")
     actions.get_by_role("button", name="确认本季度结果").click()
