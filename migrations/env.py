@@ -106,9 +106,11 @@ def _one_at_a_time(engine: Any) -> Iterator[None]:
 @contextmanager
 def _sqlite_lock(database: str | None) -> Iterator[None]:
     """An exclusive lock (flock) on `<database>-migrate.lock`, held while migrating and
-    released when the process ends, however it ends. SQLite's own write lock did not
-    serialize two migrators on a loaded machine: one ran a migration the other had
-    applied (CI, 2026-12-07). An in-memory database has no second process to wait for."""
+    released when the process ends, however it ends. SQLite's own write lock is not
+    enough: alembic runs each SQLite migration in a transaction of its own, so one
+    process can read the version, then run a migration the other applied meanwhile (the
+    two-migrators test failed so once, in a full run on a loaded machine, 2026-12-07).
+    An in-memory database has no second process to wait for."""
     if not database or database == ":memory:" or database.startswith("file:"):
         yield
         return
