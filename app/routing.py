@@ -32,14 +32,13 @@ class _GatedRouter(_IncludedRouter):
     _segments_version: int | None = None
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if first_segment(get_route_path(scope)) not in self._first_segments:
+        segment = first_segment(get_route_path(scope))
+        if segment not in self._first_segments:
             version = self.original_router._get_routes_version()
-            if version == self._segments_version:
+            if version != self._segments_version:  # routes added since the set was made
+                self._first_segments, self._segments_version = first_segments(self), version
+            if segment not in self._first_segments:
                 return Match.NONE, {}
-            self._first_segments, self._segments_version = first_segments(self), version
-            if self._first_segments is ALL:
-                return super().matches(scope)
-            return self.matches(scope)
         return super().matches(scope)
 
 

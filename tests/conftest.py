@@ -217,7 +217,6 @@ def world(world_database: WorldDatabase, client: TestClient, clock: FixedClock) 
     return world_database.world.for_test(client, clock)
 
 
-
 def _keep_the_overridden_dependants() -> None:
     """FastAPI, while an app has dependency_overrides (the tests' session and clock), makes
     every request's dependency tree again from the functions' signatures (get_dependant in

@@ -80,7 +80,6 @@ def test_refusal_of_an_htmx_action_is_shown_in_flash(world: World, phones: Phone
                              {"year": 2025, "quarter": 1}, 201)
     page = phones.login("sec_a", then=f"/committee/reviews/{review['id']}")
     expect(page).to_have_url(re.compile(rf"/committee/reviews/{review['id']}$"))
-    page.wait_for_load_state()  # htmx is deferred: wired at load
     actions = page.locator("#review-actions")
     expect(actions).to_contain_text("本季度还有 1 条待审核的积分记录")
 
@@ -103,7 +102,6 @@ def test_refusal_of_an_htmx_action_is_shown_in_flash(world: World, phones: Phone
     expect(page.locator("li.cm-entry .badge")).to_have_text("已通过")
     page.go_back()
     expect(page).to_have_url(re.compile(rf"/committee/reviews/{review['id']}$"))
-    page.wait_for_load_state()  # htmx is deferred: wired at load
     page.reload()
     page.locator("#review-actions").get_by_role("button", name="发布公示").click()
     # Asked once in place (the panel swapped, the page kept), then published.

@@ -107,7 +107,6 @@ def test_quarter_published_objected_answered_finalized(world: World, phones: Pho
     expect(secretary).to_have_url(re.compile(r"/login\?next="))
     phones.login("sec_a", page=secretary)
     expect(secretary).to_have_url(re.compile(rf"/committee/reviews/{review_id}$"))
-    secretary.wait_for_load_state()  # htmx is deferred: wired at load
     actions = secretary.locator("#review-actions")
     expect(actions).to_contain_text("可以确认")
     actions.get_by_role("button", name="确认本季度结果").click()
