@@ -99,7 +99,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     branch row first (app/services/locking.py).
 
     Async: making the session does no I/O (it connects at its first query, in the thread
-    of whatever runs it), so only the commit and the close cost a worker-thread hop. They
+    of whatever runs it), so only the commit and the close cost a worker-thread hop, and
+    none when a read's endpoint ended its transaction in its own thread (app/hops.py). They
     are shielded: a client that goes away cannot leave the connection checked out.
     """
     engine = get_read_engine() if request.method in SAFE_METHODS else get_engine()
@@ -107,16 +108,24 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
+        if _ended(session):
+            session.close()
+            raise
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(_end, session, False)
         raise
-    if not session.in_transaction() and not (session.new or session.dirty or session.deleted):
-        # Nothing begun, or already ended by the endpoint in its own thread (a kept page,
-        # app/web/page_cache.py): closing does no I/O, so no hop to a thread for it.
+    if _ended(session):
         session.close()
         return
     with anyio.CancelScope(shield=True):
         await anyio.to_thread.run_sync(_end, session, True)
+
+
+def _ended(session: Session) -> bool:
+    """Nothing begun, or already ended by the endpoint in its own thread (a read,
+    app/hops.py; a kept page, app/web/page_cache.py): closing does no I/O, so it needs no
+    hop to a thread."""
+    return not session.in_transaction() and not (session.new or session.dirty or session.deleted)
 
 
 def _end(session: Session, commit: bool) -> None:

@@ -33,6 +33,7 @@ from app.api.problems import problem
 from app.clock import ClockDep
 from app.cors import ApiCors
 from app.db import SessionDep
+from app.hops import in_one_hop
 from app.limits import BodyLimitMiddleware, BodyTooLarge, RequestSlots
 from app.methods import AllowedMethods
 from app.present.i18n import DEFAULT_LANGUAGE, _, set_language
@@ -229,6 +230,9 @@ def create_app() -> FastAPI:
         docs_url=None,
     )
     document.install(app)
+    # Each plain endpoint's blocking work in one hop to a worker thread (app/hops.py).
+    in_one_hop(api.router)
+    in_one_hop(web.router)
     app.include_router(api.router)
     app.include_router(web.router)
     # A request tries only the router whose routes start as its path does (app/routing.py).
@@ -279,8 +283,8 @@ def create_app() -> FastAPI:
     app.add_exception_handler(OverflowError, on_unstorable_value)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers. A coroutine: no I/O, so no hop to a thread."""
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)

@@ -1,4 +1,4 @@
-"""Routing by the first path segment (app/routing.py): every route of the app is still found
+"""Routing by the first path segments (app/routing.py): every route of the app is still found
 as FastAPI finds it without the gate, and a router the gate cannot narrow is tried for all."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Match
 
 from app.main import create_app
-from app.routing import ALL, _GatedRouter, first_segment, gate_routers
+from app.routing import ALL, _GatedRouter, gate_routers, head, heads
 
 
 def _found(routes: list[BaseRoute], path: str, method: str) -> tuple[str, str]:
@@ -71,17 +71,51 @@ def test_every_route_is_found_as_without_the_gate() -> None:
     expected = {(path, method): _found(plain.router.routes, path, method)
                 for path, method in requests}
     assert found == expected
-    # The gate decided something: the pages' router is not tried for an API path.
-    web = [r for r in gated.router.routes if isinstance(r, _GatedRouter)][1]
-    assert "api" not in web._first_segments and "me" in web._first_segments
+    # The gate decided something: the pages' router is not tried for an API path, and
+    # within the API, a score is not tried against the entries' routes.
+    api, web = [r for r in gated.router.routes if isinstance(r, _GatedRouter)]
+    assert ("api",) not in web._heads and ("me",) in web._heads
+    assert api._heads == {("api", "v1")} or api._depth == 3
+    inner = [c for c in api.effective_candidates() if isinstance(c, _IncludedRouter)]
+    assert inner and all(isinstance(c, _GatedRouter) for c in inner)
+    skipped = [c for c in inner if ("api", "v1", "members") not in heads(c)[1]]
+    assert len(skipped) > len(inner) // 2
+    assert any(heads(c) == (3, {("api", "v1", "entries")}) for c in skipped)
     assert found[("/nowhere", "GET")] == ("none", "")
     assert found[("/me", "DELETE")][0] == "partial"
 
 
-@pytest.mark.parametrize(("path", "segment"), [
-    ("/api/v1/members", "api"), ("/me", "me"), ("/", ""), ("/me/", "me"), ("", "")])
-def test_first_segment(path: str, segment: str) -> None:
-    assert first_segment(path) == segment
+@pytest.mark.parametrize(("path", "depth", "expected"), [
+    ("/api/v1/members", 1, ("api",)), ("/api/v1/members/7/score", 3, ("api", "v1", "members")),
+    ("/api/v1", 3, ("api", "v1")), ("/me", 1, ("me",)), ("/", 1, ("",)), ("/me/", 1, ("me",)),
+    ("", 1, ("",)), ("/me/", 2, ("me", ""))])
+def test_head(path: str, depth: int, expected: tuple[str, ...]) -> None:
+    assert head(path, depth) == expected
+
+
+def test_heads_stop_at_the_first_parameter_and_the_shallowest_route() -> None:
+    router = APIRouter(prefix="/api/v1")
+
+    @router.get("/members/{member_id}/score")
+    def score(member_id: int) -> dict[str, int]:
+        return {"member": member_id}
+
+    @router.get("/members")
+    def members() -> list[int]:
+        return []
+
+    @router.get("/orgs/{org_id}")
+    def org(org_id: int) -> dict[str, int]:
+        return {"org": org_id}
+
+    app = _toy(router)
+    gate = next(r for r in app.router.routes if isinstance(r, _GatedRouter))
+    assert heads(gate) == (3, {("api", "v1", "members"), ("api", "v1", "orgs")})
+    with TestClient(app) as client:
+        assert client.get("/api/v1/members/4/score").json() == {"member": 4}
+        assert client.get("/api/v1/orgs/2").json() == {"org": 2}
+        assert client.get("/api/v1/ranks/2").status_code == 404
+        assert client.get("/api/v1").status_code == 404
 
 
 def _toy(*routers: APIRouter) -> FastAPI:
@@ -104,7 +138,7 @@ def test_a_router_starting_with_a_parameter_is_tried_for_every_path() -> None:
         assert client.get("/whatever/about").json() == {"page": "whatever"}
         assert client.get("/other/about").json() == {"page": "other"}
     gate = next(r for r in app.router.routes if isinstance(r, _GatedRouter))
-    assert gate._first_segments is ALL
+    assert gate._heads is ALL
 
 
 def test_a_route_added_after_the_gate_is_found() -> None:

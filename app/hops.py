@@ -1,0 +1,98 @@
+"""A request's blocking work in one hop to a worker thread, not three or four.
+
+FastAPI runs every plain (`def`) endpoint in a worker thread, and then, in another hop, the
+validation of what it returned against its response model; the request's session
+(app/db.py) takes a third to end its transaction. Each hop there and back costs the
+server about half a millisecond of CPU (docs/performance.md, round two, part five): as much
+as the SQL of a score. `one_hop` makes each plain endpoint a coroutine that runs the
+endpoint in one worker thread and, for a request that only reads (its session on the
+read-only engine: GET, HEAD), ends that transaction there too, right after the endpoint
+returns; the response model is then checked on the event loop, as for any coroutine
+endpoint (no I/O: pydantic on the values the endpoint returned).
+
+What is unchanged: the endpoint's signature (so its parameters, dependencies and OpenAPI
+entry), where an error goes, and every write: a request that may write keeps its commit at
+the session's end, after the route's answer is known, so an Idempotency-Key's answer is
+stored in the same transaction as the work (app/api/idempotency.py). A read's commit only
+releases its snapshot; the answer is made from values already read (the session does not
+expire them on commit), and a read that fails is rolled back in the thread, as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.routing import APIRoute, _IncludedRouter
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.db import READ_ONLY
+
+
+def one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """A coroutine doing `endpoint`'s work in one worker thread (the endpoint itself if it
+    is a coroutine already, or anything but a plain function)."""
+    if not inspect.isfunction(endpoint) or inspect.iscoroutinefunction(endpoint) \
+            or inspect.isgeneratorfunction(endpoint) or inspect.isasyncgenfunction(endpoint):
+        return endpoint
+
+    @functools.wraps(endpoint)  # the signature FastAPI reads is the endpoint's
+    async def in_one_hop(**values: Any) -> Any:
+        return await run_in_threadpool(_run, endpoint, values)
+
+    return in_one_hop
+
+
+def _run(endpoint: Callable[..., Any], values: dict[str, Any]) -> Any:
+    reading = [value for value in values.values()
+               if isinstance(value, Session) and _reads_only(value)]
+    try:
+        answer = endpoint(**values)
+    except BaseException:
+        for session in reading:
+            _end(session, commit=False)
+        raise
+    for session in reading:
+        _end(session, commit=True)
+    return answer
+
+
+def _reads_only(session: Session) -> bool:
+    bind = session.bind
+    return bind is not None and bool(bind.get_execution_options().get(READ_ONLY, False))
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+def in_one_hop(router: APIRouter) -> int:
+    """Make every plain endpoint of `router`, and of the routers it includes, one hop; how
+    many. Call it before the router is included in the app (which builds each route's
+    handler from its endpoint); calling it again changes nothing."""
+    changed = 0
+    for route in _api_routes(router):
+        wrapped = one_hop(route.endpoint)
+        if wrapped is not route.endpoint:
+            route.endpoint = wrapped
+            route.dependant.call = wrapped
+            changed += 1
+    return changed
+
+
+def _api_routes(router: APIRouter) -> Iterator[APIRoute]:
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif isinstance(route, _IncludedRouter):
+            yield from _api_routes(route.original_router)

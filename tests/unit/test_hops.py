@@ -1,0 +1,158 @@
+"""A plain endpoint's work in one hop to a worker thread (app/hops.py), on the request's real
+session (app/db.py) and a SQLite file: a read ends its transaction in the endpoint's
+thread, a write commits at the session's end as before, an error rolls back."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import pytest
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from app import db as app_db
+from app import settings
+from app.db import SessionDep
+from app.hops import in_one_hop, one_hop
+
+
+class Count(BaseModel):
+    rows: int
+    thread: int
+
+
+def _toy(router: APIRouter) -> FastAPI:
+    app = FastAPI()
+    app.include_router(router)
+    return app
+
+
+@pytest.fixture
+def toy_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
+    monkeypatch.setenv("JIFEN_DATABASE_URL", f"sqlite:///{tmp_path / 'hops.db'}")
+    settings.get_settings.cache_clear()
+    app_db.get_engine.cache_clear()
+    engine = app_db.get_engine()
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT)")
+    yield engine
+    engine.dispose()
+    settings.get_settings.cache_clear()
+    app_db.get_engine.cache_clear()
+
+
+@pytest.fixture
+def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of every function sent to a worker thread, and the thread each ends in."""
+    sent: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        inner = getattr(func, "func", func)
+        sent.append(getattr(inner, "__name__", repr(inner)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    return sent
+
+
+def _ends(engine: sa.Engine) -> list[tuple[str, int]]:
+    """Every transaction's end on the engine: ("commit" | "rollback", the thread)."""
+    ended: list[tuple[str, int]] = []
+    sa.event.listen(engine, "commit", lambda _c: ended.append(("commit", threading.get_ident())))
+    sa.event.listen(engine, "rollback",
+                    lambda _c: ended.append(("rollback", threading.get_ident())))
+    return ended
+
+
+def _router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/notes", response_model=Count)
+    def count_notes(session: SessionDep) -> dict[str, int]:
+        rows = session.connection().exec_driver_sql("SELECT count(*) FROM note").scalar_one()
+        return {"rows": rows, "thread": threading.get_ident()}
+
+    @router.post("/notes", response_model=Count, status_code=201)
+    def add_note(session: SessionDep, text: str) -> dict[str, int]:
+        session.connection().exec_driver_sql("INSERT INTO note (text) VALUES (?)", (text,))
+        rows = session.connection().exec_driver_sql("SELECT count(*) FROM note").scalar_one()
+        return {"rows": rows, "thread": threading.get_ident()}
+
+    @router.get("/broken")
+    def broken(session: SessionDep) -> dict[str, int]:
+        session.connection().exec_driver_sql("SELECT count(*) FROM note").scalar_one()
+        raise LookupError("nothing here")
+
+    @router.get("/wrong", response_model=Count)
+    def wrong(session: SessionDep) -> dict[str, str]:
+        session.connection().exec_driver_sql("SELECT 1")
+        return {"rows": "many"}
+
+    return router
+
+
+def test_a_read_is_one_hop_and_ends_its_transaction_in_the_endpoints_thread(
+        toy_database: sa.Engine, hops: list[str]) -> None:
+    router = _router()
+    assert in_one_hop(router) == 4
+    ended = _ends(toy_database)
+    with TestClient(_toy(router)) as client:
+        hops.clear()
+        answer = client.get("/notes")
+        assert answer.status_code == 200 and answer.json()["rows"] == 0
+    # One hop: the endpoint, its commit and its answer's check all without another.
+    assert hops == ["_run"]
+    assert ended == [("commit", answer.json()["thread"])]
+
+
+def test_a_write_commits_at_the_sessions_end_after_the_endpoint(
+        toy_database: sa.Engine, hops: list[str]) -> None:
+    router = _router()
+    in_one_hop(router)
+    ended = _ends(toy_database)
+    with TestClient(_toy(router)) as client:
+        hops.clear()
+        first = client.post("/notes", params={"text": "开会"})
+        assert first.status_code == 201 and first.json()["rows"] == 1
+        assert hops == ["_run", "_end"]  # the commit where it was: after the route's answer
+        assert [kind for kind, _ in ended] == ["commit"]
+        assert client.get("/notes").json()["rows"] == 1  # stored
+
+
+def test_a_read_that_fails_is_rolled_back_in_its_thread_and_answered_as_before(
+        toy_database: sa.Engine, hops: list[str]) -> None:
+    router = _router()
+    in_one_hop(router)
+    ended = _ends(toy_database)
+    with TestClient(_toy(router), raise_server_exceptions=False) as client:
+        hops.clear()
+        assert client.get("/broken").status_code == 500
+        assert hops == ["_run"]
+        assert [kind for kind, _ in ended] == ["rollback"]
+        # An answer that breaks its model is still refused (checked on the event loop).
+        assert client.get("/wrong").status_code == 500
+        assert client.get("/notes").status_code == 200
+
+
+def test_one_hop_keeps_the_signature_and_leaves_coroutines_alone(toy_database: sa.Engine
+                                                                ) -> None:
+    router = _router()
+    plain = _toy(_router()).openapi()
+    assert in_one_hop(router) == 4
+    assert in_one_hop(router) == 0  # a second call changes nothing
+    assert _toy(router).openapi()["paths"] == plain["paths"]
+
+    async def already() -> None:
+        return None
+
+    def generator() -> Iterator[int]:
+        yield 1
+
+    assert one_hop(already) is already and one_hop(generator) is generator
