@@ -53,9 +53,13 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=500)
     db_max_overflow: int = Field(default=10, ge=0, le=500)
     # Threads per process running the blocking work of requests (AnyIO's default is 40).
-    # Few: the work holds Python's GIL, and 32 connections to the member page on 2 cores
-    # gave 15-20 % more pages per second with 4 or 8 threads than with 20 (docs/performance.md).
-    worker_threads: int = Field(default=8, ge=1, le=500)
+    # Few: the work holds Python's GIL, and every thread more that is runnable costs each
+    # request CPU. With a request's work in one hop (app/hops.py), 2 beat 1, 4 and 8 on
+    # SQLite and PostgreSQL alike: the score API at 100 a second answered with a p99 of
+    # 15-24 ms (8 threads: 20-97 ms), a page made afresh 54-123 ms (356-872 ms)
+    # (docs/performance.md, round two, part five). More when requests wait on something
+    # other than the CPU: a distant database, several processes writing to one SQLite file.
+    worker_threads: int = Field(default=2, ge=1, le=500)
     # Password hashes (argon2: 64 MiB and ~0.2 s of a core each) computed at once per process.
     hash_concurrency: int = Field(default=2, ge=1, le=64)
     # Evidence photos decoded at once per process: a 25-megapixel PNG takes up to ~250 MB while

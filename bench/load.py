@@ -58,14 +58,22 @@ class LoadResult:
         return ordered[rank]
 
 
+# uvicorn closes a keep-alive connection idle for 5 s (its default); the client opens a new
+# one rather than send on one idle that long, which the server may be closing just then.
+IDLE_LIMIT_S = 4.0
+
+
 class _Connection:
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.used_at = time.monotonic()
 
     async def get(self, raw: bytes) -> tuple[int, int]:
         """Send one request, read the whole answer: (status, body length)."""
+        if self.writer is not None and time.monotonic() - self.used_at > IDLE_LIMIT_S:
+            await self.close()
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -89,6 +97,7 @@ class _Connection:
                 size += chunk
                 if chunk == 0:
                     break
+        self.used_at = time.monotonic()
         if headers.get("connection", "").lower() == "close":
             await self.close()
         return status, size
