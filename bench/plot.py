@@ -28,6 +28,11 @@ PANELS: tuple[tuple[str, str, str, tuple[float, str] | None], ...] = (
     ("finalize_ms", "finalize one 60-member branch's quarter", "ms", (200, "max")),
     ("server_rss_mb", "server memory at the end (RSS)", "MiB", (200, "max")),
     ("page_rps", "member page throughput", "req/s", None),
+    # Round two (issue 20): open-loop p99s at --rate (100/s), the quarter's close.
+    ("open_api_p99_ms", "score API p99, open loop 100/s", "ms", (50, "max")),
+    ("open_fresh_p99_ms", "member page made afresh p99, open loop 100/s", "ms", (50, "max")),
+    ("open_write_p99_ms", "self-report or approval p99, open loop 100/s", "ms", (50, "max")),
+    ("close_quarter_vs_sql", "quarter's close, every branch ÷ SQL aggregate", "×", (3, "max")),
 )
 
 
@@ -113,22 +118,34 @@ LOAD_COLUMNS = (("floor_p99_ms", "floor p99 ms"), ("page_cpu_ms", "page CPU ms")
                 ("uncached_cpu_ms", "page CPU ms, none kept"), ("api_cpu_ms", "API CPU ms"))
 
 
+# Round two's keys (issue 20), in a table of their own: runs saved before them show blanks.
+ROUND_TWO_KEYS = ("open_page_p99_ms", "open_api_p99_ms", "open_fresh_p99_ms",
+                  "open_write_p99_ms", "close_quarter_s", "close_quarter_vs_sql",
+                  "appraisal_summary_vs_sql", "ballot_60_s")
+ROUND_TWO_LOADS = (("floor_cpu_ms", "floor CPU ms"), ("page_cpu_ms", "kept page CPU ms"),
+                   ("uncached_cpu_ms", "fresh page CPU ms"), ("api_cpu_ms", "API CPU ms"),
+                   ("open_write_cpu_ms", "write CPU ms"))
+
+
 def _loads(run: dict[str, Any]) -> dict[str, Any]:
     loads: dict[str, Any] = run["meta"].get("loads", run["meta"].get("cpu", {}))
     return loads
 
 
-def table(runs: list[dict[str, Any]]) -> str:
-    """The latest run of each database and size as a Markdown table (docs/performance.md)."""
+def table(runs: list[dict[str, Any]], *, round_two: bool = False) -> str:
+    """The latest run of each database and size as a Markdown table (docs/performance.md):
+    round one's keys, or with `round_two` the open loop's, the close's and the CPU a
+    request."""
     latest: dict[tuple[str, int], dict[str, Any]] = {}
     for run in sorted(runs, key=lambda r: str(r["meta"].get("at", ""))):
         latest[(series_name(run), int(run["members"]))] = run
-    head = ["database", "members", *TABLE_KEYS, *(title for _, title in LOAD_COLUMNS)]
+    keys, columns = (ROUND_TWO_KEYS, ROUND_TWO_LOADS) if round_two else (TABLE_KEYS, LOAD_COLUMNS)
+    head = ["database", "members", *keys, *(title for _, title in columns)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (name, members), run in sorted(latest.items()):
         loads = _loads(run)
-        cells = [name, f"{members:,}", *(f"{run[k]:,}" for k in TABLE_KEYS),
-                 *(f"{loads[k]:,}" if k in loads else "" for k, _ in LOAD_COLUMNS)]
+        cells = [name, f"{members:,}", *(f"{run[k]:,}" if k in run else "" for k in keys),
+                 *(f"{loads[k]:,}" if k in loads else "" for k, _ in columns)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -140,13 +157,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.png")
     parser.add_argument("--table", action="store_true",
                         help="print the latest runs as a Markdown table instead of drawing")
+    parser.add_argument("--round-two", action="store_true",
+                        help="with --table: round two's keys (open loop, close, CPU)")
     args = parser.parse_args(argv)
     paths = args.results or sorted((ROOT / "bench" / "results").glob("*.json"))
     runs = load(paths)
     if not runs:
         raise SystemExit("no results to plot (run: python bench/run.py ... --save)")
     if args.table:
-        print(table(runs))
+        print(table(runs, round_two=args.round_two))
         return
     draw(runs, args.output)
     print(f"wrote {args.output} from {len(runs)} run(s)")

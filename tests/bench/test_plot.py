@@ -43,6 +43,26 @@ def test_the_table_shows_the_latest_run_of_each_database_and_size(tmp_path: Path
     ]
 
 
+def test_round_two_has_a_table_of_its_own_with_blanks_for_older_runs() -> None:
+    new = _run("sqlite", 100_000, "2026-12-07T14:00", 300.0)
+    new["meta"]["loads"] |= {"uncached_cpu_ms": 5.5, "open_write_cpu_ms": 10.9}
+    old = _run("postgresql", 100_000, "2026-11-26T10:30", 90.0)
+    for key in ("open_api_p99_ms", "close_quarter_s"):
+        del old[key]
+    lines = plot.table([new, old], round_two=True).splitlines()
+    assert lines[0] == ("| database | members | open_page_p99_ms | open_api_p99_ms "
+                        "| open_fresh_p99_ms | open_write_p99_ms | close_quarter_s "
+                        "| close_quarter_vs_sql | appraisal_summary_vs_sql | ballot_60_s "
+                        "| floor CPU ms | kept page CPU ms | fresh page CPU ms | API CPU ms "
+                        "| write CPU ms |")
+    assert lines[2:] == [
+        "| postgresql | 100,000 | 1.5 |  | 1.5 | 1.5 |  | 1.5 | 1.5 | 1.5 |  | 6.5 |  "
+        "| 5.25 |  |",
+        "| sqlite | 100,000 | 1.5 | 1.5 | 1.5 | 1.5 | 1.5 | 1.5 | 1.5 | 1.5 |  | 6.5 | 5.5 "
+        "| 5.25 | 10.9 |",
+    ]
+
+
 def test_the_plot_is_a_png(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")  # the bench extra: pip install -e '.[bench]'
     png = tmp_path / "plot.png"
