@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app import db as app_db
 from app import settings
@@ -139,6 +140,61 @@ def test_a_read_that_fails_is_rolled_back_in_its_thread_and_answered_as_before(
         # An answer that breaks its model is still refused (checked on the event loop).
         assert client.get("/wrong").status_code == 500
         assert client.get("/notes").status_code == 200
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Branch(_Base):
+    __tablename__ = "toy_branch"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    members: Mapped[list[_Member]] = relationship(lazy="select")
+
+
+class _Member(_Base):
+    __tablename__ = "toy_member"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(sa.ForeignKey("toy_branch.id"))
+    name: Mapped[str]
+
+
+class _MemberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+
+
+class _BranchOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    members: list[_MemberOut]
+
+
+def test_an_answer_that_loads_more_after_the_read_ended_still_gets_it(
+        toy_database: sa.Engine, hops: list[str]) -> None:
+    """The read's transaction ends in the endpoint's thread, but the session stays open: a
+    relationship the answer's check loads later begins a new one, committed at the end."""
+    _Base.metadata.create_all(toy_database)
+    with toy_database.begin() as connection:
+        connection.execute(sa.insert(_Branch.__table__), [{"id": 1}])
+        connection.execute(sa.insert(_Member.__table__),
+                           [{"branch_id": 1, "name": "王芳"}, {"branch_id": 1, "name": "李强"}])
+    router = APIRouter()
+
+    @router.get("/branches/{branch_id}", response_model=_BranchOut)
+    def branch(session: SessionDep, branch_id: int) -> _Branch:
+        found = session.get(_Branch, branch_id)
+        assert found is not None
+        return found  # its members not loaded yet
+
+    in_one_hop(router)
+    ended = _ends(toy_database)
+    with TestClient(_toy(router)) as client:
+        hops.clear()
+        answer = client.get("/branches/1")
+    assert answer.status_code == 200
+    assert answer.json() == {"id": 1, "members": [{"name": "王芳"}, {"name": "李强"}]}
+    assert hops == ["_run", "_end"] and [kind for kind, _ in ended] == ["commit", "commit"]
 
 
 def test_one_hop_keeps_the_signature_and_leaves_coroutines_alone(toy_database: sa.Engine
