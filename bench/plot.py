@@ -44,7 +44,8 @@ def load(paths: list[Path]) -> list[dict[str, Any]]:
         except (OSError, json.JSONDecodeError) as error:
             print(f"skipping {path}: {error}", file=sys.stderr)
             continue
-        if "members" in result:
+        # A run of bench/run.py (bench/files.py's results have members but none of its keys).
+        if "members" in result and any(key in result for key, *_ in PANELS):
             result.setdefault("meta", {})
             runs.append(result)
     return runs
@@ -69,10 +70,12 @@ def draw(runs: list[dict[str, Any]], output: Path) -> None:
     series: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
     for run in sorted(runs, key=lambda r: str(r["meta"].get("at", ""))):
         series[series_name(run)][int(run["members"])] = run  # the latest run of each size
+    # Only the costs some run measured (round one's runs have no open-loop keys).
+    panels = [p for p in PANELS if any(p[0] in run for run in runs)]
     columns = 2
-    rows = (len(PANELS) + columns - 1) // columns
+    rows = (len(panels) + columns - 1) // columns
     figure, axes = plt.subplots(rows, columns, figsize=(11, 3.2 * rows), squeeze=False)
-    for (key, title, unit, target), axis in zip(PANELS, axes.flat, strict=False):
+    for (key, title, unit, target), axis in zip(panels, axes.flat, strict=False):
         for name, by_size in sorted(series.items()):
             sizes = sorted(s for s, r in by_size.items() if key in r)
             if sizes:
@@ -97,7 +100,7 @@ def draw(runs: list[dict[str, Any]], output: Path) -> None:
         axis.set_xlabel("members")
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=8)
-    for axis in list(axes.flat)[len(PANELS):]:
+    for axis in list(axes.flat)[len(panels):]:
         axis.set_visible(False)
     machines = {f"{r['meta'].get('machine', {}).get('cpus', '?')} cores" for r in runs}
     figure.suptitle(f"Jifen benchmark ({', '.join(sorted(machines))}; bench/run.py)")
