@@ -21,6 +21,7 @@ expire them on commit), and a read that fails is rolled back in the thread, as b
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections.abc import Callable, Iterator
@@ -42,10 +43,10 @@ def one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         return endpoint
 
     @functools.wraps(endpoint)  # the signature FastAPI reads is the endpoint's
-    async def in_one_hop(**values: Any) -> Any:
+    async def hopping(**values: Any) -> Any:
         return await run_in_threadpool(_run, endpoint, values)
 
-    return in_one_hop
+    return hopping
 
 
 def _run(endpoint: Callable[..., Any], values: dict[str, Any]) -> Any:
@@ -55,7 +56,10 @@ def _run(endpoint: Callable[..., Any], values: dict[str, Any]) -> Any:
         answer = endpoint(**values)
     except BaseException:
         for session in reading:
-            session.rollback()
+            # The endpoint's error is the one to answer; a rollback that fails too (the
+            # database gone) is tried again, and the session closed, at the session's end.
+            with contextlib.suppress(Exception):
+                session.rollback()
         raise
     # Ended, not closed: the answer's check may still read an attribute not yet loaded,
     # which begins a new transaction, which the session's end then commits (in a hop).

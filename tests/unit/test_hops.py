@@ -12,10 +12,12 @@ from typing import Any
 import anyio.to_thread
 import pytest
 import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlmodel import Session
 
 from app import db as app_db
 from app import settings
@@ -140,6 +142,34 @@ def test_a_read_that_fails_is_rolled_back_in_its_thread_and_answered_as_before(
         # An answer that breaks its model is still refused (checked on the event loop).
         assert client.get("/wrong").status_code == 500
         assert client.get("/notes").status_code == 200
+
+
+def test_the_endpoints_error_is_answered_even_if_its_rollback_fails(
+        toy_database: sa.Engine, hops: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    router = _router()
+    in_one_hop(router)
+    app = _toy(router)
+
+    @app.exception_handler(LookupError)
+    async def not_found(_request: Request, _error: Exception) -> JSONResponse:
+        return JSONResponse({"detail": "nothing here"}, status_code=404)
+
+    real = Session.rollback
+    failures = []
+
+    def rollback_failing_once(self: Session) -> None:
+        if not failures:
+            failures.append(self)
+            raise sa.exc.OperationalError("ROLLBACK", {}, Exception("the database went"))
+        real(self)
+
+    monkeypatch.setattr(Session, "rollback", rollback_failing_once)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        hops.clear()
+        answer = client.get("/broken")
+    assert answer.status_code == 404 and answer.json() == {"detail": "nothing here"}
+    # Tried again at the session's end (a hop), which then closes it.
+    assert len(failures) == 1 and hops == ["_run", "_end"]
 
 
 class _Base(DeclarativeBase):
