@@ -122,9 +122,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 def _ended(session: Session) -> bool:
-    """Nothing begun, or already ended by the endpoint in its own thread (a read,
-    app/hops.py; a kept page, app/web/page_cache.py): closing does no I/O, so it needs no
-    hop to a thread."""
+    """Nothing begun, or already ended in the endpoint's thread (a read, app/hops.py):
+    closing does no I/O, so it needs no hop to a thread."""
     return not session.in_transaction() and not (session.new or session.dirty or session.deleted)
 
 

@@ -51,9 +51,3 @@ def page_state(session: Session, claims: SessionClaims, year: int) -> PageState 
     row = core(session, _STATE, {"account": claims.account_id, "session": claims.session_id,
                                  "year": year}).first()
     return PageState(*row) if row is not None else None
-
-
-def end_read(session: Session) -> None:
-    """End the read-only transaction now, in this thread: the connection goes back to the
-    pool and the request needs no further hop to a worker thread."""
-    session.commit()

@@ -122,7 +122,7 @@ def lookup(request: Request, session: SessionDep, clock: Clock, page_name: str,
     page = cache.get(key)
     if page is None:
         return None
-    kept_pages.end_read(session)
+    # Its read ends in this thread as the endpoint returns, as every read's (app/hops.py).
     return _answer(request, page)
 
 
