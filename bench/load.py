@@ -15,6 +15,7 @@ import contextlib
 import random
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -186,6 +187,17 @@ def run_load(base_url: str, requests: Sequence[Request], concurrency: int = 32,
 
 
 def _run(work: Any) -> Any:
+    """Run the client's coroutine on an event loop of its own; in a thread of its own when
+    this one already runs a loop (Playwright's sync API leaves one in the test process)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _loop(work)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_loop, work).result()
+
+
+def _loop(work: Any) -> Any:
     try:
         import uvloop
     except ImportError:

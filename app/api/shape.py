@@ -117,7 +117,7 @@ def rating_out(session: SessionDep, actor: Actor, rating: Rating, org: Org,
             return out.model_copy(update={"tally": TallyOut(**tally) if tally else None})
         own = item.member_id == actor.member_id
         return out.model_copy(update={"vetoed": None,
-                                      "proposed_grade": item.proposed_grade if own else None,
+                                      "proposed_grade": out.proposed_grade if own else None,
                                       "reason": item.reason if own else None})
 
     return RatingOut(

@@ -144,6 +144,19 @@ def test_posts_carry_their_body_and_count_the_expected_status(
     assert result.failures == {303: 1}
 
 
+def test_the_load_runs_where_an_event_loop_already_runs(slow_server: SerialServer) -> None:
+    """Playwright's sync API leaves a running loop in a test process (the browser tests and
+    these share workers): the client then runs its own loop in a thread of its own."""
+    async def inside_a_loop() -> None:
+        result = run_open_loop(slow_server.url, [(0.0, Request("/"))])
+        assert len(result.latencies_ms) == 1 and not result.failures
+        closed = run_load(slow_server.url, [Request("/")] * 3, concurrency=1)
+        assert len(closed.latencies_ms) == 3 and not closed.failures
+        assert slow_server.served == 4
+
+    asyncio.run(inside_a_loop())
+
+
 def test_a_request_not_answered_in_time_is_a_failure() -> None:
     with SerialServer(0.5) as server:
         started = time.perf_counter()
