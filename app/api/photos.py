@@ -8,17 +8,19 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile as StarletteUpload
 
-from app.api.deps import CurrentActor, errors
+from app.api.deps import Bearer, CurrentActor, errors
 from app.api.params import EntryIdPath
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.schemas.operations import PhotoOut
+from app.security import read_token
 from app.services import entries, uploads
-from app.services.errors import NotFound
-from app.services.evidence import MIB, stored_file
+from app.services.errors import DomainError, NotFound
+from app.services.evidence import MIB, Photo, stored_file
 from app.settings import get_settings
 
 router = APIRouter(tags=["entries"])
@@ -43,11 +45,39 @@ UPLOAD_REFUSALS = {
 }
 
 
+def _upload_limit() -> int:
+    return get_settings().max_upload_mb * MIB
+
+
+_AHEAD = "jifen_photo_ahead"
+
+
+async def _photo_ahead(request: Request, clock: ClockDep, credentials: Bearer) -> None:
+    """The photo decoded before the request's transaction begins (the Idempotency-Key's
+    claim and the caller check come after: on SQLite the first statement takes the
+    database's one write lock), as on the self-report page. Only under a well-signed,
+    unexpired token (no database read); an API key's service account is no member and is
+    refused without a decoding."""
+    if credentials is None or read_token(credentials.credentials, clock.now()) is None:
+        return
+    photo = (await request.form()).get("photo")  # parsed already, for the route
+    if isinstance(photo, StarletteUpload):
+        setattr(request.state, _AHEAD,
+                (photo.file, await uploads.decode_ahead(photo.file, _upload_limit())))
+
+
+def _ahead_of(request: Request, source: object) -> Photo | DomainError | None:
+    file, ahead = getattr(request.state, _AHEAD, (None, None))
+    return ahead if file is source else None
+
+
 @router.post(
     "/photos", status_code=status.HTTP_201_CREATED, response_model=PhotoOut,
-    responses=errors(401, 403, 413, 422, 503, 507, codes=UPLOAD_REFUSALS))
+    responses=errors(401, 403, 413, 422, 503, 507, codes=UPLOAD_REFUSALS),
+    # A route's own dependencies are solved before the Idempotency-Key's (app/api/retries.py).
+    dependencies=[Depends(_photo_ahead)])
 def upload_photo(
-    session: SessionDep, actor: CurrentActor, clock: ClockDep,
+    request: Request, session: SessionDep, actor: CurrentActor, clock: ClockDep,
     photo: Annotated[UploadFile, File(description=(
         "The photo: JPEG, PNG, WebP, HEIC or AVIF, as the camera or gallery gives it. "
         "Checked by its content (not its name or type); re-encoded as a JPEG at most 1600 "
@@ -66,8 +96,8 @@ def upload_photo(
     the server's photo volume is full, 503 `storage_unavailable` when it fails: nothing is
     stored, and the same upload (its Idempotency-Key too) may be sent again later.
     """
-    upload = uploads.Upload(photo.file, get_settings().max_upload_mb * MIB,
-                            Path(get_settings().upload_dir))
+    upload = uploads.Upload(photo.file, _upload_limit(), Path(get_settings().upload_dir),
+                            ahead=_ahead_of(request, photo.file))
     stored = uploads.upload_own_photo(session, actor, upload, clock.today(), clock.now())
     return PhotoOut(evidence=stored.path, member_id=stored.member_id, width=stored.width,
                     height=stored.height, uploaded_at=stored.uploaded_at)

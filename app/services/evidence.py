@@ -15,6 +15,7 @@ photos are decoded at once per process; the others wait their turn (issue 14).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import errno
@@ -30,6 +31,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import anyio.to_thread
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from app.services.errors import DomainError, Invalid
@@ -155,10 +157,14 @@ def _flatten(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def _jpeg(image: Image.Image, quality: int) -> bytes:
+def _jpeg(image: Image.Image, quality: int, *, progressive: bool = True) -> bytes:
+    """Progressive for the photo: a slow network shows all of it early, blurred, and it is
+    a few per cent smaller (a 1600×1200 photo: 4 %), for about twice the CPU of a plain
+    optimized one (42 against 19 ms). Not for a thumbnail: one of 240 pixels is smaller
+    plain (4.9 against 5.1 KB) and takes a third of the time."""
     out = BytesIO()
     # No exif= argument: nothing of the camera's metadata (GPS included) is written.
-    image.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
+    image.save(out, "JPEG", quality=quality, optimize=True, progressive=progressive)
     return out.getvalue()
 
 
@@ -206,28 +212,53 @@ def _reencode(source: BinaryIO, width: int, height: int) -> Photo:
         photo = ImageOps.exif_transpose(photo)
         thumb = photo.copy()
         thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-        return Photo(jpeg=_jpeg(photo, JPEG_QUALITY), thumbnail=_jpeg(thumb, THUMB_QUALITY),
+        return Photo(jpeg=_jpeg(photo, JPEG_QUALITY),
+                     thumbnail=_jpeg(thumb, THUMB_QUALITY, progressive=False),
                      width=photo.width, height=photo.height)
 
 
 def prepare_photo(source: BinaryIO, max_bytes: int) -> Photo:
     """Check an upload by its content and re-encode it; PhotoUnreadable, PhotoTooLarge (bytes)
-    or PhotoTooManyPixels. Call it once the workflow has accepted what the photo goes with."""
+    or PhotoTooManyPixels. Call it once the workflow has accepted what the photo goes with,
+    or ahead of the request's transaction (`prepare_photo_async`)."""
+    width, height = check_header(source, max_bytes)
+    with _unreadable():
+        return _decoders.submit(_decode_on_this_thread, source, width, height).result()
+
+
+async def prepare_photo_async(source: BinaryIO, max_bytes: int) -> Photo:
+    """`prepare_photo` from the event loop: the header read in a worker thread, then the
+    decoding awaited in its queue without holding a request's thread while it waits."""
+    width, height = await anyio.to_thread.run_sync(check_header, source, max_bytes)
+    with _unreadable():
+        return await asyncio.wrap_future(
+            _decoders.submit(_decode_on_this_thread, source, width, height))
+
+
+def check_header(source: BinaryIO, max_bytes: int) -> tuple[int, int]:
+    """The photo's size in pixels from its header, outside the decoding queue (a refusal
+    never waits for others' decoding): PhotoTooLarge (bytes), PhotoTooManyPixels or
+    PhotoUnreadable."""
     if _size_of(source) > max_bytes:
         raise PhotoTooLarge(f"The photo is larger than {max_bytes // MIB} MB.")
-    refused = PhotoUnreadable("The file is not a photo (JPEG, PNG, WebP or HEIC).")
+    with _unreadable(), _open_header(source) as probe:
+        width, height = probe.size
+        limit = _pixel_limit(probe)
+        if width * height > limit:
+            raise PhotoTooManyPixels(width, height, limit)
+        probe.verify()
+    return width, height
+
+
+@contextlib.contextmanager
+def _unreadable() -> Iterator[None]:
+    """What Pillow raises on a file that is not a photo (or one contradicting its own
+    header: a bomb error here), as PhotoUnreadable."""
     try:
-        with _open_header(source) as probe:
-            width, height = probe.size
-            limit = _pixel_limit(probe)
-            if width * height > limit:
-                raise PhotoTooManyPixels(width, height, limit)
-            probe.verify()
-        return _decoders.submit(_decode_on_this_thread, source, width, height).result()
+        yield
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError,
             EOFError, MemoryError, struct.error, Image.DecompressionBombError):
-        # (A bomb error here would be a file contradicting its own header.)
-        raise refused from None
+        raise PhotoUnreadable("The file is not a photo (JPEG, PNG, WebP or HEIC).") from None
 
 
 def new_photo_path(today: date) -> str:

@@ -36,6 +36,7 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from app.db import core
 from app.models import Org
 
 # What the caller asks of the current state before a change (an API client's If-Match,
@@ -52,7 +53,7 @@ def lock_branch(session: Session, org_id: int, *refresh: object) -> None:
     refer to the branch be inserted), and every page kept under the old revision is stale
     from the commit on (app/web/page_cache.py). Rolled back, nothing changed.
     """
-    session.execute(_TOUCH.where(col(Org.id) == org_id), {"revision": uuid4().hex})
+    core(session, _TOUCH_ONE, {"revision": uuid4().hex, "org": org_id})
     for obj in refresh:
         # Loaded before the lock, possibly before another writer committed.
         session.refresh(obj)
@@ -101,3 +102,5 @@ def lock_branches(session: Session, branch_ids: sa.Select[Any]) -> None:
 # Core, not ORM: no identity-map bookkeeping for a column nothing in the request reads.
 _TOUCH = sa.update(Org.__table__).values(  # type: ignore[attr-defined]
     revision=sa.bindparam("revision"))
+# One branch's, built once (every change of the app takes it).
+_TOUCH_ONE = _TOUCH.where(col(Org.id) == sa.bindparam("org"))

@@ -26,12 +26,13 @@ from sqlmodel import Session, col, select
 
 from app.models import Entry, EvidencePhoto, Member
 from app.services.access import Actor, get_member
-from app.services.errors import Forbidden, Invalid
+from app.services.errors import DomainError, Forbidden, Invalid
 from app.services.evidence import (
     Photo,
     delete_photo,
     new_photo_path,
     prepare_photo,
+    prepare_photo_async,
     save_photo,
     stored_files,
 )
@@ -45,12 +46,32 @@ MAX_UNATTACHED = 10
 
 @dataclass(frozen=True)
 class Upload:
-    """A photo as it arrived with a request: decoded only once the entry it goes with has
-    passed every check (a refused entry costs no decoding)."""
+    """A photo as it arrived with a request, stored once the entry it goes with has passed
+    every check. Decoded then, or `ahead` (`decode_ahead`): before the request's transaction
+    began, so the decoding (a phone's 12-megapixel photo: 130-180 ms of CPU) holds no lock;
+    its refusal, if any, is still given where the decoding would have been, after the
+    entry's own refusals."""
 
     source: BinaryIO
     max_bytes: int
     folder: Path  # the upload directory (JIFEN_UPLOAD_DIR)
+    ahead: Photo | DomainError | None = None
+
+
+async def decode_ahead(source: BinaryIO, max_bytes: int) -> Photo | DomainError:
+    """The photo checked and re-encoded, or why it is refused (PhotoUnreadable,
+    PhotoTooLarge, PhotoTooManyPixels): for `Upload.ahead`. From the event loop, holding
+    no request's thread while the photo waits for a decoding slot."""
+    try:
+        return await prepare_photo_async(source, max_bytes)
+    except DomainError as refused:
+        return refused
+
+
+def _decoded(upload: Upload) -> Photo:
+    if isinstance(upload.ahead, DomainError):
+        raise upload.ahead
+    return upload.ahead or prepare_photo(upload.source, upload.max_bytes)
 
 
 def is_members_photo(session: Session, member_id: int, path: str | None) -> bool:
@@ -74,7 +95,7 @@ def store_photo(session: Session, actor: Actor, member: Member, upload: Upload,
                 today: date, now: datetime) -> str:
     """Decode and re-encode the photo, keep it on disk and on record for `member`; its path.
     Refused photos (PhotoUnreadable, PhotoTooLarge, PhotoTooManyPixels) leave nothing."""
-    photo = prepare_photo(upload.source, upload.max_bytes)
+    photo = _decoded(upload)
     path = new_photo_path(today)
     session.add(EvidencePhoto(path=path, member_id=member.id or 0,
                               uploaded_by=actor.account_id, uploaded_at=now))
@@ -103,8 +124,10 @@ def upload_own_photo(session: Session, actor: Actor, upload: Upload, today: date
     if actor.member_id is None:
         raise Forbidden("Photos are uploaded by a member, for entries about themself; this "
                         "account is not a member's.", "not_a_member")
-    # Decoded before anything is locked: the costly step holds up no one else's change.
-    photo = prepare_photo(upload.source, upload.max_bytes)
+    # Decoded before the branch's lock, so the costly step holds up no other change of the
+    # branch (on SQLite the caller check's transaction holds the write lock already: the
+    # self-report page decodes ahead of it, docs/performance.md, round two part six).
+    photo = _decoded(upload)
     member, org = get_member(session, actor, actor.member_id)
     # The branch's lock, which create_entry takes before it reads the member's photos: a
     # photo is never forgotten between an entry's check of it and that entry's write.
@@ -137,19 +160,19 @@ _FORGOTTEN = "jifen_forgotten_photos"
 
 
 def _remove_when_committed(session: Session, folder: Path, path: str) -> None:
-    if _FORGOTTEN not in session.info:
-        # Once per session (a request's): the listeners stay, doing nothing when none waits.
-        sa.event.listen(session, "after_commit", _remove_forgotten)
-        sa.event.listen(session, "after_soft_rollback", _keep_forgotten)
     session.info.setdefault(_FORGOTTEN, []).append((folder, path))
 
 
+# The listeners of this module are every session's (listening on one session costs more
+# than the commit they watch), doing nothing in a session that wrote or forgot no photo.
+@sa.event.listens_for(sa.orm.Session, "after_commit")
 def _remove_forgotten(session: Session) -> None:
     forgotten: list[tuple[Path, str]] = session.info.get(_FORGOTTEN, [])
     while forgotten:
         delete_photo(*forgotten.pop())
 
 
+@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
 def _keep_forgotten(session: Session, _previous: Any) -> None:
     # A rollback, even of a savepoint, may have put rows back: their files stay (a file on
     # record nowhere is served to no one; a row without its file would be a broken photo).
@@ -168,26 +191,27 @@ def _save_with_its_row(session: Session, folder: Path, path: str, photo: Photo) 
     go with it. Should the commit itself fail (the database lost mid-commit), whether the
     row landed is unknown: the files stay, so no stored entry loses its photo, and
     `jifen sweep-photos` removes them later if they are on record nowhere."""
-    if _WRITTEN not in session.info:
-        sa.event.listen(session, "before_commit", _commit_sent)
-        sa.event.listen(session, "after_commit", _written_kept)
-        sa.event.listen(session, "after_transaction_end", _written_dropped)
     session.info.setdefault(_WRITTEN, []).append((folder, path))
     save_photo(folder, path, photo)
 
 
+@sa.event.listens_for(sa.orm.Session, "before_commit")
 def _commit_sent(session: Session) -> None:
-    session.info[_COMMIT_SENT] = True
+    if session.info.get(_WRITTEN):
+        session.info[_COMMIT_SENT] = True
 
 
+@sa.event.listens_for(sa.orm.Session, "after_commit")
 def _written_kept(session: Session) -> None:
-    session.info.get(_WRITTEN, []).clear()
-    session.info.pop(_COMMIT_SENT, None)
+    if _WRITTEN in session.info:
+        session.info[_WRITTEN].clear()
+        session.info.pop(_COMMIT_SENT, None)
 
 
+@sa.event.listens_for(sa.orm.Session, "after_transaction_end")
 def _written_dropped(session: Session, transaction: Any) -> None:
-    if transaction.parent is not None:  # a savepoint: the outer transaction decides
-        return
+    if transaction.parent is not None or _WRITTEN not in session.info:
+        return  # a savepoint (the outer transaction decides), or no photo written
     written: list[tuple[Path, str]] = session.info.get(_WRITTEN, [])
     if session.info.pop(_COMMIT_SENT, False):
         written.clear()  # the commit failed: its outcome unknown, the files stay

@@ -17,8 +17,10 @@ import pytest
 from PIL import Image
 from sqlmodel import Session, select
 
+from app.api import deps as api_deps
 from app.main import app
 from app.models import Entry, EvidencePhoto
+from app.services import idempotency
 from app.services import uploads as uploads_service
 from app.services.errors import Invalid
 from app.services.uploads import MAX_UNATTACHED
@@ -171,6 +173,44 @@ def test_too_many_pixels_is_refused_before_decoding(world: World, uploads: Path)
     refused(upload(world, "a1", out.getvalue(), "big.png", "image/png"), 422,
             "photo_too_many_pixels")
     assert files_in(uploads) == []
+
+
+def test_the_photo_is_decoded_before_the_key_is_claimed_and_the_caller_checked(
+        world: World, uploads: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both read or write the database first (on SQLite, a writer's first statement takes
+    its one write lock): the photo is decoded before either, once. A replay is decoded too
+    (the claim finds it later) and stores nothing; a request without a token is not."""
+    seen: list[str] = []
+
+    def spy(name: str, call: Any) -> Any:
+        def spied(*args: Any) -> Any:
+            seen.append(name)
+            return call(*args)
+        return spied
+
+    monkeypatch.setattr(uploads_service, "prepare_photo",
+                        spy("decode", uploads_service.prepare_photo))
+    ahead = uploads_service.prepare_photo_async
+
+    async def ahead_spy(*args: Any) -> Any:
+        seen.append("decode ahead")
+        return await ahead(*args)
+
+    monkeypatch.setattr(uploads_service, "prepare_photo_async", ahead_spy)
+    monkeypatch.setattr(idempotency, "claim", spy("claim", idempotency.claim))
+    monkeypatch.setattr(api_deps, "session_actor", spy("caller check", api_deps.session_actor))
+    keyed = {**world.as_("a1"), "Idempotency-Key": "photo-1"}
+    sent = {"photo": ("IMG_0001.jpg", jpeg(), "image/jpeg")}
+    first = ok(world.client.post("/api/v1/photos", files=sent, headers=keyed), 201)
+    assert seen == ["decode ahead", "claim", "caller check"]
+    seen.clear()
+    again = world.client.post("/api/v1/photos", files=sent, headers=keyed)
+    assert again.status_code == 201 and again.json() == first
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert seen == ["decode ahead", "claim", "caller check"] and len(files_in(uploads)) == 2
+    seen.clear()
+    refused(world.client.post("/api/v1/photos", files=sent), 401, "not_authenticated")
+    assert seen == []
 
 
 def test_the_declared_type_and_name_decide_nothing(world: World, uploads: Path) -> None:

@@ -165,6 +165,15 @@ def test_photos_are_stored_upright_as_small_jpegs(kind: str, mode: str,
             assert isinstance(pixel, tuple) and min(pixel) > 240
 
 
+def test_the_photo_is_progressive_and_its_thumbnail_plain() -> None:
+    """A slow network shows the whole photo early; a thumbnail is smaller plain."""
+    photo = prepare_photo(BytesIO(image_file("JPEG", (1200, 900), "RGB", 6)), 8 * MIB)
+    with Image.open(BytesIO(photo.jpeg)) as full, Image.open(BytesIO(photo.thumbnail)) as thumb:
+        assert full.info.get("progressive") and not thumb.info.get("progressive")
+        assert (full.size, thumb.size) == ((900, 1200), (180, 240))  # both upright
+        assert not full.getexif() and not thumb.getexif()
+
+
 def test_a_photo_cut_short_is_refused_even_after_a_pdf_was_made() -> None:
     """WeasyPrint, once imported, makes Pillow accept truncated images in the whole process;
     making a PDF puts Pillow's default back, so a photo cut short is still no photo."""

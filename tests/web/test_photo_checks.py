@@ -1,6 +1,8 @@
-"""The self-report page decodes a photo only once the entry may be stored, and says what is
-wrong with a photo of too many pixels (issue 14, parts 4 and 9): its size and the limit, not
-"larger than 8 MB"; refused, nothing is written and the form comes back as typed."""
+"""The self-report page decodes a photo before the request's transaction begins (so no lock
+waits on it: issue 20) and answers the workflow's refusals before the photo's, and says
+what is wrong with a photo of too many pixels (issue 14, parts 4 and 9): its size and the
+limit, not "larger than 8 MB"; refused, nothing is written and the form comes back as
+typed."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from PIL import ImageFile
 from sqlmodel import Session
 
 from app.services import uploads as uploads_service
+from app.web import deps
 from tests.api.support import World
 from tests.api.test_body_limits import written
 from tests.unit.test_photo_decoding import png_claiming
@@ -28,11 +31,16 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """What the test decoded: each photo given to prepare_photo, and each image loaded."""
     seen: list[str] = []
     prepare = uploads_service.prepare_photo
+    prepare_ahead = uploads_service.prepare_photo_async
     load = ImageFile.ImageFile.load
 
     def prepare_spy(*args: Any) -> Any:
         seen.append("prepare_photo")
         return prepare(*args)
+
+    async def prepare_ahead_spy(*args: Any) -> Any:
+        seen.append("prepare_photo")
+        return await prepare_ahead(*args)
 
     def load_spy(self: ImageFile.ImageFile) -> Any:
         if self.tile:
@@ -40,6 +48,7 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return load(self)
 
     monkeypatch.setattr(uploads_service, "prepare_photo", prepare_spy)
+    monkeypatch.setattr(uploads_service, "prepare_photo_async", prepare_ahead_spy)
     monkeypatch.setattr(ImageFile.ImageFile, "load", load_spy)
     return seen
 
@@ -94,10 +103,11 @@ def test_the_photo_of_the_finding_is_refused_and_a_phone_photo_taken(
         pytest.param({"quantity": "101"}, 422, "次数须为1到100之间的整数", id="quantity"),
     ],
 )
-def test_a_report_the_workflow_refuses_never_decodes_its_photo(
+def test_a_report_the_workflow_refuses_is_answered_that_refusal_first(
         world: World, client: TestClient, db: Session, uploads: Path, decodes: list[str],
         form: dict[str, str], status: int, message: str) -> None:
-    """Even a photo that would be refused itself: the workflow's answer comes first."""
+    """Even with a photo that would be refused itself (looked at ahead, never decoded):
+    the workflow's answer comes first, and nothing is written or kept."""
     finalize_q1(world)  # branch A's 2025 Q1
     token = web_login(client, "a1")
     before = written(db)
@@ -106,5 +116,31 @@ def test_a_report_the_workflow_refuses_never_decodes_its_photo(
         answer = report(client, token, {**SELF_REPORT, **form}, photo=photo)
         assert answer.status_code == status and message in answer.text, answer.text[:2000]
         assert "像素" not in answer.text
-    assert decodes == []
+    assert decodes == ["prepare_photo", "load (2000, 1000)", "prepare_photo"]
     assert written(db) == before and files_in(uploads) == []
+
+
+def test_the_photo_is_decoded_before_the_caller_check_begins_the_transaction(
+        world: World, client: TestClient, db: Session, uploads: Path, decodes: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller check is the request's first statement (on SQLite a writer's BEGIN
+    IMMEDIATE: the database's one write lock): the photo is decoded before it, once. A
+    request without a valid login gets no decoding at all."""
+    check = deps.session_actor
+
+    def check_spy(*args: Any) -> Any:
+        decodes.append("caller check")
+        return check(*args)
+
+    monkeypatch.setattr(deps, "session_actor", check_spy)
+    token = web_login(client, "a1")
+    decodes.clear()
+    answer = report(client, token, photo=("IMG_0001.jpg", jpeg(), "image/jpeg"))
+    assert answer.status_code == 303
+    assert decodes == ["prepare_photo", "load (2000, 1000)", "caller check"]
+    assert len(entries_of(db, world, "a1")) == 1 and len(files_in(uploads)) == 2
+    decodes.clear()
+    client.cookies.clear()
+    anonymous = report(client, token, photo=("IMG_0002.jpg", jpeg(), "image/jpeg"))
+    assert anonymous.status_code in (303, 401, 403) and decodes == []
+    assert len(files_in(uploads)) == 2

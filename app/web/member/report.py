@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile as StarletteUpload
 
@@ -22,12 +23,12 @@ from app.services import entries, member_view
 from app.services.access import Actor
 from app.services.entries import NewEntry, QuarterLocked, Resubmission
 from app.services.errors import DomainError, Forbidden, Invalid, NotFound, attempt
-from app.services.evidence import MIB, stored_file
+from app.services.evidence import MIB, Photo, stored_file
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score
-from app.services.uploads import Upload
+from app.services.uploads import Upload, decode_ahead
 from app.settings import get_settings
-from app.web.deps import WebActor
+from app.web.deps import WebActor, session_claims
 from app.web.forms import FormKey, id_or_none
 from app.web.member.shared import EntryView, RuleChoice, entry_view, rule_choice
 from app.web.once import Outcome, fingerprint, save_once
@@ -199,9 +200,33 @@ def _new_entry(session: SessionDep, actor: Actor, clock: Clock, form: ReportForm
         note=form.note)
 
 
+def _first_photo(photos: Sequence[object]) -> StarletteUpload | None:
+    """The photo sent, if any: two inputs (camera, album) share the name, and an empty one
+    arrives as "". (Starlette's UploadFile: FastAPI's is a subclass the parsed form does
+    not use.)"""
+    return next((p for p in photos if isinstance(p, StarletteUpload) and p.filename), None)
+
+
+async def _photo_ahead(request: Request, clock: ClockDep) -> Photo | DomainError | None:
+    """The form's photo decoded before the caller check begins the request's transaction
+    (on SQLite, the database's one write lock; the branch's lock comes later still), so
+    that no other change waits on it. Only under a signed, unexpired login (checked
+    without the database): nobody else can make the server decode."""
+    if session_claims(request.session, clock) is None:
+        return None
+    upload = _first_photo((await request.form()).getlist("photo"))  # parsed already
+    if upload is None:
+        return None
+    return await decode_ahead(upload.file, _upload_limit())
+
+
+PhotoAhead = Annotated[Photo | DomainError | None, Depends(_photo_ahead)]
+
+
 @router.post(UPLOAD_PATH)
 def report(
-    request: Request, session: SessionDep, actor: WebActor, clock: ClockDep,
+    request: Request, session: SessionDep, ahead: PhotoAhead, actor: WebActor,
+    clock: ClockDep,
     rule_code: Annotated[str, Form(max_length=10)] = "",
     occurred_on: Annotated[str, Form(max_length=30)] = "",
     quantity: Annotated[str, Form(max_length=10)] = "",
@@ -219,23 +244,22 @@ def report(
                       quantity=quantity.strip(), points=points.strip(), note=note.strip(),
                       resubmit=_entry_id(resubmit) if resubmit.strip() else None,
                       keep_photo=bool(keep_photo), form_key=form_key)
-    # Two inputs (camera, album) share the name; an empty one arrives as "". (Starlette's
-    # UploadFile: FastAPI's is a subclass the parsed form does not use.)
-    upload = next((p for p in photo or [] if isinstance(p, StarletteUpload) and p.filename),
-                  None)
+    upload = _first_photo(photo or [])
     values = {k: str(v) for k, v in asdict(form).items() if k != "form_key"}
     asked = fingerprint(UPLOAD_PATH, values, [upload.file] if upload else [])
     return save_once(request, session, actor, clock, form.form_key, asked,
-                     lambda: _report(request, session, actor, clock, form, upload),
+                     lambda: _report(request, session, actor, clock, form, upload, ahead),
                      _("这条申报刚才已经提交了，没有重复提交。"))
 
 
 def _report(request: Request, session: SessionDep, actor: Actor, clock: Clock,
-            form: ReportForm, upload: StarletteUpload | None) -> Outcome:
-    photo_upload = Upload(upload.file, _upload_limit(), Path(get_settings().upload_dir)) \
-        if upload else None
-    # The photo is decoded only once the entry has passed every check; a refusal (of the
-    # entry or of its photo) undoes what the checks wrote, e.g. the year's rule set.
+            form: ReportForm, upload: StarletteUpload | None,
+            ahead: Photo | DomainError | None) -> Outcome:
+    photo_upload = Upload(upload.file, _upload_limit(), Path(get_settings().upload_dir),
+                          ahead=ahead) if upload else None
+    # The photo (decoded ahead) is stored, or its refusal given, only once the entry has
+    # passed every check; a refusal (of the entry or of its photo) undoes what the checks
+    # wrote, e.g. the year's rule set.
     outcome = attempt(session, lambda: _record(session, actor, clock, form, photo_upload))
     if isinstance(outcome, DomainError):
         error = outcome
