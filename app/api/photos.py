@@ -20,7 +20,7 @@ from app.schemas.operations import PhotoOut
 from app.security import read_token
 from app.services import entries, uploads
 from app.services.errors import DomainError, NotFound
-from app.services.evidence import MIB, Photo, stored_file
+from app.services.evidence import Photo, stored_file
 from app.settings import get_settings
 
 router = APIRouter(tags=["entries"])
@@ -45,10 +45,6 @@ UPLOAD_REFUSALS = {
 }
 
 
-def _upload_limit() -> int:
-    return get_settings().max_upload_mb * MIB
-
-
 _AHEAD = "jifen_photo_ahead"
 
 
@@ -63,7 +59,7 @@ async def _photo_ahead(request: Request, clock: ClockDep, credentials: Bearer) -
     photo = (await request.form()).get("photo")  # parsed already, for the route
     if isinstance(photo, StarletteUpload):
         setattr(request.state, _AHEAD,
-                (photo.file, await uploads.decode_ahead(photo.file, _upload_limit())))
+                (photo.file, await uploads.decode_ahead(photo.file)))
 
 
 def _ahead_of(request: Request, source: object) -> Photo | DomainError | None:
@@ -96,8 +92,7 @@ def upload_photo(
     the server's photo volume is full, 503 `storage_unavailable` when it fails: nothing is
     stored, and the same upload (its Idempotency-Key too) may be sent again later.
     """
-    upload = uploads.Upload(photo.file, _upload_limit(), Path(get_settings().upload_dir),
-                            ahead=_ahead_of(request, photo.file))
+    upload = uploads.received(photo.file, _ahead_of(request, photo.file))
     stored = uploads.upload_own_photo(session, actor, upload, clock.today(), clock.now())
     return PhotoOut(evidence=stored.path, member_id=stored.member_id, width=stored.width,
                     height=stored.height, uploaded_at=stored.uploaded_at)

@@ -28,6 +28,7 @@ from app.models import Entry, EvidencePhoto, Member
 from app.services.access import Actor, get_member
 from app.services.errors import DomainError, Forbidden, Invalid
 from app.services.evidence import (
+    MIB,
     Photo,
     delete_photo,
     new_photo_path,
@@ -37,6 +38,7 @@ from app.services.evidence import (
     stored_files,
 )
 from app.services.locking import lock_branch
+from app.settings import get_settings
 
 # Photos a member uploaded ahead of their entries and has not yet named as any entry's
 # evidence: more than a mini-program's retries need, and a bound on what a member can
@@ -58,12 +60,22 @@ class Upload:
     ahead: Photo | DomainError | None = None
 
 
-async def decode_ahead(source: BinaryIO, max_bytes: int) -> Photo | DomainError:
+def upload_limit() -> int:
+    """The most a photo may weigh, in bytes (JIFEN_MAX_UPLOAD_MB)."""
+    return get_settings().max_upload_mb * MIB
+
+
+def received(source: BinaryIO, ahead: Photo | DomainError | None = None) -> Upload:
+    """A photo as a request sent it, under the settings' limit, for their upload folder."""
+    return Upload(source, upload_limit(), Path(get_settings().upload_dir), ahead)
+
+
+async def decode_ahead(source: BinaryIO) -> Photo | DomainError:
     """The photo checked and re-encoded, or why it is refused (PhotoUnreadable,
     PhotoTooLarge, PhotoTooManyPixels): for `Upload.ahead`. From the event loop, holding
     no request's thread while the photo waits for a decoding slot."""
     try:
-        return await prepare_photo_async(source, max_bytes)
+        return await prepare_photo_async(source, upload_limit())
     except DomainError as refused:
         return refused
 

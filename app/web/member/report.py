@@ -23,10 +23,10 @@ from app.services import entries, member_view
 from app.services.access import Actor
 from app.services.entries import NewEntry, QuarterLocked, Resubmission
 from app.services.errors import DomainError, Forbidden, Invalid, NotFound, attempt
-from app.services.evidence import MIB, Photo, stored_file
+from app.services.evidence import Photo, stored_file
 from app.services.rules import load_rule_set
 from app.services.scoring import member_year_score
-from app.services.uploads import Upload, decode_ahead
+from app.services.uploads import Upload, decode_ahead, received
 from app.settings import get_settings
 from app.web.deps import WebActor, session_claims
 from app.web.forms import FormKey, id_or_none
@@ -37,10 +37,6 @@ from app.web.render import flash, is_htmx, redirect, render
 # The page that takes a photo: app.limits allows it a photo-sized body (main.py).
 UPLOAD_PATH = "/me/report"
 _DATE = re.compile(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*")
-
-
-def _upload_limit() -> int:
-    return get_settings().max_upload_mb * MIB
 
 
 def _too_large_message() -> str:
@@ -217,7 +213,7 @@ async def _photo_ahead(request: Request, clock: ClockDep) -> Photo | DomainError
     upload = _first_photo((await request.form()).getlist("photo"))  # parsed already
     if upload is None:
         return None
-    return await decode_ahead(upload.file, _upload_limit())
+    return await decode_ahead(upload.file)
 
 
 PhotoAhead = Annotated[Photo | DomainError | None, Depends(_photo_ahead)]
@@ -255,8 +251,7 @@ def report(
 def _report(request: Request, session: SessionDep, actor: Actor, clock: Clock,
             form: ReportForm, upload: StarletteUpload | None,
             ahead: Photo | DomainError | None) -> Outcome:
-    photo_upload = Upload(upload.file, _upload_limit(), Path(get_settings().upload_dir),
-                          ahead=ahead) if upload else None
+    photo_upload = received(upload.file, ahead) if upload else None
     # The photo (decoded ahead) is stored, or its refusal given, only once the entry has
     # passed every check; a refusal (of the entry or of its photo) undoes what the checks
     # wrote, e.g. the year's rule set.
