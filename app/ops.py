@@ -34,7 +34,6 @@ from functools import lru_cache
 from typing import TextIO
 
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -51,7 +50,6 @@ from sqlmodel import Session, col
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.migrate import alembic_config
 from app.models import Entry, Objection, ObjectionStatus, Review
 from app.settings import get_settings
 from app.web.page_cache import PageCache
@@ -294,5 +292,10 @@ def readiness(session: Session) -> tuple[bool, str]:
 @lru_cache(maxsize=1)
 def schema_head() -> str:
     """The newest migration of this release (what /readyz expects the database to be at)."""
+    # Alembic (with Mako and Pygments) imported where used: not on every process's start.
+    from alembic.script import ScriptDirectory
+
+    from app.migrate import alembic_config
+
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     return str(head)

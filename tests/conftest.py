@@ -12,6 +12,7 @@ that one instead of building the world again.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from collections import Counter
@@ -37,6 +38,9 @@ from tests.api.support import World, build_world
 from tests.databases import drop_database, fresh_database
 
 security.use_cheap_hashing()
+# The test client's HTTP library logs every request at INFO, which pytest captures: a few
+# per cent of the API tests' time, read by nobody.
+logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 # Loaded here, at the top, so that it also runs in xdist's controlling process.
 pytest_plugins = ["tests.fuzz.tally"]

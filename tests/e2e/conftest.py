@@ -118,7 +118,7 @@ def browser_context_args(browser_context_args: dict[str, Any],
 @pytest.fixture
 def phones(browser: Browser, browser_context_args: dict[str, Any],
            stage: Stage) -> Iterator[Phones]:
-    people = Phones(browser, browser_context_args, PASSWORD)
+    people = Phones(browser, browser_context_args, PASSWORD, stage)
     yield people
     people.close()
     problems = people.watch.problems()
@@ -127,8 +127,8 @@ def phones(browser: Browser, browser_context_args: dict[str, Any],
 
 @pytest.fixture
 def demo_phones(browser: Browser, browser_context_args: dict[str, Any],
-                demo: Api) -> Iterator[Phones]:
-    people = Phones(browser, browser_context_args, DEMO_PASSWORD)
+                demo: Api, stage: Stage) -> Iterator[Phones]:
+    people = Phones(browser, browser_context_args, DEMO_PASSWORD, stage)
     yield people
     people.close()
     problems = people.watch.problems()

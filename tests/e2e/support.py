@@ -6,10 +6,12 @@ is a Stage: one SQLite database (a fresh copy per test) and one FixedClock the t
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,17 +49,35 @@ class Stage:
 
     def __init__(self) -> None:
         self.engine: sa.Engine | None = None
+        self.database: Path | None = None
         self.clock = FixedClock(START)
 
     def use(self, database: Path, at: datetime) -> None:
         self.release()
         self.engine = make_engine(f"sqlite:///{database}")
+        self.database = database
         self.clock = FixedClock(at)
+
+    def fingerprint(self) -> str | None:
+        """What the database holds, row by row, and what the clock says, as one digest (None:
+        no database): equal fingerprints, equal answers to the same requests."""
+        if self.database is None:
+            return None
+        digest = hashlib.sha256(self.clock.now().isoformat().encode())
+        with closing(sqlite3.connect(self.database)) as connection:
+            tables = [name for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            for table in tables:
+                digest.update(table.encode())
+                for row in connection.execute(f'SELECT * FROM "{table}"'):
+                    digest.update(repr(row).encode())
+        return digest.hexdigest()
 
     def release(self) -> None:
         if self.engine is not None:
             self.engine.dispose()
             self.engine = None
+            self.database = None
 
     def session(self) -> Iterator[Session]:
         """The request's session, committed or rolled back like app.db.get_session."""
@@ -196,18 +216,40 @@ class Watch:
                 + [f"server error: {s}" for s in self.server_errors])
 
 
-class Phones:
-    """People at their phones: each open() is a new browser context (its own cookies)."""
+@dataclass(frozen=True)
+class _LoggedIn:
+    """A browser just logged in through the form: its cookies, and where it landed."""
 
-    def __init__(self, browser: Browser, context_args: dict[str, Any], password: str) -> None:
+    state: Any  # the context's storage_state (cookies and local storage)
+    landing: str | None  # the path the app sent it to (None: it was sent where it asked)
+
+
+# Logins through the form, by (the stage's fingerprint, username, password, the context's
+# settings): the same database at the same moment answers the same login the same way.
+_LOGGED_IN: dict[tuple[str, str, str, str], _LoggedIn] = {}
+
+
+class Phones:
+    """People at their phones: each open() is a new browser context (its own cookies).
+
+    With the live server's stage, a login a test repeats on an unchanged database at the
+    same moment (every test starts from a fresh copy of the same world) is the form's
+    cookies of the first time, not the form again: a second a login saved across the suite.
+    The form is filled whenever anything differs (a write since the copy, the clock moved,
+    another password) and wherever the test hands a page or a destination of its own."""
+
+    def __init__(self, browser: Browser, context_args: dict[str, Any], password: str,
+                 stage: Stage | None = None) -> None:
         self.browser = browser
         self.context_args = context_args
         self.password = password
+        self.stage = stage
         self.watch = Watch()
         self.contexts: list[BrowserContext] = []
 
-    def open(self) -> Page:
-        context = self.browser.new_context(**self.context_args)
+    def open(self, state: Any = None) -> Page:
+        """A new context (with STATE's cookies if given) and a page in it."""
+        context = self.browser.new_context(**self.context_args, storage_state=state)
         context.set_default_timeout(10_000)
         context.route("**/*", self._guard)
         context.on("page", self._watch_page)
@@ -238,7 +280,15 @@ class Phones:
         page.on("response", on_response)
 
     def login(self, username: str, page: Page | None = None, then: str | None = None) -> Page:
-        """Log in through the form, typing like a person; lands where the app sends them."""
+        """Log in through the form, typing like a person; lands where the app sends them, or
+        at THEN (opened first: the login form comes on the way and leads back to it)."""
+        key = self._login_key(username) if page is None else None
+        kept = _LOGGED_IN.get(key) if key is not None else None
+        if kept is not None and (then or kept.landing):
+            page = self.open(kept.state)
+            page.goto(then or kept.landing)
+            page.wait_for_load_state()
+            return page
         page = page or self.open()
         if then is not None:
             page.goto(then)
@@ -249,7 +299,18 @@ class Phones:
         page.get_by_role("button", name="登录", exact=True).click()
         expect(page).not_to_have_url(_LOGIN)
         page.wait_for_load_state()  # htmx is deferred: wired at load, not at the URL
+        if key is not None:
+            parts = urlsplit(page.url)
+            landing = None if then else parts.path + (f"?{parts.query}" if parts.query else "")
+            _LOGGED_IN[key] = _LoggedIn(page.context.storage_state(), landing)
         return page
+
+    def _login_key(self, username: str) -> tuple[str, str, str, str] | None:
+        fingerprint = self.stage.fingerprint() if self.stage is not None else None
+        if fingerprint is None:
+            return None
+        return (fingerprint, username, self.password,
+                repr(sorted(self.context_args.items(), key=lambda item: item[0])))
 
     def close(self) -> None:
         for context in self.contexts:

@@ -64,8 +64,11 @@ class Spot:
 
     def open(self, phones: Phones, demo: Demo) -> Page:
         path = self.where(demo)
-        page = phones.login(self.who) if self.who else phones.open()
-        page.goto(path)
+        if self.who:
+            page = phones.login(self.who, then=path)
+        else:
+            page = phones.open()
+            page.goto(path)
         expect(page.locator("main")).to_be_visible()
         if self.then:
             self.then(page)

@@ -13,10 +13,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx2 as httpx
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.db import make_engine
+from app.models import Account
+from app.services.access import load_actor
 from app.services.accounts import create_admin
+from app.services.members import NewMember, create_member
+from app.services.orgs import create_org, grant_committee
 from bench.server import Server
 
 PASSWORD = "correct-horse-9"
@@ -93,33 +97,35 @@ COMMITTEE_A = ("sec_a", "vice_a", "zw_a1", "zw_a2")
 
 def build_world(server: LiveServer) -> Api:
     """党委 → 支部A (committee: sec_a, vice_a, zw_a1, zw_a2; members a1..a4) and 支部B
-    (sec_b, b1), through the live server's API; the administrator is made directly."""
+    (sec_b, b1), made through the services on the live server's database with this
+    process's cheap password hashes (tests/conftest.py), then everyone logged in over HTTP.
+    Neither making accounts nor argon2 is what these tests measure; through the API the
+    server spent a few seconds of CPU on real hashes for every test."""
     engine = make_engine(server.database_url)
-    with Session(engine) as session:
-        create_admin(session, "admin", PASSWORD, datetime.now(UTC))
-        session.commit()
-    engine.dispose()
+    now = datetime.now(UTC)
     api = Api(server)
-    party = api.ok("admin", "POST", "/orgs", {"name": "某镇党委", "kind": "committee"},
-                   status=201)["id"]
-    branches = {}
-    for key, name in (("a", "第一支部"), ("b", "第二支部")):
-        branches[key] = api.ok("admin", "POST", "/orgs",
-                               {"name": name, "parent_id": party, "kind": "branch"},
-                               status=201)["id"]
     people = [(u, "a") for u in (*COMMITTEE_A, "a1", "a2", "a3", "a4")]
     people += [("sec_b", "b"), ("b1", "b")]
-    for username, branch in people:
-        body = {"name": username, "org_id": branches[branch], "category": "active",
-                "joined_on": "2010-07-01", "username": username, "password": PASSWORD}
-        api.members[username] = api.ok("admin", "POST", "/members", body, status=201)["id"]
-    for username in COMMITTEE_A:
-        api.ok("admin", "POST", f"/orgs/{branches['a']}/committee",
-               {"member_id": api.members[username]}, status=201)
-    api.ok("admin", "POST", f"/orgs/{branches['b']}/committee",
-           {"member_id": api.members["sec_b"]}, status=201)
+    with Session(engine) as session:
+        create_admin(session, "admin", PASSWORD, now)
+        session.flush()
+        admin = session.exec(select(Account).where(Account.username == "admin")).one()
+        actor = load_actor(session, admin)
+        party = create_org(session, actor, "某镇党委", None, "committee", now)
+        branches = {key: create_org(session, actor, name, party.id, "branch", now).id or 0
+                    for key, name in (("a", "第一支部"), ("b", "第二支部"))}
+        for username, branch in people:
+            member, _ = create_member(session, actor, NewMember(
+                name=username, org_id=branches[branch], category="active",
+                joined_on=date(2010, 7, 1), username=username, password=PASSWORD),
+                now, now.date())
+            api.members[username] = member.id or 0
+        for username in COMMITTEE_A:
+            grant_committee(session, actor, branches["a"], api.members[username], now)
+        grant_committee(session, actor, branches["b"], api.members["sec_b"], now)
+        session.commit()
+    engine.dispose()
     api.members["branch_a"], api.members["branch_b"] = branches["a"], branches["b"]
-    # Log everyone in up front: argon2 is deliberately slow, and not what is measured.
     for username, _ in people:
         api.headers(username)
     api.headers("admin")
