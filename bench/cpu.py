@@ -8,7 +8,8 @@ bench/profile.py does), on the --quick data set (built if missing, in bench/data
 the best of the rounds. Kinds: `page` (the member page made afresh: no page kept), `api`
 (GET /members/{id}/score as the administrator), `own` (the same as the member), `bulk`
 (GET /orgs/{id}/scores, 50 a page), `feed` (GET /entries?updated_since=..., 100 a page)
-and `floor` (GET /healthz, the bench's constant floor).
+and `floor` (GET /healthz, the bench's constant floor). `bulk` and `feed` walk a read's
+first 40 pages, each by the previous page's `next`, as an integrator does.
 
 --code DIR runs another checkout's app (say, the commit before a change, from
 `git archive`) on the same data. --against DIR compares: two processes, one with that
@@ -101,7 +102,7 @@ def main() -> None:
             headers_of = [bearer(data.admin)]
         calls = [_call(args.kind, data, i, headers_of[i % len(headers_of)])
                  for i in range(max(args.requests, len(headers_of)))]
-        if args.kind == "bulk":  # the first organisation's pages, by the cursor
+        if args.kind in ("bulk", "feed"):  # a read's pages, each by the previous `next`
             calls = _pages(client, calls[0])
     _inline_threadpool()
 
@@ -191,7 +192,7 @@ def _call(kind: str, data: object, i: int,
 
 def _pages(client: object, first: tuple[str, dict[str, str]],
            most: int = 40) -> list[tuple[str, dict[str, str]]]:
-    """The bulk read's pages, each by the previous one's `next`."""
+    """A read's first pages (the bulk read's, the feed's), each by the previous `next`."""
     path, headers = first
     pages = [first]
     while len(pages) < most:

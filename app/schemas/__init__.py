@@ -237,7 +237,10 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int = Field(description="Ordinary read: every item the filters select. Sync "
                        "read: the items left from where it started (this page's and the "
-                       "following pages'), up to the settle horizon.")
+                       "following pages'), up to the settle horizon; counted on the read's "
+                       "first page and carried on by `next`, less what was served (an item "
+                       "changed during the read comes again uncounted). `next`, not this, "
+                       "says whether there is more.")
     next: str | None = Field(default=None, description="Sync read: pass as `after` for the "
                              "next page; null when no more items are settled yet (and in "
                              "an ordinary read).")

@@ -14,7 +14,14 @@ from sqlmodel import Session, col, func, select
 from app.db import bulk_insert, core
 from app.models import Account, AuditLog
 from app.services.access import Actor, require_admin
-from app.services.sync import SyncRead, decode_cursor, encode_cursor, refuse_offset, resume_from
+from app.services.sync import (
+    SyncRead,
+    carried_total,
+    decode_cursor,
+    encode_cursor,
+    refuse_offset,
+    resume_from,
+)
 
 # pg_advisory_xact_lock key that serialises appends to the chain on PostgreSQL
 # (the ASCII of "jifenaud" as a signed 64-bit integer; any constant would do).
@@ -197,7 +204,9 @@ def list_audit(session: Session, actor: Actor, f: AuditFilter, limit: int, offse
             where.append(col(AuditLog.id) > decode_cursor(FEED_NAME, sync.after)[1])
         if sync.updated_since is not None:
             where.append(col(AuditLog.at) >= sync.updated_since.astimezone(UTC))
-    total = session.exec(select(func.count()).select_from(AuditLog).where(*where)).one()
+    total = carried_total(sync, FEED_NAME) if sync is not None and reading else None
+    if total is None:  # counted on a read's first page only (app/services/paging.sync_page)
+        total = session.exec(select(func.count()).select_from(AuditLog).where(*where)).one()
     order = col(AuditLog.id) if reading else col(AuditLog.id).desc()
     rows = session.exec(
         select(AuditLog, Account.username)
@@ -211,4 +220,7 @@ def list_audit(session: Session, actor: Actor, f: AuditFilter, limit: int, offse
     last = found[-1][0] if found else None
     resume = encode_cursor(FEED_NAME, last.at, last.id or 0) if last is not None \
         else resume_from(sync, FEED_NAME)
-    return found, total, resume if len(rows) > limit else None, resume
+    if len(rows) <= limit or last is None:
+        return found, total, None, resume
+    return found, total, encode_cursor(FEED_NAME, last.at, last.id or 0,
+                                       max(total - len(found), 0)), resume

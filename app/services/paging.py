@@ -9,7 +9,14 @@ from typing import Any, Generic, TypeVar
 from sqlmodel import Session, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.services.sync import SyncRead, conditions, encode_cursor, refuse_offset, resume_from
+from app.services.sync import (
+    SyncRead,
+    carried_total,
+    conditions,
+    encode_cursor,
+    refuse_offset,
+    resume_from,
+)
 
 T = TypeVar("T")
 
@@ -48,15 +55,23 @@ def page(session: Session, query: SelectOfScalar[T], *order_by: Any, limit: int,
 
 def sync_page(session: Session, query: SelectOfScalar[T], feed: Feed, sync: SyncRead, *,
               limit: int, offset: int = 0, settle: bool = True) -> Listing[T]:
+    """A sync read's page. Its `total` is counted on the read's first page only; the pages
+    after it carry it in their cursor, less what was served (docs/api/sync.md): counting
+    the rest of the feed for every page made a first sync of millions of entries cost the
+    square of its length."""
     refuse_offset(sync, offset)
     query = query.where(*conditions(sync, feed.name, feed.stamp, feed.key, settle=settle))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    total = carried_total(sync, feed.name)
+    if total is None:
+        total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = list(session.exec(query.order_by(feed.stamp, feed.key).limit(limit + 1)).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    last = cursor_of(feed, rows[-1]) if rows else resume_from(sync, feed.name)
-    return Listing(rows, total, next=last if more else None, resume=last)
+    resume = cursor_of(feed, rows[-1]) if rows else resume_from(sync, feed.name)
+    following = cursor_of(feed, rows[-1], left=max(total - len(rows), 0)) if more else None
+    return Listing(rows, total, next=following, resume=resume)
 
 
-def cursor_of(feed: Feed, row: Any) -> str:
-    return encode_cursor(feed.name, getattr(row, feed.stamp.key), getattr(row, feed.key.key))
+def cursor_of(feed: Feed, row: Any, left: int | None = None) -> str:
+    return encode_cursor(feed.name, getattr(row, feed.stamp.key), getattr(row, feed.key.key),
+                         left)

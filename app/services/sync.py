@@ -1,8 +1,10 @@
 """Sync reads of a list (docs/api/sync.md): the rows changed since a time or after a cursor,
 in (updated_at, id) order, up to the settle horizon, with the cursor to go on from.
 
-A cursor is opaque to clients: the list's name, an updated_at and an id, base64url. One of
-another list, or one that does not decode, is refused (422 invalid_cursor).
+A cursor is opaque to clients: the list's name, an updated_at and an id, base64url (a
+page's `next` also how many items of the read were left after it, so the pages after the
+first are not counted again). One of another list, or one that does not decode, is refused
+(422 invalid_cursor).
 """
 
 from __future__ import annotations
@@ -63,14 +65,17 @@ def _id(feed: str, text: str) -> int:
     return int(text)
 
 
-def encode_cursor(feed: str, at: datetime, id_: int) -> str:
-    return _encode(feed, at.astimezone(UTC).isoformat(), str(id_))
+def encode_cursor(feed: str, at: datetime, id_: int, left: int | None = None) -> str:
+    """A cursor at (at, id_); with `left`, a page's `next`: how many items of the read were
+    left after that page (the next page's `total`, so the read is not counted again)."""
+    parts = (at.astimezone(UTC).isoformat(), str(id_))
+    return _encode(feed, *parts, *(() if left is None else (str(left),)))
 
 
 def decode_cursor(feed: str, cursor: str) -> tuple[datetime, int]:
     """The (updated_at, id) a cursor of `feed` stands at; Invalid (invalid_cursor) else."""
     parts = _decode(feed, cursor)
-    if len(parts) != 2:
+    if len(parts) not in (2, 3):
         raise _refuse(feed, "it does not decode")
     try:
         at = datetime.fromisoformat(parts[0])
@@ -79,7 +84,18 @@ def decode_cursor(feed: str, cursor: str) -> tuple[datetime, int]:
         at = at.astimezone(UTC)
     except (ValueError, OverflowError) as error:
         raise _refuse(feed, "it does not decode") from error
+    if len(parts) == 3:
+        _id(feed, parts[2])
     return at, _id(feed, parts[1])
+
+
+def carried_total(read: SyncRead, feed: str) -> int | None:
+    """The read's `total` its previous page left in `after` (a `next`); None where the read
+    starts (no cursor, or a `resume`): counted then."""
+    if read.after is None:
+        return None
+    parts = _decode(feed, read.after)
+    return _id(feed, parts[2]) if len(parts) == 3 else None
 
 
 def encode_position(feed: str, id_: int) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -138,3 +140,19 @@ def approve_rating(world: World, rating_id: int, branch: str = "sec_a",
     ok(world.post(branch, f"/ratings/{rating_id}/submit"))
     approved: dict[str, Any] = ok(world.post(above, f"/ratings/{rating_id}/approve"))
     return approved
+
+
+def statements_sent(db: Session, call: Callable[[], Any]) -> list[str]:
+    """The statements `call` sends to the database of `db`, in order."""
+    sent: list[str] = []
+    engine = db.get_bind().engine
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        call()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    return sent

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.web.page_cache import PageCache
-from tests.api.support import NO_NOTICE, World, ok
+from tests.api.support import NO_NOTICE, World, ok, statements_sent
 from tests.api.test_year_workflow import RECORDS, REVIEW_SCORES, record, run_quarter
 from tests.web.support import web_login
 
@@ -25,19 +24,8 @@ NOT_COUNTED = ("SAVEPOINT", "RELEASE", "ROLLBACK")
 
 def statements(db: Session, call: Callable[[], Any]) -> int:
     """How many statements `call` sends to the database."""
-    sent: list[str] = []
-    engine = db.get_bind().engine
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not statement.lstrip().upper().startswith(NOT_COUNTED):
-            sent.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        call()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
-    return len(sent)
+    return sum(not statement.lstrip().upper().startswith(NOT_COUNTED)
+               for statement in statements_sent(db, call))
 
 
 def test_the_lean_paths_send_no_more_statements(world: World, client: TestClient,
