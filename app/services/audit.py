@@ -217,10 +217,9 @@ def list_audit(session: Session, actor: Actor, f: AuditFilter, limit: int, offse
     found: list[tuple[AuditLog, str | None]] = [(row, name) for row, name in rows[:limit]]
     if sync is None or not reading:
         return found, total, None, None
-    last = found[-1][0] if found else None
-    resume = encode_cursor(FEED_NAME, last.at, last.id or 0) if last is not None \
-        else resume_from(sync, FEED_NAME)
-    if len(rows) <= limit or last is None:
-        return found, total, None, resume
-    return found, total, encode_cursor(FEED_NAME, last.at, last.id or 0,
-                                       max(total - len(found), 0)), resume
+    if not found:
+        return found, total, None, resume_from(sync, FEED_NAME)
+    last = found[-1][0]
+    following = encode_cursor(FEED_NAME, last.at, last.id or 0, max(total - len(found), 0)) \
+        if len(rows) > limit else None
+    return found, total, following, encode_cursor(FEED_NAME, last.at, last.id or 0)

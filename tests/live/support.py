@@ -13,10 +13,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx2 as httpx
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.db import make_engine
-from app.models import Account
 from app.services.access import load_actor
 from app.services.accounts import create_admin
 from app.services.members import NewMember, create_member
@@ -107,10 +106,7 @@ def build_world(server: LiveServer) -> Api:
     people = [(u, "a") for u in (*COMMITTEE_A, "a1", "a2", "a3", "a4")]
     people += [("sec_b", "b"), ("b1", "b")]
     with Session(engine) as session:
-        create_admin(session, "admin", PASSWORD, now)
-        session.flush()
-        admin = session.exec(select(Account).where(Account.username == "admin")).one()
-        actor = load_actor(session, admin)
+        actor = load_actor(session, create_admin(session, "admin", PASSWORD, now))
         party = create_org(session, actor, "某镇党委", None, "committee", now)
         branches = {key: create_org(session, actor, name, party.id, "branch", now).id or 0
                     for key, name in (("a", "第一支部"), ("b", "第二支部"))}
